@@ -1,0 +1,192 @@
+#include "app/config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace tsunagu::app {
+namespace {
+
+struct Option {
+  const char* name;  // long option and config-file key
+  const char* env;
+  const char* help;
+  std::function<Status(Config&, const std::string&)> set;
+  std::function<std::string(const Config&)> get;
+};
+
+template <class T>
+Status parse_int(const std::string& name, const std::string& v, T min, T max, T& out) {
+  char* end = nullptr;
+  errno = 0;
+  long long x = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || errno != 0 || x < static_cast<long long>(min) ||
+      x > static_cast<long long>(max)) {
+    return Status::InvalidRequest("--" + name + ": '" + v + "' is not a number in [" +
+                                  std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  out = static_cast<T>(x);
+  return Status::Ok();
+}
+
+#define INT_OPTION(NAME, ENV, FIELD, MIN, MAX, HELP)                                        \
+  Option {                                                                                  \
+    NAME, ENV, HELP,                                                                        \
+        [](Config& c, const std::string& v) { return parse_int(NAME, v, MIN, MAX, c.FIELD); }, \
+        [](const Config& c) { return std::to_string(c.FIELD); }                              \
+  }
+#define STRING_OPTION(NAME, ENV, FIELD, HELP, CHECK)                                         \
+  Option {                                                                                  \
+    NAME, ENV, HELP,                                                                        \
+        [](Config& c, const std::string& v) -> Status {                                     \
+          CHECK;                                                                            \
+          c.FIELD = v;                                                                      \
+          return Status::Ok();                                                              \
+        },                                                                                  \
+        [](const Config& c) { return c.FIELD; }                                             \
+  }
+
+const std::vector<Option>& options() {
+  static const std::vector<Option> kOptions = {
+      INT_OPTION("port", "TSUNAGU_PORT", port, uint16_t{0}, uint16_t{65535},
+                 "TCP port of the NGSI-LD API"),
+      STRING_OPTION("bind", "TSUNAGU_BIND", bind, "address to listen on", (void)0),
+      STRING_OPTION("data-dir", "TSUNAGU_DATA_DIR", data_dir,
+                    "directory of the embedded store (created if missing)", (void)0),
+      INT_OPTION("threads", "TSUNAGU_THREADS", threads, 0, 1024,
+                 "HTTP event loops; 0 = one per CPU this process may use"),
+      INT_OPTION("max-body-bytes", "TSUNAGU_MAX_BODY_BYTES", max_body_bytes, size_t{1024},
+                 size_t{1} << 30, "largest request body accepted (413 above)"),
+      INT_OPTION("max-header-bytes", "TSUNAGU_MAX_HEADER_BYTES", max_header_bytes, size_t{1024},
+                 size_t{1} << 20, "largest request header accepted (431 above)"),
+      STRING_OPTION("sync", "TSUNAGU_SYNC", sync,
+                    "full: fsync every commit (survives power loss); normal: survives a killed "
+                    "process, fsync at checkpoints",
+                    if (v != "full" && v != "normal") return Status::InvalidRequest(
+                        "--sync: '" + v + "' is not full or normal")),
+      INT_OPTION("context-timeout-ms", "TSUNAGU_CONTEXT_TIMEOUT_MS", context_timeout_ms, 1,
+                 600000, "time allowed to fetch a remote @context"),
+      INT_OPTION("default-limit", "TSUNAGU_DEFAULT_LIMIT", default_limit, 1, 1000000,
+                 "page size of queries without limit"),
+      INT_OPTION("max-limit", "TSUNAGU_MAX_LIMIT", max_limit, 1, 1000000,
+                 "largest limit a query may ask for (TooManyResults above)"),
+      INT_OPTION("idle-timeout-s", "TSUNAGU_IDLE_TIMEOUT_S", idle_timeout_s, 1, 86400,
+                 "close keep-alive connections idle this long"),
+      INT_OPTION("shutdown-grace-s", "TSUNAGU_SHUTDOWN_GRACE_S", shutdown_grace_s, 0, 3600,
+                 "on SIGTERM/SIGINT, how long requests in flight may take to finish"),
+      STRING_OPTION("log-level", "TSUNAGU_LOG_LEVEL", log_level, "debug, info, warn or error",
+                    if (v != "debug" && v != "info" && v != "warn" && v != "error") return
+                        Status::InvalidRequest("--log-level: '" + v + "' is not debug, info, "
+                                                                      "warn or error")),
+      STRING_OPTION("log-format", "TSUNAGU_LOG_FORMAT", log_format,
+                    "json (one object per line) or text",
+                    if (v != "json" && v != "text") return Status::InvalidRequest(
+                        "--log-format: '" + v + "' is not json or text")),
+  };
+  return kOptions;
+}
+
+const Option* find(const std::string& name) {
+  for (const auto& o : options()) {
+    if (name == o.name) return &o;
+  }
+  return nullptr;
+}
+
+Status load_file(const std::string& path, Config& c) {
+  std::ifstream in(path);
+  if (!in) return Status::InvalidRequest("cannot read config file '" + path + "'");
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    size_t hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    size_t eq = line.find('=');
+    auto trim = [](std::string s) {
+      size_t a = s.find_first_not_of(" \t\r");
+      size_t b = s.find_last_not_of(" \t\r");
+      return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+    };
+    if (trim(line).empty()) continue;
+    if (eq == std::string::npos) {
+      return Status::InvalidRequest(path + ":" + std::to_string(n) + ": expected 'key = value'");
+    }
+    std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    const Option* o = find(key);
+    if (o == nullptr) {
+      return Status::InvalidRequest(path + ":" + std::to_string(n) + ": unknown key '" + key + "'");
+    }
+    TSUNAGU_RETURN_IF_ERROR(o->set(c, value));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string usage() {
+  std::ostringstream s;
+  Config defaults;
+  s << "Usage: tsunagu [options]\n\n"
+       "Tsunagu: an NGSI-LD context broker and smart-city data platform.\n\n"
+       "Options (each also settable as an environment variable or a config-file key):\n"
+       "  --config FILE            config file of 'key = value' lines [TSUNAGU_CONFIG]\n";
+  for (const auto& o : options()) {
+    std::string flag = std::string("--") + o.name + " VALUE";
+    s << "  " << flag << std::string(flag.size() < 25 ? 25 - flag.size() : 1, ' ') << o.help
+      << " (default: " << (o.get(defaults).empty() ? "\"\"" : o.get(defaults)) << ") [" << o.env
+      << "]\n";
+  }
+  s << "  --help                   show this text\n"
+       "  --version                show the version\n";
+  return s.str();
+}
+
+Status load_config(int argc, char** argv, Config& c, bool& exit_now, std::string& message) {
+  exit_now = false;
+  std::vector<std::pair<const Option*, std::string>> cli;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      exit_now = true;
+      message = usage();
+      return Status::Ok();
+    }
+    if (arg == "--version") {
+      exit_now = true;
+      message = "tsunagu 0.1.0\n";
+      return Status::Ok();
+    }
+    if (arg.rfind("--", 0) != 0) return Status::InvalidRequest("unexpected argument '" + arg + "'");
+    std::string name = arg.substr(2), value;
+    size_t eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    } else {
+      if (i + 1 >= argc) return Status::InvalidRequest("--" + name + " needs a value");
+      value = argv[++i];
+    }
+    if (name == "config") {
+      c.config_file = value;
+      continue;
+    }
+    const Option* o = find(name);
+    if (o == nullptr) {
+      return Status::InvalidRequest("unknown option '--" + name + "' (see --help)");
+    }
+    cli.emplace_back(o, value);
+  }
+  if (c.config_file.empty()) {
+    if (const char* f = std::getenv("TSUNAGU_CONFIG")) c.config_file = f;
+  }
+  if (!c.config_file.empty()) TSUNAGU_RETURN_IF_ERROR(load_file(c.config_file, c));
+  for (const auto& o : options()) {
+    if (const char* v = std::getenv(o.env)) TSUNAGU_RETURN_IF_ERROR(o.set(c, v));
+  }
+  for (const auto& [o, v] : cli) TSUNAGU_RETURN_IF_ERROR(o->set(c, v));
+  return Status::Ok();
+}
+
+}  // namespace tsunagu::app

@@ -1,0 +1,40 @@
+// The one configuration struct. Values come, lowest precedence first, from the built-in
+// defaults, a config file (--config FILE or TSUNAGU_CONFIG; "key = value" lines), TSUNAGU_*
+// environment variables, and command-line options. `tsunagu --help` lists every option.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.hpp"
+
+namespace tsunagu::app {
+
+struct Config {
+  uint16_t port = 1026;
+  std::string bind = "0.0.0.0";
+  std::string data_dir = "./data";
+  int threads = 0;
+  size_t max_body_bytes = 8 * 1024 * 1024;
+  size_t max_header_bytes = 16 * 1024;
+  std::string sync = "full";
+  int context_timeout_ms = 5000;
+  int default_limit = 20;
+  int max_limit = 1000;
+  int idle_timeout_s = 60;
+  int shutdown_grace_s = 20;
+  std::string log_level = "info";
+  std::string log_format = "json";
+  std::string config_file;
+};
+
+// Parses the command line (and the environment and config file it points to). Sets
+// `exit_now` for --help/--version (text in `message`). InvalidRequest names the bad option.
+Status load_config(int argc, char** argv, Config& config, bool& exit_now, std::string& message);
+
+// The --help text.
+std::string usage();
+
+}  // namespace tsunagu::app

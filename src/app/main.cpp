@@ -1,0 +1,146 @@
+// Wiring: the only place that knows every module. Reads the configuration, opens the store,
+// rebuilds memory, starts the commit thread and the HTTP server, and shuts down in order on
+// SIGTERM/SIGINT: stop accepting, finish requests in flight, drain the commit queue, close.
+#include <signal.h>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "app/config.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "common/time.hpp"
+#include "engine/entity_service.hpp"
+#include "engine/loader.hpp"
+#include "engine/writer.hpp"
+#include "http/api/api.hpp"
+#include "http/context_loader.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "store/store.hpp"
+
+namespace tsunagu {
+namespace {
+
+int run(const app::Config& cfg) {
+  log::Level level = log::Level::kInfo;
+  log::parse_level(cfg.log_level, level);
+  log::configure(level, cfg.log_format == "json");
+
+  // Block the shutdown signals in every thread; one thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  if (ec) {
+    log::error("data_dir_unusable", {{"path", cfg.data_dir}, {"detail", ec.message()}});
+    return 1;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  store::SqliteOptions so;
+  so.path = (std::filesystem::path(cfg.data_dir) / "tsunagu.db").string();
+  so.sync = cfg.sync == "normal" ? store::SyncMode::kNormal : store::SyncMode::kFull;
+  auto store = store::open_sqlite(so);
+  if (!store.ok()) {
+    log::error("store_open_failed", {{"detail", store.status().detail()}});
+    return 1;
+  }
+  engine::TenantRegistry tenants;
+  auto loaded = engine::load_state(**store, tenants);
+  if (!loaded.ok()) {
+    log::error("store_load_failed", {{"detail", loaded.status().detail()}});
+    return 1;
+  }
+  double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  log::info("state_loaded", {{"store", (*store)->describe()},
+                             {"tenants", loaded->tenants},
+                             {"entities", loaded->entities},
+                             {"seconds", load_s}});
+
+  engine::Writer writer(**store, tenants, {});
+  writer.start();
+  engine::EntityService entities(tenants, writer);
+
+  ngsild::jsonld::ContextCache::Options co;
+  co.timeout_ms = cfg.context_timeout_ms;
+  ngsild::jsonld::ContextCache contexts(std::make_shared<http::CurlContextLoader>(), co);
+  boost::asio::thread_pool blocking(4);
+
+  metrics::registry().gauge(
+      "tsunagu_entities", "Entities held, by tenant", {"tenant"}, [&tenants](auto& rows) {
+        for (auto* t : tenants.all()) rows.push_back({{t->name()}, static_cast<double>(t->size())});
+      });
+  const int64_t started = now_us();
+  http::api::Env env{entities, contexts, blocking, {cfg.default_limit, cfg.max_limit}, {}};
+  std::string store_name = (*store)->describe();
+  env.health = [&, started, store_name](JsonWriter& w) {
+    w.key("store");
+    w.string(store_name);
+    w.key("startedAt");
+    w.string(format_datetime(started));
+    w.key("tenants");
+    w.number(static_cast<int64_t>(tenants.all().size()));
+  };
+  http::Router router;
+  http::api::add_routes(router, env);
+
+  http::ServerOptions ho;
+  ho.bind = cfg.bind;
+  ho.port = cfg.port;
+  ho.threads = cfg.threads;
+  ho.max_body_bytes = cfg.max_body_bytes;
+  ho.max_header_bytes = cfg.max_header_bytes;
+  ho.idle_timeout_s = cfg.idle_timeout_s;
+  ho.shutdown_grace_s = cfg.shutdown_grace_s;
+  http::Server server(ho, [&router](http::Request&& req, http::Reply reply) {
+    router.dispatch(std::move(req), std::move(reply));
+  });
+  Status st = server.start();
+  if (!st.ok()) {
+    log::error("listen_failed", {{"detail", st.detail()}});
+    writer.stop();
+    return 1;
+  }
+  log::info("listening", {{"bind", cfg.bind},
+                          {"port", static_cast<int64_t>(server.port())},
+                          {"threads", server.threads()},
+                          {"data_dir", cfg.data_dir},
+                          {"sync", cfg.sync}});
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::info("shutting_down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  server.stop();
+  server.wait();
+  blocking.join();
+  writer.stop();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace tsunagu
+
+int main(int argc, char** argv) {
+  tsunagu::app::Config cfg;
+  bool exit_now = false;
+  std::string message;
+  tsunagu::Status st = tsunagu::app::load_config(argc, argv, cfg, exit_now, message);
+  if (!st.ok()) {
+    std::cerr << "tsunagu: " << st.detail() << "\n";
+    return 2;
+  }
+  if (exit_now) {
+    std::cout << message;
+    return 0;
+  }
+  return tsunagu::run(cfg);
+}

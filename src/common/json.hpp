@@ -1,0 +1,32 @@
+// Reading JSON text into a DOM (RapidJSON), with the limits a server facing hostile input needs:
+// valid UTF-8, bounded nesting, no NaN/Infinity, numbers that fit a double. Errors name the byte
+// offset of the fault.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <string>
+#include <string_view>
+
+#include "common/status.hpp"
+
+namespace tsunagu {
+
+using JsonDoc = rapidjson::Document;
+using JsonValue = rapidjson::Value;
+
+// Deepest nesting of arrays/objects accepted in any request body.
+inline constexpr int kMaxJsonDepth = 64;
+
+// Parses `text` into `doc`. BadRequestData ("malformed JSON ...") on any syntax fault, invalid
+// UTF-8, nesting deeper than kMaxJsonDepth, or a number too large for a double.
+Status parse_json(std::string_view text, JsonDoc& doc);
+
+// Minified JSON text of a DOM value; object member order is kept.
+std::string json_text(const JsonValue& v);
+void append_json_text(const JsonValue& v, std::string& out);
+
+// "string", "number", "object", ... for error messages.
+const char* json_type_name(const JsonValue& v);
+
+}  // namespace tsunagu

@@ -1,0 +1,177 @@
+// ISO 8601 parsing and formatting without locale or time-zone database: civil-date arithmetic
+// (days from civil, after H. Hinnant's well-known algorithm) on plain integers.
+#include "common/time.hpp"
+
+#include <chrono>
+
+namespace tsunagu {
+namespace {
+
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+}
+
+bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned days_in_month(int64_t y, unsigned m) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+}
+
+// Reads exactly n digits at s[pos]; advances pos.
+bool digits(std::string_view s, size_t& pos, int n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (int i = 0; i < n; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  pos += n;
+  out = v;
+  return true;
+}
+
+bool parse_date_part(std::string_view s, size_t& pos, int64_t& days) {
+  int y, mo, d;
+  if (!digits(s, pos, 4, y) || pos >= s.size() || s[pos++] != '-') return false;
+  if (!digits(s, pos, 2, mo) || pos >= s.size() || s[pos++] != '-') return false;
+  if (!digits(s, pos, 2, d)) return false;
+  if (mo < 1 || mo > 12 || d < 1 || d > static_cast<int>(days_in_month(y, mo))) return false;
+  days = days_from_civil(y, mo, d);
+  return true;
+}
+
+// hh:mm[:ss[.fff...]]; seconds are optional as ISO 8601 allows reduced precision.
+bool parse_time_part(std::string_view s, size_t& pos, int64_t& us) {
+  int h, mi, sec = 0;
+  if (!digits(s, pos, 2, h) || pos >= s.size() || s[pos++] != ':') return false;
+  if (!digits(s, pos, 2, mi)) return false;
+  int64_t frac_us = 0;
+  if (pos < s.size() && s[pos] == ':') {
+    ++pos;
+    if (!digits(s, pos, 2, sec)) return false;
+    if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+      ++pos;
+      size_t start = pos;
+      int64_t scale = 100000;
+      while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+        if (pos - start >= 9) return false;
+        frac_us += (s[pos] - '0') * scale;
+        scale /= 10;
+        ++pos;
+      }
+      if (pos == start) return false;
+    }
+  }
+  if (h > 23 || mi > 59 || sec > 60) return false;  // 60: leap second, folded into the next
+  us = ((h * 60LL + mi) * 60LL + sec) * 1000000LL + frac_us;
+  return true;
+}
+
+// Z, +hh:mm, -hh:mm, +hhmm, +hh, or nothing (UTC). Returns the offset in microseconds.
+bool parse_offset(std::string_view s, size_t& pos, int64_t& offset_us) {
+  offset_us = 0;
+  if (pos == s.size()) return true;
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+    return true;
+  }
+  if (s[pos] != '+' && s[pos] != '-') return false;
+  int sign = s[pos++] == '-' ? -1 : 1;
+  int h, m = 0;
+  if (!digits(s, pos, 2, h)) return false;
+  if (pos < s.size()) {
+    if (s[pos] == ':') ++pos;
+    if (!digits(s, pos, 2, m)) return false;
+  }
+  if (h > 23 || m > 59) return false;
+  offset_us = sign * (h * 60LL + m) * 60LL * 1000000LL;
+  return true;
+}
+
+}  // namespace
+
+int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::optional<int64_t> parse_datetime(std::string_view s) {
+  size_t pos = 0;
+  int64_t days, tod, offset;
+  if (!parse_date_part(s, pos, days)) return std::nullopt;
+  if (pos >= s.size() || (s[pos] != 'T' && s[pos] != 't')) return std::nullopt;
+  ++pos;
+  if (!parse_time_part(s, pos, tod) || !parse_offset(s, pos, offset)) return std::nullopt;
+  if (pos != s.size()) return std::nullopt;
+  return days * 86400LL * 1000000LL + tod - offset;
+}
+
+std::optional<int64_t> parse_date(std::string_view s) {
+  size_t pos = 0;
+  int64_t days;
+  if (!parse_date_part(s, pos, days) || pos != s.size()) return std::nullopt;
+  return days * 86400LL * 1000000LL;
+}
+
+std::optional<int64_t> parse_time(std::string_view s) {
+  size_t pos = 0;
+  int64_t tod, offset;
+  if (!parse_time_part(s, pos, tod) || !parse_offset(s, pos, offset) || pos != s.size()) {
+    return std::nullopt;
+  }
+  int64_t day = 86400LL * 1000000LL;
+  return ((tod - offset) % day + day) % day;
+}
+
+void append_datetime(int64_t us, std::string& out) {
+  constexpr int64_t kDay = 86400LL * 1000000LL;
+  int64_t days = us >= 0 ? us / kDay : -((-us + kDay - 1) / kDay);
+  int64_t rest = us - days * kDay;
+  int64_t y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  int64_t secs = rest / 1000000;
+  int64_t frac = rest % 1000000;
+  char buf[40];
+  int n = snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
+                   static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
+                   static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
+  out.append(buf, n);
+  if (frac != 0) {
+    if (frac % 1000 == 0) {
+      n = snprintf(buf, sizeof buf, ".%03lld", static_cast<long long>(frac / 1000));
+    } else {
+      n = snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(frac));
+    }
+    out.append(buf, n);
+  }
+  out.push_back('Z');
+}
+
+std::string format_datetime(int64_t us) {
+  std::string s;
+  append_datetime(us, s);
+  return s;
+}
+
+}  // namespace tsunagu

@@ -1,0 +1,145 @@
+#include "engine/entity_service.hpp"
+
+#include <memory>
+
+namespace tsunagu::engine {
+namespace {
+
+Status not_found(const std::string& id) {
+  return Status::NotFound("entity '" + id + "' does not exist");
+}
+
+// 404 when the entity is absent or lacks the `type` the request named.
+Status check_target(const Entity* e, const Target& t) {
+  if (e == nullptr) return not_found(t.id);
+  if (t.type && !e->has_type(*t.type)) {
+    return Status::NotFound("entity '" + t.id + "' is not of type '" +
+                            std::string(t.type->str()) + "'");
+  }
+  return Status::Ok();
+}
+
+std::unique_ptr<WriteRequest> single(std::string tenant, std::string id, bool create_tenant) {
+  auto req = std::make_unique<WriteRequest>();
+  req->tenant = std::move(tenant);
+  req->create_tenant = create_tenant;
+  req->changes.emplace_back();
+  req->changes.back().id = std::move(id);
+  return req;
+}
+
+}  // namespace
+
+Result<Tenant*> EntityService::tenant(std::string_view name) const {
+  Tenant* t = tenants_.find(name);
+  if (t == nullptr) {
+    return Status(ErrorKind::kNonexistentTenant, "tenant '" + std::string(name) + "' does not exist");
+  }
+  return t;
+}
+
+Result<EntityPtr> EntityService::retrieve(const Target& t) const {
+  auto tenant = this->tenant(t.tenant);
+  if (!tenant.ok()) return tenant.status();
+  EntityPtr e = (*tenant)->get(t.id);
+  Status st = check_target(e.get(), t);
+  if (!st.ok()) return st;
+  return e;
+}
+
+void EntityService::create(std::string tenant, EntityInput in, Done done) {
+  std::string id = *in.id;
+  auto req = single(std::move(tenant), id, true);
+  auto input = std::make_shared<EntityInput>(std::move(in));
+  req->changes[0].apply = [input](const Entity* cur,
+                                  int64_t now) -> Result<std::shared_ptr<Entity>> {
+    if (cur != nullptr) return Status::AlreadyExists("entity '" + cur->id + "' already exists");
+    return std::make_shared<Entity>(create_entity(std::move(*input), now));
+  };
+  req->done = [done = std::move(done)](WriteRequest& r) { done(r.changes[0].status); };
+  writer_.submit(std::move(req));
+}
+
+void EntityService::modify(Target t, Mutate mutate, Done done) {
+  auto req = single(t.tenant, t.id, false);
+  req->changes[0].apply = [t, mutate = std::move(mutate)](
+                              const Entity* cur, int64_t now) -> Result<std::shared_ptr<Entity>> {
+    TSUNAGU_RETURN_IF_ERROR(check_target(cur, t));
+    auto next = std::make_shared<Entity>(*cur);
+    TSUNAGU_RETURN_IF_ERROR(mutate(*next, now));
+    return next;
+  };
+  req->done = [done = std::move(done)](WriteRequest& r) { done(r.changes[0].status); };
+  writer_.submit(std::move(req));
+}
+
+void EntityService::replace(Target t, EntityInput in, Done done) {
+  auto input = std::make_shared<EntityInput>(std::move(in));
+  modify(std::move(t), [input](Entity& e, int64_t now) {
+    e = replace_entity(e, std::move(*input), now);
+    return Status::Ok();
+  }, std::move(done));
+}
+
+void EntityService::merge(Target t, EntityInput in, std::optional<int64_t> observed_at,
+                          Done done) {
+  auto input = std::make_shared<EntityInput>(std::move(in));
+  modify(std::move(t), [input, observed_at](Entity& e, int64_t now) {
+    return merge_entity(e, std::move(*input), now, observed_at);
+  }, std::move(done));
+}
+
+void EntityService::append(Target t, EntityInput in, bool no_overwrite, DoneUpdate done) {
+  auto input = std::make_shared<EntityInput>(std::move(in));
+  auto outcome = std::make_shared<UpdateOutcome>();
+  modify(std::move(t), [input, outcome, no_overwrite](Entity& e, int64_t now) {
+    append_attributes(e, std::move(*input), no_overwrite, now, *outcome);
+    return Status::Ok();
+  }, [outcome, done = std::move(done)](const Status& st) { done(st, *outcome); });
+}
+
+void EntityService::update(Target t, EntityInput in, DoneUpdate done) {
+  auto input = std::make_shared<EntityInput>(std::move(in));
+  auto outcome = std::make_shared<UpdateOutcome>();
+  modify(std::move(t), [input, outcome](Entity& e, int64_t now) {
+    update_attributes(e, std::move(*input), now, *outcome);
+    return Status::Ok();
+  }, [outcome, done = std::move(done)](const Status& st) { done(st, *outcome); });
+}
+
+void EntityService::partial_update_attribute(Target t, Atom name, std::vector<Attribute> fragment,
+                                             Done done) {
+  auto frag = std::make_shared<std::vector<Attribute>>(std::move(fragment));
+  modify(std::move(t), [name, frag](Entity& e, int64_t now) {
+    return engine::partial_update_attribute(e, name, std::move(*frag), now);
+  }, std::move(done));
+}
+
+void EntityService::replace_attribute(Target t, Atom name, std::vector<Attribute> fragment,
+                                      Done done) {
+  auto frag = std::make_shared<std::vector<Attribute>>(std::move(fragment));
+  modify(std::move(t), [name, frag](Entity& e, int64_t now) {
+    return engine::replace_attribute(e, name, std::move(*frag), now);
+  }, std::move(done));
+}
+
+void EntityService::delete_attribute(Target t, Atom name, std::optional<Atom> dataset_id,
+                                     bool delete_all, Done done) {
+  modify(std::move(t), [name, dataset_id, delete_all](Entity& e, int64_t now) {
+    TSUNAGU_RETURN_IF_ERROR(engine::delete_attribute(e, name, dataset_id, delete_all));
+    e.modified_at = now;
+    return Status::Ok();
+  }, std::move(done));
+}
+
+void EntityService::remove(Target t, Done done) {
+  auto req = single(t.tenant, t.id, false);
+  req->changes[0].apply = [t](const Entity* cur, int64_t) -> Result<std::shared_ptr<Entity>> {
+    TSUNAGU_RETURN_IF_ERROR(check_target(cur, t));
+    return std::shared_ptr<Entity>();
+  };
+  req->done = [done = std::move(done)](WriteRequest& r) { done(r.changes[0].status); };
+  writer_.submit(std::move(req));
+}
+
+}  // namespace tsunagu::engine

@@ -1,0 +1,57 @@
+// The entity operations offered to the API layer: reads answer at once from memory; writes are
+// queued to the commit thread and complete through a callback once durable (or refused).
+// Callbacks run on the commit thread and must only hand the result on (e.g. to an http Reply).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "engine/entity_ops.hpp"
+#include "engine/tenant.hpp"
+#include "engine/writer.hpp"
+
+namespace tsunagu::engine {
+
+// The entity an operation addresses; `type` (the `type` URI parameter) must be one of its types.
+struct Target {
+  std::string tenant;
+  std::string id;
+  std::optional<Atom> type;
+};
+
+class EntityService {
+ public:
+  using Done = std::function<void(const Status&)>;
+  using DoneUpdate = std::function<void(const Status&, const UpdateOutcome&)>;
+
+  EntityService(TenantRegistry& tenants, Writer& writer) : tenants_(tenants), writer_(writer) {}
+
+  // NonexistentTenant, or ResourceNotFound (naming the id), or the current snapshot.
+  Result<EntityPtr> retrieve(const Target& t) const;
+  // NonexistentTenant unless the tenant exists (the default tenant always does).
+  Result<Tenant*> tenant(std::string_view name) const;
+  TenantRegistry& tenants() const { return tenants_; }
+
+  // AlreadyExists when the id is taken. Creates the tenant on first use.
+  void create(std::string tenant, EntityInput in, Done done);
+  void replace(Target t, EntityInput in, Done done);
+  void merge(Target t, EntityInput in, std::optional<int64_t> observed_at, Done done);
+  void append(Target t, EntityInput in, bool no_overwrite, DoneUpdate done);
+  void update(Target t, EntityInput in, DoneUpdate done);
+  void partial_update_attribute(Target t, Atom name, std::vector<Attribute> fragment, Done done);
+  void replace_attribute(Target t, Atom name, std::vector<Attribute> fragment, Done done);
+  void delete_attribute(Target t, Atom name, std::optional<Atom> dataset_id, bool delete_all,
+                        Done done);
+  void remove(Target t, Done done);
+
+ private:
+  using Mutate = std::function<Status(Entity& e, int64_t now)>;
+  // Applies `mutate` to a copy of the existing entity (404 when absent or of another type).
+  void modify(Target t, Mutate mutate, Done done);
+
+  TenantRegistry& tenants_;
+  Writer& writer_;
+};
+
+}  // namespace tsunagu::engine

@@ -1,0 +1,62 @@
+#include "engine/loader.hpp"
+
+#include "ngsild/jsonld/context.hpp"
+#include "ngsild/parse/entity_parser.hpp"
+
+namespace tsunagu::engine {
+namespace {
+
+class Visitor final : public store::LoadVisitor {
+ public:
+  explicit Visitor(TenantRegistry& tenants) : tenants_(tenants), contexts_(nullptr, {}) {}
+
+  Status tenant(std::string_view name) override {
+    bool created = false;
+    tenants_.get_or_create(name, created);
+    if (created) ++stats.tenants;
+    return Status::Ok();
+  }
+
+  Status entity(std::string_view tenant, std::string_view id, std::string_view doc) override {
+    JsonDoc json;
+    Status st = parse_json(doc, json);
+    if (!st.ok()) return damaged(tenant, id, st.detail());
+    auto in = ngsild::parse_entity(json, *contexts_.core(),
+                                   ngsild::ParseOptions{ngsild::ParseMode::kStored, true, true});
+    if (!in.ok()) return damaged(tenant, id, in.status().detail());
+    auto e = std::make_shared<ngsild::Entity>();
+    e->id = std::move(*in->id);
+    e->types = std::move(in->types);
+    if (in->scopes) e->scopes = std::move(*in->scopes);
+    e->created_at = in->created_at;
+    e->modified_at = in->modified_at;
+    e->attrs = std::move(in->attrs);
+    bool created = false;
+    tenants_.get_or_create(tenant, created)->put(std::move(e));
+    if (created) ++stats.tenants;
+    ++stats.entities;
+    return Status::Ok();
+  }
+
+  LoadStats stats;
+
+ private:
+  static Status damaged(std::string_view tenant, std::string_view id, const std::string& why) {
+    return Status::Internal("stored entity '" + std::string(id) + "' of tenant '" +
+                            std::string(tenant) + "' cannot be read: " + why);
+  }
+
+  TenantRegistry& tenants_;
+  ngsild::jsonld::ContextCache contexts_;
+};
+
+}  // namespace
+
+Result<LoadStats> load_state(store::Store& store, TenantRegistry& tenants) {
+  Visitor v(tenants);
+  Status st = store.load(v);
+  if (!st.ok()) return st;
+  return v.stats;
+}
+
+}  // namespace tsunagu::engine

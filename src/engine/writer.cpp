@@ -1,0 +1,158 @@
+#include "engine/writer.hpp"
+
+#include <chrono>
+#include <unordered_map>
+
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "common/time.hpp"
+#include "ngsild/format/entity_renderer.hpp"
+
+namespace tsunagu::engine {
+namespace {
+
+metrics::Histogram& commit_latency() {
+  static metrics::Histogram& h =
+      metrics::registry()
+          .histogram("tsunagu_store_commit_seconds",
+                     "Time to make one group of changes durable in the store", {})
+          .with({});
+  return h;
+}
+
+}  // namespace
+
+Writer::Writer(store::Store& store, TenantRegistry& tenants, Options options)
+    : store_(store), tenants_(tenants), options_(options) {}
+
+Writer::~Writer() { stop(); }
+
+void Writer::start() { thread_ = std::thread([this] { run(); }); }
+
+void Writer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Writer::submit(std::unique_ptr<WriteRequest> request) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(request));
+      request = nullptr;
+    }
+  }
+  if (request) {  // shutting down: refuse rather than lose silently
+    for (auto& c : request->changes) {
+      c.status = Status(ErrorKind::kServiceUnavailable, "the server is shutting down");
+    }
+    request->done(*request);
+    return;
+  }
+  cv_.notify_one();
+}
+
+void Writer::run() {
+  std::vector<std::unique_ptr<WriteRequest>> group;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      size_t changes = 0;
+      while (!queue_.empty() && changes < options_.max_group_changes) {
+        changes += queue_.front()->changes.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    commit(group);
+    group.clear();
+  }
+}
+
+void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
+  const int64_t now = now_us();
+  store::WriteBatch batch;
+  // New states decided in this group, so later changes to the same entity build on them.
+  struct Key {
+    Tenant* tenant;
+    std::string id;
+    bool operator==(const Key& o) const { return tenant == o.tenant && id == o.id; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<std::string>()(k.id) ^ std::hash<const void*>()(k.tenant);
+    }
+  };
+  std::unordered_map<Key, EntityPtr, KeyHash> overlay;
+  std::vector<std::pair<Tenant*, Change*>> applied;
+  std::vector<std::string> created_tenants;
+
+  for (auto& req : group) {
+    Tenant* tenant = tenants_.find(req->tenant);
+    if (tenant == nullptr && req->create_tenant) {
+      bool created = false;
+      tenant = tenants_.get_or_create(req->tenant, created);
+      if (created) {
+        batch.create_tenant(req->tenant);
+        created_tenants.push_back(req->tenant);
+      }
+    }
+    for (auto& c : req->changes) {
+      if (tenant == nullptr) {
+        c.status = Status(ErrorKind::kNonexistentTenant,
+                          "tenant '" + req->tenant + "' does not exist");
+        continue;
+      }
+      Key key{tenant, c.id};
+      auto it = overlay.find(key);
+      EntityPtr before = it != overlay.end() ? it->second : tenant->get(c.id);
+      auto result = c.apply(before.get(), now);
+      if (!result.ok()) {
+        c.status = std::move(result).status();
+        continue;
+      }
+      std::shared_ptr<ngsild::Entity> after = std::move(*result);
+      c.before = before;
+      c.after = after;
+      if (after) {
+        batch.put_entity(req->tenant, after->id, ngsild::stored_document(*after));
+      } else if (before) {
+        batch.delete_entity(req->tenant, c.id);
+      }
+      overlay[key] = after;
+      applied.emplace_back(tenant, &c);
+    }
+  }
+
+  auto t0 = std::chrono::steady_clock::now();
+  Status st = store_.apply(batch);
+  auto t1 = std::chrono::steady_clock::now();
+  if (!batch.empty()) {
+    commit_latency().observe(std::chrono::duration<double>(t1 - t0).count());
+  }
+  if (!st.ok()) {
+    log::error("store_commit_failed", {{"detail", st.detail()}, {"changes", applied.size()}});
+    for (auto& [tenant, c] : applied) {
+      c->status = Status::Internal("the change could not be stored: " + st.detail());
+      c->after = c->before;
+    }
+    // Tenants created in memory for this group stay (they are harmless and empty); the store
+    // retries their creation with the next write.
+  } else {
+    // Publish in commit order; the last state of each entity wins.
+    for (auto& [key, state] : overlay) {
+      if (state) key.tenant->put(state);
+      else key.tenant->erase(key.id);
+    }
+  }
+  for (auto& req : group) req->done(*req);
+}
+
+}  // namespace tsunagu::engine

@@ -1,0 +1,88 @@
+// The NGSI-LD API handlers and the steps they share. Each handler reads as one pipeline:
+// prepare (media types, tenant, JSON, @context), parse, execute on the engine, render.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/json.hpp"
+#include "common/json_writer.hpp"
+#include "engine/entity_service.hpp"
+#include "http/router.hpp"
+#include "ngsild/format/entity_renderer.hpp"
+#include "ngsild/jsonld/context.hpp"
+
+namespace tsunagu::http::api {
+
+struct Limits {
+  int default_limit = 20;   // page size when `limit` is absent
+  int max_limit = 1000;     // larger `limit` values answer TooManyResults
+};
+
+// What handlers need; owned by the app.
+struct Env {
+  engine::EntityService& entities;
+  ngsild::jsonld::ContextCache& contexts;
+  boost::asio::thread_pool& blocking;  // for work that may block (remote @context loads)
+  Limits limits;
+  std::function<void(JsonWriter&)> health;  // adds members to GET /health
+};
+
+// Registers every NGSI-LD route (and /health, /metrics) in `router`.
+void add_routes(Router& router, Env& env);
+
+enum class MediaType : unsigned char { kNone, kJson, kJsonLd, kGeoJson, kMergePatch };
+std::string_view media_type_name(MediaType m);
+
+// What a route accepts and produces.
+struct CallSpec {
+  bool body = false;                      // a request body is required
+  std::vector<MediaType> content_types;   // accepted Content-Types (when body)
+  std::vector<MediaType> produces;        // response media types; empty = no body
+  std::vector<std::string_view> params;   // accepted query parameters
+};
+
+// A request that passed the shared checks.
+struct Prepared {
+  Call call;
+  std::string tenant;                     // "" = default tenant
+  bool tenant_given = false;
+  MediaType content = MediaType::kNone;
+  MediaType accept = MediaType::kJson;
+  std::shared_ptr<JsonDoc> body;          // parsed body (when CallSpec::body)
+  ngsild::jsonld::ContextPtr ctx;         // the request's @context (core when none)
+
+  // Completes with an error.
+  void fail(const Status& st);
+  // Completes with a JSON body in the negotiated media type (adds Link / NGSILD-Tenant).
+  void respond_json(int status, std::string body, std::vector<Header> extra = {});
+  // Completes without a body.
+  void respond_empty(int status, std::vector<Header> extra = {});
+};
+
+// Runs the shared checks (415/406/411, unknown parameters, NGSILD-Tenant, JSON syntax, Link
+// header vs body @context rules of §6.3.5) and resolves the @context, off the event loop when a
+// remote document may be needed; then calls `next` (on an event-loop or a blocking-pool thread).
+// On failure it replies itself and never calls `next`.
+void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Prepared&&)> next);
+
+// Splits a comma-separated parameter value, dropping empty items.
+std::vector<std::string> split_list(std::string_view v);
+
+// Representation options shared by retrieve and query (format/options/pick/omit/attrs/lang/
+// datasetId). BadRequestData on a contradiction or unknown option.
+Result<ngsild::RenderOptions> render_options(const Prepared& p, bool allow_geojson);
+
+// `options` values for write operations, validated against `allowed`.
+Result<std::vector<std::string>> options_list(const QueryParams& q,
+                                              std::initializer_list<std::string_view> allowed);
+
+void add_entity_routes(Router& router, Env& env);
+void add_operations_routes(Router& router, Env& env);
+
+}  // namespace tsunagu::http::api

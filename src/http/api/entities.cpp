@@ -1,0 +1,308 @@
+// Handlers for /ngsi-ld/v1/entities/{entityId} and its attributes (ETSI GS CIM 009 §5.6, §5.7.1;
+// HTTP binding §6.4-§6.7). Each handler: prepare, parse, execute on the engine, respond.
+#include "common/json_writer.hpp"
+#include "common/time.hpp"
+#include "common/uri.hpp"
+#include "http/api/api.hpp"
+#include "ngsild/parse/entity_parser.hpp"
+
+namespace tsunagu::http::api {
+namespace {
+
+using engine::Target;
+using engine::UpdateOutcome;
+using ngsild::ParseMode;
+using ngsild::ParseOptions;
+
+const std::vector<MediaType> kJsonBodies = {MediaType::kJson, MediaType::kJsonLd};
+const std::vector<MediaType> kEntityViews = {MediaType::kJson, MediaType::kJsonLd,
+                                             MediaType::kGeoJson};
+
+// The entity id of the path, which must be a URI (§5.5.2 BadRequestData otherwise).
+Result<std::string> path_id(const Prepared& p) {
+  const std::string& id = p.call.params.at(0);
+  if (!is_absolute_uri(id)) {
+    return Status::BadRequestData("entity id '" + id.substr(0, 200) + "' is not a URI");
+  }
+  return id;
+}
+
+Result<Target> target_of(const Prepared& p) {
+  auto id = path_id(p);
+  if (!id.ok()) return id.status();
+  Target t{p.tenant, std::move(*id), std::nullopt};
+  if (const std::string* type = p.call.query.find("type")) {
+    if (!ngsild::valid_name(*type)) {
+      return Status::BadRequestData("type: '" + *type + "' is not a valid type name");
+    }
+    t.type = p.ctx->expand(*type);
+  }
+  return t;
+}
+
+// A payload id, when present, must name the entity of the path.
+Status same_id(const ngsild::EntityInput& in, const Target& t) {
+  if (in.id && *in.id != t.id) {
+    return Status::BadRequestData("id: the payload names '" + *in.id + "' but the path names '" +
+                                  t.id + "'");
+  }
+  return Status::Ok();
+}
+
+Atom attr_name(const Prepared& p) { return p.ctx->expand(p.call.params.at(1)); }
+
+std::string update_result(const UpdateOutcome& out) {
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("updated");
+  w.begin_array();
+  for (Atom a : out.updated) w.string(a.str());
+  w.end_array();
+  w.key("notUpdated");
+  w.begin_array();
+  for (const auto& [name, reason] : out.not_updated) {
+    w.begin_object();
+    w.key("attributeName");
+    w.string(name.str());
+    w.key("reason");
+    w.string(reason);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+  return body;
+}
+
+// Shared completion of write operations: 204, or the problem.
+engine::EntityService::Done no_content(std::shared_ptr<Prepared> p) {
+  return [p](const Status& st) {
+    if (!st.ok()) return p->fail(st);
+    p->respond_empty(204);
+  };
+}
+
+engine::EntityService::DoneUpdate no_content_or_207(std::shared_ptr<Prepared> p) {
+  return [p](const Status& st, const UpdateOutcome& out) {
+    if (!st.ok()) return p->fail(st);
+    if (out.not_updated.empty()) return p->respond_empty(204);
+    p->accept = MediaType::kJson;
+    p->respond_json(207, update_result(out));
+  };
+}
+
+class EntityRoutes {
+ public:
+  explicit EntityRoutes(Env& env) : env_(env) {}
+
+  void create(Call&& c) {
+    static const CallSpec spec{true, kJsonBodies, {}, {"local"}};
+    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
+      auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kEntity});
+      if (!in.ok()) return p.fail(in.status());
+      std::string location = "/ngsi-ld/v1/entities/" + *in->id;
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env_.entities.create(shared->tenant, std::move(*in), [shared, location](const Status& st) {
+        if (!st.ok()) return shared->fail(st);
+        shared->respond_empty(201, {{"Location", location}});
+      });
+    });
+  }
+
+  void retrieve(Call&& c) {
+    static const CallSpec spec{false, {}, kEntityViews,
+                               {"type", "attrs", "pick", "omit", "options", "format", "lang",
+                                "datasetId", "geometryProperty", "local"}};
+    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto options = render_options(p, true);
+      if (!options.ok()) return p.fail(options.status());
+      auto e = env_.entities.retrieve(*t);
+      if (!e.ok()) return p.fail(e.status());
+      const ngsild::Entity& entity = **e;
+      // attrs: the entity must hold at least one of the listed attributes (§6.3.18 note).
+      if (p.call.query.find("attrs") != nullptr) {
+        bool any = false;
+        for (Atom a : options->projection.pick_attrs) any = any || !entity.instances(a).empty();
+        if (!any) {
+          return p.fail(Status::NotFound("entity '" + t->id +
+                                         "' has none of the attributes in attrs"));
+        }
+      }
+      std::string body;
+      body.reserve(2048);
+      JsonWriter w(body);
+      if (p.accept == MediaType::kGeoJson) {
+        const std::string* gp = p.call.query.find("geometryProperty");
+        Atom geometry = p.ctx->expand(gp ? *gp : "location");
+        ngsild::render_feature(entity, *options, geometry, w);
+      } else {
+        ngsild::render_entity(entity, *options, w);
+      }
+      p.respond_json(200, std::move(body));
+    });
+  }
+
+  void remove(Call&& c) {
+    static const CallSpec spec{false, {}, {}, {"type", "local"}};
+    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env_.entities.remove(std::move(*t), no_content(shared));
+    });
+  }
+
+  void replace(Call&& c) {
+    static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
+    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto in = ngsild::parse_entity(*p.body, *p.ctx,
+                                     ParseOptions{ParseMode::kFragment, false, false});
+      if (!in.ok()) return p.fail(in.status());
+      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env_.entities.replace(std::move(*t), std::move(*in), no_content(shared));
+    });
+  }
+
+  void merge(Call&& c) {
+    static const CallSpec spec{true,
+                               {MediaType::kJson, MediaType::kJsonLd, MediaType::kMergePatch},
+                               {},
+                               {"type", "observedAt", "lang", "local", "options", "format"}};
+    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      std::optional<int64_t> observed_at;
+      if (const std::string* v = p.call.query.find("observedAt")) {
+        observed_at = parse_datetime(*v);
+        if (!observed_at) {
+          return p.fail(Status::BadRequestData("observedAt: '" + *v +
+                                               "' is not an ISO 8601 date-time"));
+        }
+      }
+      auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kMerge, false, false});
+      if (!in.ok()) return p.fail(in.status());
+      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env_.entities.merge(std::move(*t), std::move(*in), observed_at, no_content(shared));
+    });
+  }
+
+  void append(Call&& c) {
+    static const CallSpec spec{true, kJsonBodies, {}, {"type", "options", "local"}};
+    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto options = options_list(p.call.query, {"noOverwrite"});
+      if (!options.ok()) return p.fail(options.status());
+      auto in = ngsild::parse_entity(*p.body, *p.ctx,
+                                     ParseOptions{ParseMode::kFragment, false, false});
+      if (!in.ok()) return p.fail(in.status());
+      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+      bool no_overwrite = !options->empty();
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env_.entities.append(std::move(*t), std::move(*in), no_overwrite,
+                           no_content_or_207(shared));
+    });
+  }
+
+  void update(Call&& c) {
+    static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
+    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto in = ngsild::parse_entity(*p.body, *p.ctx,
+                                     ParseOptions{ParseMode::kFragment, false, false});
+      if (!in.ok()) return p.fail(in.status());
+      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env_.entities.update(std::move(*t), std::move(*in), no_content_or_207(shared));
+    });
+  }
+
+  void partial_update_attribute(Call&& c) {
+    static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
+    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      Atom name = attr_name(p);
+      auto frag = ngsild::parse_attribute_fragment(*p.body, name, *p.ctx, ParseMode::kMerge);
+      if (!frag.ok()) return p.fail(frag.status());
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env_.entities.partial_update_attribute(std::move(*t), name, std::move(*frag),
+                                             no_content(shared));
+    });
+  }
+
+  void replace_attribute(Call&& c) {
+    static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
+    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      Atom name = attr_name(p);
+      auto frag = ngsild::parse_attribute_fragment(*p.body, name, *p.ctx, ParseMode::kFragment);
+      if (!frag.ok()) return p.fail(frag.status());
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env_.entities.replace_attribute(std::move(*t), name, std::move(*frag), no_content(shared));
+    });
+  }
+
+  void delete_attribute(Call&& c) {
+    static const CallSpec spec{false, {}, {}, {"type", "datasetId", "deleteAll", "local"}};
+    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      std::optional<Atom> dataset;
+      if (const std::string* d = p.call.query.find("datasetId")) {
+        if (*d != "@none") {
+          if (!is_absolute_uri(*d)) {
+            return p.fail(Status::BadRequestData("datasetId: '" + *d + "' is not a URI"));
+          }
+          dataset = Atom::intern(*d);
+        }
+      }
+      bool all = false;
+      if (const std::string* v = p.call.query.find("deleteAll")) {
+        if (*v != "true" && *v != "false") {
+          return p.fail(Status::BadRequestData("deleteAll: must be true or false"));
+        }
+        all = *v == "true";
+      }
+      if (all && dataset) {
+        return p.fail(Status::BadRequestData("deleteAll=true and datasetId cannot be combined"));
+      }
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      Atom name = attr_name(*shared);
+      env_.entities.delete_attribute(std::move(*t), name, dataset, all, no_content(shared));
+    });
+  }
+
+ private:
+  Env& env_;
+};
+
+}  // namespace
+
+void add_entity_routes(Router& r, Env& env) {
+  auto* h = new EntityRoutes(env);  // lives as long as the router (the process)
+  const std::string e = "/ngsi-ld/v1/entities";
+  r.add(Method::kPost, e, [h](Call&& c) { h->create(std::move(c)); });
+  r.add(Method::kGet, e + "/{entityId}", [h](Call&& c) { h->retrieve(std::move(c)); });
+  r.add(Method::kDelete, e + "/{entityId}", [h](Call&& c) { h->remove(std::move(c)); });
+  r.add(Method::kPut, e + "/{entityId}", [h](Call&& c) { h->replace(std::move(c)); });
+  r.add(Method::kPatch, e + "/{entityId}", [h](Call&& c) { h->merge(std::move(c)); });
+  r.add(Method::kPost, e + "/{entityId}/attrs", [h](Call&& c) { h->append(std::move(c)); });
+  r.add(Method::kPatch, e + "/{entityId}/attrs", [h](Call&& c) { h->update(std::move(c)); });
+  r.add(Method::kPatch, e + "/{entityId}/attrs/{attrId}",
+        [h](Call&& c) { h->partial_update_attribute(std::move(c)); });
+  r.add(Method::kPut, e + "/{entityId}/attrs/{attrId}",
+        [h](Call&& c) { h->replace_attribute(std::move(c)); });
+  r.add(Method::kDelete, e + "/{entityId}/attrs/{attrId}",
+        [h](Call&& c) { h->delete_attribute(std::move(c)); });
+}
+
+}  // namespace tsunagu::http::api

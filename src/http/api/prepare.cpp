@@ -1,0 +1,298 @@
+// The checks every NGSI-LD request goes through before its handler's own work: media types
+// (ETSI GS CIM 009 §6.3.4), Accept negotiation, NGSILD-Tenant (§6.3.14), JSON syntax, and the
+// @context rules of §6.3.5 (Link header for application/json, body member for ld+json, never
+// both).
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+#include "http/api/api.hpp"
+#include "http/problem.hpp"
+
+namespace tsunagu::http::api {
+namespace {
+
+constexpr std::string_view kJsonLdContextRel = "http://www.w3.org/ns/json-ld#context";
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+MediaType parse_media_type(std::string_view v) {
+  std::string t = lower(trim(v.substr(0, v.find(';'))));
+  if (t == "application/json") return MediaType::kJson;
+  if (t == "application/ld+json") return MediaType::kJsonLd;
+  if (t == "application/geo+json") return MediaType::kGeoJson;
+  if (t == "application/merge-patch+json") return MediaType::kMergePatch;
+  return MediaType::kNone;
+}
+
+// Picks the response media type from the Accept header (RFC 9110 §12.5.1): highest q wins,
+// ties go to the route's order of preference.
+Result<MediaType> negotiate(std::string_view accept, const std::vector<MediaType>& produces) {
+  if (produces.empty()) return MediaType::kNone;
+  accept = trim(accept);
+  if (accept.empty()) return produces.front();
+  double best_q = 0;
+  MediaType best = MediaType::kNone;
+  for (MediaType m : produces) {
+    std::string name(media_type_name(m));
+    std::string family = name.substr(0, name.find('/'));
+    double q_for_m = -1;
+    int specificity = -1;
+    size_t pos = 0;
+    while (pos <= accept.size()) {
+      size_t comma = accept.find(',', pos);
+      if (comma == std::string_view::npos) comma = accept.size();
+      std::string_view item = trim(accept.substr(pos, comma - pos));
+      pos = comma + 1;
+      if (item.empty()) continue;
+      std::string range = lower(trim(item.substr(0, item.find(';'))));
+      double q = 1;
+      size_t qp = item.find("q=");
+      if (qp != std::string_view::npos) q = std::atof(std::string(item.substr(qp + 2)).c_str());
+      int spec = range == name ? 2 : range == family + "/*" ? 1 : range == "*/*" ? 0 : -1;
+      if (spec > specificity) {
+        specificity = spec;
+        q_for_m = q;
+      }
+    }
+    if (specificity >= 0 && q_for_m > best_q) {
+      best_q = q_for_m;
+      best = m;
+    }
+  }
+  if (best == MediaType::kNone) {
+    std::string names;
+    for (MediaType m : produces) {
+      if (!names.empty()) names += ", ";
+      names += media_type_name(m);
+    }
+    return Status(ErrorKind::kNotAcceptable, "Accept '" + std::string(accept.substr(0, 200)) +
+                                                 "' allows none of " + names);
+  }
+  return best;
+}
+
+bool valid_tenant(std::string_view t) {
+  if (t.empty() || t.size() > 64) return false;
+  return std::all_of(t.begin(), t.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+// The @context URL of a Link header (RFC 8288), or an error naming what is wrong.
+Result<std::string> link_context(std::string_view header) {
+  std::string candidate;
+  int without_rel = 0;
+  size_t pos = 0;
+  while (pos < header.size()) {
+    size_t lt = header.find('<', pos);
+    if (lt == std::string_view::npos) break;
+    size_t gt = header.find('>', lt);
+    if (gt == std::string_view::npos) break;
+    std::string url(trim(header.substr(lt + 1, gt - lt - 1)));
+    size_t next = header.find(",", gt);
+    std::string_view attrs = header.substr(gt + 1, (next == std::string_view::npos ? header.size() : next) - gt - 1);
+    pos = next == std::string_view::npos ? header.size() : next + 1;
+    size_t rel = attrs.find("rel=");
+    if (rel == std::string_view::npos) {
+      ++without_rel;
+      candidate = url;
+      continue;
+    }
+    std::string_view value = trim(attrs.substr(rel + 4));
+    value = value.substr(0, value.find(';'));
+    if (!value.empty() && value.front() == '"') value = value.substr(1, value.find('"', 1) - 1);
+    if (value == kJsonLdContextRel) return url;
+  }
+  if (without_rel == 1) return candidate;
+  return Status::BadRequestData("Link header '" + std::string(header.substr(0, 200)) +
+                                "' has no link with rel=\"" + std::string(kJsonLdContextRel) +
+                                "\"");
+}
+
+Response with_common_headers(Prepared& p, Response r) {
+  if (p.tenant_given) r.add_header("NGSILD-Tenant", p.tenant);
+  return r;
+}
+
+}  // namespace
+
+std::string_view media_type_name(MediaType m) {
+  switch (m) {
+    case MediaType::kJson: return "application/json";
+    case MediaType::kJsonLd: return "application/ld+json";
+    case MediaType::kGeoJson: return "application/geo+json";
+    case MediaType::kMergePatch: return "application/merge-patch+json";
+    case MediaType::kNone: return "";
+  }
+  return "";
+}
+
+void Prepared::fail(const Status& st) {
+  Response r = problem_response(st);
+  call.respond(with_common_headers(*this, std::move(r)));
+}
+
+void Prepared::respond_json(int status, std::string body, std::vector<Header> extra) {
+  Response r;
+  r.status = status;
+  r.content_type = std::string(media_type_name(accept == MediaType::kNone ? MediaType::kJson
+                                                                          : accept));
+  r.body = std::move(body);
+  r.headers = std::move(extra);
+  if (accept != MediaType::kJsonLd && ctx && !ctx->link_url().empty()) {
+    r.add_header("Link", "<" + ctx->link_url() + ">; rel=\"" + std::string(kJsonLdContextRel) +
+                             "\"; type=\"application/ld+json\"");
+  }
+  call.respond(with_common_headers(*this, std::move(r)));
+}
+
+void Prepared::respond_empty(int status, std::vector<Header> extra) {
+  Response r;
+  r.status = status;
+  r.headers = std::move(extra);
+  call.respond(with_common_headers(*this, std::move(r)));
+}
+
+void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Prepared&&)> next) {
+  Prepared p;
+  p.call = std::move(call);
+  const Request& req = p.call.req;
+  // Parameters first: a typo in a parameter should be named before anything else.
+  for (const auto& [name, value] : p.call.query.items) {
+    if (std::find(spec.params.begin(), spec.params.end(), name) == spec.params.end()) {
+      return p.fail(Status::BadRequestData("unknown query parameter '" + name + "'"));
+    }
+  }
+  if (req.has_header("ngsild-tenant")) {
+    p.tenant = std::string(trim(req.header("ngsild-tenant")));
+    p.tenant_given = true;
+    if (!valid_tenant(p.tenant)) {
+      return p.fail(Status::BadRequestData(
+          "NGSILD-Tenant '" + p.tenant.substr(0, 80) +
+          "' is not a tenant name (1-64 letters, digits, '_', '-' or '.')"));
+    }
+  }
+  auto accept = negotiate(req.header("accept"), spec.produces);
+  if (!accept.ok()) return p.fail(accept.status());
+  p.accept = *accept;
+
+  std::string link_url;
+  bool has_link = req.has_header("link");
+  if (has_link) {
+    auto url = link_context(req.header("link"));
+    if (!url.ok()) return p.fail(url.status());
+    link_url = std::move(*url);
+  }
+
+  const JsonValue* body_context = nullptr;
+  if (spec.body) {
+    if (!req.body_framed) {
+      return p.fail(Status(ErrorKind::kLengthRequired,
+                           "a request body with Content-Length (or chunked encoding) is required"));
+    }
+    if (!req.has_header("content-type")) {
+      return p.fail(Status(ErrorKind::kUnsupportedMediaType,
+                           "Content-Type is missing; use application/json or application/ld+json"));
+    }
+    p.content = parse_media_type(req.header("content-type"));
+    if (std::find(spec.content_types.begin(), spec.content_types.end(), p.content) ==
+        spec.content_types.end()) {
+      std::string names;
+      for (MediaType m : spec.content_types) {
+        if (!names.empty()) names += ", ";
+        names += media_type_name(m);
+      }
+      return p.fail(Status(ErrorKind::kUnsupportedMediaType,
+                           "Content-Type '" + std::string(req.header("content-type").substr(0, 100)) +
+                               "' is not supported here; use " + names));
+    }
+    if (req.body.empty()) return p.fail(Status::BadRequestData("the request body is empty"));
+    p.body = std::make_shared<JsonDoc>();
+    Status st = parse_json(req.body, *p.body);
+    if (!st.ok()) return p.fail(st);
+    if (p.body->IsObject()) {
+      auto it = p.body->FindMember("@context");
+      if (it != p.body->MemberEnd()) body_context = &it->value;
+    }
+    if (p.content == MediaType::kJsonLd) {
+      if (has_link) {
+        return p.fail(Status::BadRequestData(
+            "a Link header cannot be combined with Content-Type application/ld+json; put the "
+            "@context in the body only"));
+      }
+      if (body_context == nullptr && !p.body->IsArray()) {
+        return p.fail(Status::BadRequestData(
+            "Content-Type application/ld+json requires an @context member in the body"));
+      }
+    } else if (body_context != nullptr) {
+      return p.fail(Status::BadRequestData(
+          "an @context member in the body requires Content-Type application/ld+json; with "
+          "application/json give the @context in a Link header"));
+    }
+  }
+
+  auto& contexts = env.contexts;
+  bool remote = body_context ? contexts.may_fetch(*body_context)
+                             : (!link_url.empty() && contexts.may_fetch_url(link_url));
+  auto finish = [&contexts, link_url, body_context, next = std::move(next)](Prepared&& p) {
+    Result<ngsild::jsonld::ContextPtr> ctx = contexts.core();
+    if (body_context != nullptr) ctx = contexts.from_json(*body_context);
+    else if (!link_url.empty()) ctx = contexts.from_url(link_url);
+    if (!ctx.ok()) return p.fail(ctx.status());
+    p.ctx = std::move(*ctx);
+    next(std::move(p));
+  };
+  if (!remote) return finish(std::move(p));
+  // A remote @context may take up to the fetch timeout: never on an event loop.
+  auto shared = std::make_shared<Prepared>(std::move(p));
+  boost::asio::post(env.blocking, [shared, finish = std::move(finish)]() mutable {
+    finish(std::move(*shared));
+  });
+}
+
+std::vector<std::string> split_list(std::string_view v) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    size_t comma = v.find(',', pos);
+    if (comma == std::string_view::npos) comma = v.size();
+    std::string_view item = trim(v.substr(pos, comma - pos));
+    if (!item.empty()) out.emplace_back(item);
+    pos = comma + 1;
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> options_list(const QueryParams& q,
+                                              std::initializer_list<std::string_view> allowed) {
+  std::vector<std::string> out;
+  const std::string* v = q.find("options");
+  if (v == nullptr) return out;
+  for (auto& o : split_list(*v)) {
+    if (std::find(allowed.begin(), allowed.end(), o) == allowed.end()) {
+      std::string names;
+      for (auto a : allowed) {
+        if (!names.empty()) names += ", ";
+        names += a;
+      }
+      return Status::BadRequestData("options: '" + o + "' is not supported here (allowed: " +
+                                    names + ")");
+    }
+    out.push_back(o);
+  }
+  return out;
+}
+
+}  // namespace tsunagu::http::api

@@ -1,0 +1,164 @@
+#include "http/router.hpp"
+
+#include <chrono>
+
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "common/uri.hpp"
+#include "http/problem.hpp"
+
+namespace tsunagu::http {
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t pos = 1;
+  if (path.empty() || path[0] != '/') return out;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    out.push_back(path.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return out;
+}
+
+struct RouteMetrics {
+  metrics::Family<metrics::Counter>& requests = metrics::registry().counter(
+      "tsunagu_http_requests_total", "HTTP requests answered, by route, method and status",
+      {"route", "method", "status"});
+  metrics::Family<metrics::Histogram>& latency = metrics::registry().histogram(
+      "tsunagu_http_request_duration_seconds",
+      "Time from reading the request header to handing over the response, by route and status",
+      {"route", "method", "status"});
+};
+
+RouteMetrics& route_metrics() {
+  static RouteMetrics* m = new RouteMetrics();
+  return *m;
+}
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Wraps a Reply so the response is counted and timed under its route.
+Reply measured(Reply reply, std::string route, Method method, int64_t start_ns) {
+  return [reply = std::move(reply), route = std::move(route), method,
+          start_ns](Response&& r) mutable {
+    std::vector<std::string> labels{route, std::string(method_name(method)),
+                                    std::to_string(r.status)};
+    auto& m = route_metrics();
+    m.requests.with(labels).inc();
+    m.latency.with(labels).observe(static_cast<double>(steady_ns() - start_ns) / 1e9);
+    reply(std::move(r));
+  };
+}
+
+}  // namespace
+
+void Call::fail(const Status& st) { reply(problem_response(st)); }
+
+void Router::add(Method method, std::string pattern, RouteHandler handler) {
+  Route r{method, pattern, {}, std::move(handler)};
+  for (auto s : split_path(pattern)) r.segments.emplace_back(s);
+  routes_.push_back(std::move(r));
+}
+
+bool Router::match(const Route& r, const std::vector<std::string_view>& segs,
+                   std::vector<std::string>& params, Status& error) const {
+  if (r.segments.size() != segs.size()) return false;
+  params.clear();
+  for (size_t i = 0; i < segs.size(); ++i) {
+    const std::string& p = r.segments[i];
+    if (!p.empty() && p.front() == '{') {
+      std::string decoded;
+      if (segs[i].empty()) return false;
+      if (!percent_decode(segs[i], decoded)) {
+        error = Status::BadRequestData("path segment '" + std::string(segs[i]) +
+                                       "' has a malformed percent-escape");
+        return false;
+      }
+      params.push_back(std::move(decoded));
+    } else if (p != segs[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Router::dispatch(Request&& req, Reply reply) const {
+  auto segs = split_path(req.path);
+  std::vector<std::string> params;
+  std::string allow;
+  Status error;
+  for (const auto& r : routes_) {
+    if (!match(r, segs, params, error)) continue;
+    if (r.method != req.method) {
+      if (!allow.empty()) allow += ", ";
+      allow += method_name(r.method);
+      continue;
+    }
+    Reply wrapped = measured(std::move(reply), r.pattern, req.method,
+                             req.received_ns ? req.received_ns : steady_ns());
+    auto query = parse_query(req.query);
+    if (!query.ok()) {
+      wrapped(problem_response(query.status()));
+      return;
+    }
+    Call call{std::move(req), std::move(params), std::move(*query), std::move(wrapped)};
+    try {
+      r.handler(std::move(call));
+    } catch (const std::exception& e) {
+      log::error("handler_exception", {{"route", r.pattern}, {"what", e.what()}});
+      // The call was moved into the handler; its reply may already be gone. The session's
+      // own catch-all answers if nobody did.
+      throw;
+    }
+    return;
+  }
+  Reply wrapped = measured(std::move(reply), allow.empty() ? "unmatched" : "method_not_allowed",
+                           req.method, req.received_ns ? req.received_ns : steady_ns());
+  if (!error.ok()) {
+    wrapped(problem_response(error));
+  } else if (!allow.empty()) {
+    Response r = problem_response(Status(ErrorKind::kMethodNotAllowed,
+                                         std::string(method_name(req.method)) +
+                                             " is not allowed on " + req.path +
+                                             "; allowed: " + allow));
+    r.add_header("Allow", allow);
+    wrapped(std::move(r));
+  } else {
+    wrapped(problem_response(Status(ErrorKind::kResourceNotFound,
+                                    "no resource at " + req.path)));
+  }
+}
+
+Result<QueryParams> parse_query(std::string_view q) {
+  QueryParams out;
+  size_t pos = 0;
+  while (pos < q.size()) {
+    size_t amp = q.find('&', pos);
+    if (amp == std::string_view::npos) amp = q.size();
+    std::string_view item = q.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    std::string name, value;
+    if (!percent_decode(item.substr(0, eq), name) ||
+        (eq != std::string_view::npos && !percent_decode(item.substr(eq + 1), value))) {
+      return Status::InvalidRequest("query parameter '" + std::string(item.substr(0, 80)) +
+                                    "' has a malformed percent-escape");
+    }
+    if (name.empty()) return Status::InvalidRequest("a query parameter has no name");
+    if (out.find(name) != nullptr) {
+      return Status::InvalidRequest("query parameter '" + name + "' is given more than once");
+    }
+    out.items.emplace_back(std::move(name), std::move(value));
+  }
+  return out;
+}
+
+}  // namespace tsunagu::http

@@ -1,0 +1,540 @@
+// The HTTP/1.1 listener behind http::Server: one io_context and one SO_REUSEPORT acceptor per
+// thread, so the kernel spreads connections and no lock is shared between loops. A Session reads
+// one request at a time, turns it into an http::Request, and writes whatever the Reply receives.
+// Beast types stay in this file.
+#include "http/server.hpp"
+
+#include <sched.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "common/log.hpp"
+#include "http/problem.hpp"
+
+namespace tsunagu::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// After an error response the client may still be sending the rejected body; closing with unread
+// input makes the kernel send RST, which can destroy the response before the client reads it.
+// So we half-close and discard input for at most this long.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int resolve_threads(int requested) {
+  if (requested > 0) return requested;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+Method to_method(bhttp::verb v) {
+  switch (v) {
+    case bhttp::verb::get: return Method::kGet;
+    case bhttp::verb::head: return Method::kHead;
+    case bhttp::verb::post: return Method::kPost;
+    case bhttp::verb::put: return Method::kPut;
+    case bhttp::verb::patch: return Method::kPatch;
+    case bhttp::verb::delete_: return Method::kDelete;
+    case bhttp::verb::options: return Method::kOptions;
+    default: return Method::kOther;
+  }
+}
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  const auto addr = ep.address();
+  std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
+  return host + ":" + std::to_string(ep.port());
+}
+
+// Handler-supplied headers must not break the framing we own or smuggle in extra lines.
+bool header_allowed(const Header& h) {
+  if (h.name.empty()) return false;
+  if (beast::iequals(h.name, "content-length") || beast::iequals(h.name, "transfer-encoding")) {
+    return false;
+  }
+  auto bad = [](char c) { return c == '\r' || c == '\n' || c == '\0'; };
+  return std::none_of(h.name.begin(), h.name.end(), [&](char c) { return bad(c) || c == ':'; }) &&
+         std::none_of(h.value.begin(), h.value.end(), bad);
+}
+
+Request to_request(bhttp::request<bhttp::string_body>&& msg, int64_t received_ns,
+                   const std::string& remote) {
+  Request r;
+  r.method = to_method(msg.method());
+  r.target = std::string(msg.target());
+  const auto q = r.target.find('?');
+  r.path = r.target.substr(0, q);
+  if (q != std::string::npos) r.query = r.target.substr(q + 1);
+  r.headers.reserve(8);
+  for (const auto& f : msg) {
+    r.headers.push_back({to_lower(f.name_string()), std::string(f.value())});
+  }
+  r.body_framed = msg.count(bhttp::field::content_length) > 0 ||
+                  msg.count(bhttp::field::transfer_encoding) > 0;
+  r.body = std::move(msg.body());
+  r.received_ns = received_ns;
+  r.remote = remote;
+  return r;
+}
+
+// State shared by the server and its sessions; sessions cannot name the private Server::Impl.
+struct Core {
+  ServerOptions options;
+  Handler handler;
+  std::atomic<bool> stopping{false};
+  // Requests whose header has been read and whose response is not yet written. Counting from the
+  // header (not from the handler call) lets a body that is still arriving finish during stop().
+  std::atomic<int64_t> in_flight{0};
+  std::mutex mu;
+  std::condition_variable drained;
+
+  void request_ended() {
+    // Both sides are seq_cst, so either stop() sees the zero or we see `stopping` and notify.
+    if (in_flight.fetch_sub(1) == 1 && stopping.load()) {
+      std::lock_guard<std::mutex> lock(mu);
+      drained.notify_all();
+    }
+  }
+};
+
+// One accepted connection. Owned by shared_ptrs held by its pending operations and, while a
+// request is being handled, by the Reply. All members are used only on the loop thread, except
+// that the destructor may run wherever the last Reply copy is dropped.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Core& core, asio::io_context& ioc, tcp::socket socket)
+      : core_(core), ex_(ioc.get_executor()), stream_(std::move(socket)) {
+    beast::error_code ec;
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = endpoint_text(ep);
+  }
+  ~Session() { end_request(); }
+
+  void start() { read_header(); }
+  // stop() has begun: idle keep-alive connections go now, busy ones after their response.
+  void on_server_stop() {
+    if (state_ == State::kIdle) close();
+  }
+  void close() {
+    state_ = State::kClosed;
+    end_request();
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+ private:
+  enum class State { kIdle, kReadingBody, kHandling, kWriting, kClosing, kClosed };
+
+  void read_header() {
+    state_ = State::kIdle;
+    version_ = 11;
+    head_ = false;
+    parser_.emplace();
+    parser_->header_limit(
+        static_cast<uint32_t>(std::min<size_t>(core_.options.max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(core_.options.max_body_bytes);
+    stream_.expires_after(std::chrono::seconds(core_.options.idle_timeout_s));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               self->on_header(ec);
+                             });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (state_ == State::kClosed) return;
+    if (ec) return on_read_error(ec);
+    received_ns_ = steady_now_ns();
+    const auto& msg = parser_->get();
+    version_ = msg.version();
+    keep_alive_ = msg.keep_alive();
+    head_ = msg.method() == bhttp::verb::head;
+    in_request_ = true;
+    core_.in_flight.fetch_add(1);
+    if (parser_->is_done()) return handle();
+    state_ = State::kReadingBody;
+    // RFC 9110 §10.1.1: an HTTP/1.0 client's Expect must be ignored.
+    if (version_ >= 11 && beast::iequals(msg[bhttp::field::expect], "100-continue")) {
+      asio::async_write(stream_, asio::buffer(kContinue, sizeof(kContinue) - 1),
+                        [self = shared_from_this()](beast::error_code wec, size_t) {
+                          if (wec) return self->close();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    stream_.expires_after(std::chrono::seconds(core_.options.idle_timeout_s));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (self->state_ == State::kClosed) return;
+                        if (ec) return self->on_read_error(ec);
+                        self->handle();
+                      });
+  }
+
+  void on_read_error(const beast::error_code& ec) {
+    const auto& opts = core_.options;
+    if (ec == bhttp::error::header_limit) {
+      return fail({ErrorKind::kHeaderTooLarge, "the request header exceeds the limit of " +
+                                                   std::to_string(opts.max_header_bytes) +
+                                                   " bytes"});
+    }
+    if (ec == bhttp::error::body_limit) {
+      return fail({ErrorKind::kPayloadTooLarge, "the request body exceeds the limit of " +
+                                                    std::to_string(opts.max_body_bytes) +
+                                                    " bytes"});
+    }
+    // Anything else from the parser is malformed input; a closed socket, a timeout or a client
+    // that hung up mid-message leaves nobody to answer.
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      return fail(Status::InvalidRequest("malformed HTTP request: " + ec.message()));
+    }
+    close();
+  }
+
+  void handle() {
+    state_ = State::kHandling;
+    stream_.expires_never();
+    Request req = to_request(parser_->release(), received_ns_, remote_);
+    Reply reply = make_reply();
+    try {
+      core_.handler(std::move(req), reply);
+    } catch (const std::exception& e) {
+      log::error("http.handler_exception", {{"what", e.what()}, {"remote", remote_}});
+      reply(problem_response(Status::Internal(std::string("unexpected error: ") + e.what())));
+    } catch (...) {
+      log::error("http.handler_exception", {{"what", "non-standard exception"}});
+      reply(problem_response(Status::Internal("unexpected error: non-standard exception")));
+    }
+  }
+
+  // The Reply may be called from any thread, at most once that counts; it hops back to this
+  // session's loop (inline when already there) before touching the stream.
+  Reply make_reply() {
+    struct Once {
+      std::shared_ptr<Session> session;
+      std::atomic<bool> used{false};
+    };
+    auto once = std::make_shared<Once>();
+    once->session = shared_from_this();
+    return [once](Response&& response) {
+      if (once->used.exchange(true)) return;
+      std::shared_ptr<Session> s = std::move(once->session);
+      auto ex = s->ex_;
+      asio::dispatch(ex, [s = std::move(s), r = std::move(response)]() mutable {
+        s->write(std::move(r));
+      });
+    };
+  }
+
+  void fail(Status status) {
+    keep_alive_ = false;
+    Response r = problem_response(status);
+    r.close = true;
+    write(std::move(r));
+  }
+
+  void write(Response&& r) {
+    if (state_ == State::kClosed) return end_request();
+    if (r.status < 200 || r.status > 599) {
+      log::error("http.invalid_status", {{"status", r.status}});
+      r = problem_response(Status::Internal("the handler produced an invalid HTTP status"));
+    }
+    close_after_ = r.close || !keep_alive_ || core_.stopping.load();
+    // RFC 9110 §8.6: no Content-Length on 204; a 304's would have to be the GET's (§15.4.5),
+    // which we do not know. Neither carries a body.
+    const bool bodiless = r.status == 204 || r.status == 304;
+    res_ = {};
+    res_.version(version_);
+    res_.result(static_cast<unsigned>(r.status));
+    res_.set(bhttp::field::server, "tsunagu");
+    if (!r.content_type.empty() && !bodiless) res_.set(bhttp::field::content_type, r.content_type);
+    for (const auto& h : r.headers) {
+      if (header_allowed(h)) res_.insert(h.name, h.value);
+    }
+    if (!bodiless) res_.content_length(r.body.size());
+    res_.keep_alive(!close_after_);
+    // A HEAD response announces the length of the body it does not carry (RFC 9110 §9.3.2).
+    if (!bodiless && !head_) res_.body() = std::move(r.body);
+    state_ = State::kWriting;
+    stream_.expires_after(std::chrono::seconds(core_.options.idle_timeout_s));
+    bhttp::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->on_write(ec);
+    });
+  }
+
+  void on_write(beast::error_code ec) {
+    end_request();
+    if (state_ == State::kClosed) return;
+    if (ec && ec != bhttp::error::end_of_stream) return close();
+    if (close_after_ || core_.stopping.load()) return linger_close();
+    read_header();
+  }
+
+  void linger_close() {
+    state_ = State::kClosing;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    stream_.expires_after(kLingerTime);
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (self->state_ == State::kClosed) return;
+                              if (ec) return self->close();
+                              self->drain();
+                            });
+  }
+
+  void end_request() {
+    if (!in_request_) return;
+    in_request_ = false;
+    core_.request_ended();
+  }
+
+  Core& core_;
+  const asio::io_context::executor_type ex_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> res_;
+  std::string remote_;
+  State state_ = State::kIdle;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool head_ = false;
+  bool close_after_ = true;
+  bool in_request_ = false;
+  int64_t received_ns_ = 0;
+};
+
+// One event loop: its thread, its acceptor and the sessions it owns.
+struct Loop {
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  tcp::acceptor acceptor{ioc};
+  asio::steady_timer retry{ioc};
+  // Weak so a finished session disappears on its own; swept when the list doubles.
+  std::vector<std::weak_ptr<Session>> sessions;
+  size_t sweep_at = 64;
+  std::thread thread;
+};
+
+}  // namespace
+
+struct Server::Impl : Core {
+  int thread_count = 1;
+  uint16_t bound_port = 0;
+  std::mutex lifecycle;  // start() against stop(), which may come from a signal-watching thread
+  bool started = false;
+  std::thread stopper;  // used when stop() is called from a loop thread, which must not block
+  // Last, so sessions destroyed with the io_contexts still find Core alive.
+  std::vector<std::unique_ptr<Loop>> loops;
+
+  Status listen();
+  void accept(Loop& loop);
+  void drain_and_stop();
+  bool on_loop_thread() const {
+    return std::any_of(loops.begin(), loops.end(), [](const auto& l) {
+      return l->ioc.get_executor().running_in_this_thread();
+    });
+  }
+};
+
+Status Server::Impl::listen() {
+  const std::string where = options.bind + ":" + std::to_string(options.port);
+  auto fail = [&](const beast::error_code& ec) {
+    return Status::Internal("cannot listen on " + where + ": " + ec.message());
+  };
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(options.bind, ec);
+  if (ec) return fail(ec);
+  tcp::endpoint endpoint(address, options.port);
+
+  // SO_REUSEPORT would let us silently share the port with another process of the same user
+  // (say, a second broker). A plain bind first turns that into the usual "Address already in use".
+  if (options.port != 0) {
+    asio::io_context probe_ioc;
+    tcp::acceptor probe(probe_ioc);
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (ec) return fail(ec);
+  }
+
+  for (int i = 0; i < thread_count; ++i) {
+    auto loop = std::make_unique<Loop>();
+    auto& a = loop->acceptor;
+    a.open(endpoint.protocol(), ec);
+    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) a.set_option(ReusePort(true), ec);
+    if (!ec) a.bind(endpoint, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      loops.clear();
+      return fail(ec);
+    }
+    // With port 0 the first bind picks the port; the other loops join it.
+    if (i == 0) endpoint.port(a.local_endpoint().port());
+    loops.push_back(std::move(loop));
+  }
+  bound_port = endpoint.port();
+  return Status::Ok();
+}
+
+void Server::Impl::accept(Loop& loop) {
+  loop.acceptor.async_accept([this, &loop](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !loop.acceptor.is_open()) return;
+    if (ec) {
+      // Usually EMFILE/ENFILE: retrying at once would spin, so wait for descriptors to free up.
+      log::warn("http.accept_failed", {{"error", ec.message()}});
+      loop.retry.expires_after(std::chrono::milliseconds(100));
+      loop.retry.async_wait([this, &loop](beast::error_code tec) {
+        if (!tec) accept(loop);
+      });
+      return;
+    }
+    if (stopping.load()) return;  // the socket closes as it goes out of scope
+    auto session = std::make_shared<Session>(*this, loop.ioc, std::move(socket));
+    loop.sessions.push_back(session);
+    if (loop.sessions.size() >= loop.sweep_at) {
+      std::erase_if(loop.sessions, [](const auto& w) { return w.expired(); });
+      loop.sweep_at = std::max<size_t>(64, 2 * loop.sessions.size());
+    }
+    session->start();
+    accept(loop);
+  });
+}
+
+void Server::Impl::drain_and_stop() {
+  for (auto& l : loops) {
+    asio::post(l->ioc, [loop = l.get()] {
+      beast::error_code ec;
+      loop->acceptor.close(ec);
+      loop->retry.cancel();
+      for (auto& w : loop->sessions) {
+        if (auto s = w.lock()) s->on_server_stop();
+      }
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(options.shutdown_grace_s);
+    if (!drained.wait_until(lock, deadline, [&] { return in_flight.load() == 0; })) {
+      log::warn("http.stop_grace_expired", {{"in_flight", in_flight.load()}});
+    }
+  }
+  // Whatever is left (lingering closes, requests past the grace period) is cut off here, on the
+  // loop thread, so sockets do not outlive stop() even if the Server object lives on.
+  for (auto& l : loops) {
+    asio::post(l->ioc, [loop = l.get()] {
+      for (auto& w : loop->sessions) {
+        if (auto s = w.lock()) s->close();
+      }
+      loop->ioc.stop();
+    });
+  }
+}
+
+Server::Server(ServerOptions options, Handler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+  impl_->thread_count = resolve_threads(impl_->options.threads);
+}
+
+Server::~Server() {
+  stop();
+  wait();
+}
+
+Status Server::start() {
+  std::lock_guard<std::mutex> lock(impl_->lifecycle);
+  if (impl_->started) return Status::Internal("the HTTP server was already started");
+  if (impl_->stopping.load()) return Status::Internal("the HTTP server was stopped");
+  TSUNAGU_RETURN_IF_ERROR(impl_->listen());
+  impl_->started = true;
+  for (auto& l : impl_->loops) {
+    impl_->accept(*l);
+    l->thread = std::thread([loop = l.get()] {
+      // Handlers catch their own exceptions; this is the last line against anything else
+      // (bad_alloc, a bug here) taking the process down.
+      for (;;) {
+        try {
+          loop->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          log::error("http.loop_exception", {{"what", e.what()}});
+        }
+      }
+    });
+  }
+  return Status::Ok();
+}
+
+uint16_t Server::port() const { return impl_->bound_port; }
+
+int Server::threads() const { return impl_->thread_count; }
+
+void Server::stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->lifecycle);
+    if (impl_->stopping.exchange(true) || !impl_->started) return;
+  }
+  if (impl_->on_loop_thread()) {
+    impl_->stopper = std::thread([impl = impl_.get()] { impl->drain_and_stop(); });
+    return;
+  }
+  impl_->drain_and_stop();
+}
+
+void Server::wait() {
+  for (auto& l : impl_->loops) {
+    if (l->thread.joinable()) l->thread.join();
+  }
+  if (impl_->stopper.joinable()) impl_->stopper.join();
+}
+
+}  // namespace tsunagu::http

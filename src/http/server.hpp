@@ -1,0 +1,51 @@
+// The HTTP/1.1 listener: one Boost.Asio event loop per core, each with its own SO_REUSEPORT
+// acceptor, keep-alive sessions, header/body limits, and graceful shutdown. It hands every
+// complete request to one Handler and writes back whatever Response the Reply receives, from
+// whichever thread sends it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.hpp"
+#include "http/message.hpp"
+
+namespace tsunagu::http {
+
+struct ServerOptions {
+  std::string bind = "0.0.0.0";
+  uint16_t port = 1026;               // 0 picks a free port (see Server::port)
+  int threads = 0;                    // event loops; 0 = the CPUs this process may run on
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 8 * 1024 * 1024;
+  int idle_timeout_s = 60;            // close keep-alive connections idle this long
+  int shutdown_grace_s = 20;          // how long stop() waits for requests in flight
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, listens and starts the event-loop threads. InternalError when the address cannot be
+  // bound (the detail says why).
+  Status start();
+  // The bound port (useful with port 0).
+  uint16_t port() const;
+  int threads() const;
+  // Stops accepting, lets requests in flight finish and their responses be written (up to
+  // shutdown_grace_s), closes idle connections, then stops the loops. Idempotent; any thread.
+  void stop();
+  // Blocks until the event-loop threads have ended.
+  void wait();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tsunagu::http

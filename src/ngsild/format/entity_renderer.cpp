@@ -1,0 +1,371 @@
+// Rendering runs on every read, so it writes straight into the response buffer: no DOM, names
+// compacted through the Context's reverse map, compound values copied as stored text.
+#include "ngsild/format/entity_renderer.hpp"
+
+#include <algorithm>
+
+#include "common/time.hpp"
+
+namespace tsunagu::ngsild {
+namespace {
+
+Atom none_atom() {
+  static const Atom a = Atom::intern("@none");
+  return a;
+}
+
+class Renderer {
+ public:
+  Renderer(const RenderOptions& o, JsonWriter& w) : o_(o), w_(w) {}
+
+  void name(Atom iri) {
+    if (o_.ctx == nullptr) {
+      w_.key(iri.str());
+    } else {
+      w_.key(o_.ctx->compact(iri, scratch_));
+    }
+  }
+
+  void iri_value(Atom iri) {
+    if (o_.ctx == nullptr) {
+      w_.string(iri.str());
+    } else {
+      w_.string(o_.ctx->compact(iri, scratch_));
+    }
+  }
+
+  void types(const Entity& e) {
+    if (e.types.size() == 1) {
+      iri_value(e.types[0]);
+      return;
+    }
+    w_.begin_array();
+    for (Atom t : e.types) iri_value(t);
+    w_.end_array();
+  }
+
+  void scopes(const Entity& e) {
+    if (e.scopes.size() == 1) {
+      w_.string(e.scopes[0]);
+      return;
+    }
+    w_.begin_array();
+    for (const auto& s : e.scopes) w_.string(s);
+    w_.end_array();
+  }
+
+  void timestamp(std::string_view key, int64_t t) {
+    if (t == kNoTime) return;
+    w_.key(key);
+    std::string s;
+    append_datetime(t, s);
+    w_.string(s);
+  }
+
+  bool selected(const Attribute& a) const {
+    if (!o_.dataset_filter) return true;
+    Atom d = a.dataset_id.empty() ? none_atom() : a.dataset_id;
+    return std::find(o_.dataset_ids.begin(), o_.dataset_ids.end(), d) != o_.dataset_ids.end();
+  }
+
+  // All attributes of a list (entity attributes or sub-attributes), grouped by name.
+  void attributes(const std::vector<Attribute>& list, bool top) {
+    size_t i = 0;
+    while (i < list.size()) {
+      size_t j = i + 1;
+      while (j < list.size() && list[j].name == list[i].name) ++j;
+      if (!top || o_.projection.keeps(list[i].name)) group(list, i, j);
+      i = j;
+    }
+  }
+
+  void group(const std::vector<Attribute>& list, size_t first, size_t last) {
+    size_t n = 0;
+    for (size_t k = first; k < last; ++k) n += selected(list[k]) ? 1 : 0;
+    if (n == 0) return;
+    name(list[first].name);
+    if (o_.format == Format::kKeyValues && n > 1) {
+      // §4.5.4: several instances simplify to {"dataset": {datasetId or "@none": value}}.
+      w_.begin_object();
+      w_.key("dataset");
+      w_.begin_object();
+      for (size_t k = first; k < last; ++k) {
+        if (!selected(list[k])) continue;
+        w_.key(list[k].dataset_id.empty() ? std::string_view("@none") : list[k].dataset_id.str());
+        simplified(list[k]);
+      }
+      w_.end_object();
+      w_.end_object();
+      return;
+    }
+    if (n > 1) w_.begin_array();
+    for (size_t k = first; k < last; ++k) {
+      if (!selected(list[k])) continue;
+      if (o_.format == Format::kKeyValues) simplified(list[k]);
+      else instance(list[k]);
+    }
+    if (n > 1) w_.end_array();
+  }
+
+  // The payload as it appears after the payload member.
+  void payload(const Attribute& a) {
+    switch (a.kind) {
+      case AttrKind::kVocabProperty: vocab(a.value); break;
+      default: a.value.append_json(w_.buffer_for_raw()); break;
+    }
+  }
+
+  void vocab(const Value& v) {
+    if (v.is_string()) {
+      iri_value(Atom::intern(v.text()));
+      return;
+    }
+    JsonDoc d;
+    if (!parse_json(v.text(), d).ok() || !d.IsArray()) {
+      w_.raw(v.text());
+      return;
+    }
+    w_.begin_array();
+    for (const auto& e : d.GetArray()) {
+      if (e.IsString()) iri_value(Atom::intern({e.GetString(), e.GetStringLength()}));
+    }
+    w_.end_array();
+  }
+
+  bool language_reduced(const Attribute& a) const {
+    return a.kind == AttrKind::kLanguageProperty && !o_.lang.empty();
+  }
+
+  void instance(const Attribute& a) {
+    bool concise = o_.format == Format::kConcise;
+    bool reduce_lang = language_reduced(a);
+    std::string lang_value, lang_tag;
+    if (reduce_lang) lang_tag = best_language(a.value.text(), o_.lang, lang_value);
+    bool bare = concise && a.subs.empty() && a.observed_at == kNoTime && a.unit_code.empty() &&
+                a.dataset_id.empty() && a.value_type.empty() && !o_.sys_attrs && !reduce_lang &&
+                ((a.kind == AttrKind::kProperty && !a.value.is_json()) ||
+                 a.kind == AttrKind::kGeoProperty);
+    if (bare) {
+      a.value.append_json(w_.buffer_for_raw());
+      return;
+    }
+    w_.begin_object();
+    if (!concise) {
+      w_.key("type");
+      w_.string(reduce_lang ? "Property" : kind_name(a.kind));
+    }
+    if (reduce_lang) {
+      w_.key("value");
+      w_.raw(lang_value);
+      w_.key("lang");
+      w_.string(lang_tag);
+    } else {
+      w_.key(payload_member(a.kind));
+      payload(a);
+    }
+    if (!a.value_type.empty()) {
+      w_.key(a.kind == AttrKind::kRelationship || a.kind == AttrKind::kListRelationship
+                 ? "objectType"
+                 : "valueType");
+      iri_value(a.value_type);
+    }
+    timestamp("observedAt", a.observed_at);
+    if (!a.unit_code.empty()) {
+      w_.key("unitCode");
+      w_.string(a.unit_code.str());
+    }
+    if (!a.dataset_id.empty()) {
+      w_.key("datasetId");
+      w_.string(a.dataset_id.str());
+    }
+    if (o_.sys_attrs) {
+      timestamp("createdAt", a.created_at);
+      timestamp("modifiedAt", a.modified_at);
+    }
+    attributes(a.subs, false);
+    w_.end_object();
+  }
+
+  void simplified(const Attribute& a) {
+    switch (a.kind) {
+      case AttrKind::kProperty:
+      case AttrKind::kGeoProperty:
+      case AttrKind::kRelationship:
+        a.value.append_json(w_.buffer_for_raw());
+        return;
+      case AttrKind::kLanguageProperty:
+        if (!o_.lang.empty()) {
+          std::string v;
+          best_language(a.value.text(), o_.lang, v);
+          w_.raw(v);
+          return;
+        }
+        break;
+      case AttrKind::kListRelationship: {
+        w_.begin_object();
+        w_.key("objectList");
+        JsonDoc d;
+        w_.begin_array();
+        if (parse_json(a.value.text(), d).ok() && d.IsArray()) {
+          for (const auto& e : d.GetArray()) {
+            auto o = e.IsObject() ? e.FindMember("object") : e.MemberEnd();
+            if (e.IsObject() && o != e.MemberEnd() && o->value.IsString()) {
+              w_.string({o->value.GetString(), o->value.GetStringLength()});
+            }
+          }
+        }
+        w_.end_array();
+        w_.end_object();
+        return;
+      }
+      default: break;
+    }
+    // Kinds whose bare value would read back as another kind keep their payload member.
+    w_.begin_object();
+    w_.key(payload_member(a.kind));
+    payload(a);
+    w_.end_object();
+  }
+
+  void entity(const Entity& e, bool with_id_and_type = true) {
+    w_.begin_object();
+    const Projection& p = o_.projection;
+    if (with_id_and_type && p.keeps_id()) {
+      w_.key("id");
+      w_.string(e.id);
+    }
+    if (with_id_and_type && p.keeps_type()) {
+      w_.key("type");
+      types(e);
+    }
+    if (!e.scopes.empty() && p.keeps_scope()) {
+      w_.key("scope");
+      scopes(e);
+    }
+    if (o_.sys_attrs) {
+      timestamp("createdAt", e.created_at);
+      timestamp("modifiedAt", e.modified_at);
+    }
+    attributes(e.attrs, true);
+    if (o_.with_context && o_.ctx != nullptr) {
+      w_.key("@context");
+      w_.raw(o_.ctx->body_json());
+    }
+    w_.end_object();
+  }
+
+  JsonWriter& writer() { return w_; }
+
+ private:
+  const RenderOptions& o_;
+  JsonWriter& w_;
+  std::string scratch_;
+};
+
+}  // namespace
+
+bool Projection::keeps(Atom attr) const {
+  if (pick && std::find(pick_attrs.begin(), pick_attrs.end(), attr) == pick_attrs.end()) {
+    return false;
+  }
+  return std::find(omit_attrs.begin(), omit_attrs.end(), attr) == omit_attrs.end();
+}
+
+void render_entity(const Entity& e, const RenderOptions& o, JsonWriter& w) {
+  Renderer r(o, w);
+  r.entity(e);
+}
+
+std::string render_entity(const Entity& e, const RenderOptions& o) {
+  std::string out;
+  JsonWriter w(out);
+  render_entity(e, o, w);
+  return out;
+}
+
+void render_feature(const Entity& e, const RenderOptions& o, Atom geometry_property,
+                    JsonWriter& w) {
+  Renderer r(o, w);
+  w.begin_object();
+  w.key("id");
+  w.string(e.id);
+  w.key("type");
+  w.string("Feature");
+  w.key("geometry");
+  const Attribute* g = e.find(geometry_property);
+  if (g == nullptr && !e.instances(geometry_property).empty()) {
+    g = &e.instances(geometry_property)[0];
+  }
+  if (g != nullptr && g->kind == AttrKind::kGeoProperty) {
+    w.raw(g->value.text());
+  } else {
+    w.null();
+  }
+  w.key("properties");
+  // §5.2.31: the properties member holds the type and the attributes.
+  RenderOptions inner = o;
+  inner.with_context = false;
+  inner.projection.omit_id = true;
+  Renderer(inner, w).entity(e);
+  if (o.with_context && o.ctx != nullptr) {
+    w.key("@context");
+    w.raw(o.ctx->body_json());
+  }
+  w.end_object();
+}
+
+std::string stored_document(const Entity& e) {
+  RenderOptions o;
+  o.sys_attrs = true;
+  return render_entity(e, o);
+}
+
+std::string best_language(std::string_view map_json, std::string_view lang,
+                          std::string& value_json) {
+  JsonDoc d;
+  value_json = "null";
+  if (!parse_json(map_json, d).ok() || !d.IsObject() || d.MemberCount() == 0) return "";
+  auto take = [&](const JsonValue& name, const JsonValue& v) {
+    value_json = json_text(v);
+    return std::string(name.GetString(), name.GetStringLength());
+  };
+  auto eq_ci = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(a[i])) !=
+          std::tolower(static_cast<unsigned char>(b[i]))) {
+        return false;
+      }
+    }
+    return true;
+  };
+  // lang may be a preference list ("en,fr;q=0.5" is reduced to its tags in order).
+  std::vector<std::string_view> wanted;
+  size_t pos = 0;
+  while (pos <= lang.size()) {
+    size_t comma = lang.find(',', pos);
+    std::string_view item = lang.substr(pos, comma == std::string_view::npos ? lang.npos : comma - pos);
+    item = item.substr(0, item.find(';'));
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) wanted.push_back(item);
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  for (std::string_view want : wanted) {
+    if (want == "*") break;
+    for (const auto& m : d.GetObject()) {
+      if (eq_ci({m.name.GetString(), m.name.GetStringLength()}, want)) return take(m.name, m.value);
+    }
+    std::string_view primary = want.substr(0, want.find('-'));
+    for (const auto& m : d.GetObject()) {
+      std::string_view tag(m.name.GetString(), m.name.GetStringLength());
+      if (eq_ci(tag.substr(0, tag.find('-')), primary)) return take(m.name, m.value);
+    }
+  }
+  auto none = d.FindMember("@none");
+  if (none != d.MemberEnd()) return take(none->name, none->value);
+  return take(d.MemberBegin()->name, d.MemberBegin()->value);
+}
+
+}  // namespace tsunagu::ngsild

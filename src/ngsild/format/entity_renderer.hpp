@@ -1,0 +1,60 @@
+// The model to response payloads: an Entity in the normalized, concise or simplified
+// (keyValues) representation (ETSI GS CIM 009 §4.5.1-§4.5.4), optionally as a GeoJSON Feature
+// (§4.5.16), with names compacted by the request's @context and the projection, language and
+// dataset selections applied. Also writes the store's own document form.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/json_writer.hpp"
+#include "ngsild/jsonld/context.hpp"
+#include "ngsild/model/entity.hpp"
+
+namespace tsunagu::ngsild {
+
+enum class Format : unsigned char { kNormalized, kConcise, kKeyValues };
+
+// Which members of an entity to keep (pick, omit, and the deprecated attrs).
+struct Projection {
+  bool pick = false;             // only the listed members
+  std::vector<Atom> pick_attrs;  // expanded attribute names
+  bool pick_id = false, pick_type = false, pick_scope = false;
+  std::vector<Atom> omit_attrs;
+  bool omit_id = false, omit_type = false, omit_scope = false;
+
+  bool keeps(Atom attr) const;
+  bool keeps_id() const { return (!pick || pick_id) && !omit_id; }
+  bool keeps_type() const { return (!pick || pick_type) && !omit_type; }
+  bool keeps_scope() const { return (!pick || pick_scope) && !omit_scope; }
+};
+
+struct RenderOptions {
+  const jsonld::Context* ctx = nullptr;  // nullptr: names stay expanded (the stored form)
+  Format format = Format::kNormalized;
+  bool sys_attrs = false;
+  bool with_context = false;             // add "@context" (application/ld+json)
+  std::string lang;                      // reduce LanguageProperties to this language
+  bool dataset_filter = false;           // only instances whose datasetId is listed
+  std::vector<Atom> dataset_ids;         // "@none" (as an Atom) selects the default instance
+  Projection projection;
+};
+
+// Writes one entity object.
+void render_entity(const Entity& e, const RenderOptions& o, JsonWriter& w);
+std::string render_entity(const Entity& e, const RenderOptions& o);
+
+// Writes one entity as a GeoJSON Feature whose geometry is the value of `geometry_property`
+// (expanded name; null when absent or not a GeoProperty).
+void render_feature(const Entity& e, const RenderOptions& o, Atom geometry_property,
+                    JsonWriter& w);
+
+// The store's document for an entity: normalized, expanded names, system attributes kept.
+std::string stored_document(const Entity& e);
+
+// Picks the best language of a languageMap for `lang` (exact tag, then primary subtag, then
+// "@none", then the first). Returns the chosen tag and writes the chosen value into `value_json`.
+std::string best_language(std::string_view language_map_json, std::string_view lang,
+                          std::string& value_json);
+
+}  // namespace tsunagu::ngsild

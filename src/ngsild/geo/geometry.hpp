@@ -1,0 +1,116 @@
+// GeoJSON geometries (RFC 7946 §3.1) as held by a GeoProperty value (ETSI GS CIM 009 §4.7):
+// parsing with validation, the lon/lat envelope, and rendering back to GeoJSON text. Geo-queries
+// (geoquery.hpp) and the spatial index (spatial_index.hpp) are built on these types.
+#pragma once
+
+// GCC 12 reports false -Wmaybe-uninitialized inside Boost.Geometry 1.74 envelope/relate code at
+// -O2; the warning is located in these headers, so silencing it here leaves ours checked.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <boost/geometry.hpp>
+#pragma GCC diagnostic pop
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/json.hpp"
+#include "common/status.hpp"
+
+namespace tsunagu::ngsild::geo {
+
+namespace bg = boost::geometry;
+
+// Positions are (longitude, latitude) in degrees, read as planar coordinates: spatial relations
+// follow PostGIS `geometry` with SRID 4326. Distances convert to the WGS84 ellipsoid (geoquery).
+using Point = bg::model::point<double, 2, bg::cs::cartesian>;
+using MultiPoint = bg::model::multi_point<Point>;
+using LineString = bg::model::linestring<Point>;
+using MultiLineString = bg::model::multi_linestring<LineString>;
+// Closed rings; exterior counterclockwise, holes clockwise: the right-hand rule of RFC 7946
+// §3.1.6. The parser reorients rings that do not follow it.
+using Polygon = bg::model::polygon<Point, /*ClockWise=*/false, /*Closed=*/true>;
+using MultiPolygon = bg::model::multi_polygon<Polygon>;
+// A lon/lat bounding box; min_corner is (west, south).
+using Box = bg::model::box<Point>;
+
+// In the order of the alternatives of Geometry::Shape.
+enum class GeometryType : unsigned char {
+  kPoint,
+  kMultiPoint,
+  kLineString,
+  kMultiLineString,
+  kPolygon,
+  kMultiPolygon,
+  kGeometryCollection,
+};
+
+// The GeoJSON "type" name ("Point", ...).
+std::string_view type_name(GeometryType t);
+// The type named `name` (case-sensitive, as RFC 7946 §1.4 requires), or nothing.
+std::optional<GeometryType> geometry_type_from_name(std::string_view name);
+
+class Geometry;
+
+// RFC 7946 §3.1.8; never empty once parsed.
+struct GeometryCollection {
+  std::vector<Geometry> members;
+};
+
+// One validated GeoJSON geometry. A value type: moving is free and copying a Point (the common
+// entity location) allocates nothing unless it has an altitude. Immutable after parsing by
+// convention; any thread may read it concurrently.
+class Geometry {
+ public:
+  using Shape = std::variant<Point, MultiPoint, LineString, MultiLineString, Polygon, MultiPolygon,
+                             GeometryCollection>;
+
+  // The Point (0, 0).
+  Geometry() : shape_(Point(0, 0)) {}
+  // `altitudes` as described at altitudes(); the caller keeps shapes valid (tests, builders).
+  explicit Geometry(Shape shape, std::vector<double> altitudes = {})
+      : shape_(std::move(shape)), altitudes_(std::move(altitudes)) {}
+
+  GeometryType type() const { return static_cast<GeometryType>(shape_.index()); }
+  const Shape& shape() const { return shape_; }
+  template <class T>
+  const T* get_if() const {
+    return std::get_if<T>(&shape_);
+  }
+
+  // The third number of each position, in the order positions are stored (rings after
+  // reorientation), NaN for a position given without one; empty when no position has one. A
+  // GeometryCollection keeps its altitudes in its members. Altitudes take no part in relations
+  // or distances (like PostGIS geography, which ignores Z).
+  const std::vector<double>& altitudes() const { return altitudes_; }
+
+ private:
+  Shape shape_;
+  std::vector<double> altitudes_;
+};
+
+// Parses and validates a GeoJSON geometry object. BadRequestData whose detail starts with the
+// JSON path of the fault inside the geometry, so a caller can prefix the attribute name:
+//   "coordinates[2][1]: latitude 95 is outside [-90, 90]"
+//   "type 'Circle' is not a GeoJSON geometry type"
+//   "geometries[1].coordinates: LineString needs at least 2 positions"
+// Members other than type, coordinates and geometries (bbox, foreign members) are ignored.
+// Empty geometries (no positions) are refused: RFC 7946 §3.1 only permits, not requires, them.
+Result<Geometry> parse_geojson(const JsonValue& v);
+Result<Geometry> parse_geojson_text(std::string_view json);
+
+// Parses the coordinates array of a geometry of type `type` (not GeometryCollection), as given
+// separately by a geo-query (ETSI GS CIM 009 §4.10). Details start with `path`.
+Result<Geometry> parse_coordinates(GeometryType type, const JsonValue& coordinates,
+                                   std::string_view path = "coordinates");
+
+// The planar lon/lat bounding box of every position.
+Box envelope(const Geometry& g);
+
+// Minified GeoJSON text; numbers are the shortest text that reads back to the same double.
+std::string to_geojson(const Geometry& g);
+void append_geojson(const Geometry& g, std::string& out);
+
+}  // namespace tsunagu::ngsild::geo

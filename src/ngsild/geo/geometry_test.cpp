@@ -1,0 +1,218 @@
+#include "ngsild/geo/geometry.hpp"
+
+#include <gtest/gtest.h>
+
+#include <type_traits>
+
+namespace tsunagu::ngsild::geo {
+namespace {
+
+// The detail of the error parse_geojson_text reports, or "ok".
+std::string error_of(std::string_view json) {
+  auto g = parse_geojson_text(json);
+  if (g.ok()) return "ok";
+  EXPECT_EQ(g.status().kind(), ErrorKind::kBadRequestData);
+  return g.status().detail();
+}
+
+std::string round_trip(std::string_view json) {
+  auto g = parse_geojson_text(json);
+  EXPECT_TRUE(g.ok()) << g.status().detail();
+  return g.ok() ? to_geojson(*g) : "";
+}
+
+static_assert(std::is_nothrow_move_constructible_v<Geometry>);
+static_assert(std::is_copy_constructible_v<Geometry>);
+
+TEST(GeometryTest, RoundTripsEveryType) {
+  const char* texts[] = {
+      R"({"type":"Point","coordinates":[139.88,36.55]})",
+      R"({"type":"Point","coordinates":[-0.1,51.5,35.25]})",
+      R"({"type":"MultiPoint","coordinates":[[1,2],[3,4,5]]})",
+      R"({"type":"LineString","coordinates":[[0,0],[1,1],[2,0.5]]})",
+      R"({"type":"MultiLineString","coordinates":[[[0,0],[1,1]],[[2,2],[3,3]]]})",
+      R"({"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,10],[0,0]],)"
+      R"([[2,2],[2,4],[4,4],[4,2],[2,2]]]})",
+      R"({"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],)"
+      R"([[[5,5],[6,5],[6,6],[5,5]]]]})",
+      R"({"type":"GeometryCollection","geometries":[{"type":"Point","coordinates":[1,2]},)"
+      R"({"type":"GeometryCollection","geometries":[{"type":"LineString",)"
+      R"("coordinates":[[0,0],[1,1]]}]}]})",
+  };
+  for (const char* t : texts) EXPECT_EQ(round_trip(t), t);
+}
+
+TEST(GeometryTest, RendersShortestRoundTripNumbers) {
+  EXPECT_EQ(round_trip(R"({"type": "Point", "coordinates": [ 139.8800000, 3.6e1 ]})"),
+            R"({"type":"Point","coordinates":[139.88,36]})");
+  auto g = parse_geojson_text(R"({"type":"Point","coordinates":[0.1,0.30000000000000004]})");
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(to_geojson(*g), R"({"type":"Point","coordinates":[0.1,0.30000000000000004]})");
+}
+
+TEST(GeometryTest, IgnoresBboxAndForeignMembers) {
+  EXPECT_EQ(round_trip(R"({"bbox":[1,2,1,2],"type":"Point","coordinates":[1,2],"x":{}})"),
+            R"({"type":"Point","coordinates":[1,2]})");
+}
+
+// RFC 7946 §3.1.6: parsers must not reject clockwise exteriors; we store (and render) the
+// right-hand rule and carry the altitudes along with their positions.
+TEST(GeometryTest, ReorientsRingsToTheRightHandRule) {
+  EXPECT_EQ(round_trip(R"({"type":"Polygon","coordinates":[[[0,0,1],[0,10,2],[10,10,3],)"
+                       R"([10,0,4],[0,0,1]],[[2,2],[4,2],[4,4],[2,4],[2,2]]]})"),
+            R"({"type":"Polygon","coordinates":[[[0,0,1],[10,0,4],[10,10,3],[0,10,2],)"
+            R"([0,0,1]],[[2,2],[2,4],[4,4],[4,2],[2,2]]]})");
+}
+
+TEST(GeometryTest, KeepsAltitudesPerPosition) {
+  auto g = parse_geojson_text(R"({"type":"LineString","coordinates":[[0,0],[1,1,7]]})");
+  ASSERT_TRUE(g.ok());
+  ASSERT_EQ(g->altitudes().size(), 2u);
+  EXPECT_TRUE(std::isnan(g->altitudes()[0]));
+  EXPECT_EQ(g->altitudes()[1], 7);
+  auto flat = parse_geojson_text(R"({"type":"LineString","coordinates":[[0,0],[1,1]]})");
+  ASSERT_TRUE(flat.ok());
+  EXPECT_TRUE(flat->altitudes().empty());
+}
+
+TEST(GeometryTest, RejectsCoordinatesOutOfRange) {
+  EXPECT_EQ(error_of(R"({"type":"LineString","coordinates":[[0,0],[1,1],[2,95]]})"),
+            "coordinates[2][1]: latitude 95 is outside [-90, 90]");
+  EXPECT_EQ(error_of(R"({"type":"Point","coordinates":[180.5,0]})"),
+            "coordinates[0]: longitude 180.5 is outside [-180, 180]");
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,-90.01],[0,0]]]})"),
+            "coordinates[0][2][1]: latitude -90.01 is outside [-90, 90]");
+  EXPECT_EQ(error_of(R"({"type":"Point","coordinates":[-180,90]})"), "ok");
+}
+
+TEST(GeometryTest, RejectsMalformedPositions) {
+  EXPECT_EQ(error_of(R"({"type":"Point","coordinates":[1,2,3,4]})"),
+            "coordinates: a position needs 2 or 3 numbers");
+  EXPECT_EQ(error_of(R"({"type":"LineString","coordinates":[[1,2],[3]]})"),
+            "coordinates[1]: a position needs 2 or 3 numbers");
+  EXPECT_EQ(error_of(R"({"type":"MultiPoint","coordinates":[[1,"2"]]})"),
+            "coordinates[0][1]: must be a number, got string");
+  EXPECT_EQ(error_of(R"({"type":"Point","coordinates":[[1,2]]})"),
+            "coordinates[0]: must be a number, got array");
+  EXPECT_EQ(error_of(R"({"type":"Point","coordinates":"1,2"})"),
+            "coordinates: a position must be an array of numbers, got string");
+  EXPECT_EQ(error_of(R"({"type":"LineString","coordinates":[1,2]})"),
+            "coordinates[0]: a position must be an array of numbers, got number");
+  EXPECT_EQ(error_of(R"({"type":"LineString","coordinates":{}})"),
+            "coordinates: must be an array of positions, got object");
+  EXPECT_EQ(error_of(R"({"type":"Point","coordinates":[1,2,null]})"),
+            "coordinates[2]: must be a number, got null");
+}
+
+TEST(GeometryTest, RejectsBadTypeAndMissingMembers) {
+  EXPECT_EQ(error_of(R"({"type":"Circle","coordinates":[1,2]})"),
+            "type 'Circle' is not a GeoJSON geometry type");
+  EXPECT_EQ(error_of(R"({"type":"point","coordinates":[1,2]})"),
+            "type 'point' is not a GeoJSON geometry type");
+  EXPECT_EQ(error_of(R"({"coordinates":[1,2]})"), "type is missing");
+  EXPECT_EQ(error_of(R"({"type":7})"), "type must be a string, got number");
+  EXPECT_EQ(error_of(R"({"type":"Point"})"), "coordinates is missing");
+  EXPECT_EQ(error_of(R"({"type":"GeometryCollection"})"), "geometries is missing");
+  EXPECT_EQ(error_of(R"([1,2])"), "a GeoJSON geometry must be a JSON object, got array");
+  EXPECT_EQ(parse_geojson_text("{\"type\":").status().kind(), ErrorKind::kBadRequestData);
+}
+
+TEST(GeometryTest, RejectsShortOrEmptyGeometries) {
+  EXPECT_EQ(error_of(R"({"type":"LineString","coordinates":[[1,2]]})"),
+            "coordinates: LineString needs at least 2 positions");
+  EXPECT_EQ(error_of(R"({"type":"LineString","coordinates":[[1,2],[1,2]]})"),
+            "coordinates: LineString needs at least 2 distinct positions");
+  EXPECT_EQ(error_of(R"({"type":"MultiLineString","coordinates":[[[0,0],[1,1]],[[1,2]]]})"),
+            "coordinates[1]: LineString needs at least 2 positions");
+  EXPECT_EQ(error_of(R"({"type":"MultiPoint","coordinates":[]})"),
+            "coordinates: MultiPoint needs at least 1 position");
+  EXPECT_EQ(error_of(R"({"type":"MultiLineString","coordinates":[]})"),
+            "coordinates: MultiLineString needs at least 1 LineString");
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[]})"),
+            "coordinates: Polygon needs at least 1 ring");
+  EXPECT_EQ(error_of(R"({"type":"MultiPolygon","coordinates":[]})"),
+            "coordinates: MultiPolygon needs at least 1 Polygon");
+  EXPECT_EQ(error_of(R"({"type":"GeometryCollection","geometries":[]})"),
+            "geometries: GeometryCollection needs at least 1 geometry");
+}
+
+TEST(GeometryTest, RejectsInvalidPolygons) {
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]})"),
+            "coordinates: Polygon ring 0 is not closed (first and last positions differ)");
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[0,0]]]})"),
+            "coordinates: Polygon ring 0 needs at least 4 positions");
+  // A bow tie.
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[[[0,0],[2,2],[2,0],[0,2],[0,0]]]})"),
+            "coordinates: polygon ring 0 crosses itself");
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,10],[0,0]],)"
+                     R"([[2,2],[4,2],[4,4],[2,2],[2,2.5]]]})"),
+            "coordinates: Polygon ring 1 is not closed (first and last positions differ)");
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,10],[0,0]],)"
+                     R"([[20,20],[22,20],[22,22],[20,20]]]})"),
+            "coordinates: Polygon ring 1 lies outside ring 0");
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[[[0,0],[4,4],[4,0],[0,2],[0,0]]]})"),
+            "coordinates: polygon ring 0 crosses itself");
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[[[0,0],[1,1],[2,2],[0,0]]]})"),
+            "coordinates: Polygon ring 0 has a spike (it turns back on itself)");
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[[[0,0],[0,0],[0,0],[0,0]]]})"),
+            "coordinates: Polygon ring 0 encloses no area");
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0,5]]]})"),
+            "coordinates: Polygon ring 0 is not closed (first and last positions differ)");
+}
+
+TEST(GeometryTest, RejectsOverlappingMultiPolygon) {
+  EXPECT_EQ(error_of(R"({"type":"MultiPolygon","coordinates":[[[[0,0],[2,0],[2,2],[0,0]]],)"
+                     R"([[[5,5],[6,5],[6,6],[5,5]]],[[[1,0],[3,0],[3,2],[1,0]]]]})"),
+            "coordinates: MultiPolygon polygons 0 and 2 overlap");
+  EXPECT_EQ(error_of(R"({"type":"MultiPolygon","coordinates":[[[[0,0],[2,0],[2,2],[0,0]]],)"
+                     R"([[[5,5],[6,5],[6,6],[5,6]]]]})"),
+            "coordinates[1]: Polygon ring 0 is not closed (first and last positions differ)");
+  // Touching at a corner is valid (OGC Simple Features).
+  EXPECT_EQ(error_of(R"({"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],)"
+                     R"([[[1,1],[2,1],[2,2],[1,1]]]]})"),
+            "ok");
+}
+
+TEST(GeometryTest, NamesTheMemberOfACollection) {
+  EXPECT_EQ(error_of(R"({"type":"GeometryCollection","geometries":[)"
+                     R"({"type":"Point","coordinates":[1,2]},)"
+                     R"({"type":"Point","coordinates":[200,2]}]})"),
+            "geometries[1].coordinates[0]: longitude 200 is outside [-180, 180]");
+  EXPECT_EQ(error_of(R"({"type":"GeometryCollection","geometries":[{"type":"Feature"}]})"),
+            "geometries[0].type 'Feature' is not a GeoJSON geometry type");
+  EXPECT_EQ(error_of(R"({"type":"GeometryCollection","geometries":[3]})"),
+            "geometries[0]: a GeoJSON geometry must be a JSON object, got number");
+  EXPECT_EQ(error_of(R"({"type":"GeometryCollection","geometries":{}})"),
+            "geometries: must be an array of geometries, got object");
+}
+
+TEST(GeometryTest, ParsesBareCoordinatesUnderAGivenPath) {
+  JsonDoc doc;
+  ASSERT_TRUE(parse_json("[[0,0],[1,91]]", doc).ok());
+  auto g = parse_coordinates(GeometryType::kMultiPoint, doc, "geoQ.coordinates");
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().detail(), "geoQ.coordinates[1][1]: latitude 91 is outside [-90, 90]");
+}
+
+TEST(GeometryTest, EnvelopeCoversEveryPosition) {
+  auto g = parse_geojson_text(R"({"type":"GeometryCollection","geometries":[)"
+                              R"({"type":"Point","coordinates":[-5,3]},)"
+                              R"({"type":"LineString","coordinates":[[1,-2],[4,8]]}]})");
+  ASSERT_TRUE(g.ok());
+  Box b = envelope(*g);
+  EXPECT_EQ(b.min_corner().get<0>(), -5);
+  EXPECT_EQ(b.min_corner().get<1>(), -2);
+  EXPECT_EQ(b.max_corner().get<0>(), 4);
+  EXPECT_EQ(b.max_corner().get<1>(), 8);
+}
+
+TEST(GeometryTest, NamesTypes) {
+  for (int i = 0; i <= static_cast<int>(GeometryType::kGeometryCollection); ++i) {
+    auto t = static_cast<GeometryType>(i);
+    EXPECT_EQ(geometry_type_from_name(type_name(t)), t);
+  }
+  EXPECT_FALSE(geometry_type_from_name("Feature").has_value());
+}
+
+}  // namespace
+}  // namespace tsunagu::ngsild::geo

@@ -1,0 +1,479 @@
+// Context building (a practical subset of the JSON-LD 1.1 context processing algorithm: term
+// definitions as strings or objects with @id/@type/@container, @vocab, compact IRIs, nested and
+// remote contexts) and the two caches. Scoped contexts, @import and @base are accepted and
+// ignored: NGSI-LD payloads do not depend on them for attribute names (docs/jsonld.md).
+#include "ngsild/jsonld/context.hpp"
+
+#include <algorithm>
+
+#include "common/json_writer.hpp"
+#include "ngsild/jsonld/core_context.hpp"
+
+namespace tsunagu::ngsild::jsonld {
+namespace {
+
+constexpr std::string_view kDefaultVocab = "https://uri.etsi.org/ngsi-ld/default-context/";
+
+bool is_gen_delim(char c) {
+  return c == ':' || c == '/' || c == '?' || c == '#' || c == '[' || c == ']' || c == '@';
+}
+
+std::string_view sv(const JsonValue& v) { return {v.GetString(), v.GetStringLength()}; }
+
+}  // namespace
+
+bool looks_like_absolute_iri(std::string_view s) {
+  size_t colon = s.find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  if (!std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+  for (size_t i = 1; i < colon; ++i) {
+    char c = s[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_core_context_url(std::string_view url) {
+  constexpr std::string_view kPrefixes[] = {"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context",
+                                            "http://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context"};
+  for (auto p : kPrefixes) {
+    if (url.size() >= p.size() + 7 && url.substr(0, p.size()) == p &&
+        url.substr(url.size() - 7) == ".jsonld") {
+      return true;
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Context lookups
+
+Atom Context::expand(std::string_view term) const {
+  auto it = terms_.find(term);
+  if (it != terms_.end()) return it->second.iri;
+  size_t colon = term.find(':');
+  if (colon != std::string_view::npos) {
+    std::string_view prefix = term.substr(0, colon);
+    std::string_view suffix = term.substr(colon + 1);
+    if (suffix.substr(0, 2) != "//") {
+      auto p = terms_.find(prefix);
+      if (p != terms_.end() && p->second.prefix) {
+        std::string iri(p->second.iri.str());
+        iri.append(suffix);
+        return Atom::intern(iri);
+      }
+    }
+    if (looks_like_absolute_iri(term)) return Atom::intern(term);
+  }
+  std::string iri = vocab_;
+  iri.append(term);
+  return Atom::intern(iri);
+}
+
+std::string_view Context::compact(Atom iri, std::string& scratch) const {
+  auto it = reverse_.find(iri);
+  if (it != reverse_.end()) return it->second;
+  std::string_view text = iri.str();
+  if (!vocab_.empty() && text.size() > vocab_.size() && text.substr(0, vocab_.size()) == vocab_) {
+    std::string_view rest = text.substr(vocab_.size());
+    // Vocab-relative only when reading it back gives the same IRI.
+    if (rest.find(':') == std::string_view::npos && terms_.find(rest) == terms_.end()) {
+      return rest;
+    }
+  }
+  const std::pair<std::string, std::string>* best = nullptr;
+  for (const auto& p : prefixes_) {
+    if (text.size() > p.first.size() && text.substr(0, p.first.size()) == p.first) {
+      if (best == nullptr || p.first.size() > best->first.size()) best = &p;
+    }
+  }
+  if (best != nullptr) {
+    scratch = best->second;
+    scratch.push_back(':');
+    scratch.append(text.substr(best->first.size()));
+    return scratch;
+  }
+  return text;
+}
+
+Coercion Context::coercion(Atom iri) const {
+  auto it = reverse_.find(iri);
+  if (it == reverse_.end()) return Coercion::kNone;
+  auto t = terms_.find(it->second);
+  return t == terms_.end() ? Coercion::kNone : t->second.type;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building
+
+// Applies context definitions, in order, onto a Context under construction.
+class ContextBuilder {
+ public:
+  ContextBuilder(ContextCache* cache, int max_depth) : cache_(cache), max_depth_(max_depth) {}
+
+  Status apply(const JsonValue& v, int depth) {
+    if (depth > max_depth_) {
+      return Status::BadRequestData("invalid @context: more than " + std::to_string(max_depth_) +
+                                    " levels of nested contexts");
+    }
+    if (v.IsNull()) {  // a null context resets to the initial (empty) context
+      defs_.clear();
+      vocab_.clear();
+      return Status::Ok();
+    }
+    if (v.IsString()) return apply_url(std::string(sv(v)), depth);
+    if (v.IsArray()) {
+      for (const auto& e : v.GetArray()) TSUNAGU_RETURN_IF_ERROR(apply(e, depth));
+      return Status::Ok();
+    }
+    if (v.IsObject()) return apply_object(v, depth);
+    return Status::BadRequestData(std::string("invalid @context: a context must be a URL, an "
+                                              "object or an array, not a ") + json_type_name(v));
+  }
+
+  void apply_core() { apply_core_ = true; }
+
+  Result<ContextPtr> finish(std::string link_url, std::string body_json, bool is_core) {
+    auto ctx = std::make_shared<Context>();
+    if (apply_core_) {
+      // The core context is protected and always processed last (§5.5.7): it wins every clash.
+      for (auto& [term, def] : core_defs()) defs_[term] = def;
+      vocab_ = std::string(kDefaultVocab);
+    }
+    ctx->vocab_ = vocab_;
+    for (auto& [term, raw] : defs_) {
+      std::string iri = resolve(term, raw, 0);
+      if (iri.empty() || iri[0] == '@') {
+        if (iri == "@id" || iri == "@type") continue;  // keyword aliases (id, type)
+        if (iri.empty()) continue;
+      }
+      TermDefinition def;
+      def.iri = Atom::intern(iri);
+      def.type = raw.type;
+      def.prefix = raw.simple && is_gen_delim(iri.back());
+      ctx->terms_.emplace(term, def);
+    }
+    // Reverse map: for each IRI the shortest term, ties broken by the lexicographically least
+    // (JSON-LD 1.1 §6.2 term selection, without container/type ranking).
+    for (const auto& [term, def] : ctx->terms_) {
+      if (term.find(':') != std::string::npos && looks_like_absolute_iri(term)) continue;
+      auto [it, inserted] = ctx->reverse_.emplace(def.iri, term);
+      if (!inserted) {
+        const std::string& cur = it->second;
+        if (term.size() < cur.size() || (term.size() == cur.size() && term < cur)) it->second = term;
+      }
+      if (def.prefix) ctx->prefixes_.emplace_back(std::string(def.iri.str()), term);
+    }
+    std::sort(ctx->prefixes_.begin(), ctx->prefixes_.end());
+    ctx->link_url_ = std::move(link_url);
+    ctx->body_json_ = std::move(body_json);
+    ctx->is_core_ = is_core;
+    return ContextPtr(std::move(ctx));
+  }
+
+ private:
+  struct RawDef {
+    std::string id;  // as written (may be a compact IRI, a term, or empty for "use the term")
+    Coercion type = Coercion::kNone;
+    bool simple = true;   // defined as a plain string
+    bool has_id = false;
+  };
+
+  static const std::unordered_map<std::string, RawDef>& core_defs();
+
+  Status apply_url(const std::string& url, int depth) {
+    if (is_core_context_url(url)) {
+      apply_core_ = true;
+      return Status::Ok();
+    }
+    if (!looks_like_absolute_iri(url)) {
+      return Status::BadRequestData("invalid @context: '" + url + "' is not an absolute URL");
+    }
+    for (const auto& seen : stack_) {
+      if (seen == url) {
+        return Status::BadRequestData("invalid @context: '" + url + "' includes itself");
+      }
+    }
+    if (cache_ == nullptr) {
+      return Status(ErrorKind::kLdContextNotAvailable, "remote @context '" + url + "' not allowed");
+    }
+    auto doc = cache_->document(url);
+    if (!doc.ok()) return doc.status();
+    JsonDoc parsed;
+    Status st = parse_json(**doc, parsed);
+    if (!st.ok()) {
+      return Status::BadRequestData("invalid @context: the document at '" + url +
+                                    "' is not JSON (" + st.detail() + ")");
+    }
+    if (!parsed.IsObject() || !parsed.HasMember("@context")) {
+      return Status::BadRequestData("invalid @context: the document at '" + url +
+                                    "' has no @context member");
+    }
+    stack_.push_back(url);
+    st = apply(parsed["@context"], depth + 1);
+    stack_.pop_back();
+    return st;
+  }
+
+  Status apply_object(const JsonValue& obj, int depth) {
+    for (const auto& m : obj.GetObject()) {
+      std::string key(sv(m.name));
+      const JsonValue& v = m.value;
+      if (key == "@vocab") {
+        if (v.IsNull()) vocab_.clear();
+        else if (v.IsString()) vocab_ = resolve_vocab(std::string(sv(v)));
+        else return Status::BadRequestData("invalid @context: @vocab must be a string or null");
+        continue;
+      }
+      if (key == "@import") {
+        if (!v.IsString()) return Status::BadRequestData("invalid @context: @import must be a URL");
+        TSUNAGU_RETURN_IF_ERROR(apply_url(std::string(sv(v)), depth + 1));
+        continue;
+      }
+      if (!key.empty() && key[0] == '@') continue;  // @version, @protected, @base, @language, ...
+      if (key.empty()) return Status::BadRequestData("invalid @context: empty term");
+      if (v.IsNull()) {
+        defs_.erase(key);
+        continue;
+      }
+      RawDef def;
+      if (v.IsString()) {
+        def.id = std::string(sv(v));
+        def.has_id = true;
+      } else if (v.IsObject()) {
+        def.simple = false;
+        auto id = v.FindMember("@id");
+        if (id != v.MemberEnd()) {
+          if (id->value.IsNull()) {
+            defs_.erase(key);
+            continue;
+          }
+          if (!id->value.IsString()) {
+            return Status::BadRequestData("invalid @context: @id of term '" + key +
+                                          "' must be a string");
+          }
+          def.id = std::string(sv(id->value));
+          def.has_id = true;
+        }
+        auto type = v.FindMember("@type");
+        if (type != v.MemberEnd() && type->value.IsString()) {
+          std::string_view t = sv(type->value);
+          def.type = t == "@id" ? Coercion::kId
+                   : t == "@vocab" ? Coercion::kVocab
+                   : t == "@json" ? Coercion::kJson
+                                  : Coercion::kOther;
+        }
+        auto prefix = v.FindMember("@prefix");
+        if (prefix != v.MemberEnd() && prefix->value.IsBool()) def.simple = prefix->value.GetBool();
+      } else {
+        return Status::BadRequestData("invalid @context: the definition of term '" + key +
+                                      "' must be a string, an object or null");
+      }
+      defs_[key] = std::move(def);
+    }
+    return Status::Ok();
+  }
+
+  std::string resolve_vocab(const std::string& v) {
+    size_t colon = v.find(':');
+    if (colon != std::string::npos) {
+      auto p = defs_.find(v.substr(0, colon));
+      if (p != defs_.end()) return resolve(p->first, p->second, 0) + v.substr(colon + 1);
+    }
+    return v;
+  }
+
+  // Expands the IRI of one term definition, following prefixes and term references.
+  std::string resolve(const std::string& term, const RawDef& def, int depth) {
+    if (depth > 16) return {};
+    const std::string& id = def.has_id ? def.id : term;
+    if (!id.empty() && id[0] == '@') return id;
+    return expand_value(id, depth, def.has_id ? nullptr : &term);
+  }
+
+  std::string expand_value(const std::string& value, int depth, const std::string* self) {
+    size_t colon = value.find(':');
+    if (colon != std::string::npos) {
+      std::string prefix = value.substr(0, colon);
+      std::string suffix = value.substr(colon + 1);
+      if (suffix.rfind("//", 0) != 0) {
+        auto p = defs_.find(prefix);
+        if (p != defs_.end() && (self == nullptr || p->first != *self)) {
+          std::string base = resolve(p->first, p->second, depth + 1);
+          if (!base.empty() && base[0] != '@') return base + suffix;
+        }
+      }
+      return value;
+    }
+    if (self == nullptr) {
+      auto t = defs_.find(value);
+      if (t != defs_.end()) return resolve(t->first, t->second, depth + 1);
+    }
+    return vocab_.empty() ? std::string(kDefaultVocab) + value : vocab_ + value;
+  }
+
+  ContextCache* cache_;
+  int max_depth_;
+  bool apply_core_ = false;
+  std::unordered_map<std::string, RawDef> defs_;
+  std::string vocab_;
+  std::vector<std::string> stack_;
+
+ public:
+  // Exposed for building the core definitions once.
+  static std::unordered_map<std::string, RawDef> load_core_defs() {
+    JsonDoc doc;
+    Status st = parse_json(core_context_text(), doc);
+    (void)st;
+    ContextBuilder b(nullptr, 1);
+    (void)b.apply_object(doc["@context"], 0);
+    for (auto& [term, def] : b.defs_) {
+      // Store resolved IRIs so later contexts cannot re-point the core's prefixes.
+      std::string iri = b.resolve(term, def, 0);
+      def.id = iri;
+      def.has_id = true;
+    }
+    return std::move(b.defs_);
+  }
+};
+
+const std::unordered_map<std::string, ContextBuilder::RawDef>& ContextBuilder::core_defs() {
+  static const auto* defs = new std::unordered_map<std::string, RawDef>(load_core_defs());
+  return *defs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cache
+
+ContextCache::ContextCache(std::shared_ptr<DocumentLoader> loader, Options options)
+    : loader_(std::move(loader)), options_(options) {
+  ContextBuilder b(nullptr, 1);
+  b.apply_core();
+  std::string body;
+  JsonWriter::escape_into(kCoreContextUrl, body);
+  core_ = *b.finish(std::string(kCoreContextUrl), body, true);
+}
+
+ContextCache::~ContextCache() = default;
+
+Result<std::shared_ptr<const std::string>> ContextCache::document(const std::string& url) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = documents_.find(url);
+    if (it != documents_.end()) return it->second;
+  }
+  if (!loader_) {
+    return Status(ErrorKind::kLdContextNotAvailable,
+                  "cannot load @context '" + url + "': remote contexts are disabled");
+  }
+  auto text = loader_->load(url, options_.timeout_ms);
+  if (!text.ok()) return text.status();
+  if (text->size() > options_.max_document_bytes) {
+    return Status(ErrorKind::kLdContextNotAvailable,
+                  "@context '" + url + "' is larger than " +
+                      std::to_string(options_.max_document_bytes) + " bytes");
+  }
+  auto doc = std::make_shared<const std::string>(std::move(*text));
+  std::lock_guard lock(mu_);
+  if (documents_.emplace(url, doc).second) {
+    document_order_.push_back(url);
+    while (documents_.size() > options_.max_documents) {
+      documents_.erase(document_order_.front());
+      document_order_.pop_front();
+    }
+  }
+  return doc;
+}
+
+void ContextCache::remember(const std::string& key, ContextPtr ctx) {
+  std::lock_guard lock(mu_);
+  if (contexts_.count(key) != 0) return;
+  context_order_.push_back(key);
+  contexts_.emplace(key, std::make_pair(std::move(ctx), std::prev(context_order_.end())));
+  while (contexts_.size() > options_.max_contexts) {
+    contexts_.erase(context_order_.front());
+    context_order_.pop_front();
+  }
+}
+
+Result<ContextPtr> ContextCache::build(const std::string& key, const JsonValue& value) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = contexts_.find(key);
+    if (it != contexts_.end()) {
+      context_order_.splice(context_order_.end(), context_order_, it->second.second);
+      return it->second.first;
+    }
+  }
+  ContextBuilder b(this, options_.max_depth);
+  TSUNAGU_RETURN_IF_ERROR(b.apply(value, 0));
+  b.apply_core();
+  // Link header: a single URL can be advertised as is; inline contexts have no URL.
+  std::string link;
+  if (value.IsString()) link = std::string(value.GetString(), value.GetStringLength());
+  bool is_core = value.IsString() && is_core_context_url(link);
+  if (is_core) return core_;
+  // Body "@context": the request's context followed by the core context.
+  std::string body = "[";
+  auto add = [&](const JsonValue& e) {
+    if (e.IsString() && is_core_context_url({e.GetString(), e.GetStringLength()})) return;
+    if (body.size() > 1) body += ",";
+    append_json_text(e, body);
+  };
+  if (value.IsArray()) {
+    for (const auto& e : value.GetArray()) add(e);
+  } else {
+    add(value);
+  }
+  if (body.size() > 1) body += ",";
+  JsonWriter::escape_into(kCoreContextUrl, body);
+  body += "]";
+  auto ctx = b.finish(link, body, false);
+  if (!ctx.ok()) return ctx;
+  remember(key, *ctx);
+  return ctx;
+}
+
+Result<ContextPtr> ContextCache::from_url(std::string_view url) {
+  if (is_core_context_url(url)) return core_;
+  JsonDoc doc;
+  doc.SetString(url.data(), static_cast<rapidjson::SizeType>(url.size()), doc.GetAllocator());
+  return from_json(doc);
+}
+
+Result<ContextPtr> ContextCache::from_json(const JsonValue& value) {
+  if (value.IsString() && is_core_context_url({value.GetString(), value.GetStringLength()})) {
+    return core_;
+  }
+  return build(json_text(value), value);
+}
+
+bool ContextCache::may_fetch_url(std::string_view url) const {
+  if (is_core_context_url(url)) return false;
+  std::lock_guard lock(mu_);
+  std::string key;
+  JsonWriter::escape_into(url, key);
+  return contexts_.count(key) == 0 && documents_.count(std::string(url)) == 0;
+}
+
+bool ContextCache::may_fetch(const JsonValue& value) const {
+  if (value.IsString()) return may_fetch_url({value.GetString(), value.GetStringLength()});
+  if (!value.IsArray()) return false;
+  {
+    std::lock_guard lock(mu_);
+    if (contexts_.count(json_text(value)) != 0) return false;
+  }
+  for (const auto& e : value.GetArray()) {
+    if (e.IsString() && may_fetch_url({e.GetString(), e.GetStringLength()})) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> ContextCache::cached_urls() const {
+  std::lock_guard lock(mu_);
+  return {document_order_.begin(), document_order_.end()};
+}
+
+}  // namespace tsunagu::ngsild::jsonld

@@ -1,0 +1,141 @@
+// JSON-LD @context handling for NGSI-LD (ETSI GS CIM 009 §5.5.7, §6.3.5): an active Context maps
+// short terms to IRIs (expansion, on input) and IRIs back to terms (compaction, on output). The
+// ContextCache turns a Link header or an "@context" member into a shared, immutable Context,
+// loading remote documents through a DocumentLoader and caching both documents and contexts.
+//
+// NGSI-LD member names (type, value, object, observedAt, ...) are fixed by the protected core
+// context, so they are interpreted directly and never looked up here; only attribute names, entity
+// types and vocab values go through a Context. Compound values are not expanded (docs/jsonld.md).
+#pragma once
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/atom.hpp"
+#include "common/json.hpp"
+#include "common/status.hpp"
+
+namespace tsunagu::ngsild::jsonld {
+
+// Fetches a remote @context document. Implementations must honour the timeout and return
+// LdContextNotAvailable (with the reason) when the document cannot be obtained.
+class DocumentLoader {
+ public:
+  virtual ~DocumentLoader() = default;
+  virtual Result<std::string> load(const std::string& url, int timeout_ms) = 0;
+};
+
+enum class Coercion : unsigned char { kNone, kId, kVocab, kJson, kOther };
+
+struct TermDefinition {
+  Atom iri;
+  Coercion type = Coercion::kNone;
+  bool prefix = false;  // may be used as the prefix of a compact IRI
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>()(s); }
+};
+template <class V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+// An active context. Immutable once built; shared between threads.
+class Context {
+ public:
+  // Expands a term used as an attribute name or type: a defined term, a compact IRI
+  // ("prefix:suffix"), an absolute IRI (kept), or a vocab-relative name.
+  Atom expand(std::string_view term) const;
+  // Compacts an expanded IRI to the best term, vocab-relative name or compact IRI.
+  // The returned view stays valid while this Context and `scratch` live.
+  std::string_view compact(Atom iri, std::string& scratch) const;
+  std::string compact(Atom iri) const {
+    std::string s;
+    std::string_view v = compact(iri, s);
+    return std::string(v);
+  }
+
+  // The type coercion declared for the term that expands to `iri`, if any.
+  Coercion coercion(Atom iri) const;
+
+  // For application/json responses: the URL for the Link header.
+  const std::string& link_url() const { return link_url_; }
+  // For application/ld+json responses: JSON text of the "@context" member.
+  const std::string& body_json() const { return body_json_; }
+  bool is_core() const { return is_core_; }
+
+ private:
+  friend class ContextCache;
+  friend class ContextBuilder;
+
+  StringMap<TermDefinition> terms_;
+  std::unordered_map<Atom, std::string> reverse_;                 // IRI -> preferred term
+  std::vector<std::pair<std::string, std::string>> prefixes_;     // (IRI, term) usable as prefix
+  std::string vocab_;
+  std::string link_url_;
+  std::string body_json_;
+  bool is_core_ = false;
+};
+
+using ContextPtr = std::shared_ptr<const Context>;
+
+// Resolves contexts, caching documents by URL and built contexts by their JSON text.
+// Thread-safe. Remote loads happen outside the lock.
+class ContextCache {
+ public:
+  struct Options {
+    int timeout_ms = 5000;            // per remote document
+    size_t max_documents = 1024;      // remote documents kept
+    size_t max_contexts = 4096;       // built contexts kept
+    size_t max_document_bytes = 4 << 20;
+    int max_depth = 16;               // nested remote references
+  };
+
+  ContextCache(std::shared_ptr<DocumentLoader> loader, Options options);
+  ~ContextCache();
+
+  // The built-in core context (default when a request brings none).
+  const ContextPtr& core() const { return core_; }
+
+  // The context named by a Link header URL.
+  Result<ContextPtr> from_url(std::string_view url);
+  // The context given by an "@context" member (string, object or array).
+  Result<ContextPtr> from_json(const JsonValue& value);
+
+  // True when resolving `url` / `value` may need a remote fetch (so the caller can move the
+  // request off an event loop first).
+  bool may_fetch_url(std::string_view url) const;
+  bool may_fetch(const JsonValue& value) const;
+
+  // Cached document URLs, for operations and tests.
+  std::vector<std::string> cached_urls() const;
+
+ private:
+  Result<ContextPtr> build(const std::string& key, const JsonValue& value);
+  Result<std::shared_ptr<const std::string>> document(const std::string& url);
+  void remember(const std::string& key, ContextPtr ctx);
+
+  std::shared_ptr<DocumentLoader> loader_;
+  Options options_;
+  ContextPtr core_;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> documents_;
+  std::list<std::string> document_order_;
+  std::unordered_map<std::string, std::pair<ContextPtr, std::list<std::string>::iterator>>
+      contexts_;
+  std::list<std::string> context_order_;  // least recently used at the front
+
+  friend class ContextBuilder;
+};
+
+// True when `term` is an absolute IRI (scheme ":" ...), as opposed to a term or a compact IRI
+// with a defined prefix.
+bool looks_like_absolute_iri(std::string_view text);
+
+}  // namespace tsunagu::ngsild::jsonld

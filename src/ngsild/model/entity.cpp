@@ -1,0 +1,111 @@
+#include "ngsild/model/entity.hpp"
+
+#include <algorithm>
+
+namespace tsunagu::ngsild {
+namespace {
+
+template <class Vec>
+auto run_of(Vec& list, Atom name) {
+  auto first = std::find_if(list.begin(), list.end(), [&](const auto& a) { return a.name == name; });
+  auto last = std::find_if(first, list.end(), [&](const auto& a) { return a.name != name; });
+  return std::make_pair(first, last);
+}
+
+}  // namespace
+
+std::string_view kind_name(AttrKind k) {
+  switch (k) {
+    case AttrKind::kProperty: return "Property";
+    case AttrKind::kRelationship: return "Relationship";
+    case AttrKind::kGeoProperty: return "GeoProperty";
+    case AttrKind::kLanguageProperty: return "LanguageProperty";
+    case AttrKind::kVocabProperty: return "VocabProperty";
+    case AttrKind::kJsonProperty: return "JsonProperty";
+    case AttrKind::kListProperty: return "ListProperty";
+    case AttrKind::kListRelationship: return "ListRelationship";
+  }
+  return "Property";
+}
+
+std::string_view payload_member(AttrKind k) {
+  switch (k) {
+    case AttrKind::kProperty:
+    case AttrKind::kGeoProperty: return "value";
+    case AttrKind::kRelationship: return "object";
+    case AttrKind::kLanguageProperty: return "languageMap";
+    case AttrKind::kVocabProperty: return "vocab";
+    case AttrKind::kJsonProperty: return "json";
+    case AttrKind::kListProperty: return "valueList";
+    case AttrKind::kListRelationship: return "objectList";
+  }
+  return "value";
+}
+
+const Attribute* Attribute::find_sub(Atom n) const {
+  for (const auto& s : subs) {
+    if (s.name == n) return &s;
+  }
+  return nullptr;
+}
+
+std::span<const Attribute> instances_of(const std::vector<Attribute>& list, Atom name) {
+  auto [first, last] = run_of(list, name);
+  return {first, last};
+}
+
+bool put_instance(std::vector<Attribute>& list, Attribute a) {
+  auto [first, last] = run_of(list, a.name);
+  for (auto it = first; it != last; ++it) {
+    if (it->dataset_id == a.dataset_id) {
+      *it = std::move(a);
+      return true;
+    }
+  }
+  list.insert(last, std::move(a));
+  return false;
+}
+
+std::span<const Attribute> Entity::instances(Atom name) const { return instances_of(attrs, name); }
+
+std::span<Attribute> Entity::instances(Atom name) {
+  auto [first, last] = run_of(attrs, name);
+  return {first, last};
+}
+
+const Attribute* Entity::find(Atom name, Atom dataset) const {
+  for (const auto& a : instances(name)) {
+    if (a.dataset_id == dataset) return &a;
+  }
+  return nullptr;
+}
+
+Attribute* Entity::find(Atom name, Atom dataset) {
+  for (auto& a : instances(name)) {
+    if (a.dataset_id == dataset) return &a;
+  }
+  return nullptr;
+}
+
+bool Entity::has_type(Atom type) const {
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
+
+bool Entity::put(Attribute a) { return put_instance(attrs, std::move(a)); }
+
+bool Entity::erase(Atom name, Atom dataset) {
+  auto it = std::find_if(attrs.begin(), attrs.end(),
+                         [&](const Attribute& a) { return a.name == name && a.dataset_id == dataset; });
+  if (it == attrs.end()) return false;
+  attrs.erase(it);
+  return true;
+}
+
+size_t Entity::erase_all(Atom name) {
+  auto [first, last] = run_of(attrs, name);
+  size_t n = static_cast<size_t>(last - first);
+  attrs.erase(first, last);
+  return n;
+}
+
+}  // namespace tsunagu::ngsild

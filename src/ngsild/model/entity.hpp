@@ -1,0 +1,85 @@
+// The in-memory NGSI-LD information model (ETSI GS CIM 009 §4.5): an Entity with its types, scope
+// and Attribute instances, all names held as expanded IRIs (Atoms). An Entity snapshot is
+// immutable once published; writers build a new one (see engine/).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/atom.hpp"
+#include "common/time.hpp"
+#include "ngsild/model/value.hpp"
+
+namespace tsunagu::ngsild {
+
+enum class AttrKind : unsigned char {
+  kProperty,
+  kRelationship,
+  kGeoProperty,
+  kLanguageProperty,
+  kVocabProperty,
+  kJsonProperty,
+  kListProperty,
+  kListRelationship,
+};
+
+// "Property", "Relationship", ...
+std::string_view kind_name(AttrKind k);
+// The member holding the payload in the normalized form: "value", "object", "languageMap",
+// "vocab", "json", "valueList", "objectList".
+std::string_view payload_member(AttrKind k);
+
+// One instance of an Attribute (or of a sub-Attribute). `name` is the expanded attribute name.
+// Instances of the same attribute share a name and differ by datasetId.
+struct Attribute {
+  AttrKind kind = AttrKind::kProperty;
+  unsigned char flags = 0;  // parse-time markers (ngsild/parse AttrFlag); 0 once stored
+  Atom name;
+  Atom dataset_id;  // empty for the default instance
+  Atom unit_code;
+  Atom value_type;  // valueType (Property) or objectType (Relationship), expanded; may be empty
+  // value (Property, GeoProperty: GeoJSON text), object (Relationship: URI string or JSON array
+  // of URIs), languageMap (JSON object), vocab (expanded IRI string or JSON array of them),
+  // json (any JSON), valueList (JSON array), objectList (JSON array of {"object": URI}).
+  Value value;
+  int64_t observed_at = kNoTime;
+  int64_t created_at = kNoTime;
+  int64_t modified_at = kNoTime;
+  std::vector<Attribute> subs;  // sub-attributes, instances of one name kept adjacent
+
+  const Attribute* find_sub(Atom name) const;
+};
+
+struct Entity {
+  std::string id;
+  std::vector<Atom> types;          // expanded type IRIs, at least one
+  std::vector<std::string> scopes;  // §4.18 scope paths
+  int64_t created_at = kNoTime;
+  int64_t modified_at = kNoTime;
+  std::vector<Attribute> attrs;     // instances of one name kept adjacent, in first-seen order
+
+  // The instances of attribute `name` (adjacent run), empty when absent.
+  std::span<const Attribute> instances(Atom name) const;
+  std::span<Attribute> instances(Atom name);
+  // The instance of `name` with datasetId `dataset` (empty atom: the default instance).
+  const Attribute* find(Atom name, Atom dataset = Atom()) const;
+  Attribute* find(Atom name, Atom dataset = Atom());
+  bool has_type(Atom type) const;
+
+  // Inserts or replaces the instance with a.name and a.dataset_id, keeping instances adjacent.
+  // Returns true when an instance was replaced.
+  bool put(Attribute a);
+  // Removes the instance (name, dataset); returns whether it existed.
+  bool erase(Atom name, Atom dataset);
+  // Removes every instance of `name`; returns how many there were.
+  size_t erase_all(Atom name);
+};
+
+// Same helpers over a list of sub-attributes.
+std::span<const Attribute> instances_of(const std::vector<Attribute>& list, Atom name);
+bool put_instance(std::vector<Attribute>& list, Attribute a);
+
+}  // namespace tsunagu::ngsild

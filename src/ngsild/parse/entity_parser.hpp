@@ -1,0 +1,71 @@
+// Request payloads to the model: validates an Entity, an Entity fragment or an Attribute fragment
+// given as JSON (normalized or concise, ETSI GS CIM 009 §4.5), expands attribute names and types
+// with the request's @context, and reports the first fault with the member it concerns.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/json.hpp"
+#include "common/status.hpp"
+#include "ngsild/jsonld/context.hpp"
+#include "ngsild/model/entity.hpp"
+
+namespace tsunagu::ngsild {
+
+// Marks members of a parsed fragment (Attribute::flags); stored entities carry none.
+enum AttrFlag : unsigned char {
+  kFlagPayload = 1,          // the value/object/... member was given
+  kFlagDelete = 2,           // the attribute (or sub-attribute) was "urn:ngsi-ld:null"
+  kFlagDeleteObservedAt = 4,
+  kFlagDeleteUnitCode = 8,
+  kFlagTypeGiven = 16,       // "type" was given explicitly
+};
+
+inline constexpr std::string_view kNullMarker = "urn:ngsi-ld:null";
+
+enum class ParseMode : unsigned char {
+  kEntity,    // create / upsert / replace: a complete entity
+  kFragment,  // append / update attributes: complete attributes, id and type optional
+  kMerge,     // merge / partial update: attributes may be partial, "urn:ngsi-ld:null" deletes
+  kStored,    // the store's own documents: trusted, system attributes kept
+};
+
+struct ParseOptions {
+  ParseMode mode = ParseMode::kEntity;
+  bool require_id = true;
+  bool require_type = true;
+};
+
+// A parsed payload. Attributes carry flags (AttrFlag) describing what was present.
+struct EntityInput {
+  std::optional<std::string> id;
+  std::vector<Atom> types;                         // empty when "type" was absent
+  std::optional<std::vector<std::string>> scopes;  // set when "scope" was given
+  bool scope_delete = false;                       // "scope": "urn:ngsi-ld:null" (merge)
+  int64_t created_at = kNoTime;                    // kStored only
+  int64_t modified_at = kNoTime;
+  std::vector<Attribute> attrs;
+};
+
+// Parses an entity or fragment (`body` must be the top-level object; "@context" is skipped).
+// BadRequestData names the member at fault.
+Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& ctx,
+                                 const ParseOptions& options);
+
+// Parses the body of PUT/PATCH /entities/{id}/attrs/{attrId}: one attribute (or, for PUT, an
+// array of instances) whose expanded name is `name`.
+Result<std::vector<Attribute>> parse_attribute_fragment(const JsonValue& body, Atom name,
+                                                        const jsonld::Context& ctx,
+                                                        ParseMode mode);
+
+// True when `name` may be used as an attribute or type name (§4.6.2: no whitespace, control
+// characters or <>"'=;()\ characters, not empty, not a JSON-LD keyword).
+bool valid_name(std::string_view name);
+
+// Scope strings (§4.18): "/" followed by non-empty segments.
+bool valid_scope(std::string_view scope);
+
+}  // namespace tsunagu::ngsild

@@ -1,0 +1,202 @@
+// The embedded store: one SQLite file in WAL mode, written by a single thread. Each WriteBatch is
+// one transaction, so the engine's group commit makes many requests durable with one fsync.
+// Schema and versioning: docs/storage.md.
+#include <sqlite3.h>
+
+#include <cstring>
+
+#include "store/store.hpp"
+
+namespace tsunagu::store {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchemaV1 = R"SQL(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (
+  tenant TEXT NOT NULL,
+  id TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  UNIQUE (tenant, id)
+);
+)SQL";
+
+class Statement {
+ public:
+  Statement() = default;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Status prepare(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) {
+      return Status::Internal(std::string("sqlite: cannot prepare statement: ") + sqlite3_errmsg(db));
+    }
+    return Status::Ok();
+  }
+  sqlite3_stmt* get() const { return stmt_; }
+  void bind(int i, std::string_view s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+  }
+  void bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  int step() { return sqlite3_step(stmt_); }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
+  // sqlite3_close_v2 defers the close until the statements (members) are finalized.
+  ~SqliteStore() override { sqlite3_close_v2(db_); }
+
+  Status open() {
+    int rc = sqlite3_open_v2(options_.path.c_str(), &db_,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      return Status::Internal("sqlite: cannot open '" + options_.path + "': " +
+                              (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
+    TSUNAGU_RETURN_IF_ERROR(exec(options_.sync == SyncMode::kFull ? "PRAGMA synchronous=FULL"
+                                                                  : "PRAGMA synchronous=NORMAL"));
+    TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA foreign_keys=OFF"));
+    TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA cache_size=-65536"));  // 64 MiB page cache
+    TSUNAGU_RETURN_IF_ERROR(migrate());
+    TSUNAGU_RETURN_IF_ERROR(put_.prepare(
+        db_, "INSERT INTO entities (tenant, id, doc) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc"));
+    TSUNAGU_RETURN_IF_ERROR(del_.prepare(db_, "DELETE FROM entities WHERE tenant = ?1 AND id = ?2"));
+    TSUNAGU_RETURN_IF_ERROR(tenant_.prepare(
+        db_, "INSERT OR IGNORE INTO tenants (name, created_at) VALUES (?1, strftime('%s','now'))"));
+    TSUNAGU_RETURN_IF_ERROR(begin_.prepare(db_, "BEGIN IMMEDIATE"));
+    TSUNAGU_RETURN_IF_ERROR(commit_.prepare(db_, "COMMIT"));
+    return Status::Ok();
+  }
+
+  Status apply(const WriteBatch& batch) override {
+    if (batch.empty()) return Status::Ok();
+    TSUNAGU_RETURN_IF_ERROR(run(begin_, "BEGIN"));
+    for (const auto& op : batch.ops) {
+      Status st;
+      switch (op.kind) {
+        case WriteBatch::OpKind::kCreateTenant:
+          tenant_.bind(1, op.tenant);
+          st = run(tenant_, "insert tenant");
+          break;
+        case WriteBatch::OpKind::kPutEntity:
+          put_.bind(1, op.tenant);
+          put_.bind(2, op.id);
+          put_.bind(3, op.doc);
+          st = run(put_, "write entity");
+          break;
+        case WriteBatch::OpKind::kDeleteEntity:
+          del_.bind(1, op.tenant);
+          del_.bind(2, op.id);
+          st = run(del_, "delete entity");
+          break;
+      }
+      if (!st.ok()) {
+        (void)exec("ROLLBACK");
+        return st;
+      }
+    }
+    Status st = run(commit_, "COMMIT");
+    if (!st.ok()) (void)exec("ROLLBACK");
+    return st;
+  }
+
+  Status load(LoadVisitor& visitor) override {
+    Statement tenants;
+    TSUNAGU_RETURN_IF_ERROR(tenants.prepare(db_, "SELECT name FROM tenants ORDER BY name"));
+    int rc;
+    while ((rc = tenants.step()) == SQLITE_ROW) {
+      TSUNAGU_RETURN_IF_ERROR(visitor.tenant(text(tenants.get(), 0)));
+    }
+    if (rc != SQLITE_DONE) return error("read tenants");
+    Statement rows;
+    TSUNAGU_RETURN_IF_ERROR(rows.prepare(db_, "SELECT tenant, id, doc FROM entities"));
+    while ((rc = rows.step()) == SQLITE_ROW) {
+      TSUNAGU_RETURN_IF_ERROR(
+          visitor.entity(text(rows.get(), 0), text(rows.get(), 1), text(rows.get(), 2)));
+    }
+    if (rc != SQLITE_DONE) return error("read entities");
+    return Status::Ok();
+  }
+
+  std::string describe() const override { return "sqlite:" + options_.path; }
+
+ private:
+  static std::string_view text(sqlite3_stmt* s, int col) {
+    const char* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
+    return p == nullptr ? std::string_view() : std::string_view(p, sqlite3_column_bytes(s, col));
+  }
+
+  Status error(const std::string& what) {
+    return Status::Internal("sqlite: " + what + " failed: " + sqlite3_errmsg(db_));
+  }
+
+  Status exec(const char* sql) {
+    char* msg = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+      std::string m = msg ? msg : "unknown error";
+      sqlite3_free(msg);
+      return Status::Internal(std::string("sqlite: '") + sql + "' failed: " + m);
+    }
+    return Status::Ok();
+  }
+
+  Status run(Statement& s, const char* what) {
+    int rc = s.step();
+    s.reset();
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return error(what);
+    return Status::Ok();
+  }
+
+  Status migrate() {
+    TSUNAGU_RETURN_IF_ERROR(exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"));
+    Statement q;
+    TSUNAGU_RETURN_IF_ERROR(q.prepare(db_, "SELECT value FROM meta WHERE key = 'schema_version'"));
+    int version = 0;
+    if (q.step() == SQLITE_ROW) version = std::atoi(std::string(text(q.get(), 0)).c_str());
+    if (version > kSchemaVersion) {
+      return Status::Internal("sqlite: '" + options_.path + "' has schema version " +
+                              std::to_string(version) + ", newer than this Tsunagu understands (" +
+                              std::to_string(kSchemaVersion) + ")");
+    }
+    if (version == kSchemaVersion) return Status::Ok();
+    TSUNAGU_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+    Status st = exec(kSchemaV1);
+    if (st.ok()) {
+      st = exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '1')");
+    }
+    if (!st.ok()) {
+      (void)exec("ROLLBACK");
+      return st;
+    }
+    return exec("COMMIT");
+  }
+
+  SqliteOptions options_;
+  sqlite3* db_ = nullptr;
+  Statement put_, del_, tenant_, begin_, commit_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options) {
+  auto store = std::make_unique<SqliteStore>(options);
+  Status st = store->open();
+  if (!st.ok()) return st;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace tsunagu::store

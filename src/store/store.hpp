@@ -1,0 +1,73 @@
+// The only door to persistence. The engine hands a Store batches of changes that must become
+// durable atomically before any of them is acknowledged, and reads everything back at start.
+// Documents are opaque text here (the engine's stored entity form); no NGSI-LD knowledge below
+// this line. Backends: sqlite/ (embedded default).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.hpp"
+
+namespace tsunagu::store {
+
+// One atomic, durable unit of change.
+struct WriteBatch {
+  enum class OpKind : unsigned char { kCreateTenant, kPutEntity, kDeleteEntity };
+  struct Op {
+    OpKind kind;
+    std::string tenant;
+    std::string id;   // entity id (kPutEntity, kDeleteEntity)
+    std::string doc;  // entity document (kPutEntity)
+  };
+  std::vector<Op> ops;
+
+  void create_tenant(std::string tenant) { ops.push_back({OpKind::kCreateTenant, std::move(tenant), {}, {}}); }
+  void put_entity(std::string tenant, std::string id, std::string doc) {
+    ops.push_back({OpKind::kPutEntity, std::move(tenant), std::move(id), std::move(doc)});
+  }
+  void delete_entity(std::string tenant, std::string id) {
+    ops.push_back({OpKind::kDeleteEntity, std::move(tenant), std::move(id), {}});
+  }
+  bool empty() const { return ops.empty(); }
+};
+
+// Receives the stored state at start-up.
+class LoadVisitor {
+ public:
+  virtual ~LoadVisitor() = default;
+  virtual Status tenant(std::string_view name) = 0;
+  virtual Status entity(std::string_view tenant, std::string_view id, std::string_view doc) = 0;
+};
+
+// Not thread-safe: one writer thread uses a Store (the engine's commit thread); load() runs
+// before that thread starts.
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Applies every op of `batch` in one transaction and makes it durable. On failure nothing
+  // is applied (InternalError with the backend's reason).
+  virtual Status apply(const WriteBatch& batch) = 0;
+  // Visits every tenant, then every entity.
+  virtual Status load(LoadVisitor& visitor) = 0;
+  // "sqlite:/var/lib/tsunagu/tsunagu.db", for logs and /health.
+  virtual std::string describe() const = 0;
+};
+
+enum class SyncMode : unsigned char {
+  kFull,    // fsync on every commit: survives power loss
+  kNormal,  // WAL written on every commit, fsync at checkpoints: survives a killed process
+};
+
+struct SqliteOptions {
+  std::string path;  // the database file; its directory must exist
+  SyncMode sync = SyncMode::kFull;
+};
+
+// Opens (creating or migrating) the embedded SQLite store.
+Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options);
+
+}  // namespace tsunagu::store

@@ -1,0 +1,197 @@
+"""Shared pieces of Tsunagu's black-box tests: start the real server binary on a free loopback
+port with a fresh data directory, talk HTTP to it, and serve JSON-LD @context fixtures from a
+local HTTP server (the tests never need the internet).
+
+Standard library only, so the suite runs on a fresh Debian machine with python3."""
+
+import http.client
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BINARY = os.environ.get("TSUNAGU_BINARY", os.path.join(ROOT, "build", "tsunagu"))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # dict, lower-case names
+        self.body = body  # bytes
+
+    def json(self):
+        return json.loads(self.body) if self.body else None
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def __repr__(self):
+        return f"<{self.status} {self.headers} {self.body[:300]!r}>"
+
+
+class Server:
+    """A tsunagu process on a free port with its own data directory.
+
+    Use as a context manager; `data_dir` may be given to restart on existing data."""
+
+    def __init__(self, data_dir=None, args=(), env=None, keep_data=False):
+        self.port = free_port()
+        self.owns_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="tsunagu-test-")
+        self.args = list(args)
+        self.env = env
+        self.keep_data = keep_data
+        self.proc = None
+        self.log_path = os.path.join(self.data_dir, "server.log")
+
+    def start(self, timeout=20):
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("TSUNAGU_") and k != "TSUNAGU_BINARY":
+                del env[k]
+        if self.env:
+            env.update(self.env)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [BINARY, "--port", str(self.port), "--bind", "127.0.0.1", "--data-dir",
+             self.data_dir] + self.args,
+            stdout=self.log, stderr=self.log, env=env)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"tsunagu exited with {self.proc.returncode}: {self.read_log()}")
+            try:
+                r = self.request("GET", "/health")
+                if r.status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError("tsunagu did not answer /health in time: " + self.read_log())
+
+    def read_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def kill(self):
+        """kill -9: no chance to flush anything."""
+        return self.stop(signal.SIGKILL)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self.owns_dir and not self.keep_data:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def connection(self, timeout=30):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None, timeout=30):
+        """Sends one request; `body` may be bytes, str, or a JSON-able object."""
+        headers = dict(headers or {})
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            headers.setdefault("Content-Type", "application/json")
+        if isinstance(body, str):
+            body = body.encode()
+        own = conn is None
+        c = conn or self.connection(timeout)
+        try:
+            c.request(method, path, body=body, headers=headers)
+            r = c.getresponse()
+            data = r.read()
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+        finally:
+            if own:
+                c.close()
+
+    # Small conveniences for NGSI-LD.
+    def create(self, entity, headers=None):
+        h = {"Content-Type": "application/ld+json" if "@context" in entity else "application/json"}
+        h.update(headers or {})
+        return self.request("POST", "/ngsi-ld/v1/entities", entity, h)
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers=headers)
+
+
+class ContextServer:
+    """Serves files under `root` over HTTP on a free loopback port, for remote @context tests.
+
+    `delay` seconds of silence before answering simulates a slow or hanging server."""
+
+    def __init__(self, root=os.path.join(FIXTURES, "contexts"), delay=0):
+        self.root = root
+        self.delay = delay
+        self.port = free_port()
+        self.hits = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.hits.append(self.path)
+                if outer.delay:
+                    time.sleep(outer.delay)
+                path = os.path.normpath(os.path.join(outer.root, self.path.lstrip("/")))
+                if not path.startswith(os.path.abspath(outer.root)) or not os.path.isfile(path):
+                    self.send_error(404)
+                    return
+                with open(path, "rb") as f:
+                    data = f.read()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/ld+json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def link_header(url):
+    return f'<{url}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'

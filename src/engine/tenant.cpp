@@ -1,37 +1,159 @@
 #include "engine/tenant.hpp"
 
+#include <algorithm>
+
 namespace tsunagu::engine {
+namespace {
+
+using ngsild::AttrKind;
+using ngsild::Attribute;
+using ngsild::Entity;
+
+// The geometry to index for GeoProperty `name`: its one instance, or all of them together.
+std::optional<ngsild::geo::Geometry> index_geometry(const Entity& e, Atom name) {
+  std::vector<ngsild::geo::Geometry> parts;
+  for (const auto& a : e.instances(name)) {
+    if (a.kind != AttrKind::kGeoProperty) continue;
+    auto g = ngsild::geo::parse_geojson_text(a.value.text());
+    if (g.ok()) parts.push_back(std::move(*g));
+  }
+  if (parts.empty()) return std::nullopt;
+  if (parts.size() == 1) return std::move(parts[0]);
+  return ngsild::geo::Geometry(ngsild::geo::GeometryCollection{std::move(parts)});
+}
+
+// Names of the GeoProperties of `e`, each once.
+std::vector<Atom> geo_names(const Entity& e) {
+  std::vector<Atom> out;
+  for (const auto& a : e.attrs) {
+    if (a.kind == AttrKind::kGeoProperty && std::find(out.begin(), out.end(), a.name) == out.end()) {
+      out.push_back(a.name);
+    }
+  }
+  return out;
+}
+
+bool same_geometry(const Entity& a, const Entity& b, Atom name) {
+  auto x = a.instances(name), y = b.instances(name);
+  if (x.size() != y.size()) return false;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i].kind != y[i].kind || x[i].dataset_id != y[i].dataset_id || !(x[i].value == y[i].value)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 EntityPtr Tenant::get(std::string_view id) const {
   std::shared_lock lock(mu_);
-  auto it = entities_.find(id);
-  return it == entities_.end() ? nullptr : *it;
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : slots_[it->second].entity;
 }
 
 size_t Tenant::size() const {
   std::shared_lock lock(mu_);
-  return entities_.size();
+  return by_id_.size();
 }
 
 void Tenant::put(EntityPtr e) {
+  EntityPtr old;  // released after the lock: the last reference may free a large entity
   std::unique_lock lock(mu_);
-  auto it = entities_.find(std::string_view(e->id));
-  EntityPtr old;
-  if (it != entities_.end()) {
-    old = *it;  // released after the lock: the last reference may free a large entity
-    entities_.erase(it);
+  auto it = by_id_.find(std::string_view(e->id));
+  if (it != by_id_.end()) {
+    uint32_t slot = it->second;
+    old = slots_[slot].entity;
+    by_id_.erase(it);
+    index_remove(slot, *old, e.get());
+    slots_[slot].entity = e;
+    by_id_.emplace(std::string_view(e->id), slot);
+    index_add(slot, *e, old.get());
+    return;
   }
-  entities_.insert(std::move(e));
-  lock.unlock();
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  slots_[slot].entity = e;
+  slots_[slot].seq = next_seq_++;
+  by_id_.emplace(std::string_view(e->id), slot);
+  all_.insert(slots_[slot].seq, slot);
+  index_add(slot, *e, nullptr);
 }
 
 void Tenant::erase(std::string_view id) {
   EntityPtr old;
   std::unique_lock lock(mu_);
-  auto it = entities_.find(id);
-  if (it == entities_.end()) return;
-  old = *it;
-  entities_.erase(it);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return;
+  uint32_t slot = it->second;
+  old = std::move(slots_[slot].entity);
+  by_id_.erase(it);
+  all_.erase(slots_[slot].seq);
+  index_remove(slot, *old, nullptr);
+  free_slots_.push_back(slot);
+}
+
+// Adds the entity's type and spatial entries; with `old` (the snapshot it replaces, already
+// removed by index_remove), only what changed is touched.
+void Tenant::index_add(uint32_t slot, const Entity& e, const Entity* old) {
+  uint64_t seq = slots_[slot].seq;
+  for (Atom t : e.types) {
+    if (old == nullptr || !old->has_type(t)) by_type_[t].insert(seq, slot);
+  }
+  for (Atom g : geo_names(e)) {
+    if (old != nullptr && same_geometry(*old, e, g)) continue;
+    if (auto geom = index_geometry(e, g)) spatial_[g].insert(slot, *geom);
+  }
+  stats_add(e, +1);
+}
+
+void Tenant::index_remove(uint32_t slot, const Entity& e, const Entity* replacement) {
+  uint64_t seq = slots_[slot].seq;
+  for (Atom t : e.types) {
+    if (replacement != nullptr && replacement->has_type(t)) continue;
+    auto it = by_type_.find(t);
+    if (it != by_type_.end()) {
+      it->second.erase(seq);
+      if (it->second.empty()) by_type_.erase(it);
+    }
+  }
+  for (Atom g : geo_names(e)) {
+    if (replacement != nullptr && same_geometry(e, *replacement, g)) continue;
+    auto it = spatial_.find(g);
+    if (it != spatial_.end()) it->second.remove(slot);
+  }
+  stats_add(e, -1);
+}
+
+void Tenant::stats_add(const Entity& e, int sign) {
+  for (Atom t : e.types) {
+    auto& n = type_counts_[t];
+    n += sign;
+    if (n == 0) type_counts_.erase(t);
+  }
+  size_t i = 0;
+  while (i < e.attrs.size()) {
+    size_t j = i;
+    AttributeStats& s = attribute_stats_[e.attrs[i].name];
+    for (; j < e.attrs.size() && e.attrs[j].name == e.attrs[i].name; ++j) {
+      s.instances += sign;
+      s.kinds[static_cast<size_t>(e.attrs[j].kind)] += sign;
+    }
+    s.entities += sign;
+    for (Atom t : e.types) {
+      auto& n = s.types[t];
+      n += sign;
+      if (n == 0) s.types.erase(t);
+    }
+    if (s.entities == 0) attribute_stats_.erase(e.attrs[i].name);
+    i = j;
+  }
 }
 
 TenantRegistry::TenantRegistry() { tenants_.emplace("", std::make_unique<Tenant>("")); }

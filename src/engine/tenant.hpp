@@ -1,22 +1,33 @@
-// The in-memory current state of one tenant (one municipality): its entities, indexed by id.
-// Readers take a shared lock only long enough to copy a snapshot pointer; the commit thread is
-// the only writer. The registry creates tenants on their first write (ETSI GS CIM 009 §4.14).
+// The in-memory current state of one tenant (one municipality): its entities and the indexes
+// queries use: by id, in creation order, by type, spatially per GeoProperty, and counts for the
+// discovery endpoints. Readers take a shared lock; the commit thread is the only writer. The
+// registry creates tenants on their first write (ETSI GS CIM 009 §4.14).
 #pragma once
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "engine/seq_list.hpp"
+#include "ngsild/geo/spatial_index.hpp"
 #include "ngsild/model/entity.hpp"
 
 namespace tsunagu::engine {
 
 using EntityPtr = std::shared_ptr<const ngsild::Entity>;
+
+// Per attribute name: how many entities and instances hold it, of which kinds and types.
+struct AttributeStats {
+  size_t entities = 0;
+  size_t instances = 0;
+  std::array<size_t, 8> kinds{};             // by AttrKind
+  std::unordered_map<Atom, size_t> types;    // entity type -> entities holding the attribute
+};
 
 class Tenant {
  public:
@@ -27,37 +38,48 @@ class Tenant {
   // The current snapshot of entity `id`, or null. Any thread.
   EntityPtr get(std::string_view id) const;
   size_t size() const;
-  // Calls f(const EntityPtr&) for every entity under the shared lock. Any thread; f must not
-  // call back into this tenant's writers.
+  // Calls f(const EntityPtr&) for every entity, in creation order, under the shared lock.
   template <class F>
   void for_each(F&& f) const {
     std::shared_lock lock(mu_);
-    for (const auto& e : entities_) f(e);
+    for (const auto& e : all_.entries()) {
+      if (e.slot != SeqList::kDead) f(slots_[e.slot].entity);
+    }
   }
 
-  // Commit thread only.
+  // Commit thread only: inserts or replaces (by id), or removes, keeping every index current.
   void put(EntityPtr e);
   void erase(std::string_view id);
 
  private:
+  friend class QueryEngine;
+  friend class Discovery;
+
+  struct Slot {
+    EntityPtr entity;
+    uint64_t seq = 0;
+  };
   struct IdHash {
     using is_transparent = void;
-    size_t operator()(std::string_view id) const noexcept {
-      return std::hash<std::string_view>()(id);
-    }
-    size_t operator()(const EntityPtr& e) const noexcept { return (*this)(std::string_view(e->id)); }
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>()(s); }
   };
-  struct IdEq {
-    using is_transparent = void;
-    static std::string_view id(std::string_view s) { return s; }
-    static std::string_view id(const EntityPtr& e) { return e->id; }
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const noexcept { return id(a) == id(b); }
-  };
+
+  void index_add(uint32_t slot, const ngsild::Entity& e, const ngsild::Entity* old);
+  void index_remove(uint32_t slot, const ngsild::Entity& e, const ngsild::Entity* replacement);
+  void stats_add(const ngsild::Entity& e, int sign);
 
   std::string name_;
   mutable std::shared_mutex mu_;
-  std::unordered_set<EntityPtr, IdHash, IdEq> entities_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  // Keys view the id inside the slot's current entity; re-keyed whenever the snapshot changes.
+  std::unordered_map<std::string_view, uint32_t, IdHash, std::equal_to<>> by_id_;
+  SeqList all_;
+  std::unordered_map<Atom, SeqList> by_type_;
+  std::unordered_map<Atom, ngsild::geo::SpatialIndex> spatial_;  // per GeoProperty name
+  std::unordered_map<Atom, size_t> type_counts_;
+  std::unordered_map<Atom, AttributeStats> attribute_stats_;
+  uint64_t next_seq_ = 1;
 };
 
 // All tenants. The default tenant (no NGSILD-Tenant header) is named "" and always exists.

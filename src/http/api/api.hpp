@@ -83,6 +83,7 @@ Result<std::vector<std::string>> options_list(const QueryParams& q,
                                               std::initializer_list<std::string_view> allowed);
 
 void add_entity_routes(Router& router, Env& env);
+void add_query_routes(Router& router, Env& env);
 void add_operations_routes(Router& router, Env& env);
 
 }  // namespace tsunagu::http::api

@@ -1,0 +1,216 @@
+#include "common/json.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/json_writer.hpp"
+
+namespace tsunagu {
+namespace {
+
+// The parse error detail, or "ok".
+std::string error_of(std::string_view text) {
+  JsonDoc doc;
+  Status st = parse_json(text, doc);
+  if (st.ok()) return "ok";
+  EXPECT_EQ(st.kind(), ErrorKind::kBadRequestData) << st.detail();
+  return st.detail();
+}
+
+std::string minified(std::string_view text) {
+  JsonDoc doc;
+  Status st = parse_json(text, doc);
+  EXPECT_TRUE(st.ok()) << st.detail();
+  return st.ok() ? json_text(doc) : "";
+}
+
+std::string nested(int depth, char open = '[', char close = ']') {
+  return std::string(depth, open) + std::string(depth, close);
+}
+
+std::string nested_objects(int depth) {
+  std::string s;
+  for (int i = 0; i < depth - 1; ++i) s += "{\"a\":";
+  s += "{}";
+  s += std::string(depth - 1, '}');
+  return s;
+}
+
+TEST(ParseJsonTest, ParsesEveryKindOfValue) {
+  JsonDoc doc;
+  ASSERT_TRUE(parse_json(R"({"s":"x","i":-3,"d":1.5,"t":true,"f":false,"n":null,"a":[1],"o":{}})",
+                         doc)
+                  .ok());
+  ASSERT_TRUE(doc.IsObject());
+  EXPECT_STREQ(doc["s"].GetString(), "x");
+  EXPECT_EQ(doc["i"].GetInt64(), -3);
+  EXPECT_DOUBLE_EQ(doc["d"].GetDouble(), 1.5);
+  EXPECT_TRUE(doc["t"].GetBool());
+  EXPECT_TRUE(doc["n"].IsNull());
+  EXPECT_EQ(std::string(json_type_name(doc["s"])), "string");
+  EXPECT_EQ(std::string(json_type_name(doc["i"])), "number");
+  EXPECT_EQ(std::string(json_type_name(doc["t"])), "boolean");
+  EXPECT_EQ(std::string(json_type_name(doc["f"])), "boolean");
+  EXPECT_EQ(std::string(json_type_name(doc["n"])), "null");
+  EXPECT_EQ(std::string(json_type_name(doc["a"])), "array");
+  EXPECT_EQ(std::string(json_type_name(doc["o"])), "object");
+}
+
+TEST(ParseJsonTest, ScalarsAtTheTopLevel) {
+  EXPECT_EQ(minified(" 42 "), "42");
+  EXPECT_EQ(minified("\"x\""), "\"x\"");
+  EXPECT_EQ(minified("null"), "null");
+}
+
+TEST(ParseJsonTest, SyntaxErrorsNameTheOffset) {
+  EXPECT_EQ(error_of("[1,]").rfind("malformed JSON at offset 3", 0), 0u) << error_of("[1,]");
+  EXPECT_EQ(error_of(R"({"a":1,})").rfind("malformed JSON at offset 7", 0), 0u)
+      << error_of(R"({"a":1,})");
+  EXPECT_EQ(error_of("{} x").rfind("malformed JSON at offset 3", 0), 0u) << error_of("{} x");
+  EXPECT_NE(error_of("").find("malformed JSON"), std::string::npos);
+  EXPECT_NE(error_of("{\"a\" 1}").find("offset 5"), std::string::npos) << error_of("{\"a\" 1}");
+  EXPECT_NE(error_of("'x'").find("offset 0"), std::string::npos);
+  EXPECT_NE(error_of("[\"abc").find("malformed JSON"), std::string::npos);
+}
+
+TEST(ParseJsonTest, DepthLimitIsExactly64) {
+  ASSERT_EQ(kMaxJsonDepth, 64);
+  EXPECT_EQ(error_of(nested(64)), "ok");
+  EXPECT_EQ(error_of(nested_objects(64)), "ok");
+  std::string e = error_of(nested(65));
+  EXPECT_NE(e.find("malformed JSON"), std::string::npos) << e;
+  EXPECT_NE(e.find("64"), std::string::npos) << e;
+  EXPECT_NE(e.find("offset 64"), std::string::npos) << e;  // the 65th '['
+  EXPECT_NE(error_of(nested_objects(65)).find("malformed JSON"), std::string::npos);
+  // Mixed arrays and objects count together.
+  std::string mixed;
+  for (int i = 0; i < 33; ++i) mixed += "[{\"k\":";
+  mixed += "1";
+  for (int i = 0; i < 33; ++i) mixed += "}]";
+  EXPECT_NE(error_of(mixed), "ok");  // 66 levels
+}
+
+TEST(ParseJsonTest, DepthIsNotFooledByBracketsInStrings) {
+  std::string s = "[\"" + std::string(200, '[') + "\\\"" + std::string(100, '{') + "\"]";
+  EXPECT_EQ(error_of(s), "ok");
+  // 63 real levels plus brackets inside a string at the deepest level.
+  std::string t = std::string(63, '[') + "\"[[[\\\\\"" + std::string(63, ']');
+  EXPECT_EQ(error_of(t), "ok");
+  // Siblings do not add depth.
+  std::string siblings = "[" ;
+  for (int i = 0; i < 200; ++i) siblings += (i ? ",[]" : "[]");
+  siblings += "]";
+  EXPECT_EQ(error_of(siblings), "ok");
+}
+
+TEST(ParseJsonTest, RefusesAMegabyteOfOpenBrackets) {
+  EXPECT_NE(error_of(std::string(1 << 20, '[')).find("malformed JSON"), std::string::npos);
+}
+
+TEST(ParseJsonTest, RefusesInvalidUtf8) {
+  EXPECT_NE(error_of("\"\xff\""), "ok");
+  EXPECT_NE(error_of("\"\xc3\""), "ok");          // truncated sequence
+  EXPECT_NE(error_of("\"\xc0\xaf\""), "ok");      // overlong '/'
+  EXPECT_NE(error_of("\"\xed\xa0\x80\""), "ok");  // encoded surrogate
+  EXPECT_NE(error_of("{\"\xfe\":1}"), "ok");      // in a member name
+  EXPECT_NE(error_of(R"("\ud800")"), "ok");       // lone surrogate escape
+  EXPECT_EQ(error_of("\"\xe4\xb8\x8a\xe9\x87\x8e\""), "ok");
+  EXPECT_EQ(error_of(R"("\ud83d\ude00")"), "ok");
+}
+
+TEST(ParseJsonTest, RefusesNumbersADoubleCannotHold) {
+  EXPECT_NE(error_of("1e999"), "ok");
+  EXPECT_NE(error_of("-1e999"), "ok");
+  EXPECT_NE(error_of("[1e400]"), "ok");
+  EXPECT_EQ(error_of("1e308"), "ok");
+  EXPECT_EQ(error_of("123456789012345678901234567890"), "ok");
+}
+
+TEST(ParseJsonTest, RefusesNanAndInfinity) {
+  for (const char* s : {"NaN", "[NaN]", "Infinity", "-Infinity", "[-Inf]", "nan"}) {
+    EXPECT_NE(error_of(s), "ok") << s;
+  }
+}
+
+TEST(ParseJsonTest, RefusesCommentsAndTrailingCommas) {
+  EXPECT_NE(error_of("[1] // c"), "ok");
+  EXPECT_NE(error_of("/* c */ [1]"), "ok");
+  EXPECT_NE(error_of("{\"a\":1,}"), "ok");
+}
+
+TEST(JsonTextTest, RoundTripsMinifiedAndKeepsMemberOrder) {
+  const char* texts[] = {
+      R"({"z":1,"a":2,"m":{"y":[1,2,{"b":null,"a":true}],"x":"s"}})",
+      R"([true,false,null,"",[],{}])",
+      R"({"n":-3,"d":1.5,"e":0.1,"big":9223372036854775807,"small":-9223372036854775808})",
+  };
+  for (const char* t : texts) EXPECT_EQ(minified(t), t);
+}
+
+TEST(JsonTextTest, Minifies) {
+  EXPECT_EQ(minified(" { \"a\" : [ 1 , 2 ] ,\n\t\"b\" : { } } "), R"({"a":[1,2],"b":{}})");
+}
+
+TEST(JsonTextTest, EscapesWhatJsonRequires) {
+  EXPECT_EQ(minified(R"("q\"b\\s\/n\nt\tr\rb\bf\fc\u0001")"),
+            R"("q\"b\\s/n\nt\tr\rb\bf\fc\u0001")");
+  EXPECT_EQ(minified(R"("\u00e9\u4e0a")"), "\"\xc3\xa9\xe4\xb8\x8a\"");
+  EXPECT_EQ(minified(R"("\u001f\u0020")"), R"("\u001f ")");
+}
+
+TEST(JsonTextTest, KeepsEmbeddedNul) {
+  EXPECT_EQ(minified(R"(["a\u0000b"])"), R"(["a\u0000b"])");
+}
+
+TEST(JsonTextTest, NumbersReadBackToTheSameValue) {
+  for (const char* t : {"1e300", "-2.5e-300", "0.30000000000000004", "1.0", "100", "1E2",
+                        "123456789012345678901234567890", "5e-324"}) {
+    JsonDoc a;
+    ASSERT_TRUE(parse_json(t, a).ok()) << t;
+    std::string text = json_text(a);
+    JsonDoc b;
+    ASSERT_TRUE(parse_json(text, b).ok()) << text;
+    EXPECT_EQ(a.GetDouble(), b.GetDouble()) << t << " -> " << text;
+    EXPECT_EQ(json_text(b), text);  // stable
+  }
+}
+
+TEST(JsonTextTest, AppendsToExistingText) {
+  JsonDoc doc;
+  ASSERT_TRUE(parse_json("[1]", doc).ok());
+  std::string s = "x=";
+  append_json_text(doc, s);
+  EXPECT_EQ(s, "x=[1]");
+}
+
+TEST(JsonWriterTest, SeparatesMembersAndElements) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("a");
+  w.begin_array();
+  w.number(int64_t{1});
+  w.number(2.5);
+  w.string("s");
+  w.boolean(true);
+  w.null();
+  w.raw("{\"r\":1}");
+  w.end_array();
+  w.key("b");
+  w.begin_object();
+  w.end_object();
+  w.end_object();
+  EXPECT_EQ(out, R"({"a":[1,2.5,"s",true,null,{"r":1}],"b":{}})");
+}
+
+TEST(JsonWriterTest, NonFiniteNumbersBecomeNull) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_array();
+  w.number(std::numeric_limits<double>::infinity());
+  w.number(std::numeric_limits<double>::quiet_NaN());
+  w.end_array();
+  EXPECT_EQ(out, "[null,null]");
+}
+
+}  // namespace
+}  // namespace tsunagu

@@ -1,0 +1,118 @@
+#include "common/uri.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tsunagu {
+namespace {
+
+TEST(IsAbsoluteUriTest, AcceptsCommonSchemes) {
+  EXPECT_TRUE(is_absolute_uri("urn:ngsi-ld:Vehicle:A4567"));
+  EXPECT_TRUE(is_absolute_uri("http://example.org/a/b?c=d#e"));
+  EXPECT_TRUE(is_absolute_uri("https://uri.etsi.org/ngsi-ld/location"));
+  EXPECT_TRUE(is_absolute_uri("mailto:someone@example.org"));
+  EXPECT_TRUE(is_absolute_uri("x:y"));
+  EXPECT_TRUE(is_absolute_uri("HTTP://EXAMPLE.ORG"));
+}
+
+TEST(IsAbsoluteUriTest, SchemeMayHoldPlusMinusDotAndDigits) {
+  EXPECT_TRUE(is_absolute_uri("svn+ssh://host/repo"));
+  EXPECT_TRUE(is_absolute_uri("a-b.c+d1:rest"));
+  EXPECT_TRUE(is_absolute_uri("h2:x"));
+}
+
+TEST(IsAbsoluteUriTest, SchemeMustStartWithALetterAndHoldNoOtherCharacters) {
+  EXPECT_FALSE(is_absolute_uri("1http://x"));
+  EXPECT_FALSE(is_absolute_uri("+a:b"));
+  EXPECT_FALSE(is_absolute_uri(":rest"));
+  EXPECT_FALSE(is_absolute_uri("a_b:rest"));
+  EXPECT_FALSE(is_absolute_uri("a b:rest"));
+  EXPECT_FALSE(is_absolute_uri("foo/bar:baz"));  // a relative reference
+  EXPECT_FALSE(is_absolute_uri("\xc3\xa9:x"));    // non-ASCII scheme
+}
+
+TEST(IsAbsoluteUriTest, NeedsSchemeColonAndANonEmptyRest) {
+  EXPECT_FALSE(is_absolute_uri(""));
+  EXPECT_FALSE(is_absolute_uri("urn"));
+  EXPECT_FALSE(is_absolute_uri("urn:"));
+  EXPECT_FALSE(is_absolute_uri("Vehicle"));
+  EXPECT_FALSE(is_absolute_uri("/relative/path"));
+}
+
+TEST(IsAbsoluteUriTest, AcceptsIrisWithUtf8) {
+  EXPECT_TRUE(is_absolute_uri("urn:ngsi-ld:Park:\xe4\xb8\x8a\xe9\x87\x8e"));  // 上野
+  EXPECT_TRUE(is_absolute_uri("http://example.org/caf\xc3\xa9"));
+}
+
+TEST(IsAbsoluteUriTest, RefusesWhitespaceAndControlCharacters) {
+  EXPECT_FALSE(is_absolute_uri("urn:a b"));
+  EXPECT_FALSE(is_absolute_uri("urn:a\tb"));
+  EXPECT_FALSE(is_absolute_uri("urn:a\nb"));
+  EXPECT_FALSE(is_absolute_uri("urn:ab "));
+  EXPECT_FALSE(is_absolute_uri("urn: "));
+  EXPECT_FALSE(is_absolute_uri(std::string_view("urn:a\0b", 7)));
+  EXPECT_FALSE(is_absolute_uri("urn:a\x7f"));
+  EXPECT_FALSE(is_absolute_uri("urn:a\x01"));
+}
+
+TEST(IsAbsoluteUriTest, RefusesCharactersNeverAllowedUnescaped) {
+  for (char c : std::string_view("<>\"{}|\\^`")) {
+    std::string s = "urn:a";
+    s.push_back(c);
+    s += "b";
+    EXPECT_FALSE(is_absolute_uri(s)) << s;
+  }
+}
+
+TEST(IsAbsoluteUriTest, PercentEscapesNeedTwoHexDigits) {
+  EXPECT_TRUE(is_absolute_uri("urn:a%20b"));
+  EXPECT_TRUE(is_absolute_uri("urn:a%2f%2F"));
+  EXPECT_TRUE(is_absolute_uri("urn:%41"));
+  EXPECT_FALSE(is_absolute_uri("urn:a%"));
+  EXPECT_FALSE(is_absolute_uri("urn:a%2"));
+  EXPECT_FALSE(is_absolute_uri("urn:a%zz"));
+  EXPECT_FALSE(is_absolute_uri("urn:a%g0"));
+  EXPECT_FALSE(is_absolute_uri("urn:%"));
+  EXPECT_FALSE(is_absolute_uri("urn:a%%20"));
+}
+
+TEST(PercentDecodeTest, DecodesEscapes) {
+  std::string out;
+  ASSERT_TRUE(percent_decode("urn%3Angsi-ld%3aVehicle%3AA1", out));
+  EXPECT_EQ(out, "urn:ngsi-ld:Vehicle:A1");
+  ASSERT_TRUE(percent_decode("%E4%B8%8A%e9%87%8e", out));
+  EXPECT_EQ(out, "\xe4\xb8\x8a\xe9\x87\x8e");
+  ASSERT_TRUE(percent_decode("%00", out));
+  EXPECT_EQ(out, std::string(1, '\0'));
+  ASSERT_TRUE(percent_decode("", out));
+  EXPECT_EQ(out, "");
+}
+
+TEST(PercentDecodeTest, DecodesOnlyOnce) {
+  std::string out;
+  ASSERT_TRUE(percent_decode("%2541", out));
+  EXPECT_EQ(out, "%41");
+}
+
+TEST(PercentDecodeTest, PlusIsKeptUnlessAskedFor) {
+  std::string out;
+  ASSERT_TRUE(percent_decode("a+b%2Bc", out));
+  EXPECT_EQ(out, "a+b+c");
+  ASSERT_TRUE(percent_decode("a+b%2Bc", out, true));
+  EXPECT_EQ(out, "a b+c");
+}
+
+TEST(PercentDecodeTest, RefusesMalformedEscapes) {
+  std::string out;
+  for (const char* s : {"%", "%4", "a%4", "%zz", "%4g", "%g4", "abc%", "%%41"}) {
+    EXPECT_FALSE(percent_decode(s, out)) << s;
+  }
+}
+
+TEST(PercentDecodeTest, ReplacesPreviousOutput) {
+  std::string out = "old";
+  ASSERT_TRUE(percent_decode("new", out));
+  EXPECT_EQ(out, "new");
+}
+
+}  // namespace
+}  // namespace tsunagu

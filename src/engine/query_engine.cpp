@@ -1,0 +1,155 @@
+#include "engine/query_engine.hpp"
+
+#include <algorithm>
+
+namespace tsunagu::engine {
+namespace {
+
+using ngsild::query::EntityQuery;
+
+// Collects page results and counts matches; says when scanning may stop.
+class Pager {
+ public:
+  explicit Pager(const EntityQuery& q) : q_(q) {}
+  // Offers one matching entity; returns false when no more are needed.
+  bool take(const EntityPtr& e) {
+    if (total_ >= q_.offset && page_.size() < q_.limit) page_.push_back(e);
+    ++total_;
+    return q_.count || page_.size() < q_.limit || total_ < q_.offset + q_.limit;
+  }
+  QueryResult result() { return {std::move(page_), total_}; }
+
+ private:
+  const EntityQuery& q_;
+  std::vector<EntityPtr> page_;
+  size_t total_ = 0;
+};
+
+bool only_type_filter(const EntityQuery& q) {
+  return q.selectors.empty() && q.ids.empty() && !q.id_pattern && !q.q && q.attrs.empty() && !q.geo && !q.scope &&
+         q.order_by.empty();
+}
+
+}  // namespace
+
+QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
+  std::shared_lock lock(t.mu_);
+
+  // Candidates, in creation order.
+  const SeqList* list = nullptr;
+  std::vector<SeqList::Entry> picked;  // when not a whole list
+  bool use_picked = false;
+  bool selectors_by_id = !q.selectors.empty() &&
+                         std::all_of(q.selectors.begin(), q.selectors.end(),
+                                     [](const auto& s) { return s.id.has_value(); });
+  if (selectors_by_id) {
+    use_picked = true;
+    for (const auto& s : q.selectors) {
+      auto it = t.by_id_.find(std::string_view(*s.id));
+      if (it != t.by_id_.end()) picked.push_back({t.slots_[it->second].seq, it->second});
+    }
+  } else if (!q.selectors.empty()) {
+    list = &t.all_;
+  } else if (!q.ids.empty()) {
+    use_picked = true;
+    for (const auto& id : q.ids) {
+      auto it = t.by_id_.find(std::string_view(id));
+      if (it != t.by_id_.end()) picked.push_back({t.slots_[it->second].seq, it->second});
+    }
+  } else if (q.geo && ngsild::geo::search_boxes(*q.geo).prunes) {
+    use_picked = true;
+    auto it = t.spatial_.find(q.geo_property);
+    if (it != t.spatial_.end()) {
+      it->second.for_each_candidate(*q.geo, [&](uint64_t key) {
+        uint32_t slot = static_cast<uint32_t>(key);
+        picked.push_back({t.slots_[slot].seq, slot});
+      });
+    }
+  } else if (q.types && !q.types->any) {
+    if (q.types->groups.size() == 1) {
+      // One group: walk the smallest of its type lists; matches() checks the others.
+      for (Atom type : q.types->groups[0]) {
+        auto it = t.by_type_.find(type);
+        if (it == t.by_type_.end()) return {};
+        if (list == nullptr || it->second.size() < list->size()) list = &it->second;
+      }
+    } else {
+      use_picked = true;
+      for (const auto& g : q.types->groups) {
+        const SeqList* smallest = nullptr;
+        bool missing = false;
+        for (Atom type : g) {
+          auto it = t.by_type_.find(type);
+          if (it == t.by_type_.end()) { missing = true; break; }
+          if (smallest == nullptr || it->second.size() < smallest->size()) smallest = &it->second;
+        }
+        if (missing || smallest == nullptr) continue;
+        for (const auto& e : smallest->entries()) {
+          if (e.slot != SeqList::kDead) picked.push_back(e);
+        }
+      }
+    }
+  } else {
+    list = &t.all_;
+  }
+  if (use_picked) {
+    std::sort(picked.begin(), picked.end(),
+              [](const SeqList::Entry& a, const SeqList::Entry& b) { return a.seq < b.seq; });
+    picked.erase(std::unique(picked.begin(), picked.end(),
+                             [](const SeqList::Entry& a, const SeqList::Entry& b) {
+                               return a.seq == b.seq;
+                             }),
+                 picked.end());
+  }
+
+  // A plain page of one type list (or of everything): no scan at all.
+  bool single_type = q.types && !q.types->any && q.types->groups.size() == 1 &&
+                     q.types->groups[0].size() == 1;
+  if (list != nullptr && only_type_filter(q) && (single_type || !q.types || q.types->any)) {
+    QueryResult r;
+    r.total = list->size();
+    const auto& entries = list->entries();
+    for (size_t i = list->select(q.offset); i < entries.size() && r.entities.size() < q.limit; ++i) {
+      if (entries[i].slot != SeqList::kDead) r.entities.push_back(t.slots_[entries[i].slot].entity);
+    }
+    return r;
+  }
+
+  const std::vector<SeqList::Entry>& entries = use_picked ? picked : list->entries();
+  if (q.order_by.empty()) {
+    Pager pager(q);
+    for (const auto& e : entries) {
+      if (e.slot == SeqList::kDead) continue;
+      const EntityPtr& entity = t.slots_[e.slot].entity;
+      if (q.matches(*entity) && !pager.take(entity)) break;
+    }
+    return pager.result();
+  }
+
+  // orderBy: every match is needed before the first page is known.
+  struct Keyed {
+    std::vector<ngsild::query::SortKey> keys;
+    uint64_t seq;
+    uint32_t slot;
+  };
+  std::vector<Keyed> matched;
+  const ngsild::geo::Geometry* from = q.order_from ? &*q.order_from : nullptr;
+  for (const auto& e : entries) {
+    if (e.slot == SeqList::kDead) continue;
+    const auto& entity = *t.slots_[e.slot].entity;
+    if (!q.matches(entity)) continue;
+    matched.push_back({ngsild::query::sort_keys(entity, q.order_by, from), e.seq, e.slot});
+  }
+  std::sort(matched.begin(), matched.end(), [&](const Keyed& a, const Keyed& b) {
+    int c = ngsild::query::compare_keys(a.keys, b.keys, q.order_by);
+    return c != 0 ? c < 0 : a.seq < b.seq;  // ties keep creation order: stable pages
+  });
+  QueryResult r;
+  r.total = matched.size();
+  for (size_t i = q.offset; i < matched.size() && r.entities.size() < q.limit; ++i) {
+    r.entities.push_back(t.slots_[matched[i].slot].entity);
+  }
+  return r;
+}
+
+}  // namespace tsunagu::engine

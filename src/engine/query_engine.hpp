@@ -1,0 +1,26 @@
+// Query Entities over one tenant's memory (ETSI GS CIM 009 §5.7.2): picks the narrowest index
+// for the candidates (ids, the spatial index, a type list, or all entities in creation order),
+// filters them with the parsed query, orders (§4.23) and pages. Any thread; runs under the
+// tenant's shared lock.
+#pragma once
+
+#include <vector>
+
+#include "engine/tenant.hpp"
+#include "ngsild/query/entity_query.hpp"
+
+namespace tsunagu::engine {
+
+struct QueryResult {
+  std::vector<EntityPtr> entities;  // the requested page
+  size_t total = 0;                 // all matches (exact when the query asked for count)
+};
+
+class QueryEngine {
+ public:
+  // Without orderBy, results come in creation order, which is stable while nothing changes:
+  // consecutive pages neither skip nor repeat entities.
+  static QueryResult run(const Tenant& tenant, const ngsild::query::EntityQuery& q);
+};
+
+}  // namespace tsunagu::engine

@@ -1,0 +1,352 @@
+// Query Entities: GET /ngsi-ld/v1/entities (§6.4.3.2) and POST /entityOperations/query
+// (§6.23). Both build one store-neutral EntityQuery, run it on the tenant, and render the page
+// as a JSON array or a GeoJSON FeatureCollection.
+#include "common/json_writer.hpp"
+#include "common/uri.hpp"
+#include "engine/query_engine.hpp"
+#include "http/api/api.hpp"
+#include "ngsild/parse/entity_parser.hpp"
+
+namespace tsunagu::http::api {
+namespace {
+
+using ngsild::query::EntityQuery;
+namespace jsonld = ngsild::jsonld;
+
+const std::vector<MediaType> kListViews = {MediaType::kJson, MediaType::kJsonLd,
+                                           MediaType::kGeoJson};
+
+Result<size_t> non_negative(const std::string& name, const std::string& v) {
+  if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::BadRequestData(name + ": '" + v.substr(0, 40) +
+                                  "' is not a non-negative integer");
+  }
+  return static_cast<size_t>(std::stoull(v));
+}
+
+Result<bool> boolean(const std::string& name, const std::string& v) {
+  if (v == "true") return true;
+  if (v == "false") return false;
+  return Status::BadRequestData(name + ": '" + v.substr(0, 40) + "' is not true or false");
+}
+
+Result<std::shared_ptr<re2::RE2>> id_pattern(const std::string& pattern) {
+  RE2::Options o;
+  o.set_log_errors(false);
+  o.set_max_mem(8 << 20);
+  auto re = std::make_shared<re2::RE2>(pattern, o);
+  if (!re->ok()) {
+    return Status::BadRequestData("idPattern: '" + pattern.substr(0, 100) +
+                                  "' is not a valid regular expression: " + re->error());
+  }
+  return re;
+}
+
+// Paging and counting (§6.3.10, §6.3.13), shared by GET and POST.
+Status paging(const QueryParams& params, const Limits& limits, EntityQuery& q) {
+  q.limit = static_cast<size_t>(limits.default_limit);
+  if (const std::string* v = params.find("count")) {
+    auto b = boolean("count", *v);
+    if (!b.ok()) return b.status();
+    q.count = *b;
+  }
+  if (const std::string* v = params.find("limit")) {
+    auto n = non_negative("limit", *v);
+    if (!n.ok()) return n.status();
+    if (*n == 0 && !q.count) {
+      return Status::BadRequestData("limit: 0 is only allowed together with count=true");
+    }
+    if (*n > static_cast<size_t>(limits.max_limit)) {
+      return Status(ErrorKind::kTooManyResults,
+                    "limit: " + *v + " is above the maximum page size of " +
+                        std::to_string(limits.max_limit));
+    }
+    q.limit = *n;
+  }
+  if (const std::string* v = params.find("offset")) {
+    auto n = non_negative("offset", *v);
+    if (!n.ok()) return n.status();
+    q.offset = *n;
+  }
+  return Status::Ok();
+}
+
+// orderBy, orderFrom, orderGeometry (§4.23).
+Status ordering(const QueryParams& params, const jsonld::Context& ctx, EntityQuery& q) {
+  const std::string* order = params.find("orderBy");
+  const std::string* from = params.find("orderFrom");
+  const std::string* geometry = params.find("orderGeometry");
+  if (order == nullptr) {
+    if (from || geometry) {
+      return Status::BadRequestData("orderFrom and orderGeometry need orderBy with dist-asc or "
+                                    "dist-desc");
+    }
+    return Status::Ok();
+  }
+  auto terms = ngsild::query::parse_order_by(*order, ctx);
+  if (!terms.ok()) return terms.status();
+  q.order_by = std::move(*terms);
+  bool by_distance = false;
+  for (const auto& t : q.order_by) {
+    by_distance = by_distance ||
+                  t.direction == ngsild::query::OrderTerm::Direction::kDistAsc ||
+                  t.direction == ngsild::query::OrderTerm::Direction::kDistDesc;
+  }
+  if (!by_distance) {
+    if (from || geometry) {
+      return Status::BadRequestData("orderFrom/orderGeometry are only used with dist-asc or "
+                                    "dist-desc");
+    }
+    return Status::Ok();
+  }
+  if (from == nullptr) return Status::BadRequestData("orderFrom: required by dist-asc/dist-desc");
+  std::string type = geometry ? *geometry : "Point";
+  auto t = ngsild::geo::geometry_type_from_name(type);
+  if (!t || *t == ngsild::geo::GeometryType::kGeometryCollection) {
+    return Status::BadRequestData("orderGeometry: '" + type + "' is not a geometry type");
+  }
+  JsonDoc d;
+  if (!parse_json(*from, d).ok()) {
+    return Status::BadRequestData("orderFrom: '" + from->substr(0, 100) +
+                                  "' is not a JSON coordinates array");
+  }
+  auto g = ngsild::geo::parse_coordinates(*t, d, "orderFrom");
+  if (!g.ok()) return Status::BadRequestData(g.status().detail());
+  q.order_from = std::move(*g);
+  return Status::Ok();
+}
+
+Status geo_query(std::string_view georel, std::string_view geometry, std::string_view coords,
+                 std::string_view geoproperty, const jsonld::Context& ctx, EntityQuery& q) {
+  auto g = ngsild::geo::parse_geoquery(georel, geometry, coords);
+  if (!g.ok()) return g.status();
+  q.geo = std::move(*g);
+  if (!geoproperty.empty()) {
+    if (!ngsild::valid_name(geoproperty)) {
+      return Status::BadRequestData("geoproperty: '" + std::string(geoproperty) +
+                                    "' is not a valid attribute name");
+    }
+    q.geo->geoproperty = std::string(geoproperty);
+  }
+  q.geo_property = ctx.expand(q.geo->geoproperty);
+  return Status::Ok();
+}
+
+Result<EntityQuery> from_params(const Prepared& p, const Limits& limits) {
+  const QueryParams& params = p.call.query;
+  const jsonld::Context& ctx = *p.ctx;
+  EntityQuery q;
+  if (const std::string* v = params.find("id")) {
+    for (auto& id : split_list(*v)) {
+      if (!is_absolute_uri(id)) {
+        return Status::BadRequestData("id: '" + id.substr(0, 200) + "' is not a URI");
+      }
+      q.ids.push_back(std::move(id));
+    }
+  }
+  if (const std::string* v = params.find("idPattern")) {
+    auto re = id_pattern(*v);
+    if (!re.ok()) return re.status();
+    q.id_pattern = std::move(*re);
+  }
+  if (const std::string* v = params.find("type")) {
+    auto t = ngsild::query::parse_type_selection(*v, ctx);
+    if (!t.ok()) return t.status();
+    q.types = std::move(*t);
+  }
+  if (const std::string* v = params.find("attrs")) {
+    for (const auto& a : split_list(*v)) {
+      if (!ngsild::valid_name(a)) {
+        return Status::BadRequestData("attrs: '" + a + "' is not a valid attribute name");
+      }
+      q.attrs.push_back(ctx.expand(a));
+    }
+  }
+  if (const std::string* v = params.find("q")) {
+    auto e = ngsild::query::parse_q(*v, ctx);
+    if (!e.ok()) return e.status();
+    q.q = std::move(*e);
+  }
+  const std::string* georel = params.find("georel");
+  const std::string* geometry = params.find("geometry");
+  const std::string* coords = params.find("coordinates");
+  if (georel || geometry || coords) {
+    const std::string* gp = params.find("geoproperty");
+    TSUNAGU_RETURN_IF_ERROR(geo_query(georel ? *georel : "", geometry ? *geometry : "",
+                                      coords ? *coords : "", gp ? *gp : "", ctx, q));
+  }
+  if (const std::string* v = params.find("scopeQ")) {
+    auto s = ngsild::query::parse_scope_query(*v);
+    if (!s.ok()) return s.status();
+    q.scope = std::move(*s);
+  }
+  bool local = false;
+  if (const std::string* v = params.find("local")) {
+    auto b = boolean("local", *v);
+    if (!b.ok()) return b.status();
+    local = *b;
+  }
+  // §6.4.3.2: a query must narrow the entities somehow unless it is local.
+  if (!local && q.ids.empty() && !q.id_pattern && !q.types && q.attrs.empty() && !q.q &&
+      !q.geo && !q.scope) {
+    return Status::BadRequestData(
+        "at least one of type, attrs, q, georel, id, idPattern or scopeQ is required (or "
+        "local=true)");
+  }
+  TSUNAGU_RETURN_IF_ERROR(paging(params, limits, q));
+  TSUNAGU_RETURN_IF_ERROR(ordering(params, ctx, q));
+  return q;
+}
+
+// The Query data type (§5.2.23) of POST /entityOperations/query.
+Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
+                              ngsild::RenderOptions& options) {
+  const JsonValue& b = *p.body;
+  const jsonld::Context& ctx = *p.ctx;
+  if (!b.IsObject()) return Status::BadRequestData("the payload must be a Query object");
+  EntityQuery q;
+  auto str = [](const JsonValue& v) { return std::string(v.GetString(), v.GetStringLength()); };
+  for (const auto& m : b.GetObject()) {
+    std::string key(m.name.GetString(), m.name.GetStringLength());
+    const JsonValue& v = m.value;
+    if (key == "@context") continue;
+    if (key == "type") {
+      if (!v.IsString() || str(v) != "Query") {
+        return Status::BadRequestData("type: must be \"Query\"");
+      }
+    } else if (key == "entities") {
+      if (!v.IsArray() || v.Empty()) {
+        return Status::BadRequestData("entities: must be a non-empty array of EntitySelectors");
+      }
+      for (const auto& s : v.GetArray()) {
+        if (!s.IsObject()) return Status::BadRequestData("entities: each item must be an object");
+        ngsild::query::EntitySelector sel;
+        for (const auto& f : s.GetObject()) {
+          std::string fk(f.name.GetString(), f.name.GetStringLength());
+          if (!f.value.IsString()) {
+            return Status::BadRequestData("entities[]." + fk + ": must be a string");
+          }
+          if (fk == "id") {
+            if (!is_absolute_uri(str(f.value))) {
+              return Status::BadRequestData("entities[].id: '" + str(f.value) + "' is not a URI");
+            }
+            sel.id = str(f.value);
+          } else if (fk == "idPattern") {
+            auto re = id_pattern(str(f.value));
+            if (!re.ok()) return re.status();
+            sel.id_pattern = std::move(*re);
+          } else if (fk == "type") {
+            auto t = ngsild::query::parse_type_selection(str(f.value), ctx);
+            if (!t.ok()) return t.status();
+            sel.types = std::move(*t);
+          } else {
+            return Status::BadRequestData("entities[]: unknown member '" + fk + "'");
+          }
+        }
+        q.selectors.push_back(std::move(sel));
+      }
+    } else if (key == "attrs") {
+      if (!v.IsArray()) return Status::BadRequestData("attrs: must be an array of names");
+      for (const auto& a : v.GetArray()) {
+        if (!a.IsString() || !ngsild::valid_name(str(a))) {
+          return Status::BadRequestData("attrs: each item must be an attribute name");
+        }
+        q.attrs.push_back(ctx.expand(str(a)));
+      }
+      options.projection.pick = true;
+      options.projection.pick_id = options.projection.pick_type = options.projection.pick_scope = true;
+      options.projection.pick_attrs = q.attrs;
+    } else if (key == "q") {
+      if (!v.IsString()) return Status::BadRequestData("q: must be a string");
+      auto e = ngsild::query::parse_q(str(v), ctx);
+      if (!e.ok()) return e.status();
+      q.q = std::move(*e);
+    } else if (key == "geoQ") {
+      auto g = ngsild::geo::parse_geoquery_json(v);
+      if (!g.ok()) return Status::BadRequestData("geoQ: " + g.status().detail());
+      q.geo = std::move(*g);
+      q.geo_property = ctx.expand(q.geo->geoproperty);
+    } else if (key == "scopeQ") {
+      if (!v.IsString()) return Status::BadRequestData("scopeQ: must be a string");
+      auto s = ngsild::query::parse_scope_query(str(v));
+      if (!s.ok()) return s.status();
+      q.scope = std::move(*s);
+    } else if (key == "lang") {
+      if (!v.IsString()) return Status::BadRequestData("lang: must be a string");
+      options.lang = str(v);
+    } else {
+      return Status::BadRequestData("unknown Query member '" + key + "'");
+    }
+  }
+  if (q.selectors.empty() && q.attrs.empty() && !q.q && !q.geo && !q.scope) {
+    return Status::BadRequestData("a Query needs at least one of entities, attrs, q, geoQ or "
+                                  "scopeQ");
+  }
+  TSUNAGU_RETURN_IF_ERROR(paging(p.call.query, limits, q));
+  TSUNAGU_RETURN_IF_ERROR(ordering(p.call.query, ctx, q));
+  return q;
+}
+
+void respond_page(Env& env, Prepared& p, const EntityQuery& q,
+                  const ngsild::RenderOptions& options) {
+  auto tenant = env.entities.tenant(p.tenant);
+  if (!tenant.ok()) return p.fail(tenant.status());
+  engine::QueryResult r = engine::QueryEngine::run(**tenant, q);
+  std::string body;
+  body.reserve(256 + r.entities.size() * 1400);
+  JsonWriter w(body);
+  if (p.accept == MediaType::kGeoJson) {
+    const std::string* gp = p.call.query.find("geometryProperty");
+    Atom geometry = p.ctx->expand(gp ? *gp : "location");
+    w.begin_object();
+    w.key("type");
+    w.string("FeatureCollection");
+    w.key("features");
+    w.begin_array();
+    for (const auto& e : r.entities) ngsild::render_feature(*e, options, geometry, w);
+    w.end_array();
+    w.end_object();
+  } else {
+    w.begin_array();
+    for (const auto& e : r.entities) ngsild::render_entity(*e, options, w);
+    w.end_array();
+  }
+  std::vector<Header> extra;
+  if (q.count) extra.push_back({"NGSILD-Results-Count", std::to_string(r.total)});
+  p.respond_json(200, std::move(body), std::move(extra));
+}
+
+}  // namespace
+
+void add_query_routes(Router& r, Env& env) {
+  r.add(Method::kGet, "/ngsi-ld/v1/entities", [&env](Call&& c) {
+    static const CallSpec spec{false, {}, kListViews,
+                               {"id", "idPattern", "type", "attrs", "pick", "omit", "q",
+                                "geometry", "georel", "coordinates", "geoproperty",
+                                "geometryProperty", "lang", "scopeQ", "datasetId", "limit",
+                                "offset", "count", "options", "format", "local", "orderBy",
+                                "orderFrom", "orderGeometry"}};
+    prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+      auto options = render_options(p, true);
+      if (!options.ok()) return p.fail(options.status());
+      auto q = from_params(p, env.limits);
+      if (!q.ok()) return p.fail(q.status());
+      respond_page(env, p, *q, *options);
+    });
+  });
+  r.add(Method::kPost, "/ngsi-ld/v1/entityOperations/query", [&env](Call&& c) {
+    static const CallSpec spec{true, {MediaType::kJson, MediaType::kJsonLd}, kListViews,
+                               {"limit", "offset", "count", "options", "format", "local",
+                                "orderBy", "orderFrom", "orderGeometry", "geometryProperty",
+                                "datasetId", "lang", "pick", "omit"}};
+    prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+      auto options = render_options(p, true);
+      if (!options.ok()) return p.fail(options.status());
+      auto q = from_body(p, env.limits, *options);
+      if (!q.ok()) return p.fail(q.status());
+      respond_page(env, p, *q, *options);
+    });
+  });
+}
+
+}  // namespace tsunagu::http::api

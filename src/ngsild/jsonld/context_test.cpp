@@ -1,0 +1,524 @@
+#include "ngsild/jsonld/context.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <thread>
+
+#include "ngsild/jsonld/core_context.hpp"
+
+namespace tsunagu::ngsild::jsonld {
+namespace {
+
+constexpr std::string_view kNgsiLd = "https://uri.etsi.org/ngsi-ld/";
+constexpr std::string_view kDefault = "https://uri.etsi.org/ngsi-ld/default-context/";
+
+// Serves documents from a map and counts loads per URL; unknown URLs fail as a real loader must
+// (LdContextNotAvailable). Thread-safe.
+class FakeLoader : public DocumentLoader {
+ public:
+  Result<std::string> load(const std::string& url, int timeout_ms) override {
+    std::lock_guard lock(mu_);
+    ++loads_[url];
+    ++total_;
+    last_timeout_ms_ = timeout_ms;
+    auto f = failures_.find(url);
+    if (f != failures_.end() && f->second > 0) {
+      --f->second;
+      return Status(ErrorKind::kLdContextNotAvailable, "fake: '" + url + "' unreachable");
+    }
+    auto it = docs_.find(url);
+    if (it == docs_.end()) {
+      return Status(ErrorKind::kLdContextNotAvailable, "fake: '" + url + "' not found (404)");
+    }
+    return it->second;
+  }
+
+  void serve(const std::string& url, std::string doc) {
+    std::lock_guard lock(mu_);
+    docs_[url] = std::move(doc);
+  }
+  // The next `times` loads of `url` fail.
+  void fail(const std::string& url, int times) {
+    std::lock_guard lock(mu_);
+    failures_[url] = times;
+  }
+  int loads(const std::string& url) {
+    std::lock_guard lock(mu_);
+    return loads_[url];
+  }
+  int total() {
+    std::lock_guard lock(mu_);
+    return total_;
+  }
+  int last_timeout_ms() {
+    std::lock_guard lock(mu_);
+    return last_timeout_ms_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> docs_;
+  std::map<std::string, int> failures_;
+  std::map<std::string, int> loads_;
+  int total_ = 0;
+  int last_timeout_ms_ = 0;
+};
+
+class ContextTest : public ::testing::Test {
+ protected:
+  ContextTest() : loader_(std::make_shared<FakeLoader>()), cache_(loader_, {}) {}
+
+  // Resolves an "@context" member given as JSON text.
+  Result<ContextPtr> from_json_text(std::string_view text) {
+    JsonDoc doc;
+    Status st = parse_json(text, doc);
+    EXPECT_TRUE(st.ok()) << st.detail();
+    return cache_.from_json(doc);
+  }
+
+  ContextPtr must(std::string_view json) {
+    auto r = from_json_text(json);
+    EXPECT_TRUE(r.ok()) << json << ": " << r.status().detail();
+    return r.ok() ? *r : cache_.core();
+  }
+
+  static std::string iri(std::string_view base, std::string_view term) {
+    return std::string(base) + std::string(term);
+  }
+
+  bool may_fetch_json(std::string_view text) {
+    JsonDoc doc;
+    EXPECT_TRUE(parse_json(text, doc).ok());
+    return cache_.may_fetch(doc);
+  }
+
+  std::shared_ptr<FakeLoader> loader_;
+  ContextCache cache_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The core context
+
+TEST_F(ContextTest, CoreContextIsBuiltIn) {
+  const Context& core = *cache_.core();
+  EXPECT_TRUE(core.is_core());
+  EXPECT_EQ(core.expand("location").str(), iri(kNgsiLd, "location"));
+  EXPECT_EQ(core.expand("observationSpace").str(), iri(kNgsiLd, "observationSpace"));
+  EXPECT_EQ(core.expand("description").str(), "http://purl.org/dc/terms/description");
+  EXPECT_EQ(core.compact(Atom::intern(iri(kNgsiLd, "location"))), "location");
+  EXPECT_EQ(core.compact(Atom::intern("http://purl.org/dc/terms/description")), "description");
+  EXPECT_EQ(loader_->total(), 0);
+}
+
+TEST_F(ContextTest, UnknownTermsUseTheDefaultContextVocabulary) {
+  const Context& core = *cache_.core();
+  EXPECT_EQ(core.expand("speed").str(), iri(kDefault, "speed"));
+  EXPECT_EQ(core.expand("Vehicle").str(), iri(kDefault, "Vehicle"));
+  EXPECT_EQ(core.compact(Atom::intern(iri(kDefault, "speed"))), "speed");
+  EXPECT_EQ(core.compact(Atom::intern(iri(kDefault, "Vehicle"))), "Vehicle");
+}
+
+TEST_F(ContextTest, AbsoluteIrisExpandToThemselves) {
+  const Context& core = *cache_.core();
+  EXPECT_EQ(core.expand("http://example.org/speed").str(), "http://example.org/speed");
+  EXPECT_EQ(core.expand("urn:ngsi-ld:speed").str(), "urn:ngsi-ld:speed");
+  // An IRI no term, vocabulary or prefix covers compacts to itself.
+  EXPECT_EQ(core.compact(Atom::intern("http://example.org/speed")), "http://example.org/speed");
+}
+
+TEST_F(ContextTest, CorePrefixesMakeCompactIris) {
+  const Context& core = *cache_.core();
+  EXPECT_EQ(core.expand("ngsi-ld:foo").str(), iri(kNgsiLd, "foo"));
+  EXPECT_EQ(core.expand("geojson:Point").str(), "https://purl.org/geojson/vocab#Point");
+  EXPECT_EQ(core.compact(Atom::intern(iri(kNgsiLd, "notATerm"))), "ngsi-ld:notATerm");
+}
+
+TEST_F(ContextTest, VocabRelativeCompactionReadsBackToTheSameIri) {
+  const Context& core = *cache_.core();
+  // "location" is a term, so default-context/location must not compact to "location".
+  for (std::string text : {iri(kDefault, "location"), iri(kDefault, "a:b"), iri(kDefault, "x"),
+                           iri(kNgsiLd, "location"), iri(kNgsiLd, "zzz"),
+                           std::string("https://purl.org/geojson/vocab#Whatever"),
+                           std::string("http://example.org/a#b"), std::string("urn:x:y")}) {
+    Atom a = Atom::intern(text);
+    std::string c = core.compact(a);
+    EXPECT_EQ(core.expand(c), a) << text << " -> " << c;
+  }
+}
+
+TEST_F(ContextTest, EveryCoreContextUrlResolvesWithoutLoading) {
+  for (const char* url : {"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld",
+                          "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.3.jsonld",
+                          "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld",
+                          "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld",
+                          "http://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.7.jsonld"}) {
+    EXPECT_TRUE(is_core_context_url(url)) << url;
+    auto r = cache_.from_url(url);
+    ASSERT_TRUE(r.ok()) << url << ": " << r.status().detail();
+    EXPECT_TRUE((*r)->is_core()) << url;
+    EXPECT_FALSE(cache_.may_fetch_url(url)) << url;
+    auto j = from_json_text("[\"" + std::string(url) + "\"]");
+    ASSERT_TRUE(j.ok()) << url;
+    EXPECT_EQ((*j)->expand("location").str(), iri(kNgsiLd, "location"));
+  }
+  EXPECT_FALSE(is_core_context_url("https://uri.etsi.org/ngsi-ld/v1/other.jsonld"));
+  EXPECT_FALSE(is_core_context_url("https://example.org/ngsi-ld-core-context.jsonld"));
+  EXPECT_EQ(loader_->total(), 0);
+}
+
+TEST_F(ContextTest, CoreLinkAndBody) {
+  EXPECT_EQ(cache_.core()->link_url(), kCoreContextUrl);
+  EXPECT_EQ(cache_.core()->body_json(), "\"" + std::string(kCoreContextUrl) + "\"");
+}
+
+TEST_F(ContextTest, CoreCoercions) {
+  const Context& core = *cache_.core();
+  EXPECT_EQ(core.coercion(core.expand("datasetId")), Coercion::kId);
+  EXPECT_EQ(core.coercion(core.expand("objectType")), Coercion::kVocab);
+  EXPECT_EQ(core.coercion(core.expand("json")), Coercion::kJson);
+  EXPECT_EQ(core.coercion(core.expand("location")), Coercion::kNone);
+  EXPECT_EQ(core.coercion(core.expand("someUnknownTerm")), Coercion::kNone);
+}
+
+// ---------------------------------------------------------------------------------------------
+// User contexts
+
+TEST_F(ContextTest, InlineUserTerms) {
+  ContextPtr c = must(R"({"speed": "https://example.org/vocab/speed", "Car": "https://example.org/vocab/Car"})");
+  EXPECT_FALSE(c->is_core());
+  EXPECT_EQ(c->expand("speed").str(), "https://example.org/vocab/speed");
+  EXPECT_EQ(c->expand("Car").str(), "https://example.org/vocab/Car");
+  EXPECT_EQ(c->compact(Atom::intern("https://example.org/vocab/speed")), "speed");
+  // The core still applies.
+  EXPECT_EQ(c->expand("location").str(), iri(kNgsiLd, "location"));
+  EXPECT_EQ(c->expand("other").str(), iri(kDefault, "other"));
+  EXPECT_EQ(loader_->total(), 0);
+}
+
+TEST_F(ContextTest, InlineContextHasNoLinkUrlAndBodyEndsWithTheCore) {
+  ContextPtr c = must(R"({"speed": "https://example.org/vocab/speed"})");
+  EXPECT_EQ(c->link_url(), "");
+  EXPECT_EQ(c->body_json(), "[{\"speed\":\"https://example.org/vocab/speed\"},\"" +
+                                std::string(kCoreContextUrl) + "\"]");
+}
+
+TEST_F(ContextTest, CoreIsProtected) {
+  ContextPtr c = must(R"({"location": "https://example.org/myLocation", "type": "https://example.org/t"})");
+  EXPECT_EQ(c->expand("location").str(), iri(kNgsiLd, "location"));
+}
+
+TEST_F(ContextTest, TermsDefinedWithCompactIrisAndObjects) {
+  ContextPtr c = must(R"({
+    "ex": "https://example.org/ns#",
+    "speed": "ex:speed",
+    "direction": {"@id": "ex:direction", "@type": "@vocab"},
+    "owner": {"@id": "https://example.org/ns#owner", "@type": "@id"},
+    "config": {"@id": "ex:config", "@type": "@json"},
+    "core": "ngsi-ld:myCoreTerm"
+  })");
+  EXPECT_EQ(c->expand("speed").str(), "https://example.org/ns#speed");
+  EXPECT_EQ(c->expand("direction").str(), "https://example.org/ns#direction");
+  EXPECT_EQ(c->expand("core").str(), iri(kNgsiLd, "myCoreTerm"));
+  EXPECT_EQ(c->coercion(c->expand("direction")), Coercion::kVocab);
+  EXPECT_EQ(c->coercion(c->expand("owner")), Coercion::kId);
+  EXPECT_EQ(c->coercion(c->expand("config")), Coercion::kJson);
+  EXPECT_EQ(c->coercion(c->expand("speed")), Coercion::kNone);
+}
+
+TEST_F(ContextTest, CompactIrisWithUserPrefixes) {
+  ContextPtr c = must(R"({"ex": "https://example.org/ns#", "exo": "https://example.org/o"})");
+  EXPECT_EQ(c->expand("ex:speed").str(), "https://example.org/ns#speed");
+  EXPECT_EQ(c->compact(Atom::intern("https://example.org/ns#speed")), "ex:speed");
+  // "exo" does not end in a gen-delim, so it is no prefix (JSON-LD 1.1 §4.1.3).
+  EXPECT_EQ(c->compact(Atom::intern("https://example.org/oh")), "https://example.org/oh");
+  // Defined terms win over compact IRIs.
+  ContextPtr d = must(R"({"ex": "https://example.org/ns#", "speed": "https://example.org/ns#speed"})");
+  EXPECT_EQ(d->compact(Atom::intern("https://example.org/ns#speed")), "speed");
+}
+
+TEST_F(ContextTest, ExplicitPrefixFlag) {
+  ContextPtr c = must(R"({"ex": {"@id": "https://example.org/o", "@prefix": true}})");
+  EXPECT_EQ(c->expand("ex:h").str(), "https://example.org/oh");
+  EXPECT_EQ(c->compact(Atom::intern("https://example.org/oh")), "ex:h");
+}
+
+TEST_F(ContextTest, TwoTermsForOneIriCompactToTheShortestThenLeast) {
+  ContextPtr c = must(R"({
+    "temperature": "https://example.org/temperature",
+    "tmpB": "https://example.org/temperature",
+    "tmpA": "https://example.org/temperature",
+    "temp": "https://example.org/temperature"
+  })");
+  for (const char* t : {"temperature", "tmpB", "tmpA", "temp"}) {
+    EXPECT_EQ(c->expand(t).str(), "https://example.org/temperature") << t;
+  }
+  EXPECT_EQ(c->compact(Atom::intern("https://example.org/temperature")), "temp");
+  ContextPtr d = must(R"({"bb": "https://example.org/x", "ab": "https://example.org/x", "ba": "https://example.org/x"})");
+  EXPECT_EQ(d->compact(Atom::intern("https://example.org/x")), "ab");
+}
+
+TEST_F(ContextTest, NullDefinitionRemovesATerm) {
+  ContextPtr c = must(R"([{"speed": "https://example.org/speed"}, {"speed": null}])");
+  EXPECT_EQ(c->expand("speed").str(), iri(kDefault, "speed"));
+  ContextPtr d = must(R"([{"speed": "https://example.org/speed"}, null, {"b": "https://example.org/b"}])");
+  EXPECT_EQ(d->expand("speed").str(), iri(kDefault, "speed"));
+  EXPECT_EQ(d->expand("b").str(), "https://example.org/b");
+}
+
+TEST_F(ContextTest, LaterDefinitionsWin) {
+  ContextPtr c = must(R"([{"speed": "https://example.org/a"}, {"speed": "https://example.org/b"}])");
+  EXPECT_EQ(c->expand("speed").str(), "https://example.org/b");
+}
+
+TEST_F(ContextTest, InvalidInlineContexts) {
+  for (const char* text : {"42", "true", R"({"speed": 5})", R"({"speed": {"@id": 5}})",
+                           R"({"": "https://example.org/x"})", R"(["relative/ctx.jsonld"])",
+                           R"({"@vocab": 5})"}) {
+    auto r = from_json_text(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData) << text;
+    EXPECT_NE(r.status().detail().find("@context"), std::string::npos) << r.status().detail();
+  }
+  EXPECT_EQ(loader_->total(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remote contexts and the caches
+
+constexpr const char* kUserUrl = "https://example.org/ctx/user.jsonld";
+
+TEST_F(ContextTest, RemoteContextByUrl) {
+  loader_->serve(kUserUrl, R"({"@context": {"speed": "https://example.org/vocab/speed"}})");
+  EXPECT_TRUE(cache_.may_fetch_url(kUserUrl));
+  auto r = cache_.from_url(kUserUrl);
+  ASSERT_TRUE(r.ok()) << r.status().detail();
+  EXPECT_EQ((*r)->expand("speed").str(), "https://example.org/vocab/speed");
+  EXPECT_EQ((*r)->expand("location").str(), iri(kNgsiLd, "location"));
+  EXPECT_EQ((*r)->link_url(), kUserUrl);
+  EXPECT_EQ((*r)->body_json(),
+            "[\"" + std::string(kUserUrl) + "\",\"" + std::string(kCoreContextUrl) + "\"]");
+  EXPECT_EQ(loader_->loads(kUserUrl), 1);
+  EXPECT_EQ(loader_->last_timeout_ms(), ContextCache::Options().timeout_ms);
+  EXPECT_FALSE(cache_.may_fetch_url(kUserUrl));
+  EXPECT_EQ(cache_.cached_urls(), std::vector<std::string>{kUserUrl});
+}
+
+TEST_F(ContextTest, SecondResolutionIsACacheHit) {
+  loader_->serve(kUserUrl, R"({"@context": {"speed": "https://example.org/vocab/speed"}})");
+  auto a = cache_.from_url(kUserUrl);
+  auto b = cache_.from_url(kUserUrl);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->get(), b->get());
+  // The same URL inside another @context reuses the cached document.
+  auto c = from_json_text(std::string("[\"") + kUserUrl + "\", {\"x\": \"https://example.org/x\"}]");
+  ASSERT_TRUE(c.ok()) << c.status().detail();
+  EXPECT_EQ((*c)->expand("speed").str(), "https://example.org/vocab/speed");
+  EXPECT_EQ((*c)->expand("x").str(), "https://example.org/x");
+  auto d = from_json_text(std::string("[\"") + kUserUrl + "\", {\"x\": \"https://example.org/x\"}]");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(c->get(), d->get());
+  EXPECT_EQ(loader_->loads(kUserUrl), 1);
+}
+
+TEST_F(ContextTest, ArrayBodyKeepsTheUserPartsAndPutsTheCoreLastOnce) {
+  loader_->serve(kUserUrl, R"({"@context": {"speed": "https://example.org/vocab/speed"}})");
+  auto c = from_json_text(std::string("[\"") + std::string(kCoreContextUrl) + "\", \"" + kUserUrl +
+                          "\", {\"x\": \"https://example.org/x\"}]");
+  ASSERT_TRUE(c.ok()) << c.status().detail();
+  EXPECT_EQ((*c)->link_url(), "");
+  EXPECT_EQ((*c)->body_json(), "[\"" + std::string(kUserUrl) +
+                                   "\",{\"x\":\"https://example.org/x\"},\"" +
+                                   std::string(kCoreContextUrl) + "\"]");
+}
+
+TEST_F(ContextTest, NestedRemoteContexts) {
+  loader_->serve("https://example.org/a.jsonld",
+                 R"({"@context": ["https://example.org/b.jsonld", {"a": "https://example.org/A"}]})");
+  loader_->serve("https://example.org/b.jsonld",
+                 R"({"@context": {"b": "https://example.org/B", "ex": "https://example.org/ns/"}})");
+  auto r = cache_.from_url("https://example.org/a.jsonld");
+  ASSERT_TRUE(r.ok()) << r.status().detail();
+  EXPECT_EQ((*r)->expand("a").str(), "https://example.org/A");
+  EXPECT_EQ((*r)->expand("b").str(), "https://example.org/B");
+  EXPECT_EQ((*r)->expand("ex:c").str(), "https://example.org/ns/c");
+  EXPECT_EQ(loader_->loads("https://example.org/a.jsonld"), 1);
+  EXPECT_EQ(loader_->loads("https://example.org/b.jsonld"), 1);
+  // b is cached now: a context naming only b loads nothing.
+  auto b = cache_.from_url("https://example.org/b.jsonld");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(loader_->total(), 2);
+}
+
+TEST_F(ContextTest, ImportedContext) {
+  loader_->serve("https://example.org/b.jsonld", R"({"@context": {"b": "https://example.org/B"}})");
+  ContextPtr c = must(R"({"@import": "https://example.org/b.jsonld", "a": "https://example.org/A"})");
+  EXPECT_EQ(c->expand("b").str(), "https://example.org/B");
+  EXPECT_EQ(c->expand("a").str(), "https://example.org/A");
+}
+
+TEST_F(ContextTest, CyclesAreRefused) {
+  loader_->serve("https://example.org/self.jsonld",
+                 R"({"@context": ["https://example.org/self.jsonld"]})");
+  loader_->serve("https://example.org/p.jsonld", R"({"@context": "https://example.org/q.jsonld"})");
+  loader_->serve("https://example.org/q.jsonld",
+                 R"({"@context": ["https://example.org/p.jsonld", {"q": "https://example.org/Q"}]})");
+  for (const char* url : {"https://example.org/self.jsonld", "https://example.org/p.jsonld"}) {
+    auto r = cache_.from_url(url);
+    ASSERT_FALSE(r.ok()) << url;
+    EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData) << r.status().detail();
+  }
+  EXPECT_LE(loader_->total(), 3);
+}
+
+TEST_F(ContextTest, DeepNestingIsRefused) {
+  ContextCache::Options o;
+  o.max_depth = 3;
+  ContextCache cache(loader_, o);
+  for (int i = 0; i < 6; ++i) {
+    loader_->serve("https://example.org/n" + std::to_string(i) + ".jsonld",
+                   "{\"@context\": \"https://example.org/n" + std::to_string(i + 1) + ".jsonld\"}");
+  }
+  loader_->serve("https://example.org/n6.jsonld", R"({"@context": {}})");
+  auto r = cache.from_url("https://example.org/n0.jsonld");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData);
+  loader_->serve("https://example.org/m0.jsonld", R"({"@context": "https://example.org/n6.jsonld"})");
+  EXPECT_TRUE(cache.from_url("https://example.org/m0.jsonld").ok());
+}
+
+TEST_F(ContextTest, LoaderFailureIsLdContextNotAvailable) {
+  auto r = cache_.from_url("https://example.org/missing.jsonld");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().kind(), ErrorKind::kLdContextNotAvailable);
+  EXPECT_NE(r.status().detail().find("https://example.org/missing.jsonld"), std::string::npos);
+  auto j = from_json_text(R"(["https://example.org/missing.jsonld", {"a": "https://example.org/a"}])");
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.status().kind(), ErrorKind::kLdContextNotAvailable);
+}
+
+TEST_F(ContextTest, FailuresAreNotCached) {
+  loader_->serve(kUserUrl, R"({"@context": {"speed": "https://example.org/vocab/speed"}})");
+  loader_->fail(kUserUrl, 1);
+  auto first = cache_.from_url(kUserUrl);
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.status().kind(), ErrorKind::kLdContextNotAvailable);
+  EXPECT_TRUE(cache_.may_fetch_url(kUserUrl));
+  auto second = cache_.from_url(kUserUrl);
+  ASSERT_TRUE(second.ok()) << second.status().detail();
+  EXPECT_EQ((*second)->expand("speed").str(), "https://example.org/vocab/speed");
+}
+
+TEST_F(ContextTest, InvalidRemoteDocumentsAreBadRequestData) {
+  loader_->serve("https://example.org/notjson.jsonld", "{not json");
+  loader_->serve("https://example.org/nocontext.jsonld", R"({"terms": {}})");
+  loader_->serve("https://example.org/array.jsonld", R"([{"@context": {}}])");
+  loader_->serve("https://example.org/badterm.jsonld", R"({"@context": {"a": 1}})");
+  for (const char* url : {"https://example.org/notjson.jsonld", "https://example.org/nocontext.jsonld",
+                          "https://example.org/array.jsonld", "https://example.org/badterm.jsonld"}) {
+    auto r = cache_.from_url(url);
+    ASSERT_FALSE(r.ok()) << url;
+    EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData) << url << ": " << r.status().detail();
+    EXPECT_NE(r.status().detail().find("@context"), std::string::npos) << r.status().detail();
+  }
+}
+
+TEST_F(ContextTest, OversizedDocumentIsLdContextNotAvailable) {
+  ContextCache::Options o;
+  o.max_document_bytes = 64;
+  ContextCache cache(loader_, o);
+  loader_->serve("https://example.org/big.jsonld",
+                 "{\"@context\": {\"a\": \"https://example.org/" + std::string(100, 'a') + "\"}}");
+  auto r = cache.from_url("https://example.org/big.jsonld");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().kind(), ErrorKind::kLdContextNotAvailable);
+}
+
+TEST_F(ContextTest, NoLoaderMeansNoRemoteContexts) {
+  ContextCache cache(nullptr, {});
+  auto r = cache.from_url(kUserUrl);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().kind(), ErrorKind::kLdContextNotAvailable);
+  EXPECT_TRUE(cache.from_url(kCoreContextUrl).ok());
+}
+
+TEST_F(ContextTest, MayFetch) {
+  loader_->serve(kUserUrl, R"({"@context": {"speed": "https://example.org/vocab/speed"}})");
+  EXPECT_FALSE(may_fetch_json(R"({"speed": "https://example.org/speed"})"));
+  EXPECT_FALSE(may_fetch_json("\"" + std::string(kCoreContextUrl) + "\""));
+  EXPECT_TRUE(may_fetch_json("\"" + std::string(kUserUrl) + "\""));
+  EXPECT_TRUE(may_fetch_json("[{\"a\": \"https://example.org/a\"}, \"" + std::string(kUserUrl) + "\"]"));
+  EXPECT_FALSE(may_fetch_json("[{\"a\": \"https://example.org/a\"}, \"" + std::string(kCoreContextUrl) + "\"]"));
+  ASSERT_TRUE(cache_.from_url(kUserUrl).ok());
+  EXPECT_FALSE(may_fetch_json("\"" + std::string(kUserUrl) + "\""));
+  EXPECT_FALSE(may_fetch_json("[{\"a\": \"https://example.org/a\"}, \"" + std::string(kUserUrl) + "\"]"));
+}
+
+// may_fetch must stay true while resolving still needs a document that is not cached: here the
+// outer document was cached by a resolution that failed on the nested one.
+TEST_F(ContextTest, MayFetchWhileANestedDocumentIsMissing) {
+  loader_->serve("https://example.org/outer.jsonld",
+                 R"({"@context": ["https://example.org/inner.jsonld"]})");
+  loader_->serve("https://example.org/inner.jsonld", R"({"@context": {"i": "https://example.org/I"}})");
+  loader_->fail("https://example.org/inner.jsonld", 1);
+  ASSERT_FALSE(cache_.from_url("https://example.org/outer.jsonld").ok());
+  int before = loader_->total();
+  bool predicted = cache_.may_fetch_url("https://example.org/outer.jsonld");
+  ASSERT_TRUE(cache_.from_url("https://example.org/outer.jsonld").ok());
+  bool fetched = loader_->total() > before;
+  EXPECT_EQ(predicted, fetched) << "may_fetch_url said " << predicted
+                                << " but resolving loaded a document: " << fetched;
+}
+
+TEST_F(ContextTest, DocumentCacheEvictsTheOldest) {
+  ContextCache::Options o;
+  o.max_documents = 1;
+  o.max_contexts = 1;
+  ContextCache cache(loader_, o);
+  loader_->serve("https://example.org/a.jsonld", R"({"@context": {"a": "https://example.org/A"}})");
+  loader_->serve("https://example.org/b.jsonld", R"({"@context": {"b": "https://example.org/B"}})");
+  ASSERT_TRUE(cache.from_url("https://example.org/a.jsonld").ok());
+  ASSERT_TRUE(cache.from_url("https://example.org/b.jsonld").ok());
+  EXPECT_EQ(cache.cached_urls(), std::vector<std::string>{"https://example.org/b.jsonld"});
+  EXPECT_TRUE(cache.may_fetch_url("https://example.org/a.jsonld"));
+  auto again = cache.from_url("https://example.org/a.jsonld");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->expand("a").str(), "https://example.org/A");
+  EXPECT_EQ(loader_->loads("https://example.org/a.jsonld"), 2);
+}
+
+TEST_F(ContextTest, ConcurrentResolutionsAgree) {
+  for (int i = 0; i < 4; ++i) {
+    loader_->serve("https://example.org/c" + std::to_string(i) + ".jsonld",
+                   "{\"@context\": {\"t\": \"https://example.org/T" + std::to_string(i) + "\"}}");
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 200; ++k) {
+        int i = (t + k) % 4;
+        auto r = cache_.from_url("https://example.org/c" + std::to_string(i) + ".jsonld");
+        if (!r.ok() || (*r)->expand("t").str() != "https://example.org/T" + std::to_string(i)) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(cache_.cached_urls().size(), 4u);
+}
+
+TEST(LooksLikeAbsoluteIriTest, Cases) {
+  EXPECT_TRUE(looks_like_absolute_iri("http://x"));
+  EXPECT_TRUE(looks_like_absolute_iri("urn:a"));
+  EXPECT_TRUE(looks_like_absolute_iri("ex:a"));
+  EXPECT_FALSE(looks_like_absolute_iri("speed"));
+  EXPECT_FALSE(looks_like_absolute_iri(":a"));
+  EXPECT_FALSE(looks_like_absolute_iri("1x:a"));
+  EXPECT_FALSE(looks_like_absolute_iri("a/b:c"));
+}
+
+}  // namespace
+}  // namespace tsunagu::ngsild::jsonld

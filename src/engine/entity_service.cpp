@@ -1,5 +1,6 @@
 #include "engine/entity_service.hpp"
 
+#include <algorithm>
 #include <memory>
 
 namespace tsunagu::engine {
@@ -139,6 +140,133 @@ void EntityService::remove(Target t, Done done) {
     return std::shared_ptr<Entity>();
   };
   req->done = [done = std::move(done)](WriteRequest& r) { done(r.changes[0].status); };
+  writer_.submit(std::move(req));
+}
+
+void EntityService::batch(std::string tenant, BatchOp op, std::vector<BatchItem> items,
+                          std::function<void(const BatchOutcome&)> done) {
+  auto req = std::make_unique<WriteRequest>();
+  req->tenant = std::move(tenant);
+  req->create_tenant = op == BatchOp::kCreate || op == BatchOp::kUpsertReplace ||
+                       op == BatchOp::kUpsertUpdate;
+  auto outcome = std::make_shared<BatchOutcome>();
+  outcome->status.resize(items.size());
+  outcome->created.resize(items.size());
+  std::vector<size_t> item_of_change;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].error.ok()) {
+      outcome->status[i] = items[i].error;
+      continue;
+    }
+    Change c;
+    c.id = items[i].id;
+    auto input = items[i].input ? std::make_shared<EntityInput>(std::move(*items[i].input))
+                                : std::shared_ptr<EntityInput>();
+    c.apply = [op, input, outcome, i, id = c.id](const Entity* cur,
+                                               int64_t now) -> Result<std::shared_ptr<Entity>> {
+      auto missing = [&] { return not_found(id); };
+      switch (op) {
+        case BatchOp::kCreate:
+          if (cur != nullptr) return Status::AlreadyExists("entity '" + cur->id + "' already exists");
+          outcome->created[i] = true;
+          return std::make_shared<Entity>(create_entity(std::move(*input), now));
+        case BatchOp::kUpsertReplace:
+        case BatchOp::kUpsertUpdate: {
+          if (cur == nullptr) {
+            if (input->types.empty()) return Status::BadRequestData("type: missing");
+            outcome->created[i] = true;
+            return std::make_shared<Entity>(create_entity(std::move(*input), now));
+          }
+          if (op == BatchOp::kUpsertReplace) {
+            return std::make_shared<Entity>(replace_entity(*cur, std::move(*input), now));
+          }
+          auto next = std::make_shared<Entity>(*cur);
+          UpdateOutcome ignored;
+          append_attributes(*next, std::move(*input), false, now, ignored);
+          return next;
+        }
+        case BatchOp::kUpdate:
+        case BatchOp::kUpdateNoOverwrite: {
+          if (cur == nullptr) return missing();
+          auto next = std::make_shared<Entity>(*cur);
+          UpdateOutcome ignored;
+          append_attributes(*next, std::move(*input), op == BatchOp::kUpdateNoOverwrite, now,
+                            ignored);
+          return next;
+        }
+        case BatchOp::kMerge: {
+          if (cur == nullptr) return missing();
+          auto next = std::make_shared<Entity>(*cur);
+          TSUNAGU_RETURN_IF_ERROR(merge_entity(*next, std::move(*input), now, std::nullopt));
+          return next;
+        }
+        case BatchOp::kDelete:
+          if (cur == nullptr) return missing();
+          return std::shared_ptr<Entity>();
+      }
+      return Status::Internal("unknown batch operation");
+    };
+    item_of_change.push_back(i);
+    req->changes.push_back(std::move(c));
+  }
+  req->done = [outcome, item_of_change = std::move(item_of_change),
+               done = std::move(done)](WriteRequest& r) {
+    for (size_t k = 0; k < r.changes.size(); ++k) {
+      size_t i = item_of_change[k];
+      outcome->status[i] = r.changes[k].status;
+      if (!r.changes[k].status.ok()) outcome->created[i] = false;
+    }
+    done(*outcome);
+  };
+  writer_.submit(std::move(req));
+}
+
+void EntityService::purge(std::string tenant, ngsild::query::EntityQuery q,
+                          std::vector<Atom> drop, std::vector<Atom> keep, Done done) {
+  Tenant* t = tenants_.find(tenant);
+  if (t == nullptr) {
+    return done(Status(ErrorKind::kNonexistentTenant, "tenant '" + tenant + "' does not exist"));
+  }
+  q.offset = 0;
+  q.limit = SIZE_MAX;
+  q.order_by.clear();
+  QueryResult matches = QueryEngine::run(*t, q);
+  auto req = std::make_unique<WriteRequest>();
+  req->tenant = std::move(tenant);
+  auto query = std::make_shared<ngsild::query::EntityQuery>(std::move(q));
+  auto drop_list = std::make_shared<std::vector<Atom>>(std::move(drop));
+  auto keep_list = std::make_shared<std::vector<Atom>>(std::move(keep));
+  for (const auto& e : matches.entities) {
+    Change c;
+    c.id = e->id;
+    c.apply = [query, drop_list, keep_list](const Entity* cur,
+                                            int64_t now) -> Result<std::shared_ptr<Entity>> {
+      if (cur == nullptr) return Status::NotFound("gone");
+      if (!query->matches(*cur)) return std::make_shared<Entity>(*cur);  // changed meanwhile
+      if (drop_list->empty() && keep_list->empty()) return std::shared_ptr<Entity>();
+      auto next = std::make_shared<Entity>(*cur);
+      auto& attrs = next->attrs;
+      attrs.erase(std::remove_if(attrs.begin(), attrs.end(),
+                                 [&](const Attribute& a) {
+                                   bool listed_drop = std::find(drop_list->begin(), drop_list->end(),
+                                                                a.name) != drop_list->end();
+                                   bool listed_keep = std::find(keep_list->begin(), keep_list->end(),
+                                                                a.name) != keep_list->end();
+                                   return listed_drop || (!keep_list->empty() && !listed_keep);
+                                 }),
+                  attrs.end());
+      next->modified_at = now;
+      return next;
+    };
+    req->changes.push_back(std::move(c));
+  }
+  // Entities that vanished or changed meanwhile are simply not purged: not an error.
+  req->done = [done = std::move(done)](WriteRequest& r) {
+    for (const auto& c : r.changes) {
+      if (!c.status.ok() && c.status.kind() != ErrorKind::kResourceNotFound) return done(c.status);
+    }
+    done(Status::Ok());
+  };
   writer_.submit(std::move(req));
 }
 

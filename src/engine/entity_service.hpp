@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine/entity_ops.hpp"
+#include "engine/query_engine.hpp"
 #include "engine/tenant.hpp"
 #include "engine/writer.hpp"
 
@@ -18,6 +19,29 @@ struct Target {
   std::string tenant;
   std::string id;
   std::optional<Atom> type;
+};
+
+// Batch operations (§5.6.7-§5.6.10, §5.6.20): each entity changes atomically, the whole batch
+// commits in one transaction, later items for the same id build on earlier ones (§5.5.11).
+enum class BatchOp : unsigned char {
+  kCreate,
+  kUpsertReplace,
+  kUpsertUpdate,
+  kUpdate,             // append attributes, overwriting
+  kUpdateNoOverwrite,  // append attributes, keeping existing ones
+  kMerge,
+  kDelete,
+};
+
+struct BatchItem {
+  std::string id;
+  std::optional<EntityInput> input;  // absent for kDelete or when parsing failed
+  Status error;                      // a parse failure reported for this item
+};
+
+struct BatchOutcome {
+  std::vector<Status> status;  // per item
+  std::vector<bool> created;   // per item: the entity did not exist before
 };
 
 class EntityService {
@@ -44,6 +68,14 @@ class EntityService {
   void delete_attribute(Target t, Atom name, std::optional<Atom> dataset_id, bool delete_all,
                         Done done);
   void remove(Target t, Done done);
+
+  void batch(std::string tenant, BatchOp op, std::vector<BatchItem> items,
+             std::function<void(const BatchOutcome&)> done);
+
+  // Purge (§5.6.21): deletes the entities matching `q` (limit and offset ignored), or only their
+  // attributes `drop`, or all but `keep`. Matches are found now and re-checked at commit time.
+  void purge(std::string tenant, ngsild::query::EntityQuery q, std::vector<Atom> drop,
+             std::vector<Atom> keep, Done done);
 
  private:
   using Mutate = std::function<Status(Entity& e, int64_t now)>;

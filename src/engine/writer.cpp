@@ -91,6 +91,7 @@ void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
     }
   };
   std::unordered_map<Key, EntityPtr, KeyHash> overlay;
+  std::vector<Key> order;  // first change of each entity, in request order
   std::vector<std::pair<Tenant*, Change*>> applied;
   std::vector<std::string> created_tenants;
 
@@ -126,7 +127,7 @@ void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
       } else if (before) {
         batch.delete_entity(req->tenant, c.id);
       }
-      overlay[key] = after;
+      if (overlay.insert_or_assign(key, after).second) order.push_back(key);
       applied.emplace_back(tenant, &c);
     }
   }
@@ -146,8 +147,10 @@ void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
     // Tenants created in memory for this group stay (they are harmless and empty); the store
     // retries their creation with the next write.
   } else {
-    // Publish in commit order; the last state of each entity wins.
-    for (auto& [key, state] : overlay) {
+    // Publish in request order (new entities take their place in creation order); the last
+    // state of each entity wins.
+    for (const Key& key : order) {
+      const EntityPtr& state = overlay[key];
       if (state) key.tenant->put(state);
       else key.tenant->erase(key.id);
     }

@@ -6,6 +6,7 @@ A placeholder is written as a JSON string (or inside a header value / text body)
   {{contains:TEXT}} a string containing TEXT
   {{datetime:NAME}} a date-time, remembered as NAME on first use and equal to it afterwards
   {{datetime>NAME}} a date-time strictly later than the one remembered as NAME
+An object member "{{more}}": "{{any}}" lets the actual object have members not listed.
 A string that contains placeholders among other text matches as a pattern: "urn:x:{{any}}".
 The NAME forms must be the whole string; `caps` (a dict) carries the names across a file."""
 
@@ -17,6 +18,7 @@ PLACEHOLDER = re.compile(
     r"\{\{(any|string|number|datetime(?:[:>]\w+)?|absent|empty|contains:.*?)\}\}")
 DATETIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})"
 ABSENT = "{{absent}}"
+MORE = "{{more}}"
 _MISSING = object()
 
 
@@ -34,6 +36,8 @@ def pattern(template):
             parts.append(DATETIME)
         elif name == "number":
             parts.append(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+        elif name == "empty":
+            pass
         elif name.startswith("contains:"):
             parts.append(".*" + re.escape(name[len("contains:"):]) + ".*")
         else:
@@ -98,12 +102,14 @@ def match(expected, actual, caps=None):
         if not isinstance(actual, dict):
             return False
         for k, v in expected.items():
+            if k == MORE:
+                continue
             if v == ABSENT:
                 if k in actual:
                     return False
             elif k not in actual or not match(v, actual[k], caps):
                 return False
-        return all(k in expected and expected[k] != ABSENT for k in actual)
+        return MORE in expected or all(k in expected and expected[k] != ABSENT for k in actual)
     if isinstance(expected, list):
         return (isinstance(actual, list) and len(expected) == len(actual)
                 and all(match(e, a, caps) for e, a in zip(expected, actual)))
@@ -112,10 +118,22 @@ def match(expected, actual, caps=None):
     return expected == actual
 
 
-def merge(expected, actual, caps=None):
+def generalize(value):
+    """`value` with each date-time string replaced by {{datetime}}: what --rewrite writes."""
+    if isinstance(value, dict):
+        return {k: generalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [generalize(v) for v in value]
+    if isinstance(value, str) and re.fullmatch(DATETIME, value):
+        return "{{datetime}}"
+    return value
+
+
+def merge(expected, actual, caps=None, general=False):
     """`actual`, keeping each part of `expected` (and so its placeholders) that still fits.
 
-    Used for the diff (differences only where there are real ones) and for --rewrite."""
+    Used for the diff (differences only where there are real ones) and, with `general` (new
+    date-times become placeholders), for --rewrite."""
     caps = {} if caps is None else caps
     if match(expected, actual, dict(caps)):
         return expected
@@ -123,16 +141,16 @@ def merge(expected, actual, caps=None):
         out = {}
         for k, v in expected.items():
             if k in actual and v != ABSENT:
-                out[k] = merge(v, actual[k], caps)
-            elif k not in actual and v == ABSENT:
+                out[k] = merge(v, actual[k], caps, general)
+            elif (k not in actual and v == ABSENT) or k == MORE:
                 out[k] = v
         for k, v in actual.items():
-            if k not in out:
-                out[k] = v
+            if k not in out and MORE not in expected:
+                out[k] = generalize(v) if general else v
         return out
     if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
-        return [merge(e, a, caps) for e, a in zip(expected, actual)]
-    return actual
+        return [merge(e, a, caps, general) for e, a in zip(expected, actual)]
+    return generalize(actual) if general else actual
 
 
 def dumps(value, indent=0, width=100):

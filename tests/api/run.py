@@ -14,6 +14,7 @@ import concurrent.futures
 import difflib
 import json
 import os
+import re
 import sys
 import time
 
@@ -28,6 +29,7 @@ import rawhttp  # noqa: E402
 CASES = os.path.join(HERE, "cases")
 NO_LENGTH = "x-test-no-content-length"
 BODY_PARTS = ("@file:", "@bytes:", "@repeat:", "@text:")
+REPEAT = re.compile(r"\{\{repeat:(\d+):(.*?)\}\}")
 
 
 class CaseError(Exception):
@@ -199,15 +201,22 @@ def rewritten(x, resp, env, caps):
         return out + ["", old]
     if is_json:
         old_ok, expected = parse_json(substitute(old, env)) if old else (False, None)
-        body = jsonmatch.dumps(jsonmatch.merge(expected, actual, caps) if old_ok else actual)
+        body = jsonmatch.dumps(jsonmatch.merge(expected, actual, caps, True) if old_ok
+                               else jsonmatch.generalize(actual))
         return out + [""] + unsubstitute(body, env).split("\n")
     return out + [""] + unsubstitute(text.rstrip("\n"), env).split("\n")
 
 
+def expand(text, env):
+    """Variables, and {{repeat:N:TEXT}} (TEXT N times) for long header values and targets."""
+    text = substitute(text, env)
+    return REPEAT.sub(lambda m: m.group(2) * int(m.group(1)), text)
+
+
 def send(x, env, port):
-    headers = [(k, substitute(v, env)) for k, v in x.headers if k.lower() != NO_LENGTH]
+    headers = [(k, expand(v, env)) for k, v in x.headers if k.lower() != NO_LENGTH]
     frame = not any(k.lower() == NO_LENGTH for k, _ in x.headers)
-    return rawhttp.exchange(port, x.method, substitute(x.target, env), headers,
+    return rawhttp.exchange(port, x.method, expand(x.target, env), headers,
                             request_body(x.body, env), frame)
 
 
@@ -221,7 +230,7 @@ def run_file(path, rewrite):
     failures, edits, caps = [], [], {}
     with harness.ContextServer() as cs, harness.Server() as srv:
         env = {"ctx": f"http://127.0.0.1:{cs.port}", "ctx_dead": f"http://127.0.0.1:{dead_port()}",
-               "port": str(srv.port)}
+               "port": str(srv.port), "data_dir": srv.data_dir}
         for x in exchanges:
             where = f"{rel}:{x.line + 1} \"{x.title}\"\n  {x.method} {x.target}"
             if "{{datetime>" in (x.expect_body or ""):

@@ -334,6 +334,47 @@ void add_query_routes(Router& r, Env& env) {
       respond_page(env, p, *q, *options);
     });
   });
+  // Purge Entities (§5.6.21).
+  r.add(Method::kDelete, "/ngsi-ld/v1/entities", [&env](Call&& c) {
+    static const CallSpec spec{false, {}, {},
+                               {"id", "idPattern", "type", "q", "geometry", "georel",
+                                "coordinates", "geoproperty", "scopeQ", "drop", "keep",
+                                "local"}};
+    prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+      const QueryParams& params = p.call.query;
+      const std::string* local = params.find("local");
+      bool narrowed = params.find("type") || params.find("q") || params.find("georel") ||
+                      params.find("drop") || params.find("keep") || (local && *local == "true");
+      if (!narrowed) {
+        return p.fail(Status::BadRequestData(
+            "purge needs at least one of type, q, georel, drop or keep (or local=true): ids "
+            "alone are too wide"));
+      }
+      auto q = from_params(p, env.limits);
+      if (!q.ok()) return p.fail(q.status());
+      std::vector<Atom> drop, keep;
+      for (auto [name, list] : {std::pair{"drop", &drop}, std::pair{"keep", &keep}}) {
+        if (const std::string* v = params.find(name)) {
+          for (const auto& a : split_list(*v)) {
+            if (!ngsild::valid_name(a)) {
+              return p.fail(Status::BadRequestData(std::string(name) + ": '" + a +
+                                                   "' is not a valid attribute name"));
+            }
+            list->push_back(p.ctx->expand(a));
+          }
+        }
+      }
+      if (!drop.empty() && !keep.empty()) {
+        return p.fail(Status::BadRequestData("drop and keep cannot be used together"));
+      }
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env.entities.purge(shared->tenant, std::move(*q), std::move(drop), std::move(keep),
+                         [shared](const Status& st) {
+                           if (!st.ok()) return shared->fail(st);
+                           shared->respond_empty(204);
+                         });
+    });
+  });
   r.add(Method::kPost, "/ngsi-ld/v1/entityOperations/query", [&env](Call&& c) {
     static const CallSpec spec{true, {MediaType::kJson, MediaType::kJsonLd}, kListViews,
                                {"limit", "offset", "count", "options", "format", "local",

@@ -1,9 +1,9 @@
 // tsunagu-null: the HTTP stack of the broker with a handler that answers at once. It is the
 // baseline for load tests: the gap between this and the broker is the cost of NGSI-LD itself.
 #include <pthread.h>
-#include <signal.h>
 
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -83,23 +83,25 @@ int main(int argc, char** argv) {
   }
 
   // Block the stop signals before any event-loop thread exists, so that only sigwait below
-  // receives them and stop() runs on an ordinary thread.
+  // receives them and stop() runs on an ordinary thread. A script's `tsunagu-null &` starts us
+  // with SIGINT ignored, which would discard it even while blocked; restore the default first.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  tsunagu::http::Server server(options, [&canned](Request&&, Reply reply) {
-    reply(Response(canned));
-  });
+  tsunagu::http::Server server(options,
+                               [&canned](Request&&, Reply reply) { reply(Response(canned)); });
   const auto status = server.start();
   if (!status.ok()) {
     std::fprintf(stderr, "tsunagu-null: %s\n", status.detail().c_str());
     return 1;
   }
-  std::fprintf(stderr, "tsunagu-null: listening on %s:%u with %d threads\n",
-               options.bind.c_str(), static_cast<unsigned>(server.port()), server.threads());
+  std::fprintf(stderr, "tsunagu-null: listening on %s:%u with %d threads\n", options.bind.c_str(),
+               static_cast<unsigned>(server.port()), server.threads());
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

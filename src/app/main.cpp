@@ -72,7 +72,9 @@ int run(const app::Config& cfg) {
   ngsild::jsonld::ContextCache::Options co;
   co.timeout_ms = cfg.context_timeout_ms;
   ngsild::jsonld::ContextCache contexts(std::make_shared<http::CurlContextLoader>(), co);
-  boost::asio::thread_pool blocking(4);
+  // Remote @context loads block their thread for up to the fetch timeout; loads of one URL are
+  // shared and failures remembered (ngsild/jsonld/context.hpp), so a few threads suffice.
+  boost::asio::thread_pool blocking(16);
 
   metrics::registry().gauge(
       "tsunagu_entities", "Entities held, by tenant", {"tenant"}, [&tenants](auto& rows) {

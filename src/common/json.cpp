@@ -62,7 +62,7 @@ void write_value(const JsonValue& v, JsonWriter& w) {
 Status parse_json(std::string_view text, JsonDoc& doc) {
   size_t where = 0;
   if (!depth_within(text, kMaxJsonDepth, where)) {
-    return Status::BadRequestData("malformed JSON: nesting deeper than " +
+    return Status::InvalidRequest("malformed JSON: nesting deeper than " +
                                   std::to_string(kMaxJsonDepth) + " levels at offset " +
                                   std::to_string(where));
   }
@@ -71,7 +71,7 @@ Status parse_json(std::string_view text, JsonDoc& doc) {
                               rapidjson::kParseIterativeFlag;
   doc.Parse<kFlags>(text.data(), text.size());
   if (doc.HasParseError()) {
-    return Status::BadRequestData(std::string("malformed JSON at offset ") +
+    return Status::InvalidRequest(std::string("malformed JSON at offset ") +
                                   std::to_string(doc.GetErrorOffset()) + ": " +
                                   rapidjson::GetParseError_En(doc.GetParseError()));
   }

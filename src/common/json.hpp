@@ -18,7 +18,7 @@ using JsonValue = rapidjson::Value;
 // Deepest nesting of arrays/objects accepted in any request body.
 inline constexpr int kMaxJsonDepth = 64;
 
-// Parses `text` into `doc`. BadRequestData ("malformed JSON ...") on any syntax fault, invalid
+// Parses `text` into `doc`. InvalidRequest ("malformed JSON ...", §5.5.4) on any syntax fault, invalid
 // UTF-8, nesting deeper than kMaxJsonDepth, or a number too large for a double.
 Status parse_json(std::string_view text, JsonDoc& doc);
 

@@ -12,7 +12,7 @@ std::string error_of(std::string_view text) {
   JsonDoc doc;
   Status st = parse_json(text, doc);
   if (st.ok()) return "ok";
-  EXPECT_EQ(st.kind(), ErrorKind::kBadRequestData) << st.detail();
+  EXPECT_EQ(st.kind(), ErrorKind::kInvalidRequest) << st.detail();  // §5.5.4
   return st.detail();
 }
 

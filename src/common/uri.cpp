@@ -58,4 +58,28 @@ bool percent_decode(std::string_view s, std::string& out, bool plus_is_space) {
   return true;
 }
 
+std::string percent_encode_segment(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    bool keep = is_alpha(static_cast<char>(c)) || is_digit(static_cast<char>(c));
+    switch (c) {
+      case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'':
+      case '(': case ')': case '*': case '+': case ',': case ';': case '=': case ':': case '@':
+        keep = true;
+        break;
+      default: break;
+    }
+    if (keep) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 }  // namespace tsunagu

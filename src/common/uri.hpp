@@ -16,4 +16,8 @@ bool is_absolute_uri(std::string_view s);
 // `plus_is_space`. Returns false on a malformed escape.
 bool percent_decode(std::string_view s, std::string& out, bool plus_is_space = false);
 
+// Percent-encodes `s` for use as one path segment (RFC 3986 §3.3: everything but unreserved
+// characters, sub-delims, ':' and '@').
+std::string percent_encode_segment(std::string_view s);
+
 }  // namespace tsunagu

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "common/json.hpp"
+#include "common/uri.hpp"
+
 namespace tsunagu::engine {
 
 using ngsild::kFlagDelete;
@@ -20,9 +23,76 @@ std::string label(const Attribute& a) {
 
 void stamp_new(Attribute& a, int64_t now) { stamp(a, now, now); }
 
-// Merges `patch` into `target` member by member (§5.6.17.4); sub-attributes recursively.
-Status merge_instance(Attribute& target, Attribute& patch, int64_t now,
-                      std::optional<int64_t> observed_at) {
+bool is_null_marker(const JsonValue& v) {
+  return v.IsNull() || (v.IsString() && std::string_view(v.GetString(), v.GetStringLength()) ==
+                                            ngsild::kNullMarker);
+}
+
+void merge_dom(JsonValue& target, const JsonValue& patch, JsonDoc::AllocatorType& alloc) {
+  if (!patch.IsObject()) {
+    target.CopyFrom(patch, alloc);
+    return;
+  }
+  if (!target.IsObject()) target.SetObject();
+  for (const auto& m : patch.GetObject()) {
+    auto it = target.FindMember(m.name);
+    if (is_null_marker(m.value)) {
+      if (it != target.MemberEnd()) target.RemoveMember(it);
+      continue;
+    }
+    if (it == target.MemberEnd()) {
+      JsonValue name(m.name, alloc), value;
+      merge_dom(value, m.value, alloc);
+      target.AddMember(name, value, alloc);
+    } else {
+      merge_dom(it->value, m.value, alloc);
+    }
+  }
+}
+
+// How a merge treats values: a Merge Entity merges into JSON objects (§5.5.12); a partial
+// attribute update replaces each member it names (§5.5.8).
+enum class Depth { kMergePatch, kReplaceMembers };
+
+// Merges the payload of `patch` into `target` (same attribute), keeping target's type when the
+// patch is concise (§5.6.17.4).
+Status merge_payload(Attribute& target, Attribute& patch, Depth depth, const std::string& lang) {
+  using ngsild::AttrKind;
+  const bool typed = (patch.flags & kFlagTypeGiven) != 0;
+  if (!typed && patch.kind != target.kind) {
+    // A concise value for an attribute of another type: read it as that type's payload.
+    if (target.kind == AttrKind::kRelationship && patch.value.is_string()) {
+      if (!is_absolute_uri(patch.value.text())) {
+        return Status::BadRequestData(label(patch) + ": the object '" +
+                                      std::string(patch.value.text()) + "' is not a URI");
+      }
+      target.value = std::move(patch.value);
+      return Status::Ok();
+    }
+    if (target.kind == AttrKind::kLanguageProperty && patch.value.is_string()) {
+      JsonDoc d;
+      d.SetObject();
+      std::string key = lang.empty() ? "@none" : lang;
+      JsonValue k(key.c_str(), static_cast<rapidjson::SizeType>(key.size()), d.GetAllocator());
+      JsonValue v(patch.value.text().data(),
+                  static_cast<rapidjson::SizeType>(patch.value.text().size()), d.GetAllocator());
+      d.AddMember(k, v, d.GetAllocator());
+      target.value = ngsild::Value::json(json_merge_patch(target.value.text(), json_text(d)));
+      return Status::Ok();
+    }
+  }
+  if (depth == Depth::kMergePatch && target.value.is_json() && patch.value.is_json() &&
+      patch.value.text().front() == '{' && target.value.text().front() == '{') {
+    target.value = ngsild::Value::json(json_merge_patch(target.value.text(), patch.value.text()));
+  } else {
+    target.value = std::move(patch.value);
+  }
+  return Status::Ok();
+}
+
+// Merges `patch` into `target` member by member; sub-attributes recursively.
+Status merge_instance(Attribute& target, Attribute& patch, int64_t now, Depth depth,
+                      const MergeOptions& options) {
   if ((patch.flags & kFlagTypeGiven) && patch.kind != target.kind) {
     if (!(patch.flags & kFlagPayload)) {
       return Status::BadRequestData(label(patch) + ": changing the attribute type to " +
@@ -35,13 +105,15 @@ Status merge_instance(Attribute& target, Attribute& patch, int64_t now,
     stamp(target, now, created);
     return Status::Ok();
   }
-  if (patch.flags & kFlagPayload) target.value = std::move(patch.value);
+  if (patch.flags & kFlagPayload) {
+    TSUNAGU_RETURN_IF_ERROR(merge_payload(target, patch, depth, options.lang));
+  }
   if (patch.observed_at != kNoTime) {
     target.observed_at = patch.observed_at;
   } else if (patch.flags & kFlagDeleteObservedAt) {
     target.observed_at = kNoTime;
-  } else if (observed_at && target.observed_at != kNoTime) {
-    target.observed_at = *observed_at;
+  } else if (options.observed_at && target.observed_at != kNoTime) {
+    target.observed_at = *options.observed_at;
   }
   if (!patch.unit_code.empty()) target.unit_code = patch.unit_code;
   else if (patch.flags & kFlagDeleteUnitCode) target.unit_code = Atom();
@@ -58,7 +130,7 @@ Status merge_instance(Attribute& target, Attribute& patch, int64_t now,
       if (s.name == sub.name && s.dataset_id == sub.dataset_id) existing = &s;
     }
     if (existing != nullptr) {
-      TSUNAGU_RETURN_IF_ERROR(merge_instance(*existing, sub, now, std::nullopt));
+      TSUNAGU_RETURN_IF_ERROR(merge_instance(*existing, sub, now, depth, {}));
     } else {
       if (!(sub.flags & kFlagPayload)) {
         return Status::BadRequestData(label(sub) + ": a new sub-attribute needs a value");
@@ -150,7 +222,15 @@ void update_attributes(Entity& e, EntityInput in, int64_t now, UpdateOutcome& ou
   e.modified_at = now;
 }
 
-Status merge_entity(Entity& e, EntityInput in, int64_t now, std::optional<int64_t> observed_at) {
+std::string json_merge_patch(std::string_view target, std::string_view patch) {
+  JsonDoc t, p;
+  if (!parse_json(patch, p).ok()) return std::string(patch);
+  if (!parse_json(target, t).ok()) t.SetObject();
+  merge_dom(t, p, t.GetAllocator());
+  return json_text(t);
+}
+
+Status merge_entity(Entity& e, EntityInput in, int64_t now, const MergeOptions& options) {
   for (Atom t : in.types) {
     if (!e.has_type(t)) e.types.push_back(t);
   }
@@ -164,7 +244,7 @@ Status merge_entity(Entity& e, EntityInput in, int64_t now, std::optional<int64_
     }
     Attribute* existing = e.find(a.name, a.dataset_id);
     if (existing != nullptr) {
-      TSUNAGU_RETURN_IF_ERROR(merge_instance(*existing, a, now, observed_at));
+      TSUNAGU_RETURN_IF_ERROR(merge_instance(*existing, a, now, Depth::kMergePatch, options));
       continue;
     }
     if (!(a.flags & kFlagPayload)) {
@@ -180,6 +260,9 @@ Status merge_entity(Entity& e, EntityInput in, int64_t now, std::optional<int64_
     a.subs.erase(std::remove_if(a.subs.begin(), a.subs.end(),
                                 [](const Attribute& s) { return (s.flags & kFlagDelete) != 0; }),
                  a.subs.end());
+    if (a.value.is_json() && a.value.text().front() == '{') {
+      a.value = ngsild::Value::json(json_merge_patch("{}", a.value.text()));
+    }
     stamp_new(a, now);
     e.put(std::move(a));
   }
@@ -198,7 +281,7 @@ Status partial_update_attribute(Entity& e, Atom name, std::vector<Attribute> fra
     if (existing == nullptr) {
       return Status::NotFound("entity '" + e.id + "' has no " + label(a));
     }
-    TSUNAGU_RETURN_IF_ERROR(merge_instance(*existing, a, now, std::nullopt));
+    TSUNAGU_RETURN_IF_ERROR(merge_instance(*existing, a, now, Depth::kReplaceMembers, {}));
   }
   e.modified_at = now;
   return Status::Ok();

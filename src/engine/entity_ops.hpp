@@ -39,10 +39,21 @@ void append_attributes(Entity& e, EntityInput in, bool no_overwrite, int64_t now
 // the others are listed in not_updated.
 void update_attributes(Entity& e, EntityInput in, int64_t now, UpdateOutcome& out);
 
-// 5.6.17 Merge Entity: attributes merged member by member, "urn:ngsi-ld:null" deletes,
-// types united. `observed_at` is the observedAt query parameter. BadRequestData when a new
-// attribute has no value.
-Status merge_entity(Entity& e, EntityInput in, int64_t now, std::optional<int64_t> observed_at);
+// The query parameters of Merge Entity (§5.6.17.3).
+struct MergeOptions {
+  std::optional<int64_t> observed_at;  // observedAt: applied to merged attributes that had one
+  std::string lang;                    // lang: a string merged into a LanguageProperty sets it
+};
+
+// 5.6.17 Merge Entity with the merge-patch behaviour of §5.5.12: attributes merged member by
+// member and JSON object values merged as RFC 7396 does, "urn:ngsi-ld:null" deletes, types
+// united, concise values keep the existing attribute type. BadRequestData when a new attribute
+// has no value.
+Status merge_entity(Entity& e, EntityInput in, int64_t now, const MergeOptions& options = {});
+
+// RFC 7396 JSON Merge Patch of JSON texts, where "urn:ngsi-ld:null" (like null) removes a
+// member. Returns the merged JSON text.
+std::string json_merge_patch(std::string_view target, std::string_view patch);
 
 // 5.6.4 Partial Attribute Update (PATCH .../attrs/{attrId}): ResourceNotFound when the
 // attribute (instance) does not exist.

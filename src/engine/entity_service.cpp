@@ -13,9 +13,8 @@ Status not_found(const std::string& id) {
 // 404 when the entity is absent or lacks the `type` the request named.
 Status check_target(const Entity* e, const Target& t) {
   if (e == nullptr) return not_found(t.id);
-  if (t.type && !e->has_type(*t.type)) {
-    return Status::NotFound("entity '" + t.id + "' is not of type '" +
-                            std::string(t.type->str()) + "'");
+  if (t.type && !t.type->matches(*e)) {
+    return Status::NotFound("entity '" + t.id + "' is not of the requested type");
   }
   return Status::Ok();
 }
@@ -82,11 +81,10 @@ void EntityService::replace(Target t, EntityInput in, Done done) {
   }, std::move(done));
 }
 
-void EntityService::merge(Target t, EntityInput in, std::optional<int64_t> observed_at,
-                          Done done) {
+void EntityService::merge(Target t, EntityInput in, MergeOptions options, Done done) {
   auto input = std::make_shared<EntityInput>(std::move(in));
-  modify(std::move(t), [input, observed_at](Entity& e, int64_t now) {
-    return merge_entity(e, std::move(*input), now, observed_at);
+  modify(std::move(t), [input, options = std::move(options)](Entity& e, int64_t now) {
+    return merge_entity(e, std::move(*input), now, options);
   }, std::move(done));
 }
 
@@ -197,7 +195,7 @@ void EntityService::batch(std::string tenant, BatchOp op, std::vector<BatchItem>
         case BatchOp::kMerge: {
           if (cur == nullptr) return missing();
           auto next = std::make_shared<Entity>(*cur);
-          TSUNAGU_RETURN_IF_ERROR(merge_entity(*next, std::move(*input), now, std::nullopt));
+          TSUNAGU_RETURN_IF_ERROR(merge_entity(*next, std::move(*input), now));
           return next;
         }
         case BatchOp::kDelete:

@@ -14,11 +14,12 @@
 
 namespace tsunagu::engine {
 
-// The entity an operation addresses; `type` (the `type` URI parameter) must be one of its types.
+// The entity an operation addresses; it must match `type` (the `type` URI parameter, an entity
+// type selection, §4.17) when given.
 struct Target {
   std::string tenant;
   std::string id;
-  std::optional<Atom> type;
+  std::optional<ngsild::query::TypeSelection> type;
 };
 
 // Batch operations (§5.6.7-§5.6.10, §5.6.20): each entity changes atomically, the whole batch
@@ -60,7 +61,7 @@ class EntityService {
   // AlreadyExists when the id is taken. Creates the tenant on first use.
   void create(std::string tenant, EntityInput in, Done done);
   void replace(Target t, EntityInput in, Done done);
-  void merge(Target t, EntityInput in, std::optional<int64_t> observed_at, Done done);
+  void merge(Target t, EntityInput in, MergeOptions options, Done done);
   void append(Target t, EntityInput in, bool no_overwrite, DoneUpdate done);
   void update(Target t, EntityInput in, DoneUpdate done);
   void partial_update_attribute(Target t, Atom name, std::vector<Attribute> fragment, Done done);

@@ -55,14 +55,22 @@ int resolve_threads(int requested) {
 
 Method to_method(bhttp::verb v) {
   switch (v) {
-    case bhttp::verb::get: return Method::kGet;
-    case bhttp::verb::head: return Method::kHead;
-    case bhttp::verb::post: return Method::kPost;
-    case bhttp::verb::put: return Method::kPut;
-    case bhttp::verb::patch: return Method::kPatch;
-    case bhttp::verb::delete_: return Method::kDelete;
-    case bhttp::verb::options: return Method::kOptions;
-    default: return Method::kOther;
+    case bhttp::verb::get:
+      return Method::kGet;
+    case bhttp::verb::head:
+      return Method::kHead;
+    case bhttp::verb::post:
+      return Method::kPost;
+    case bhttp::verb::put:
+      return Method::kPut;
+    case bhttp::verb::patch:
+      return Method::kPatch;
+    case bhttp::verb::delete_:
+      return Method::kDelete;
+    case bhttp::verb::options:
+      return Method::kOptions;
+    default:
+      return Method::kOther;
   }
 }
 
@@ -103,8 +111,8 @@ Request to_request(bhttp::request<bhttp::string_body>&& msg, int64_t received_ns
   for (const auto& f : msg) {
     r.headers.push_back({to_lower(f.name_string()), std::string(f.value())});
   }
-  r.body_framed = msg.count(bhttp::field::content_length) > 0 ||
-                  msg.count(bhttp::field::transfer_encoding) > 0;
+  r.body_framed =
+      msg.count(bhttp::field::content_length) > 0 || msg.count(bhttp::field::transfer_encoding) > 0;
   r.body = std::move(msg.body());
   r.received_ns = received_ns;
   r.remote = remote;
@@ -170,10 +178,9 @@ class Session : public std::enable_shared_from_this<Session> {
         static_cast<uint32_t>(std::min<size_t>(core_.options.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(core_.options.max_body_bytes);
     stream_.expires_after(std::chrono::seconds(core_.options.idle_timeout_s));
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                               self->on_header(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -260,9 +267,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (once->used.exchange(true)) return;
       std::shared_ptr<Session> s = std::move(once->session);
       auto ex = s->ex_;
-      asio::dispatch(ex, [s = std::move(s), r = std::move(response)]() mutable {
-        s->write(std::move(r));
-      });
+      asio::dispatch(
+          ex, [s = std::move(s), r = std::move(response)]() mutable { s->write(std::move(r)); });
     };
   }
 
@@ -384,13 +390,15 @@ struct Server::Impl : Core {
 };
 
 Status Server::Impl::listen() {
-  const std::string where = options.bind + ":" + std::to_string(options.port);
+  const bool v6 = options.bind.find(':') != std::string::npos;
+  const std::string where =
+      (v6 ? "[" + options.bind + "]" : options.bind) + ":" + std::to_string(options.port);
   auto fail = [&](const beast::error_code& ec) {
     return Status::Internal("cannot listen on " + where + ": " + ec.message());
   };
   beast::error_code ec;
   const auto address = asio::ip::make_address(options.bind, ec);
-  if (ec) return fail(ec);
+  if (ec) return Status::Internal("cannot listen on " + where + ": not an IP address");
   tcp::endpoint endpoint(address, options.port);
 
   // SO_REUSEPORT would let us silently share the port with another process of the same user
@@ -514,9 +522,13 @@ Status Server::start() {
   return Status::Ok();
 }
 
-uint16_t Server::port() const { return impl_->bound_port; }
+uint16_t Server::port() const {
+  return impl_->bound_port;
+}
 
-int Server::threads() const { return impl_->thread_count; }
+int Server::threads() const {
+  return impl_->thread_count;
+}
 
 void Server::stop() {
   {

@@ -3,6 +3,7 @@
 #include "http/server.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -13,10 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <gtest/gtest.h>
 
 namespace tsunagu::http {
 namespace {
@@ -44,7 +45,8 @@ class Client {
                          std::vector<std::pair<std::string, std::string>> headers = {}) {
     bhttp::request<bhttp::string_body> req{method, target, 11};
     req.set(bhttp::field::host, "localhost");
-    for (auto& [name, value] : headers) req.set(name, value);
+    for (auto& [name, value] : headers)
+      req.set(name, value);
     if (!body.empty()) {
       req.body() = std::move(body);
       req.prepare_payload();
@@ -117,7 +119,8 @@ class ServerTest : public ::testing::Test {
     // Helper threads hold Replies; they must finish before the server goes away.
     {
       std::lock_guard<std::mutex> lock(helpers_mu_);
-      for (auto& t : helpers_) t.join();
+      for (auto& t : helpers_)
+        t.join();
     }
     if (server_) {
       server_->stop();
@@ -192,8 +195,8 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   });
   Client c(port());
   const std::pair<bhttp::verb, std::string> calls[] = {
-      {bhttp::verb::get, "GET"},     {bhttp::verb::put, "PUT"},
-      {bhttp::verb::patch, "PATCH"}, {bhttp::verb::delete_, "DELETE"},
+      {bhttp::verb::get, "GET"},         {bhttp::verb::put, "PUT"},
+      {bhttp::verb::patch, "PATCH"},     {bhttp::verb::delete_, "DELETE"},
       {bhttp::verb::options, "OPTIONS"}, {bhttp::verb::propfind, "OTHER"}};
   int i = 0;
   for (const auto& [verb, name] : calls) {
@@ -205,7 +208,8 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   }
   std::lock_guard<std::mutex> lock(mu);
   ASSERT_EQ(remotes.size(), 6u);
-  for (const auto& r : remotes) EXPECT_EQ(r, remotes[0]);  // same client port: one connection
+  for (const auto& r : remotes)
+    EXPECT_EQ(r, remotes[0]);  // same client port: one connection
 }
 
 TEST_F(ServerTest, ReplyFromAnotherThreadAndSecondCallIgnored) {
@@ -242,7 +246,12 @@ TEST_F(ServerTest, BodyOverLimitIs413ProblemDetails) {
   ServerOptions o;
   o.max_body_bytes = 1000;
   std::atomic<bool> called{false};
-  start([&](Request&&, Reply reply) { called = true; reply(Response{}); }, o);
+  start(
+      [&](Request&&, Reply reply) {
+        called = true;
+        reply(Response{});
+      },
+      o);
   Client c(port());
   auto res = c.request(bhttp::verb::post, "/", std::string(5000, 'a'));
   EXPECT_EQ(res.result_int(), 413);
@@ -273,8 +282,9 @@ TEST_F(ServerTest, HeaderOverLimitIs431) {
 
 TEST_F(ServerTest, MalformedRequestsAre400) {
   start_echo();
-  for (const std::string& bad : std::vector<std::string>{"this is not http\r\n\r\n", "GET / HTTP/1.1\r\nNo colon here\r\n\r\n",
-                          std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15)}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "this is not http\r\n\r\n", "GET / HTTP/1.1\r\nNo colon here\r\n\r\n",
+           std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15)}) {
     Client c(port());
     c.send_raw(bad);
     auto res = c.read();
@@ -345,6 +355,14 @@ TEST_F(ServerTest, PortZeroPicksAPortAndABusyPortFailsToStart) {
       << st.detail();
 }
 
+TEST(ServerThreads, ZeroMeansTheCpusInTheAffinityMask) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  Server s(ServerOptions{}, [](Request&&, Reply) {});
+  EXPECT_EQ(s.threads(), CPU_COUNT(&set));
+}
+
 TEST_F(ServerTest, StopWaitsForTheResponseOfASlowRequest) {
   std::promise<void> entered;
   std::atomic<bool> replied{false};
@@ -397,7 +415,8 @@ TEST_F(ServerTest, ManyConcurrentConnectionsAreAllAnswered) {
       }
     });
   }
-  for (auto& t : clients) t.join();
+  for (auto& t : clients)
+    t.join();
   EXPECT_EQ(answered.load(), 50 * 20);
 }
 

@@ -140,7 +140,9 @@ def header_ok(name, expected, actual):
 
 
 def check(x, resp, env, caps):
-    """A list of problems (empty when the response fits the expectation) and the merged body."""
+    """The problems found (none when `resp` fits the expectation of `x`).
+
+    Names captured by {{datetime:NAME}} are kept in `caps` for the exchanges that follow."""
     problems = []
     if str(resp.status) != substitute(x.status, env):
         problems.append(f"status: expected {x.status}, got {resp.status}")
@@ -221,13 +223,13 @@ def send(x, env, port):
 
 
 def run_file(path, rewrite):
-    """Runs one .test file; returns (exchange count, list of failure texts, rewrote?)."""
+    """Runs one .test file; returns (exchanges, failed exchanges, failure texts, rewrote?)."""
     rel = os.path.relpath(path, CASES)
     try:
         lines, exchanges = parse(path)
     except (CaseError, OSError, UnicodeDecodeError) as e:
-        return 0, [f"ERROR {rel}: {e}"], False
-    failures, edits, caps = [], [], {}
+        return 0, 0, [f"ERROR {rel}: {e}"], False
+    failures, edits, caps, bad = [], [], {}, 0
     with harness.ContextServer() as cs, harness.Server() as srv:
         env = {"ctx": f"http://127.0.0.1:{cs.port}", "ctx_dead": f"http://127.0.0.1:{dead_port()}",
                "port": str(srv.port), "data_dir": srv.data_dir}
@@ -240,9 +242,11 @@ def run_file(path, rewrite):
             except (OSError, CaseError, ValueError, SyntaxError) as e:
                 failures.append(f"FAIL {where}\n  request failed: {e!r}\n  server log: "
                                 f"{srv.read_log()[-1500:]}")
+                bad += 1
                 continue
             problems = check(x, resp, env, caps)
             if problems:
+                bad += 1
                 failures.append(f"FAIL {where}\n  " + "\n  ".join(problems))
                 if rewrite:
                     edits.append((x, rewritten(x, resp, env, caps)))
@@ -257,7 +261,7 @@ def run_file(path, rewrite):
     if edits:
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(lines))
-    return len(exchanges), failures, bool(edits)
+    return len(exchanges), bad, failures, bool(edits)
 
 
 def dead_port():
@@ -297,25 +301,27 @@ def main():
     if not files:
         sys.exit("no .test files selected")
     start = time.time()
-    total, failed, rewrote = 0, 0, []
+    total, failed, problems, rewrote = 0, 0, 0, []
     with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
         futures = {pool.submit(run_file, f, args.rewrite): f for f in files}
         for fut in concurrent.futures.as_completed(futures):
             try:
-                n, failures, edited = fut.result()
+                n, bad, failures, edited = fut.result()
             except Exception as e:  # a crash of the runner itself on one file
-                n, failures, edited = 0, [f"ERROR {futures[fut]}: {e!r}"], False
+                n, bad, failures, edited = 0, 0, [f"ERROR {futures[fut]}: {e!r}"], False
             total += n
-            failed += len(failures)
+            failed += bad
+            problems += len(failures) - bad
             for text in failures:
                 print(text, flush=True)
             if edited:
                 rewrote.append(os.path.relpath(futures[fut], CASES))
     for r in sorted(rewrote):
         print(f"rewrote {r}")
-    print(f"{len(files)} files, {total} exchanges, {failed} failures "
+    other = f", {problems} file errors" if problems else ""
+    print(f"{len(files)} files, {total} exchanges: {total - failed} passed, {failed} failed{other} "
           f"({time.time() - start:.1f} s)")
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if failed or problems else 0)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,12 @@ def main(argv):
             print(f"===== {rel} =====")
             print(out.rstrip())
             print()
+        else:  # measurements a module prints as "  [name] ..." lines are always shown
+            info = [line for line in out.splitlines() if re.match(r"^\s*\[\w+\] ", line)]
+            if info:
+                print(f"===== {rel} (passed) =====")
+                print("\n".join(info))
+                print()
     print("Integration suite summary")
     for rel, code, out, seconds in results:
         s = summary_of(out)

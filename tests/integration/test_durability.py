@@ -141,7 +141,7 @@ class Durability(unittest.TestCase):
         self.servers.append(s)
         t0 = time.monotonic()
         s.start(timeout=60)
-        print(f"\n  [durability] {label}: restart took {time.monotonic() - t0:.3f} s",
+        print(f"\n  [durability] {label}: start took {time.monotonic() - t0:.3f} s",
               file=sys.stderr)
         return s
 
@@ -221,7 +221,7 @@ class Durability(unittest.TestCase):
 
     def test_kill_9_under_load_three_times(self):
         ledger = Ledger()
-        server = self.start_server("first start")
+        server = self.start_server("fresh data dir")
         for cycle in range(3):
             self.run_load(server, ledger, f"k{cycle}", server.kill)
             self.assertEqual(server.proc.returncode, -signal.SIGKILL)
@@ -232,7 +232,7 @@ class Durability(unittest.TestCase):
 
     def test_sigterm_under_load(self):
         ledger = Ledger()
-        server = self.start_server("first start")
+        server = self.start_server("fresh data dir")
 
         def terminate():
             server.proc.send_signal(signal.SIGTERM)

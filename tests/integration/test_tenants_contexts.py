@@ -7,7 +7,6 @@ remote contexts, and context cycles.
 Run: python3 -m unittest tests/integration/test_tenants_contexts.py"""
 
 import itertools
-import json
 import os
 import shutil
 import sys

@@ -85,5 +85,6 @@ Result<std::vector<std::string>> options_list(const QueryParams& q,
 void add_entity_routes(Router& router, Env& env);
 void add_query_routes(Router& router, Env& env);
 void add_operations_routes(Router& router, Env& env);
+void add_discovery_routes(Router& router, Env& env);
 
 }  // namespace tsunagu::http::api

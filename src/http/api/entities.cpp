@@ -21,9 +21,7 @@ const std::vector<MediaType> kEntityViews = {MediaType::kJson, MediaType::kJsonL
 // The entity id of the path, which must be a URI (§5.5.2 BadRequestData otherwise).
 Result<std::string> path_id(const Prepared& p) {
   const std::string& id = p.call.params.at(0);
-  if (!is_absolute_uri(id)) {
-    return Status::BadRequestData("entity id '" + id.substr(0, 200) + "' is not a URI");
-  }
+  TSUNAGU_RETURN_IF_ERROR(ngsild::check_entity_id(id, "entity id"));
   return id;
 }
 
@@ -32,10 +30,9 @@ Result<Target> target_of(const Prepared& p) {
   if (!id.ok()) return id.status();
   Target t{p.tenant, std::move(*id), std::nullopt};
   if (const std::string* type = p.call.query.find("type")) {
-    if (!ngsild::valid_name(*type)) {
-      return Status::BadRequestData("type: '" + *type + "' is not a valid type name");
-    }
-    t.type = p.ctx->expand(*type);
+    auto selection = ngsild::query::parse_type_selection(*type, *p.ctx);
+    if (!selection.ok()) return selection.status();
+    t.type = std::move(*selection);
   }
   return t;
 }
@@ -100,7 +97,7 @@ class EntityRoutes {
     prepare(env_, std::move(c), spec, [this](Prepared&& p) {
       auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kEntity});
       if (!in.ok()) return p.fail(in.status());
-      std::string location = "/ngsi-ld/v1/entities/" + *in->id;
+      std::string location = "/ngsi-ld/v1/entities/" + percent_encode_segment(*in->id);
       auto shared = std::make_shared<Prepared>(std::move(p));
       env_.entities.create(shared->tenant, std::move(*in), [shared, location](const Status& st) {
         if (!st.ok()) return shared->fail(st);
@@ -176,10 +173,11 @@ class EntityRoutes {
     prepare(env_, std::move(c), spec, [this](Prepared&& p) {
       auto t = target_of(p);
       if (!t.ok()) return p.fail(t.status());
-      std::optional<int64_t> observed_at;
+      engine::MergeOptions options;
+      if (const std::string* v = p.call.query.find("lang")) options.lang = *v;
       if (const std::string* v = p.call.query.find("observedAt")) {
-        observed_at = parse_datetime(*v);
-        if (!observed_at) {
+        options.observed_at = parse_datetime(*v);
+        if (!options.observed_at) {
           return p.fail(Status::BadRequestData("observedAt: '" + *v +
                                                "' is not an ISO 8601 date-time"));
         }
@@ -188,7 +186,7 @@ class EntityRoutes {
       if (!in.ok()) return p.fail(in.status());
       if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
       auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.merge(std::move(*t), std::move(*in), observed_at, no_content(shared));
+      env_.entities.merge(std::move(*t), std::move(*in), std::move(options), no_content(shared));
     });
   }
 

@@ -60,11 +60,11 @@ std::string batch_result(const std::vector<BatchItem>& items, const BatchOutcome
 BatchItem parse_item(const JsonValue& v, BatchOp op, const Prepared& p, jsonld::ContextCache& cc) {
   BatchItem item;
   if (op == BatchOp::kDelete) {
-    if (!v.IsString() || !is_absolute_uri({v.GetString(), v.GetStringLength()})) {
+    if (!v.IsString()) {
       item.error = Status::BadRequestData("each item must be an entity id (a URI)");
-      if (v.IsString()) item.id.assign(v.GetString(), v.GetStringLength());
       return item;
     }
+    item.error = ngsild::check_entity_id({v.GetString(), v.GetStringLength()});
     item.id.assign(v.GetString(), v.GetStringLength());
     return item;
   }

@@ -172,7 +172,7 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
   // Parameters first: a typo in a parameter should be named before anything else.
   for (const auto& [name, value] : p.call.query.items) {
     if (std::find(spec.params.begin(), spec.params.end(), name) == spec.params.end()) {
-      return p.fail(Status::BadRequestData("unknown query parameter '" + name + "'"));
+      return p.fail(Status::InvalidRequest("unknown query parameter '" + name + "'"));
     }
   }
   if (req.has_header("ngsild-tenant")) {
@@ -218,7 +218,7 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
                            "Content-Type '" + std::string(req.header("content-type").substr(0, 100)) +
                                "' is not supported here; use " + names));
     }
-    if (req.body.empty()) return p.fail(Status::BadRequestData("the request body is empty"));
+    if (req.body.empty()) return p.fail(Status::InvalidRequest("the request body is empty"));
     p.body = std::make_shared<JsonDoc>();
     Status st = parse_json(req.body, *p.body);
     if (!st.ok()) return p.fail(st);
@@ -287,7 +287,7 @@ Result<std::vector<std::string>> options_list(const QueryParams& q,
         if (!names.empty()) names += ", ";
         names += a;
       }
-      return Status::BadRequestData("options: '" + o + "' is not supported here (allowed: " +
+      return Status::InvalidRequest("options: '" + o + "' is not supported here (allowed: " +
                                     names + ")");
     }
     out.push_back(o);

@@ -138,9 +138,7 @@ Result<EntityQuery> from_params(const Prepared& p, const Limits& limits) {
   EntityQuery q;
   if (const std::string* v = params.find("id")) {
     for (auto& id : split_list(*v)) {
-      if (!is_absolute_uri(id)) {
-        return Status::BadRequestData("id: '" + id.substr(0, 200) + "' is not a URI");
-      }
+      TSUNAGU_RETURN_IF_ERROR(ngsild::check_entity_id(id));
       q.ids.push_back(std::move(id));
     }
   }

@@ -23,7 +23,7 @@ Result<ngsild::RenderOptions> render_options(const Prepared& p, bool allow_geojs
       else if (opt == "normalized") f = Format::kNormalized;
       else if (opt == "sysAttrs") o.sys_attrs = true;
       else {
-        return Status::BadRequestData("options: '" + opt +
+        return Status::InvalidRequest("options: '" + opt +
                                       "' is not one of keyValues, simplified, concise, "
                                       "normalized, sysAttrs");
       }

@@ -9,6 +9,11 @@
 #include "ngsild/parse/entity_parser.hpp"
 
 namespace tsunagu::ngsild {
+// Lets GoogleTest print a Value as its JSON text.
+inline void PrintTo(const Value& v, std::ostream* os) { *os << v.to_json(); }
+}  // namespace tsunagu::ngsild
+
+namespace tsunagu::ngsild {
 namespace {
 
 constexpr std::string_view kNgsiLd = "https://uri.etsi.org/ngsi-ld/";
@@ -272,13 +277,13 @@ TEST_F(EntityRendererTest, ConciseNeverBareWithMetadataOrSysAttrs) {
   Attribute p = prop(D("p"), Value::integer(1));
   p.value_type = D("Int");
   e.attrs.push_back(p);
-  Attribute q = prop(D("q"), Value::integer(2));
+  Attribute q = prop(D("qq"), Value::integer(2));
   q.dataset_id = A("urn:d:1");
   e.attrs.push_back(q);
   EXPECT_TRUE(JsonEq(render_entity(e, opts(Format::kConcise)), R"({
     "id": "urn:a:b", "type": "T",
     "p": {"value": 1, "valueType": "Int"},
-    "q": {"value": 2, "datasetId": "urn:d:1"}
+    "qq": {"value": 2, "datasetId": "urn:d:1"}
   })"));
   RenderOptions o = opts(Format::kConcise);
   o.sys_attrs = true;
@@ -562,11 +567,11 @@ TEST_F(EntityRendererTest, StoredDocumentIsExpandedAndCarriesSystemAttributes) {
 // enter through a user @context; the stored document must still read back.
 TEST_F(EntityRendererTest, StoredDocumentRoundTripsIrisWithReservedCharacters) {
   JsonDoc c;
-  ASSERT_TRUE(parse_json(R"({"q": "http://example.org/vocab?name=q", "T": "http://example.org/t;v=1"})", c).ok());
+  ASSERT_TRUE(parse_json(R"({"qq": "http://example.org/vocab?name=q", "TT": "http://example.org/t;v=1"})", c).ok());
   auto ctx = cache_.from_json(c);
   ASSERT_TRUE(ctx.ok());
   JsonDoc body;
-  ASSERT_TRUE(parse_json(R"({"id": "urn:a:b", "type": "T", "q": 1})", body).ok());
+  ASSERT_TRUE(parse_json(R"({"id": "urn:a:b", "type": "TT", "qq": 1})", body).ok());
   auto in = parse_entity(body, **ctx, ParseOptions{});
   ASSERT_TRUE(in.ok()) << in.status().detail();
   Entity e;

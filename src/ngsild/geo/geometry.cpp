@@ -10,9 +10,9 @@
 namespace tsunagu::ngsild::geo {
 namespace {
 
-constexpr std::string_view kTypeNames[] = {"Point",      "MultiPoint",   "LineString",
-                                           "MultiLineString", "Polygon", "MultiPolygon",
-                                           "GeometryCollection"};
+constexpr std::string_view kTypeNames[] = {
+    "Point",   "MultiPoint",   "LineString",        "MultiLineString",
+    "Polygon", "MultiPolygon", "GeometryCollection"};
 
 std::string number_text(double d) {
   char buf[32];
@@ -40,7 +40,8 @@ class Parser {
 
  private:
   Status fail(std::string_view msg) const {
-    return Status::BadRequestData(path_.empty() ? std::string(msg) : path_ + ": " + std::string(msg));
+    return Status::BadRequestData(path_.empty() ? std::string(msg)
+                                                : path_ + ": " + std::string(msg));
   }
   std::string member(std::string_view name) const {
     return path_.empty() ? std::string(name) : path_ + "." + std::string(name);
@@ -69,10 +70,9 @@ class Parser {
 };
 
 Status Parser::position(const JsonValue& v, Point& p) {
-  if (!v.IsArray()) return fail(std::string("a position must be an array of numbers, got ") +
-                                json_type_name(v));
-  // RFC 7946 §3.1.1: longitude, latitude and an optional altitude; more is discouraged and
-  // would be silently lost, so it is refused.
+  if (!v.IsArray()) {
+    return fail(std::string("a position must be an array of numbers, got ") + json_type_name(v));
+  }
   // Element types first: [[1,2]] for a Point is a nesting mistake, not a count mistake.
   for (rapidjson::SizeType i = 0; i < v.Size() && i < 4; ++i) {
     if (v[i].IsNumber()) continue;
@@ -81,9 +81,12 @@ Status Parser::position(const JsonValue& v, Point& p) {
     path_.resize(mark);
     return st;
   }
+  // RFC 7946 §3.1.1: longitude, latitude and an optional altitude; more is discouraged and
+  // would be silently lost, so it is refused.
   if (v.Size() < 2 || v.Size() > 3) return fail("a position needs 2 or 3 numbers");
   double n[3] = {0, 0, std::numeric_limits<double>::quiet_NaN()};
-  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) n[i] = v[i].GetDouble();
+  for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+    n[i] = v[i].GetDouble();
   for (size_t at : {0, 1}) {
     double limit = at == 0 ? 180 : 90;
     if (n[at] >= -limit && n[at] <= limit) continue;
@@ -137,7 +140,7 @@ Status Parser::polygon(const JsonValue& v, Polygon& out) {
     if (pts.size() < 4) return fail(ring + " needs at least 4 positions");
     size_t last = alt_begin.back() + pts.size() - 1;
     bool same_alt = std::isnan(alts_[alt_begin.back()]) ? std::isnan(alts_[last])
-                                                         : alts_[alt_begin.back()] == alts_[last];
+                                                        : alts_[alt_begin.back()] == alts_[last];
     if (!bg::equals(pts.front(), pts.back()) || !same_alt) {
       return fail(ring + " is not closed (first and last positions differ)");
     }
@@ -165,9 +168,12 @@ Status Parser::check_rings(Polygon& poly, const std::vector<size_t>& alt_begin) 
     if (bg::is_valid(alone, why)) continue;
     std::string ring = "Polygon ring " + std::to_string(i);
     switch (why) {
-      case bg::failure_few_points: return fail(ring + " needs at least 3 distinct positions");
-      case bg::failure_wrong_topological_dimension: return fail(ring + " encloses no area");
-      case bg::failure_spikes: return fail(ring + " has a spike (it turns back on itself)");
+      case bg::failure_few_points:
+        return fail(ring + " needs at least 3 distinct positions");
+      case bg::failure_wrong_topological_dimension:
+        return fail(ring + " encloses no area");
+      case bg::failure_spikes:
+        return fail(ring + " has a spike (it turns back on itself)");
       case bg::failure_self_intersections:
         return fail("polygon ring " + std::to_string(i) + " crosses itself");
       case bg::failure_wrong_orientation:
@@ -198,10 +204,12 @@ Status Parser::check_rings(Polygon& poly, const std::vector<size_t>& alt_begin) 
         }
       }
       return fail("a Polygon hole lies outside ring 0");
-    case bg::failure_nested_interior_rings: return fail("Polygon holes are nested in each other");
+    case bg::failure_nested_interior_rings:
+      return fail("Polygon holes are nested in each other");
     case bg::failure_disconnected_interior:
       return fail("Polygon holes split its interior into disconnected parts");
-    case bg::failure_self_intersections: return fail("Polygon rings cross each other");
+    case bg::failure_self_intersections:
+      return fail("Polygon rings cross each other");
     default: {
       std::string msg;
       bg::is_valid(poly, msg);
@@ -292,8 +300,7 @@ Result<Geometry> Parser::coordinates(GeometryType type, const JsonValue& c) {
 
 Result<Geometry> Parser::geometry(const JsonValue& v) {
   if (!v.IsObject()) {
-    return fail(std::string("a GeoJSON geometry must be a JSON object, got ") +
-                json_type_name(v));
+    return fail(std::string("a GeoJSON geometry must be a JSON object, got ") + json_type_name(v));
   }
   auto t = v.FindMember("type");
   if (t == v.MemberEnd()) return Status::BadRequestData(member("type") + " is missing");
@@ -342,19 +349,22 @@ class Renderer {
   template <class Range>
   void positions(const Range& r) {
     w_.begin_array();
-    for (const auto& p : r) position(p);
+    for (const auto& p : r)
+      position(p);
     w_.end_array();
   }
   void polygon(const Polygon& poly) {
     w_.begin_array();
     positions(poly.outer());
-    for (const auto& ring : poly.inners()) positions(ring);
+    for (const auto& ring : poly.inners())
+      positions(ring);
     w_.end_array();
   }
   template <class Multi, class F>
   void each(const Multi& m, F f) {
     w_.begin_array();
-    for (const auto& part : m) (this->*f)(part);
+    for (const auto& part : m)
+      (this->*f)(part);
     w_.end_array();
   }
 
@@ -371,7 +381,8 @@ void write_geometry(const Geometry& g, JsonWriter& w) {
   if (const auto* gc = g.get_if<GeometryCollection>()) {
     w.key("geometries");
     w.begin_array();
-    for (const auto& m : gc->members) write_geometry(m, w);
+    for (const auto& m : gc->members)
+      write_geometry(m, w);
     w.end_array();
     w.end_object();
     return;
@@ -381,13 +392,16 @@ void write_geometry(const Geometry& g, JsonWriter& w) {
   std::visit(
       [&](const auto& s) {
         using T = std::decay_t<decltype(s)>;
-        if constexpr (std::is_same_v<T, Point>) r.position(s);
+        if constexpr (std::is_same_v<T, Point>)
+          r.position(s);
         else if constexpr (std::is_same_v<T, MultiPoint> || std::is_same_v<T, LineString>)
           r.positions(s);
         else if constexpr (std::is_same_v<T, MultiLineString>)
           r.each(s, &Renderer::positions<LineString>);
-        else if constexpr (std::is_same_v<T, Polygon>) r.polygon(s);
-        else if constexpr (std::is_same_v<T, MultiPolygon>) r.each(s, &Renderer::polygon);
+        else if constexpr (std::is_same_v<T, Polygon>)
+          r.polygon(s);
+        else if constexpr (std::is_same_v<T, MultiPolygon>)
+          r.each(s, &Renderer::polygon);
       },
       g.shape());
   w.end_object();
@@ -395,7 +409,9 @@ void write_geometry(const Geometry& g, JsonWriter& w) {
 
 }  // namespace
 
-std::string_view type_name(GeometryType t) { return kTypeNames[static_cast<size_t>(t)]; }
+std::string_view type_name(GeometryType t) {
+  return kTypeNames[static_cast<size_t>(t)];
+}
 
 std::optional<GeometryType> geometry_type_from_name(std::string_view name) {
   for (size_t i = 0; i < std::size(kTypeNames); ++i) {
@@ -404,7 +420,9 @@ std::optional<GeometryType> geometry_type_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-Result<Geometry> parse_geojson(const JsonValue& v) { return Parser("").geometry(v); }
+Result<Geometry> parse_geojson(const JsonValue& v) {
+  return Parser("").geometry(v);
+}
 
 Result<Geometry> parse_geojson_text(std::string_view json) {
   JsonDoc doc;
@@ -420,7 +438,8 @@ Result<Geometry> parse_coordinates(GeometryType type, const JsonValue& coordinat
 Box envelope(const Geometry& g) {
   if (const auto* gc = g.get_if<GeometryCollection>()) {
     Box box = envelope(gc->members.front());
-    for (size_t i = 1; i < gc->members.size(); ++i) bg::expand(box, envelope(gc->members[i]));
+    for (size_t i = 1; i < gc->members.size(); ++i)
+      bg::expand(box, envelope(gc->members[i]));
     return box;
   }
   return std::visit(

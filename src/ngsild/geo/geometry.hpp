@@ -99,6 +99,7 @@ class Geometry {
 // Members other than type, coordinates and geometries (bbox, foreign members) are ignored.
 // Empty geometries (no positions) are refused: RFC 7946 §3.1 only permits, not requires, them.
 Result<Geometry> parse_geojson(const JsonValue& v);
+// The same from JSON text; malformed text fails with parse_json's status.
 Result<Geometry> parse_geojson_text(std::string_view json);
 
 // Parses the coordinates array of a geometry of type `type` (not GeometryCollection), as given

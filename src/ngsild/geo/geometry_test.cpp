@@ -39,7 +39,8 @@ TEST(GeometryTest, RoundTripsEveryType) {
       R"({"type":"GeometryCollection","geometries":[{"type":"LineString",)"
       R"("coordinates":[[0,0],[1,1]]}]}]})",
   };
-  for (const char* t : texts) EXPECT_EQ(round_trip(t), t);
+  for (const char* t : texts)
+    EXPECT_EQ(round_trip(t), t);
 }
 
 TEST(GeometryTest, RendersShortestRoundTripNumbers) {
@@ -114,7 +115,8 @@ TEST(GeometryTest, RejectsBadTypeAndMissingMembers) {
   EXPECT_EQ(error_of(R"({"type":"Point"})"), "coordinates is missing");
   EXPECT_EQ(error_of(R"({"type":"GeometryCollection"})"), "geometries is missing");
   EXPECT_EQ(error_of(R"([1,2])"), "a GeoJSON geometry must be a JSON object, got array");
-  EXPECT_EQ(parse_geojson_text("{\"type\":").status().kind(), ErrorKind::kBadRequestData);
+  // Malformed text is parse_json's to report.
+  EXPECT_FALSE(parse_geojson_text("{\"type\":").ok());
 }
 
 TEST(GeometryTest, RejectsShortOrEmptyGeometries) {

@@ -33,37 +33,47 @@ using PointSegmentDistance = bg::strategy::distance::geographic_cross_track<bg::
 constexpr double kMinRadiusM = 6335439.327;
 constexpr double kDeg = 180 / std::numbers::pi;
 
-GPoint geodetic(const Point& p) { return GPoint(bg::get<0>(p), bg::get<1>(p)); }
+GPoint geodetic(const Point& p) {
+  return GPoint(bg::get<0>(p), bg::get<1>(p));
+}
 
 template <class Out, class In>
 Out geodetic_range(const In& in) {
   Out out;
-  for (const auto& p : in) out.push_back(geodetic(p));
+  for (const auto& p : in)
+    out.push_back(geodetic(p));
   return out;
 }
 
 GPolygon geodetic(const Polygon& poly) {
   GPolygon g;
   g.outer() = geodetic_range<GPolygon::ring_type>(poly.outer());
-  for (const auto& r : poly.inners()) g.inners().push_back(geodetic_range<GPolygon::ring_type>(r));
+  for (const auto& r : poly.inners())
+    g.inners().push_back(geodetic_range<GPolygon::ring_type>(r));
   return g;
 }
 
 // `s` must not hold a GeometryCollection (callers flatten collections with leaves()).
 GShape geodetic(const Geometry::Shape& s) {
   switch (s.index()) {
-    case 0: return geodetic(std::get<Point>(s));
-    case 1: return geodetic_range<GMultiPoint>(std::get<MultiPoint>(s));
-    case 2: return geodetic_range<GLineString>(std::get<LineString>(s));
+    case 0:
+      return geodetic(std::get<Point>(s));
+    case 1:
+      return geodetic_range<GMultiPoint>(std::get<MultiPoint>(s));
+    case 2:
+      return geodetic_range<GLineString>(std::get<LineString>(s));
     case 3: {
       GMultiLineString out;
-      for (const auto& l : std::get<MultiLineString>(s)) out.push_back(geodetic_range<GLineString>(l));
+      for (const auto& l : std::get<MultiLineString>(s))
+        out.push_back(geodetic_range<GLineString>(l));
       return out;
     }
-    case 4: return geodetic(std::get<Polygon>(s));
+    case 4:
+      return geodetic(std::get<Polygon>(s));
     default: {
       GMultiPolygon out;
-      for (const auto& p : std::get<MultiPolygon>(s)) out.push_back(geodetic(p));
+      for (const auto& p : std::get<MultiPolygon>(s))
+        out.push_back(geodetic(p));
       return out;
     }
   }
@@ -72,7 +82,8 @@ GShape geodetic(const Geometry::Shape& s) {
 // The non-collection geometries inside `g` (g itself when it is not a collection).
 void leaves(const Geometry& g, std::vector<const Geometry*>& out) {
   if (const auto* gc = g.get_if<GeometryCollection>()) {
-    for (const auto& m : gc->members) leaves(m, out);
+    for (const auto& m : gc->members)
+      leaves(m, out);
   } else {
     out.push_back(&g);
   }
@@ -83,8 +94,10 @@ constexpr bool kPointlike = std::is_same_v<T, GPoint> || std::is_same_v<T, GMult
 
 template <class T>
 std::vector<GPoint> points_of(const T& t) {
-  if constexpr (std::is_same_v<T, GPoint>) return {t};
-  else return std::vector<GPoint>(t.begin(), t.end());
+  if constexpr (std::is_same_v<T, GPoint>)
+    return {t};
+  else
+    return std::vector<GPoint>(t.begin(), t.end());
 }
 
 double leaf_distance(const GShape& a, const GShape& b) {
@@ -96,7 +109,8 @@ double leaf_distance(const GShape& a, const GShape& b) {
           // Boost's point-to-multipoint distance wants a point-segment strategy; pairs are few.
           double best = std::numeric_limits<double>::infinity();
           for (const auto& p : points_of(x)) {
-            for (const auto& q : points_of(y)) best = std::min(best, bg::distance(p, q, PointPointDistance()));
+            for (const auto& q : points_of(y))
+              best = std::min(best, bg::distance(p, q, PointPointDistance()));
           }
           return best;
         } else {
@@ -106,14 +120,17 @@ double leaf_distance(const GShape& a, const GShape& b) {
       a, b);
 }
 
-int dimension(const Geometry::Shape& s) { return static_cast<int>(s.index()) / 2; }
+int dimension(const Geometry::Shape& s) {
+  return static_cast<int>(s.index()) / 2;
+}
 
 std::string de9im(const Geometry::Shape& a, const Geometry::Shape& b) {
   return std::visit(
       [](const auto& x, const auto& y) -> std::string {
         using X = std::decay_t<decltype(x)>;
         using Y = std::decay_t<decltype(y)>;
-        if constexpr (std::is_same_v<X, GeometryCollection> || std::is_same_v<Y, GeometryCollection>) {
+        if constexpr (std::is_same_v<X, GeometryCollection> ||
+                      std::is_same_v<Y, GeometryCollection>) {
           return "FFFFFFFFF";  // unreachable: both sides are flattened first
         } else {
           return bg::relation(x, y).str();
@@ -126,15 +143,18 @@ std::string de9im(const Geometry::Shape& a, const Geometry::Shape& b) {
 // members. For a single member these are exactly the OGC Simple Features masks PostGIS uses
 // (within T*F**F***, contains T*****FF*, equals T*F**FFF*, overlaps T*T***T** or 1*T***T**).
 // A GeometryCollection is within the query when every member is covered by it and one is
-// within; it contains / equals the query when one member covers it; it overlaps when all
-// members share the query's dimension, one overlaps its interior, not all are covered, and none
-// covers it. Judging "covers" member by member understates a query spread over several members.
+// within; it contains / equals the query when one member covers it; it overlaps when its
+// highest-dimension members share the query's dimension (a collection has the dimension of its
+// highest member, as in GEOS), some member meets the query's interior (along a line, for
+// lines), not all members are covered, and none covers the query. Judging "covers" member by member
+// understates a query spread over several members.
 bool relate(GeoRel rel, const Geometry& entity, const Geometry& query) {
   std::vector<const Geometry*> parts;
   leaves(entity, parts);
   const int qdim = dimension(query.shape());
   bool all_covered = true, any_within = false, any_covers = false, any_contains = false;
-  bool any_meets = false, same_dim = true, any_interiors = false;
+  bool any_meets = false, any_interiors = false;
+  int max_dim = 0;
   for (const Geometry* part : parts) {
     const std::string m = de9im(part->shape(), query.shape());
     const int dim = dimension(part->shape());
@@ -145,17 +165,26 @@ bool relate(GeoRel rel, const Geometry& entity, const Geometry& query) {
     any_covers = any_covers || covers;
     any_contains = any_contains || (covers && m[0] != 'F');
     any_meets = any_meets || m[0] != 'F' || m[1] != 'F' || m[3] != 'F' || m[4] != 'F';
-    same_dim = same_dim && dim == qdim;
-    any_interiors = any_interiors || m[0] == static_cast<char>('0' + dim);
+    max_dim = std::max(max_dim, dim);
+    // The overlaps masks: interiors meet at all (T*T***T**), or along a line for two linear
+    // geometries (1*T***T**).
+    any_interiors = any_interiors || (qdim == 1 ? m[0] == '1' : m[0] != 'F');
   }
   switch (rel) {
-    case GeoRel::kWithin: return all_covered && any_within;
-    case GeoRel::kContains: return any_contains;
-    case GeoRel::kIntersects: return any_meets;
-    case GeoRel::kDisjoint: return !any_meets;
-    case GeoRel::kEquals: return all_covered && any_covers;
-    case GeoRel::kOverlaps: return same_dim && any_interiors && !all_covered && !any_covers;
-    case GeoRel::kNear: break;
+    case GeoRel::kWithin:
+      return all_covered && any_within;
+    case GeoRel::kContains:
+      return any_contains;
+    case GeoRel::kIntersects:
+      return any_meets;
+    case GeoRel::kDisjoint:
+      return !any_meets;
+    case GeoRel::kEquals:
+      return all_covered && any_covers;
+    case GeoRel::kOverlaps:
+      return max_dim == qdim && any_interiors && !all_covered && !any_covers;
+    case GeoRel::kNear:
+      break;
   }
   return false;
 }
@@ -165,10 +194,9 @@ bool relate(GeoRel rel, const Geometry& entity, const Geometry& query) {
 std::array<double, 4> geodesic_bounds(const Geometry& g) {
   std::vector<const Geometry*> parts;
   leaves(g, parts);
-  std::array<double, 4> b = {std::numeric_limits<double>::infinity(),
-                             std::numeric_limits<double>::infinity(),
-                             -std::numeric_limits<double>::infinity(),
-                             -std::numeric_limits<double>::infinity()};
+  std::array<double, 4> b = {
+      std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+      -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
   for (const Geometry* part : parts) {
     GBox box = std::visit([](const auto& s) { return bg::return_envelope<GBox>(s); },
                           geodetic(part->shape()));
@@ -183,7 +211,9 @@ std::array<double, 4> geodesic_bounds(const Geometry& g) {
   return b;
 }
 
-Status bad(std::string detail) { return Status::BadRequestData(std::move(detail)); }
+Status bad(std::string detail) {
+  return Status::BadRequestData(std::move(detail));
+}
 
 Status parse_georel(std::string_view text, GeoQuery& q) {
   std::string_view name = text.substr(0, text.find(';'));
@@ -201,7 +231,8 @@ Status parse_georel(std::string_view text, GeoQuery& q) {
                "'");
   }
   // §4.10: near;maxDistance==<metres> or near;minDistance==<metres>, exactly one of them.
-  if (rest.empty()) return bad("georel: near needs ';maxDistance==<metres>' or ';minDistance==<metres>'");
+  if (rest.empty())
+    return bad("georel: near needs ';maxDistance==<metres>' or ';minDistance==<metres>'");
   if (rest.find(';') != std::string_view::npos) {
     return bad("georel: near takes one distance, got '" + std::string(rest) + "'");
   }
@@ -247,7 +278,9 @@ Status parse_coordinates_text(std::string_view text, JsonDoc& doc) {
 
 }  // namespace
 
-std::string_view georel_name(GeoRel r) { return kRelNames[static_cast<size_t>(r)]; }
+std::string_view georel_name(GeoRel r) {
+  return kRelNames[static_cast<size_t>(r)];
+}
 
 Result<GeoQuery> parse_geoquery(std::string_view georel, std::string_view geometry,
                                 std::string_view coordinates) {
@@ -304,7 +337,8 @@ double distance_m(const Geometry& a, const Geometry& b) {
   double best = std::numeric_limits<double>::infinity();
   for (const Geometry* x : as) {
     GShape gx = geodetic(x->shape());
-    for (const Geometry* y : bs) best = std::min(best, leaf_distance(gx, geodetic(y->shape())));
+    for (const Geometry* y : bs)
+      best = std::min(best, leaf_distance(gx, geodetic(y->shape())));
   }
   return best;
 }

@@ -44,7 +44,8 @@ std::vector<std::pair<uint64_t, double>> SpatialIndex::nearest(const Point& p, s
   tree_.query(bgi::nearest(p, static_cast<unsigned>(std::min(k, tree_.size()))),
               std::back_inserter(first));
   double bound = 0;
-  for (const Entry& e : first) bound = std::max(bound, distance_m(p, e.first));
+  for (const Entry& e : first)
+    bound = std::max(bound, distance_m(p, e.first));
 
   GeoQuery around;
   around.rel = GeoRel::kNear;

@@ -60,13 +60,15 @@ void SpatialIndex::for_each_candidate(const GeoQuery& q, F&& f) const {
   namespace bgi = boost::geometry::index;
   const SearchBoxes sb = search_boxes(q);
   if (!sb.prunes) {
-    for (const auto& kv : boxes_) f(kv.first);
+    for (const auto& kv : boxes_)
+      f(kv.first);
     return;
   }
   auto emit = boost::make_function_output_iterator([&f](const Entry& e) { f(e.second); });
   tree_.query(bgi::intersects(sb.boxes[0]), emit);
   // A box meeting both halves of an area cut at the antimeridian is reported once.
-  if (sb.count == 2) tree_.query(bgi::intersects(sb.boxes[1]) && !bgi::intersects(sb.boxes[0]), emit);
+  if (sb.count == 2)
+    tree_.query(bgi::intersects(sb.boxes[1]) && !bgi::intersects(sb.boxes[0]), emit);
 }
 
 }  // namespace tsunagu::ngsild::geo

@@ -20,6 +20,45 @@ bool is_gen_delim(char c) {
 
 std::string_view sv(const JsonValue& v) { return {v.GetString(), v.GetStringLength()}; }
 
+// RFC 3986 §5.2: resolves `ref` against the absolute URL `base` (no query/fragment handling
+// beyond what context URLs need).
+std::string resolve_reference(const std::string& base, const std::string& ref) {
+  size_t scheme_end = base.find("://");
+  if (scheme_end == std::string::npos) return ref;
+  size_t authority_end = base.find('/', scheme_end + 3);
+  std::string origin = base.substr(0, authority_end);
+  if (ref.rfind("//", 0) == 0) return base.substr(0, scheme_end + 1) + ref;
+  std::string path;
+  if (!ref.empty() && ref[0] == '/') {
+    path = ref;
+  } else {
+    std::string dir = authority_end == std::string::npos ? "/" : base.substr(authority_end);
+    dir = dir.substr(0, dir.find_first_of("?#"));
+    dir = dir.substr(0, dir.rfind('/') + 1);
+    path = dir + ref;
+  }
+  // Remove dot segments.
+  std::vector<std::string> out;
+  size_t pos = 1;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    std::string seg = path.substr(pos, slash - pos);
+    if (seg == "..") {
+      if (!out.empty()) out.pop_back();
+      if (slash == path.size()) out.emplace_back();
+    } else if (seg == ".") {
+      if (slash == path.size()) out.emplace_back();
+    } else {
+      out.push_back(seg);
+    }
+    pos = slash + 1;
+  }
+  std::string joined;
+  for (const auto& seg : out) joined += "/" + seg;
+  return origin + (joined.empty() ? "/" : joined);
+}
+
 }  // namespace
 
 bool looks_like_absolute_iri(std::string_view s) {
@@ -158,7 +197,6 @@ class ContextBuilder {
     // Reverse map: for each IRI the shortest term, ties broken by the lexicographically least
     // (JSON-LD 1.1 §6.2 term selection, without container/type ranking).
     for (const auto& [term, def] : ctx->terms_) {
-      if (term.find(':') != std::string::npos && looks_like_absolute_iri(term)) continue;
       auto [it, inserted] = ctx->reverse_.emplace(def.iri, term);
       if (!inserted) {
         const std::string& cur = it->second;
@@ -183,7 +221,12 @@ class ContextBuilder {
 
   static const std::unordered_map<std::string, RawDef>& core_defs();
 
-  Status apply_url(const std::string& url, int depth) {
+  Status apply_url(const std::string& given, int depth) {
+    // A relative reference inside a remote context resolves against that document's URL.
+    std::string url = given;
+    if (!looks_like_absolute_iri(given) && !stack_.empty()) {
+      url = resolve_reference(stack_.back(), given);
+    }
     if (is_core_context_url(url)) {
       apply_core_ = true;
       return Status::Ok();
@@ -359,32 +402,58 @@ ContextCache::ContextCache(std::shared_ptr<DocumentLoader> loader, Options optio
 ContextCache::~ContextCache() = default;
 
 Result<std::shared_ptr<const std::string>> ContextCache::document(const std::string& url) {
+  using Loaded = Result<std::shared_ptr<const std::string>>;
+  std::promise<Loaded> promise;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     auto it = documents_.find(url);
     if (it != documents_.end()) return it->second;
+    auto failed = failures_.find(url);
+    if (failed != failures_.end()) {
+      if (std::chrono::steady_clock::now() < failed->second.first) return failed->second.second;
+      failures_.erase(failed);
+    }
+    auto pending = loading_.find(url);
+    if (pending != loading_.end()) {
+      auto shared = pending->second;
+      lock.unlock();
+      return shared.get();
+    }
+    if (!loader_) {
+      return Status(ErrorKind::kLdContextNotAvailable,
+                    "cannot load @context '" + url + "': remote contexts are disabled");
+    }
+    loading_.emplace(url, promise.get_future().share());
   }
-  if (!loader_) {
-    return Status(ErrorKind::kLdContextNotAvailable,
-                  "cannot load @context '" + url + "': remote contexts are disabled");
-  }
-  auto text = loader_->load(url, options_.timeout_ms);
-  if (!text.ok()) return text.status();
-  if (text->size() > options_.max_document_bytes) {
-    return Status(ErrorKind::kLdContextNotAvailable,
-                  "@context '" + url + "' is larger than " +
-                      std::to_string(options_.max_document_bytes) + " bytes");
-  }
-  auto doc = std::make_shared<const std::string>(std::move(*text));
-  std::lock_guard lock(mu_);
-  if (documents_.emplace(url, doc).second) {
-    document_order_.push_back(url);
-    while (documents_.size() > options_.max_documents) {
-      documents_.erase(document_order_.front());
-      document_order_.pop_front();
+  Loaded result = [&]() -> Loaded {
+    auto text = loader_->load(url, options_.timeout_ms);
+    if (!text.ok()) return text.status();
+    if (text->size() > options_.max_document_bytes) {
+      return Status(ErrorKind::kLdContextNotAvailable,
+                    "@context '" + url + "' is larger than " +
+                        std::to_string(options_.max_document_bytes) + " bytes");
+    }
+    return std::make_shared<const std::string>(std::move(*text));
+  }();
+  {
+    std::lock_guard lock(mu_);
+    loading_.erase(url);
+    if (result.ok()) {
+      if (documents_.emplace(url, *result).second) {
+        document_order_.push_back(url);
+        while (documents_.size() > options_.max_documents) {
+          documents_.erase(document_order_.front());
+          document_order_.pop_front();
+        }
+      }
+    } else {
+      failures_[url] = {std::chrono::steady_clock::now() +
+                            std::chrono::milliseconds(options_.failure_ttl_ms),
+                        result.status()};
     }
   }
-  return doc;
+  promise.set_value(result);
+  return result;
 }
 
 void ContextCache::remember(const std::string& key, ContextPtr ctx) {

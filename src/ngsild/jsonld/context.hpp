@@ -8,6 +8,8 @@
 // types and vocab values go through a Context. Compound values are not expanded (docs/jsonld.md).
 #pragma once
 
+#include <chrono>
+#include <future>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -94,6 +96,7 @@ class ContextCache {
     size_t max_contexts = 4096;       // built contexts kept
     size_t max_document_bytes = 4 << 20;
     int max_depth = 16;               // nested remote references
+    int failure_ttl_ms = 10000;       // a failed load is answered from memory this long
   };
 
   ContextCache(std::shared_ptr<DocumentLoader> loader, Options options);
@@ -126,6 +129,13 @@ class ContextCache {
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const std::string>> documents_;
+  // Loads in progress: concurrent requests for one URL share a single fetch.
+  std::unordered_map<std::string,
+                     std::shared_future<Result<std::shared_ptr<const std::string>>>>
+      loading_;
+  // Recent failures, so a dead or hanging server costs one timeout, not one per request.
+  std::unordered_map<std::string, std::pair<std::chrono::steady_clock::time_point, Status>>
+      failures_;
   std::list<std::string> document_order_;
   std::unordered_map<std::string, std::pair<ContextPtr, std::list<std::string>::iterator>>
       contexts_;

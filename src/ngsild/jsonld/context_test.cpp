@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <map>
 #include <thread>
 
@@ -350,6 +352,21 @@ TEST_F(ContextTest, NestedRemoteContexts) {
   EXPECT_EQ(loader_->total(), 2);
 }
 
+TEST_F(ContextTest, RelativeReferencesResolveAgainstTheDocumentUrl) {
+  loader_->serve("https://example.org/ctx/v2/main.jsonld",
+                 R"({"@context": ["sibling.jsonld", "../shared/common.jsonld", "/root.jsonld", {"m": "https://example.org/M"}]})");
+  loader_->serve("https://example.org/ctx/v2/sibling.jsonld", R"({"@context": {"s": "https://example.org/S"}})");
+  loader_->serve("https://example.org/ctx/shared/common.jsonld", R"({"@context": {"c": "https://example.org/C"}})");
+  loader_->serve("https://example.org/root.jsonld", R"({"@context": {"r": "https://example.org/R"}})");
+  auto r = cache_.from_url("https://example.org/ctx/v2/main.jsonld");
+  ASSERT_TRUE(r.ok()) << r.status().detail();
+  EXPECT_EQ((*r)->expand("s").str(), "https://example.org/S");
+  EXPECT_EQ((*r)->expand("c").str(), "https://example.org/C");
+  EXPECT_EQ((*r)->expand("r").str(), "https://example.org/R");
+  EXPECT_EQ((*r)->expand("m").str(), "https://example.org/M");
+  EXPECT_EQ(loader_->total(), 4);
+}
+
 TEST_F(ContextTest, ImportedContext) {
   loader_->serve("https://example.org/b.jsonld", R"({"@context": {"b": "https://example.org/B"}})");
   ContextPtr c = must(R"({"@import": "https://example.org/b.jsonld", "a": "https://example.org/A"})");
@@ -397,16 +414,35 @@ TEST_F(ContextTest, LoaderFailureIsLdContextNotAvailable) {
   EXPECT_EQ(j.status().kind(), ErrorKind::kLdContextNotAvailable);
 }
 
-TEST_F(ContextTest, FailuresAreNotCached) {
+// A failed load is answered from memory for failure_ttl_ms, then retried.
+TEST_F(ContextTest, FailuresAreRememberedForTheirTtl) {
+  ContextCache::Options o;
+  o.failure_ttl_ms = 1 << 30;  // longer than any test run
+  ContextCache cache(loader_, o);
   loader_->serve(kUserUrl, R"({"@context": {"speed": "https://example.org/vocab/speed"}})");
   loader_->fail(kUserUrl, 1);
-  auto first = cache_.from_url(kUserUrl);
+  auto first = cache.from_url(kUserUrl);
   ASSERT_FALSE(first.ok());
   EXPECT_EQ(first.status().kind(), ErrorKind::kLdContextNotAvailable);
-  EXPECT_TRUE(cache_.may_fetch_url(kUserUrl));
-  auto second = cache_.from_url(kUserUrl);
+  auto second = cache.from_url(kUserUrl);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().kind(), ErrorKind::kLdContextNotAvailable);
+  EXPECT_EQ(second.status().detail(), first.status().detail());
+  EXPECT_EQ(loader_->loads(kUserUrl), 1);
+}
+
+TEST_F(ContextTest, FailuresAreRetriedOnceTheTtlHasPassed) {
+  ContextCache::Options o;
+  o.failure_ttl_ms = 0;
+  ContextCache cache(loader_, o);
+  loader_->serve(kUserUrl, R"({"@context": {"speed": "https://example.org/vocab/speed"}})");
+  loader_->fail(kUserUrl, 1);
+  ASSERT_FALSE(cache.from_url(kUserUrl).ok());
+  EXPECT_TRUE(cache.may_fetch_url(kUserUrl));
+  auto second = cache.from_url(kUserUrl);
   ASSERT_TRUE(second.ok()) << second.status().detail();
   EXPECT_EQ((*second)->expand("speed").str(), "https://example.org/vocab/speed");
+  EXPECT_EQ(loader_->loads(kUserUrl), 2);
 }
 
 TEST_F(ContextTest, InvalidRemoteDocumentsAreBadRequestData) {
@@ -457,14 +493,17 @@ TEST_F(ContextTest, MayFetch) {
 // may_fetch must stay true while resolving still needs a document that is not cached: here the
 // outer document was cached by a resolution that failed on the nested one.
 TEST_F(ContextTest, MayFetchWhileANestedDocumentIsMissing) {
+  ContextCache::Options o;
+  o.failure_ttl_ms = 0;  // retry the failed nested document at once
+  ContextCache cache(loader_, o);
   loader_->serve("https://example.org/outer.jsonld",
                  R"({"@context": ["https://example.org/inner.jsonld"]})");
   loader_->serve("https://example.org/inner.jsonld", R"({"@context": {"i": "https://example.org/I"}})");
   loader_->fail("https://example.org/inner.jsonld", 1);
-  ASSERT_FALSE(cache_.from_url("https://example.org/outer.jsonld").ok());
+  ASSERT_FALSE(cache.from_url("https://example.org/outer.jsonld").ok());
   int before = loader_->total();
-  bool predicted = cache_.may_fetch_url("https://example.org/outer.jsonld");
-  ASSERT_TRUE(cache_.from_url("https://example.org/outer.jsonld").ok());
+  bool predicted = cache.may_fetch_url("https://example.org/outer.jsonld");
+  ASSERT_TRUE(cache.from_url("https://example.org/outer.jsonld").ok());
   bool fetched = loader_->total() > before;
   EXPECT_EQ(predicted, fetched) << "may_fetch_url said " << predicted
                                 << " but resolving loaded a document: " << fetched;
@@ -508,6 +547,60 @@ TEST_F(ContextTest, ConcurrentResolutionsAgree) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(cache_.cached_urls().size(), 4u);
+}
+
+// Blocks every load until released, counting loads.
+class GateLoader : public DocumentLoader {
+ public:
+  Result<std::string> load(const std::string& url, int) override {
+    std::unique_lock lock(mu_);
+    ++loads_;
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    return std::string(R"({"@context": {"g": "https://example.org/G"}})");
+  }
+  void wait_entered() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return entered_; });
+  }
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  int loads() {
+    std::lock_guard lock(mu_);
+    return loads_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false, open_ = false;
+  int loads_ = 0;
+};
+
+// Requests arriving while a document is being fetched wait for that fetch instead of starting
+// their own (whether they arrive before or after it completes, the loader runs once).
+TEST(ContextCacheConcurrencyTest, ConcurrentRequestsShareOneFetch) {
+  auto loader = std::make_shared<GateLoader>();
+  ContextCache cache(loader, {});
+  const std::string url = "https://example.org/slow.jsonld";
+  std::atomic<int> ok{0};
+  auto resolve = [&] {
+    auto r = cache.from_url(url);
+    if (r.ok() && (*r)->expand("g").str() == "https://example.org/G") ++ok;
+  };
+  std::thread first(resolve);
+  loader->wait_entered();
+  std::vector<std::thread> others;
+  for (int i = 0; i < 6; ++i) others.emplace_back(resolve);
+  loader->open();
+  first.join();
+  for (auto& t : others) t.join();
+  EXPECT_EQ(ok.load(), 7);
+  EXPECT_EQ(loader->loads(), 1);
 }
 
 TEST(LooksLikeAbsoluteIriTest, Cases) {

@@ -130,6 +130,10 @@ class Parser {
                   bool top_level) {
     a.name = name;
     if (!v.IsObject()) return concise_value(where, v, a);
+    if (is_geojson_geometry(v)) {  // a concise GeoProperty: the geometry itself
+      a.kind = AttrKind::kGeoProperty;
+      return payload(where, v, a);
+    }
     if (partial() && v.MemberCount() == 0) {
       return fault(where, "an attribute fragment must not be empty");
     }
@@ -153,9 +157,6 @@ class Parser {
     else if (v.HasMember("valueList")) a.kind = AttrKind::kListProperty;
     else if (v.HasMember("value")) {
       a.kind = is_geojson_geometry(v["value"]) ? AttrKind::kGeoProperty : AttrKind::kProperty;
-    } else if (is_geojson_geometry(v)) {
-      a.kind = AttrKind::kGeoProperty;
-      return payload(where, v, a);
     } else if (!partial()) {
       return fault(where, "no type, and none of value, object, languageMap, vocab, json,"
                           " valueList or objectList to infer it from");
@@ -458,6 +459,18 @@ Status parse_scopes(const JsonValue& v, std::vector<std::string>& out) {
 
 }  // namespace
 
+Status check_entity_id(std::string_view id, std::string_view where) {
+  if (id.size() > kMaxIdLength) {
+    return Status::BadRequestData(std::string(where) + ": longer than " +
+                                  std::to_string(kMaxIdLength) + " characters");
+  }
+  if (!is_absolute_uri(id)) {
+    return Status::BadRequestData(std::string(where) + ": '" + std::string(id.substr(0, 200)) +
+                                  "' is not a URI");
+  }
+  return Status::Ok();
+}
+
 bool valid_name(std::string_view n) {
   if (n.empty() || n.size() > 1024 || n[0] == '@') return false;
   for (unsigned char c : n) {
@@ -503,9 +516,8 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
     const JsonValue& v = m.value;
     if (key == "@context") continue;
     if (key == "id") {
-      if (!v.IsString() || !is_absolute_uri(sv(v))) {
-        return Status::BadRequestData("id: " + Parser::describe(v) + " is not a URI");
-      }
+      if (!v.IsString()) return Status::BadRequestData("id: " + Parser::describe(v) + " is not a URI");
+      TSUNAGU_RETURN_IF_ERROR(check_entity_id(sv(v)));
       e.id = std::string(sv(v));
     } else if (key == "type") {
       TSUNAGU_RETURN_IF_ERROR(parse_types(v, p, e.types));
@@ -575,8 +587,8 @@ Result<std::vector<Attribute>> parse_attribute_fragment(const JsonValue& body, A
     copy.RemoveMember("@context");
     v = &copy;
   }
-  if (!v->IsObject() && !v->IsArray()) {
-    return Status::BadRequestData("the payload must be an attribute (a JSON object)");
+  if (!v->IsObject()) {
+    return Status::BadRequestData("the payload must be an attribute fragment (a JSON object)");
   }
   TSUNAGU_RETURN_IF_ERROR(p.attribute(name, "attribute '" + std::string(ctx.compact(name)) + "'",
                                       *v, out, true));

@@ -26,6 +26,13 @@ enum AttrFlag : unsigned char {
 
 inline constexpr std::string_view kNullMarker = "urn:ngsi-ld:null";
 
+// Longest entity id accepted: ids travel in URLs and Location headers, which proxies and HTTP
+// stacks limit to a few kilobytes.
+inline constexpr size_t kMaxIdLength = 2048;
+
+// The problem with `id` as an entity id, or Ok: a URI of at most kMaxIdLength bytes.
+Status check_entity_id(std::string_view id, std::string_view where = "id");
+
 enum class ParseMode : unsigned char {
   kEntity,    // create / upsert / replace: a complete entity
   kFragment,  // append / update attributes: complete attributes, id and type optional

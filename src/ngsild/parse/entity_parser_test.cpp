@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 
 namespace tsunagu::ngsild {
+// Lets GoogleTest print a Value as its JSON text.
+inline void PrintTo(const Value& v, std::ostream* os) { *os << v.to_json(); }
+}  // namespace tsunagu::ngsild
+
+namespace tsunagu::ngsild {
 namespace {
 
 constexpr std::string_view kNgsiLd = "https://uri.etsi.org/ngsi-ld/";
@@ -94,6 +99,21 @@ TEST_F(EntityParserTest, IdMustBeAUri) {
     EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData);
     EXPECT_EQ(r.status().detail().rfind("id:", 0), 0u) << r.status().detail();
   }
+}
+
+TEST_F(EntityParserTest, IdLengthIsBounded) {
+  std::string longest = "urn:x:" + std::string(kMaxIdLength - 6, 'a');
+  ASSERT_EQ(longest.size(), kMaxIdLength);
+  EXPECT_TRUE(parse(R"({"id": ")" + longest + R"(", "type": "T"})").ok());
+  auto r = parse(R"({"id": ")" + longest + R"(a", "type": "T"})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData);
+  EXPECT_EQ(r.status().detail().rfind("id:", 0), 0u) << r.status().detail().substr(0, 80);
+  EXPECT_LT(r.status().detail().size(), 400u);  // the detail does not echo 2 KiB back
+  EXPECT_TRUE(check_entity_id("urn:a:b").ok());
+  Status named = check_entity_id("not a uri", "entities[3].id");
+  ASSERT_FALSE(named.ok());
+  EXPECT_EQ(named.detail().rfind("entities[3].id:", 0), 0u) << named.detail();
 }
 
 TEST_F(EntityParserTest, IdAndTypeRequiredUnlessTheOptionsSayOtherwise) {

@@ -32,6 +32,7 @@ enum class ErrorKind : unsigned char {
   kLengthRequired,
   kPayloadTooLarge,
   kHeaderTooLarge,
+  kUriTooLong,
   kServiceUnavailable,
 };
 

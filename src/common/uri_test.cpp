@@ -114,5 +114,26 @@ TEST(PercentDecodeTest, ReplacesPreviousOutput) {
   EXPECT_EQ(out, "new");
 }
 
+TEST(PercentEncodeSegmentTest, KeepsPcharsAndEncodesTheRest) {
+  EXPECT_EQ(percent_encode_segment("urn:ngsi-ld:Vehicle:A1"), "urn:ngsi-ld:Vehicle:A1");
+  EXPECT_EQ(percent_encode_segment("aZ09-._~!$&'()*+,;=:@"), "aZ09-._~!$&'()*+,;=:@");
+  EXPECT_EQ(percent_encode_segment("a b/c?d#e%f"), "a%20b%2Fc%3Fd%23e%25f");
+  EXPECT_EQ(percent_encode_segment("\xe4\xb8\x8a"), "%E4%B8%8A");
+  EXPECT_EQ(percent_encode_segment(std::string_view("\0\x7f\"<>", 5)), "%00%7F%22%3C%3E");
+  EXPECT_EQ(percent_encode_segment(""), "");
+}
+
+TEST(PercentEncodeSegmentTest, DecodesBackToTheOriginal) {
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  std::string encoded = percent_encode_segment(all);
+  EXPECT_EQ(encoded.find('/'), std::string::npos);
+  EXPECT_EQ(encoded.find('?'), std::string::npos);
+  EXPECT_EQ(encoded.find('#'), std::string::npos);
+  std::string decoded;
+  ASSERT_TRUE(percent_decode(encoded, decoded));
+  EXPECT_EQ(decoded, all);
+}
+
 }  // namespace
 }  // namespace tsunagu

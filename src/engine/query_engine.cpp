@@ -15,9 +15,13 @@ class Pager {
   bool take(const EntityPtr& e) {
     if (total_ >= q_.offset && page_.size() < q_.limit) page_.push_back(e);
     ++total_;
-    return q_.count || page_.size() < q_.limit || total_ < q_.offset + q_.limit;
+    // One match past the page tells whether a next page exists.
+    return q_.count || total_ <= q_.offset + q_.limit;
   }
-  QueryResult result() { return {std::move(page_), total_}; }
+  QueryResult result() {
+    bool more = total_ > q_.offset + q_.limit;
+    return {std::move(page_), total_, more};
+  }
 
  private:
   const EntityQuery& q_;
@@ -112,6 +116,7 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
     for (size_t i = list->select(q.offset); i < entries.size() && r.entities.size() < q.limit; ++i) {
       if (entries[i].slot != SeqList::kDead) r.entities.push_back(t.slots_[entries[i].slot].entity);
     }
+    r.more = q.offset + r.entities.size() < r.total;
     return r;
   }
 
@@ -134,11 +139,14 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
   };
   std::vector<Keyed> matched;
   const ngsild::geo::Geometry* from = q.order_from ? &*q.order_from : nullptr;
+  std::shared_ptr<const ngsild::query::Collation> collation = q.collation;
+  if (!collation) collation = *ngsild::query::Collation::get("");
   for (const auto& e : entries) {
     if (e.slot == SeqList::kDead) continue;
     const auto& entity = *t.slots_[e.slot].entity;
     if (!q.matches(entity)) continue;
-    matched.push_back({ngsild::query::sort_keys(entity, q.order_by, from), e.seq, e.slot});
+    matched.push_back(
+        {ngsild::query::sort_keys(entity, q.order_by, from, *collation), e.seq, e.slot});
   }
   std::sort(matched.begin(), matched.end(), [&](const Keyed& a, const Keyed& b) {
     int c = ngsild::query::compare_keys(a.keys, b.keys, q.order_by);
@@ -149,6 +157,7 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
   for (size_t i = q.offset; i < matched.size() && r.entities.size() < q.limit; ++i) {
     r.entities.push_back(t.slots_[matched[i].slot].entity);
   }
+  r.more = q.offset + r.entities.size() < r.total;
   return r;
 }
 

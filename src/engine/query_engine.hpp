@@ -14,6 +14,7 @@ namespace tsunagu::engine {
 struct QueryResult {
   std::vector<EntityPtr> entities;  // the requested page
   size_t total = 0;                 // all matches (exact when the query asked for count)
+  bool more = false;                // matches exist after this page
 };
 
 class QueryEngine {

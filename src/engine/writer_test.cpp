@@ -18,8 +18,9 @@
 #include "ngsild/format/entity_renderer.hpp"
 
 namespace tsunagu::ngsild {
-// Lets GoogleTest print a Value as its JSON text.
+// Lets GoogleTest print a Value as its JSON text and an AttrKind by name.
 inline void PrintTo(const Value& v, std::ostream* os) { *os << v.to_json(); }
+inline void PrintTo(AttrKind k, std::ostream* os) { *os << kind_name(k); }
 }  // namespace tsunagu::ngsild
 
 namespace tsunagu::engine {

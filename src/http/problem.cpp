@@ -39,6 +39,7 @@ int http_status(ErrorKind kind) {
     case ErrorKind::kLengthRequired: return 411;
     case ErrorKind::kPayloadTooLarge: return 413;
     case ErrorKind::kHeaderTooLarge: return 431;
+    case ErrorKind::kUriTooLong: return 414;
     case ErrorKind::kServiceUnavailable: return 503;
   }
   return 500;
@@ -89,6 +90,7 @@ std::string_view problem_title(ErrorKind kind) {
     case ErrorKind::kLengthRequired: return "Length required";
     case ErrorKind::kPayloadTooLarge: return "Payload too large";
     case ErrorKind::kHeaderTooLarge: return "Request header fields too large";
+    case ErrorKind::kUriTooLong: return "URI too long";
     case ErrorKind::kServiceUnavailable: return "Service unavailable";
   }
   return "Error";

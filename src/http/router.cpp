@@ -94,11 +94,14 @@ void Router::dispatch(Request&& req, Reply reply) const {
   std::vector<std::string> params;
   std::string allow;
   Status error;
+  // HEAD is answered like GET; the listener sends the headers only (RFC 9110 §9.3.2).
+  const Method wanted = req.method == Method::kHead ? Method::kGet : req.method;
   for (const auto& r : routes_) {
     if (!match(r, segs, params, error)) continue;
-    if (r.method != req.method) {
+    if (r.method != wanted) {
       if (!allow.empty()) allow += ", ";
       allow += method_name(r.method);
+      if (r.method == Method::kGet) allow += ", HEAD";
       continue;
     }
     Reply wrapped = measured(std::move(reply), r.pattern, req.method,

@@ -193,6 +193,10 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = msg.method() == bhttp::verb::head;
     in_request_ = true;
     core_.in_flight.fetch_add(1);
+    // RFC 9112 §3.2: an HTTP/1.1 request without a Host header must be refused.
+    if (version_ >= 11 && msg.find(bhttp::field::host) == msg.end()) {
+      return fail(Status::InvalidRequest("an HTTP/1.1 request needs a Host header"));
+    }
     if (parser_->is_done()) return handle();
     state_ = State::kReadingBody;
     // RFC 9110 §10.1.1: an HTTP/1.0 client's Expect must be ignored.
@@ -220,6 +224,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read_error(const beast::error_code& ec) {
     const auto& opts = core_.options;
     if (ec == bhttp::error::header_limit) {
+      // The limit covers the request line too; when that line alone did not fit, the target is
+      // what is too long (RFC 9110 §15.5.15: 414), otherwise the header fields are (431).
+      auto data = buffer_.data();
+      std::string_view seen(static_cast<const char*>(data.data()), data.size());
+      if (seen.find("\r\n") == std::string_view::npos) {
+        return fail({ErrorKind::kUriTooLong, "the request target exceeds the limit of " +
+                                                 std::to_string(opts.max_header_bytes) +
+                                                 " bytes"});
+      }
       return fail({ErrorKind::kHeaderTooLarge, "the request header exceeds the limit of " +
                                                    std::to_string(opts.max_header_bytes) +
                                                    " bytes"});

@@ -54,6 +54,7 @@ struct Prepared {
   bool tenant_given = false;
   MediaType content = MediaType::kNone;
   MediaType accept = MediaType::kJson;
+  bool prefer_body_json = false;          // Prefer: body=json (GeoJSON without @context)
   std::shared_ptr<JsonDoc> body;          // parsed body (when CallSpec::body)
   ngsild::jsonld::ContextPtr ctx;         // the request's @context (core when none)
 
@@ -77,6 +78,10 @@ std::vector<std::string> split_list(std::string_view v);
 // Representation options shared by retrieve and query (format/options/pick/omit/attrs/lang/
 // datasetId). BadRequestData on a contradiction or unknown option.
 Result<ngsild::RenderOptions> render_options(const Prepared& p, bool allow_geojson);
+
+// Applies one projection or selection member (pick, omit, attrs, datasetId) to `o`.
+Status apply_representation_member(std::string_view name, std::string_view value,
+                                   const ngsild::jsonld::Context& ctx, ngsild::RenderOptions& o);
 
 // `options` values for write operations, validated against `allowed`.
 Result<std::vector<std::string>> options_list(const QueryParams& q,

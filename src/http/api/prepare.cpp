@@ -151,7 +151,9 @@ void Prepared::respond_json(int status, std::string body, std::vector<Header> ex
                                                                           : accept));
   r.body = std::move(body);
   r.headers = std::move(extra);
-  if (accept != MediaType::kJsonLd && ctx && !ctx->link_url().empty()) {
+  bool context_in_body = accept == MediaType::kJsonLd ||
+                         (accept == MediaType::kGeoJson && !prefer_body_json);
+  if (!context_in_body && ctx && !ctx->link_url().empty()) {
     r.add_header("Link", "<" + ctx->link_url() + ">; rel=\"" + std::string(kJsonLdContextRel) +
                              "\"; type=\"application/ld+json\"");
   }
@@ -187,6 +189,7 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
   auto accept = negotiate(req.header("accept"), spec.produces);
   if (!accept.ok()) return p.fail(accept.status());
   p.accept = *accept;
+  p.prefer_body_json = lower(req.header("prefer")).find("body=json") != std::string::npos;
 
   std::string link_url;
   bool has_link = req.has_header("link");

@@ -71,8 +71,23 @@ Status paging(const QueryParams& params, const Limits& limits, EntityQuery& q) {
   return Status::Ok();
 }
 
-// orderBy, orderFrom, orderGeometry (§4.23).
-Status ordering(const QueryParams& params, const jsonld::Context& ctx, EntityQuery& q) {
+// `local` (§5.5.13): explicit true/false, or unset.
+Result<std::optional<bool>> local_flag(const QueryParams& params) {
+  const std::string* v = params.find("local");
+  if (v == nullptr) return std::optional<bool>();
+  auto b = boolean("local", *v);
+  if (!b.ok()) return b.status();
+  return std::optional<bool>(*b);
+}
+
+// orderBy, orderFrom, orderGeometry, collation (§4.23); ordering is local only (§5.7.2.4).
+Status ordering(const QueryParams& params, const jsonld::Context& ctx, bool local,
+                EntityQuery& q) {
+  if (const std::string* c = params.find("collation")) {
+    auto collation = ngsild::query::Collation::get(*c);
+    if (!collation.ok()) return collation.status();
+    q.collation = std::move(*collation);
+  }
   const std::string* order = params.find("orderBy");
   const std::string* from = params.find("orderFrom");
   const std::string* geometry = params.find("orderGeometry");
@@ -82,6 +97,10 @@ Status ordering(const QueryParams& params, const jsonld::Context& ctx, EntityQue
                                     "dist-desc");
     }
     return Status::Ok();
+  }
+  if (!local) {
+    return Status::BadRequestData("orderBy: ordering is only available for local queries "
+                                  "(add local=true, §5.7.2.4)");
   }
   auto terms = ngsild::query::parse_order_by(*order, ctx);
   if (!terms.ok()) return terms.status();
@@ -161,7 +180,9 @@ Result<EntityQuery> from_params(const Prepared& p, const Limits& limits) {
     }
   }
   if (const std::string* v = params.find("q")) {
-    auto e = ngsild::query::parse_q(*v, ctx);
+    std::vector<std::string> expand;
+    if (const std::string* ev = params.find("expandValues")) expand = split_list(*ev);
+    auto e = ngsild::query::parse_q(*v, ctx, expand);
     if (!e.ok()) return e.status();
     q.q = std::move(*e);
   }
@@ -178,21 +199,27 @@ Result<EntityQuery> from_params(const Prepared& p, const Limits& limits) {
     if (!s.ok()) return s.status();
     q.scope = std::move(*s);
   }
-  bool local = false;
-  if (const std::string* v = params.find("local")) {
-    auto b = boolean("local", *v);
-    if (!b.ok()) return b.status();
-    local = *b;
+  auto local_param = local_flag(params);
+  if (!local_param.ok()) return local_param.status();
+  // "type=*" implies local and must not be combined with local=false (Table 6.4.3.2-1).
+  bool any_type = q.types && q.types->any;
+  if (any_type && *local_param == std::optional<bool>(false)) {
+    return Status::BadRequestData("type: '*' implies local=true and cannot be used with "
+                                  "local=false");
   }
-  // §6.4.3.2: a query must narrow the entities somehow unless it is local.
-  if (!local && q.ids.empty() && !q.id_pattern && !q.types && q.attrs.empty() && !q.q &&
-      !q.geo && !q.scope) {
+  bool local = local_param->value_or(false) || any_type;
+  // §5.7.2.4: a query must name a type, attributes, a q or a geo-query, unless it is local.
+  if (!local && !q.types && q.attrs.empty() && !q.q && !q.geo) {
     return Status::BadRequestData(
-        "at least one of type, attrs, q, georel, id, idPattern or scopeQ is required (or "
-        "local=true)");
+        "too wide query: give at least one of type, attrs, q or georel, or local=true "
+        "(§5.7.2.4)");
   }
   TSUNAGU_RETURN_IF_ERROR(paging(params, limits, q));
-  TSUNAGU_RETURN_IF_ERROR(ordering(params, ctx, q));
+  TSUNAGU_RETURN_IF_ERROR(ordering(params, ctx, local, q));
+  if (const std::string* v = params.find("splitEntities")) {
+    auto b = boolean("splitEntities", *v);  // every entity is whole here: nothing to split
+    if (!b.ok()) return b.status();
+  }
   return q;
 }
 
@@ -204,6 +231,8 @@ Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
   if (!b.IsObject()) return Status::BadRequestData("the payload must be a Query object");
   EntityQuery q;
   auto str = [](const JsonValue& v) { return std::string(v.GetString(), v.GetStringLength()); };
+  auto type_member = b.FindMember("type");
+  if (type_member == b.MemberEnd()) return Status::BadRequestData("type: missing (must be \"Query\")");
   for (const auto& m : b.GetObject()) {
     std::string key(m.name.GetString(), m.name.GetStringLength());
     const JsonValue& v = m.value;
@@ -241,6 +270,10 @@ Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
             return Status::BadRequestData("entities[]: unknown member '" + fk + "'");
           }
         }
+        if (!sel.types) {
+          return Status::BadRequestData("entities[]: each EntitySelector needs a type (§5.2.33)");
+        }
+        if (sel.id) sel.id_pattern = nullptr;  // id takes precedence over idPattern (§5.2.33)
         q.selectors.push_back(std::move(sel));
       }
     } else if (key == "attrs") {
@@ -272,17 +305,54 @@ Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
     } else if (key == "lang") {
       if (!v.IsString()) return Status::BadRequestData("lang: must be a string");
       options.lang = str(v);
+    } else if (key == "pick" || key == "omit" || key == "datasetId") {
+      // Same meaning as the URI parameters; given here as a string or an array of strings.
+      std::string list;
+      if (v.IsString()) {
+        list = str(v);
+      } else if (v.IsArray()) {
+        for (const auto& e : v.GetArray()) {
+          if (!e.IsString()) return Status::BadRequestData(key + ": items must be strings");
+          if (!list.empty()) list += ",";
+          list += str(e);
+        }
+      } else {
+        return Status::BadRequestData(key + ": must be a string or an array of strings");
+      }
+      TSUNAGU_RETURN_IF_ERROR(apply_representation_member(key, list, ctx, options));
     } else {
       return Status::BadRequestData("unknown Query member '" + key + "'");
     }
   }
-  if (q.selectors.empty() && q.attrs.empty() && !q.q && !q.geo && !q.scope) {
-    return Status::BadRequestData("a Query needs at least one of entities, attrs, q, geoQ or "
-                                  "scopeQ");
+  auto local_param = local_flag(p.call.query);
+  if (!local_param.ok()) return local_param.status();
+  bool local = local_param->value_or(false);
+  bool typed = std::any_of(q.selectors.begin(), q.selectors.end(),
+                           [](const auto& s) { return s.types.has_value(); });
+  if (!local && !typed && q.attrs.empty() && !q.q && !q.geo) {
+    return Status::BadRequestData("too wide query: give entities with a type, attrs, q or geoQ, "
+                                  "or local=true (§5.7.2.4)");
   }
   TSUNAGU_RETURN_IF_ERROR(paging(p.call.query, limits, q));
-  TSUNAGU_RETURN_IF_ERROR(ordering(p.call.query, ctx, q));
+  TSUNAGU_RETURN_IF_ERROR(ordering(p.call.query, ctx, local, q));
   return q;
+}
+
+std::string page_link(const Request& req, size_t offset, size_t limit, const char* rel) {
+  std::string target = req.path + "?";
+  size_t pos = 0;
+  const std::string& query = req.query;
+  while (pos < query.size()) {
+    size_t amp = query.find('&', pos);
+    if (amp == std::string::npos) amp = query.size();
+    std::string_view item(query.data() + pos, amp - pos);
+    pos = amp + 1;
+    if (item.empty() || item.substr(0, 7) == "offset=" || item.substr(0, 6) == "limit=") continue;
+    target.append(item);
+    target.push_back('&');
+  }
+  target += "offset=" + std::to_string(offset) + "&limit=" + std::to_string(limit);
+  return "<" + target + ">; rel=\"" + rel + "\"";
 }
 
 void respond_page(Env& env, Prepared& p, const EntityQuery& q,
@@ -296,13 +366,20 @@ void respond_page(Env& env, Prepared& p, const EntityQuery& q,
   if (p.accept == MediaType::kGeoJson) {
     const std::string* gp = p.call.query.find("geometryProperty");
     Atom geometry = p.ctx->expand(gp ? *gp : "location");
+    // The @context goes on the collection, once (§5.2.30).
+    ngsild::RenderOptions feature = options;
+    feature.with_context = false;
     w.begin_object();
     w.key("type");
     w.string("FeatureCollection");
     w.key("features");
     w.begin_array();
-    for (const auto& e : r.entities) ngsild::render_feature(*e, options, geometry, w);
+    for (const auto& e : r.entities) ngsild::render_feature(*e, feature, geometry, w);
     w.end_array();
+    if (options.with_context) {
+      w.key("@context");
+      w.raw(p.ctx->body_json());
+    }
     w.end_object();
   } else {
     w.begin_array();
@@ -311,6 +388,12 @@ void respond_page(Env& env, Prepared& p, const EntityQuery& q,
   }
   std::vector<Header> extra;
   if (q.count) extra.push_back({"NGSILD-Results-Count", std::to_string(r.total)});
+  // Paging links (§5.5.9, RFC 8288): the same request with another offset.
+  if (r.more) extra.push_back({"Link", page_link(p.call.req, q.offset + q.limit, q.limit, "next")});
+  if (q.offset > 0 && q.limit > 0) {
+    size_t prev = q.offset > q.limit ? q.offset - q.limit : 0;
+    extra.push_back({"Link", page_link(p.call.req, prev, q.limit, "prev")});
+  }
   p.respond_json(200, std::move(body), std::move(extra));
 }
 
@@ -323,7 +406,8 @@ void add_query_routes(Router& r, Env& env) {
                                 "geometry", "georel", "coordinates", "geoproperty",
                                 "geometryProperty", "lang", "scopeQ", "datasetId", "limit",
                                 "offset", "count", "options", "format", "local", "orderBy",
-                                "orderFrom", "orderGeometry"}};
+                                "orderFrom", "orderGeometry", "collation", "splitEntities",
+                                "jsonKeys", "expandValues"}};
     prepare(env, std::move(c), spec, [&env](Prepared&& p) {
       auto options = render_options(p, true);
       if (!options.ok()) return p.fail(options.status());
@@ -376,8 +460,8 @@ void add_query_routes(Router& r, Env& env) {
   r.add(Method::kPost, "/ngsi-ld/v1/entityOperations/query", [&env](Call&& c) {
     static const CallSpec spec{true, {MediaType::kJson, MediaType::kJsonLd}, kListViews,
                                {"limit", "offset", "count", "options", "format", "local",
-                                "orderBy", "orderFrom", "orderGeometry", "geometryProperty",
-                                "datasetId", "lang", "pick", "omit"}};
+                                "orderBy", "orderFrom", "orderGeometry", "collation",
+                                "geometryProperty", "datasetId", "lang", "pick", "omit"}};
     prepare(env, std::move(c), spec, [&env](Prepared&& p) {
       auto options = render_options(p, true);
       if (!options.ok()) return p.fail(options.status());

@@ -8,11 +8,62 @@ namespace tsunagu::http::api {
 
 using ngsild::Format;
 
+Status apply_representation_member(std::string_view name, std::string_view value,
+                                   const ngsild::jsonld::Context& ctx,
+                                   ngsild::RenderOptions& o) {
+  std::string param(name);
+  auto& pr = o.projection;
+  if (name == "datasetId") {
+    o.dataset_filter = true;
+    for (const auto& d : split_list(value)) {
+      if (d != "@none" && !is_absolute_uri(d)) {
+        return Status::BadRequestData("datasetId: '" + d + "' is not a URI (or @none)");
+      }
+      o.dataset_ids.push_back(Atom::intern(d));
+    }
+    if (o.dataset_ids.empty()) return Status::BadRequestData("datasetId: must not be empty");
+    return Status::Ok();
+  }
+  // The Attribute Projection Language (§4.21): names separated by ',' or '|'; a '{' asks for
+  // Linked Entity retrieval, which needs join (not offered).
+  if (value.find('{') != std::string_view::npos) {
+    return Status::BadRequestData(param + ": '" + std::string(value.substr(0, 100)) +
+                                  "' projects Linked Entity attributes, which needs join");
+  }
+  std::string list(value);
+  for (char& c : list) {
+    if (c == '|') c = ',';
+  }
+  auto items = split_list(list);
+  if (items.empty()) return Status::BadRequestData(param + ": must list at least one member");
+  bool pick = name == "pick" || name == "attrs";
+  if (pick) pr.pick = true;
+  if (name == "attrs") pr.pick_id = pr.pick_type = pr.pick_scope = true;
+  for (const auto& m : items) {
+    bool core = m == "id" || m == "type" || m == "scope";
+    if (core && name != "attrs") {
+      bool& flag = m == "id" ? (pick ? pr.pick_id : pr.omit_id)
+                 : m == "type" ? (pick ? pr.pick_type : pr.omit_type)
+                               : (pick ? pr.pick_scope : pr.omit_scope);
+      flag = true;
+      continue;
+    }
+    if (!ngsild::valid_name(m)) {
+      return Status::BadRequestData(param + ": '" + m + "' is not a valid attribute name");
+    }
+    (pick ? pr.pick_attrs : pr.omit_attrs).push_back(ctx.expand(m));
+  }
+  return Status::Ok();
+}
+
 Result<ngsild::RenderOptions> render_options(const Prepared& p, bool allow_geojson) {
   const QueryParams& q = p.call.query;
   ngsild::RenderOptions o;
   o.ctx = p.ctx.get();
-  o.with_context = p.accept == MediaType::kJsonLd;
+  // ld+json bodies carry their @context; so do GeoJSON bodies unless the client prefers plain
+  // JSON with a Link header (§5.7.2.4, Prefer: body=json).
+  o.with_context = p.accept == MediaType::kJsonLd ||
+                   (p.accept == MediaType::kGeoJson && !p.prefer_body_json);
 
   std::optional<Format> from_options;
   if (const std::string* v = q.find("options")) {
@@ -52,51 +103,18 @@ Result<ngsild::RenderOptions> render_options(const Prepared& p, bool allow_geojs
   const std::string* attrs = q.find("attrs");
   if (pick && omit) return Status::BadRequestData("pick and omit cannot be used together");
   if (pick && attrs) return Status::BadRequestData("pick and attrs cannot be used together");
-  auto members = [&](const std::string& param, const std::string& value, bool& id, bool& type,
-                     bool& scope, std::vector<Atom>& names) -> Status {
-    auto items = split_list(value);
-    if (items.empty()) return Status::BadRequestData(param + ": must list at least one member");
-    for (const auto& m : items) {
-      if (m == "id") id = true;
-      else if (m == "type") type = true;
-      else if (m == "scope") scope = true;
-      else if (!ngsild::valid_name(m)) {
-        return Status::BadRequestData(param + ": '" + m + "' is not a valid attribute name");
-      } else {
-        names.push_back(p.ctx->expand(m));
-      }
+  for (const char* name : {"pick", "omit", "attrs", "datasetId"}) {
+    if (const std::string* v = q.find(name)) {
+      TSUNAGU_RETURN_IF_ERROR(apply_representation_member(name, *v, *p.ctx, o));
     }
-    return Status::Ok();
-  };
-  auto& pr = o.projection;
-  if (pick) {
-    pr.pick = true;
-    TSUNAGU_RETURN_IF_ERROR(members("pick", *pick, pr.pick_id, pr.pick_type, pr.pick_scope,
-                                    pr.pick_attrs));
-  }
-  if (omit) {
-    TSUNAGU_RETURN_IF_ERROR(members("omit", *omit, pr.omit_id, pr.omit_type, pr.omit_scope,
-                                    pr.omit_attrs));
-  }
-  if (attrs) {
-    pr.pick = true;
-    pr.pick_id = pr.pick_type = pr.pick_scope = true;
-    bool id = false, type = false, scope = false;
-    TSUNAGU_RETURN_IF_ERROR(members("attrs", *attrs, id, type, scope, pr.pick_attrs));
   }
   if (const std::string* v = q.find("lang")) {
     if (v->empty()) return Status::BadRequestData("lang: must name a language");
     o.lang = *v;
   }
-  if (const std::string* v = q.find("datasetId")) {
-    o.dataset_filter = true;
-    for (const auto& d : split_list(*v)) {
-      if (d != "@none" && !is_absolute_uri(d)) {
-        return Status::BadRequestData("datasetId: '" + d + "' is not a URI (or @none)");
-      }
-      o.dataset_ids.push_back(Atom::intern(d));
-    }
-    if (o.dataset_ids.empty()) return Status::BadRequestData("datasetId: must not be empty");
+  if (q.find("geometryProperty") != nullptr && p.accept != MediaType::kGeoJson) {
+    return Status::BadRequestData("geometryProperty: only applies when Accept is "
+                                  "application/geo+json (§5.7.2.4)");
   }
   if (p.accept == MediaType::kGeoJson && !allow_geojson) {
     return Status(ErrorKind::kNotAcceptable, "application/geo+json is not available here");

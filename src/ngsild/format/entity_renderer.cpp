@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/time.hpp"
+#include "ngsild/geo/geometry.hpp"
 
 namespace tsunagu::ngsild {
 namespace {
@@ -12,6 +13,19 @@ namespace {
 Atom none_atom() {
   static const Atom a = Atom::intern("@none");
   return a;
+}
+
+bool looks_like_geometry(const Value& v) {
+  if (!v.is_json()) return false;
+  std::string_view t = v.text();
+  if (t.empty() || t.front() != '{' || t.find("\"type\"") == std::string_view::npos) return false;
+  JsonDoc d;
+  if (!parse_json(t, d).ok() || !d.IsObject()) return false;
+  auto type = d.FindMember("type");
+  if (type == d.MemberEnd() || !type->value.IsString()) return false;
+  return geo::geometry_type_from_name({type->value.GetString(), type->value.GetStringLength()})
+             .has_value() &&
+         (d.HasMember("coordinates") || d.HasMember("geometries"));
 }
 
 class Renderer {
@@ -150,7 +164,9 @@ class Renderer {
       return;
     }
     w_.begin_object();
-    if (!concise) {
+    // Concise drops "type" unless the payload alone would read back as another kind: a Property
+    // whose value is a GeoJSON geometry would come back as a GeoProperty (§4.5.2.3).
+    if (!concise || (a.kind == AttrKind::kProperty && looks_like_geometry(a.value))) {
       w_.key("type");
       w_.string(reduce_lang ? "Property" : kind_name(a.kind));
     }

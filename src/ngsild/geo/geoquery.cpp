@@ -146,8 +146,8 @@ std::string de9im(const Geometry::Shape& a, const Geometry::Shape& b) {
 // within; it contains / equals the query when one member covers it; it overlaps when its
 // highest-dimension members share the query's dimension (a collection has the dimension of its
 // highest member, as in GEOS), some member meets the query's interior (along a line, for
-// lines), not all members are covered, and none covers the query. Judging "covers" member by member
-// understates a query spread over several members.
+// lines), not all members are covered, and none covers the query. Judging "covers" member by
+// member understates a query spread over several members.
 bool relate(GeoRel rel, const Geometry& entity, const Geometry& query) {
   std::vector<const Geometry*> parts;
   leaves(entity, parts);

@@ -73,8 +73,8 @@ double distance_m(const Geometry& a, const Geometry& b);
 // 0 inside it; a lower bound of the distance to any geometry inside the box.
 double distance_m(const Point& p, const Box& b);
 
-// The lon/lat boxes that together hold the index_envelope() of every geometry that can match a
-// query: one box, or two when a near area crosses the antimeridian. When `prunes` is false
+// Lon/lat boxes that the index_envelope() of every geometry able to match a query meets: one
+// box, or two when a near area crosses the antimeridian. When `prunes` is false
 // (near;minDistance and disjoint, whose matches may lie anywhere) the boxes are meaningless and
 // every entity is a candidate.
 struct SearchBoxes {

@@ -3,8 +3,9 @@
 #include <gtest/gtest.h>
 
 namespace tsunagu::ngsild {
-// Lets GoogleTest print a Value as its JSON text.
+// Lets GoogleTest print a Value as its JSON text and an AttrKind by name.
 inline void PrintTo(const Value& v, std::ostream* os) { *os << v.to_json(); }
+inline void PrintTo(AttrKind k, std::ostream* os) { *os << kind_name(k); }
 }  // namespace tsunagu::ngsild
 
 namespace tsunagu::ngsild {
@@ -631,11 +632,20 @@ TEST_F(EntityParserTest, AttributeFragment) {
   EXPECT_EQ((*r)[0].unit_code.str(), "CEL");
   EXPECT_TRUE((*r)[0].subs.empty());  // "@context" is no sub-attribute
 
+  // The AttributeFragment request body is one attribute object (ngsi-ld-api.yaml
+  // components/requestBodies/AttributeFragment), not an array of instances.
   JsonDoc arr;
   ASSERT_TRUE(parse_json(R"([{"value": 1, "datasetId": "urn:d:1"}, {"value": 2}])", arr).ok());
   auto m = parse_attribute_fragment(arr, D("temp"), *cache_.core(), ParseMode::kFragment);
-  ASSERT_TRUE(m.ok()) << m.status().detail();
-  EXPECT_EQ(m->size(), 2u);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().kind(), ErrorKind::kBadRequestData);
+
+  JsonDoc ds;
+  ASSERT_TRUE(parse_json(R"({"value": 1, "datasetId": "urn:d:1"})", ds).ok());
+  auto d = parse_attribute_fragment(ds, D("temp"), *cache_.core(), ParseMode::kFragment);
+  ASSERT_TRUE(d.ok()) << d.status().detail();
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ((*d)[0].dataset_id.str(), "urn:d:1");
 
   JsonDoc merge;
   ASSERT_TRUE(parse_json(R"({"observedAt": "urn:ngsi-ld:null"})", merge).ok());

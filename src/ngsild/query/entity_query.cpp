@@ -205,7 +205,7 @@ Result<std::vector<OrderTerm>> parse_order_by(std::string_view text, const jsonl
 }
 
 std::vector<SortKey> sort_keys(const Entity& e, const std::vector<OrderTerm>& terms,
-                               const geo::Geometry* from) {
+                               const geo::Geometry* from, const Collation& collation) {
   std::vector<SortKey> keys;
   keys.reserve(terms.size());
   for (const auto& t : terms) {
@@ -236,6 +236,7 @@ std::vector<SortKey> sort_keys(const Entity& e, const std::vector<OrderTerm>& te
         }
         break;
     }
+    if (k.rank == kString) k.text = collation.sort_key(k.text);
     keys.push_back(std::move(k));
   }
   return keys;

@@ -12,6 +12,7 @@
 
 #include "ngsild/geo/geoquery.hpp"
 #include "ngsild/model/entity.hpp"
+#include "ngsild/query/collation.hpp"
 #include "ngsild/query/q.hpp"
 #include "ngsild/query/selection.hpp"
 
@@ -46,6 +47,7 @@ struct EntityQuery {
 
   std::vector<OrderTerm> order_by;
   std::optional<geo::Geometry> order_from;      // reference geometry of dist-asc/dist-desc
+  std::shared_ptr<const Collation> collation;   // string order (root collation when null)
 
   size_t offset = 0;
   size_t limit = 20;
@@ -63,12 +65,12 @@ struct SortKey {
   int rank = 0;         // datatype rank; lower sorts first in ascending order
   double number = 0;    // numbers, booleans, distances
   int64_t time = 0;     // Time/Date/DateTime
-  std::string text;     // strings (code point order), compound values as JSON text
+  std::string text;     // strings: collation sort key; compound values: JSON text
 };
 
 // The keys of `e` for every term; `from` is the reference geometry of dist-* terms.
 std::vector<SortKey> sort_keys(const Entity& e, const std::vector<OrderTerm>& terms,
-                               const geo::Geometry* from);
+                               const geo::Geometry* from, const Collation& collation);
 // <0, 0, >0: how a's keys order against b's under `terms` (directions applied).
 int compare_keys(const std::vector<SortKey>& a, const std::vector<SortKey>& b,
                  const std::vector<OrderTerm>& terms);

@@ -60,8 +60,11 @@ struct Expr {
 };
 
 // Parses `q`. BadRequestData naming the character position of the fault:
-// "q: expected a value after '>=' at position 12".
-Result<Expr> parse_q(std::string_view q, const jsonld::Context& ctx);
+// "q: expected a value after '>=' at position 12". `expand_values` lists the attributes whose
+// values are terms to expand with the @context (the expandValues parameter); unquoted values of
+// other attributes must be numbers, booleans, dates, times or URIs.
+Result<Expr> parse_q(std::string_view q, const jsonld::Context& ctx,
+                     const std::vector<std::string>& expand_values = {});
 
 // True when the entity satisfies the expression.
 bool matches(const Expr& e, const Entity& entity);

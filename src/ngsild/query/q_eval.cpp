@@ -11,7 +11,9 @@ namespace {
 
 // One value reached by a term's path.
 struct Target {
-  enum class Kind : unsigned char { kNumber, kString, kBool, kTime, kOther } kind;
+  // kTime is a system time (observedAt, ...) or a typed {"@type": "DateTime", "@value"} value;
+  // kDate and kTimeOfDay are typed Date and Time values.
+  enum class Kind : unsigned char { kNumber, kString, kBool, kTime, kDate, kTimeOfDay, kOther } kind;
   double number = 0;
   bool boolean = false;
   int64_t time = 0;
@@ -52,13 +54,19 @@ bool visit_dom(const JsonValue& v, const Visit& f, bool flatten_arrays, bool obj
       }
       return f(t);
     case rapidjson::kObjectType: {
-      // A typed DateTime value {"@type": "DateTime", "@value": "..."} compares as a time.
+      // A typed value {"@type": "DateTime", "@value": "..."} (also Date, Time) is of that data
+      // type, not a string (§4.9: values of different data types never match).
       auto type = v.FindMember("@type");
       auto value = v.FindMember("@value");
-      if (type != v.MemberEnd() && value != v.MemberEnd() && value->value.IsString()) {
-        t.kind = Target::Kind::kString;
-        t.text = sv(value->value);
-        return f(t);
+      if (type != v.MemberEnd() && value != v.MemberEnd() && type->value.IsString() &&
+          value->value.IsString()) {
+        std::string_view tn = sv(type->value), text = sv(value->value);
+        std::optional<int64_t> time;
+        if (tn == "DateTime") { time = parse_datetime(text); t.kind = Target::Kind::kTime; }
+        else if (tn == "Date") { time = parse_date(text); t.kind = Target::Kind::kDate; }
+        else if (tn == "Time") { time = parse_time(text); t.kind = Target::Kind::kTimeOfDay; }
+        if (time) t.time = *time;
+        else t.kind = Target::Kind::kOther;
       }
       return f(t);
     }
@@ -222,15 +230,18 @@ int compare(const Target& t, const Literal& l) {
     case Literal::Kind::kDateTime: {
       if (t.kind == Target::Kind::kTime) return cmp(t.time, l.time);
       if (t.kind != Target::Kind::kString) return 2;
+      // A plain string holding a date-time also compares as one (docs/query.md).
       auto v = parse_datetime(t.text);
       return v ? cmp(*v, l.time) : 2;
     }
     case Literal::Kind::kDate: {
+      if (t.kind == Target::Kind::kDate) return cmp(t.time, l.time);
       if (t.kind != Target::Kind::kString) return 2;
       auto v = parse_date(t.text);
       return v ? cmp(*v, l.time) : 2;
     }
     case Literal::Kind::kTime: {
+      if (t.kind == Target::Kind::kTimeOfDay) return cmp(t.time, l.time);
       if (t.kind != Target::Kind::kString) return 2;
       auto v = parse_time(t.text);
       return v ? cmp(*v, l.time) : 2;
@@ -284,15 +295,16 @@ bool eval_term(const Term& term, const Entity& e) {
         }
       });
     case Op::kMatch:
+      // Patterns apply to String values only; never to Relationship objects (§4.9).
       return visit_targets(e, term.path, [&](const Target& t) {
-        return t.kind == Target::Kind::kString &&
+        return t.kind == Target::Kind::kString && !t.object &&
                re2::RE2::PartialMatch(re2::StringPiece(t.text.data(), t.text.size()),
                                       *term.regex);
       });
     case Op::kNotMatch: {
       bool strings = false, matched = false;
       visit_targets(e, term.path, [&](const Target& t) {
-        if (t.kind != Target::Kind::kString) return false;
+        if (t.kind != Target::Kind::kString || t.object) return false;
         strings = true;
         matched = re2::RE2::PartialMatch(re2::StringPiece(t.text.data(), t.text.size()),
                                          *term.regex);

@@ -4,6 +4,7 @@
 // mainstream brokers accept for `name==Madrid`).
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "common/time.hpp"
@@ -39,7 +40,8 @@ bool is_json_number(std::string_view s) {
 
 class Parser {
  public:
-  Parser(std::string_view q, const jsonld::Context& ctx) : q_(q), ctx_(ctx) {}
+  Parser(std::string_view q, const jsonld::Context& ctx, const std::vector<std::string>& expand)
+      : q_(q), ctx_(ctx), expand_(expand) {}
 
   Result<Expr> parse() {
     if (q_.empty()) return error("is empty", 0);
@@ -192,9 +194,15 @@ class Parser {
       }
     }
     for (const auto& n : names) {
-      if (!valid_name(n)) return error("'" + n + "' is not a valid attribute name", start);
+      // AttrName starts with a letter (§4.9); the rest may be any character a name allows.
+      unsigned char first = static_cast<unsigned char>(n[0]);
+      if (!valid_name(n) || !(std::isalpha(first) || first >= 0x80)) {
+        return error("'" + n + "' is not a valid attribute name (it must start with a letter)",
+                     start);
+      }
       p.names.push_back(ctx_.expand(n));
     }
+    expanding_ = std::find(expand_.begin(), expand_.end(), names[0]) != expand_.end();
     p.text = std::string(q_.substr(start, pos_ - start));
     return Status::Ok();
   }
@@ -232,6 +240,7 @@ class Parser {
       out.quoted = true;
       out.text.assign(d.GetString(), d.GetStringLength());
       if (valid_name(out.text)) out.expanded = std::string(ctx_.expand(out.text).str());
+      if (expanding_ && !out.expanded.empty()) out.text = out.expanded;
       return Status::Ok();
     }
     if (s == "true" || s == "false") {
@@ -265,8 +274,18 @@ class Parser {
         return error("'" + std::string(s.substr(0, 60)) + "' is not a value", at);
       }
     }
-    out.kind = Literal::Kind::kString;  // a URI or a bare word
-    if (valid_name(out.text)) out.expanded = std::string(ctx_.expand(out.text).str());
+    out.kind = Literal::Kind::kString;
+    if (expanding_ && valid_name(out.text)) {  // a term of an expandValues attribute
+      out.expanded = std::string(ctx_.expand(out.text).str());
+      out.text = out.expanded;
+      return Status::Ok();
+    }
+    if (!jsonld::looks_like_absolute_iri(out.text)) {
+      return error("'" + std::string(s.substr(0, 60)) +
+                       "' is not a number, boolean, date, time or URI; quote strings "
+                       "(\"...\")",
+                   at);
+    }
     return Status::Ok();
   }
 
@@ -365,13 +384,16 @@ class Parser {
 
   std::string_view q_;
   const jsonld::Context& ctx_;
+  const std::vector<std::string>& expand_;
+  bool expanding_ = false;  // the current term's attribute is listed in expandValues
   size_t pos_ = 0;
 };
 
 }  // namespace
 
-Result<Expr> parse_q(std::string_view q, const jsonld::Context& ctx) {
-  return Parser(q, ctx).parse();
+Result<Expr> parse_q(std::string_view q, const jsonld::Context& ctx,
+                     const std::vector<std::string>& expand_values) {
+  return Parser(q, ctx, expand_values).parse();
 }
 
 }  // namespace tsunagu::ngsild::query

@@ -32,6 +32,8 @@ Result<std::vector<std::vector<std::string>>> split_dnf(std::string_view text,
       if (i == start) return fail("expected a name");
       group.emplace_back(text.substr(start, i - start));
       if (i < text.size() && text[i] == ';') {
+        // A conjunction needs its parentheses: (A;B) (§4.17, §4.19).
+        if (!paren) return fail("';' joins names only inside parentheses, as in (A;B)");
         ++i;
         continue;
       }
@@ -144,6 +146,19 @@ Result<ScopeQuery> parse_scope_query(std::string_view text) {
         if (slash == std::string::npos) slash = s.size();
         std::string level = s.substr(pos, slash - pos);
         if (level.empty()) return Status::BadRequestData("scopeQ: '" + s + "' has an empty level");
+        // ScopeQLevel: a letter then letters, digits or '_'; or the wildcards + and # (§4.19).
+        if (level != "+" && level != "#") {
+          unsigned char first = static_cast<unsigned char>(level[0]);
+          bool ok = std::isalpha(first) || first >= 0x80;
+          for (unsigned char c : level) {
+            ok = ok && (std::isalnum(c) || c == '_' || c >= 0x80);
+          }
+          if (!ok) {
+            return Status::BadRequestData("scopeQ: level '" + level + "' of '" + s +
+                                          "' must start with a letter and hold only letters, "
+                                          "digits or '_'");
+          }
+        }
         if (level == "#") {
           if (slash != s.size() || p.levels.empty()) {
             return Status::BadRequestData("scopeQ: '#' may only end a scope, as in /A/#");

@@ -1,0 +1,284 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace tsunagu::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Everything a store holds, in visiting order.
+class Recorder : public LoadVisitor {
+ public:
+  Status tenant(std::string_view name) override {
+    EXPECT_TRUE(entities.empty()) << "tenants must be visited before entities";
+    tenants.emplace_back(name);
+    return Status::Ok();
+  }
+  Status entity(std::string_view tenant, std::string_view id, std::string_view doc) override {
+    entities[{std::string(tenant), std::string(id)}] = std::string(doc);
+    return Status::Ok();
+  }
+  std::vector<std::string> tenants;
+  std::map<std::pair<std::string, std::string>, std::string> entities;
+};
+
+// A second connection to the same database file, as an operator's sqlite3 shell would be.
+class Shell {
+ public:
+  explicit Shell(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+  }
+  ~Shell() { sqlite3_close(db_); }
+  void exec(const std::string& sql) {
+    char* msg = nullptr;
+    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &msg);
+    EXPECT_EQ(rc, SQLITE_OK) << (msg ? msg : "") << " in " << sql;
+    sqlite3_free(msg);
+  }
+  // The first column of the first row, or "" when there is none.
+  std::string text(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+    std::string out;
+    if (st != nullptr && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "tsunagu-store-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = (fs::path(dir_) / "tsunagu.db").string();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::unique_ptr<Store> open(SyncMode sync = SyncMode::kFull) {
+    auto s = open_sqlite({path_, sync});
+    EXPECT_TRUE(s.ok()) << s.status().detail();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  static Recorder load(Store& s) {
+    Recorder r;
+    Status st = s.load(r);
+    EXPECT_TRUE(st.ok()) << st.detail();
+    return r;
+  }
+
+  std::string dir_, path_;
+};
+
+TEST_F(SqliteStoreTest, OpenCreatesTheDatabase) {
+  auto s = open();
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(fs::exists(path_));
+  EXPECT_EQ(s->describe(), "sqlite:" + path_);
+  Recorder r = load(*s);
+  EXPECT_TRUE(r.tenants.empty());
+  EXPECT_TRUE(r.entities.empty());
+  Shell sh(path_);
+  EXPECT_EQ(sh.text("SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+}
+
+TEST_F(SqliteStoreTest, WalModeIsOn) {
+  for (SyncMode m : {SyncMode::kFull, SyncMode::kNormal}) {
+    auto s = open(m);
+    ASSERT_NE(s, nullptr);
+    Shell sh(path_);
+    EXPECT_EQ(sh.text("PRAGMA journal_mode"), "wal");
+  }
+}
+
+TEST_F(SqliteStoreTest, ApplyAndLoad) {
+  auto s = open();
+  WriteBatch b;
+  b.create_tenant("tokyo");
+  b.create_tenant("osaka");
+  b.put_entity("tokyo", "urn:a", R"({"id":"urn:a"})");
+  b.put_entity("", "urn:b", R"({"id":"urn:b"})");
+  b.put_entity("osaka", "urn:a", R"({"id":"urn:a","x":1})");
+  ASSERT_TRUE(s->apply(b).ok());
+  Recorder r = load(*s);
+  EXPECT_EQ(r.tenants, (std::vector<std::string>{"osaka", "tokyo"}));
+  EXPECT_EQ(r.entities.size(), 3u);
+  EXPECT_EQ((r.entities[{"tokyo", "urn:a"}]), R"({"id":"urn:a"})");
+  EXPECT_EQ((r.entities[{"osaka", "urn:a"}]), R"({"id":"urn:a","x":1})");
+  EXPECT_EQ((r.entities[{"", "urn:b"}]), R"({"id":"urn:b"})");
+}
+
+TEST_F(SqliteStoreTest, PutReplacesAndDeleteRemoves) {
+  auto s = open();
+  WriteBatch b;
+  b.put_entity("", "urn:a", "1");
+  b.put_entity("", "urn:a", "2");  // later ops in a batch win
+  b.put_entity("", "urn:b", "b");
+  ASSERT_TRUE(s->apply(b).ok());
+  WriteBatch c;
+  c.put_entity("", "urn:a", "3");
+  c.delete_entity("", "urn:b");
+  c.delete_entity("", "urn:never");  // deleting what is not there is no error
+  c.create_tenant("t");
+  c.create_tenant("t");  // nor is creating a tenant twice
+  ASSERT_TRUE(s->apply(c).ok());
+  Recorder r = load(*s);
+  EXPECT_EQ(r.entities.size(), 1u);
+  EXPECT_EQ((r.entities[{"", "urn:a"}]), "3");
+  EXPECT_EQ(r.tenants, std::vector<std::string>{"t"});
+}
+
+TEST_F(SqliteStoreTest, EmptyBatchIsOk) {
+  auto s = open();
+  EXPECT_TRUE(s->apply(WriteBatch{}).ok());
+}
+
+TEST_F(SqliteStoreTest, DocumentsAreKeptByteForByte) {
+  auto s = open();
+  std::string big(1 << 20, 'x');
+  std::string utf8 = "{\"name\":\"\xe4\xb8\x8a\xe9\x87\x8e\",\"q\":\"'\\\"; DROP TABLE entities;--\"}";
+  WriteBatch b;
+  b.put_entity("t\xc3\xa9", "urn:big", big);
+  b.put_entity("t\xc3\xa9", "urn:utf8:\xe4\xb8\x8a", utf8);
+  ASSERT_TRUE(s->apply(b).ok());
+  Recorder r = load(*s);
+  EXPECT_EQ((r.entities[{"t\xc3\xa9", "urn:big"}]), big);
+  EXPECT_EQ((r.entities[{"t\xc3\xa9", "urn:utf8:\xe4\xb8\x8a"}]), utf8);
+}
+
+TEST_F(SqliteStoreTest, ReopenLoadsWhatWasCommitted) {
+  {
+    auto s = open();
+    WriteBatch b;
+    b.create_tenant("tokyo");
+    for (int i = 0; i < 100; ++i) b.put_entity("tokyo", "urn:e:" + std::to_string(i), std::to_string(i));
+    ASSERT_TRUE(s->apply(b).ok());
+    WriteBatch d;
+    d.delete_entity("tokyo", "urn:e:50");
+    ASSERT_TRUE(s->apply(d).ok());
+  }
+  auto s = open();
+  ASSERT_NE(s, nullptr);
+  Recorder r = load(*s);
+  EXPECT_EQ(r.tenants, std::vector<std::string>{"tokyo"});
+  EXPECT_EQ(r.entities.size(), 99u);
+  EXPECT_EQ((r.entities[{"tokyo", "urn:e:7"}]), "7");
+  EXPECT_EQ(r.entities.count({"tokyo", "urn:e:50"}), 0u);
+}
+
+// A batch whose op fails leaves nothing behind, and the store keeps working.
+TEST_F(SqliteStoreTest, FailingOpRollsBackTheWholeBatch) {
+  auto s = open();
+  WriteBatch before;
+  before.put_entity("", "urn:keep", "old");
+  before.put_entity("", "urn:doomed", "still here");
+  ASSERT_TRUE(s->apply(before).ok());
+  Shell(path_).exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON entities WHEN NEW.id = 'urn:fail' "
+      "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
+  WriteBatch b;
+  b.create_tenant("new-tenant");
+  b.put_entity("", "urn:keep", "new");
+  b.delete_entity("", "urn:doomed");
+  b.put_entity("", "urn:fail", "x");
+  b.put_entity("", "urn:after", "x");
+  Status st = s->apply(b);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.kind(), ErrorKind::kInternalError);
+  EXPECT_NE(st.detail().find("refused by trigger"), std::string::npos) << st.detail();
+  Recorder r = load(*s);
+  EXPECT_TRUE(r.tenants.empty());
+  EXPECT_EQ((r.entities[{"", "urn:keep"}]), "old");
+  EXPECT_EQ((r.entities[{"", "urn:doomed"}]), "still here");
+  EXPECT_EQ(r.entities.count({"", "urn:after"}), 0u);
+  // The next batch is unaffected.
+  WriteBatch next;
+  next.put_entity("", "urn:keep", "newer");
+  ASSERT_TRUE(s->apply(next).ok());
+  EXPECT_EQ((load(*s).entities[{"", "urn:keep"}]), "newer");
+  // And a reopened store sees the same.
+  s.reset();
+  auto again = open();
+  Recorder r2 = load(*again);
+  EXPECT_EQ((r2.entities[{"", "urn:keep"}]), "newer");
+  EXPECT_EQ(r2.entities.count({"", "urn:fail"}), 0u);
+}
+
+TEST_F(SqliteStoreTest, MissingTableFailsTheBatchAtomically) {
+  auto s = open();
+  Shell(path_).exec("DROP TABLE entities");
+  WriteBatch b;
+  b.create_tenant("t");
+  b.put_entity("t", "urn:a", "x");
+  Status st = s->apply(b);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.kind(), ErrorKind::kInternalError);
+  Shell sh(path_);
+  EXPECT_EQ(sh.text("SELECT count(*) FROM tenants"), "0");
+}
+
+TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
+  open();
+  Shell(path_).exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+  auto s = open_sqlite({path_, SyncMode::kFull});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().kind(), ErrorKind::kInternalError);
+  EXPECT_NE(s.status().detail().find("schema version 2"), std::string::npos) << s.status().detail();
+  // Nothing was changed by the refused open.
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+}
+
+TEST_F(SqliteStoreTest, OpenFailures) {
+  auto missing_dir = open_sqlite({(fs::path(dir_) / "no" / "such" / "dir.db").string(), SyncMode::kFull});
+  ASSERT_FALSE(missing_dir.ok());
+  EXPECT_EQ(missing_dir.status().kind(), ErrorKind::kInternalError);
+  {
+    std::ofstream f(path_);
+    f << "this is not an SQLite database, but a text file long enough to have a header";
+  }
+  auto garbage = open_sqlite({path_, SyncMode::kFull});
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.status().kind(), ErrorKind::kInternalError);
+}
+
+TEST_F(SqliteStoreTest, VisitorErrorsStopTheLoad) {
+  auto s = open();
+  WriteBatch b;
+  b.put_entity("", "urn:a", "x");
+  b.put_entity("", "urn:b", "y");
+  ASSERT_TRUE(s->apply(b).ok());
+  class Refuser : public LoadVisitor {
+   public:
+    Status tenant(std::string_view) override { return Status::Ok(); }
+    Status entity(std::string_view, std::string_view id, std::string_view) override {
+      ++seen;
+      return Status::Internal("cannot read " + std::string(id));
+    }
+    int seen = 0;
+  } v;
+  Status st = s->load(v);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(v.seen, 1);
+  EXPECT_EQ(st.detail().rfind("cannot read urn:", 0), 0u);
+}
+
+}  // namespace
+}  // namespace tsunagu::store

@@ -39,12 +39,19 @@ void append_labels(std::string& out, const std::vector<std::string>& names,
 
 void header(std::string& out, const std::string& name, const std::string& help,
             const char* type) {
-  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  out += "# HELP " + name + " ";
+  for (char c : help) {  // text format 0.0.4: escape backslash and newline in HELP
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else out.push_back(c);
+  }
+  out += "\n# TYPE " + name + " " + type + "\n";
 }
 
 }  // namespace
 
 void Histogram::observe(double seconds) {
+  if (!(seconds >= 0)) seconds = 0;  // clock steps and NaN must not wrap the sum
   size_t i = 0;
   while (i < kBounds.size() && seconds > kBounds[i]) ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
@@ -52,15 +59,22 @@ void Histogram::observe(double seconds) {
   sum_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
+// A name registered again returns its existing family: one HELP/TYPE block per metric name.
 Family<Counter>& Registry::counter(std::string name, std::string help,
                                    std::vector<std::string> labels) {
   std::lock_guard lock(mu_);
+  for (auto& f : counters_) {
+    if (f.name_ == name) return f;
+  }
   return counters_.emplace_back(std::move(name), std::move(help), std::move(labels));
 }
 
 Family<Histogram>& Registry::histogram(std::string name, std::string help,
                                        std::vector<std::string> labels) {
   std::lock_guard lock(mu_);
+  for (auto& f : histograms_) {
+    if (f.name_ == name) return f;
+  }
   return histograms_.emplace_back(std::move(name), std::move(help), std::move(labels));
 }
 

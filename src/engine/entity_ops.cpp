@@ -81,12 +81,21 @@ Status merge_payload(Attribute& target, Attribute& patch, Depth depth, const std
       return Status::Ok();
     }
   }
+  ngsild::Value merged;
   if (depth == Depth::kMergePatch && target.value.is_json() && patch.value.is_json() &&
       patch.value.text().front() == '{' && target.value.text().front() == '{') {
-    target.value = ngsild::Value::json(json_merge_patch(target.value.text(), patch.value.text()));
+    merged = ngsild::Value::json(json_merge_patch(target.value.text(), patch.value.text()));
   } else {
-    target.value = std::move(patch.value);
+    merged = std::move(patch.value);
   }
+  // The result must still be a valid payload of the attribute's kind.
+  Attribute probe;
+  probe.kind = target.kind;
+  probe.value = merged;
+  Status st = ngsild::check_payload(probe, label(target) + " (a " +
+                                               std::string(ngsild::kind_name(target.kind)) + ")");
+  if (!st.ok()) return st;
+  target.value = std::move(merged);
   return Status::Ok();
 }
 

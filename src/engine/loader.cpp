@@ -12,7 +12,7 @@ class Visitor final : public store::LoadVisitor {
 
   Status tenant(std::string_view name) override {
     bool created = false;
-    tenants_.get_or_create(name, created);
+    tenants_.get_or_create(name, created)->set_persisted();
     if (created) ++stats.tenants;
     return Status::Ok();
   }

@@ -47,6 +47,10 @@ class Tenant {
     }
   }
 
+  // Whether the store has a row for this tenant. Commit thread (and start-up) only.
+  bool persisted() const { return persisted_; }
+  void set_persisted() { persisted_ = true; }
+
   // Commit thread only: inserts or replaces (by id), or removes, keeping every index current.
   void put(EntityPtr e);
   void erase(std::string_view id);
@@ -80,6 +84,7 @@ class Tenant {
   std::unordered_map<Atom, size_t> type_counts_;
   std::unordered_map<Atom, AttributeStats> attribute_stats_;
   uint64_t next_seq_ = 1;
+  bool persisted_ = false;
 };
 
 // All tenants. The default tenant (no NGSILD-Tenant header) is named "" and always exists.

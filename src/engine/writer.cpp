@@ -1,5 +1,6 @@
 #include "engine/writer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 
@@ -93,17 +94,20 @@ void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
   std::unordered_map<Key, EntityPtr, KeyHash> overlay;
   std::vector<Key> order;  // first change of each entity, in request order
   std::vector<std::pair<Tenant*, Change*>> applied;
-  std::vector<std::string> created_tenants;
+  std::vector<Tenant*> new_tenants;  // to be stored by this group
 
   for (auto& req : group) {
     Tenant* tenant = tenants_.find(req->tenant);
     if (tenant == nullptr && req->create_tenant) {
       bool created = false;
       tenant = tenants_.get_or_create(req->tenant, created);
-      if (created) {
-        batch.create_tenant(req->tenant);
-        created_tenants.push_back(req->tenant);
-      }
+    }
+    // A tenant is stored with the first group that commits a write to it (also when an earlier
+    // group that created it in memory failed to commit).
+    if (tenant != nullptr && !tenant->persisted() && !req->changes.empty() &&
+        std::find(new_tenants.begin(), new_tenants.end(), tenant) == new_tenants.end()) {
+      batch.create_tenant(req->tenant);
+      new_tenants.push_back(tenant);
     }
     for (auto& c : req->changes) {
       if (tenant == nullptr) {
@@ -144,9 +148,10 @@ void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
       c->status = Status::Internal("the change could not be stored: " + st.detail());
       c->after = c->before;
     }
-    // Tenants created in memory for this group stay (they are harmless and empty); the store
-    // retries their creation with the next write.
+    // Tenants created in memory for this group stay (harmless and empty) and unpersisted, so
+    // the next group that writes to them stores them.
   } else {
+    for (Tenant* t : new_tenants) t->set_persisted();
     // Publish in request order (new entities take their place in creation order); the last
     // state of each entity wins.
     for (const Key& key : order) {

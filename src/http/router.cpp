@@ -1,6 +1,9 @@
 #include "http/router.hpp"
 
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <mutex>
 
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -23,36 +26,65 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
-struct RouteMetrics {
-  metrics::Family<metrics::Counter>& requests = metrics::registry().counter(
-      "tsunagu_http_requests_total", "HTTP requests answered, by route, method and status",
-      {"route", "method", "status"});
-  metrics::Family<metrics::Histogram>& latency = metrics::registry().histogram(
-      "tsunagu_http_request_duration_seconds",
-      "Time from reading the request header to handing over the response, by route and status",
-      {"route", "method", "status"});
-};
-
-RouteMetrics& route_metrics() {
-  static RouteMetrics* m = new RouteMetrics();
-  return *m;
-}
-
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
+}  // namespace
+
+// Per (route, method): the metric children for each status, created on first use and then
+// reached without a lock or an allocation on every later response.
+class Router::RouteStats {
+ public:
+  RouteStats(std::string route, Method method) : route_(std::move(route)), method_(method) {}
+
+  void record(int status, double seconds) {
+    if (status < 100 || status > 599) status = 500;
+    Slot* slot = slots_[status - 100].load(std::memory_order_acquire);
+    if (slot == nullptr) slot = create(status);
+    slot->requests->inc();
+    slot->latency->observe(seconds);
+  }
+
+ private:
+  struct Slot {
+    metrics::Counter* requests;
+    metrics::Histogram* latency;
+  };
+
+  Slot* create(int status) {
+    static auto& requests = metrics::registry().counter(
+        "tsunagu_http_requests_total", "HTTP requests answered, by route, method and status",
+        {"route", "method", "status"});
+    static auto& latency = metrics::registry().histogram(
+        "tsunagu_http_request_duration_seconds",
+        "Time from reading the request header to handing over the response, by route, method "
+        "and status",
+        {"route", "method", "status"});
+    std::vector<std::string> labels{route_, std::string(method_name(method_)),
+                                    std::to_string(status)};
+    auto* slot = new Slot{&requests.with(labels), &latency.with(labels)};
+    Slot* expected = nullptr;
+    if (!slots_[status - 100].compare_exchange_strong(expected, slot)) {
+      delete slot;
+      return expected;
+    }
+    return slot;
+  }
+
+  std::string route_;
+  Method method_;
+  std::array<std::atomic<Slot*>, 500> slots_{};
+};
+
+namespace {
+
 // Wraps a Reply so the response is counted and timed under its route.
-Reply measured(Reply reply, std::string route, Method method, int64_t start_ns) {
-  return [reply = std::move(reply), route = std::move(route), method,
-          start_ns](Response&& r) mutable {
-    std::vector<std::string> labels{route, std::string(method_name(method)),
-                                    std::to_string(r.status)};
-    auto& m = route_metrics();
-    m.requests.with(labels).inc();
-    m.latency.with(labels).observe(static_cast<double>(steady_ns() - start_ns) / 1e9);
+Reply measured(Reply reply, Router::RouteStats* stats, int64_t start_ns) {
+  return [reply = std::move(reply), stats, start_ns](Response&& r) mutable {
+    stats->record(r.status, static_cast<double>(steady_ns() - start_ns) / 1e9);
     reply(std::move(r));
   };
 }
@@ -61,8 +93,21 @@ Reply measured(Reply reply, std::string route, Method method, int64_t start_ns) 
 
 void Call::fail(const Status& st) { reply(problem_response(st)); }
 
+Router::Router() = default;
+Router::~Router() = default;
+
+Router::RouteStats* Router::stats_for(const std::string& route, Method method) const {
+  std::lock_guard lock(stats_mu_);
+  for (auto& [key, stats] : extra_stats_) {
+    if (key.first == route && key.second == method) return stats.get();
+  }
+  extra_stats_.emplace_back(std::make_pair(route, method),
+                            std::make_unique<RouteStats>(route, method));
+  return extra_stats_.back().second.get();
+}
+
 void Router::add(Method method, std::string pattern, RouteHandler handler) {
-  Route r{method, pattern, {}, std::move(handler)};
+  Route r{method, pattern, {}, std::move(handler), std::make_unique<RouteStats>(pattern, method)};
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
@@ -104,7 +149,9 @@ void Router::dispatch(Request&& req, Reply reply) const {
       if (r.method == Method::kGet) allow += ", HEAD";
       continue;
     }
-    Reply wrapped = measured(std::move(reply), r.pattern, req.method,
+    RouteStats* stats = req.method == Method::kHead ? stats_for(r.pattern, Method::kHead)
+                                                    : r.stats.get();
+    Reply wrapped = measured(std::move(reply), stats,
                              req.received_ns ? req.received_ns : steady_ns());
     auto query = parse_query(req.query);
     if (!query.ok()) {
@@ -122,8 +169,9 @@ void Router::dispatch(Request&& req, Reply reply) const {
     }
     return;
   }
-  Reply wrapped = measured(std::move(reply), allow.empty() ? "unmatched" : "method_not_allowed",
-                           req.method, req.received_ns ? req.received_ns : steady_ns());
+  Reply wrapped = measured(std::move(reply),
+                           stats_for(allow.empty() ? "unmatched" : "method_not_allowed", req.method),
+                           req.received_ns ? req.received_ns : steady_ns());
   if (!error.ok()) {
     wrapped(problem_response(error));
   } else if (!allow.empty()) {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +43,10 @@ using RouteHandler = std::function<void(Call&&)>;
 
 class Router {
  public:
+  Router();
+  ~Router();
+  class RouteStats;
+
   // `pattern` segments in braces are parameters: "/ngsi-ld/v1/entities/{entityId}".
   void add(Method method, std::string pattern, RouteHandler handler);
   // Routes one request (the http::Handler of the Server).
@@ -52,10 +58,15 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;
     RouteHandler handler;
+    std::unique_ptr<RouteStats> stats;
   };
+  RouteStats* stats_for(const std::string& route, Method method) const;
   bool match(const Route& r, const std::vector<std::string_view>& segs,
              std::vector<std::string>& params, Status& error) const;
   std::vector<Route> routes_;
+  mutable std::mutex stats_mu_;
+  mutable std::vector<std::pair<std::pair<std::string, Method>, std::unique_ptr<RouteStats>>>
+      extra_stats_;
 };
 
 // Parses "a=1&b=2" (percent-decoding names and values). InvalidRequest on a malformed escape,

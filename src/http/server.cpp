@@ -226,9 +226,15 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::header_limit) {
       // The limit covers the request line too; when that line alone did not fit, the target is
       // what is too long (RFC 9110 §15.5.15: 414), otherwise the header fields are (431).
+      // The parser consumes the request line as soon as it is complete, so an unconsumed
+      // "METHOD /..." without a line end means the line itself did not fit.
       auto data = buffer_.data();
       std::string_view seen(static_cast<const char*>(data.data()), data.size());
-      if (seen.find("\r\n") == std::string_view::npos) {
+      size_t space = seen.find(' ');
+      bool request_line = space != std::string_view::npos && space > 0 && space < 16 &&
+                          seen.find("\r\n") == std::string_view::npos &&
+                          seen.find(':') > space;
+      if (request_line) {
         return fail({ErrorKind::kUriTooLong, "the request target exceeds the limit of " +
                                                  std::to_string(opts.max_header_bytes) +
                                                  " bytes"});

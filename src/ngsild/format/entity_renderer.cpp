@@ -88,12 +88,15 @@ class Renderer {
     while (i < list.size()) {
       size_t j = i + 1;
       while (j < list.size() && list[j].name == list[i].name) ++j;
-      if (!top || o_.projection.keeps(list[i].name)) group(list, i, j);
+      if (!top || o_.projection.keeps(list[i].name)) group(list, i, j, top);
       i = j;
     }
   }
 
-  void group(const std::vector<Attribute>& list, size_t first, size_t last) {
+  // `top`: entity attributes, to which the datasetId selection applies (sub-attributes of a
+  // selected instance are all kept).
+  void group(const std::vector<Attribute>& list, size_t first, size_t last, bool top) {
+    auto selected = [&](const Attribute& a) { return !top || this->selected(a); };
     size_t n = 0;
     for (size_t k = first; k < last; ++k) n += selected(list[k]) ? 1 : 0;
     if (n == 0) return;
@@ -116,7 +119,7 @@ class Renderer {
     for (size_t k = first; k < last; ++k) {
       if (!selected(list[k])) continue;
       if (o_.format == Format::kKeyValues) simplified(list[k]);
-      else instance(list[k]);
+      else instance(list[k], n > 1);
     }
     if (n > 1) w_.end_array();
   }
@@ -150,12 +153,14 @@ class Renderer {
     return a.kind == AttrKind::kLanguageProperty && !o_.lang.empty();
   }
 
-  void instance(const Attribute& a) {
+  // `in_array`: one of several instances, where a bare value would read back as the whole
+  // array being one Property's value.
+  void instance(const Attribute& a, bool in_array = false) {
     bool concise = o_.format == Format::kConcise;
     bool reduce_lang = language_reduced(a);
     std::string lang_value, lang_tag;
     if (reduce_lang) lang_tag = best_language(a.value.text(), o_.lang, lang_value);
-    bool bare = concise && a.subs.empty() && a.observed_at == kNoTime && a.unit_code.empty() &&
+    bool bare = concise && !in_array && a.subs.empty() && a.observed_at == kNoTime && a.unit_code.empty() &&
                 a.dataset_id.empty() && a.value_type.empty() && !o_.sys_attrs && !reduce_lang &&
                 ((a.kind == AttrKind::kProperty && !a.value.is_json()) ||
                  a.kind == AttrKind::kGeoProperty);

@@ -3,13 +3,6 @@
 // (geoquery.hpp) and the spatial index (spatial_index.hpp) are built on these types.
 #pragma once
 
-// GCC 12 reports false -Wmaybe-uninitialized inside Boost.Geometry 1.74 envelope/relate code at
-// -O2; the warning is located in these headers, so silencing it here leaves ours checked.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <boost/geometry.hpp>
-#pragma GCC diagnostic pop
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,13 +11,13 @@
 
 #include "common/json.hpp"
 #include "common/status.hpp"
+#include "ngsild/geo/lattice.hpp"
 
 namespace tsunagu::ngsild::geo {
 
-namespace bg = boost::geometry;
-
 // Positions are (longitude, latitude) in degrees, read as planar coordinates: spatial relations
-// follow PostGIS `geometry` with SRID 4326. Distances convert to the WGS84 ellipsoid (geoquery).
+// follow PostGIS `geometry` with SRID 4326, decided on the 1e-7 degree lattice of lattice.hpp.
+// Distances convert to the WGS84 ellipsoid (geoquery).
 using Point = bg::model::point<double, 2, bg::cs::cartesian>;
 using MultiPoint = bg::model::multi_point<Point>;
 using LineString = bg::model::linestring<Point>;
@@ -59,19 +52,19 @@ struct GeometryCollection {
   std::vector<Geometry> members;
 };
 
-// One validated GeoJSON geometry. A value type: moving is free and copying a Point (the common
-// entity location) allocates nothing unless it has an altitude. Immutable after parsing by
-// convention; any thread may read it concurrently.
+// One validated GeoJSON geometry, held twice: as the doubles it was given in (for rendering and
+// distances) and rounded onto the lattice of lattice.hpp (for the planar relations). A value
+// type: moving is free and copying a Point (the common entity location) allocates nothing
+// unless it has an altitude. Immutable after construction; any thread may read it concurrently.
 class Geometry {
  public:
   using Shape = std::variant<Point, MultiPoint, LineString, MultiLineString, Polygon, MultiPolygon,
                              GeometryCollection>;
 
   // The Point (0, 0).
-  Geometry() : shape_(Point(0, 0)) {}
+  Geometry() : shape_(Point(0, 0)), lattice_(LatticePoint(0, 0)) {}
   // `altitudes` as described at altitudes(); the caller keeps shapes valid (tests, builders).
-  explicit Geometry(Shape shape, std::vector<double> altitudes = {})
-      : shape_(std::move(shape)), altitudes_(std::move(altitudes)) {}
+  explicit Geometry(Shape shape, std::vector<double> altitudes = {});
 
   GeometryType type() const { return static_cast<GeometryType>(shape_.index()); }
   const Shape& shape() const { return shape_; }
@@ -79,6 +72,9 @@ class Geometry {
   const T* get_if() const {
     return std::get_if<T>(&shape_);
   }
+  // shape() with every coordinate rounded by to_lattice(); std::monostate for a
+  // GeometryCollection, whose members hold their own.
+  const LatticeShape& lattice() const { return lattice_; }
 
   // The third number of each position, in the order positions are stored (rings after
   // reorientation), NaN for a position given without one; empty when no position has one. A
@@ -88,6 +84,7 @@ class Geometry {
 
  private:
   Shape shape_;
+  LatticeShape lattice_;
   std::vector<double> altitudes_;
 };
 
@@ -109,6 +106,16 @@ Result<Geometry> parse_coordinates(GeometryType type, const JsonValue& coordinat
 
 // The planar lon/lat bounding box of every position.
 Box envelope(const Geometry& g);
+
+// Appends the geometries inside `g` that are not GeometryCollections, depth first (`g` itself
+// when it is not one).
+void leaves(const Geometry& g, std::vector<const Geometry*>& out);
+
+// Positions rounded onto the lattice with to_lattice(), as Geometry::lattice() holds them.
+LatticePoint on_lattice(const Point& p);
+LatticeLineString on_lattice(const LineString& line);
+LatticePolygon::ring_type on_lattice(const Polygon::ring_type& ring);
+LatticePolygon on_lattice(const Polygon& poly);
 
 // Minified GeoJSON text; numbers are the shortest text that reads back to the same double.
 std::string to_geojson(const Geometry& g);

@@ -175,6 +175,45 @@ TEST(GeometryTest, RejectsOverlappingMultiPolygon) {
             "ok");
 }
 
+// Regression (the validity side of GeoQueryTest.VertexOnDiagonalEdgeTouches): Boost's floating
+// point validity check snapped the shapes onto its own grid and refused a valid MultiPolygon
+// whose rectangle touches the triangle at one point of its slanted edge. PostGIS 3.3.2:
+//   SELECT ST_IsValid(ST_GeomFromGeoJSON(<geometry>)), ST_IsValidReason(...)
+// says t for the first two and f, 'Self-intersection[-3.453125 40.421875]' for the third.
+TEST(GeometryTest, VertexOnDiagonalEdgeIsValid) {
+  EXPECT_EQ(error_of(R"({"type":"MultiPolygon","coordinates":[)"
+                     R"([[[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.46875],[-3.46875,40.375]]],)"
+                     R"([[[-3.453125,40.421875],[-3.421875,40.421875],[-3.421875,40.515625],)"
+                     R"([-3.453125,40.515625],[-3.453125,40.421875]]]]})"),
+            "ok");
+  // A hole touching the shell at one point of its slanted edge.
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[)"
+                     R"([[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.40625],[-3.46875,40.375]],)"
+                     R"([[-3.453125,40.390625],[-3.46484375,40.38671875],[-3.46484375,40.37890625],)"
+                     R"([-3.453125,40.390625]]]})"),
+            "ok");
+  // Sharing a stretch of the edge is not touching at points.
+  EXPECT_EQ(error_of(R"({"type":"MultiPolygon","coordinates":[)"
+                     R"([[[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.46875],[-3.46875,40.375]]],)"
+                     R"([[[-3.4453125,40.3984375],[-3.4375,40.4375],[-3.453125,40.421875],)"
+                     R"([-3.4453125,40.3984375]]]]})"),
+            "coordinates: MultiPolygon polygons 0 and 1 share part of an edge");
+}
+
+// Validity is judged where relations are: on positions rounded to 1e-7 degree.
+TEST(GeometryTest, ValidityIsJudgedOnTheLattice) {
+  // 0.3 mm apart: one position on the lattice.
+  EXPECT_EQ(error_of(R"({"type":"LineString","coordinates":[[1,2],[1.000000003,2]]})"),
+            "coordinates: LineString needs at least 2 distinct positions");
+  EXPECT_EQ(error_of(R"({"type":"LineString","coordinates":[[1,2],[1.0000001,2]]})"), "ok");
+  // Collapses onto a line: (0.00000004, 0.5) rounds to (0, 0.5).
+  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[[[0,0],[0.00000004,0.5],[0,1],[0,0]]]})"),
+            "coordinates: Polygon ring 0 has a spike (it turns back on itself)");
+  auto g = parse_geojson_text(R"({"type":"Point","coordinates":[139.7671234,-35.6895]})");
+  ASSERT_TRUE(g.ok());
+  EXPECT_TRUE(bg::equals(std::get<LatticePoint>(g->lattice()), LatticePoint(1397671234, -356895000)));
+}
+
 TEST(GeometryTest, NamesTheMemberOfACollection) {
   EXPECT_EQ(error_of(R"({"type":"GeometryCollection","geometries":[)"
                      R"({"type":"Point","coordinates":[1,2]},)"

@@ -1,6 +1,7 @@
 // Geo-queries (ETSI GS CIM 009 §4.10): the georel/geometry/coordinates parameters of a query or
 // the geoQ member of a Subscription, the predicate deciding whether an entity's GeoProperty
 // matches, geodesic distances for orderBy, and the lon/lat boxes an index may prune with.
+// Parsing and matching live in geoquery.cpp, distances and boxes in geodesic.cpp.
 #pragma once
 
 #include <array>
@@ -61,8 +62,9 @@ Result<GeoQuery> parse_geoquery_json(const JsonValue& v);
 //   PostGIS geography (ST_DWithin / ST_Distance).
 // - the other relations: DE-9IM predicates on (lon, lat) read as planar coordinates, as PostGIS
 //   ST_Within, ST_Contains, ... on geometry(SRID 4326). A point on a polygon's boundary is not
-//   within it but intersects it. Shapes crossing the antimeridian must arrive cut in two (RFC
-//   7946 §3.1.9); an uncut one is read the long way round, as PostGIS geometry reads it.
+//   within it but intersects it. Decided exactly on positions rounded to 1e-7 degree
+//   (lattice.hpp). Shapes crossing the antimeridian must arrive cut in two (RFC 7946 §3.1.9);
+//   an uncut one is read the long way round, as PostGIS geometry reads it.
 // - a GeometryCollection entity is judged by its members; see the .cpp for the exact rules.
 bool matches(const GeoQuery& q, const Geometry& entity);
 

@@ -208,133 +208,120 @@ TEST(GeoQueryTest, LinesOverlapOnlyAlongEachOther) {
   EXPECT_FALSE(matches(query("equals", "Point", "[1,2.000001]"), pt(1, 2)));
 }
 
-// 179.999 and -179.999 on the equator are 222.64 m apart across the antimeridian.
-TEST(GeoQueryTest, NearCrossesTheAntimeridian) {
-  Geometry east = pt(179.999, 0);
-  EXPECT_TRUE(matches(query("near;maxDistance==300", "Point", "[-179.999,0]"), east));
-  EXPECT_FALSE(matches(query("near;maxDistance==200", "Point", "[-179.999,0]"), east));
-  EXPECT_TRUE(matches(query("near;minDistance==200", "Point", "[-179.999,0]"), east));
-  EXPECT_FALSE(matches(query("near;minDistance==300", "Point", "[-179.999,0]"), east));
-  SearchBoxes sb = search_boxes(query("near;maxDistance==300", "Point", "[-179.999,0]"));
-  ASSERT_TRUE(sb.prunes);
-  ASSERT_EQ(sb.count, 2);
-  EXPECT_TRUE(bg::covered_by(Point(179.999, 0), sb.boxes[1]));
-  EXPECT_TRUE(bg::covered_by(Point(-179.999, 0), sb.boxes[0]));
-  EXPECT_FALSE(bg::covered_by(Point(179.99, 0), sb.boxes[1]));
+
+// Regression: relations were wrong when a vertex lies exactly on another shape's slanted edge
+// (found by tests/integration/test_differential.py). Boost.Geometry snapped both polygons onto
+// its own grid before relating them, which moved the vertex off the edge. Both shapes below
+// touch at that one point. Expected values from PostGIS 3.3.2 (GEOS 3.11.1):
+//   SELECT ST_Overlaps(e, q), ST_Intersects(e, q), ST_Disjoint(e, q), ST_Relate(e, q)
+//   FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON(<entity>), 4326) AS e,
+//                ST_SetSRID(ST_GeomFromGeoJSON(<query>), 4326) AS q) AS pair;
+// which give f, t, f, FF2F01212 for both.
+TEST(GeoQueryTest, VertexOnDiagonalEdgeTouches) {
+  // The rectangle's corner (-3.453125, 40.421875) lies on the triangle's edge.
+  Geometry triangle = geom(R"({"type":"Polygon","coordinates":[[[-3.46875,40.375],)"
+                           R"([-3.4375,40.375],[-3.46875,40.46875],[-3.46875,40.375]]]})");
+  constexpr std::string_view kRectangle =
+      "[[[-3.453125,40.421875],[-3.421875,40.421875],[-3.421875,40.515625],"
+      "[-3.453125,40.515625],[-3.453125,40.421875]]]";
+  EXPECT_FALSE(matches(query("overlaps", "Polygon", kRectangle), triangle));
+  EXPECT_TRUE(matches(query("intersects", "Polygon", kRectangle), triangle));
+  EXPECT_FALSE(matches(query("disjoint", "Polygon", kRectangle), triangle));
+  EXPECT_EQ(de9im(triangle.lattice(), query("overlaps", "Polygon", kRectangle).geometry.lattice()),
+            "FF2F01212");
+  // The mirror case: the entity's corner (139.734375, 35.671875) on the query triangle's edge.
+  Geometry rectangle =
+      geom(R"({"type":"Polygon","coordinates":[[[139.734375,35.671875],[139.796875,35.671875],)"
+           R"([139.796875,35.71875],[139.734375,35.71875],[139.734375,35.671875]]]})");
+  constexpr std::string_view kTriangle =
+      "[[[139.671875,35.4375],[140.046875,35.4375],[139.671875,35.71875],[139.671875,35.4375]]]";
+  EXPECT_FALSE(matches(query("disjoint", "Polygon", kTriangle), rectangle));
+  EXPECT_TRUE(matches(query("intersects", "Polygon", kTriangle), rectangle));
+  EXPECT_FALSE(matches(query("overlaps", "Polygon", kTriangle), rectangle));
+  EXPECT_EQ(de9im(rectangle.lattice(), query("disjoint", "Polygon", kTriangle).geometry.lattice()),
+            "FF2F01212");
 }
 
-// (0, 89.99) and (180, 89.99) are 2233.9 m apart over the pole; in degrees they are 180 apart.
-TEST(GeoQueryTest, NearAtHighLatitude) {
-  Geometry a = pt(0, 89.99);
-  EXPECT_TRUE(matches(query("near;maxDistance==2300", "Point", "[180,89.99]"), a));
-  EXPECT_FALSE(matches(query("near;maxDistance==2200", "Point", "[180,89.99]"), a));
-  SearchBoxes sb = search_boxes(query("near;maxDistance==2300", "Point", "[180,89.99]"));
-  ASSERT_EQ(sb.count, 1);
-  EXPECT_EQ(sb.boxes[0].min_corner().get<0>(), -180);
-  EXPECT_EQ(sb.boxes[0].max_corner().get<0>(), 180);
-  EXPECT_EQ(sb.boxes[0].max_corner().get<1>(), 90);
-  // At 60 degrees a degree of longitude is half as long as at the equator: 50 km reaches about
-  // 0.9 degrees of longitude but only 0.45 of latitude.
-  sb = search_boxes(query("near;maxDistance==50000", "Point", "[10,60]"));
-  ASSERT_EQ(sb.count, 1);
-  double dlon = sb.boxes[0].max_corner().get<0>() - 10;
-  double dlat = sb.boxes[0].max_corner().get<1>() - 60;
-  EXPECT_GT(dlon, 0.89);
-  EXPECT_LT(dlon, 0.95);
-  EXPECT_GT(dlat, 0.44);
-  EXPECT_LT(dlat, 0.47);
-}
-
-TEST(GeoQueryTest, NearMeasuresToTheClosestPart) {
-  Geometry square = geom(R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]})");
-  EXPECT_TRUE(matches(query("near;maxDistance==0", "Point", "[0.5,0.5]"), square));  // inside
-  EXPECT_TRUE(matches(query("near;maxDistance==111400", "Point", "[2,0.5]"), square));
-  EXPECT_FALSE(matches(query("near;maxDistance==111200", "Point", "[2,0.5]"), square));
-  Geometry gc = geom(R"({"type":"GeometryCollection","geometries":[)"
-                     R"({"type":"Point","coordinates":[50,50]},)"
-                     R"({"type":"Point","coordinates":[179.999,0]}]})");
-  EXPECT_TRUE(matches(query("near;maxDistance==300", "Point", "[-179.999,0]"), gc));
-  EXPECT_NEAR(distance_m(gc, pt(-179.999, 0)), 222.64, 0.01);
-}
-
-TEST(GeoQueryTest, UnprunableQueriesSaySo) {
-  EXPECT_FALSE(search_boxes(query("near;minDistance==10", "Point", "[0,0]")).prunes);
-  EXPECT_FALSE(search_boxes(query("disjoint", "Point", "[0,0]")).prunes);
-  SearchBoxes sb = search_boxes(query("within", "Polygon", kHoled));
-  ASSERT_TRUE(sb.prunes);
-  ASSERT_EQ(sb.count, 1);
-  EXPECT_TRUE(bg::equals(sb.boxes[0], Box(Point(0, 0), Point(10, 10))));
-}
-
-// A geodesic between two points at 60N bulges to 67.8N; index boxes must hold it.
-TEST(GeoQueryTest, IndexEnvelopeHoldsGeodesicSegments) {
-  Box b = index_envelope(geom(R"({"type":"LineString","coordinates":[[0,60],[90,60]]})"));
-  EXPECT_GT(b.max_corner().get<1>(), 67.8);
-  b = index_envelope(geom(R"({"type":"LineString","coordinates":[[179,10],[-179,10]]})"));
-  EXPECT_EQ(b.min_corner().get<0>(), -180);
-  EXPECT_EQ(b.max_corner().get<0>(), 180);
-}
-
-// Reference distances computed once with PostGIS 3.3.2 (PROJ 9.1.1) on the WGS84 spheroid:
-//   SELECT ST_Distance(ST_GeomFromText(a, 4326)::geography, ST_GeomFromText(b, 4326)::geography)
-// for the WKT equivalents of the pairs below. PostGIS finds the closest point of an edge on the
-// sphere and measures on the spheroid; Boost works on the ellipsoid throughout, hence the small
-// differences for lines (largest: 0.12 % for the line along 60N).
-TEST(GeoQueryTest, DistancesAgreeWithPostgis) {
+// More shapes meeting the slanted edge of the triangle above, from (-3.4375, 40.375) to
+// (-3.46875, 40.46875), at (-3.453125, 40.421875) and (-3.4453125, 40.3984375) which lie exactly
+// on it (all these numbers are exact in binary and on the 1e-7 degree lattice). Expected values
+// from PostGIS 3.3.2 (GEOS 3.11.1), with e and q as in the test above:
+//   SELECT ST_Within(e, q), ST_Contains(e, q), ST_Intersects(e, q), ST_Equals(e, q),
+//          ST_Disjoint(e, q), ST_Overlaps(e, q), ST_Relate(e, q) FROM ...
+TEST(GeoQueryTest, VertexOnDiagonalEdgeAgreesWithPostgis) {
+  constexpr std::string_view kTriangle =
+      "[[[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.46875],[-3.46875,40.375]]]";
+  constexpr std::string_view kEdge = "[[-3.4375,40.375],[-3.46875,40.46875]]";
   struct Case {
-    const char* a;
-    const char* b;
-    double postgis_m;
+    const char* name;
+    const char* entity;
+    const char* geometry;  // of the query
+    std::string_view coordinates;
+    const char* expected;  // within contains intersects equals disjoint overlaps
+    const char* de9im;
   };
   const Case cases[] = {
-      // Tokyo - Osaka.
-      {R"({"type":"Point","coordinates":[139.6917,35.6895]})",
-       R"({"type":"Point","coordinates":[135.5023,34.6937]})", 397183.08621608},
-      {R"({"type":"Point","coordinates":[179.999,0]})",
-       R"({"type":"Point","coordinates":[-179.999,0]})", 222.63898159},
-      {R"({"type":"Point","coordinates":[0,89.99]})",
-       R"({"type":"Point","coordinates":[180,89.99]})", 2233.87959095},
-      {R"({"type":"Point","coordinates":[10,78.2]})",
-       R"({"type":"Point","coordinates":[15.6,78.2]})", 127842.68223734},
-      {R"({"type":"Point","coordinates":[45,60]})",
-       R"({"type":"LineString","coordinates":[[0,60],[90,60]]})", 868649.25548744},
-      {R"({"type":"Point","coordinates":[2,0.5]})",
-       R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]})", 111315.28003165},
-      {R"({"type":"LineString","coordinates":[[0,60],[90,60]]})",
-       R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]})", 6543498.31008407},
-      // Tokyo - Sao Paulo.
-      {R"({"type":"Point","coordinates":[139.6917,35.6895]})",
-       R"({"type":"Point","coordinates":[-46.6333,-23.5505]})", 18530613.07457396},
-      {R"({"type":"MultiPoint","coordinates":[[0,0],[10,10]]})",
-       R"({"type":"Point","coordinates":[9,9.5]})", 122871.00537001},
-      {R"({"type":"Point","coordinates":[139.7,35.7]})",
-       R"({"type":"LineString","coordinates":[[139.75,35.6],[139.8,35.75]]})", 7276.41459652},
-      {R"({"type":"Polygon","coordinates":[[[179,-1],[179.9,-1],[179.9,1],[179,1],[179,-1]]]})",
-       R"({"type":"Polygon","coordinates":[[[-179.9,-1],[-179,-1],[-179,1],[-179.9,1],)"
-       R"([-179.9,-1]]]})",
-       22260.5299505},
-      {R"({"type":"MultiLineString","coordinates":[[[0,0],[1,1]],[[5,5],[6,5]]]})",
-       R"({"type":"Point","coordinates":[5.5,5.2]})", 22095.66300447},
-      {R"({"type":"Point","coordinates":[-70,-60]})",
-       R"({"type":"Polygon","coordinates":[[[-60,-62],[-50,-62],[-50,-58],[-60,-58],)"
-       R"([-60,-62]]]})",
-       555871.2752276},
+      {"point on the edge", R"({"type":"Point","coordinates":[-3.453125,40.421875]})", "Polygon",
+       kTriangle, "FFTFFF", "F0FFFF212"},
+      {"one point on the edge, one inside",
+       R"({"type":"MultiPoint","coordinates":[[-3.453125,40.421875],[-3.4609375,40.390625]]})",
+       "Polygon", kTriangle, "TFTFFF", "00FFFF212"},
+      {"line ending on the edge from outside",
+       R"({"type":"LineString","coordinates":[[-3.453125,40.421875],[-3.4375,40.4375]]})",
+       "Polygon", kTriangle, "FFTFFF", "FF1F00212"},
+      {"line crossing the edge at a vertex",
+       R"({"type":"LineString","coordinates":[[-3.4609375,40.40625],[-3.453125,40.421875],)"
+       R"([-3.4375,40.4375]]})",
+       "Polygon", kTriangle, "FFTFFF", "1010F0212"},
+      {"line along part of the edge",
+       R"({"type":"LineString","coordinates":[[-3.4453125,40.3984375],[-3.453125,40.421875]]})",
+       "Polygon", kTriangle, "FFTFFF", "F1FF0F212"},
+      {"triangle inside, touching the edge at a vertex",
+       R"({"type":"Polygon","coordinates":[[[-3.46875,40.375],[-3.453125,40.390625],)"
+       R"([-3.453125,40.421875],[-3.46875,40.375]]]})",
+       "Polygon", kTriangle, "TFTFFF", "2FF10F212"},
+      {"triangle outside, sharing part of the edge",
+       R"({"type":"Polygon","coordinates":[[[-3.4453125,40.3984375],[-3.4375,40.4375],)"
+       R"([-3.453125,40.421875],[-3.4453125,40.3984375]]]})",
+       "Polygon", kTriangle, "FFTFFF", "FF2F11212"},
+      {"triangle inside, sharing part of the edge",
+       R"({"type":"Polygon","coordinates":[[[-3.4453125,40.3984375],[-3.453125,40.421875],)"
+       R"([-3.46875,40.375],[-3.4453125,40.3984375]]]})",
+       "Polygon", kTriangle, "TFTFFF", "2FF11F212"},
+      {"triangles sharing only a vertex",
+       R"({"type":"Polygon","coordinates":[[[-3.453125,40.421875],[-3.4375,40.4375],)"
+       R"([-3.453125,40.46875],[-3.453125,40.421875]]]})",
+       "Polygon", "[[[-3.46875,40.375],[-3.4375,40.375],[-3.453125,40.421875],[-3.46875,40.375]]]",
+       "FFTFFF", "FF2F01212"},
+      {"the same triangle with two more vertices on the edge",
+       R"({"type":"Polygon","coordinates":[[[-3.46875,40.375],[-3.4375,40.375],)"
+       R"([-3.4453125,40.3984375],[-3.453125,40.421875],[-3.46875,40.46875],[-3.46875,40.375]]]})",
+       "Polygon", kTriangle, "TTTTFF", "2FFF1FFF2"},
+      {"triangle across the edge, with a vertex on it",
+       R"({"type":"Polygon","coordinates":[[[-3.453125,40.421875],[-3.4375,40.4375],)"
+       R"([-3.4609375,40.4375],[-3.453125,40.421875]]]})",
+       "Polygon", kTriangle, "FFTFFT", "212101212"},
+      {"lines crossing on the edge",
+       R"({"type":"LineString","coordinates":[[-3.46875,40.375],[-3.4375,40.46875]]})",
+       "LineString", kEdge, "FFTFFF", "0F1FF0102"},
+      {"line ending inside the edge",
+       R"({"type":"LineString","coordinates":[[-3.453125,40.421875],[-3.4375,40.4375]]})",
+       "LineString", kEdge, "FFTFFF", "FF10F0102"},
+      {"lines overlapping along the edge",
+       R"({"type":"LineString","coordinates":[[-3.4453125,40.3984375],[-3.4609375,40.4453125]]})",
+       "LineString", "[[-3.4375,40.375],[-3.453125,40.421875]]", "FFTFFT", "1010F0102"},
   };
-  double worst = 0;
+  const GeoRel rels[] = {GeoRel::kWithin, GeoRel::kContains, GeoRel::kIntersects,
+                         GeoRel::kEquals, GeoRel::kDisjoint, GeoRel::kOverlaps};
   for (const Case& c : cases) {
-    double d = distance_m(geom(c.a), geom(c.b));
-    EXPECT_NEAR(d, c.postgis_m, c.postgis_m * 0.005) << c.a << " " << c.b;
-    EXPECT_NEAR(distance_m(geom(c.b), geom(c.a)), d, 1e-6 * d);
-    worst = std::max(worst, std::abs(d - c.postgis_m) / c.postgis_m);
+    Geometry e = geom(c.entity);
+    for (int i = 0; i < 6; ++i) {
+      GeoQuery q = query(georel_name(rels[i]), c.geometry, c.coordinates);
+      EXPECT_EQ(matches(q, e), c.expected[i] == 'T') << c.name << " " << georel_name(rels[i]);
+    }
+    GeoQuery q = query("within", c.geometry, c.coordinates);
+    EXPECT_EQ(de9im(e.lattice(), q.geometry.lattice()), c.de9im) << c.name;
   }
-  EXPECT_LT(worst, 0.0015);
-  // Nearly antipodal points on the equator: Vincenty does not converge and Boost returns the
-  // length along the equator, short of the geodesic over the pole by at most the flattening
-  // (0.34 %). PostGIS: 19980861.90889096 m.
-  EXPECT_NEAR(distance_m(pt(0, 0), pt(179.5, 0)), 19980861.90889096, 19980861.90889096 * 0.005);
-  const Geometry square =
-      geom(R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]})");
-  EXPECT_EQ(distance_m(pt(0.5, 0.5), square), 0);
 }
 
 }  // namespace

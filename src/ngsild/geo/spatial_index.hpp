@@ -3,7 +3,7 @@
 // runs on a few candidates instead of every entity; it never decides a match itself.
 #pragma once
 
-// See geometry.hpp: GCC 12 false positives inside Boost.Geometry.
+// See lattice.hpp: GCC 12 false positives inside Boost.Geometry.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/geometry/index/rtree.hpp>

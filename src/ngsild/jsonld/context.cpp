@@ -5,6 +5,7 @@
 #include "ngsild/jsonld/context.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "common/json_writer.hpp"
 #include "ngsild/jsonld/core_context.hpp"
@@ -191,7 +192,8 @@ class ContextBuilder {
       TermDefinition def;
       def.iri = Atom::intern(iri);
       def.type = raw.type;
-      def.prefix = raw.simple && is_gen_delim(iri.back());
+      // JSON-LD 1.1: a simple term whose IRI ends in a gen-delim is a prefix, unless @prefix says.
+      def.prefix = raw.prefix.value_or(raw.simple && is_gen_delim(iri.back()));
       ctx->terms_.emplace(term, def);
     }
     // Reverse map: for each IRI the shortest term, ties broken by the lexicographically least
@@ -217,6 +219,7 @@ class ContextBuilder {
     Coercion type = Coercion::kNone;
     bool simple = true;   // defined as a plain string
     bool has_id = false;
+    std::optional<bool> prefix;  // an explicit @prefix
   };
 
   static const std::unordered_map<std::string, RawDef>& core_defs();
@@ -309,7 +312,7 @@ class ContextBuilder {
                                   : Coercion::kOther;
         }
         auto prefix = v.FindMember("@prefix");
-        if (prefix != v.MemberEnd() && prefix->value.IsBool()) def.simple = prefix->value.GetBool();
+        if (prefix != v.MemberEnd() && prefix->value.IsBool()) def.prefix = prefix->value.GetBool();
       } else {
         return Status::BadRequestData("invalid @context: the definition of term '" + key +
                                       "' must be a string, an object or null");
@@ -521,10 +524,12 @@ Result<ContextPtr> ContextCache::from_json(const JsonValue& value) {
 
 bool ContextCache::may_fetch_url(std::string_view url) const {
   if (is_core_context_url(url)) return false;
+  // Only a context already built is known to need nothing more: a cached document may still
+  // refer to others that are not (or no longer) cached.
   std::lock_guard lock(mu_);
   std::string key;
   JsonWriter::escape_into(url, key);
-  return contexts_.count(key) == 0 && documents_.count(std::string(url)) == 0;
+  return contexts_.count(key) == 0;
 }
 
 bool ContextCache::may_fetch(const JsonValue& value) const {

@@ -210,13 +210,13 @@ class Parser {
           break;
         case Member::kValueType:
         case Member::kObjectType:
-          if (!mv.IsString() || !valid_name(sv(mv))) {
+          if (!mv.IsString() || (!stored() && !valid_name(sv(mv)))) {
             return fault(where, std::string(key) + " must be a type name (a string)");
           }
           a.value_type = name_of(sv(mv));
           break;
         case Member::kSub: {
-          if (!valid_name(key)) {
+          if (!stored() && !valid_name(key)) {
             return fault(where, "'" + std::string(key) + "' is not a valid sub-attribute name");
           }
           std::string sub_where = std::string(where) + "." + std::string(key);
@@ -402,6 +402,11 @@ class Parser {
   }
 
  public:
+  // The payload rules of `a.kind` applied to `v` (for values built by merging).
+  Status check(std::string_view where, const JsonValue& v, Attribute& a) {
+    return payload(where, v, a);
+  }
+
   static std::string describe(const JsonValue& v) {
     if (v.IsString()) {
       std::string s(sv(v).substr(0, 120));
@@ -423,7 +428,7 @@ bool is_entity_geo_name(std::string_view iri) {
 
 Status parse_types(const JsonValue& v, const Parser& p, std::vector<Atom>& out) {
   auto one = [&](const JsonValue& e) -> Status {
-    if (!e.IsString() || !valid_name(sv(e))) {
+    if (!e.IsString() || (!p.stored() && !valid_name(sv(e)))) {
       return Status::BadRequestData("type: " + Parser::describe(e) + " is not a valid type name");
     }
     Atom t = p.name_of(sv(e));
@@ -469,6 +474,29 @@ Status check_entity_id(std::string_view id, std::string_view where) {
                                   "' is not a URI");
   }
   return Status::Ok();
+}
+
+Status check_payload(const Attribute& a, std::string_view where) {
+  JsonDoc d;
+  if (a.value.is_json()) {
+    if (!parse_json(a.value.text(), d).ok()) return fault(where, "the value is not valid JSON");
+  } else {
+    switch (a.value.type()) {
+      case Value::Type::kNull: d.SetNull(); break;
+      case Value::Type::kBool: d.SetBool(a.value.as_bool()); break;
+      case Value::Type::kInt: d.SetInt64(a.value.as_int()); break;
+      case Value::Type::kDouble: d.SetDouble(a.value.as_double()); break;
+      default:
+        d.SetString(a.value.text().data(), static_cast<rapidjson::SizeType>(a.value.text().size()),
+                    d.GetAllocator());
+    }
+  }
+  // Re-run the payload rules of the attribute's kind on the value.
+  static const jsonld::ContextCache* cache = new jsonld::ContextCache(nullptr, {});
+  Parser p(*cache->core(), ParseMode::kStored);
+  Attribute probe;
+  probe.kind = a.kind;
+  return p.check(where, d, probe);
 }
 
 bool valid_name(std::string_view n) {
@@ -539,7 +567,8 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
     } else if (key == "deletedAt") {
       continue;
     } else {
-      if (!valid_name(key)) {
+      // Stored documents hold expanded IRIs, which may contain characters names may not.
+      if (options.mode != ParseMode::kStored && !valid_name(key)) {
         return Status::BadRequestData("'" + std::string(key) + "' is not a valid attribute name");
       }
       Atom name = p.name_of(key);

@@ -62,11 +62,15 @@ struct EntityInput {
 Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& ctx,
                                  const ParseOptions& options);
 
-// Parses the body of PUT/PATCH /entities/{id}/attrs/{attrId}: one attribute (or, for PUT, an
-// array of instances) whose expanded name is `name`.
+// Parses the body of PUT/PATCH /entities/{id}/attrs/{attrId}: one attribute fragment (a JSON
+// object, §6.7) whose expanded name is `name`.
 Result<std::vector<Attribute>> parse_attribute_fragment(const JsonValue& body, Atom name,
                                                         const jsonld::Context& ctx,
                                                         ParseMode mode);
+
+// BadRequestData when the payload of `a` (value, object, languageMap, ...) breaks the rules of its
+// attribute kind, e.g. after a merge put a concise value into a Relationship.
+Status check_payload(const Attribute& a, std::string_view where);
 
 // True when `name` may be used as an attribute or type name (§4.6.2: no whitespace, control
 // characters or <>"'=;()\ characters, not empty, not a JSON-LD keyword).

@@ -69,6 +69,8 @@ class SqliteStore final : public Store {
     TSUNAGU_RETURN_IF_ERROR(exec(options_.sync == SyncMode::kFull ? "PRAGMA synchronous=FULL"
                                                                   : "PRAGMA synchronous=NORMAL"));
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA foreign_keys=OFF"));
+    // Another process (a backup, the sqlite3 shell) may hold the lock for a moment.
+    TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA busy_timeout=5000"));
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA cache_size=-65536"));  // 64 MiB page cache
     TSUNAGU_RETURN_IF_ERROR(migrate());
     TSUNAGU_RETURN_IF_ERROR(put_.prepare(

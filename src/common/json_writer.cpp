@@ -1,5 +1,6 @@
 #include "common/json_writer.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 
@@ -23,15 +24,30 @@ void JsonWriter::number(double v) {
   out_.append(buf, r.ptr);
 }
 
+namespace {
+
+// 1 for the bytes JSON strings must escape: control characters, '"' and '\\'.
+constexpr auto kNeedsEscape = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = 1;
+  t['"'] = 1;
+  t['\\'] = 1;
+  return t;
+}();
+
+}  // namespace
+
 void JsonWriter::escape_into(std::string_view s, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
-  size_t run = 0;  // start of the pending run of characters that need no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
+  const char* run = s.data();  // start of the pending run of characters that need no escaping
+  const char* end = s.data() + s.size();
+  for (const char* p = run; p != end; ++p) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (!kNeedsEscape[c]) continue;
+    out.append(run, p);
+    run = p + 1;
     switch (c) {
       case '"': out.append("\\\""); break;
       case '\\': out.append("\\\\"); break;
@@ -46,7 +62,7 @@ void JsonWriter::escape_into(std::string_view s, std::string& out) {
         out.push_back(kHex[c & 15]);
     }
   }
-  out.append(s.data() + run, s.size() - run);
+  out.append(run, end);
   out.push_back('"');
 }
 

@@ -144,6 +144,7 @@ std::optional<int64_t> parse_time(std::string_view s) {
 }
 
 void append_datetime(int64_t us, std::string& out) {
+  // Hot path (every stored attribute carries timestamps): digits written by hand, no printf.
   constexpr int64_t kDay = 86400LL * 1000000LL;
   int64_t days = us >= 0 ? us / kDay : -((-us + kDay - 1) / kDay);
   int64_t rest = us - days * kDay;
@@ -153,19 +154,36 @@ void append_datetime(int64_t us, std::string& out) {
   int64_t secs = rest / 1000000;
   int64_t frac = rest % 1000000;
   char buf[40];
-  int n = snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
-                   static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
-                   static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
-  out.append(buf, n);
-  if (frac != 0) {
-    if (frac % 1000 == 0) {
-      n = snprintf(buf, sizeof buf, ".%03lld", static_cast<long long>(frac / 1000));
-    } else {
-      n = snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(frac));
+  char* p = buf;
+  auto put = [&p](int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
     }
-    out.append(buf, n);
+    p += width;
+  };
+  if (y < 0 || y > 9999) {  // outside ISO 8601's four digits: rare, keep it simple
+    out += std::to_string(y);
+  } else {
+    put(y, 4);
   }
-  out.push_back('Z');
+  *p++ = '-';
+  put(m, 2);
+  *p++ = '-';
+  put(d, 2);
+  *p++ = 'T';
+  put(secs / 3600, 2);
+  *p++ = ':';
+  put(secs / 60 % 60, 2);
+  *p++ = ':';
+  put(secs % 60, 2);
+  if (frac != 0) {
+    *p++ = '.';
+    if (frac % 1000 == 0) put(frac / 1000, 3);
+    else put(frac, 6);
+  }
+  *p++ = 'Z';
+  out.append(buf, static_cast<size_t>(p - buf));
 }
 
 std::string format_datetime(int64_t us) {

@@ -31,6 +31,7 @@ class Visitor final : public store::LoadVisitor {
     e->created_at = in->created_at;
     e->modified_at = in->modified_at;
     e->attrs = std::move(in->attrs);
+    e->shrink_to_fit();
     bool created = false;
     tenants_.get_or_create(tenant, created)->put(std::move(e));
     if (created) ++stats.tenants;

@@ -124,6 +124,7 @@ void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
         continue;
       }
       std::shared_ptr<ngsild::Entity> after = std::move(*result);
+      if (after) after->shrink_to_fit();
       c.before = before;
       c.after = after;
       if (after) {

@@ -338,7 +338,11 @@ void render_feature(const Entity& e, const RenderOptions& o, Atom geometry_prope
 std::string stored_document(const Entity& e) {
   RenderOptions o;
   o.sys_attrs = true;
-  return render_entity(e, o);
+  std::string out;
+  out.reserve(4096);
+  JsonWriter w(out);
+  render_entity(e, o, w);
+  return out;
 }
 
 std::string best_language(std::string_view map_json, std::string_view lang,

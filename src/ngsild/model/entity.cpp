@@ -108,4 +108,19 @@ size_t Entity::erase_all(Atom name) {
   return n;
 }
 
+namespace {
+void shrink_attributes(std::vector<Attribute>& attrs) {
+  attrs.shrink_to_fit();
+  for (auto& a : attrs) {
+    if (!a.subs.empty()) shrink_attributes(a.subs);
+  }
+}
+}  // namespace
+
+void Entity::shrink_to_fit() {
+  types.shrink_to_fit();
+  scopes.shrink_to_fit();
+  shrink_attributes(attrs);
+}
+
 }  // namespace tsunagu::ngsild

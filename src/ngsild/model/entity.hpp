@@ -76,6 +76,10 @@ struct Entity {
   bool erase(Atom name, Atom dataset);
   // Removes every instance of `name`; returns how many there were.
   size_t erase_all(Atom name);
+
+  // Gives back the spare capacity vectors grew while the entity was built (10 attributes may
+  // hold room for 16): entities live long, so memory per entity matters more than this copy.
+  void shrink_to_fit();
 };
 
 // Same helpers over a list of sub-attributes.

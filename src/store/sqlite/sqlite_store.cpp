@@ -71,7 +71,7 @@ class SqliteStore final : public Store {
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA foreign_keys=OFF"));
     // Another process (a backup, the sqlite3 shell) may hold the lock for a moment.
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA busy_timeout=5000"));
-    TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA cache_size=-65536"));  // 64 MiB page cache
+    TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA cache_size=-16384"));  // 16 MiB page cache
     TSUNAGU_RETURN_IF_ERROR(migrate());
     TSUNAGU_RETURN_IF_ERROR(put_.prepare(
         db_, "INSERT INTO entities (tenant, id, doc) VALUES (?1, ?2, ?3) "

@@ -111,8 +111,10 @@ def match_note(sc, port, requests):
         port, "GET", f"{scenarios.API}/entities?type={E.QUERY_TYPE}&limit=1&count=true")
     population = int(headers.get("ngsild-results-count", "0"))
     mean = sum(counts) / len(counts)
-    share = f" ({100.0 * mean / population:.2g} %)" if population else ""
-    return f"{mean:,.0f} of {population:,} {E.QUERY_TYPE}{share} match"
+    pct = 100.0 * mean / population if population else 0
+    share = (f" ({pct:.0f} %)" if pct >= 10 else f" ({pct:.2g} %)") if population else ""
+    shown = f"{mean:,.0f}" if mean >= 10 else f"{mean:.1f}"
+    return f"{shown} of {population:,} {E.QUERY_TYPE}{share} match"
 
 
 def run_scenario(ctx, sc, n, args):
@@ -177,8 +179,12 @@ def failed_row(sc, message):
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="bench/run.sh", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="bench/run.sh", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="bench/run.sh also takes --no-build (skip install-deps and scripts/build) and "
+               "--micro [Google Benchmark flags] (run build/tsunagu_micro instead). "
+               "docs/benchmarks.md describes every scenario.")
     ap.add_argument("--quick", action="store_true",
                     help="3 s runs, query data sets of 1,000 and 10,000 only")
     ap.add_argument("--only", default="", help="comma-separated scenarios: " + ",".join(KEYS)
@@ -229,9 +235,11 @@ def main(argv):
     print(f"work dir: {work_dir}", flush=True)
     ctx = Context(work_dir, ["--sync", args.sync])
     rows, failures = [], []
+    commit = "unknown"
     t0 = time.time()
     try:
         server.snapshot_binaries(work_dir)
+        commit = report.git_describe()
         for n, sc in enumerate(select(args)):
             try:
                 rows += run_scenario(ctx, sc, n, args)
@@ -248,7 +256,7 @@ def main(argv):
             shutil.rmtree(work_dir, ignore_errors=True)
     settings = (f"{args.duration:g} s per run after {args.warmup:g} s warm-up, "
                 f"connections {','.join(map(str, args.connections))}, --sync {args.sync}")
-    header = report.conditions(command, started, load_start, report.loadavg(), settings)
+    header = report.conditions(command, started, commit, load_start, report.loadavg(), settings)
     print()
     print(header)
     print()

@@ -64,9 +64,10 @@ def main(argv):
     work = tempfile.mkdtemp(prefix="tsunagu-startup-")
     data = os.path.join(work, "data")
     sargs = ["--sync", args.sync, "--log-format", "json"]
-    server.snapshot_binaries(work)
     lines = []
     try:
+        server.snapshot_binaries(work)
+        commit = report.git_describe()
         p = server.Process("tsunagu", args=sargs, data_dir=data, work_dir=work).start()
         before = settled_rss(p)
         half = args.entities // 2
@@ -121,8 +122,8 @@ def main(argv):
             print(f"kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    settings = f"--sync {args.sync}, server pinned to CPU 0 (`--threads 1`)"
-    header = report.conditions(command, started, load_start, report.loadavg(), settings)
+    header = report.conditions(command, started, commit, load_start, report.loadavg(),
+                               f"--sync {args.sync}", placement="server on CPU 0 (`--threads 1`)")
     text = header + "\n\n" + "\n".join(lines)
     print("\n" + text)
     os.makedirs(args.out_dir, exist_ok=True)

@@ -29,7 +29,8 @@ def preload(port, count, batch=BATCH, tag="p", seed=1, quiet=False, first=0):
     if count <= 0:
         return 0.0, 0.0
     q = queue.Queue(maxsize=4)
-    producer = threading.Thread(target=_bodies, args=(first, count, batch, tag, seed, q), daemon=True)
+    producer = threading.Thread(target=_bodies, args=(first, count, batch, tag, seed, q),
+                                daemon=True)
     t0 = time.perf_counter()
     producer.start()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)

@@ -116,15 +116,17 @@ def loadavg():
         return float(f.read().split()[0])
 
 
-def conditions(command, started, load_start, load_end, settings):
+def conditions(command, started, commit, load_start, load_end, settings,
+               placement="server on CPU 0 (`--threads 1`), wrk on CPU 1 (`-t1`)"):
+    """The markdown list that heads a results file. `commit` is git_describe() taken when the
+    binaries were copied, since others may commit during a long run."""
     ncpu = os.cpu_count() or 1
     busy = max(load_start, load_end) > 0.5
     lines = [
         f"- Date: {started} (UTC)",
         f"- Command: `{command}`",
-        f"- Commit: {git_describe()}",
-        f"- Machine: {cpu_model()}, {ncpu} CPUs; server on CPU 0 (`--threads 1`), "
-        f"wrk on CPU 1 (`-t1`)",
+        f"- Commit: {commit}",
+        f"- Machine: {cpu_model()}, {ncpu} CPUs; {placement}",
         f"- Settings: {settings}",
         f"- 1-minute load average: {load_start:.2f} at start, {load_end:.2f} at end"
         + (" -- **the machine was busy: figures measured under load, noisy**" if busy else ""),

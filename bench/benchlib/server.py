@@ -25,7 +25,7 @@ class BenchError(Exception):
     """A fault that stops the run, with a message for the user."""
 
 
-def _die_with_parent():
+def die_with_parent():
     """In the child before exec: SIGTERM when the driver dies, even by SIGKILL (prctl
     PR_SET_PDEATHSIG survives exec), so no server outlives a crashed or killed run."""
     try:
@@ -110,7 +110,7 @@ class Process:
         self.started_at = time.perf_counter()
         # taskset execs the server, so proc.pid is the server's pid.
         self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=self.log, env=env,
-                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                     stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         _running.append(self)
         self.ready_after = self.wait_ready(timeout)
         return self

@@ -9,7 +9,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from .server import BenchError
+from .server import BenchError, die_with_parent
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.abspath(os.path.join(HERE, "..", "lua", "requests.lua"))
@@ -60,7 +60,8 @@ def run(port, pool_file, connections, duration, cpu="1", tag="r", timeout_s=10, 
     server_before = cpu_seconds(server_pid)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + timeout_s + 60)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + timeout_s + 60,
+                       preexec_fn=die_with_parent)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     wrk_cpu = (after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime) / wall

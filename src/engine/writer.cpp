@@ -21,6 +21,23 @@ metrics::Histogram& commit_latency() {
   return h;
 }
 
+metrics::Counter& commits_total() {
+  static metrics::Counter& c =
+      metrics::registry()
+          .counter("tsunagu_store_commits_total", "Transactions committed by the commit thread", {})
+          .with({});
+  return c;
+}
+
+metrics::Counter& changes_total() {
+  static metrics::Counter& c =
+      metrics::registry()
+          .counter("tsunagu_store_changes_total",
+                   "Entity changes committed (divide by commits for the group-commit size)", {})
+          .with({});
+  return c;
+}
+
 }  // namespace
 
 Writer::Writer(store::Store& store, TenantRegistry& tenants, Options options)
@@ -142,6 +159,10 @@ void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
   auto t1 = std::chrono::steady_clock::now();
   if (!batch.empty()) {
     commit_latency().observe(std::chrono::duration<double>(t1 - t0).count());
+    if (st.ok()) {
+      commits_total().inc();
+      changes_total().inc(applied.size());
+    }
   }
   if (!st.ok()) {
     log::error("store_commit_failed", {{"detail", st.detail()}, {"changes", applied.size()}});

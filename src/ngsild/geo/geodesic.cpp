@@ -77,7 +77,6 @@ GShape geodetic(const Geometry::Shape& s) {
   }
 }
 
-
 template <class T>
 constexpr bool kPointlike = std::is_same_v<T, GPoint> || std::is_same_v<T, GMultiPoint>;
 
@@ -109,7 +108,6 @@ double leaf_distance(const GShape& a, const GShape& b) {
       a, b);
 }
 
-
 // West, south, east, north of the geodesic reading of `g`; east exceeds 180 when the shape
 // crosses the antimeridian.
 std::array<double, 4> geodesic_bounds(const Geometry& g) {
@@ -131,7 +129,6 @@ std::array<double, 4> geodesic_bounds(const Geometry& g) {
   }
   return b;
 }
-
 
 }  // namespace
 
@@ -218,6 +215,5 @@ Box index_envelope(const Geometry& g) {
   double n = std::min(90.0, std::max(north, bg::get<bg::max_corner, 1>(box)));
   return Box(Point(w, s), Point(e, n));
 }
-
 
 }  // namespace tsunagu::ngsild::geo

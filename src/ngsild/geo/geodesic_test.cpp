@@ -77,7 +77,8 @@ TEST(GeodesicTest, NearMeasuresToTheClosestPart) {
 TEST(GeodesicTest, UnprunableQueriesSaySo) {
   EXPECT_FALSE(search_boxes(query("near;minDistance==10", "Point", "[0,0]")).prunes);
   EXPECT_FALSE(search_boxes(query("disjoint", "Point", "[0,0]")).prunes);
-  SearchBoxes sb = search_boxes(query("within", "Polygon", "[[[0,0],[10,0],[10,10],[0,10],[0,0]]]"));
+  SearchBoxes sb =
+      search_boxes(query("within", "Polygon", "[[[0,0],[10,0],[10,10],[0,10],[0,0]]]"));
   ASSERT_TRUE(sb.prunes);
   ASSERT_EQ(sb.count, 1);
   EXPECT_TRUE(bg::equals(sb.boxes[0], Box(Point(0, 0), Point(10, 10))));

@@ -206,8 +206,9 @@ Status Parser::check_rings(Polygon& poly, const std::vector<size_t>& alt_begin) 
   }
 }
 
-// OGC Simple Features (and ST_IsValid): the polygons of a MultiPolygon may touch at points but
-// their interiors must not meet. Decided on the lattice, as check_rings() is.
+// OGC Simple Features (and ST_IsValid): the polygons of a MultiPolygon may touch at finitely
+// many points, so their interiors must not meet and their boundaries must not share a stretch
+// of edge. Decided on the lattice, as check_rings() is.
 Status Parser::check_multipolygon(const MultiPolygon& mp) {
   LatticeMultiPolygon lattice;
   for (const Polygon& poly : mp)

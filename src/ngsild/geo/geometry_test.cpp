@@ -181,23 +181,26 @@ TEST(GeometryTest, RejectsOverlappingMultiPolygon) {
 //   SELECT ST_IsValid(ST_GeomFromGeoJSON(<geometry>)), ST_IsValidReason(...)
 // says t for the first two and f, 'Self-intersection[-3.453125 40.421875]' for the third.
 TEST(GeometryTest, VertexOnDiagonalEdgeIsValid) {
-  EXPECT_EQ(error_of(R"({"type":"MultiPolygon","coordinates":[)"
-                     R"([[[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.46875],[-3.46875,40.375]]],)"
-                     R"([[[-3.453125,40.421875],[-3.421875,40.421875],[-3.421875,40.515625],)"
-                     R"([-3.453125,40.515625],[-3.453125,40.421875]]]]})"),
-            "ok");
+  EXPECT_EQ(
+      error_of(R"({"type":"MultiPolygon","coordinates":[)"
+               R"([[[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.46875],[-3.46875,40.375]]],)"
+               R"([[[-3.453125,40.421875],[-3.421875,40.421875],[-3.421875,40.515625],)"
+               R"([-3.453125,40.515625],[-3.453125,40.421875]]]]})"),
+      "ok");
   // A hole touching the shell at one point of its slanted edge.
-  EXPECT_EQ(error_of(R"({"type":"Polygon","coordinates":[)"
-                     R"([[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.40625],[-3.46875,40.375]],)"
-                     R"([[-3.453125,40.390625],[-3.46484375,40.38671875],[-3.46484375,40.37890625],)"
-                     R"([-3.453125,40.390625]]]})"),
-            "ok");
+  EXPECT_EQ(
+      error_of(R"({"type":"Polygon","coordinates":[)"
+               R"([[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.40625],[-3.46875,40.375]],)"
+               R"([[-3.453125,40.390625],[-3.46484375,40.38671875],[-3.46484375,40.37890625],)"
+               R"([-3.453125,40.390625]]]})"),
+      "ok");
   // Sharing a stretch of the edge is not touching at points.
-  EXPECT_EQ(error_of(R"({"type":"MultiPolygon","coordinates":[)"
-                     R"([[[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.46875],[-3.46875,40.375]]],)"
-                     R"([[[-3.4453125,40.3984375],[-3.4375,40.4375],[-3.453125,40.421875],)"
-                     R"([-3.4453125,40.3984375]]]]})"),
-            "coordinates: MultiPolygon polygons 0 and 1 share part of an edge");
+  EXPECT_EQ(
+      error_of(R"({"type":"MultiPolygon","coordinates":[)"
+               R"([[[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.46875],[-3.46875,40.375]]],)"
+               R"([[[-3.4453125,40.3984375],[-3.4375,40.4375],[-3.453125,40.421875],)"
+               R"([-3.4453125,40.3984375]]]]})"),
+      "coordinates: MultiPolygon polygons 0 and 1 share part of an edge");
 }
 
 // Validity is judged where relations are: on positions rounded to 1e-7 degree.
@@ -211,7 +214,8 @@ TEST(GeometryTest, ValidityIsJudgedOnTheLattice) {
             "coordinates: Polygon ring 0 has a spike (it turns back on itself)");
   auto g = parse_geojson_text(R"({"type":"Point","coordinates":[139.7671234,-35.6895]})");
   ASSERT_TRUE(g.ok());
-  EXPECT_TRUE(bg::equals(std::get<LatticePoint>(g->lattice()), LatticePoint(1397671234, -356895000)));
+  EXPECT_TRUE(
+      bg::equals(std::get<LatticePoint>(g->lattice()), LatticePoint(1397671234, -356895000)));
 }
 
 TEST(GeometryTest, NamesTheMemberOfACollection) {

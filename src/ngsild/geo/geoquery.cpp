@@ -66,7 +66,6 @@ bool relate(GeoRel rel, const Geometry& entity, const Geometry& query) {
   return false;
 }
 
-
 Status bad(std::string detail) {
   return Status::BadRequestData(std::move(detail));
 }
@@ -132,7 +131,6 @@ Status parse_coordinates_text(std::string_view text, JsonDoc& doc) {
   return Status::Ok();
 }
 
-
 }  // namespace
 
 std::string_view georel_name(GeoRel r) {
@@ -186,6 +184,5 @@ bool matches(const GeoQuery& q, const Geometry& entity) {
   double d = distance_m(entity, q.geometry);
   return q.max_distance_m ? d <= *q.max_distance_m : d >= q.min_distance_m.value_or(0);
 }
-
 
 }  // namespace tsunagu::ngsild::geo

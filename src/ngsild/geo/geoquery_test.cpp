@@ -208,7 +208,6 @@ TEST(GeoQueryTest, LinesOverlapOnlyAlongEachOther) {
   EXPECT_FALSE(matches(query("equals", "Point", "[1,2.000001]"), pt(1, 2)));
 }
 
-
 // Regression: relations were wrong when a vertex lies exactly on another shape's slanted edge
 // (found by tests/integration/test_differential.py). Boost.Geometry snapped both polygons onto
 // its own grid before relating them, which moved the vertex off the edge. Both shapes below

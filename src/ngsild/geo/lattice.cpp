@@ -1,18 +1,26 @@
 #include "ngsild/geo/lattice.hpp"
 
 #include <algorithm>
+#include <compare>
 #include <concepts>
 #include <limits>
 
 namespace tsunagu::ngsild::geo {
 namespace {
 
+class Int128;
+
+// An Int128 with an Int128 or a built-in integer, in either order.
+template <class A, class B>
+concept Mixed = (std::same_as<A, Int128> && (std::same_as<B, Int128> || std::integral<B>)) ||
+                (std::integral<A> && std::same_as<B, Int128>);
+
 // Boost.Geometry's CalculationType for lattice coordinates: exact 128-bit integers. Left to
 // itself, Boost computes the side test of int64_t points in double (select_most_precise prefers
 // a floating type to an integral one), and the 53-bit products of two 32-bit differences round:
-// a point one lattice step off a 300-degree edge reads as lying on it. Boost keeps a class type
-// as the calculation type throughout (it is not "fundamental"), and the differences of lattice
-// coordinates (below 2^33) multiply and subtract within 128 bits.
+// a point one lattice step off a 200-degree edge reads as lying on it (LatticeTest). Boost
+// keeps a class type as the calculation type throughout (it is not "fundamental"), and the
+// differences of lattice coordinates (below 2^33) multiply and subtract within 128 bits.
 class Int128 {
  public:
   constexpr Int128() = default;
@@ -21,36 +29,28 @@ class Int128 {
   // Boost writes the intersection points it computes back into int64_t coordinates.
   constexpr operator int64_t() const { return static_cast<int64_t>(v_); }  // NOLINT
 
-  friend constexpr Int128 operator-(Int128 a) { return raw(-a.v_); }
-  friend constexpr Int128 operator+(Int128 a, Int128 b) { return raw(a.v_ + b.v_); }
-  friend constexpr Int128 operator-(Int128 a, Int128 b) { return raw(a.v_ - b.v_); }
-  friend constexpr Int128 operator*(Int128 a, Int128 b) { return raw(a.v_ * b.v_); }
-  friend constexpr Int128 operator/(Int128 a, Int128 b) { return raw(a.v_ / b.v_); }
-  constexpr Int128& operator+=(Int128 b) { return *this = *this + b; }
-  constexpr Int128& operator-=(Int128 b) { return *this = *this - b; }
-  friend constexpr bool operator==(Int128 a, Int128 b) = default;
-  friend constexpr auto operator<=>(Int128 a, Int128 b) = default;
-  // Mixed with a built-in integer, the exact match beats converting either side.
-  template <std::integral I>
-  friend constexpr Int128 operator+(Int128 a, I b) { return a + Int128(b); }
-  template <std::integral I>
-  friend constexpr Int128 operator+(I a, Int128 b) { return Int128(a) + b; }
-  template <std::integral I>
-  friend constexpr Int128 operator-(Int128 a, I b) { return a - Int128(b); }
-  template <std::integral I>
-  friend constexpr Int128 operator-(I a, Int128 b) { return Int128(a) - b; }
-  template <std::integral I>
-  friend constexpr Int128 operator*(Int128 a, I b) { return a * Int128(b); }
-  template <std::integral I>
-  friend constexpr Int128 operator*(I a, Int128 b) { return Int128(a) * b; }
-  template <std::integral I>
-  friend constexpr Int128 operator/(Int128 a, I b) { return a / Int128(b); }
-  template <std::integral I>
-  friend constexpr Int128 operator/(I a, Int128 b) { return Int128(a) / b; }
-  template <std::integral I>
-  friend constexpr bool operator==(Int128 a, I b) { return a == Int128(b); }
-  template <std::integral I>
-  friend constexpr auto operator<=>(Int128 a, I b) { return a <=> Int128(b); }
+  constexpr Int128 operator-() const { return raw(-v_); }
+  constexpr Int128& operator+=(Int128 b) { return *this = raw(v_ + b.v_); }
+  constexpr Int128& operator-=(Int128 b) { return *this = raw(v_ - b.v_); }
+  // Both conversions being implicit, a mixed operation must match exactly to be unambiguous.
+  template <class A, class B>
+  requires Mixed<A, B>
+  friend constexpr Int128 operator+(A a, B b) { return raw(wide(a) + wide(b)); }
+  template <class A, class B>
+  requires Mixed<A, B>
+  friend constexpr Int128 operator-(A a, B b) { return raw(wide(a) - wide(b)); }
+  template <class A, class B>
+  requires Mixed<A, B>
+  friend constexpr Int128 operator*(A a, B b) { return raw(wide(a) * wide(b)); }
+  template <class A, class B>
+  requires Mixed<A, B>
+  friend constexpr Int128 operator/(A a, B b) { return raw(wide(a) / wide(b)); }
+  template <class A, class B>
+  requires Mixed<A, B>
+  friend constexpr bool operator==(A a, B b) { return wide(a) == wide(b); }
+  template <class A, class B>
+  requires Mixed<A, B>
+  friend constexpr auto operator<=>(A a, B b) { return wide(a) <=> wide(b); }
 
  private:
   static constexpr Int128 raw(__int128 v) {
@@ -58,6 +58,9 @@ class Int128 {
     r.v_ = v;
     return r;
   }
+  static constexpr __int128 wide(Int128 x) { return x.v_; }
+  static constexpr __int128 wide(std::integral auto x) { return x; }
+
   __int128 v_ = 0;
 };
 
@@ -67,8 +70,9 @@ using Segments = bg::strategy::intersection::cartesian_segments<Int128>;
 using Winding = bg::strategy::within::cartesian_winding<void, void, Int128>;
 
 // Boost's segment intersection (Cramer's rule) and its collinear turn handling compute in the
-// coordinate type itself: products of two differences, summed in pairs. Those stay below
-// 2^63 while all differences in x stay below 2^31 (y differences never exceed 1.8e9).
+// coordinate type itself, not in Int128: sums of two products of coordinate differences. With
+// every difference below 2^31 (latitudes differ by at most 1.8e9 units anyway) each product
+// stays below 2^62 and each sum below 2^63.
 constexpr int64_t kMaxLongitudeSpan = int64_t{1} << 31;
 
 // Rounds half away from zero, as to_lattice() does.
@@ -81,19 +85,16 @@ void halve_longitudes(G& g) {
   bg::for_each_point(g, [](LatticePoint& p) { bg::set<0>(p, halve(bg::get<0>(p))); });
 }
 
-template <class G>
-void add_longitudes(const G& g, int64_t& west, int64_t& east) {
-  bg::for_each_point(g, [&](const LatticePoint& p) {
+// Whether the positions of all `gs` together span kMaxLongitudeSpan or more.
+template <class... G>
+bool too_wide(const G&... gs) {
+  int64_t west = std::numeric_limits<int64_t>::max(), east = std::numeric_limits<int64_t>::min();
+  auto add = [&](const LatticePoint& p) {
     west = std::min(west, bg::get<0>(p));
     east = std::max(east, bg::get<0>(p));
-  });
-}
-
-template <class G>
-bool too_wide(const G& g) {
-  int64_t west = std::numeric_limits<int64_t>::max(), east = std::numeric_limits<int64_t>::min();
-  add_longitudes(g, west, east);
-  return east - west >= kMaxLongitudeSpan;
+  };
+  (bg::for_each_point(gs, add), ...);
+  return west <= east && east - west >= kMaxLongitudeSpan;
 }
 
 template <class A, class B>
@@ -133,11 +134,7 @@ std::string de9im(const LatticeShape& a, const LatticeShape& b) {
         if constexpr (std::is_same_v<X, std::monostate> || std::is_same_v<Y, std::monostate>) {
           return "FFFFFFFFF";  // unreachable: collections are judged member by member
         } else {
-          int64_t west = std::numeric_limits<int64_t>::max();
-          int64_t east = std::numeric_limits<int64_t>::min();
-          add_longitudes(x, west, east);
-          add_longitudes(y, west, east);
-          if (east - west < kMaxLongitudeSpan) return exact_relation(x, y);
+          if (!too_wide(x, y)) return exact_relation(x, y);
           X hx = x;
           Y hy = y;
           halve_longitudes(hx);
@@ -169,7 +166,7 @@ std::string validity_message(const LatticeMultiPolygon& g) {
 }
 
 int orientation(const LatticePolygon::ring_type& ring) {
-  // Shoelace on differences from the first position: each term is below 2^66 in magnitude.
+  // Shoelace on differences from the first position: each term is below 2^64 in magnitude.
   __int128 sum = 0;
   for (size_t i = 1; i + 1 < ring.size(); ++i) {
     const __int128 x1 = bg::get<0>(ring[i]) - bg::get<0>(ring[0]);

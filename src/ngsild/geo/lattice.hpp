@@ -20,15 +20,17 @@ namespace tsunagu::ngsild::geo {
 
 namespace bg = boost::geometry;
 
-// Lattice units per degree. 1e-7 degree is about 1.1 cm of latitude: finer than any position
-// fix, and every decimal with up to 7 digits after the point lands on the lattice exactly.
+// Lattice units per degree. 1e-7 degree is about 1.1 cm of latitude, finer than ordinary
+// position fixes, and every decimal with up to 7 digits after the point lands on the lattice
+// exactly.
 //
 // Why a lattice: Boost.Geometry 1.74 decides relations between two areas in floating point by
 // first snapping both onto its own integer grid of 1e7 steps across their common bounding box
 // (its "rescaling" robustness policy). A vertex lying exactly on another polygon's slanted edge
 // then lands a step off it, and Boost reports crossing interiors (or none) where PostGIS, whose
-// GEOS predicates are exact, reports a single touching point. On integer coordinates Boost does
-// not rescale, and with the 128-bit side tests of lattice.cpp every orientation test is exact.
+// GEOS orientation predicates are exact, reports a single touching point. On integer
+// coordinates Boost does not rescale, and with the 128-bit side tests of lattice.cpp every
+// orientation test is exact. docs/geo.md has the details and the measurements.
 inline constexpr double kLatticeUnitsPerDegree = 1e7;
 
 using LatticePoint = bg::model::point<int64_t, 2, bg::cs::cartesian>;

@@ -52,7 +52,8 @@ TEST(LatticeTest, WidePairsAreDecidedWithHalvedLongitudes) {
                                 LatticePoint(1800000000, -900000000)};
   EXPECT_EQ(de9im(sw_ne, nw_se), "0F1FF0102");
   auto world = [](std::string_view rel) {
-    auto q = parse_geoquery(rel, "Polygon", "[[[-180,-90],[180,-90],[180,90],[-180,90],[-180,-90]]]");
+    auto q =
+        parse_geoquery(rel, "Polygon", "[[[-180,-90],[180,-90],[180,90],[-180,90],[-180,-90]]]");
     EXPECT_TRUE(q.ok());
     return q.ok() ? std::move(q).value() : GeoQuery();
   };
@@ -68,9 +69,9 @@ TEST(LatticeTest, WidePairsAreDecidedWithHalvedLongitudes) {
 TEST(LatticeTest, GeometryHoldsItsLatticeForm) {
   Geometry line(LineString{Point(-3.46875, 40.375), Point(139.7671234, 35.6895)});
   ASSERT_TRUE(std::holds_alternative<LatticeLineString>(line.lattice()));
-  EXPECT_TRUE(bg::equals(std::get<LatticeLineString>(line.lattice()),
-                         LatticeLineString{LatticePoint(-34687500, 403750000),
-                                           LatticePoint(1397671234, 356895000)}));
+  EXPECT_TRUE(bg::equals(
+      std::get<LatticeLineString>(line.lattice()),
+      LatticeLineString{LatticePoint(-34687500, 403750000), LatticePoint(1397671234, 356895000)}));
   Geometry gc(GeometryCollection{{line}});
   EXPECT_TRUE(std::holds_alternative<std::monostate>(gc.lattice()));
   EXPECT_TRUE(std::holds_alternative<LatticePoint>(Geometry().lattice()));

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/json.hpp"
+
 namespace tsunagu::engine {
 namespace {
 
@@ -28,6 +30,37 @@ std::vector<Atom> geo_names(const Entity& e) {
   for (const auto& a : e.attrs) {
     if (a.kind == AttrKind::kGeoProperty && std::find(out.begin(), out.end(), a.name) == out.end()) {
       out.push_back(a.name);
+    }
+  }
+  return out;
+}
+
+// Every (relationship name, object URI) of the entity's top-level Relationships and
+// ListRelationships, each once.
+std::vector<std::pair<Atom, std::string>> relationship_objects(const Entity& e) {
+  std::vector<std::pair<Atom, std::string>> out;
+  auto add = [&](Atom name, std::string_view uri) {
+    for (const auto& [n, u] : out) {
+      if (n == name && u == uri) return;
+    }
+    out.emplace_back(name, std::string(uri));
+  };
+  for (const auto& a : e.attrs) {
+    if (a.kind != AttrKind::kRelationship && a.kind != AttrKind::kListRelationship) continue;
+    if (a.value.is_string()) {
+      add(a.name, a.value.text());
+      continue;
+    }
+    JsonDoc d;
+    if (!a.value.is_json() || !parse_json(a.value.text(), d).ok() || !d.IsArray()) continue;
+    for (const auto& item : d.GetArray()) {
+      const JsonValue* uri = &item;
+      if (item.IsObject()) {
+        auto o = item.FindMember("object");
+        if (o == item.MemberEnd()) continue;
+        uri = &o->value;
+      }
+      if (uri->IsString()) add(a.name, {uri->GetString(), uri->GetStringLength()});
     }
   }
   return out;
@@ -69,6 +102,7 @@ void Tenant::put(EntityPtr e) {
     slots_[slot].entity = e;
     by_id_.emplace(std::string_view(e->id), slot);
     index_add(slot, *e, old.get());
+    objects_update(slot, old.get(), e.get());
     return;
   }
   uint32_t slot;
@@ -84,6 +118,7 @@ void Tenant::put(EntityPtr e) {
   by_id_.emplace(std::string_view(e->id), slot);
   all_.insert(slots_[slot].seq, slot);
   index_add(slot, *e, nullptr);
+  objects_update(slot, nullptr, e.get());
 }
 
 void Tenant::erase(std::string_view id) {
@@ -96,6 +131,7 @@ void Tenant::erase(std::string_view id) {
   by_id_.erase(it);
   all_.erase(slots_[slot].seq);
   index_remove(slot, *old, nullptr);
+  objects_update(slot, old.get(), nullptr);
   free_slots_.push_back(slot);
 }
 
@@ -129,6 +165,25 @@ void Tenant::index_remove(uint32_t slot, const Entity& e, const Entity* replacem
     if (it != spatial_.end()) it->second.remove(slot);
   }
   stats_add(e, -1);
+}
+
+void Tenant::objects_update(uint32_t slot, const Entity* old, const Entity* now) {
+  auto before = old ? relationship_objects(*old) : std::vector<std::pair<Atom, std::string>>();
+  auto after = now ? relationship_objects(*now) : std::vector<std::pair<Atom, std::string>>();
+  for (const auto& o : before) {
+    if (std::find(after.begin(), after.end(), o) != after.end()) continue;
+    auto by_name = objects_.find(o.first);
+    if (by_name == objects_.end()) continue;
+    auto by_uri = by_name->second.find(o.second);
+    if (by_uri == by_name->second.end()) continue;
+    by_uri->second.erase(slot);
+    if (by_uri->second.empty()) by_name->second.erase(by_uri);
+    if (by_name->second.empty()) objects_.erase(by_name);
+  }
+  for (const auto& o : after) {
+    if (std::find(before.begin(), before.end(), o) != before.end()) continue;
+    objects_[o.first][o.second].insert(slot);
+  }
 }
 
 void Tenant::stats_add(const Entity& e, int sign) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/seq_list.hpp"
@@ -71,6 +72,7 @@ class Tenant {
   void index_add(uint32_t slot, const ngsild::Entity& e, const ngsild::Entity* old);
   void index_remove(uint32_t slot, const ngsild::Entity& e, const ngsild::Entity* replacement);
   void stats_add(const ngsild::Entity& e, int sign);
+  void objects_update(uint32_t slot, const ngsild::Entity* old, const ngsild::Entity* now);
 
   std::string name_;
   mutable std::shared_mutex mu_;
@@ -81,6 +83,11 @@ class Tenant {
   SeqList all_;
   std::unordered_map<Atom, SeqList> by_type_;
   std::unordered_map<Atom, ngsild::geo::SpatialIndex> spatial_;  // per GeoProperty name
+  // Relationship objects: attribute name -> object URI -> slots of the entities pointing there,
+  // so that q=refDevice=="urn:..." costs its matches, not a scan.
+  std::unordered_map<Atom, std::unordered_map<std::string, std::unordered_set<uint32_t>,
+                                              IdHash, std::equal_to<>>>
+      objects_;
   std::unordered_map<Atom, size_t> type_counts_;
   std::unordered_map<Atom, AttributeStats> attribute_stats_;
   uint64_t next_seq_ = 1;

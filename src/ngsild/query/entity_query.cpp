@@ -126,7 +126,7 @@ bool EntitySelector::matches(const Entity& e) const {
   return !types || types->matches(e);
 }
 
-bool EntityQuery::matches(const Entity& e) const {
+bool EntityQuery::matches(const Entity& e, Skip skip) const {
   if (!selectors.empty() &&
       std::none_of(selectors.begin(), selectors.end(),
                    [&](const EntitySelector& s) { return s.matches(e); })) {
@@ -134,14 +134,14 @@ bool EntityQuery::matches(const Entity& e) const {
   }
   if (!ids.empty() && std::find(ids.begin(), ids.end(), e.id) == ids.end()) return false;
   if (id_pattern && !re2::RE2::PartialMatch(e.id, *id_pattern)) return false;
-  if (types && !types->matches(e)) return false;
+  if (types && !skip.types && !types->matches(e)) return false;
   if (!attrs.empty() &&
       std::none_of(attrs.begin(), attrs.end(), [&](Atom a) { return !e.instances(a).empty(); })) {
     return false;
   }
   if (scope && !scope->matches(e)) return false;
   if (q && !query::matches(*q, e)) return false;
-  if (geo) {
+  if (geo && !skip.geo) {
     bool any = false;
     for (const auto& a : e.instances(geo_property)) {
       if (a.kind != AttrKind::kGeoProperty) continue;

@@ -53,8 +53,14 @@ struct EntityQuery {
   size_t limit = 20;
   bool count = false;
 
+  // Filters a caller has already applied through an index, and need not be checked again.
+  struct Skip {
+    bool types = false;
+    bool geo = false;
+  };
   // True when `e` passes every filter (not paging or ordering).
-  bool matches(const Entity& e) const;
+  bool matches(const Entity& e) const { return matches(e, Skip{}); }
+  bool matches(const Entity& e, Skip skip) const;
 };
 
 // Parses orderBy ("name,age;desc", "location;dist-asc"). BadRequestData names the fault.

@@ -157,6 +157,18 @@ void Prepared::respond_json(int status, std::string body, std::vector<Header> ex
     r.add_header("Link", "<" + ctx->link_url() + ">; rel=\"" + std::string(kJsonLdContextRel) +
                              "\"; type=\"application/ld+json\"");
   }
+  // One Link header holding every link (RFC 8288 §3): some clients read only the first.
+  std::string links;
+  for (auto it = r.headers.begin(); it != r.headers.end();) {
+    if (it->name == "Link" || it->name == "link") {
+      if (!links.empty()) links += ", ";
+      links += it->value;
+      it = r.headers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!links.empty()) r.add_header("Link", std::move(links));
   call.respond(with_common_headers(*this, std::move(r)));
 }
 

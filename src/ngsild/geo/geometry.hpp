@@ -1,6 +1,7 @@
 // GeoJSON geometries (RFC 7946 §3.1) as held by a GeoProperty value (ETSI GS CIM 009 §4.7):
-// parsing with validation, the lon/lat envelope, and rendering back to GeoJSON text. Geo-queries
-// (geoquery.hpp) and the spatial index (spatial_index.hpp) are built on these types.
+// parsing with validation (geojson_parser.cpp), the lon/lat envelope, and rendering back to
+// GeoJSON text (geometry.cpp). Geo-queries (geoquery.hpp) and the spatial index
+// (spatial_index.hpp) are built on these types.
 #pragma once
 
 #include <optional>

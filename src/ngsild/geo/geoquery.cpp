@@ -100,10 +100,11 @@ Status parse_georel(std::string_view text, GeoQuery& q) {
   std::string_view num = rest.substr(eq + 2);
   double d = -1;
   auto r = std::from_chars(num.data(), num.data() + num.size(), d);
-  if (num.empty() || r.ec != std::errc() || r.ptr != num.data() + num.size() || !std::isfinite(d) ||
-      d < 0) {
+  // PositiveNumber (§4.10): a JSON number without a minus sign, and not zero.
+  if (num.empty() || num.front() == '-' || r.ec != std::errc() ||
+      r.ptr != num.data() + num.size() || !std::isfinite(d) || d <= 0) {
     return bad("georel: " + std::string(key) + " '" + std::string(num) +
-               "' is not a non-negative number of metres");
+               "' is not a positive number of metres");
   }
   (key == "maxDistance" ? q.max_distance_m : q.min_distance_m) = d;
   return Status::Ok();

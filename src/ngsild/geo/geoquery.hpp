@@ -47,7 +47,7 @@ struct GeoQuery {
 // is given). `coordinates` is the JSON text of the coordinates array, already URL-decoded.
 // BadRequestData whose detail starts with the parameter at fault, e.g.
 //   "georel: 'nearby' is not a geo-relationship (near, within, contains, ...)"
-//   "georel: maxDistance '-5' is not a non-negative number of metres"
+//   "georel: maxDistance '-5' is not a positive number of metres"
 //   "coordinates[1]: latitude 95 is outside [-90, 90]"
 Result<GeoQuery> parse_geoquery(std::string_view georel, std::string_view geometry,
                                 std::string_view coordinates);

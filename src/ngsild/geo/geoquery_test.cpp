@@ -41,8 +41,8 @@ TEST(GeoQueryTest, ParsesEveryGeoRel) {
   EXPECT_EQ(q.max_distance_m, 1500.5);
   EXPECT_FALSE(q.min_distance_m.has_value());
   EXPECT_EQ(q.geoproperty, "location");
-  q = query("near;minDistance==0", "Point", "[0,0]");
-  EXPECT_EQ(q.min_distance_m, 0.0);
+  q = query("near;minDistance==0.5", "Point", "[0,0]");
+  EXPECT_EQ(q.min_distance_m, 0.5);
   for (GeoRel r : {GeoRel::kWithin, GeoRel::kContains, GeoRel::kIntersects, GeoRel::kEquals,
                    GeoRel::kDisjoint, GeoRel::kOverlaps}) {
     EXPECT_EQ(query(georel_name(r), "Polygon", kHoled).rel, r);
@@ -57,18 +57,20 @@ TEST(GeoQueryTest, RejectsBadGeoRel) {
             "equals, disjoint, overlaps)");
   EXPECT_EQ(error_of("near", "Point", "[0,0]"),
             "georel: near needs ';maxDistance==<metres>' or ';minDistance==<metres>'");
+  EXPECT_EQ(error_of("near;maxDistance==0", "Point", "[0,0]"),
+            "georel: maxDistance '0' is not a positive number of metres");  // §4.10 PositiveNumber
   EXPECT_EQ(error_of("near;maxDistance==-5", "Point", "[0,0]"),
-            "georel: maxDistance '-5' is not a non-negative number of metres");
+            "georel: maxDistance '-5' is not a positive number of metres");
   EXPECT_EQ(error_of("near;minDistance==abc", "Point", "[0,0]"),
-            "georel: minDistance 'abc' is not a non-negative number of metres");
+            "georel: minDistance 'abc' is not a positive number of metres");
   EXPECT_EQ(error_of("near;maxDistance==", "Point", "[0,0]"),
-            "georel: maxDistance '' is not a non-negative number of metres");
+            "georel: maxDistance '' is not a positive number of metres");
   EXPECT_EQ(error_of("near;maxDistance==10m", "Point", "[0,0]"),
-            "georel: maxDistance '10m' is not a non-negative number of metres");
+            "georel: maxDistance '10m' is not a positive number of metres");
   EXPECT_EQ(error_of("near;maxDistance==inf", "Point", "[0,0]"),
-            "georel: maxDistance 'inf' is not a non-negative number of metres");
+            "georel: maxDistance 'inf' is not a positive number of metres");
   EXPECT_EQ(error_of("near;maxDistance==1e999", "Point", "[0,0]"),
-            "georel: maxDistance '1e999' is not a non-negative number of metres");
+            "georel: maxDistance '1e999' is not a positive number of metres");
   EXPECT_EQ(error_of("near;maxDistance:100", "Point", "[0,0]"),
             "georel: 'maxDistance:100' is not maxDistance==<metres> or minDistance==<metres>");
   EXPECT_EQ(error_of("near;distance==100", "Point", "[0,0]"),

@@ -76,6 +76,7 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
   const SeqList* list = nullptr;
   std::vector<SeqList::Entry> picked;  // when not a whole list
   bool use_picked = false;
+  bool geo_decided = false;  // candidates already passed the geo-query
   bool selectors_by_id = !q.selectors.empty() &&
                          std::all_of(q.selectors.begin(), q.selectors.end(),
                                      [](const auto& s) { return s.id.has_value(); });
@@ -105,11 +106,22 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
     }
   } else if (q.geo && ngsild::geo::search_boxes(*q.geo).prunes) {
     use_picked = true;
+    geo_decided = true;
     auto it = t.spatial_.find(q.geo_property);
     if (it != t.spatial_.end()) {
-      it->second.for_each_candidate(*q.geo, [&](uint64_t key) {
+      const auto& index = it->second;
+      index.for_each_candidate(*q.geo, [&](uint64_t key) {
         uint32_t slot = static_cast<uint32_t>(key);
-        picked.push_back({t.slots_[slot].seq, slot});
+        // Points (most entity locations) are decided from the indexed position, without
+        // parsing the entity's GeoJSON again; other shapes are parsed.
+        const auto* box = index.box_of(key);
+        bool hit;
+        if (box != nullptr && boost::geometry::equals(box->min_corner(), box->max_corner())) {
+          hit = ngsild::geo::matches(*q.geo, ngsild::geo::Geometry(box->min_corner()));
+        } else {
+          hit = q.geo_matches(*t.slots_[slot].entity);
+        }
+        if (hit) picked.push_back({t.slots_[slot].seq, slot});
       });
     }
   } else if (q.types && !q.types->any) {
@@ -167,6 +179,7 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
   // Walking the one type's own list already guarantees the type.
   EntityQuery::Skip skip;
   skip.types = !use_picked && single_type;
+  skip.geo = geo_decided;
   if (q.order_by.empty()) {
     Pager pager(q);
     const size_t n = entries.size();

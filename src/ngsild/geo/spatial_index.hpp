@@ -29,6 +29,11 @@ class SpatialIndex {
   // Forgets `key`; false when it was not indexed.
   bool remove(uint64_t key);
   size_t size() const { return boxes_.size(); }
+  // The box `key` is indexed under, or null. A box with equal corners is a Point's position.
+  const Box* box_of(uint64_t key) const {
+    auto it = boxes_.find(key);
+    return it == boxes_.end() ? nullptr : &it->second;
+  }
   void clear();
 
   // Calls f(key) once for every key whose geometry may match `q`: its index box meets

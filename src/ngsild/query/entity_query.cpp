@@ -141,19 +141,17 @@ bool EntityQuery::matches(const Entity& e, Skip skip) const {
   }
   if (scope && !scope->matches(e)) return false;
   if (q && !query::matches(*q, e)) return false;
-  if (geo && !skip.geo) {
-    bool any = false;
-    for (const auto& a : e.instances(geo_property)) {
-      if (a.kind != AttrKind::kGeoProperty) continue;
-      auto g = geo::parse_geojson_text(a.value.text());
-      if (g.ok() && geo::matches(*geo, *g)) {
-        any = true;
-        break;
-      }
-    }
-    if (!any) return false;
-  }
+  if (geo && !skip.geo && !geo_matches(e)) return false;
   return true;
+}
+
+bool EntityQuery::geo_matches(const Entity& e) const {
+  for (const auto& a : e.instances(geo_property)) {
+    if (a.kind != AttrKind::kGeoProperty) continue;
+    auto g = geo::parse_geojson_text(a.value.text());
+    if (g.ok() && geo::matches(*geo, *g)) return true;
+  }
+  return false;
 }
 
 Result<std::vector<OrderTerm>> parse_order_by(std::string_view text, const jsonld::Context& ctx) {

@@ -61,6 +61,8 @@ struct EntityQuery {
   // True when `e` passes every filter (not paging or ordering).
   bool matches(const Entity& e) const { return matches(e, Skip{}); }
   bool matches(const Entity& e, Skip skip) const;
+  // The geo-query alone: some instance of the GeoProperty satisfies it (§5.7.2.4).
+  bool geo_matches(const Entity& e) const;
 };
 
 // Parses orderBy ("name,age;desc", "location;dist-asc"). BadRequestData names the fault.

@@ -66,6 +66,7 @@ int run(const app::Config& cfg) {
                              {"seconds", load_s}});
 
   engine::Writer writer(**store, tenants, {});
+  writer.set_next_row(loaded->max_row + 1);
   writer.start();
   engine::EntityService entities(tenants, writer);
 

@@ -1,5 +1,7 @@
 #include "engine/loader.hpp"
 
+#include <algorithm>
+
 #include "ngsild/jsonld/context.hpp"
 #include "ngsild/parse/entity_parser.hpp"
 
@@ -17,7 +19,8 @@ class Visitor final : public store::LoadVisitor {
     return Status::Ok();
   }
 
-  Status entity(std::string_view tenant, std::string_view id, std::string_view doc) override {
+  Status entity(uint64_t row, std::string_view tenant, std::string_view id,
+                std::string_view doc) override {
     JsonDoc json;
     Status st = parse_json(doc, json);
     if (!st.ok()) return damaged(tenant, id, st.detail());
@@ -31,7 +34,9 @@ class Visitor final : public store::LoadVisitor {
     e->created_at = in->created_at;
     e->modified_at = in->modified_at;
     e->attrs = std::move(in->attrs);
+    e->row = row;
     e->shrink_to_fit();
+    stats.max_row = std::max(stats.max_row, row);
     bool created = false;
     tenants_.get_or_create(tenant, created)->put(std::move(e));
     if (created) ++stats.tenants;

@@ -12,6 +12,7 @@ namespace tsunagu::engine {
 struct LoadStats {
   size_t tenants = 0;
   size_t entities = 0;
+  uint64_t max_row = 0;  // the highest entity row in the store
 };
 
 // Reads every stored tenant and entity into `tenants`. InternalError names the first document

@@ -141,13 +141,20 @@ void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
         continue;
       }
       std::shared_ptr<ngsild::Entity> after = std::move(*result);
-      if (after) after->shrink_to_fit();
       c.before = before;
       c.after = after;
+      // An entity keeps its store row for life; a new one gets the next.
       if (after) {
-        batch.put_entity(req->tenant, after->id, ngsild::stored_document(*after));
+        after->shrink_to_fit();
+        if (before) {
+          after->row = before->row;
+          batch.update_entity(after->row, ngsild::stored_document(*after));
+        } else {
+          after->row = next_row_++;
+          batch.insert_entity(after->row, req->tenant, after->id, ngsild::stored_document(*after));
+        }
       } else if (before) {
-        batch.delete_entity(req->tenant, c.id);
+        batch.delete_entity(before->row);
       }
       if (overlay.insert_or_assign(key, after).second) order.push_back(key);
       applied.emplace_back(tenant, &c);

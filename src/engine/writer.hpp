@@ -50,6 +50,8 @@ class Writer {
   Writer(store::Store& store, TenantRegistry& tenants, Options options);
   ~Writer();
 
+  // The first row number to give a new entity (one past the highest row loaded at start).
+  void set_next_row(uint64_t row) { next_row_ = row; }
   void start();
   // Completes everything already queued, then ends the thread. Later submits fail.
   void stop();
@@ -67,6 +69,7 @@ class Writer {
   std::condition_variable cv_;
   std::deque<std::unique_ptr<WriteRequest>> queue_;
   bool stopping_ = false;
+  uint64_t next_row_ = 1;  // commit thread only
   std::thread thread_;
 };
 

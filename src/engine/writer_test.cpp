@@ -146,7 +146,8 @@ class Recorder : public store::LoadVisitor {
     tenants.emplace(name);
     return Status::Ok();
   }
-  Status entity(std::string_view tenant, std::string_view id, std::string_view) override {
+  Status entity(uint64_t, std::string_view tenant, std::string_view id,
+                std::string_view) override {
     entities.emplace(std::string(tenant), std::string(id));
     return Status::Ok();
   }

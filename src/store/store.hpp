@@ -4,6 +4,7 @@
 // this line. Backends: sqlite/ (embedded default).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,24 +15,30 @@
 
 namespace tsunagu::store {
 
-// One atomic, durable unit of change.
+// One atomic, durable unit of change. Entities are addressed by a row number the engine assigns
+// once per entity and keeps for its life: the engine, which holds every entity in memory,
+// already guarantees that (tenant, id) is unique, so the store needs no index on it.
 struct WriteBatch {
-  enum class OpKind : unsigned char { kCreateTenant, kPutEntity, kDeleteEntity };
+  enum class OpKind : unsigned char { kCreateTenant, kInsertEntity, kUpdateEntity, kDeleteEntity };
   struct Op {
     OpKind kind;
-    std::string tenant;
-    std::string id;   // entity id (kPutEntity, kDeleteEntity)
-    std::string doc;  // entity document (kPutEntity)
+    uint64_t row = 0;   // entity row (all entity ops)
+    std::string tenant; // kCreateTenant, kInsertEntity
+    std::string id;     // kInsertEntity
+    std::string doc;    // kInsertEntity, kUpdateEntity
   };
   std::vector<Op> ops;
 
-  void create_tenant(std::string tenant) { ops.push_back({OpKind::kCreateTenant, std::move(tenant), {}, {}}); }
-  void put_entity(std::string tenant, std::string id, std::string doc) {
-    ops.push_back({OpKind::kPutEntity, std::move(tenant), std::move(id), std::move(doc)});
+  void create_tenant(std::string tenant) {
+    ops.push_back({OpKind::kCreateTenant, 0, std::move(tenant), {}, {}});
   }
-  void delete_entity(std::string tenant, std::string id) {
-    ops.push_back({OpKind::kDeleteEntity, std::move(tenant), std::move(id), {}});
+  void insert_entity(uint64_t row, std::string tenant, std::string id, std::string doc) {
+    ops.push_back({OpKind::kInsertEntity, row, std::move(tenant), std::move(id), std::move(doc)});
   }
+  void update_entity(uint64_t row, std::string doc) {
+    ops.push_back({OpKind::kUpdateEntity, row, {}, {}, std::move(doc)});
+  }
+  void delete_entity(uint64_t row) { ops.push_back({OpKind::kDeleteEntity, row, {}, {}, {}}); }
   bool empty() const { return ops.empty(); }
 };
 
@@ -40,7 +47,8 @@ class LoadVisitor {
  public:
   virtual ~LoadVisitor() = default;
   virtual Status tenant(std::string_view name) = 0;
-  virtual Status entity(std::string_view tenant, std::string_view id, std::string_view doc) = 0;
+  virtual Status entity(uint64_t row, std::string_view tenant, std::string_view id,
+                        std::string_view doc) = 0;
 };
 
 // Not thread-safe: one writer thread uses a Store (the engine's commit thread); load() runs
@@ -51,7 +59,7 @@ class Store {
   // Applies every op of `batch` in one transaction and makes it durable. On failure nothing
   // is applied (InternalError with the backend's reason).
   virtual Status apply(const WriteBatch& batch) = 0;
-  // Visits every tenant, then every entity.
+  // Visits every tenant, then every entity in row order (the order they were created).
   virtual Status load(LoadVisitor& visitor) = 0;
   // "sqlite:/var/lib/tsunagu/tsunagu.db", for logs and /health.
   virtual std::string describe() const = 0;

@@ -55,6 +55,7 @@ struct Attribute {
 
 struct Entity {
   std::string id;
+  uint64_t row = 0;                 // the store's row for this entity (engine-assigned; 0: none)
   std::vector<Atom> types;          // expanded type IRIs, at least one
   std::vector<std::string> scopes;  // §4.18 scope paths
   int64_t created_at = kNoTime;

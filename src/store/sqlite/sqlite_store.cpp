@@ -10,17 +10,32 @@
 namespace tsunagu::store {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
-constexpr const char* kSchemaV1 = R"SQL(
+// Version 2: entities keyed by the engine's row number; no index on (tenant, id), which every
+// insert had to update at a random place (docs/storage.md).
+constexpr const char* kSchemaV2 = R"SQL(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS entities (
+  row INTEGER PRIMARY KEY,
   tenant TEXT NOT NULL,
   id TEXT NOT NULL,
-  doc TEXT NOT NULL,
-  UNIQUE (tenant, id)
+  doc TEXT NOT NULL
 );
+)SQL";
+
+// Version 1 kept (tenant, id) unique in SQLite and let SQLite number the rows.
+constexpr const char* kMigrateV1toV2 = R"SQL(
+ALTER TABLE entities RENAME TO entities_v1;
+CREATE TABLE entities (
+  row INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  id TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+INSERT INTO entities (row, tenant, id, doc) SELECT rowid, tenant, id, doc FROM entities_v1;
+DROP TABLE entities_v1;
 )SQL";
 
 class Statement {
@@ -76,10 +91,10 @@ class SqliteStore final : public Store {
     // they change); the pages are the OS's file cache, not the process's own memory.
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA mmap_size=1073741824"));
     TSUNAGU_RETURN_IF_ERROR(migrate());
-    TSUNAGU_RETURN_IF_ERROR(put_.prepare(
-        db_, "INSERT INTO entities (tenant, id, doc) VALUES (?1, ?2, ?3) "
-             "ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc"));
-    TSUNAGU_RETURN_IF_ERROR(del_.prepare(db_, "DELETE FROM entities WHERE tenant = ?1 AND id = ?2"));
+    TSUNAGU_RETURN_IF_ERROR(insert_.prepare(
+        db_, "INSERT INTO entities (row, tenant, id, doc) VALUES (?1, ?2, ?3, ?4)"));
+    TSUNAGU_RETURN_IF_ERROR(update_.prepare(db_, "UPDATE entities SET doc = ?2 WHERE row = ?1"));
+    TSUNAGU_RETURN_IF_ERROR(del_.prepare(db_, "DELETE FROM entities WHERE row = ?1"));
     TSUNAGU_RETURN_IF_ERROR(tenant_.prepare(
         db_, "INSERT OR IGNORE INTO tenants (name, created_at) VALUES (?1, strftime('%s','now'))"));
     TSUNAGU_RETURN_IF_ERROR(begin_.prepare(db_, "BEGIN IMMEDIATE"));
@@ -97,15 +112,23 @@ class SqliteStore final : public Store {
           tenant_.bind(1, op.tenant);
           st = run(tenant_, "insert tenant");
           break;
-        case WriteBatch::OpKind::kPutEntity:
-          put_.bind(1, op.tenant);
-          put_.bind(2, op.id);
-          put_.bind(3, op.doc);
-          st = run(put_, "write entity");
+        case WriteBatch::OpKind::kInsertEntity:
+          insert_.bind(1, static_cast<int64_t>(op.row));
+          insert_.bind(2, op.tenant);
+          insert_.bind(3, op.id);
+          insert_.bind(4, op.doc);
+          st = run(insert_, "insert entity");
+          break;
+        case WriteBatch::OpKind::kUpdateEntity:
+          update_.bind(1, static_cast<int64_t>(op.row));
+          update_.bind(2, op.doc);
+          st = run(update_, "update entity");
+          if (st.ok() && sqlite3_changes(db_) != 1) {
+            st = Status::Internal("sqlite: entity row " + std::to_string(op.row) + " is missing");
+          }
           break;
         case WriteBatch::OpKind::kDeleteEntity:
-          del_.bind(1, op.tenant);
-          del_.bind(2, op.id);
+          del_.bind(1, static_cast<int64_t>(op.row));
           st = run(del_, "delete entity");
           break;
       }
@@ -128,10 +151,12 @@ class SqliteStore final : public Store {
     }
     if (rc != SQLITE_DONE) return error("read tenants");
     Statement rows;
-    TSUNAGU_RETURN_IF_ERROR(rows.prepare(db_, "SELECT tenant, id, doc FROM entities"));
+    TSUNAGU_RETURN_IF_ERROR(
+        rows.prepare(db_, "SELECT row, tenant, id, doc FROM entities ORDER BY row"));
     while ((rc = rows.step()) == SQLITE_ROW) {
-      TSUNAGU_RETURN_IF_ERROR(
-          visitor.entity(text(rows.get(), 0), text(rows.get(), 1), text(rows.get(), 2)));
+      TSUNAGU_RETURN_IF_ERROR(visitor.entity(
+          static_cast<uint64_t>(sqlite3_column_int64(rows.get(), 0)), text(rows.get(), 1),
+          text(rows.get(), 2), text(rows.get(), 3)));
     }
     if (rc != SQLITE_DONE) return error("read entities");
     return Status::Ok();
@@ -172,6 +197,7 @@ class SqliteStore final : public Store {
     TSUNAGU_RETURN_IF_ERROR(q.prepare(db_, "SELECT value FROM meta WHERE key = 'schema_version'"));
     int version = 0;
     if (q.step() == SQLITE_ROW) version = std::atoi(std::string(text(q.get(), 0)).c_str());
+    q.reset();  // an active statement would keep DROP TABLE from running
     if (version > kSchemaVersion) {
       return Status::Internal("sqlite: '" + options_.path + "' has schema version " +
                               std::to_string(version) + ", newer than this Tsunagu understands (" +
@@ -179,9 +205,9 @@ class SqliteStore final : public Store {
     }
     if (version == kSchemaVersion) return Status::Ok();
     TSUNAGU_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
-    Status st = exec(kSchemaV1);
+    Status st = version == 1 ? exec(kMigrateV1toV2) : exec(kSchemaV2);
     if (st.ok()) {
-      st = exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '1')");
+      st = exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '2')");
     }
     if (!st.ok()) {
       (void)exec("ROLLBACK");
@@ -192,7 +218,7 @@ class SqliteStore final : public Store {
 
   SqliteOptions options_;
   sqlite3* db_ = nullptr;
-  Statement put_, del_, tenant_, begin_, commit_;
+  Statement insert_, update_, del_, tenant_, begin_, commit_;
 };
 
 }  // namespace

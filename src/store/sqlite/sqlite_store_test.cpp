@@ -22,12 +22,18 @@ class Recorder : public LoadVisitor {
     tenants.emplace_back(name);
     return Status::Ok();
   }
-  Status entity(std::string_view tenant, std::string_view id, std::string_view doc) override {
+  Status entity(uint64_t row, std::string_view tenant, std::string_view id,
+                std::string_view doc) override {
+    EXPECT_GT(row, last_row) << "entities must be visited in row order";
+    last_row = row;
     entities[{std::string(tenant), std::string(id)}] = std::string(doc);
+    rows[{std::string(tenant), std::string(id)}] = row;
     return Status::Ok();
   }
   std::vector<std::string> tenants;
   std::map<std::pair<std::string, std::string>, std::string> entities;
+  std::map<std::pair<std::string, std::string>, uint64_t> rows;
+  uint64_t last_row = 0;
 };
 
 // A second connection to the same database file, as an operator's sqlite3 shell would be.
@@ -97,7 +103,30 @@ TEST_F(SqliteStoreTest, OpenCreatesTheDatabase) {
   EXPECT_TRUE(r.tenants.empty());
   EXPECT_TRUE(r.entities.empty());
   Shell sh(path_);
-  EXPECT_EQ(sh.text("SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+  EXPECT_EQ(sh.text("SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+}
+
+// A version-1 database (SQLite-numbered rows, unique (tenant, id)) is migrated in place.
+TEST_F(SqliteStoreTest, VersionOneIsMigrated) {
+  {
+    Shell sh(path_);
+    sh.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO meta VALUES ('schema_version', '1');"
+            "CREATE TABLE tenants (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);"
+            "CREATE TABLE entities (tenant TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,"
+            " UNIQUE (tenant, id));"
+            "INSERT INTO tenants VALUES ('tokyo', 0);"
+            "INSERT INTO entities VALUES ('tokyo', 'urn:a', 'A'), ('', 'urn:b', 'B');");
+  }
+  auto s = open();
+  ASSERT_NE(s, nullptr);
+  Recorder r = load(*s);
+  EXPECT_EQ(r.tenants, std::vector<std::string>{"tokyo"});
+  EXPECT_EQ((r.entities[{"tokyo", "urn:a"}]), "A");
+  EXPECT_EQ((r.entities[{"", "urn:b"}]), "B");
+  EXPECT_EQ((r.rows[{"tokyo", "urn:a"}]), 1u);
+  EXPECT_EQ((r.rows[{"", "urn:b"}]), 2u);
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "2");
 }
 
 TEST_F(SqliteStoreTest, WalModeIsOn) {
@@ -114,9 +143,9 @@ TEST_F(SqliteStoreTest, ApplyAndLoad) {
   WriteBatch b;
   b.create_tenant("tokyo");
   b.create_tenant("osaka");
-  b.put_entity("tokyo", "urn:a", R"({"id":"urn:a"})");
-  b.put_entity("", "urn:b", R"({"id":"urn:b"})");
-  b.put_entity("osaka", "urn:a", R"({"id":"urn:a","x":1})");
+  b.insert_entity(1, "tokyo", "urn:a", R"({"id":"urn:a"})");
+  b.insert_entity(2, "", "urn:b", R"({"id":"urn:b"})");
+  b.insert_entity(3, "osaka", "urn:a", R"({"id":"urn:a","x":1})");
   ASSERT_TRUE(s->apply(b).ok());
   Recorder r = load(*s);
   EXPECT_EQ(r.tenants, (std::vector<std::string>{"osaka", "tokyo"}));
@@ -126,17 +155,17 @@ TEST_F(SqliteStoreTest, ApplyAndLoad) {
   EXPECT_EQ((r.entities[{"", "urn:b"}]), R"({"id":"urn:b"})");
 }
 
-TEST_F(SqliteStoreTest, PutReplacesAndDeleteRemoves) {
+TEST_F(SqliteStoreTest, UpdateReplacesAndDeleteRemoves) {
   auto s = open();
   WriteBatch b;
-  b.put_entity("", "urn:a", "1");
-  b.put_entity("", "urn:a", "2");  // later ops in a batch win
-  b.put_entity("", "urn:b", "b");
+  b.insert_entity(1, "", "urn:a", "1");
+  b.update_entity(1, "2");  // later ops in a batch win
+  b.insert_entity(2, "", "urn:b", "b");
   ASSERT_TRUE(s->apply(b).ok());
   WriteBatch c;
-  c.put_entity("", "urn:a", "3");
-  c.delete_entity("", "urn:b");
-  c.delete_entity("", "urn:never");  // deleting what is not there is no error
+  c.update_entity(1, "3");
+  c.delete_entity(2);
+  c.delete_entity(99);  // deleting what is not there is no error
   c.create_tenant("t");
   c.create_tenant("t");  // nor is creating a tenant twice
   ASSERT_TRUE(s->apply(c).ok());
@@ -144,6 +173,17 @@ TEST_F(SqliteStoreTest, PutReplacesAndDeleteRemoves) {
   EXPECT_EQ(r.entities.size(), 1u);
   EXPECT_EQ((r.entities[{"", "urn:a"}]), "3");
   EXPECT_EQ(r.tenants, std::vector<std::string>{"t"});
+}
+
+// Updating a row the store does not have is the engine's bug, never silently ignored.
+TEST_F(SqliteStoreTest, UpdateOfAMissingRowFails) {
+  auto s = open();
+  WriteBatch b;
+  b.update_entity(7, "x");
+  Status st = s->apply(b);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.kind(), ErrorKind::kInternalError);
+  EXPECT_NE(st.detail().find("row 7"), std::string::npos) << st.detail();
 }
 
 TEST_F(SqliteStoreTest, EmptyBatchIsOk) {
@@ -156,8 +196,8 @@ TEST_F(SqliteStoreTest, DocumentsAreKeptByteForByte) {
   std::string big(1 << 20, 'x');
   std::string utf8 = "{\"name\":\"\xe4\xb8\x8a\xe9\x87\x8e\",\"q\":\"'\\\"; DROP TABLE entities;--\"}";
   WriteBatch b;
-  b.put_entity("t\xc3\xa9", "urn:big", big);
-  b.put_entity("t\xc3\xa9", "urn:utf8:\xe4\xb8\x8a", utf8);
+  b.insert_entity(1, "t\xc3\xa9", "urn:big", big);
+  b.insert_entity(2, "t\xc3\xa9", "urn:utf8:\xe4\xb8\x8a", utf8);
   ASSERT_TRUE(s->apply(b).ok());
   Recorder r = load(*s);
   EXPECT_EQ((r.entities[{"t\xc3\xa9", "urn:big"}]), big);
@@ -169,10 +209,12 @@ TEST_F(SqliteStoreTest, ReopenLoadsWhatWasCommitted) {
     auto s = open();
     WriteBatch b;
     b.create_tenant("tokyo");
-    for (int i = 0; i < 100; ++i) b.put_entity("tokyo", "urn:e:" + std::to_string(i), std::to_string(i));
+    for (int i = 0; i < 100; ++i) {
+      b.insert_entity(i + 1, "tokyo", "urn:e:" + std::to_string(i), std::to_string(i));
+    }
     ASSERT_TRUE(s->apply(b).ok());
     WriteBatch d;
-    d.delete_entity("tokyo", "urn:e:50");
+    d.delete_entity(51);
     ASSERT_TRUE(s->apply(d).ok());
   }
   auto s = open();
@@ -188,18 +230,18 @@ TEST_F(SqliteStoreTest, ReopenLoadsWhatWasCommitted) {
 TEST_F(SqliteStoreTest, FailingOpRollsBackTheWholeBatch) {
   auto s = open();
   WriteBatch before;
-  before.put_entity("", "urn:keep", "old");
-  before.put_entity("", "urn:doomed", "still here");
+  before.insert_entity(1, "", "urn:keep", "old");
+  before.insert_entity(2, "", "urn:doomed", "still here");
   ASSERT_TRUE(s->apply(before).ok());
   Shell(path_).exec(
       "CREATE TRIGGER refuse BEFORE INSERT ON entities WHEN NEW.id = 'urn:fail' "
       "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
   WriteBatch b;
   b.create_tenant("new-tenant");
-  b.put_entity("", "urn:keep", "new");
-  b.delete_entity("", "urn:doomed");
-  b.put_entity("", "urn:fail", "x");
-  b.put_entity("", "urn:after", "x");
+  b.update_entity(1, "new");
+  b.delete_entity(2);
+  b.insert_entity(3, "", "urn:fail", "x");
+  b.insert_entity(4, "", "urn:after", "x");
   Status st = s->apply(b);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.kind(), ErrorKind::kInternalError);
@@ -211,7 +253,7 @@ TEST_F(SqliteStoreTest, FailingOpRollsBackTheWholeBatch) {
   EXPECT_EQ(r.entities.count({"", "urn:after"}), 0u);
   // The next batch is unaffected.
   WriteBatch next;
-  next.put_entity("", "urn:keep", "newer");
+  next.update_entity(1, "newer");
   ASSERT_TRUE(s->apply(next).ok());
   EXPECT_EQ((load(*s).entities[{"", "urn:keep"}]), "newer");
   // And a reopened store sees the same.
@@ -227,7 +269,7 @@ TEST_F(SqliteStoreTest, MissingTableFailsTheBatchAtomically) {
   Shell(path_).exec("DROP TABLE entities");
   WriteBatch b;
   b.create_tenant("t");
-  b.put_entity("t", "urn:a", "x");
+  b.insert_entity(1, "t", "urn:a", "x");
   Status st = s->apply(b);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.kind(), ErrorKind::kInternalError);
@@ -237,13 +279,13 @@ TEST_F(SqliteStoreTest, MissingTableFailsTheBatchAtomically) {
 
 TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
   open();
-  Shell(path_).exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+  Shell(path_).exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
   auto s = open_sqlite({path_, SyncMode::kFull});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().kind(), ErrorKind::kInternalError);
-  EXPECT_NE(s.status().detail().find("schema version 2"), std::string::npos) << s.status().detail();
+  EXPECT_NE(s.status().detail().find("schema version 3"), std::string::npos) << s.status().detail();
   // Nothing was changed by the refused open.
-  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "3");
 }
 
 TEST_F(SqliteStoreTest, OpenFailures) {
@@ -262,13 +304,13 @@ TEST_F(SqliteStoreTest, OpenFailures) {
 TEST_F(SqliteStoreTest, VisitorErrorsStopTheLoad) {
   auto s = open();
   WriteBatch b;
-  b.put_entity("", "urn:a", "x");
-  b.put_entity("", "urn:b", "y");
+  b.insert_entity(1, "", "urn:a", "x");
+  b.insert_entity(2, "", "urn:b", "y");
   ASSERT_TRUE(s->apply(b).ok());
   class Refuser : public LoadVisitor {
    public:
     Status tenant(std::string_view) override { return Status::Ok(); }
-    Status entity(std::string_view, std::string_view id, std::string_view) override {
+    Status entity(uint64_t, std::string_view, std::string_view id, std::string_view) override {
       ++seen;
       return Status::Internal("cannot read " + std::string(id));
     }

@@ -1,5 +1,8 @@
 #include "engine/writer.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <unordered_map>
@@ -45,7 +48,17 @@ Writer::Writer(store::Store& store, TenantRegistry& tenants, Options options)
 
 Writer::~Writer() { stop(); }
 
-void Writer::start() { thread_ = std::thread([this] { run(); }); }
+void Writer::start() {
+  thread_ = std::thread([this] {
+    // SCHED_BATCH: a woken commit thread does not preempt the event loop that woke it. When
+    // both share a core, requests then pile up while the loop reads them, and the commit
+    // thread takes them as one group once the loop waits, instead of bouncing between the two
+    // threads once per request.
+    sched_param param{};
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+    run();
+  });
+}
 
 void Writer::stop() {
   {

@@ -65,6 +65,8 @@ const std::vector<Option>& options() {
                     "process, fsync at checkpoints",
                     if (v != "full" && v != "normal") return Status::InvalidRequest(
                         "--sync: '" + v + "' is not full or normal")),
+      INT_OPTION("checkpoint-mb", "TSUNAGU_CHECKPOINT_MB", checkpoint_mb, 1, 65536,
+                 "fold the change log into the SQLite file once it holds this many MiB"),
       INT_OPTION("context-timeout-ms", "TSUNAGU_CONTEXT_TIMEOUT_MS", context_timeout_ms, 1,
                  600000, "time allowed to fetch a remote @context"),
       INT_OPTION("default-limit", "TSUNAGU_DEFAULT_LIMIT", default_limit, 1, 1000000,

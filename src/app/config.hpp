@@ -20,6 +20,7 @@ struct Config {
   size_t max_body_bytes = 8 * 1024 * 1024;
   size_t max_header_bytes = 16 * 1024;
   std::string sync = "full";
+  int checkpoint_mb = 64;
   int context_timeout_ms = 5000;
   int default_limit = 20;
   int max_limit = 1000;

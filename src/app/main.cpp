@@ -45,10 +45,11 @@ int run(const app::Config& cfg) {
     return 1;
   }
   auto t0 = std::chrono::steady_clock::now();
-  store::SqliteOptions so;
-  so.path = (std::filesystem::path(cfg.data_dir) / "tsunagu.db").string();
+  store::EmbeddedOptions so;
+  so.dir = cfg.data_dir;
   so.sync = cfg.sync == "normal" ? store::SyncMode::kNormal : store::SyncMode::kFull;
-  auto store = store::open_sqlite(so);
+  so.checkpoint_bytes = static_cast<uint64_t>(cfg.checkpoint_mb) << 20;
+  auto store = store::open_embedded(so);
   if (!store.ok()) {
     log::error("store_open_failed", {{"detail", store.status().detail()}});
     return 1;

@@ -175,9 +175,9 @@ void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
   }
 
   auto t0 = std::chrono::steady_clock::now();
-  Status st = store_.apply(batch);
+  Status st = store_.apply(std::move(batch));
   auto t1 = std::chrono::steady_clock::now();
-  if (!batch.empty()) {
+  if (!applied.empty()) {
     commit_latency().observe(std::chrono::duration<double>(t1 - t0).count());
     if (st.ok()) {
       commits_total().inc();

@@ -19,13 +19,19 @@ namespace tsunagu::store {
 // once per entity and keeps for its life: the engine, which holds every entity in memory,
 // already guarantees that (tenant, id) is unique, so the store needs no index on it.
 struct WriteBatch {
-  enum class OpKind : unsigned char { kCreateTenant, kInsertEntity, kUpdateEntity, kDeleteEntity };
+  enum class OpKind : unsigned char {
+    kCreateTenant,
+    kInsertEntity,
+    kUpdateEntity,
+    kDeleteEntity,
+    kPutEntity,  // insert or replace the row (idempotent: the change log's checkpoints use it)
+  };
   struct Op {
     OpKind kind;
     uint64_t row = 0;   // entity row (all entity ops)
-    std::string tenant; // kCreateTenant, kInsertEntity
-    std::string id;     // kInsertEntity
-    std::string doc;    // kInsertEntity, kUpdateEntity
+    std::string tenant; // kCreateTenant, kInsertEntity, kPutEntity
+    std::string id;     // kInsertEntity, kPutEntity
+    std::string doc;    // kInsertEntity, kUpdateEntity, kPutEntity
   };
   std::vector<Op> ops;
 
@@ -39,6 +45,9 @@ struct WriteBatch {
     ops.push_back({OpKind::kUpdateEntity, row, {}, {}, std::move(doc)});
   }
   void delete_entity(uint64_t row) { ops.push_back({OpKind::kDeleteEntity, row, {}, {}, {}}); }
+  void put_entity(uint64_t row, std::string tenant, std::string id, std::string doc) {
+    ops.push_back({OpKind::kPutEntity, row, std::move(tenant), std::move(id), std::move(doc)});
+  }
   bool empty() const { return ops.empty(); }
 };
 
@@ -58,7 +67,8 @@ class Store {
   virtual ~Store() = default;
   // Applies every op of `batch` in one transaction and makes it durable. On failure nothing
   // is applied (InternalError with the backend's reason).
-  virtual Status apply(const WriteBatch& batch) = 0;
+  // The batch is taken by value: a store may keep its documents without copying them.
+  virtual Status apply(WriteBatch batch) = 0;
   // Visits every tenant, then every entity in row order (the order they were created).
   virtual Status load(LoadVisitor& visitor) = 0;
   // "sqlite:/var/lib/tsunagu/tsunagu.db", for logs and /health.
@@ -69,6 +79,14 @@ enum class SyncMode : unsigned char {
   kFull,    // fsync on every commit: survives power loss
   kNormal,  // WAL written on every commit, fsync at checkpoints: survives a killed process
 };
+
+// The embedded default: the change log (store/log/) in front of the SQLite checkpoint.
+struct EmbeddedOptions {
+  std::string dir;                          // the data directory
+  SyncMode sync = SyncMode::kFull;
+  uint64_t checkpoint_bytes = 64ull << 20;  // fold the log into SQLite once it holds this much
+};
+Result<std::unique_ptr<Store>> open_embedded(const EmbeddedOptions& options);
 
 struct SqliteOptions {
   std::string path;  // the database file; its directory must exist

@@ -94,6 +94,10 @@ class SqliteStore final : public Store {
     TSUNAGU_RETURN_IF_ERROR(insert_.prepare(
         db_, "INSERT INTO entities (row, tenant, id, doc) VALUES (?1, ?2, ?3, ?4)"));
     TSUNAGU_RETURN_IF_ERROR(update_.prepare(db_, "UPDATE entities SET doc = ?2 WHERE row = ?1"));
+    TSUNAGU_RETURN_IF_ERROR(put_.prepare(
+        db_, "INSERT INTO entities (row, tenant, id, doc) VALUES (?1, ?2, ?3, ?4) "
+             "ON CONFLICT (row) DO UPDATE SET tenant = excluded.tenant, id = excluded.id, "
+             "doc = excluded.doc"));
     TSUNAGU_RETURN_IF_ERROR(del_.prepare(db_, "DELETE FROM entities WHERE row = ?1"));
     TSUNAGU_RETURN_IF_ERROR(tenant_.prepare(
         db_, "INSERT OR IGNORE INTO tenants (name, created_at) VALUES (?1, strftime('%s','now'))"));
@@ -102,7 +106,7 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
-  Status apply(const WriteBatch& batch) override {
+  Status apply(WriteBatch batch) override {
     if (batch.empty()) return Status::Ok();
     TSUNAGU_RETURN_IF_ERROR(run(begin_, "BEGIN"));
     for (const auto& op : batch.ops) {
@@ -126,6 +130,13 @@ class SqliteStore final : public Store {
           if (st.ok() && sqlite3_changes(db_) != 1) {
             st = Status::Internal("sqlite: entity row " + std::to_string(op.row) + " is missing");
           }
+          break;
+        case WriteBatch::OpKind::kPutEntity:
+          put_.bind(1, static_cast<int64_t>(op.row));
+          put_.bind(2, op.tenant);
+          put_.bind(3, op.id);
+          put_.bind(4, op.doc);
+          st = run(put_, "write entity");
           break;
         case WriteBatch::OpKind::kDeleteEntity:
           del_.bind(1, static_cast<int64_t>(op.row));
@@ -218,7 +229,7 @@ class SqliteStore final : public Store {
 
   SqliteOptions options_;
   sqlite3* db_ = nullptr;
-  Statement insert_, update_, del_, tenant_, begin_, commit_;
+  Statement insert_, update_, put_, del_, tenant_, begin_, commit_;
 };
 
 }  // namespace

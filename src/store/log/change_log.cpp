@@ -1,0 +1,192 @@
+#include "store/log/change_log.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace tsunagu::store {
+namespace {
+
+constexpr uint32_t kMagic = 0x54534c31;  // "TSL1"
+constexpr size_t kHeader = 12;           // magic, payload length, CRC-32 of the payload
+constexpr uint32_t kMaxRecord = 1u << 30;
+
+void put32(std::string& out, uint32_t v) {
+  char b[4];
+  std::memcpy(b, &v, 4);  // little-endian hosts only (checked in the .cpp's static_assert)
+  out.append(b, 4);
+}
+void put64(std::string& out, uint64_t v) {
+  char b[8];
+  std::memcpy(b, &v, 8);
+  out.append(b, 8);
+}
+void put_string(std::string& out, std::string_view s) {
+  put32(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view s) : s_(s) {}
+  bool u8(uint8_t& v) { return take(&v, 1); }
+  bool u32(uint32_t& v) { return take(&v, 4); }
+  bool u64(uint64_t& v) { return take(&v, 8); }
+  bool string(std::string& v) {
+    uint32_t n;
+    if (!u32(n) || n > s_.size() - pos_) return false;
+    v.assign(s_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool done() const { return pos_ == s_.size(); }
+
+ private:
+  bool take(void* p, size_t n) {
+    if (n > s_.size() - pos_) return false;
+    std::memcpy(p, s_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+uint32_t crc(std::string_view s) {
+  return static_cast<uint32_t>(
+      crc32_z(0, reinterpret_cast<const Bytef*>(s.data()), static_cast<z_size_t>(s.size())));
+}
+
+Status io_error(const std::string& what, const std::string& path) {
+  return Status::Internal("change log: " + what + " '" + path + "': " + std::strerror(errno));
+}
+
+}  // namespace
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the change log format is little-endian");
+
+void encode_batch(const WriteBatch& batch, std::string& out) {
+  put32(out, static_cast<uint32_t>(batch.ops.size()));
+  for (const auto& op : batch.ops) {
+    out.push_back(static_cast<char>(op.kind));
+    put64(out, op.row);
+    put_string(out, op.tenant);
+    put_string(out, op.id);
+    put_string(out, op.doc);
+  }
+}
+
+Status decode_batch(std::string_view payload, WriteBatch& out) {
+  Reader r(payload);
+  uint32_t n;
+  if (!r.u32(n)) return Status::Internal("change log: record without an op count");
+  for (uint32_t i = 0; i < n; ++i) {
+    WriteBatch::Op op;
+    uint8_t kind;
+    if (!r.u8(kind) || kind > static_cast<uint8_t>(WriteBatch::OpKind::kPutEntity) ||
+        !r.u64(op.row) || !r.string(op.tenant) || !r.string(op.id) || !r.string(op.doc)) {
+      return Status::Internal("change log: op " + std::to_string(i) + " of a record is damaged");
+    }
+    op.kind = static_cast<WriteBatch::OpKind>(kind);
+    out.ops.push_back(std::move(op));
+  }
+  if (!r.done()) return Status::Internal("change log: a record has trailing bytes");
+  return Status::Ok();
+}
+
+ChangeLog::~ChangeLog() { close(); }
+
+void ChangeLog::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Status ChangeLog::open(const std::string& path, uint64_t size) {
+  close();
+  path_ = path;
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) return io_error("cannot open", path);
+  // Anything after the valid prefix is a torn record that was never acknowledged.
+  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return io_error("cannot truncate", path);
+  if (::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0) return io_error("cannot seek", path);
+  size_ = size;
+  return Status::Ok();
+}
+
+Status ChangeLog::append(std::string_view payload, bool sync) {
+  frame_.clear();
+  put32(frame_, kMagic);
+  put32(frame_, static_cast<uint32_t>(payload.size()));
+  put32(frame_, crc(payload));
+  const char* parts[2] = {frame_.data(), payload.data()};
+  size_t lengths[2] = {frame_.size(), payload.size()};
+  for (int i = 0; i < 2; ++i) {
+    size_t done = 0;
+    while (done < lengths[i]) {
+      ssize_t n = ::write(fd_, parts[i] + done, lengths[i] - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        Status st = io_error("cannot write to", path_);
+        // Cut the partial record off so later records stay readable.
+        if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 ||
+            ::lseek(fd_, static_cast<off_t>(size_), SEEK_SET) < 0) {
+          close();  // no further appends to a file we cannot repair
+        }
+        return st;
+      }
+      done += static_cast<size_t>(n);
+    }
+  }
+  if (sync && ::fdatasync(fd_) != 0) {
+    Status st = io_error("cannot sync", path_);
+    close();  // after a failed fsync the file's state is unknown: stop using it
+    return st;
+  }
+  size_ += kHeader + payload.size();
+  return Status::Ok();
+}
+
+Status ChangeLog::replay(const std::string& path,
+                         const std::function<Status(std::string_view)>& record,
+                         uint64_t& valid_size, bool& torn) {
+  valid_size = 0;
+  torn = false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error("cannot open", path);
+  std::string data;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return io_error("cannot read", path);
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  size_t pos = 0;
+  while (pos < data.size()) {
+    if (data.size() - pos < kHeader) break;
+    uint32_t magic, len, sum;
+    std::memcpy(&magic, data.data() + pos, 4);
+    std::memcpy(&len, data.data() + pos + 4, 4);
+    std::memcpy(&sum, data.data() + pos + 8, 4);
+    if (magic != kMagic || len > kMaxRecord || len > data.size() - pos - kHeader) break;
+    std::string_view payload(data.data() + pos + kHeader, len);
+    if (crc(payload) != sum) break;
+    TSUNAGU_RETURN_IF_ERROR(record(payload));
+    pos += kHeader + len;
+  }
+  valid_size = pos;
+  torn = pos != data.size();
+  return Status::Ok();
+}
+
+}  // namespace tsunagu::store

@@ -1,0 +1,344 @@
+// The embedded store: every batch is appended to a change log (one sequential write and one
+// fdatasync per group commit), and a background thread folds the logged changes into the SQLite
+// checkpoint once the log has grown, then deletes the folded log files. Reading back at start
+// is the checkpoint overlaid with the logs. Design and crash analysis: docs/storage.md.
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "store/log/change_log.hpp"
+#include "store/store.hpp"
+
+namespace tsunagu::store {
+namespace {
+
+using OpKind = WriteBatch::OpKind;
+
+// The latest logged state of one entity row not yet in the checkpoint.
+struct Pending {
+  enum class Kind : unsigned char { kPut, kUpdate, kDelete } kind;
+  std::string tenant, id;  // kPut (an entity whose insert is in the log)
+  std::string doc;         // kPut, kUpdate
+};
+
+// Logged changes not yet folded into the checkpoint.
+struct Changes {
+  std::map<uint64_t, Pending> rows;
+  std::set<std::string> tenants;
+
+  void add(WriteBatch::Op&& op) {
+    switch (op.kind) {
+      case OpKind::kCreateTenant:
+        tenants.insert(std::move(op.tenant));
+        return;
+      case OpKind::kInsertEntity:
+      case OpKind::kPutEntity:
+        rows[op.row] = {Pending::Kind::kPut, std::move(op.tenant), std::move(op.id),
+                        std::move(op.doc)};
+        return;
+      case OpKind::kUpdateEntity: {
+        auto [it, fresh] = rows.try_emplace(op.row);
+        if (fresh || it->second.kind == Pending::Kind::kDelete) {
+          it->second = {Pending::Kind::kUpdate, {}, {}, std::move(op.doc)};
+        } else {
+          it->second.doc = std::move(op.doc);  // a put stays a put, with the newer document
+        }
+        return;
+      }
+      case OpKind::kDeleteEntity:
+        rows[op.row] = {Pending::Kind::kDelete, {}, {}, {}};
+        return;
+    }
+  }
+
+  WriteBatch as_batch() const {
+    WriteBatch b;
+    for (const auto& t : tenants) b.create_tenant(t);
+    for (const auto& [row, p] : rows) {
+      switch (p.kind) {
+        case Pending::Kind::kPut: b.put_entity(row, p.tenant, p.id, p.doc); break;
+        case Pending::Kind::kUpdate: b.update_entity(row, p.doc); break;
+        case Pending::Kind::kDelete: b.delete_entity(row); break;
+      }
+    }
+    return b;
+  }
+  bool empty() const { return rows.empty() && tenants.empty(); }
+};
+
+std::string segment_name(uint64_t seq) {
+  char buf[40];
+  snprintf(buf, sizeof buf, "changes-%012llu.log", static_cast<unsigned long long>(seq));
+  return buf;
+}
+
+// Sequence numbers of the log segments in `dir`, ascending.
+std::vector<uint64_t> segments(const std::string& dir) {
+  std::vector<uint64_t> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    unsigned long long seq;
+    char tail[8];
+    if (sscanf(e->d_name, "changes-%12llu.%3s", &seq, tail) == 2 && std::string(tail) == "log") {
+      out.push_back(seq);
+    }
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)::fsync(fd);
+    ::close(fd);
+  }
+}
+
+metrics::Histogram& checkpoint_seconds() {
+  static auto& h = metrics::registry()
+                       .histogram("tsunagu_store_checkpoint_seconds",
+                                  "Time to fold the change log into the SQLite checkpoint", {})
+                       .with({});
+  return h;
+}
+
+class LogStore final : public Store {
+ public:
+  LogStore(std::unique_ptr<Store> checkpoint, EmbeddedOptions options)
+      : checkpoint_(std::move(checkpoint)), options_(std::move(options)) {}
+
+  ~LogStore() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (folder_.joinable()) folder_.join();
+  }
+
+  Status apply(WriteBatch batch) override {
+    if (batch.empty()) return Status::Ok();
+    if (!failure_.ok()) return failure_;
+    payload_.clear();
+    encode_batch(batch, payload_);
+    Status st = log_.append(payload_, options_.sync == SyncMode::kFull);
+    if (!st.ok()) {
+      // The log could not take the batch; if it cannot take more, every later write fails too
+      // rather than being acknowledged on a log that may have lost it.
+      log::error("change_log_append_failed", {{"detail", st.detail()}});
+      if (!log_.is_open()) failure_ = st;
+      return st;
+    }
+    if (log_.size() >= options_.checkpoint_bytes) rotate();
+    return Status::Ok();
+  }
+
+  Status load(LoadVisitor& visitor) override {
+    // Replay every segment into one set of changes; only the last may end in a torn record.
+    std::vector<uint64_t> segs = segments(options_.dir);
+    uint64_t last_size = 0;
+    Changes logged;
+    for (size_t i = 0; i < segs.size(); ++i) {
+      std::string path = options_.dir + "/" + segment_name(segs[i]);
+      uint64_t valid = 0;
+      bool torn = false;
+      TSUNAGU_RETURN_IF_ERROR(ChangeLog::replay(
+          path,
+          [&](std::string_view payload) {
+            WriteBatch b;
+            TSUNAGU_RETURN_IF_ERROR(decode_batch(payload, b));
+            for (auto& op : b.ops) logged.add(std::move(op));
+            return Status::Ok();
+          },
+          valid, torn));
+      if (torn) {
+        if (i + 1 != segs.size()) {
+          return Status::Internal("change log '" + path + "' is damaged at byte " +
+                                  std::to_string(valid) + " and is not the newest log");
+        }
+        log::warn("change_log_tail_cut", {{"path", path}, {"valid_bytes", valid}});
+      }
+      last_size = valid;
+    }
+    TSUNAGU_RETURN_IF_ERROR(stream(visitor, logged));
+    // Keep appending to the newest segment (cut to its valid prefix), or start the first.
+    next_seq_ = segs.empty() ? 1 : segs.back();
+    TSUNAGU_RETURN_IF_ERROR(
+        log_.open(options_.dir + "/" + segment_name(next_seq_), segs.empty() ? 0 : last_size));
+    if (segs.empty()) sync_dir(options_.dir);
+    ++next_seq_;
+    folder_ = std::thread([this] { fold_loop(); });
+    if (log_.size() >= options_.checkpoint_bytes || segs.size() > 1) rotate();
+    return Status::Ok();
+  }
+
+  std::string describe() const override {
+    return checkpoint_->describe() + " with change log in " + options_.dir;
+  }
+
+ private:
+  // The checkpoint's contents with the logged changes laid over them, in row order.
+  Status stream(LoadVisitor& visitor, Changes& changes) {
+    class Overlay final : public LoadVisitor {
+     public:
+      Overlay(LoadVisitor& out, Changes& changes) : out_(out), changes_(changes) {}
+      Status tenant(std::string_view name) override {
+        changes_.tenants.erase(std::string(name));
+        return out_.tenant(name);
+      }
+      Status entity(uint64_t row, std::string_view tenant, std::string_view id,
+                    std::string_view doc) override {
+        TSUNAGU_RETURN_IF_ERROR(flush_tenants());
+        TSUNAGU_RETURN_IF_ERROR(flush_rows_before(row));
+        auto it = changes_.rows.find(row);
+        if (it == changes_.rows.end()) return out_.entity(row, tenant, id, doc);
+        if (it->second.kind == Pending::Kind::kDelete) return Status::Ok();
+        // Rows keep their tenant and id for life: only the document changes.
+        emitted_.insert(row);
+        return out_.entity(row, tenant, id, it->second.doc);
+      }
+      Status finish() {
+        TSUNAGU_RETURN_IF_ERROR(flush_tenants());
+        return flush_rows_before(UINT64_MAX);
+      }
+
+     private:
+      Status flush_tenants() {
+        if (tenants_done_) return Status::Ok();
+        tenants_done_ = true;
+        for (const auto& t : changes_.tenants) TSUNAGU_RETURN_IF_ERROR(out_.tenant(t));
+        return Status::Ok();
+      }
+      // Rows created in the log (not in the checkpoint) come in row order among the others.
+      Status flush_rows_before(uint64_t row) {
+        for (auto it = changes_.rows.lower_bound(next_); it != changes_.rows.end() &&
+                                                         it->first < row;
+             ++it) {
+          if (it->second.kind == Pending::Kind::kPut && emitted_.count(it->first) == 0) {
+            TSUNAGU_RETURN_IF_ERROR(
+                out_.entity(it->first, it->second.tenant, it->second.id, it->second.doc));
+          }
+        }
+        next_ = row;
+        return Status::Ok();
+      }
+      LoadVisitor& out_;
+      Changes& changes_;
+      std::set<uint64_t> emitted_;
+      uint64_t next_ = 0;
+      bool tenants_done_ = false;
+    };
+    Overlay overlay(visitor, changes);
+    TSUNAGU_RETURN_IF_ERROR(checkpoint_->load(overlay));
+    return overlay.finish();
+  }
+
+  // Starts a new segment and asks the folding thread to fold every older one.
+  void rotate() {
+    std::unique_lock lock(mu_);
+    if (folding_) return;  // the current fold finishes first; the log keeps growing meanwhile
+    lock.unlock();
+    Status st = log_.open(options_.dir + "/" + segment_name(next_seq_), 0);
+    if (!st.ok()) {
+      log::error("change_log_rotate_failed", {{"detail", st.detail()}});
+      failure_ = st;
+      return;
+    }
+    sync_dir(options_.dir);
+    lock.lock();
+    fold_upto_ = next_seq_ - 1;
+    ++next_seq_;
+    folding_ = true;
+    lock.unlock();
+    cv_.notify_all();
+  }
+
+  // The folding thread: reads the closed segments back, keeps the latest state of each row,
+  // writes it into the checkpoint in one transaction, then deletes those segments. The commit
+  // thread meanwhile appends to the newest segment, which is never folded while open.
+  void fold_loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stopping_ || folding_; });
+      if (!folding_) return;
+      uint64_t upto = fold_upto_;
+      lock.unlock();
+      auto t0 = std::chrono::steady_clock::now();
+      Status st = fold(upto);
+      checkpoint_seconds().observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      // On failure the segments stay and are folded with the next rotation.
+      if (!st.ok()) log::error("checkpoint_failed", {{"detail", st.detail()}});
+      lock.lock();
+      folding_ = false;
+      if (stopping_) return;
+    }
+  }
+
+  Status fold(uint64_t upto) {
+    Changes changes;
+    std::vector<uint64_t> folded;
+    for (uint64_t seq : segments(options_.dir)) {
+      if (seq > upto) break;
+      std::string path = options_.dir + "/" + segment_name(seq);
+      uint64_t valid = 0;
+      bool torn = false;
+      TSUNAGU_RETURN_IF_ERROR(ChangeLog::replay(
+          path,
+          [&](std::string_view payload) {
+            WriteBatch b;
+            TSUNAGU_RETURN_IF_ERROR(decode_batch(payload, b));
+            for (auto& op : b.ops) changes.add(std::move(op));
+            return Status::Ok();
+          },
+          valid, torn));
+      if (torn) return Status::Internal("change log '" + path + "' is damaged");
+      folded.push_back(seq);
+    }
+    if (!changes.empty()) TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply(changes.as_batch()));
+    for (uint64_t seq : folded) ::unlink((options_.dir + "/" + segment_name(seq)).c_str());
+    sync_dir(options_.dir);
+    return Status::Ok();
+  }
+
+  std::unique_ptr<Store> checkpoint_;
+  EmbeddedOptions options_;
+  ChangeLog log_;          // commit thread
+  std::string payload_;    // commit thread: reused encoding buffer
+  Status failure_;         // commit thread: set when the log can no longer be written
+  uint64_t next_seq_ = 1;  // next segment number
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t fold_upto_ = 0;  // segments <= this are to be folded
+  bool folding_ = false;
+  bool stopping_ = false;
+  std::thread folder_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_embedded(const EmbeddedOptions& options) {
+  SqliteOptions so;
+  so.path = options.dir + "/tsunagu.db";
+  so.sync = options.sync;
+  auto sqlite = open_sqlite(so);
+  if (!sqlite.ok()) return sqlite.status();
+  return std::unique_ptr<Store>(std::make_unique<LogStore>(std::move(*sqlite), options));
+}
+
+}  // namespace tsunagu::store

@@ -39,6 +39,11 @@ int64_t steady_ns() {
 class Router::RouteStats {
  public:
   RouteStats(std::string route, Method method) : route_(std::move(route)), method_(method) {}
+  ~RouteStats() {
+    for (auto& s : slots_) delete s.load(std::memory_order_relaxed);
+  }
+  RouteStats(const RouteStats&) = delete;
+  RouteStats& operator=(const RouteStats&) = delete;
 
   void record(int status, double seconds) {
     if (status < 100 || status > 599) status = 500;

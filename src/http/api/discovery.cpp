@@ -1,6 +1,7 @@
 // Discovery (ETSI GS CIM 009 §6.25-§6.28): GET /types, /types/{type}, /attributes,
 // /attributes/{attrId}, with details=true, names compacted with the request's @context.
 #include <algorithm>
+#include <memory>
 
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
@@ -244,7 +245,7 @@ class DiscoveryRoutes {
 }  // namespace
 
 void add_discovery_routes(Router& r, Env& env) {
-  auto* h = new DiscoveryRoutes(env);  // lives as long as the router (the process)
+  auto h = std::make_shared<DiscoveryRoutes>(env);  // shared by the route handlers
   r.add(Method::kGet, "/ngsi-ld/v1/types", [h](Call&& c) { h->types(std::move(c)); });
   r.add(Method::kGet, "/ngsi-ld/v1/types/{type}", [h](Call&& c) { h->type(std::move(c)); });
   r.add(Method::kGet, "/ngsi-ld/v1/attributes", [h](Call&& c) { h->attributes(std::move(c)); });

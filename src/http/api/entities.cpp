@@ -1,5 +1,7 @@
 // Handlers for /ngsi-ld/v1/entities/{entityId} and its attributes (ETSI GS CIM 009 §5.6, §5.7.1;
 // HTTP binding §6.4-§6.7). Each handler: prepare, parse, execute on the engine, respond.
+#include <memory>
+
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
 #include "common/uri.hpp"
@@ -286,7 +288,7 @@ class EntityRoutes {
 }  // namespace
 
 void add_entity_routes(Router& r, Env& env) {
-  auto* h = new EntityRoutes(env);  // lives as long as the router (the process)
+  auto h = std::make_shared<EntityRoutes>(env);  // shared by the route handlers
   const std::string e = "/ngsi-ld/v1/entities";
   r.add(Method::kPost, e, [h](Call&& c) { h->create(std::move(c)); });
   r.add(Method::kGet, e + "/{entityId}", [h](Call&& c) { h->retrieve(std::move(c)); });

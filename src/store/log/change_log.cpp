@@ -66,6 +66,18 @@ Status io_error(const std::string& what, const std::string& path) {
   return Status::Internal("change log: " + what + " '" + path + "': " + std::strerror(errno));
 }
 
+// The size of the intact record (header and payload) starting at `pos` of `data`, or 0.
+size_t frame_at(std::string_view data, size_t pos) {
+  if (data.size() - pos < kHeader) return 0;
+  uint32_t magic, len, sum;
+  std::memcpy(&magic, data.data() + pos, 4);
+  std::memcpy(&len, data.data() + pos + 4, 4);
+  std::memcpy(&sum, data.data() + pos + 8, 4);
+  if (magic != kMagic || len > kMaxRecord || len > data.size() - pos - kHeader) return 0;
+  if (crc(data.substr(pos + kHeader, len)) != sum) return 0;
+  return kHeader + len;
+}
+
 }  // namespace
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the change log format is little-endian");
@@ -99,7 +111,9 @@ Status decode_batch(std::string_view payload, WriteBatch& out) {
   return Status::Ok();
 }
 
-ChangeLog::~ChangeLog() { close(); }
+ChangeLog::~ChangeLog() {
+  close();
+}
 
 void ChangeLog::close() {
   if (fd_ >= 0) ::close(fd_);
@@ -173,19 +187,25 @@ Status ChangeLog::replay(const std::string& path,
   ::close(fd);
   size_t pos = 0;
   while (pos < data.size()) {
-    if (data.size() - pos < kHeader) break;
-    uint32_t magic, len, sum;
-    std::memcpy(&magic, data.data() + pos, 4);
-    std::memcpy(&len, data.data() + pos + 4, 4);
-    std::memcpy(&sum, data.data() + pos + 8, 4);
-    if (magic != kMagic || len > kMaxRecord || len > data.size() - pos - kHeader) break;
-    std::string_view payload(data.data() + pos + kHeader, len);
-    if (crc(payload) != sum) break;
-    TSUNAGU_RETURN_IF_ERROR(record(payload));
-    pos += kHeader + len;
+    size_t frame = frame_at(data, pos);
+    if (frame == 0) break;
+    TSUNAGU_RETURN_IF_ERROR(record(std::string_view(data.data() + pos + kHeader, frame - kHeader)));
+    pos += frame;
   }
   valid_size = pos;
   torn = pos != data.size();
+  if (torn) {
+    // A crash tears only the last record (each append is synced before the next starts). An
+    // intact record after the bad bytes means acknowledged data was damaged: report it rather
+    // than cut every later record off.
+    for (size_t at = pos + 1; at + kHeader <= data.size(); ++at) {
+      if (frame_at(data, at) != 0) {
+        return Status::Internal("change log '" + path + "' is damaged at byte " +
+                                std::to_string(pos) + ", before an intact record at byte " +
+                                std::to_string(at));
+      }
+    }
+  }
   return Status::Ok();
 }
 

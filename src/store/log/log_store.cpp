@@ -64,12 +64,19 @@ struct Changes {
 
   WriteBatch as_batch() const {
     WriteBatch b;
-    for (const auto& t : tenants) b.create_tenant(t);
+    for (const auto& t : tenants)
+      b.create_tenant(t);
     for (const auto& [row, p] : rows) {
       switch (p.kind) {
-        case Pending::Kind::kPut: b.put_entity(row, p.tenant, p.id, p.doc); break;
-        case Pending::Kind::kUpdate: b.update_entity(row, p.doc); break;
-        case Pending::Kind::kDelete: b.delete_entity(row); break;
+        case Pending::Kind::kPut:
+          b.put_entity(row, p.tenant, p.id, p.doc);
+          break;
+        case Pending::Kind::kUpdate:
+          b.update_entity(row, p.doc);
+          break;
+        case Pending::Kind::kDelete:
+          b.delete_entity(row);
+          break;
       }
     }
     return b;
@@ -161,7 +168,8 @@ class LogStore final : public Store {
           [&](std::string_view payload) {
             WriteBatch b;
             TSUNAGU_RETURN_IF_ERROR(decode_batch(payload, b));
-            for (auto& op : b.ops) logged.add(std::move(op));
+            for (auto& op : b.ops)
+              logged.add(std::move(op));
             return Status::Ok();
           },
           valid, torn));
@@ -206,10 +214,13 @@ class LogStore final : public Store {
         TSUNAGU_RETURN_IF_ERROR(flush_rows_before(row));
         auto it = changes_.rows.find(row);
         if (it == changes_.rows.end()) return out_.entity(row, tenant, id, doc);
-        if (it->second.kind == Pending::Kind::kDelete) return Status::Ok();
-        // Rows keep their tenant and id for life: only the document changes.
+        const Pending& p = it->second;
+        if (p.kind == Pending::Kind::kDelete) return Status::Ok();
         emitted_.insert(row);
-        return out_.entity(row, tenant, id, it->second.doc);
+        // An update keeps the row's tenant and id; a put (the row deleted and reused, or
+        // replaced) brings its own.
+        if (p.kind == Pending::Kind::kPut) return out_.entity(row, p.tenant, p.id, p.doc);
+        return out_.entity(row, tenant, id, p.doc);
       }
       Status finish() {
         TSUNAGU_RETURN_IF_ERROR(flush_tenants());
@@ -220,14 +231,14 @@ class LogStore final : public Store {
       Status flush_tenants() {
         if (tenants_done_) return Status::Ok();
         tenants_done_ = true;
-        for (const auto& t : changes_.tenants) TSUNAGU_RETURN_IF_ERROR(out_.tenant(t));
+        for (const auto& t : changes_.tenants)
+          TSUNAGU_RETURN_IF_ERROR(out_.tenant(t));
         return Status::Ok();
       }
       // Rows created in the log (not in the checkpoint) come in row order among the others.
       Status flush_rows_before(uint64_t row) {
-        for (auto it = changes_.rows.lower_bound(next_); it != changes_.rows.end() &&
-                                                         it->first < row;
-             ++it) {
+        for (auto it = changes_.rows.lower_bound(next_);
+             it != changes_.rows.end() && it->first < row; ++it) {
           if (it->second.kind == Pending::Kind::kPut && emitted_.count(it->first) == 0) {
             TSUNAGU_RETURN_IF_ERROR(
                 out_.entity(it->first, it->second.tenant, it->second.id, it->second.doc));
@@ -302,7 +313,8 @@ class LogStore final : public Store {
           [&](std::string_view payload) {
             WriteBatch b;
             TSUNAGU_RETURN_IF_ERROR(decode_batch(payload, b));
-            for (auto& op : b.ops) changes.add(std::move(op));
+            for (auto& op : b.ops)
+              changes.add(std::move(op));
             return Status::Ok();
           },
           valid, torn));
@@ -310,7 +322,8 @@ class LogStore final : public Store {
       folded.push_back(seq);
     }
     if (!changes.empty()) TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply(changes.as_batch()));
-    for (uint64_t seq : folded) ::unlink((options_.dir + "/" + segment_name(seq)).c_str());
+    for (uint64_t seq : folded)
+      ::unlink((options_.dir + "/" + segment_name(seq)).c_str());
     sync_dir(options_.dir);
     return Status::Ok();
   }

@@ -1,0 +1,463 @@
+// Tests of the change log's record format (store/log/change_log.hpp): batch encoding, replay of
+// valid records, and the detection of torn, damaged or trailing bytes.
+#include "store/log/change_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace tsunagu::store {
+namespace {
+
+namespace fs = std::filesystem;
+using OpKind = WriteBatch::OpKind;
+
+constexpr size_t kHeader = 12;  // magic, payload length, CRC-32 (docs of change_log.cpp)
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_file(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+}
+
+std::string binary_bytes() {
+  std::string s;
+  for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
+  s += std::string("\0\0\xff\xfe", 4);
+  return s;
+}
+
+void expect_same(const WriteBatch& want, const WriteBatch& got) {
+  ASSERT_EQ(got.ops.size(), want.ops.size());
+  for (size_t i = 0; i < want.ops.size(); ++i) {
+    SCOPED_TRACE("op " + std::to_string(i));
+    EXPECT_EQ(got.ops[i].kind, want.ops[i].kind);
+    EXPECT_EQ(got.ops[i].row, want.ops[i].row);
+    EXPECT_EQ(got.ops[i].tenant, want.ops[i].tenant);
+    EXPECT_EQ(got.ops[i].id, want.ops[i].id);
+    EXPECT_EQ(got.ops[i].doc, want.ops[i].doc);
+  }
+}
+
+// A batch with every op kind, empty strings, binary bytes and a 1 MiB document.
+WriteBatch every_kind() {
+  WriteBatch b;
+  b.create_tenant("");
+  b.create_tenant("city");
+  b.insert_entity(1, "", "urn:ngsi-ld:Lamp:1", R"({"id":"urn:ngsi-ld:Lamp:1"})");
+  b.insert_entity(UINT64_MAX, "city", "", "");
+  b.update_entity(1, binary_bytes());
+  b.update_entity(0, "");
+  b.delete_entity(42);
+  b.put_entity(7, binary_bytes(), binary_bytes(), std::string(1 << 20, 'x'));
+  b.put_entity(8, "t", "i", "");
+  return b;
+}
+
+class ChangeLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "tsunagu-changelog-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/changes-000000000001.log";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Appends each payload as one record; returns the offset at which each record starts.
+  std::vector<uint64_t> append_all(const std::vector<std::string>& payloads) {
+    ChangeLog log;
+    EXPECT_TRUE(log.open(path_, 0).ok());
+    std::vector<uint64_t> offsets;
+    for (const auto& p : payloads) {
+      offsets.push_back(log.size());
+      Status st = log.append(p, true);
+      EXPECT_TRUE(st.ok()) << st.detail();
+    }
+    EXPECT_EQ(log.size(), fs::file_size(path_));
+    return offsets;
+  }
+
+  struct Replayed {
+    Status status;
+    std::vector<std::string> records;
+    uint64_t valid = 0;
+    bool torn = false;
+  };
+  Replayed replay() {
+    Replayed r;
+    r.valid = 12345;  // replay must set both outputs
+    r.torn = true;
+    r.status = ChangeLog::replay(
+        path_,
+        [&](std::string_view p) {
+          r.records.emplace_back(p);
+          return Status::Ok();
+        },
+        r.valid, r.torn);
+    return r;
+  }
+
+  static std::vector<std::string> payloads() {
+    std::vector<std::string> out;
+    for (int i = 0; i < 4; ++i) {
+      WriteBatch b;
+      b.insert_entity(static_cast<uint64_t>(i + 1), "", "urn:e:" + std::to_string(i),
+                      std::string(100 + i * 37, static_cast<char>('a' + i)));
+      std::string p;
+      encode_batch(b, p);
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+  std::string dir_, path_;
+};
+
+TEST_F(ChangeLogTest, EncodeDecodeRoundTripsEveryOpKind) {
+  WriteBatch want = every_kind();
+  std::string payload;
+  encode_batch(want, payload);
+  WriteBatch got;
+  Status st = decode_batch(payload, got);
+  ASSERT_TRUE(st.ok()) << st.detail();
+  expect_same(want, got);
+}
+
+TEST_F(ChangeLogTest, EmptyBatchRoundTrips) {
+  std::string payload;
+  encode_batch(WriteBatch{}, payload);
+  WriteBatch got;
+  ASSERT_TRUE(decode_batch(payload, got).ok());
+  EXPECT_TRUE(got.empty());
+}
+
+TEST_F(ChangeLogTest, EncodeAppendsToTheBuffer) {
+  WriteBatch b;
+  b.delete_entity(3);
+  std::string one, two;
+  encode_batch(b, one);
+  two = "prefix";
+  encode_batch(b, two);
+  EXPECT_EQ(two, "prefix" + one);
+}
+
+TEST_F(ChangeLogTest, BatchesSurviveTheFileRoundTrip) {
+  std::vector<WriteBatch> batches;
+  batches.push_back(every_kind());
+  WriteBatch small;
+  small.delete_entity(9);
+  batches.push_back(small);
+  batches.push_back(WriteBatch{});
+  std::vector<std::string> payloads;
+  for (const auto& b : batches) {
+    std::string p;
+    encode_batch(b, p);
+    payloads.push_back(p);
+  }
+  append_all(payloads);
+  Replayed r = replay();
+  ASSERT_TRUE(r.status.ok()) << r.status.detail();
+  EXPECT_FALSE(r.torn);
+  EXPECT_EQ(r.valid, fs::file_size(path_));
+  ASSERT_EQ(r.records.size(), batches.size());
+  for (size_t i = 0; i < batches.size(); ++i) {
+    WriteBatch got;
+    ASSERT_TRUE(decode_batch(r.records[i], got).ok());
+    expect_same(batches[i], got);
+  }
+}
+
+TEST_F(ChangeLogTest, ReplayDeliversRecordsInOrderWithExactFraming) {
+  auto p = payloads();
+  p.push_back("");  // an empty payload is a record too
+  auto offsets = append_all(p);
+  uint64_t expected_size = 0;
+  for (const auto& x : p) expected_size += kHeader + x.size();
+  EXPECT_EQ(fs::file_size(path_), expected_size);
+  Replayed r = replay();
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.records, p);
+  EXPECT_EQ(r.valid, expected_size);
+  EXPECT_FALSE(r.torn);
+  EXPECT_EQ(offsets[1], kHeader + p[0].size());
+}
+
+TEST_F(ChangeLogTest, EmptyFileHasNoRecordsAndIsNotTorn) {
+  write_file(path_, "");
+  Replayed r = replay();
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_TRUE(r.records.empty());
+  EXPECT_EQ(r.valid, 0u);
+  EXPECT_FALSE(r.torn);
+}
+
+TEST_F(ChangeLogTest, MissingFileIsAnError) {
+  Replayed r = replay();
+  EXPECT_EQ(r.status.kind(), ErrorKind::kInternalError);
+  EXPECT_NE(r.status.detail().find(path_), std::string::npos) << r.status.detail();
+  EXPECT_TRUE(r.records.empty());
+}
+
+TEST_F(ChangeLogTest, TornInTheLastPayloadKeepsTheValidPrefix) {
+  auto p = payloads();
+  auto offsets = append_all(p);
+  uint64_t size = fs::file_size(path_);
+  for (uint64_t cut : {offsets.back() + kHeader, offsets.back() + kHeader + 1, size - 1}) {
+    SCOPED_TRACE("cut at " + std::to_string(cut));
+    fs::resize_file(path_, cut);
+    Replayed r = replay();
+    ASSERT_TRUE(r.status.ok());
+    EXPECT_EQ(r.records, std::vector<std::string>(p.begin(), p.end() - 1));
+    EXPECT_EQ(r.valid, offsets.back());
+    EXPECT_TRUE(r.torn);
+  }
+}
+
+TEST_F(ChangeLogTest, TornInTheLastHeaderKeepsTheValidPrefix) {
+  auto p = payloads();
+  auto offsets = append_all(p);
+  for (uint64_t in_header : {1u, 4u, 6u, 8u, 11u}) {
+    SCOPED_TRACE("header bytes kept: " + std::to_string(in_header));
+    fs::resize_file(path_, offsets.back() + in_header);
+    Replayed r = replay();
+    ASSERT_TRUE(r.status.ok());
+    EXPECT_EQ(r.records.size(), p.size() - 1);
+    EXPECT_EQ(r.valid, offsets.back());
+    EXPECT_TRUE(r.torn);
+  }
+}
+
+TEST_F(ChangeLogTest, FlippedPayloadByteInTheLastRecordStopsBeforeIt) {
+  auto p = payloads();
+  auto offsets = append_all(p);
+  std::string data = read_file(path_);
+  data[offsets.back() + kHeader + 5] ^= 0x01;
+  write_file(path_, data);
+  Replayed r = replay();
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.records, std::vector<std::string>(p.begin(), p.end() - 1));
+  EXPECT_EQ(r.valid, offsets.back());
+  EXPECT_TRUE(r.torn);
+}
+
+// A crash only tears the last record; damage followed by intact records is damage to
+// acknowledged data, and replay reports it instead of dropping the later records.
+TEST_F(ChangeLogTest, FlippedPayloadByteBeforeIntactRecordsIsAnError) {
+  auto p = payloads();
+  auto offsets = append_all(p);
+  std::string data = read_file(path_);
+  data[offsets[2] + kHeader + 5] ^= 0x01;
+  write_file(path_, data);
+  Replayed r = replay();
+  EXPECT_EQ(r.status.kind(), ErrorKind::kInternalError);
+  EXPECT_NE(r.status.detail().find("damaged at byte " + std::to_string(offsets[2])),
+            std::string::npos)
+      << r.status.detail();
+}
+
+TEST_F(ChangeLogTest, DamagedHeaderFieldsOfTheLastRecordStopBeforeIt) {
+  auto p = payloads();
+  auto offsets = append_all(p);
+  const std::string clean = read_file(path_);
+  // Byte 0: magic; byte 4: the length's low byte (CRC no longer matches); byte 7: its high byte
+  // (claims more than the file holds); byte 8: the CRC.
+  for (size_t field : {0u, 4u, 7u, 8u}) {
+    SCOPED_TRACE("header byte " + std::to_string(field));
+    std::string data = clean;
+    data[offsets.back() + field] ^= 0x40;
+    write_file(path_, data);
+    Replayed r = replay();
+    ASSERT_TRUE(r.status.ok());
+    EXPECT_EQ(r.records, std::vector<std::string>(p.begin(), p.end() - 1));
+    EXPECT_EQ(r.valid, offsets.back());
+    EXPECT_TRUE(r.torn);
+  }
+}
+
+TEST_F(ChangeLogTest, DamagedHeaderFieldsBeforeIntactRecordsAreAnError) {
+  auto p = payloads();
+  auto offsets = append_all(p);
+  const std::string clean = read_file(path_);
+  for (size_t field : {0u, 4u, 7u, 8u}) {
+    SCOPED_TRACE("header byte " + std::to_string(field));
+    std::string data = clean;
+    data[offsets[1] + field] ^= 0x40;
+    write_file(path_, data);
+    Replayed r = replay();
+    EXPECT_EQ(r.status.kind(), ErrorKind::kInternalError);
+  }
+}
+
+TEST_F(ChangeLogTest, GarbageAfterValidRecordsIsReportedAsTorn) {
+  auto p = payloads();
+  append_all(p);
+  const uint64_t size = fs::file_size(path_);
+  const std::string clean = read_file(path_);
+  for (const std::string& garbage :
+       {std::string("x"), std::string(kHeader, '\0'), std::string(4096, '\0'),
+        std::string("TSL1 not really a record, longer than a header")}) {
+    SCOPED_TRACE("garbage of " + std::to_string(garbage.size()) + " bytes");
+    write_file(path_, clean + garbage);
+    Replayed r = replay();
+    ASSERT_TRUE(r.status.ok());
+    EXPECT_EQ(r.records, p);
+    EXPECT_EQ(r.valid, size);
+    EXPECT_TRUE(r.torn);
+  }
+}
+
+TEST_F(ChangeLogTest, ReopeningAtTheValidSizeCutsTheTailAndLaterAppendsAreReadable) {
+  auto p = payloads();
+  auto offsets = append_all(p);
+  fs::resize_file(path_, offsets.back() + kHeader + 3);  // torn last record
+  Replayed before = replay();
+  ASSERT_TRUE(before.torn);
+  {
+    ChangeLog log;
+    ASSERT_TRUE(log.open(path_, before.valid).ok());
+    EXPECT_EQ(log.size(), before.valid);
+    EXPECT_EQ(fs::file_size(path_), before.valid);
+    ASSERT_TRUE(log.append("after the cut", true).ok());
+    ASSERT_TRUE(log.append("and one more", false).ok());
+    EXPECT_EQ(log.size(), fs::file_size(path_));
+  }
+  Replayed after = replay();
+  ASSERT_TRUE(after.status.ok());
+  EXPECT_FALSE(after.torn);
+  std::vector<std::string> want(p.begin(), p.end() - 1);
+  want.push_back("after the cut");
+  want.push_back("and one more");
+  EXPECT_EQ(after.records, want);
+  EXPECT_EQ(after.valid, fs::file_size(path_));
+}
+
+TEST_F(ChangeLogTest, ReopeningAtTheFullSizeKeepsEveryRecord) {
+  auto p = payloads();
+  append_all(p);
+  {
+    ChangeLog log;
+    ASSERT_TRUE(log.open(path_, fs::file_size(path_)).ok());
+    ASSERT_TRUE(log.append("tail", true).ok());
+  }
+  auto want = p;
+  want.push_back("tail");
+  EXPECT_EQ(replay().records, want);
+}
+
+TEST_F(ChangeLogTest, OpenCreatesAMissingFile) {
+  ChangeLog log;
+  ASSERT_TRUE(log.open(path_, 0).ok());
+  EXPECT_TRUE(log.is_open());
+  EXPECT_EQ(log.path(), path_);
+  EXPECT_TRUE(fs::exists(path_));
+  log.close();
+  EXPECT_FALSE(log.is_open());
+  Replayed r = replay();
+  EXPECT_TRUE(r.records.empty());
+  EXPECT_FALSE(r.torn);
+}
+
+TEST_F(ChangeLogTest, OpenInAMissingDirectoryFails) {
+  ChangeLog log;
+  Status st = log.open(dir_ + "/no/such/dir/changes.log", 0);
+  EXPECT_EQ(st.kind(), ErrorKind::kInternalError);
+  EXPECT_FALSE(log.is_open());
+}
+
+TEST_F(ChangeLogTest, AnErrorFromTheRecordCallbackStopsTheReplay) {
+  append_all(payloads());
+  int seen = 0;
+  uint64_t valid = 0;
+  bool torn = false;
+  Status st = ChangeLog::replay(
+      path_,
+      [&](std::string_view) {
+        return ++seen == 2 ? Status::Internal("visitor refuses") : Status::Ok();
+      },
+      valid, torn);
+  EXPECT_EQ(st.kind(), ErrorKind::kInternalError);
+  EXPECT_EQ(st.detail(), "visitor refuses");
+  EXPECT_EQ(seen, 2);
+}
+
+TEST_F(ChangeLogTest, DecodeRefusesAnUnknownOpKind) {
+  WriteBatch b;
+  b.delete_entity(1);
+  std::string payload;
+  encode_batch(b, payload);
+  for (unsigned char kind : {5, 6, 0x7f, 0xff}) {
+    std::string bad = payload;
+    bad[4] = static_cast<char>(kind);  // after the 4-byte op count
+    WriteBatch out;
+    Status st = decode_batch(bad, out);
+    EXPECT_EQ(st.kind(), ErrorKind::kInternalError) << "kind " << int(kind);
+  }
+}
+
+TEST_F(ChangeLogTest, DecodeRefusesEveryTruncation) {
+  WriteBatch b;
+  b.create_tenant("t");
+  b.insert_entity(3, "t", "urn:x", "{\"doc\":1}");
+  b.update_entity(3, "{}");
+  std::string payload;
+  encode_batch(b, payload);
+  for (size_t n = 0; n < payload.size(); ++n) {
+    WriteBatch out;
+    Status st = decode_batch(std::string_view(payload).substr(0, n), out);
+    EXPECT_EQ(st.kind(), ErrorKind::kInternalError) << "prefix of " << n << " bytes";
+  }
+}
+
+TEST_F(ChangeLogTest, DecodeRefusesAStringLongerThanThePayload) {
+  WriteBatch b;
+  b.insert_entity(3, "t", "urn:x", "doc");
+  std::string payload;
+  encode_batch(b, payload);
+  // op count (4) + kind (1) + row (8) = offset 13: the tenant's length.
+  std::string bad = payload;
+  bad[13 + 3] = '\x7f';  // length 0x7f000001
+  WriteBatch out;
+  EXPECT_EQ(decode_batch(bad, out).kind(), ErrorKind::kInternalError);
+  bad = payload;
+  bad[13] = static_cast<char>(bad[13] + payload.size());  // a few bytes beyond the end
+  EXPECT_EQ(decode_batch(bad, out).kind(), ErrorKind::kInternalError);
+}
+
+TEST_F(ChangeLogTest, DecodeRefusesTrailingBytes) {
+  WriteBatch b;
+  b.delete_entity(1);
+  std::string payload;
+  encode_batch(b, payload);
+  WriteBatch out;
+  Status st = decode_batch(payload + "x", out);
+  EXPECT_EQ(st.kind(), ErrorKind::kInternalError);
+  EXPECT_NE(st.detail().find("trailing"), std::string::npos) << st.detail();
+}
+
+TEST_F(ChangeLogTest, DecodeRefusesAnOpCountLargerThanTheOps) {
+  WriteBatch b;
+  b.delete_entity(1);
+  std::string payload;
+  encode_batch(b, payload);
+  payload[0] = 2;
+  WriteBatch out;
+  EXPECT_EQ(decode_batch(payload, out).kind(), ErrorKind::kInternalError);
+  payload[0] = 0;  // fewer ops than encoded: the rest is trailing
+  EXPECT_EQ(decode_batch(payload, out).kind(), ErrorKind::kInternalError);
+}
+
+}  // namespace
+}  // namespace tsunagu::store

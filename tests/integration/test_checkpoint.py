@@ -1,0 +1,405 @@
+"""Folding the change log into the SQLite checkpoint (docs/storage.md): with --checkpoint-mb 1 the
+server rotates its change log every MiB and a background thread folds the closed segments into
+tsunagu.db and deletes them. Checks that folds happen (the checkpoint gains the rows, old
+changes-*.log files go away), that a restart reads the latest state of every entity, and that
+kill -9 under write load while folds run loses no acknowledged write and half-applies none.
+
+Folds are waited for by watching the data directory, never by sleeping a fixed time.
+
+Run: python3 -m unittest tests/integration/test_checkpoint.py"""
+
+import http.client
+import os
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+from harness import Server  # noqa: E402
+
+ENTITIES = "/ngsi-ld/v1/entities"
+BATCH_CREATE = "/ngsi-ld/v1/entityOperations/create"
+JSON = {"Content-Type": "application/json"}
+CHECKPOINT = ["--checkpoint-mb", "1"]
+SEGMENT = re.compile(r"changes-(\d{12})\.log")
+PAD = 1000          # characters of padding per entity: about 1.2 KB logged per write
+FOLD_WAIT_S = 60    # an upper bound for a fold to finish, not an expectation
+
+
+def segments(data_dir):
+    """Sequence numbers of the change log segments in `data_dir`, ascending."""
+    return sorted(int(m.group(1)) for m in map(SEGMENT.fullmatch, os.listdir(data_dir)) if m)
+
+
+def checkpoint_rows(data_dir):
+    """How many entity rows the SQLite checkpoint holds (read-only, beside the running server)."""
+    db = sqlite3.connect(f"file:{os.path.join(data_dir, 'tsunagu.db')}?mode=ro", uri=True,
+                         timeout=10)
+    try:
+        return db.execute("SELECT count(*) FROM entities").fetchone()[0]
+    finally:
+        db.close()
+
+
+def checkpoint_bytes(data_dir):
+    return sum(os.path.getsize(os.path.join(data_dir, f)) for f in os.listdir(data_dir)
+               if f.startswith("tsunagu.db"))
+
+
+def wait_for_fold(data_dir, newer_than):
+    """Waits until a segment newer than `newer_than` is the only one left: every older segment
+    has been folded into the checkpoint and deleted. Returns its sequence number."""
+    deadline = time.monotonic() + FOLD_WAIT_S
+    while time.monotonic() < deadline:
+        segs = segments(data_dir)
+        if len(segs) == 1 and segs[0] > newer_than:
+            return segs[0]
+        time.sleep(0.02)
+    raise AssertionError(f"no fold past segment {newer_than} finished: segments {segments(data_dir)}"
+                         f", files {sorted(os.listdir(data_dir))}")
+
+
+def fetch_all(server, type_):
+    """Every entity of `type_`, by id, read through paged queries; duplicates are an error."""
+    out, offset, conn = {}, 0, server.connection()
+    try:
+        while True:
+            r = server.request("GET", f"{ENTITIES}?type={type_}&limit=1000&offset={offset}",
+                               conn=conn)
+            if r.status != 200:
+                raise AssertionError(f"query of {type_} at offset {offset}: {r!r}")
+            page = r.json()
+            for e in page:
+                if e["id"] in out:
+                    raise AssertionError(f"{e['id']} returned twice")
+                out[e["id"]] = e
+            if len(page) < 1000:
+                return out
+            offset += 1000
+    finally:
+        conn.close()
+
+
+def lamp(i, version):
+    return {"id": f"urn:ngsi-ld:Lamp:{i}", "type": "Lamp",
+            "version": {"type": "Property", "value": version},
+            "pad": {"type": "Property", "value": f"{i}-{version}-".ljust(PAD, "x")}}
+
+
+class Folding(unittest.TestCase):
+    """A few thousand entities created and PATCHed in phases, each of which must end in a fold;
+    then SIGTERM and a restart that must read every entity's latest state."""
+
+    PHASES = 3
+    PER_PHASE = 1000
+    WORKERS = 8
+
+    def setUp(self):
+        self.server = Server(args=CHECKPOINT)
+        self.server.start()
+        self.data_dir = self.server.data_dir
+
+    def tearDown(self):
+        self.server.stop(signal.SIGKILL)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def patch_all(self, server, versions, ids):
+        """PATCHes `ids` (to their next version) from several connections, so commits group."""
+        errors = []
+
+        def work(w):
+            conn = server.connection()
+            try:
+                for i in ids[w::self.WORKERS]:
+                    v = versions[i] + 1
+                    body = {k: lamp(i, v)[k] for k in ("version", "pad")}
+                    r = server.request("PATCH", f"{ENTITIES}/urn:ngsi-ld:Lamp:{i}/attrs", body,
+                                       JSON, conn=conn)
+                    if r.status != 204:
+                        errors.append(f"PATCH Lamp:{i} to {v}: {r!r}")
+                        return
+                    versions[i] = v  # each id belongs to one worker
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in range(self.WORKERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+
+    def test_folds_then_restart_reads_the_latest_state(self):
+        server, versions, deleted = self.server, {}, set()
+        newest = segments(self.data_dir)[-1]
+        rows_before = checkpoint_rows(self.data_dir)
+        for phase in range(self.PHASES):
+            first = phase * self.PER_PHASE
+            new = list(range(first, first + self.PER_PHASE))
+            for start in range(0, len(new), 100):
+                batch = [lamp(i, 0) for i in new[start:start + 100]]
+                r = server.request("POST", BATCH_CREATE, batch, JSON)
+                self.assertEqual(r.status, 201, r)
+            versions.update({i: 0 for i in new})
+            # This phase's entities once, and every earlier entity once more.
+            self.patch_all(server, versions, sorted(versions))
+            if phase == self.PHASES - 1:
+                for i in range(0, first, 50):  # deletes of rows already in the checkpoint
+                    r = server.request("DELETE", f"{ENTITIES}/urn:ngsi-ld:Lamp:{i}")
+                    self.assertEqual(r.status, 204, r)
+                    deleted.add(i)
+            # More than 2 MiB was logged since the last fold finished: at least one rotation,
+            # whose fold must finish and delete every older segment.
+            newest = wait_for_fold(self.data_dir, newest)
+            rows = checkpoint_rows(self.data_dir)
+            print(f"\n  [checkpoint] phase {phase}: newest segment {newest}, checkpoint rows "
+                  f"{rows}, checkpoint files {checkpoint_bytes(self.data_dir)} bytes",
+                  file=sys.stderr)
+            self.assertGreater(rows, rows_before, "the fold added no entity to tsunagu.db")
+            rows_before = rows
+        self.assertGreaterEqual(newest, 1 + self.PHASES, "fewer folds than phases")
+
+        self.assertEqual(server.stop(), 0, "exit code after SIGTERM:\n" + server.read_log())
+        self.assertEqual(len(segments(self.data_dir)), 1,
+                         f"segments after a graceful stop: {sorted(os.listdir(self.data_dir))}")
+        self.server = server = Server(data_dir=self.data_dir, args=CHECKPOINT)
+        server.start(timeout=60)
+        got = fetch_all(server, "Lamp")
+        problems = []
+        for i, v in sorted(versions.items()):
+            eid = f"urn:ngsi-ld:Lamp:{i}"
+            if i in deleted:
+                if eid in got:
+                    problems.append(f"{eid} was deleted but is back: {got[eid]!r:.120}")
+                continue
+            if eid not in got:
+                problems.append(f"{eid} (version {v}) is missing")
+            elif got[eid] != lamp(i, v):
+                problems.append(f"{eid}: expected version {v}, got {got[eid]!r:.160}")
+        extra = set(got) - {f"urn:ngsi-ld:Lamp:{i}" for i in versions}
+        self.assertEqual(problems[:20], [], f"{len(problems)} problems")
+        self.assertEqual(extra, set())
+        self.assertEqual(len(got), len(versions) - len(deleted))
+
+
+WORKERS = 6
+
+
+def counter(eid, label):
+    return {
+        "id": eid, "type": "Counter",
+        "counter": {"type": "Property", "value": 0},
+        # "a" and "b" only ever change together (one PATCH .../attrs): they must stay equal.
+        "a": {"type": "Property", "value": 0},
+        "b": {"type": "Property", "value": 0},
+        "label": {"type": "Property", "value": label},
+        "pad": {"type": "Property", "value": label.ljust(PAD, "p")},
+    }
+
+
+class Ledger:
+    """What the clients know: per entity, the last acknowledged and the last sent value of
+    "counter" and of the pair "a"/"b"; creates acknowledged or still in flight."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.owned = {w: [] for w in range(WORKERS)}
+        self.acked, self.sent, self.labels = {}, {}, {}
+        self.pending_creates = set()
+        self.acks = 0
+
+
+class Load:
+    """WORKERS client threads creating and PATCHing Counters until stopped or the server dies."""
+
+    def __init__(self, server, ledger, tag):
+        self.server, self.ledger, self.tag = server, ledger, tag
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(w,)) for w in range(WORKERS)]
+        self.errors = []
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+    def run(self, w):
+        led, rng = self.ledger, random.Random(f"{self.tag}-{w}")
+        conn = self.server.connection(timeout=30)
+        n = 0
+        try:
+            while not self.stop.is_set():
+                mine = led.owned[w]
+                if not mine or rng.random() < 0.25:
+                    n += 1
+                    label = f"{self.tag}-w{w}-{n}"
+                    eid = f"urn:ngsi-ld:Counter:{label}"
+                    with led.lock:
+                        led.pending_creates.add(eid)
+                        led.labels[eid] = label
+                    r = self.server.request("POST", ENTITIES, counter(eid, label), JSON, conn=conn)
+                    if r.status != 201:
+                        self.errors.append(f"create {eid}: {r!r}")
+                        return
+                    with led.lock:
+                        led.pending_creates.discard(eid)
+                        led.acked[eid] = {"counter": 0, "pair": 0}
+                        led.sent[eid] = {"counter": 0, "pair": 0}
+                        led.acks += 1
+                        mine.append(eid)
+                    continue
+                eid = rng.choice(mine)
+                key = "pair" if rng.random() < 0.25 else "counter"
+                with led.lock:
+                    v = led.sent[eid][key] + 1
+                    led.sent[eid][key] = v
+                if key == "counter":
+                    r = self.server.request("PATCH", f"{ENTITIES}/{eid}/attrs/counter",
+                                            {"type": "Property", "value": v}, JSON, conn=conn)
+                else:
+                    r = self.server.request("PATCH", f"{ENTITIES}/{eid}/attrs",
+                                            {"a": {"type": "Property", "value": v},
+                                             "b": {"type": "Property", "value": v}}, JSON,
+                                            conn=conn)
+                if r.status != 204:
+                    self.errors.append(f"patch {eid} {key}={v}: {r!r}")
+                    return
+                with led.lock:
+                    led.acked[eid][key] = v
+                    led.acks += 1
+        except (OSError, http.client.HTTPException):
+            return  # the server is gone: what was in flight stays unacknowledged
+        finally:
+            conn.close()
+
+
+class KillDuringFolds(unittest.TestCase):
+    """kill -9 under write load, at a moment when a fold has finished during the load and
+    (when the moment can be caught) another one is in progress; three times on the same data."""
+
+    CYCLES = 3
+    LOAD_LIMIT_S = 30      # gives up waiting for a fold under load (then fails)
+    MID_FOLD_WAIT_S = 3.0  # how long to try to kill while a fold is in progress
+
+    def setUp(self):
+        self.data_dir = tempfile.mkdtemp(prefix="tsunagu-checkpoint-")
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.stop(signal.SIGKILL)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def start_server(self):
+        s = Server(data_dir=self.data_dir, args=CHECKPOINT)
+        self.servers.append(s)
+        s.start(timeout=60)
+        return s
+
+    def load_then_kill(self, server, ledger, tag):
+        """Runs the load until a fold of segments written under it has finished, then kills the
+        server, preferably while the next fold is in progress. Returns whether it was."""
+        newest_at_start = segments(self.data_dir)[-1]
+        load = Load(server, ledger, tag).start()
+        folded_at = None
+        mid_fold = False
+        deadline = time.monotonic() + self.LOAD_LIMIT_S
+        try:
+            while time.monotonic() < deadline and not load.errors:
+                segs = segments(self.data_dir)
+                if folded_at is None and segs and segs[0] > newest_at_start:
+                    folded_at = time.monotonic()  # everything up to the start is folded
+                if folded_at is not None:
+                    if len(segs) > 1:  # rotated, fold not finished: kill now
+                        mid_fold = True
+                        break
+                    if time.monotonic() - folded_at > self.MID_FOLD_WAIT_S:
+                        break
+                time.sleep(0.005)
+        finally:
+            server.kill()
+            load.finish()
+        self.assertEqual(load.errors, [], "requests failed while the server was up")
+        self.assertIsNotNone(folded_at, f"no fold finished under load within {self.LOAD_LIMIT_S}"
+                             f" s: segments {segments(self.data_dir)}")
+        self.assertEqual(server.proc.returncode, -signal.SIGKILL)
+        return mid_fold
+
+    def verify(self, server, ledger):
+        """Every acknowledged write is there, nothing is half-applied; what the restarted server
+        holds becomes the baseline (a write sent but not acknowledged may or may not be there)."""
+        got = fetch_all(server, "Counter")
+        problems = []
+        for eid in sorted(ledger.acked):
+            if eid not in got:
+                problems.append(f"acknowledged create {eid} lost")
+                continue
+            problems += self.check(eid, got[eid], ledger.labels[eid], ledger.acked[eid],
+                                   ledger.sent[eid])
+            ledger.acked[eid] = {"counter": got[eid]["counter"]["value"],
+                                 "pair": got[eid]["a"]["value"]}
+            ledger.sent[eid] = dict(ledger.acked[eid])
+        for eid in sorted(ledger.pending_creates):
+            if eid not in got:
+                continue
+            zero = {"counter": 0, "pair": 0}
+            problems += self.check(eid, got[eid], ledger.labels[eid], zero, zero)
+            ledger.acked[eid], ledger.sent[eid] = dict(zero), dict(zero)
+            ledger.owned[int(eid.rsplit("-w", 1)[1].split("-")[0])].append(eid)
+        known = set(ledger.acked) | ledger.pending_creates
+        problems += [f"{eid} was never sent" for eid in sorted(set(got) - known)]
+        ledger.pending_creates.clear()
+        self.assertEqual(problems[:20], [], f"{len(problems)} problems")
+
+    @staticmethod
+    def check(eid, got, label, acked, sent):
+        expected = counter(eid, label)
+        if set(got) != set(expected):
+            return [f"{eid}: members {sorted(got)} instead of {sorted(expected)}"]
+        problems = [f"{eid}: {k} = {got[k]!r:.80}, expected {expected[k]!r:.80}"
+                    for k in ("id", "type", "label", "pad") if got[k] != expected[k]]
+        c, a, b = (got[k].get("value") for k in ("counter", "a", "b"))
+        if not all(isinstance(x, int) for x in (c, a, b)):
+            return problems + [f"{eid}: malformed counter/a/b: {c!r} {a!r} {b!r}"]
+        if not acked["counter"] <= c <= sent["counter"]:
+            problems.append(f"{eid}: counter {c} outside [acknowledged {acked['counter']}, "
+                            f"sent {sent['counter']}]")
+        if a != b:
+            problems.append(f"{eid}: a={a} b={b}: a PATCH of both was half applied")
+        if not acked["pair"] <= a <= sent["pair"]:
+            problems.append(f"{eid}: a/b {a} outside [acknowledged {acked['pair']}, "
+                            f"sent {sent['pair']}]")
+        return problems
+
+    def test_kill_9_during_folds_three_times(self):
+        ledger = Ledger()
+        server = self.start_server()
+        for cycle in range(self.CYCLES):
+            ledger.acks = 0
+            mid_fold = self.load_then_kill(server, ledger, f"k{cycle}")
+            print(f"\n  [checkpoint] kill #{cycle + 1}: {ledger.acks} writes acknowledged, "
+                  f"{len(ledger.acked)} entities, killed {'during' if mid_fold else 'between'} "
+                  f"folds, segments left {segments(self.data_dir)}", file=sys.stderr)
+            self.assertGreater(ledger.acks, 0)
+            server = self.start_server()
+            self.verify(server, ledger)
+        self.assertEqual(server.stop(), 0, "exit code after SIGTERM:\n" + server.read_log())
+        self.assertEqual(len(segments(self.data_dir)), 1,
+                         f"segments after a graceful stop: {sorted(os.listdir(self.data_dir))}")
+
+
+if __name__ == "__main__":
+    unittest.main()

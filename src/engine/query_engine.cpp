@@ -48,8 +48,9 @@ const ngsild::query::Term* indexable_term(const Tenant& t, const EntityQuery& q,
     }
     auto st = stats.find(term.path.names[0]);
     if (st == stats.end()) return &term;  // nobody holds it: the index (empty) is exact
-    size_t relationships = st->second.kinds[static_cast<size_t>(ngsild::AttrKind::kRelationship)] +
-                           st->second.kinds[static_cast<size_t>(ngsild::AttrKind::kListRelationship)];
+    size_t relationships =
+        st->second.kinds[static_cast<size_t>(ngsild::AttrKind::kRelationship)] +
+        st->second.kinds[static_cast<size_t>(ngsild::AttrKind::kListRelationship)];
     return relationships == st->second.instances ? &term : nullptr;
   };
   if (const auto* term = usable(*q.q)) return term;
@@ -63,8 +64,8 @@ const ngsild::query::Term* indexable_term(const Tenant& t, const EntityQuery& q,
 }
 
 bool only_type_filter(const EntityQuery& q) {
-  return q.selectors.empty() && q.ids.empty() && !q.id_pattern && !q.q && q.attrs.empty() && !q.geo && !q.scope &&
-         q.order_by.empty();
+  return q.selectors.empty() && q.ids.empty() && !q.id_pattern && !q.q && q.attrs.empty() &&
+         !q.geo && !q.scope && q.order_by.empty();
 }
 
 }  // namespace
@@ -77,9 +78,9 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
   std::vector<SeqList::Entry> picked;  // when not a whole list
   bool use_picked = false;
   bool geo_decided = false;  // candidates already passed the geo-query
-  bool selectors_by_id = !q.selectors.empty() &&
-                         std::all_of(q.selectors.begin(), q.selectors.end(),
-                                     [](const auto& s) { return s.id.has_value(); });
+  bool selectors_by_id =
+      !q.selectors.empty() && std::all_of(q.selectors.begin(), q.selectors.end(),
+                                          [](const auto& s) { return s.id.has_value(); });
   if (selectors_by_id) {
     use_picked = true;
     for (const auto& s : q.selectors) {
@@ -95,7 +96,8 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
       for (const auto& v : term->values) {
         auto by_uri = by_name->second.find(std::string_view(v.text));
         if (by_uri == by_name->second.end()) continue;
-        for (uint32_t slot : by_uri->second) picked.push_back({t.slots_[slot].seq, slot});
+        for (uint32_t slot : by_uri->second)
+          picked.push_back({t.slots_[slot].seq, slot});
       }
     }
   } else if (!q.ids.empty()) {
@@ -110,19 +112,30 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
     auto it = t.spatial_.find(q.geo_property);
     if (it != t.spatial_.end()) {
       const auto& index = it->second;
-      index.for_each_candidate(*q.geo, [&](uint64_t key) {
-        uint32_t slot = static_cast<uint32_t>(key);
+      std::vector<std::pair<uint32_t, const ngsild::geo::Box*>> candidates;
+      index.for_each_candidate(*q.geo, [&](uint64_t key, const ngsild::geo::Box& box) {
+        candidates.emplace_back(static_cast<uint32_t>(key), &box);
+      });
+      const size_t n = candidates.size();
+      for (size_t i = 0; i < n; ++i) {
+        // Candidates are scattered on the heap: fetch the entities, then their type lists, a
+        // few steps ahead.
+        if (i + 8 < n) __builtin_prefetch(t.slots_[candidates[i + 8].first].entity.get());
+        if (i + 4 < n) __builtin_prefetch(t.slots_[candidates[i + 4].first].entity->types.data());
+        const auto [slot, box] = candidates[i];
+        const ngsild::Entity& entity = *t.slots_[slot].entity;
+        // The type is checked first: it costs far less than the geometry.
+        if (q.types && !q.types->matches(entity)) continue;
         // Points (most entity locations) are decided from the indexed position, without
         // parsing the entity's GeoJSON again; other shapes are parsed.
-        const auto* box = index.box_of(key);
         bool hit;
-        if (box != nullptr && boost::geometry::equals(box->min_corner(), box->max_corner())) {
+        if (boost::geometry::equals(box->min_corner(), box->max_corner())) {
           hit = ngsild::geo::matches(*q.geo, ngsild::geo::Geometry(box->min_corner()));
         } else {
-          hit = q.geo_matches(*t.slots_[slot].entity);
+          hit = q.geo_matches(entity);
         }
         if (hit) picked.push_back({t.slots_[slot].seq, slot});
-      });
+      }
     }
   } else if (q.types && !q.types->any) {
     if (q.types->groups.size() == 1) {
@@ -139,7 +152,10 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
         bool missing = false;
         for (Atom type : g) {
           auto it = t.by_type_.find(type);
-          if (it == t.by_type_.end()) { missing = true; break; }
+          if (it == t.by_type_.end()) {
+            missing = true;
+            break;
+          }
           if (smallest == nullptr || it->second.size() < smallest->size()) smallest = &it->second;
         }
         if (missing || smallest == nullptr) continue;
@@ -162,13 +178,14 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
   }
 
   // A plain page of one type list (or of everything): no scan at all.
-  bool single_type = q.types && !q.types->any && q.types->groups.size() == 1 &&
-                     q.types->groups[0].size() == 1;
+  bool single_type =
+      q.types && !q.types->any && q.types->groups.size() == 1 && q.types->groups[0].size() == 1;
   if (list != nullptr && only_type_filter(q) && (single_type || !q.types || q.types->any)) {
     QueryResult r;
     r.total = list->size();
     const auto& entries = list->entries();
-    for (size_t i = list->select(q.offset); i < entries.size() && r.entities.size() < q.limit; ++i) {
+    for (size_t i = list->select(q.offset); i < entries.size() && r.entities.size() < q.limit;
+         ++i) {
       if (entries[i].slot != SeqList::kDead) r.entities.push_back(t.slots_[entries[i].slot].entity);
     }
     r.more = q.offset + r.entities.size() < r.total;
@@ -176,9 +193,9 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
   }
 
   const std::vector<SeqList::Entry>& entries = use_picked ? picked : list->entries();
-  // Walking the one type's own list already guarantees the type.
+  // Walking the one type's own list already guarantees the type; so do the geo candidates.
   EntityQuery::Skip skip;
-  skip.types = !use_picked && single_type;
+  skip.types = (!use_picked && single_type) || geo_decided;
   skip.geo = geo_decided;
   if (q.order_by.empty()) {
     Pager pager(q);

@@ -31,7 +31,7 @@ void SpatialIndex::clear() {
 }
 
 void SpatialIndex::query(const GeoQuery& q, std::vector<uint64_t>& out) const {
-  for_each_candidate(q, [&out](uint64_t key) { out.push_back(key); });
+  for_each_candidate(q, [&out](uint64_t key, const Box&) { out.push_back(key); });
 }
 
 // The R-tree's own nearest search ranks by planar degrees, which stretch with latitude and break
@@ -51,8 +51,8 @@ std::vector<std::pair<uint64_t, double>> SpatialIndex::nearest(const Point& p, s
   around.rel = GeoRel::kNear;
   around.max_distance_m = bound;
   around.geometry = Geometry(p);
-  for_each_candidate(around, [&](uint64_t key) {
-    double d = distance_m(p, boxes_.at(key));
+  for_each_candidate(around, [&](uint64_t key, const Box& box) {
+    double d = distance_m(p, box);
     if (d <= bound) out.emplace_back(key, d);
   });
   auto closer = [](const auto& a, const auto& b) {

@@ -29,15 +29,11 @@ class SpatialIndex {
   // Forgets `key`; false when it was not indexed.
   bool remove(uint64_t key);
   size_t size() const { return boxes_.size(); }
-  // The box `key` is indexed under, or null. A box with equal corners is a Point's position.
-  const Box* box_of(uint64_t key) const {
-    auto it = boxes_.find(key);
-    return it == boxes_.end() ? nullptr : &it->second;
-  }
   void clear();
 
-  // Calls f(key) once for every key whose geometry may match `q`: its index box meets
+  // Calls f(key, box) once for every key whose geometry may match `q`: its index box meets
   // search_boxes(q), or every key when the query cannot prune (near;minDistance, disjoint).
+  // `box` is the key's index box; one with equal corners is a Point's position.
   // Order is unspecified. `f` must not modify the index.
   template <class F>
   void for_each_candidate(const GeoQuery& q, F&& f) const;
@@ -66,10 +62,10 @@ void SpatialIndex::for_each_candidate(const GeoQuery& q, F&& f) const {
   const SearchBoxes sb = search_boxes(q);
   if (!sb.prunes) {
     for (const auto& kv : boxes_)
-      f(kv.first);
+      f(kv.first, kv.second);
     return;
   }
-  auto emit = boost::make_function_output_iterator([&f](const Entry& e) { f(e.second); });
+  auto emit = boost::make_function_output_iterator([&f](const Entry& e) { f(e.second, e.first); });
   tree_.query(bgi::intersects(sb.boxes[0]), emit);
   // A box meeting both halves of an area cut at the antimeridian is reported once.
   if (sb.count == 2)

@@ -56,6 +56,7 @@ void Writer::start() {
     // threads once per request.
     sched_param param{};
     pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+    pthread_setname_np(pthread_self(), "tsunagu-commit");
     run();
   });
 }

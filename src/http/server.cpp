@@ -4,6 +4,7 @@
 // Beast types stay in this file.
 #include "http/server.hpp"
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/socket.h>
 
@@ -526,6 +527,7 @@ Status Server::start() {
   for (auto& l : impl_->loops) {
     impl_->accept(*l);
     l->thread = std::thread([loop = l.get()] {
+      pthread_setname_np(pthread_self(), "tsunagu-http");  // as ps, top and perf show it
       // Handlers catch their own exceptions; this is the last line against anything else
       // (bad_alloc, a bug here) taking the process down.
       for (;;) {

@@ -91,6 +91,10 @@ Result<std::unique_ptr<Store>> open_embedded(const EmbeddedOptions& options);
 struct SqliteOptions {
   std::string path;  // the database file; its directory must exist
   SyncMode sync = SyncMode::kFull;
+  // WAL lets readers run beside the writer but writes every page twice (log, then database).
+  // A database with one writer and no concurrent readers, such as the change log's checkpoint,
+  // does better with a rollback journal: pages appended by inserts are written once.
+  bool wal = true;
 };
 
 // Opens (creating or migrating) the embedded SQLite store.

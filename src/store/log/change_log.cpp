@@ -172,18 +172,28 @@ Status ChangeLog::replay(const std::string& path,
   torn = false;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return io_error("cannot open", path);
-  std::string data;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+  // Read in one piece into a buffer of the file's size: a segment is tens of MiB, and growing
+  // a string by appends copied it several times over.
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    Status err = io_error("cannot stat", path);
+    ::close(fd);
+    return err;
+  }
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  size_t have = 0;
+  while (have < data.size()) {
+    ssize_t n = ::read(fd, data.data() + have, data.size() - have);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
+      Status err = io_error("cannot read", path);
       ::close(fd);
-      return io_error("cannot read", path);
+      return err;
     }
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
+    if (n == 0) break;  // the file shrank meanwhile: what was read is all there is
+    have += static_cast<size_t>(n);
   }
+  data.resize(have);
   ::close(fd);
   size_t pos = 0;
   while (pos < data.size()) {

@@ -4,6 +4,7 @@
 // is the checkpoint overlaid with the logs. Design and crash analysis: docs/storage.md.
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,17 +63,18 @@ struct Changes {
     }
   }
 
-  WriteBatch as_batch() const {
+  // The changes as one batch, moving the documents out (the Changes are spent).
+  WriteBatch take_batch() {
     WriteBatch b;
     for (const auto& t : tenants)
       b.create_tenant(t);
-    for (const auto& [row, p] : rows) {
+    for (auto& [row, p] : rows) {
       switch (p.kind) {
         case Pending::Kind::kPut:
-          b.put_entity(row, p.tenant, p.id, p.doc);
+          b.put_entity(row, std::move(p.tenant), std::move(p.id), std::move(p.doc));
           break;
         case Pending::Kind::kUpdate:
-          b.update_entity(row, p.doc);
+          b.update_entity(row, std::move(p.doc));
           break;
         case Pending::Kind::kDelete:
           b.delete_entity(row);
@@ -189,7 +191,10 @@ class LogStore final : public Store {
         log_.open(options_.dir + "/" + segment_name(next_seq_), segs.empty() ? 0 : last_size));
     if (segs.empty()) sync_dir(options_.dir);
     ++next_seq_;
-    folder_ = std::thread([this] { fold_loop(); });
+    folder_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "tsunagu-fold");
+      fold_loop();
+    });
     if (log_.size() >= options_.checkpoint_bytes || segs.size() > 1) rotate();
     return Status::Ok();
   }
@@ -321,7 +326,7 @@ class LogStore final : public Store {
       if (torn) return Status::Internal("change log '" + path + "' is damaged");
       folded.push_back(seq);
     }
-    if (!changes.empty()) TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply(changes.as_batch()));
+    if (!changes.empty()) TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply(changes.take_batch()));
     for (uint64_t seq : folded)
       ::unlink((options_.dir + "/" + segment_name(seq)).c_str());
     sync_dir(options_.dir);
@@ -349,6 +354,7 @@ Result<std::unique_ptr<Store>> open_embedded(const EmbeddedOptions& options) {
   SqliteOptions so;
   so.path = options.dir + "/tsunagu.db";
   so.sync = options.sync;
+  so.wal = false;  // only the fold thread writes the checkpoint, and nothing reads it meanwhile
   auto sqlite = open_sqlite(so);
   if (!sqlite.ok()) return sqlite.status();
   return std::unique_ptr<Store>(std::make_unique<LogStore>(std::move(*sqlite), options));

@@ -138,6 +138,43 @@ TEST_F(SqliteStoreTest, WalModeIsOn) {
   }
 }
 
+// The change log's checkpoint runs without WAL. A database last written in WAL mode by a process
+// that crashed keeps committed transactions only in its -wal file: opening it in rollback mode
+// must bring them into the database, not lose them.
+TEST_F(SqliteStoreTest, CommitsLeftInAWalFileSurviveTheSwitchToARollbackJournal) {
+  const std::string copy_dir = dir_ + "/crashed";
+  fs::create_directory(copy_dir);
+  {
+    auto s = open();
+    ASSERT_NE(s, nullptr);
+    WriteBatch b;
+    b.create_tenant("tokyo");
+    b.insert_entity(1, "tokyo", "urn:a", "A");
+    b.insert_entity(2, "tokyo", "urn:b", "B");
+    ASSERT_TRUE(s->apply(b).ok());
+    // The files as a kill -9 would leave them, taken while the connection is still open.
+    ASSERT_TRUE(fs::exists(path_ + "-wal"));
+    ASSERT_GT(fs::file_size(path_ + "-wal"), 0u);
+    fs::copy_file(path_, copy_dir + "/tsunagu.db");
+    fs::copy_file(path_ + "-wal", copy_dir + "/tsunagu.db-wal");
+  }
+  SqliteOptions o;
+  o.path = copy_dir + "/tsunagu.db";
+  o.wal = false;
+  auto s = open_sqlite(o);
+  ASSERT_TRUE(s.ok()) << s.status().detail();
+  EXPECT_FALSE(fs::exists(o.path + "-wal")) << "the WAL was not folded in and removed";
+  WriteBatch more;
+  more.update_entity(2, "B2");
+  ASSERT_TRUE((*s)->apply(more).ok());
+  Recorder r = load(**s);
+  EXPECT_EQ(r.tenants, std::vector<std::string>{"tokyo"});
+  EXPECT_EQ((r.entities[{"tokyo", "urn:a"}]), "A");
+  EXPECT_EQ((r.entities[{"tokyo", "urn:b"}]), "B2");
+  s->reset();
+  EXPECT_FALSE(fs::exists(o.path + "-wal"));
+}
+
 TEST_F(SqliteStoreTest, ApplyAndLoad) {
   auto s = open();
   WriteBatch b;

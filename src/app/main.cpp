@@ -11,6 +11,7 @@
 
 #include "app/config.hpp"
 #include "common/log.hpp"
+#include "common/memory.hpp"
 #include "common/metrics.hpp"
 #include "common/time.hpp"
 #include "engine/entity_service.hpp"
@@ -61,6 +62,9 @@ int run(const app::Config& cfg) {
     return 1;
   }
   double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Reading the store back needed buffers (log segments, documents) that are free now: give
+  // their pages back to the OS rather than keep them in the allocator's free lists for good.
+  release_free_memory();
   log::info("state_loaded", {{"store", (*store)->describe()},
                              {"tenants", loaded->tenants},
                              {"entities", loaded->entities},
@@ -78,10 +82,11 @@ int run(const app::Config& cfg) {
   // shared and failures remembered (ngsild/jsonld/context.hpp), so a few threads suffice.
   boost::asio::thread_pool blocking(16);
 
-  metrics::registry().gauge(
-      "tsunagu_entities", "Entities held, by tenant", {"tenant"}, [&tenants](auto& rows) {
-        for (auto* t : tenants.all()) rows.push_back({{t->name()}, static_cast<double>(t->size())});
-      });
+  metrics::registry().gauge("tsunagu_entities", "Entities held, by tenant", {"tenant"},
+                            [&tenants](auto& rows) {
+                              for (auto* t : tenants.all())
+                                rows.push_back({{t->name()}, static_cast<double>(t->size())});
+                            });
   const int64_t started = now_us();
   http::api::Env env{entities, contexts, blocking, {cfg.default_limit, cfg.max_limit}, {}};
   std::string store_name = (*store)->describe();

@@ -28,10 +28,10 @@ struct WriteBatch {
   };
   struct Op {
     OpKind kind;
-    uint64_t row = 0;   // entity row (all entity ops)
-    std::string tenant; // kCreateTenant, kInsertEntity, kPutEntity
-    std::string id;     // kInsertEntity, kPutEntity
-    std::string doc;    // kInsertEntity, kUpdateEntity, kPutEntity
+    uint64_t row = 0;    // entity row (all entity ops)
+    std::string tenant;  // kCreateTenant, kInsertEntity, kPutEntity
+    std::string id;      // kInsertEntity, kPutEntity
+    std::string doc;     // kInsertEntity, kUpdateEntity, kPutEntity
   };
   std::vector<Op> ops;
 
@@ -82,7 +82,7 @@ enum class SyncMode : unsigned char {
 
 // The embedded default: the change log (store/log/) in front of the SQLite checkpoint.
 struct EmbeddedOptions {
-  std::string dir;                          // the data directory
+  std::string dir;  // the data directory
   SyncMode sync = SyncMode::kFull;
   uint64_t checkpoint_bytes = 64ull << 20;  // fold the log into SQLite once it holds this much
 };
@@ -95,6 +95,9 @@ struct SqliteOptions {
   // A database with one writer and no concurrent readers, such as the change log's checkpoint,
   // does better with a rollback journal: pages appended by inserts are written once.
   bool wal = true;
+  // Page reads through a memory map instead of a pread() each. The mapped pages are the OS's
+  // file cache, but they count in the process's RSS once touched (a start reads them all).
+  uint64_t mmap_bytes = 1ull << 30;
 };
 
 // Opens (creating or migrating) the embedded SQLite store.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "common/memory.hpp"
 #include "common/metrics.hpp"
 #include "store/log/change_log.hpp"
 #include "store/store.hpp"
@@ -330,6 +331,7 @@ class LogStore final : public Store {
     for (uint64_t seq : folded)
       ::unlink((options_.dir + "/" + segment_name(seq)).c_str());
     sync_dir(options_.dir);
+    release_free_memory();  // the segments and documents read back: tens of MiB, needed once
     return Status::Ok();
   }
 
@@ -355,6 +357,8 @@ Result<std::unique_ptr<Store>> open_embedded(const EmbeddedOptions& options) {
   so.path = options.dir + "/tsunagu.db";
   so.sync = options.sync;
   so.wal = false;  // only the fold thread writes the checkpoint, and nothing reads it meanwhile
+  // Read once at start, then written: mapping it would only make every page count in the RSS.
+  so.mmap_bytes = 0;
   auto sqlite = open_sqlite(so);
   if (!sqlite.ok()) return sqlite.status();
   return std::unique_ptr<Store>(std::make_unique<LogStore>(std::move(*sqlite), options));

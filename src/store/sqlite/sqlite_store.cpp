@@ -46,7 +46,8 @@ class Statement {
   ~Statement() { sqlite3_finalize(stmt_); }
   Status prepare(sqlite3* db, const char* sql) {
     if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) {
-      return Status::Internal(std::string("sqlite: cannot prepare statement: ") + sqlite3_errmsg(db));
+      return Status::Internal(std::string("sqlite: cannot prepare statement: ") +
+                              sqlite3_errmsg(db));
     }
     return Status::Ok();
   }
@@ -72,12 +73,12 @@ class SqliteStore final : public Store {
   ~SqliteStore() override { sqlite3_close_v2(db_); }
 
   Status open() {
-    int rc = sqlite3_open_v2(options_.path.c_str(), &db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(options_.path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
-      return Status::Internal("sqlite: cannot open '" + options_.path + "': " +
-                              (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
+      return Status::Internal("sqlite: cannot open '" + options_.path +
+                              "': " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
     }
     sqlite3_extended_result_codes(db_, 1);
     // Entity documents are 1-4 KB: on the default 4 KiB pages most take a page of their own and
@@ -91,17 +92,17 @@ class SqliteStore final : public Store {
     // Another process (a backup, the sqlite3 shell) may hold the lock for a moment.
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA busy_timeout=5000"));
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA cache_size=-16384"));  // 16 MiB page cache
-    // Reads of pages go through a memory map instead of a pread() each (upserts read the page
-    // they change); the pages are the OS's file cache, not the process's own memory.
-    TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA mmap_size=1073741824"));
+    TSUNAGU_RETURN_IF_ERROR(
+        exec(("PRAGMA mmap_size=" + std::to_string(options_.mmap_bytes)).c_str()));
     TSUNAGU_RETURN_IF_ERROR(migrate());
     TSUNAGU_RETURN_IF_ERROR(insert_.prepare(
         db_, "INSERT INTO entities (row, tenant, id, doc) VALUES (?1, ?2, ?3, ?4)"));
     TSUNAGU_RETURN_IF_ERROR(update_.prepare(db_, "UPDATE entities SET doc = ?2 WHERE row = ?1"));
-    TSUNAGU_RETURN_IF_ERROR(put_.prepare(
-        db_, "INSERT INTO entities (row, tenant, id, doc) VALUES (?1, ?2, ?3, ?4) "
-             "ON CONFLICT (row) DO UPDATE SET tenant = excluded.tenant, id = excluded.id, "
-             "doc = excluded.doc"));
+    TSUNAGU_RETURN_IF_ERROR(
+        put_.prepare(db_,
+                     "INSERT INTO entities (row, tenant, id, doc) VALUES (?1, ?2, ?3, ?4) "
+                     "ON CONFLICT (row) DO UPDATE SET tenant = excluded.tenant, id = excluded.id, "
+                     "doc = excluded.doc"));
     TSUNAGU_RETURN_IF_ERROR(del_.prepare(db_, "DELETE FROM entities WHERE row = ?1"));
     TSUNAGU_RETURN_IF_ERROR(tenant_.prepare(
         db_, "INSERT OR IGNORE INTO tenants (name, created_at) VALUES (?1, strftime('%s','now'))"));
@@ -169,9 +170,9 @@ class SqliteStore final : public Store {
     TSUNAGU_RETURN_IF_ERROR(
         rows.prepare(db_, "SELECT row, tenant, id, doc FROM entities ORDER BY row"));
     while ((rc = rows.step()) == SQLITE_ROW) {
-      TSUNAGU_RETURN_IF_ERROR(visitor.entity(
-          static_cast<uint64_t>(sqlite3_column_int64(rows.get(), 0)), text(rows.get(), 1),
-          text(rows.get(), 2), text(rows.get(), 3)));
+      TSUNAGU_RETURN_IF_ERROR(
+          visitor.entity(static_cast<uint64_t>(sqlite3_column_int64(rows.get(), 0)),
+                         text(rows.get(), 1), text(rows.get(), 2), text(rows.get(), 3)));
     }
     if (rc != SQLITE_DONE) return error("read entities");
     return Status::Ok();
@@ -207,7 +208,8 @@ class SqliteStore final : public Store {
   }
 
   Status migrate() {
-    TSUNAGU_RETURN_IF_ERROR(exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"));
+    TSUNAGU_RETURN_IF_ERROR(
+        exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"));
     Statement q;
     TSUNAGU_RETURN_IF_ERROR(q.prepare(db_, "SELECT value FROM meta WHERE key = 'schema_version'"));
     int version = 0;

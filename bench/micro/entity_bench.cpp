@@ -81,7 +81,9 @@ void BM_RenderKeyValues(benchmark::State& state) {
 }
 BENCHMARK(BM_RenderKeyValues);
 
-void BM_RenderConcise(benchmark::State& state) { render(state, ngsild::Format::kConcise, false); }
+void BM_RenderConcise(benchmark::State& state) {
+  render(state, ngsild::Format::kConcise, false);
+}
 BENCHMARK(BM_RenderConcise);
 
 void BM_RenderNormalizedSysAttrs(benchmark::State& state) {

@@ -30,61 +30,62 @@ Status parse_int(const std::string& name, const std::string& v, T min, T max, T&
   return Status::Ok();
 }
 
-#define INT_OPTION(NAME, ENV, FIELD, MIN, MAX, HELP)                                        \
-  Option {                                                                                  \
-    NAME, ENV, HELP,                                                                        \
+#define INT_OPTION(NAME, ENV, FIELD, MIN, MAX, HELP)                                           \
+  Option {                                                                                     \
+    NAME, ENV, HELP,                                                                           \
         [](Config& c, const std::string& v) { return parse_int(NAME, v, MIN, MAX, c.FIELD); }, \
-        [](const Config& c) { return std::to_string(c.FIELD); }                              \
+        [](const Config& c) { return std::to_string(c.FIELD); }                                \
   }
-#define STRING_OPTION(NAME, ENV, FIELD, HELP, CHECK)                                         \
-  Option {                                                                                  \
-    NAME, ENV, HELP,                                                                        \
-        [](Config& c, const std::string& v) -> Status {                                     \
-          CHECK;                                                                            \
-          c.FIELD = v;                                                                      \
-          return Status::Ok();                                                              \
-        },                                                                                  \
-        [](const Config& c) { return c.FIELD; }                                             \
+#define STRING_OPTION(NAME, ENV, FIELD, HELP, CHECK)    \
+  Option {                                              \
+    NAME, ENV, HELP,                                    \
+        [](Config& c, const std::string& v) -> Status { \
+          CHECK;                                        \
+          c.FIELD = v;                                  \
+          return Status::Ok();                          \
+        },                                              \
+        [](const Config& c) { return c.FIELD; }         \
   }
 
 const std::vector<Option>& options() {
   static const std::vector<Option> kOptions = {
-      INT_OPTION("port", "TSUNAGU_PORT", port, uint16_t{0}, uint16_t{65535},
-                 "TCP port of the NGSI-LD API"),
-      STRING_OPTION("bind", "TSUNAGU_BIND", bind, "address to listen on", (void)0),
-      STRING_OPTION("data-dir", "TSUNAGU_DATA_DIR", data_dir,
-                    "directory of the embedded store (created if missing)", (void)0),
-      INT_OPTION("threads", "TSUNAGU_THREADS", threads, 0, 1024,
-                 "HTTP event loops; 0 = one per CPU this process may use"),
-      INT_OPTION("max-body-bytes", "TSUNAGU_MAX_BODY_BYTES", max_body_bytes, size_t{1024},
-                 size_t{1} << 30, "largest request body accepted (413 above)"),
-      INT_OPTION("max-header-bytes", "TSUNAGU_MAX_HEADER_BYTES", max_header_bytes, size_t{1024},
-                 size_t{1} << 20, "largest request header accepted (431 above)"),
-      STRING_OPTION("sync", "TSUNAGU_SYNC", sync,
-                    "full: fsync every commit (survives power loss); normal: survives a killed "
-                    "process, fsync at checkpoints",
-                    if (v != "full" && v != "normal") return Status::InvalidRequest(
-                        "--sync: '" + v + "' is not full or normal")),
-      INT_OPTION("checkpoint-mb", "TSUNAGU_CHECKPOINT_MB", checkpoint_mb, 1, 65536,
-                 "fold the change log into the SQLite file once it holds this many MiB"),
-      INT_OPTION("context-timeout-ms", "TSUNAGU_CONTEXT_TIMEOUT_MS", context_timeout_ms, 1,
-                 600000, "time allowed to fetch a remote @context"),
-      INT_OPTION("default-limit", "TSUNAGU_DEFAULT_LIMIT", default_limit, 1, 1000000,
-                 "page size of queries without limit"),
-      INT_OPTION("max-limit", "TSUNAGU_MAX_LIMIT", max_limit, 1, 1000000,
-                 "largest limit a query may ask for (TooManyResults above)"),
-      INT_OPTION("idle-timeout-s", "TSUNAGU_IDLE_TIMEOUT_S", idle_timeout_s, 1, 86400,
-                 "close keep-alive connections idle this long"),
-      INT_OPTION("shutdown-grace-s", "TSUNAGU_SHUTDOWN_GRACE_S", shutdown_grace_s, 0, 3600,
-                 "on SIGTERM/SIGINT, how long requests in flight may take to finish"),
-      STRING_OPTION("log-level", "TSUNAGU_LOG_LEVEL", log_level, "debug, info, warn or error",
-                    if (v != "debug" && v != "info" && v != "warn" && v != "error") return
-                        Status::InvalidRequest("--log-level: '" + v + "' is not debug, info, "
-                                                                      "warn or error")),
-      STRING_OPTION("log-format", "TSUNAGU_LOG_FORMAT", log_format,
-                    "json (one object per line) or text",
-                    if (v != "json" && v != "text") return Status::InvalidRequest(
-                        "--log-format: '" + v + "' is not json or text")),
+    INT_OPTION("port", "TSUNAGU_PORT", port, uint16_t{0}, uint16_t{65535},
+               "TCP port of the NGSI-LD API"),
+    STRING_OPTION("bind", "TSUNAGU_BIND", bind, "address to listen on", (void)0),
+    STRING_OPTION("data-dir", "TSUNAGU_DATA_DIR", data_dir,
+                  "directory of the embedded store (created if missing)", (void)0),
+    INT_OPTION("threads", "TSUNAGU_THREADS", threads, 0, 1024,
+               "HTTP event loops; 0 = one per CPU this process may use"),
+    INT_OPTION("max-body-bytes", "TSUNAGU_MAX_BODY_BYTES", max_body_bytes, size_t{1024},
+               size_t{1} << 30, "largest request body accepted (413 above)"),
+    INT_OPTION("max-header-bytes", "TSUNAGU_MAX_HEADER_BYTES", max_header_bytes, size_t{1024},
+               size_t{1} << 20, "largest request header accepted (431 above)"),
+    STRING_OPTION("sync", "TSUNAGU_SYNC", sync,
+                  "full: fsync every commit (survives power loss); normal: survives a killed "
+                  "process, fsync at checkpoints",
+                  if (v != "full" && v != "normal") return Status::InvalidRequest(
+                      "--sync: '" + v + "' is not full or normal")),
+    INT_OPTION("checkpoint-mb", "TSUNAGU_CHECKPOINT_MB", checkpoint_mb, 1, 65536,
+               "fold the change log into the SQLite file once it holds this many MiB"),
+    INT_OPTION("context-timeout-ms", "TSUNAGU_CONTEXT_TIMEOUT_MS", context_timeout_ms, 1, 600000,
+               "time allowed to fetch a remote @context"),
+    INT_OPTION("default-limit", "TSUNAGU_DEFAULT_LIMIT", default_limit, 1, 1000000,
+               "page size of queries without limit"),
+    INT_OPTION("max-limit", "TSUNAGU_MAX_LIMIT", max_limit, 1, 1000000,
+               "largest limit a query may ask for (TooManyResults above)"),
+    INT_OPTION("idle-timeout-s", "TSUNAGU_IDLE_TIMEOUT_S", idle_timeout_s, 1, 86400,
+               "close keep-alive connections idle this long"),
+    INT_OPTION("shutdown-grace-s", "TSUNAGU_SHUTDOWN_GRACE_S", shutdown_grace_s, 0, 3600,
+               "on SIGTERM/SIGINT, how long requests in flight may take to finish"),
+    STRING_OPTION("log-level", "TSUNAGU_LOG_LEVEL", log_level, "debug, info, warn or error",
+                  if (v != "debug" && v != "info" && v != "warn" &&
+                      v != "error") return Status::InvalidRequest("--log-level: '" + v +
+                                                                  "' is not debug, info, "
+                                                                  "warn or error")),
+    STRING_OPTION("log-format", "TSUNAGU_LOG_FORMAT", log_format,
+                  "json (one object per line) or text",
+                  if (v != "json" && v != "text") return Status::InvalidRequest(
+                      "--log-format: '" + v + "' is not json or text")),
   };
   return kOptions;
 }
@@ -187,7 +188,8 @@ Status load_config(int argc, char** argv, Config& c, bool& exit_now, std::string
   for (const auto& o : options()) {
     if (const char* v = std::getenv(o.env)) TSUNAGU_RETURN_IF_ERROR(o.set(c, v));
   }
-  for (const auto& [o, v] : cli) TSUNAGU_RETURN_IF_ERROR(o->set(c, v));
+  for (const auto& [o, v] : cli)
+    TSUNAGU_RETURN_IF_ERROR(o->set(c, v));
   return Status::Ok();
 }
 

@@ -32,18 +32,21 @@ void append_labels(std::string& out, const std::vector<std::string>& names,
     }
     out.push_back('"');
   };
-  for (size_t i = 0; i < names.size() && i < values.size(); ++i) one(names[i], values[i]);
+  for (size_t i = 0; i < names.size() && i < values.size(); ++i)
+    one(names[i], values[i]);
   if (extra_name != nullptr) one(extra_name, extra_value);
   out.push_back('}');
 }
 
-void header(std::string& out, const std::string& name, const std::string& help,
-            const char* type) {
+void header(std::string& out, const std::string& name, const std::string& help, const char* type) {
   out += "# HELP " + name + " ";
   for (char c : help) {  // text format 0.0.4: escape backslash and newline in HELP
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   out += "\n# TYPE " + name + " " + type + "\n";
 }
@@ -53,7 +56,8 @@ void header(std::string& out, const std::string& name, const std::string& help,
 void Histogram::observe(double seconds) {
   if (!(seconds >= 0)) seconds = 0;  // clock steps and NaN must not wrap the sum
   size_t i = 0;
-  while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+  while (i < kBounds.size() && seconds > kBounds[i])
+    ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   sum_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
@@ -106,8 +110,10 @@ std::string Registry::render() {
       for (size_t i = 0; i <= Histogram::kBounds.size(); ++i) {
         cumulative += h->buckets_[i].load(std::memory_order_relaxed);
         std::string le;
-        if (i < Histogram::kBounds.size()) append_number(le, Histogram::kBounds[i]);
-        else le = "+Inf";
+        if (i < Histogram::kBounds.size())
+          append_number(le, Histogram::kBounds[i]);
+        else
+          le = "+Inf";
         out += f.name_ + "_bucket";
         append_labels(out, f.labels_, values, "le", le);
         out += " " + std::to_string(cumulative) + "\n";

@@ -29,7 +29,9 @@ void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
   y += m <= 2;
 }
 
-bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned days_in_month(int64_t y, unsigned m) {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -179,8 +181,10 @@ void append_datetime(int64_t us, std::string& out) {
   put(secs % 60, 2);
   if (frac != 0) {
     *p++ = '.';
-    if (frac % 1000 == 0) put(frac / 1000, 3);
-    else put(frac, 6);
+    if (frac % 1000 == 0)
+      put(frac / 1000, 3);
+    else
+      put(frac, 6);
   }
   *p++ = 'Z';
   out.append(buf, static_cast<size_t>(p - buf));

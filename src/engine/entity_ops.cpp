@@ -21,7 +21,9 @@ std::string label(const Attribute& a) {
   return s;
 }
 
-void stamp_new(Attribute& a, int64_t now) { stamp(a, now, now); }
+void stamp_new(Attribute& a, int64_t now) {
+  stamp(a, now, now);
+}
 
 bool is_null_marker(const JsonValue& v) {
   return v.IsNull() || (v.IsString() && std::string_view(v.GetString(), v.GetStringLength()) ==
@@ -92,8 +94,8 @@ Status merge_payload(Attribute& target, Attribute& patch, Depth depth, const std
   Attribute probe;
   probe.kind = target.kind;
   probe.value = merged;
-  Status st = ngsild::check_payload(probe, label(target) + " (a " +
-                                               std::string(ngsild::kind_name(target.kind)) + ")");
+  Status st = ngsild::check_payload(
+      probe, label(target) + " (a " + std::string(ngsild::kind_name(target.kind)) + ")");
   if (!st.ok()) return st;
   target.value = std::move(merged);
   return Status::Ok();
@@ -105,8 +107,7 @@ Status merge_instance(Attribute& target, Attribute& patch, int64_t now, Depth de
   if ((patch.flags & kFlagTypeGiven) && patch.kind != target.kind) {
     if (!(patch.flags & kFlagPayload)) {
       return Status::BadRequestData(label(patch) + ": changing the attribute type to " +
-                                    std::string(ngsild::kind_name(patch.kind)) +
-                                    " needs its " +
+                                    std::string(ngsild::kind_name(patch.kind)) + " needs its " +
                                     std::string(ngsild::payload_member(patch.kind)));
     }
     int64_t created = target.created_at;
@@ -124,8 +125,10 @@ Status merge_instance(Attribute& target, Attribute& patch, int64_t now, Depth de
   } else if (options.observed_at && target.observed_at != kNoTime) {
     target.observed_at = *options.observed_at;
   }
-  if (!patch.unit_code.empty()) target.unit_code = patch.unit_code;
-  else if (patch.flags & kFlagDeleteUnitCode) target.unit_code = Atom();
+  if (!patch.unit_code.empty())
+    target.unit_code = patch.unit_code;
+  else if (patch.flags & kFlagDeleteUnitCode)
+    target.unit_code = Atom();
   if (!patch.value_type.empty()) target.value_type = patch.value_type;
   for (auto& sub : patch.subs) {
     if (sub.flags & kFlagDelete) {
@@ -160,8 +163,10 @@ void stamp(Attribute& a, int64_t now, int64_t created) {
   a.modified_at = now;
   a.flags = 0;
   for (auto& s : a.subs) {
-    if (s.created_at == kNoTime) stamp(s, now, now);
-    else s.flags = 0;
+    if (s.created_at == kNoTime)
+      stamp(s, now, now);
+    else
+      s.flags = 0;
   }
 }
 
@@ -173,7 +178,8 @@ Entity create_entity(EntityInput in, int64_t now) {
   e.created_at = now;
   e.modified_at = now;
   e.attrs = std::move(in.attrs);
-  for (auto& a : e.attrs) stamp_new(a, now);
+  for (auto& a : e.attrs)
+    stamp_new(a, now);
   return e;
 }
 
@@ -185,7 +191,8 @@ Entity replace_entity(const Entity& current, EntityInput in, int64_t now) {
   e.created_at = current.created_at;
   e.modified_at = now;
   e.attrs = std::move(in.attrs);
-  for (auto& a : e.attrs) stamp_new(a, now);
+  for (auto& a : e.attrs)
+    stamp_new(a, now);
   return e;
 }
 
@@ -243,12 +250,16 @@ Status merge_entity(Entity& e, EntityInput in, int64_t now, const MergeOptions& 
   for (Atom t : in.types) {
     if (!e.has_type(t)) e.types.push_back(t);
   }
-  if (in.scope_delete) e.scopes.clear();
-  else if (in.scopes) e.scopes = std::move(*in.scopes);
+  if (in.scope_delete)
+    e.scopes.clear();
+  else if (in.scopes)
+    e.scopes = std::move(*in.scopes);
   for (auto& a : in.attrs) {
     if (a.flags & kFlagDelete) {
-      if (a.dataset_id.empty()) e.erase_all(a.name);
-      else e.erase(a.name, a.dataset_id);
+      if (a.dataset_id.empty())
+        e.erase_all(a.name);
+      else
+        e.erase(a.name, a.dataset_id);
       continue;
     }
     Attribute* existing = e.find(a.name, a.dataset_id);
@@ -283,8 +294,9 @@ Status partial_update_attribute(Entity& e, Atom name, std::vector<Attribute> fra
                                 int64_t now) {
   for (auto& a : fragment) {
     if (a.flags & kFlagDelete) {
-      return Status::BadRequestData(label(a) + ": a partial update cannot delete the attribute "
-                                               "itself (use DELETE)");
+      return Status::BadRequestData(label(a) +
+                                    ": a partial update cannot delete the attribute "
+                                    "itself (use DELETE)");
     }
     Attribute* existing = e.find(name, a.dataset_id);
     if (existing == nullptr) {
@@ -314,8 +326,10 @@ Status delete_attribute(Entity& e, Atom name, std::optional<Atom> dataset_id, bo
   if (delete_all) {
     if (e.erase_all(name) == 0) return Status::NotFound(what);
   } else if (!e.erase(name, dataset_id.value_or(Atom()))) {
-    if (dataset_id) what += " with datasetId '" + std::string(dataset_id->str()) + "'";
-    else if (!e.instances(name).empty()) what += " default instance (without datasetId)";
+    if (dataset_id)
+      what += " with datasetId '" + std::string(dataset_id->str()) + "'";
+    else if (!e.instances(name).empty())
+      what += " default instance (without datasetId)";
     return Status::NotFound(what);
   }
   return Status::Ok();

@@ -7,8 +7,8 @@
 namespace tsunagu::engine {
 namespace {
 
-using ngsild::AttrKind;
 using ngsild::Attribute;
+using ngsild::AttrKind;
 using ngsild::Entity;
 
 // The geometry to index for GeoProperty `name`: its one instance, or all of them together.
@@ -28,7 +28,8 @@ std::optional<ngsild::geo::Geometry> index_geometry(const Entity& e, Atom name) 
 std::vector<Atom> geo_names(const Entity& e) {
   std::vector<Atom> out;
   for (const auto& a : e.attrs) {
-    if (a.kind == AttrKind::kGeoProperty && std::find(out.begin(), out.end(), a.name) == out.end()) {
+    if (a.kind == AttrKind::kGeoProperty &&
+        std::find(out.begin(), out.end(), a.name) == out.end()) {
       out.push_back(a.name);
     }
   }
@@ -70,7 +71,8 @@ bool same_geometry(const Entity& a, const Entity& b, Atom name) {
   auto x = a.instances(name), y = b.instances(name);
   if (x.size() != y.size()) return false;
   for (size_t i = 0; i < x.size(); ++i) {
-    if (x[i].kind != y[i].kind || x[i].dataset_id != y[i].dataset_id || !(x[i].value == y[i].value)) {
+    if (x[i].kind != y[i].kind || x[i].dataset_id != y[i].dataset_id ||
+        !(x[i].value == y[i].value)) {
       return false;
     }
   }
@@ -211,7 +213,9 @@ void Tenant::stats_add(const Entity& e, int sign) {
   }
 }
 
-TenantRegistry::TenantRegistry() { tenants_.emplace("", std::make_unique<Tenant>("")); }
+TenantRegistry::TenantRegistry() {
+  tenants_.emplace("", std::make_unique<Tenant>(""));
+}
 
 Tenant* TenantRegistry::find(std::string_view name) const {
   std::shared_lock lock(mu_);
@@ -230,7 +234,8 @@ Tenant* TenantRegistry::get_or_create(std::string_view name, bool& created) {
 std::vector<Tenant*> TenantRegistry::all() const {
   std::shared_lock lock(mu_);
   std::vector<Tenant*> out;
-  for (const auto& [name, t] : tenants_) out.push_back(t.get());
+  for (const auto& [name, t] : tenants_)
+    out.push_back(t.get());
   return out;
 }
 

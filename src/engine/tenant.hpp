@@ -26,8 +26,8 @@ using EntityPtr = std::shared_ptr<const ngsild::Entity>;
 struct AttributeStats {
   size_t entities = 0;
   size_t instances = 0;
-  std::array<size_t, 8> kinds{};             // by AttrKind
-  std::unordered_map<Atom, size_t> types;    // entity type -> entities holding the attribute
+  std::array<size_t, 8> kinds{};           // by AttrKind
+  std::unordered_map<Atom, size_t> types;  // entity type -> entities holding the attribute
 };
 
 class Tenant {
@@ -66,7 +66,9 @@ class Tenant {
   };
   struct IdHash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>()(s); }
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>()(s);
+    }
   };
 
   void index_add(uint32_t slot, const ngsild::Entity& e, const ngsild::Entity* old);
@@ -85,8 +87,8 @@ class Tenant {
   std::unordered_map<Atom, ngsild::geo::SpatialIndex> spatial_;  // per GeoProperty name
   // Relationship objects: attribute name -> object URI -> slots of the entities pointing there,
   // so that q=refDevice=="urn:..." costs its matches, not a scan.
-  std::unordered_map<Atom, std::unordered_map<std::string, std::unordered_set<uint32_t>,
-                                              IdHash, std::equal_to<>>>
+  std::unordered_map<
+      Atom, std::unordered_map<std::string, std::unordered_set<uint32_t>, IdHash, std::equal_to<>>>
       objects_;
   std::unordered_map<Atom, size_t> type_counts_;
   std::unordered_map<Atom, AttributeStats> attribute_stats_;

@@ -46,7 +46,9 @@ metrics::Counter& changes_total() {
 Writer::Writer(store::Store& store, TenantRegistry& tenants, Options options)
     : store_(store), tenants_(tenants), options_(options) {}
 
-Writer::~Writer() { stop(); }
+Writer::~Writer() {
+  stop();
+}
 
 void Writer::start() {
   thread_ = std::thread([this] {
@@ -142,8 +144,8 @@ void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
     }
     for (auto& c : req->changes) {
       if (tenant == nullptr) {
-        c.status = Status(ErrorKind::kNonexistentTenant,
-                          "tenant '" + req->tenant + "' does not exist");
+        c.status =
+            Status(ErrorKind::kNonexistentTenant, "tenant '" + req->tenant + "' does not exist");
         continue;
       }
       Key key{tenant, c.id};
@@ -194,16 +196,20 @@ void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
     // Tenants created in memory for this group stay (harmless and empty) and unpersisted, so
     // the next group that writes to them stores them.
   } else {
-    for (Tenant* t : new_tenants) t->set_persisted();
+    for (Tenant* t : new_tenants)
+      t->set_persisted();
     // Publish in request order (new entities take their place in creation order); the last
     // state of each entity wins.
     for (const Key& key : order) {
       const EntityPtr& state = overlay[key];
-      if (state) key.tenant->put(state);
-      else key.tenant->erase(key.id);
+      if (state)
+        key.tenant->put(state);
+      else
+        key.tenant->erase(key.id);
     }
   }
-  for (auto& req : group) req->done(*req);
+  for (auto& req : group)
+    req->done(*req);
 }
 
 }  // namespace tsunagu::engine

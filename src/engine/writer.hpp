@@ -25,8 +25,7 @@ namespace tsunagu::engine {
 // only.
 struct Change {
   std::string id;
-  std::function<Result<std::shared_ptr<ngsild::Entity>>(const ngsild::Entity* current,
-                                                         int64_t now)>
+  std::function<Result<std::shared_ptr<ngsild::Entity>>(const ngsild::Entity* current, int64_t now)>
       apply;
   // Filled by the commit thread:
   Status status;

@@ -19,8 +19,12 @@
 
 namespace tsunagu::ngsild {
 // Lets GoogleTest print a Value as its JSON text and an AttrKind by name.
-inline void PrintTo(const Value& v, std::ostream* os) { *os << v.to_json(); }
-inline void PrintTo(AttrKind k, std::ostream* os) { *os << kind_name(k); }
+inline void PrintTo(const Value& v, std::ostream* os) {
+  *os << v.to_json();
+}
+inline void PrintTo(AttrKind k, std::ostream* os) {
+  *os << kind_name(k);
+}
 }  // namespace tsunagu::ngsild
 
 namespace tsunagu::engine {
@@ -31,8 +35,12 @@ using ngsild::Attribute;
 using ngsild::Entity;
 using ngsild::Value;
 
-Atom type_t() { return Atom::intern("https://example.org/T"); }
-Atom attr_n() { return Atom::intern("https://example.org/n"); }
+Atom type_t() {
+  return Atom::intern("https://example.org/T");
+}
+Atom attr_n() {
+  return Atom::intern("https://example.org/n");
+}
 
 // An entity `id` whose attribute n holds `n`.
 std::shared_ptr<Entity> entity(const std::string& id, int64_t n, int64_t now) {
@@ -50,7 +58,9 @@ std::shared_ptr<Entity> entity(const std::string& id, int64_t n, int64_t now) {
   return e;
 }
 
-int64_t n_of(const Entity& e) { return e.find(attr_n())->value.as_int(); }
+int64_t n_of(const Entity& e) {
+  return e.find(attr_n())->value.as_int();
+}
 
 Change put(std::string id, int64_t n) {
   Change c;
@@ -96,9 +106,11 @@ class Completions {
     return [this, tag](WriteRequest& r) {
       std::lock_guard lock(mu_);
       auto& v = statuses_[tag];
-      for (auto& c : r.changes) v.push_back(c.status);
+      for (auto& c : r.changes)
+        v.push_back(c.status);
       after_[tag].clear();
-      for (auto& c : r.changes) after_[tag].push_back(c.after);
+      for (auto& c : r.changes)
+        after_[tag].push_back(c.after);
       ++count_;
       cv_.notify_all();
     };
@@ -146,8 +158,7 @@ class Recorder : public store::LoadVisitor {
     tenants.emplace(name);
     return Status::Ok();
   }
-  Status entity(uint64_t, std::string_view tenant, std::string_view id,
-                std::string_view) override {
+  Status entity(uint64_t, std::string_view tenant, std::string_view id, std::string_view) override {
     entities.emplace(std::string(tenant), std::string(id));
     return Status::Ok();
   }
@@ -230,11 +241,13 @@ TEST_F(WriterTest, ManyThreadsAllComplete) {
       }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : threads)
+    th.join();
   completions_.wait_for(kThreads * kPerThread);
   for (int t = 0; t < kThreads; ++t) {
     for (int i = 0; i < kPerThread; ++i) {
-      for (const Status& st : completions_.statuses("t" + std::to_string(t) + ":" + std::to_string(i))) {
+      for (const Status& st :
+           completions_.statuses("t" + std::to_string(t) + ":" + std::to_string(i))) {
         ASSERT_TRUE(st.ok()) << st.detail();
       }
     }
@@ -318,11 +331,28 @@ TEST_F(WriterTest, AFailingChangeAffectsOnlyItself) {
 
 TEST_F(WriterTest, DeletionsAreCommittedToo) {
   writer_->start();
-  submit("", [] { std::vector<Change> v; v.push_back(put("urn:x", 1)); v.push_back(put("urn:y", 2)); return v; }(), "a");
+  submit(
+      "",
+      [] {
+        std::vector<Change> v;
+        v.push_back(put("urn:x", 1));
+        v.push_back(put("urn:y", 2));
+        return v;
+      }(),
+      "a");
   completions_.wait_for(1);
-  submit("", [] { std::vector<Change> v; v.push_back(remove("urn:x")); v.push_back(remove("urn:never")); return v; }(), "b");
+  submit(
+      "",
+      [] {
+        std::vector<Change> v;
+        v.push_back(remove("urn:x"));
+        v.push_back(remove("urn:never"));
+        return v;
+      }(),
+      "b");
   completions_.wait_for(2);
-  for (const Status& st : completions_.statuses("b")) EXPECT_TRUE(st.ok()) << st.detail();
+  for (const Status& st : completions_.statuses("b"))
+    EXPECT_TRUE(st.ok()) << st.detail();
   EXPECT_EQ(tenants_.find("")->get("urn:x"), nullptr);
   TenantRegistry loaded;
   reload(loaded);
@@ -393,8 +423,9 @@ TEST_F(WriterTest, StopCompletesEverythingQueued) {
 
 // A failed store transaction fails every change of the group and publishes none of them.
 TEST_F(WriterTest, StoreFailureFailsTheGroupAndPublishesNothing) {
-  sql(path_, "CREATE TRIGGER refuse BEFORE INSERT ON entities WHEN NEW.id = 'urn:fail' "
-             "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
+  sql(path_,
+      "CREATE TRIGGER refuse BEFORE INSERT ON entities WHEN NEW.id = 'urn:fail' "
+      "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
   std::vector<Change> first;
   first.push_back(put("urn:ok", 1));
   submit("", std::move(first), "ok");
@@ -423,8 +454,9 @@ TEST_F(WriterTest, StoreFailureFailsTheGroupAndPublishesNothing) {
 // writer.cpp: "Tenants created in memory for this group stay ...; the store retries their
 // creation with the next write." The tenant must reach the store's tenant table.
 TEST_F(WriterTest, TenantFromAFailedGroupIsStoredByTheNextWrite) {
-  sql(path_, "CREATE TRIGGER refuse BEFORE INSERT ON entities WHEN NEW.id = 'urn:fail' "
-             "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
+  sql(path_,
+      "CREATE TRIGGER refuse BEFORE INSERT ON entities WHEN NEW.id = 'urn:fail' "
+      "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
   writer_->start();
   std::vector<Change> first;
   first.push_back(put("urn:fail", 1));

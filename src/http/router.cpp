@@ -40,7 +40,8 @@ class Router::RouteStats {
  public:
   RouteStats(std::string route, Method method) : route_(std::move(route)), method_(method) {}
   ~RouteStats() {
-    for (auto& s : slots_) delete s.load(std::memory_order_relaxed);
+    for (auto& s : slots_)
+      delete s.load(std::memory_order_relaxed);
   }
   RouteStats(const RouteStats&) = delete;
   RouteStats& operator=(const RouteStats&) = delete;
@@ -96,7 +97,9 @@ Reply measured(Reply reply, Router::RouteStats* stats, int64_t start_ns) {
 
 }  // namespace
 
-void Call::fail(const Status& st) { reply(problem_response(st)); }
+void Call::fail(const Status& st) {
+  reply(problem_response(st));
+}
 
 Router::Router() = default;
 Router::~Router() = default;
@@ -113,7 +116,8 @@ Router::RouteStats* Router::stats_for(const std::string& route, Method method) c
 
 void Router::add(Method method, std::string pattern, RouteHandler handler) {
   Route r{method, pattern, {}, std::move(handler), std::make_unique<RouteStats>(pattern, method)};
-  for (auto s : split_path(pattern)) r.segments.emplace_back(s);
+  for (auto s : split_path(pattern))
+    r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
 
@@ -154,10 +158,10 @@ void Router::dispatch(Request&& req, Reply reply) const {
       if (r.method == Method::kGet) allow += ", HEAD";
       continue;
     }
-    RouteStats* stats = req.method == Method::kHead ? stats_for(r.pattern, Method::kHead)
-                                                    : r.stats.get();
-    Reply wrapped = measured(std::move(reply), stats,
-                             req.received_ns ? req.received_ns : steady_ns());
+    RouteStats* stats =
+        req.method == Method::kHead ? stats_for(r.pattern, Method::kHead) : r.stats.get();
+    Reply wrapped =
+        measured(std::move(reply), stats, req.received_ns ? req.received_ns : steady_ns());
     auto query = parse_query(req.query);
     if (!query.ok()) {
       wrapped(problem_response(query.status()));
@@ -174,21 +178,19 @@ void Router::dispatch(Request&& req, Reply reply) const {
     }
     return;
   }
-  Reply wrapped = measured(std::move(reply),
-                           stats_for(allow.empty() ? "unmatched" : "method_not_allowed", req.method),
-                           req.received_ns ? req.received_ns : steady_ns());
+  Reply wrapped = measured(
+      std::move(reply), stats_for(allow.empty() ? "unmatched" : "method_not_allowed", req.method),
+      req.received_ns ? req.received_ns : steady_ns());
   if (!error.ok()) {
     wrapped(problem_response(error));
   } else if (!allow.empty()) {
-    Response r = problem_response(Status(ErrorKind::kMethodNotAllowed,
-                                         std::string(method_name(req.method)) +
-                                             " is not allowed on " + req.path +
-                                             "; allowed: " + allow));
+    Response r = problem_response(Status(
+        ErrorKind::kMethodNotAllowed, std::string(method_name(req.method)) + " is not allowed on " +
+                                          req.path + "; allowed: " + allow));
     r.add_header("Allow", allow);
     wrapped(std::move(r));
   } else {
-    wrapped(problem_response(Status(ErrorKind::kResourceNotFound,
-                                    "no resource at " + req.path)));
+    wrapped(problem_response(Status(ErrorKind::kResourceNotFound, "no resource at " + req.path)));
   }
 }
 

@@ -233,12 +233,10 @@ class Session : public std::enable_shared_from_this<Session> {
       std::string_view seen(static_cast<const char*>(data.data()), data.size());
       size_t space = seen.find(' ');
       bool request_line = space != std::string_view::npos && space > 0 && space < 16 &&
-                          seen.find("\r\n") == std::string_view::npos &&
-                          seen.find(':') > space;
+                          seen.find("\r\n") == std::string_view::npos && seen.find(':') > space;
       if (request_line) {
         return fail({ErrorKind::kUriTooLong, "the request target exceeds the limit of " +
-                                                 std::to_string(opts.max_header_bytes) +
-                                                 " bytes"});
+                                                 std::to_string(opts.max_header_bytes) + " bytes"});
       }
       return fail({ErrorKind::kHeaderTooLarge, "the request header exceeds the limit of " +
                                                    std::to_string(opts.max_header_bytes) +

@@ -34,14 +34,16 @@ Result<bool> details_flag(const Prepared& p) {
 // Writes names compacted and sorted, for stable answers.
 std::vector<std::string> compacted(const jsonld::Context& ctx, const std::vector<Atom>& names) {
   std::vector<std::string> out;
-  for (Atom a : names) out.push_back(ctx.compact(a));
+  for (Atom a : names)
+    out.push_back(ctx.compact(a));
   std::sort(out.begin(), out.end());
   return out;
 }
 
 void string_array(JsonWriter& w, const std::vector<std::string>& items) {
   w.begin_array();
-  for (const auto& s : items) w.string(s);
+  for (const auto& s : items)
+    w.string(s);
   w.end_array();
 }
 
@@ -66,7 +68,8 @@ void attribute_object(const Prepared& p, const AttributeInfo& a, bool counts, Js
     w.number(static_cast<int64_t>(a.instances));
     w.key("attributeTypes");
     w.begin_array();
-    for (auto k : a.kinds) w.string(ngsild::kind_name(k));
+    for (auto k : a.kinds)
+      w.string(ngsild::kind_name(k));
     w.end_array();
   }
   w.key("typeNames");
@@ -93,7 +96,8 @@ class DiscoveryRoutes {
       JsonWriter w(body);
       if (!*details) {
         std::vector<std::string> names;
-        for (const auto& i : infos) names.push_back(p.ctx->compact(i.type));
+        for (const auto& i : infos)
+          names.push_back(p.ctx->compact(i.type));
         w.begin_object();
         w.key("id");
         w.string(list_id("EntityTypeList"));
@@ -166,7 +170,8 @@ class DiscoveryRoutes {
         w.string(p.ctx->compact(a.name));
         w.key("attributeTypes");
         w.begin_array();
-        for (auto k : a.kinds) w.string(ngsild::kind_name(k));
+        for (auto k : a.kinds)
+          w.string(ngsild::kind_name(k));
         w.end_array();
         w.end_object();
       }
@@ -191,7 +196,8 @@ class DiscoveryRoutes {
       JsonWriter w(body);
       if (!*details) {
         std::vector<std::string> names;
-        for (const auto& i : infos) names.push_back(p.ctx->compact(i.name));
+        for (const auto& i : infos)
+          names.push_back(p.ctx->compact(i.name));
         w.begin_object();
         w.key("id");
         w.string(list_id("AttributeList"));
@@ -203,7 +209,8 @@ class DiscoveryRoutes {
         w.end_object();
       } else {
         w.begin_array();
-        for (const auto& i : infos) attribute_object(p, i, false, w);
+        for (const auto& i : infos)
+          attribute_object(p, i, false, w);
         w.end_array();
       }
       p.respond_json(200, std::move(body));
@@ -230,8 +237,8 @@ class DiscoveryRoutes {
 
  private:
   static const CallSpec& list_spec() {
-    static const CallSpec spec{false, {}, {MediaType::kJson, MediaType::kJsonLd},
-                               {"details", "local"}};
+    static const CallSpec spec{
+        false, {}, {MediaType::kJson, MediaType::kJsonLd}, {"details", "local"}};
     return spec;
   }
   static const CallSpec& item_spec() {

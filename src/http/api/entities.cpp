@@ -48,7 +48,9 @@ Status same_id(const ngsild::EntityInput& in, const Target& t) {
   return Status::Ok();
 }
 
-Atom attr_name(const Prepared& p) { return p.ctx->expand(p.call.params.at(1)); }
+Atom attr_name(const Prepared& p) {
+  return p.ctx->expand(p.call.params.at(1));
+}
 
 std::string update_result(const UpdateOutcome& out) {
   std::string body;
@@ -56,7 +58,8 @@ std::string update_result(const UpdateOutcome& out) {
   w.begin_object();
   w.key("updated");
   w.begin_array();
-  for (Atom a : out.updated) w.string(a.str());
+  for (Atom a : out.updated)
+    w.string(a.str());
   w.end_array();
   w.key("notUpdated");
   w.begin_array();
@@ -109,7 +112,9 @@ class EntityRoutes {
   }
 
   void retrieve(Call&& c) {
-    static const CallSpec spec{false, {}, kEntityViews,
+    static const CallSpec spec{false,
+                               {},
+                               kEntityViews,
                                {"type", "attrs", "pick", "omit", "options", "format", "lang",
                                 "datasetId", "geometryProperty", "local"}};
     prepare(env_, std::move(c), spec, [this](Prepared&& p) {
@@ -123,10 +128,11 @@ class EntityRoutes {
       // attrs: the entity must hold at least one of the listed attributes (§6.3.18 note).
       if (p.call.query.find("attrs") != nullptr) {
         bool any = false;
-        for (Atom a : options->projection.pick_attrs) any = any || !entity.instances(a).empty();
+        for (Atom a : options->projection.pick_attrs)
+          any = any || !entity.instances(a).empty();
         if (!any) {
-          return p.fail(Status::NotFound("entity '" + t->id +
-                                         "' has none of the attributes in attrs"));
+          return p.fail(
+              Status::NotFound("entity '" + t->id + "' has none of the attributes in attrs"));
         }
       }
       std::string body;
@@ -158,8 +164,8 @@ class EntityRoutes {
     prepare(env_, std::move(c), spec, [this](Prepared&& p) {
       auto t = target_of(p);
       if (!t.ok()) return p.fail(t.status());
-      auto in = ngsild::parse_entity(*p.body, *p.ctx,
-                                     ParseOptions{ParseMode::kFragment, false, false});
+      auto in =
+          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
       if (!in.ok()) return p.fail(in.status());
       if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
       auto shared = std::make_shared<Prepared>(std::move(p));
@@ -180,11 +186,12 @@ class EntityRoutes {
       if (const std::string* v = p.call.query.find("observedAt")) {
         options.observed_at = parse_datetime(*v);
         if (!options.observed_at) {
-          return p.fail(Status::BadRequestData("observedAt: '" + *v +
-                                               "' is not an ISO 8601 date-time"));
+          return p.fail(
+              Status::BadRequestData("observedAt: '" + *v + "' is not an ISO 8601 date-time"));
         }
       }
-      auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kMerge, false, false});
+      auto in =
+          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kMerge, false, false});
       if (!in.ok()) return p.fail(in.status());
       if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
       auto shared = std::make_shared<Prepared>(std::move(p));
@@ -199,14 +206,13 @@ class EntityRoutes {
       if (!t.ok()) return p.fail(t.status());
       auto options = options_list(p.call.query, {"noOverwrite"});
       if (!options.ok()) return p.fail(options.status());
-      auto in = ngsild::parse_entity(*p.body, *p.ctx,
-                                     ParseOptions{ParseMode::kFragment, false, false});
+      auto in =
+          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
       if (!in.ok()) return p.fail(in.status());
       if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
       bool no_overwrite = !options->empty();
       auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.append(std::move(*t), std::move(*in), no_overwrite,
-                           no_content_or_207(shared));
+      env_.entities.append(std::move(*t), std::move(*in), no_overwrite, no_content_or_207(shared));
     });
   }
 
@@ -215,8 +221,8 @@ class EntityRoutes {
     prepare(env_, std::move(c), spec, [this](Prepared&& p) {
       auto t = target_of(p);
       if (!t.ok()) return p.fail(t.status());
-      auto in = ngsild::parse_entity(*p.body, *p.ctx,
-                                     ParseOptions{ParseMode::kFragment, false, false});
+      auto in =
+          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
       if (!in.ok()) return p.fail(in.status());
       if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
       auto shared = std::make_shared<Prepared>(std::move(p));

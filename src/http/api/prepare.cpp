@@ -17,13 +17,16 @@ constexpr std::string_view kJsonLdContextRel = "http://www.w3.org/ns/json-ld#con
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -77,8 +80,8 @@ Result<MediaType> negotiate(std::string_view accept, const std::vector<MediaType
       if (!names.empty()) names += ", ";
       names += media_type_name(m);
     }
-    return Status(ErrorKind::kNotAcceptable, "Accept '" + std::string(accept.substr(0, 200)) +
-                                                 "' allows none of " + names);
+    return Status(ErrorKind::kNotAcceptable,
+                  "Accept '" + std::string(accept.substr(0, 200)) + "' allows none of " + names);
   }
   return best;
 }
@@ -102,7 +105,8 @@ Result<std::string> link_context(std::string_view header) {
     if (gt == std::string_view::npos) break;
     std::string url(trim(header.substr(lt + 1, gt - lt - 1)));
     size_t next = header.find(",", gt);
-    std::string_view attrs = header.substr(gt + 1, (next == std::string_view::npos ? header.size() : next) - gt - 1);
+    std::string_view attrs =
+        header.substr(gt + 1, (next == std::string_view::npos ? header.size() : next) - gt - 1);
     pos = next == std::string_view::npos ? header.size() : next + 1;
     size_t rel = attrs.find("rel=");
     if (rel == std::string_view::npos) {
@@ -130,11 +134,16 @@ Response with_common_headers(Prepared& p, Response r) {
 
 std::string_view media_type_name(MediaType m) {
   switch (m) {
-    case MediaType::kJson: return "application/json";
-    case MediaType::kJsonLd: return "application/ld+json";
-    case MediaType::kGeoJson: return "application/geo+json";
-    case MediaType::kMergePatch: return "application/merge-patch+json";
-    case MediaType::kNone: return "";
+    case MediaType::kJson:
+      return "application/json";
+    case MediaType::kJsonLd:
+      return "application/ld+json";
+    case MediaType::kGeoJson:
+      return "application/geo+json";
+    case MediaType::kMergePatch:
+      return "application/merge-patch+json";
+    case MediaType::kNone:
+      return "";
   }
   return "";
 }
@@ -147,12 +156,12 @@ void Prepared::fail(const Status& st) {
 void Prepared::respond_json(int status, std::string body, std::vector<Header> extra) {
   Response r;
   r.status = status;
-  r.content_type = std::string(media_type_name(accept == MediaType::kNone ? MediaType::kJson
-                                                                          : accept));
+  r.content_type =
+      std::string(media_type_name(accept == MediaType::kNone ? MediaType::kJson : accept));
   r.body = std::move(body);
   r.headers = std::move(extra);
-  bool context_in_body = accept == MediaType::kJsonLd ||
-                         (accept == MediaType::kGeoJson && !prefer_body_json);
+  bool context_in_body =
+      accept == MediaType::kJsonLd || (accept == MediaType::kGeoJson && !prefer_body_json);
   if (!context_in_body && ctx && !ctx->link_url().empty()) {
     r.add_header("Link", "<" + ctx->link_url() + ">; rel=\"" + std::string(kJsonLdContextRel) +
                              "\"; type=\"application/ld+json\"");
@@ -193,9 +202,9 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
     p.tenant = std::string(trim(req.header("ngsild-tenant")));
     p.tenant_given = true;
     if (!valid_tenant(p.tenant)) {
-      return p.fail(Status::BadRequestData(
-          "NGSILD-Tenant '" + p.tenant.substr(0, 80) +
-          "' is not a tenant name (1-64 letters, digits, '_', '-' or '.')"));
+      return p.fail(
+          Status::BadRequestData("NGSILD-Tenant '" + p.tenant.substr(0, 80) +
+                                 "' is not a tenant name (1-64 letters, digits, '_', '-' or '.')"));
     }
   }
   auto accept = negotiate(req.header("accept"), spec.produces);
@@ -230,7 +239,8 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
         names += media_type_name(m);
       }
       return p.fail(Status(ErrorKind::kUnsupportedMediaType,
-                           "Content-Type '" + std::string(req.header("content-type").substr(0, 100)) +
+                           "Content-Type '" +
+                               std::string(req.header("content-type").substr(0, 100)) +
                                "' is not supported here; use " + names));
     }
     if (req.body.empty()) return p.fail(Status::InvalidRequest("the request body is empty"));
@@ -263,8 +273,10 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
                              : (!link_url.empty() && contexts.may_fetch_url(link_url));
   auto finish = [&contexts, link_url, body_context, next = std::move(next)](Prepared&& p) {
     Result<ngsild::jsonld::ContextPtr> ctx = contexts.core();
-    if (body_context != nullptr) ctx = contexts.from_json(*body_context);
-    else if (!link_url.empty()) ctx = contexts.from_url(link_url);
+    if (body_context != nullptr)
+      ctx = contexts.from_json(*body_context);
+    else if (!link_url.empty())
+      ctx = contexts.from_url(link_url);
     if (!ctx.ok()) return p.fail(ctx.status());
     p.ctx = std::move(*ctx);
     next(std::move(p));
@@ -272,9 +284,8 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
   if (!remote) return finish(std::move(p));
   // A remote @context may take up to the fetch timeout: never on an event loop.
   auto shared = std::make_shared<Prepared>(std::move(p));
-  boost::asio::post(env.blocking, [shared, finish = std::move(finish)]() mutable {
-    finish(std::move(*shared));
-  });
+  boost::asio::post(env.blocking,
+                    [shared, finish = std::move(finish)]() mutable { finish(std::move(*shared)); });
 }
 
 std::vector<std::string> split_list(std::string_view v) {
@@ -302,8 +313,8 @@ Result<std::vector<std::string>> options_list(const QueryParams& q,
         if (!names.empty()) names += ", ";
         names += a;
       }
-      return Status::InvalidRequest("options: '" + o + "' is not supported here (allowed: " +
-                                    names + ")");
+      return Status::InvalidRequest("options: '" + o +
+                                    "' is not supported here (allowed: " + names + ")");
     }
     out.push_back(o);
   }

@@ -54,7 +54,8 @@ class Renderer {
       return;
     }
     w_.begin_array();
-    for (Atom t : e.types) iri_value(t);
+    for (Atom t : e.types)
+      iri_value(t);
     w_.end_array();
   }
 
@@ -64,7 +65,8 @@ class Renderer {
       return;
     }
     w_.begin_array();
-    for (const auto& s : e.scopes) w_.string(s);
+    for (const auto& s : e.scopes)
+      w_.string(s);
     w_.end_array();
   }
 
@@ -87,7 +89,8 @@ class Renderer {
     size_t i = 0;
     while (i < list.size()) {
       size_t j = i + 1;
-      while (j < list.size() && list[j].name == list[i].name) ++j;
+      while (j < list.size() && list[j].name == list[i].name)
+        ++j;
       if (!top || o_.projection.keeps(list[i].name)) group(list, i, j, top);
       i = j;
     }
@@ -98,7 +101,8 @@ class Renderer {
   void group(const std::vector<Attribute>& list, size_t first, size_t last, bool top) {
     auto selected = [&](const Attribute& a) { return !top || this->selected(a); };
     size_t n = 0;
-    for (size_t k = first; k < last; ++k) n += selected(list[k]) ? 1 : 0;
+    for (size_t k = first; k < last; ++k)
+      n += selected(list[k]) ? 1 : 0;
     if (n == 0) return;
     name(list[first].name);
     if (o_.format == Format::kKeyValues && n > 1) {
@@ -118,8 +122,10 @@ class Renderer {
     if (n > 1) w_.begin_array();
     for (size_t k = first; k < last; ++k) {
       if (!selected(list[k])) continue;
-      if (o_.format == Format::kKeyValues) simplified(list[k]);
-      else instance(list[k], n > 1);
+      if (o_.format == Format::kKeyValues)
+        simplified(list[k]);
+      else
+        instance(list[k], n > 1);
     }
     if (n > 1) w_.end_array();
   }
@@ -127,8 +133,12 @@ class Renderer {
   // The payload as it appears after the payload member.
   void payload(const Attribute& a) {
     switch (a.kind) {
-      case AttrKind::kVocabProperty: vocab(a.value); break;
-      default: a.value.append_json(w_.buffer_for_raw()); break;
+      case AttrKind::kVocabProperty:
+        vocab(a.value);
+        break;
+      default:
+        a.value.append_json(w_.buffer_for_raw());
+        break;
     }
   }
 
@@ -160,10 +170,10 @@ class Renderer {
     bool reduce_lang = language_reduced(a);
     std::string lang_value, lang_tag;
     if (reduce_lang) lang_tag = best_language(a.value.text(), o_.lang, lang_value);
-    bool bare = concise && !in_array && a.subs.empty() && a.observed_at == kNoTime && a.unit_code.empty() &&
-                a.dataset_id.empty() && a.value_type.empty() && !o_.sys_attrs && !reduce_lang &&
-                ((a.kind == AttrKind::kProperty && !a.value.is_json()) ||
-                 a.kind == AttrKind::kGeoProperty);
+    bool bare =
+        concise && !in_array && a.subs.empty() && a.observed_at == kNoTime && a.unit_code.empty() &&
+        a.dataset_id.empty() && a.value_type.empty() && !o_.sys_attrs && !reduce_lang &&
+        ((a.kind == AttrKind::kProperty && !a.value.is_json()) || a.kind == AttrKind::kGeoProperty);
     if (bare) {
       a.value.append_json(w_.buffer_for_raw());
       return;
@@ -239,7 +249,8 @@ class Renderer {
         w_.end_object();
         return;
       }
-      default: break;
+      default:
+        break;
     }
     // Kinds whose bare value would read back as another kind keep their payload member.
     w_.begin_object();
@@ -369,10 +380,13 @@ std::string best_language(std::string_view map_json, std::string_view lang,
   size_t pos = 0;
   while (pos <= lang.size()) {
     size_t comma = lang.find(',', pos);
-    std::string_view item = lang.substr(pos, comma == std::string_view::npos ? lang.npos : comma - pos);
+    std::string_view item =
+        lang.substr(pos, comma == std::string_view::npos ? lang.npos : comma - pos);
     item = item.substr(0, item.find(';'));
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
     if (!item.empty()) wanted.push_back(item);
     if (comma == std::string_view::npos) break;
     pos = comma + 1;

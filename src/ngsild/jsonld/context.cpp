@@ -19,7 +19,9 @@ bool is_gen_delim(char c) {
   return c == ':' || c == '/' || c == '?' || c == '#' || c == '[' || c == ']' || c == '@';
 }
 
-std::string_view sv(const JsonValue& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string_view sv(const JsonValue& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
 
 // RFC 3986 §5.2: resolves `ref` against the absolute URL `base` (no query/fragment handling
 // beyond what context URLs need).
@@ -56,7 +58,8 @@ std::string resolve_reference(const std::string& base, const std::string& ref) {
     pos = slash + 1;
   }
   std::string joined;
-  for (const auto& seg : out) joined += "/" + seg;
+  for (const auto& seg : out)
+    joined += "/" + seg;
   return origin + (joined.empty() ? "/" : joined);
 }
 
@@ -165,12 +168,14 @@ class ContextBuilder {
     }
     if (v.IsString()) return apply_url(std::string(sv(v)), depth);
     if (v.IsArray()) {
-      for (const auto& e : v.GetArray()) TSUNAGU_RETURN_IF_ERROR(apply(e, depth));
+      for (const auto& e : v.GetArray())
+        TSUNAGU_RETURN_IF_ERROR(apply(e, depth));
       return Status::Ok();
     }
     if (v.IsObject()) return apply_object(v, depth);
     return Status::BadRequestData(std::string("invalid @context: a context must be a URL, an "
-                                              "object or an array, not a ") + json_type_name(v));
+                                              "object or an array, not a ") +
+                                  json_type_name(v));
   }
 
   void apply_core() { apply_core_ = true; }
@@ -179,7 +184,8 @@ class ContextBuilder {
     auto ctx = std::make_shared<Context>();
     if (apply_core_) {
       // The core context is protected and always processed last (§5.5.7): it wins every clash.
-      for (auto& [term, def] : core_defs()) defs_[term] = def;
+      for (auto& [term, def] : core_defs())
+        defs_[term] = def;
       vocab_ = std::string(kDefaultVocab);
     }
     ctx->vocab_ = vocab_;
@@ -202,7 +208,8 @@ class ContextBuilder {
       auto [it, inserted] = ctx->reverse_.emplace(def.iri, term);
       if (!inserted) {
         const std::string& cur = it->second;
-        if (term.size() < cur.size() || (term.size() == cur.size() && term < cur)) it->second = term;
+        if (term.size() < cur.size() || (term.size() == cur.size() && term < cur))
+          it->second = term;
       }
       if (def.prefix) ctx->prefixes_.emplace_back(std::string(def.iri.str()), term);
     }
@@ -217,7 +224,7 @@ class ContextBuilder {
   struct RawDef {
     std::string id;  // as written (may be a compact IRI, a term, or empty for "use the term")
     Coercion type = Coercion::kNone;
-    bool simple = true;   // defined as a plain string
+    bool simple = true;  // defined as a plain string
     bool has_id = false;
     std::optional<bool> prefix;  // an explicit @prefix
   };
@@ -268,9 +275,12 @@ class ContextBuilder {
       std::string key(sv(m.name));
       const JsonValue& v = m.value;
       if (key == "@vocab") {
-        if (v.IsNull()) vocab_.clear();
-        else if (v.IsString()) vocab_ = resolve_vocab(std::string(sv(v)));
-        else return Status::BadRequestData("invalid @context: @vocab must be a string or null");
+        if (v.IsNull())
+          vocab_.clear();
+        else if (v.IsString())
+          vocab_ = resolve_vocab(std::string(sv(v)));
+        else
+          return Status::BadRequestData("invalid @context: @vocab must be a string or null");
         continue;
       }
       if (key == "@import") {
@@ -306,10 +316,10 @@ class ContextBuilder {
         auto type = v.FindMember("@type");
         if (type != v.MemberEnd() && type->value.IsString()) {
           std::string_view t = sv(type->value);
-          def.type = t == "@id" ? Coercion::kId
-                   : t == "@vocab" ? Coercion::kVocab
-                   : t == "@json" ? Coercion::kJson
-                                  : Coercion::kOther;
+          def.type = t == "@id"      ? Coercion::kId
+                     : t == "@vocab" ? Coercion::kVocab
+                     : t == "@json"  ? Coercion::kJson
+                                     : Coercion::kOther;
         }
         auto prefix = v.FindMember("@prefix");
         if (prefix != v.MemberEnd() && prefix->value.IsBool()) def.prefix = prefix->value.GetBool();
@@ -450,9 +460,9 @@ Result<std::shared_ptr<const std::string>> ContextCache::document(const std::str
         }
       }
     } else {
-      failures_[url] = {std::chrono::steady_clock::now() +
-                            std::chrono::milliseconds(options_.failure_ttl_ms),
-                        result.status()};
+      failures_[url] = {
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.failure_ttl_ms),
+          result.status()};
     }
   }
   promise.set_value(result);
@@ -495,7 +505,8 @@ Result<ContextPtr> ContextCache::build(const std::string& key, const JsonValue& 
     append_json_text(e, body);
   };
   if (value.IsArray()) {
-    for (const auto& e : value.GetArray()) add(e);
+    for (const auto& e : value.GetArray())
+      add(e);
   } else {
     add(value);
   }

@@ -7,7 +7,8 @@ namespace {
 
 template <class Vec>
 auto run_of(Vec& list, Atom name) {
-  auto first = std::find_if(list.begin(), list.end(), [&](const auto& a) { return a.name == name; });
+  auto first =
+      std::find_if(list.begin(), list.end(), [&](const auto& a) { return a.name == name; });
   auto last = std::find_if(first, list.end(), [&](const auto& a) { return a.name != name; });
   return std::make_pair(first, last);
 }
@@ -16,14 +17,22 @@ auto run_of(Vec& list, Atom name) {
 
 std::string_view kind_name(AttrKind k) {
   switch (k) {
-    case AttrKind::kProperty: return "Property";
-    case AttrKind::kRelationship: return "Relationship";
-    case AttrKind::kGeoProperty: return "GeoProperty";
-    case AttrKind::kLanguageProperty: return "LanguageProperty";
-    case AttrKind::kVocabProperty: return "VocabProperty";
-    case AttrKind::kJsonProperty: return "JsonProperty";
-    case AttrKind::kListProperty: return "ListProperty";
-    case AttrKind::kListRelationship: return "ListRelationship";
+    case AttrKind::kProperty:
+      return "Property";
+    case AttrKind::kRelationship:
+      return "Relationship";
+    case AttrKind::kGeoProperty:
+      return "GeoProperty";
+    case AttrKind::kLanguageProperty:
+      return "LanguageProperty";
+    case AttrKind::kVocabProperty:
+      return "VocabProperty";
+    case AttrKind::kJsonProperty:
+      return "JsonProperty";
+    case AttrKind::kListProperty:
+      return "ListProperty";
+    case AttrKind::kListRelationship:
+      return "ListRelationship";
   }
   return "Property";
 }
@@ -31,13 +40,20 @@ std::string_view kind_name(AttrKind k) {
 std::string_view payload_member(AttrKind k) {
   switch (k) {
     case AttrKind::kProperty:
-    case AttrKind::kGeoProperty: return "value";
-    case AttrKind::kRelationship: return "object";
-    case AttrKind::kLanguageProperty: return "languageMap";
-    case AttrKind::kVocabProperty: return "vocab";
-    case AttrKind::kJsonProperty: return "json";
-    case AttrKind::kListProperty: return "valueList";
-    case AttrKind::kListRelationship: return "objectList";
+    case AttrKind::kGeoProperty:
+      return "value";
+    case AttrKind::kRelationship:
+      return "object";
+    case AttrKind::kLanguageProperty:
+      return "languageMap";
+    case AttrKind::kVocabProperty:
+      return "vocab";
+    case AttrKind::kJsonProperty:
+      return "json";
+    case AttrKind::kListProperty:
+      return "valueList";
+    case AttrKind::kListRelationship:
+      return "objectList";
   }
   return "value";
 }
@@ -66,7 +82,9 @@ bool put_instance(std::vector<Attribute>& list, Attribute a) {
   return false;
 }
 
-std::span<const Attribute> Entity::instances(Atom name) const { return instances_of(attrs, name); }
+std::span<const Attribute> Entity::instances(Atom name) const {
+  return instances_of(attrs, name);
+}
 
 std::span<Attribute> Entity::instances(Atom name) {
   auto [first, last] = run_of(attrs, name);
@@ -91,11 +109,14 @@ bool Entity::has_type(Atom type) const {
   return std::find(types.begin(), types.end(), type) != types.end();
 }
 
-bool Entity::put(Attribute a) { return put_instance(attrs, std::move(a)); }
+bool Entity::put(Attribute a) {
+  return put_instance(attrs, std::move(a));
+}
 
 bool Entity::erase(Atom name, Atom dataset) {
-  auto it = std::find_if(attrs.begin(), attrs.end(),
-                         [&](const Attribute& a) { return a.name == name && a.dataset_id == dataset; });
+  auto it = std::find_if(attrs.begin(), attrs.end(), [&](const Attribute& a) {
+    return a.name == name && a.dataset_id == dataset;
+  });
   if (it == attrs.end()) return false;
   attrs.erase(it);
   return true;

@@ -60,7 +60,7 @@ struct Entity {
   std::vector<std::string> scopes;  // §4.18 scope paths
   int64_t created_at = kNoTime;
   int64_t modified_at = kNoTime;
-  std::vector<Attribute> attrs;     // instances of one name kept adjacent, in first-seen order
+  std::vector<Attribute> attrs;  // instances of one name kept adjacent, in first-seen order
 
   // The instances of attribute `name` (adjacent run), empty when absent.
   std::span<const Attribute> instances(Atom name) const;

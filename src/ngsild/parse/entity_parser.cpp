@@ -14,32 +14,63 @@
 namespace tsunagu::ngsild {
 namespace {
 
-std::string_view sv(const JsonValue& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string_view sv(const JsonValue& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
 
-bool is(const JsonValue& v, std::string_view s) { return v.IsString() && sv(v) == s; }
+bool is(const JsonValue& v, std::string_view s) {
+  return v.IsString() && sv(v) == s;
+}
 
 Status fault(std::string_view where, const std::string& what) {
   return Status::BadRequestData(std::string(where) + ": " + what);
 }
 
 // Members with a fixed meaning inside an attribute; everything else is a sub-attribute.
-enum class Member { kType, kValue, kObject, kLanguageMap, kVocab, kJson, kValueList,
-                    kObjectList, kObservedAt, kUnitCode, kDatasetId, kCreatedAt, kModifiedAt,
-                    kValueType, kObjectType, kIgnored, kSub };
+enum class Member {
+  kType,
+  kValue,
+  kObject,
+  kLanguageMap,
+  kVocab,
+  kJson,
+  kValueList,
+  kObjectList,
+  kObservedAt,
+  kUnitCode,
+  kDatasetId,
+  kCreatedAt,
+  kModifiedAt,
+  kValueType,
+  kObjectType,
+  kIgnored,
+  kSub
+};
 
 Member classify(std::string_view k) {
   static const std::array<std::pair<std::string_view, Member>, 21> kMembers = {{
-      {"type", Member::kType}, {"value", Member::kValue}, {"object", Member::kObject},
-      {"languageMap", Member::kLanguageMap}, {"vocab", Member::kVocab}, {"json", Member::kJson},
-      {"valueList", Member::kValueList}, {"objectList", Member::kObjectList},
-      {"observedAt", Member::kObservedAt}, {"unitCode", Member::kUnitCode},
-      {"datasetId", Member::kDatasetId}, {"createdAt", Member::kCreatedAt},
-      {"modifiedAt", Member::kModifiedAt}, {"valueType", Member::kValueType},
+      {"type", Member::kType},
+      {"value", Member::kValue},
+      {"object", Member::kObject},
+      {"languageMap", Member::kLanguageMap},
+      {"vocab", Member::kVocab},
+      {"json", Member::kJson},
+      {"valueList", Member::kValueList},
+      {"objectList", Member::kObjectList},
+      {"observedAt", Member::kObservedAt},
+      {"unitCode", Member::kUnitCode},
+      {"datasetId", Member::kDatasetId},
+      {"createdAt", Member::kCreatedAt},
+      {"modifiedAt", Member::kModifiedAt},
+      {"valueType", Member::kValueType},
       {"objectType", Member::kObjectType},
       // Read-only or notification-only members: accepted and ignored on input.
-      {"deletedAt", Member::kIgnored}, {"instanceId", Member::kIgnored},
-      {"previousValue", Member::kIgnored}, {"previousObject", Member::kIgnored},
-      {"previousLanguageMap", Member::kIgnored}, {"lang", Member::kIgnored},
+      {"deletedAt", Member::kIgnored},
+      {"instanceId", Member::kIgnored},
+      {"previousValue", Member::kIgnored},
+      {"previousObject", Member::kIgnored},
+      {"previousLanguageMap", Member::kIgnored},
+      {"lang", Member::kIgnored},
   }};
   for (const auto& [name, m] : kMembers) {
     if (name == k) return m;
@@ -49,10 +80,14 @@ Member classify(std::string_view k) {
 
 bool parse_kind(std::string_view t, AttrKind& k) {
   static const std::array<std::pair<std::string_view, AttrKind>, 8> kKinds = {{
-      {"Property", AttrKind::kProperty}, {"Relationship", AttrKind::kRelationship},
-      {"GeoProperty", AttrKind::kGeoProperty}, {"LanguageProperty", AttrKind::kLanguageProperty},
-      {"VocabProperty", AttrKind::kVocabProperty}, {"JsonProperty", AttrKind::kJsonProperty},
-      {"ListProperty", AttrKind::kListProperty}, {"ListRelationship", AttrKind::kListRelationship},
+      {"Property", AttrKind::kProperty},
+      {"Relationship", AttrKind::kRelationship},
+      {"GeoProperty", AttrKind::kGeoProperty},
+      {"LanguageProperty", AttrKind::kLanguageProperty},
+      {"VocabProperty", AttrKind::kVocabProperty},
+      {"JsonProperty", AttrKind::kJsonProperty},
+      {"ListProperty", AttrKind::kListProperty},
+      {"ListRelationship", AttrKind::kListRelationship},
   }};
   for (const auto& [name, kind] : kKinds) {
     if (name == t) {
@@ -68,9 +103,8 @@ bool is_geojson_geometry(const JsonValue& v) {
   auto t = v.FindMember("type");
   if (t == v.MemberEnd() || !t->value.IsString()) return false;
   std::string_view n = sv(t->value);
-  bool known = n == "Point" || n == "MultiPoint" || n == "LineString" ||
-               n == "MultiLineString" || n == "Polygon" || n == "MultiPolygon" ||
-               n == "GeometryCollection";
+  bool known = n == "Point" || n == "MultiPoint" || n == "LineString" || n == "MultiLineString" ||
+               n == "Polygon" || n == "MultiPolygon" || n == "GeometryCollection";
   return known && (v.HasMember("coordinates") || v.HasMember("geometries"));
 }
 
@@ -80,8 +114,8 @@ bool looks_like_instance(const JsonValue& v) {
   AttrKind k;
   auto t = v.FindMember("type");
   if (t != v.MemberEnd() && t->value.IsString() && parse_kind(sv(t->value), k)) return true;
-  for (const char* m : {"value", "object", "languageMap", "vocab", "json", "valueList",
-                        "objectList"}) {
+  for (const char* m :
+       {"value", "object", "languageMap", "vocab", "json", "valueList", "objectList"}) {
     if (v.HasMember(m)) return true;
   }
   return false;
@@ -149,17 +183,24 @@ class Parser {
       }
       typed = true;
       a.flags |= kFlagTypeGiven;
-    } else if (v.HasMember("object")) a.kind = AttrKind::kRelationship;
-    else if (v.HasMember("objectList")) a.kind = AttrKind::kListRelationship;
-    else if (v.HasMember("languageMap")) a.kind = AttrKind::kLanguageProperty;
-    else if (v.HasMember("vocab")) a.kind = AttrKind::kVocabProperty;
-    else if (v.HasMember("json")) a.kind = AttrKind::kJsonProperty;
-    else if (v.HasMember("valueList")) a.kind = AttrKind::kListProperty;
+    } else if (v.HasMember("object"))
+      a.kind = AttrKind::kRelationship;
+    else if (v.HasMember("objectList"))
+      a.kind = AttrKind::kListRelationship;
+    else if (v.HasMember("languageMap"))
+      a.kind = AttrKind::kLanguageProperty;
+    else if (v.HasMember("vocab"))
+      a.kind = AttrKind::kVocabProperty;
+    else if (v.HasMember("json"))
+      a.kind = AttrKind::kJsonProperty;
+    else if (v.HasMember("valueList"))
+      a.kind = AttrKind::kListProperty;
     else if (v.HasMember("value")) {
       a.kind = is_geojson_geometry(v["value"]) ? AttrKind::kGeoProperty : AttrKind::kProperty;
     } else if (!partial()) {
-      return fault(where, "no type, and none of value, object, languageMap, vocab, json,"
-                          " valueList or objectList to infer it from");
+      return fault(where,
+                   "no type, and none of value, object, languageMap, vocab, json,"
+                   " valueList or objectList to infer it from");
     }
     (void)typed;
 
@@ -169,9 +210,14 @@ class Parser {
       Member kind = classify(key);
       switch (kind) {
         case Member::kType:
-        case Member::kIgnored: break;
-        case Member::kValue: case Member::kObject: case Member::kLanguageMap:
-        case Member::kVocab: case Member::kJson: case Member::kValueList:
+        case Member::kIgnored:
+          break;
+        case Member::kValue:
+        case Member::kObject:
+        case Member::kLanguageMap:
+        case Member::kVocab:
+        case Member::kJson:
+        case Member::kValueList:
         case Member::kObjectList:
           if (key != payload_member(a.kind)) {
             return fault(where, "member '" + std::string(key) + "' does not belong to a " +
@@ -275,7 +321,8 @@ class Parser {
       }
       case AttrKind::kRelationship:
         if (v.IsString()) {
-          if (!is_absolute_uri(sv(v))) return fault(where, "object " + describe(v) + " is not a URI");
+          if (!is_absolute_uri(sv(v)))
+            return fault(where, "object " + describe(v) + " is not a URI");
           a.value = Value::string(sv(v));
           return Status::Ok();
         }
@@ -319,7 +366,8 @@ class Parser {
       bool ok = m.value.IsString();
       if (m.value.IsArray()) {
         ok = true;
-        for (const auto& e : m.value.GetArray()) ok = ok && e.IsString();
+        for (const auto& e : m.value.GetArray())
+          ok = ok && e.IsString();
       }
       if (!ok) {
         return fault(where, "languageMap['" + std::string(tag) +
@@ -385,8 +433,8 @@ class Parser {
     std::optional<int64_t> t;
     if (v.IsString()) t = parse_datetime(sv(v));
     if (!t) {
-      return fault(where, std::string(member) + " " + describe(v) +
-                              " is not an ISO 8601 date-time");
+      return fault(where,
+                   std::string(member) + " " + describe(v) + " is not an ISO 8601 date-time");
     }
     out = *t;
     return Status::Ok();
@@ -440,7 +488,8 @@ Status parse_types(const JsonValue& v, const Parser& p, std::vector<Atom>& out) 
   };
   if (v.IsArray()) {
     if (v.Empty()) return Status::BadRequestData("type: must not be an empty array");
-    for (const auto& e : v.GetArray()) TSUNAGU_RETURN_IF_ERROR(one(e));
+    for (const auto& e : v.GetArray())
+      TSUNAGU_RETURN_IF_ERROR(one(e));
     return Status::Ok();
   }
   return one(v);
@@ -456,7 +505,8 @@ Status parse_scopes(const JsonValue& v, std::vector<std::string>& out) {
     return Status::Ok();
   };
   if (v.IsArray()) {
-    for (const auto& e : v.GetArray()) TSUNAGU_RETURN_IF_ERROR(one(e));
+    for (const auto& e : v.GetArray())
+      TSUNAGU_RETURN_IF_ERROR(one(e));
     return Status::Ok();
   }
   return one(v);
@@ -482,10 +532,18 @@ Status check_payload(const Attribute& a, std::string_view where) {
     if (!parse_json(a.value.text(), d).ok()) return fault(where, "the value is not valid JSON");
   } else {
     switch (a.value.type()) {
-      case Value::Type::kNull: d.SetNull(); break;
-      case Value::Type::kBool: d.SetBool(a.value.as_bool()); break;
-      case Value::Type::kInt: d.SetInt64(a.value.as_int()); break;
-      case Value::Type::kDouble: d.SetDouble(a.value.as_double()); break;
+      case Value::Type::kNull:
+        d.SetNull();
+        break;
+      case Value::Type::kBool:
+        d.SetBool(a.value.as_bool());
+        break;
+      case Value::Type::kInt:
+        d.SetInt64(a.value.as_int());
+        break;
+      case Value::Type::kDouble:
+        d.SetDouble(a.value.as_double());
+        break;
       default:
         d.SetString(a.value.text().data(), static_cast<rapidjson::SizeType>(a.value.text().size()),
                     d.GetAllocator());
@@ -504,9 +562,18 @@ bool valid_name(std::string_view n) {
   for (unsigned char c : n) {
     if (c <= 0x20 || c == 0x7f) return false;
     switch (c) {
-      case '<': case '>': case '"': case '\'': case '=': case ';': case '(': case ')':
-      case '\\': return false;
-      default: break;
+      case '<':
+      case '>':
+      case '"':
+      case '\'':
+      case '=':
+      case ';':
+      case '(':
+      case ')':
+      case '\\':
+        return false;
+      default:
+        break;
     }
   }
   return true;
@@ -544,7 +611,8 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
     const JsonValue& v = m.value;
     if (key == "@context") continue;
     if (key == "id") {
-      if (!v.IsString()) return Status::BadRequestData("id: " + Parser::describe(v) + " is not a URI");
+      if (!v.IsString())
+        return Status::BadRequestData("id: " + Parser::describe(v) + " is not a URI");
       TSUNAGU_RETURN_IF_ERROR(check_entity_id(sv(v)));
       e.id = std::string(sv(v));
     } else if (key == "type") {
@@ -580,8 +648,9 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
         for (auto& a : more) {
           for (const auto& x : instances_of(e.attrs, name)) {
             if (x.dataset_id == a.dataset_id) {
-              return Status::BadRequestData(label + ": more than one instance with the same "
-                                                    "datasetId");
+              return Status::BadRequestData(label +
+                                            ": more than one instance with the same "
+                                            "datasetId");
             }
           }
           put_instance(e.attrs, std::move(a));
@@ -619,8 +688,8 @@ Result<std::vector<Attribute>> parse_attribute_fragment(const JsonValue& body, A
   if (!v->IsObject()) {
     return Status::BadRequestData("the payload must be an attribute fragment (a JSON object)");
   }
-  TSUNAGU_RETURN_IF_ERROR(p.attribute(name, "attribute '" + std::string(ctx.compact(name)) + "'",
-                                      *v, out, true));
+  TSUNAGU_RETURN_IF_ERROR(
+      p.attribute(name, "attribute '" + std::string(ctx.compact(name)) + "'", *v, out, true));
   return out;
 }
 

@@ -17,11 +17,11 @@ namespace tsunagu::ngsild {
 
 // Marks members of a parsed fragment (Attribute::flags); stored entities carry none.
 enum AttrFlag : unsigned char {
-  kFlagPayload = 1,          // the value/object/... member was given
-  kFlagDelete = 2,           // the attribute (or sub-attribute) was "urn:ngsi-ld:null"
+  kFlagPayload = 1,  // the value/object/... member was given
+  kFlagDelete = 2,   // the attribute (or sub-attribute) was "urn:ngsi-ld:null"
   kFlagDeleteObservedAt = 4,
   kFlagDeleteUnitCode = 8,
-  kFlagTypeGiven = 16,       // "type" was given explicitly
+  kFlagTypeGiven = 16,  // "type" was given explicitly
 };
 
 inline constexpr std::string_view kNullMarker = "urn:ngsi-ld:null";
@@ -65,8 +65,7 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
 // Parses the body of PUT/PATCH /entities/{id}/attrs/{attrId}: one attribute fragment (a JSON
 // object, §6.7) whose expanded name is `name`.
 Result<std::vector<Attribute>> parse_attribute_fragment(const JsonValue& body, Atom name,
-                                                        const jsonld::Context& ctx,
-                                                        ParseMode mode);
+                                                        const jsonld::Context& ctx, ParseMode mode);
 
 // BadRequestData when the payload of `a` (value, object, languageMap, ...) breaks the rules of its
 // attribute kind, e.g. after a merge put a concise value into a Relationship.

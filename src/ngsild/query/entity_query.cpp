@@ -16,23 +16,48 @@ enum Rank { kNumber, kString, kObject, kArray, kBoolean, kTime, kDate, kDateTime
 SortKey key_of_dom(const JsonValue& v) {
   SortKey k;
   switch (v.GetType()) {
-    case rapidjson::kNumberType: k.rank = kNumber; k.number = v.GetDouble(); break;
-    case rapidjson::kStringType: k.rank = kString; k.text.assign(v.GetString(), v.GetStringLength()); break;
+    case rapidjson::kNumberType:
+      k.rank = kNumber;
+      k.number = v.GetDouble();
+      break;
+    case rapidjson::kStringType:
+      k.rank = kString;
+      k.text.assign(v.GetString(), v.GetStringLength());
+      break;
     case rapidjson::kTrueType:
-    case rapidjson::kFalseType: k.rank = kBoolean; k.number = v.GetBool() ? 1 : 0; break;
-    case rapidjson::kNullType: k.rank = kNull; break;
-    case rapidjson::kArrayType: k.rank = kArray; k.text = json_text(v); break;
+    case rapidjson::kFalseType:
+      k.rank = kBoolean;
+      k.number = v.GetBool() ? 1 : 0;
+      break;
+    case rapidjson::kNullType:
+      k.rank = kNull;
+      break;
+    case rapidjson::kArrayType:
+      k.rank = kArray;
+      k.text = json_text(v);
+      break;
     case rapidjson::kObjectType: {
       auto t = v.FindMember("@type");
       auto val = v.FindMember("@value");
-      if (t != v.MemberEnd() && val != v.MemberEnd() && t->value.IsString() && val->value.IsString()) {
+      if (t != v.MemberEnd() && val != v.MemberEnd() && t->value.IsString() &&
+          val->value.IsString()) {
         std::string_view type(t->value.GetString(), t->value.GetStringLength());
         std::string_view text(val->value.GetString(), val->value.GetStringLength());
         std::optional<int64_t> time;
-        if (type == "DateTime") { time = parse_datetime(text); k.rank = kDateTime; }
-        else if (type == "Date") { time = parse_date(text); k.rank = kDate; }
-        else if (type == "Time") { time = parse_time(text); k.rank = kTime; }
-        if (time) { k.time = *time; break; }
+        if (type == "DateTime") {
+          time = parse_datetime(text);
+          k.rank = kDateTime;
+        } else if (type == "Date") {
+          time = parse_date(text);
+          k.rank = kDate;
+        } else if (type == "Time") {
+          time = parse_time(text);
+          k.rank = kTime;
+        }
+        if (time) {
+          k.time = *time;
+          break;
+        }
       }
       k.rank = kObject;
       k.text = json_text(v);
@@ -55,15 +80,17 @@ SortKey value_key(const Entity& e, const AttrPath& p) {
   SortKey absent;
   absent.rank = kAbsent;
   const Attribute* a = first_instance(e.attrs, p.names[0]);
-  for (size_t i = 1; a != nullptr && i < p.names.size(); ++i) a = first_instance(a->subs, p.names[i]);
+  for (size_t i = 1; a != nullptr && i < p.names.size(); ++i)
+    a = first_instance(a->subs, p.names[i]);
   if (a == nullptr) return absent;
   SortKey k;
   switch (p.meta) {
     case Meta::kObservedAt:
     case Meta::kCreatedAt:
     case Meta::kModifiedAt: {
-      int64_t t = p.meta == Meta::kObservedAt ? a->observed_at
-                : p.meta == Meta::kCreatedAt  ? a->created_at : a->modified_at;
+      int64_t t = p.meta == Meta::kObservedAt  ? a->observed_at
+                  : p.meta == Meta::kCreatedAt ? a->created_at
+                                               : a->modified_at;
       if (t == kNoTime) return absent;
       k.rank = kDateTime;
       k.time = t;
@@ -77,16 +104,28 @@ SortKey value_key(const Entity& e, const AttrPath& p) {
       k.text = std::string(v.str());
       return k;
     }
-    case Meta::kNone: break;
+    case Meta::kNone:
+      break;
   }
   const Value& v = a->value;
   if (!v.is_json() && p.member.empty()) {
     switch (v.type()) {
       case Value::Type::kInt:
-      case Value::Type::kDouble: k.rank = kNumber; k.number = v.as_double(); return k;
-      case Value::Type::kString: k.rank = kString; k.text = std::string(v.text()); return k;
-      case Value::Type::kBool: k.rank = kBoolean; k.number = v.as_bool() ? 1 : 0; return k;
-      default: k.rank = kNull; return k;
+      case Value::Type::kDouble:
+        k.rank = kNumber;
+        k.number = v.as_double();
+        return k;
+      case Value::Type::kString:
+        k.rank = kString;
+        k.text = std::string(v.text());
+        return k;
+      case Value::Type::kBool:
+        k.rank = kBoolean;
+        k.number = v.as_bool() ? 1 : 0;
+        return k;
+      default:
+        k.rank = kNull;
+        return k;
     }
   }
   if (!v.is_json()) return absent;
@@ -127,9 +166,8 @@ bool EntitySelector::matches(const Entity& e) const {
 }
 
 bool EntityQuery::matches(const Entity& e, Skip skip) const {
-  if (!selectors.empty() &&
-      std::none_of(selectors.begin(), selectors.end(),
-                   [&](const EntitySelector& s) { return s.matches(e); })) {
+  if (!selectors.empty() && std::none_of(selectors.begin(), selectors.end(),
+                                         [&](const EntitySelector& s) { return s.matches(e); })) {
     return false;
   }
   if (!ids.empty() && std::find(ids.begin(), ids.end(), e.id) == ids.end()) return false;
@@ -168,18 +206,25 @@ Result<std::vector<OrderTerm>> parse_order_by(std::string_view text, const jsonl
     std::string_view name = item.substr(0, semi);
     if (semi != std::string_view::npos) {
       std::string_view dir = item.substr(semi + 1);
-      if (dir == "asc") t.direction = OrderTerm::Direction::kAsc;
-      else if (dir == "desc") t.direction = OrderTerm::Direction::kDesc;
-      else if (dir == "dist-asc") t.direction = OrderTerm::Direction::kDistAsc;
-      else if (dir == "dist-desc") t.direction = OrderTerm::Direction::kDistDesc;
+      if (dir == "asc")
+        t.direction = OrderTerm::Direction::kAsc;
+      else if (dir == "desc")
+        t.direction = OrderTerm::Direction::kDesc;
+      else if (dir == "dist-asc")
+        t.direction = OrderTerm::Direction::kDistAsc;
+      else if (dir == "dist-desc")
+        t.direction = OrderTerm::Direction::kDistDesc;
       else {
         return Status::BadRequestData("orderBy: '" + std::string(dir) +
                                       "' is not asc, desc, dist-asc or dist-desc");
       }
     }
-    if (name == "id") t.member = OrderTerm::Member::kId;
-    else if (name == "type") t.member = OrderTerm::Member::kType;
-    else if (name == "scope") t.member = OrderTerm::Member::kScope;
+    if (name == "id")
+      t.member = OrderTerm::Member::kId;
+    else if (name == "type")
+      t.member = OrderTerm::Member::kType;
+    else if (name == "scope")
+      t.member = OrderTerm::Member::kScope;
     else {
       // Reuse the q path grammar: parse "name" as a bare existence term.
       auto e = parse_q(name, ctx);
@@ -209,14 +254,21 @@ std::vector<SortKey> sort_keys(const Entity& e, const std::vector<OrderTerm>& te
   for (const auto& t : terms) {
     SortKey k;
     switch (t.member) {
-      case OrderTerm::Member::kId: k.rank = kString; k.text = e.id; break;
+      case OrderTerm::Member::kId:
+        k.rank = kString;
+        k.text = e.id;
+        break;
       case OrderTerm::Member::kType:
         k.rank = kString;
         k.text = e.types.empty() ? std::string() : std::string(e.types[0].str());
         break;
       case OrderTerm::Member::kScope:
-        if (e.scopes.empty()) k.rank = kAbsent;
-        else { k.rank = kString; k.text = e.scopes[0]; }
+        if (e.scopes.empty())
+          k.rank = kAbsent;
+        else {
+          k.rank = kString;
+          k.text = e.scopes[0];
+        }
         break;
       case OrderTerm::Member::kAttribute:
         if (t.direction == OrderTerm::Direction::kDistAsc ||

@@ -22,8 +22,12 @@ namespace tsunagu::ngsild::query {
 struct OrderTerm {
   enum class Member : unsigned char { kAttribute, kId, kType, kScope } member = Member::kAttribute;
   AttrPath path;
-  enum class Direction : unsigned char { kAsc, kDesc, kDistAsc, kDistDesc } direction =
-      Direction::kAsc;
+  enum class Direction : unsigned char {
+    kAsc,
+    kDesc,
+    kDistAsc,
+    kDistDesc
+  } direction = Direction::kAsc;
 };
 
 // One element of a Query's "entities" (EntitySelector, §5.2.33): id, or idPattern, and types.
@@ -35,19 +39,19 @@ struct EntitySelector {
 };
 
 struct EntityQuery {
-  std::vector<EntitySelector> selectors;        // POST /entityOperations/query: any of them
-  std::vector<std::string> ids;                 // exact ids (any of)
-  std::shared_ptr<re2::RE2> id_pattern;         // idPattern (searched, not anchored)
+  std::vector<EntitySelector> selectors;  // POST /entityOperations/query: any of them
+  std::vector<std::string> ids;           // exact ids (any of)
+  std::shared_ptr<re2::RE2> id_pattern;   // idPattern (searched, not anchored)
   std::optional<TypeSelection> types;
   std::optional<Expr> q;
-  std::vector<Atom> attrs;                      // the entity must hold at least one
+  std::vector<Atom> attrs;  // the entity must hold at least one
   std::optional<geo::GeoQuery> geo;
-  Atom geo_property;                            // geo->geoproperty, expanded
+  Atom geo_property;  // geo->geoproperty, expanded
   std::optional<ScopeQuery> scope;
 
   std::vector<OrderTerm> order_by;
-  std::optional<geo::Geometry> order_from;      // reference geometry of dist-asc/dist-desc
-  std::shared_ptr<const Collation> collation;   // string order (root collation when null)
+  std::optional<geo::Geometry> order_from;     // reference geometry of dist-asc/dist-desc
+  std::shared_ptr<const Collation> collation;  // string order (root collation when null)
 
   size_t offset = 0;
   size_t limit = 20;
@@ -70,10 +74,10 @@ Result<std::vector<OrderTerm>> parse_order_by(std::string_view text, const jsonl
 
 // The value an entity sorts by for one OrderTerm, ranked by the datatype order of §4.23.2.
 struct SortKey {
-  int rank = 0;         // datatype rank; lower sorts first in ascending order
-  double number = 0;    // numbers, booleans, distances
-  int64_t time = 0;     // Time/Date/DateTime
-  std::string text;     // strings: collation sort key; compound values: JSON text
+  int rank = 0;       // datatype rank; lower sorts first in ascending order
+  double number = 0;  // numbers, booleans, distances
+  int64_t time = 0;   // Time/Date/DateTime
+  std::string text;   // strings: collation sort key; compound values: JSON text
 };
 
 // The keys of `e` for every term; `from` is the reference geometry of dist-* terms.

@@ -31,7 +31,8 @@ void write_file(const std::string& path, const std::string& data) {
 
 std::string binary_bytes() {
   std::string s;
-  for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
+  for (int i = 0; i < 256; ++i)
+    s.push_back(static_cast<char>(i));
   s += std::string("\0\0\xff\xfe", 4);
   return s;
 }
@@ -185,7 +186,8 @@ TEST_F(ChangeLogTest, ReplayDeliversRecordsInOrderWithExactFraming) {
   p.push_back("");  // an empty payload is a record too
   auto offsets = append_all(p);
   uint64_t expected_size = 0;
-  for (const auto& x : p) expected_size += kHeader + x.size();
+  for (const auto& x : p)
+    expected_size += kHeader + x.size();
   EXPECT_EQ(fs::file_size(path_), expected_size);
   Replayed r = replay();
   ASSERT_TRUE(r.status.ok());

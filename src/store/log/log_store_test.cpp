@@ -62,8 +62,10 @@ class Recorder final : public LoadVisitor {
     std::vector<std::string> t(tenants.begin(), tenants.end());
     std::sort(t.begin(), t.end());
     std::vector<std::string> out;
-    for (const auto& name : t) out.push_back("tenant [" + name + "]");
-    for (const auto& r : entities) out.push_back(show(r));
+    for (const auto& name : t)
+      out.push_back("tenant [" + name + "]");
+    for (const auto& r : entities)
+      out.push_back(show(r));
     return out;
   }
   std::vector<std::string> tenants;
@@ -79,18 +81,28 @@ struct Model {
   void apply(const WriteBatch& b) {
     for (const auto& op : b.ops) {
       switch (op.kind) {
-        case OpKind::kCreateTenant: tenants.insert(op.tenant); break;
+        case OpKind::kCreateTenant:
+          tenants.insert(op.tenant);
+          break;
         case OpKind::kInsertEntity:
-        case OpKind::kPutEntity: rows[op.row] = {op.row, op.tenant, op.id, op.doc}; break;
-        case OpKind::kUpdateEntity: rows.at(op.row).doc = op.doc; break;
-        case OpKind::kDeleteEntity: rows.erase(op.row); break;
+        case OpKind::kPutEntity:
+          rows[op.row] = {op.row, op.tenant, op.id, op.doc};
+          break;
+        case OpKind::kUpdateEntity:
+          rows.at(op.row).doc = op.doc;
+          break;
+        case OpKind::kDeleteEntity:
+          rows.erase(op.row);
+          break;
       }
     }
   }
   std::vector<std::string> lines() const {
     std::vector<std::string> out;
-    for (const auto& t : tenants) out.push_back("tenant [" + t + "]");
-    for (const auto& [row, r] : rows) out.push_back(show(r));
+    for (const auto& t : tenants)
+      out.push_back("tenant [" + t + "]");
+    for (const auto& [row, r] : rows)
+      out.push_back(show(r));
     return out;
   }
 };
@@ -110,7 +122,8 @@ class LogStoreTest : public ::testing::Test {
   void SetUp() override { dir_ = temp_dir(); }
   void TearDown() override {
     std::error_code ec;
-    for (const auto& d : dirs_) fs::remove_all(d, ec);
+    for (const auto& d : dirs_)
+      fs::remove_all(d, ec);
   }
 
   std::string temp_dir() {
@@ -144,8 +157,7 @@ class LogStoreTest : public ::testing::Test {
   }
 
   // Opens the directory, loads it and compares what is visited with `model`.
-  void expect_loads(const Model& model, uint64_t checkpoint_bytes = kNoFold,
-                    std::string dir = {}) {
+  void expect_loads(const Model& model, uint64_t checkpoint_bytes = kNoFold, std::string dir = {}) {
     Recorder r;
     auto s = open(checkpoint_bytes, SyncMode::kFull, &r, dir);
     EXPECT_EQ(r.problems, std::vector<std::string>{});
@@ -513,9 +525,9 @@ TEST_F(LogStoreTest, DamagedOlderSegmentFailsTheLoad) {
   };
   std::string flipped = clean;
   flipped[clean.size() - 2] ^= 0x20;  // in the last record's payload
-  for (const Damage& d : {Damage{"flipped byte", flipped},
-                          Damage{"truncated", clean.substr(0, clean.size() - 5)},
-                          Damage{"garbage after", clean + "garbage"}}) {
+  for (const Damage& d :
+       {Damage{"flipped byte", flipped}, Damage{"truncated", clean.substr(0, clean.size() - 5)},
+        Damage{"garbage after", clean + "garbage"}}) {
     SCOPED_TRACE(d.what);
     write_file(segment(1), d.bytes);
     const uint64_t size1 = fs::file_size(segment(1)), size2 = fs::file_size(segment(2));
@@ -640,7 +652,8 @@ TEST_F(LogStoreTest, RandomBatchesAcrossFoldsAndRestartsMatchAModel) {
       WriteBatch b;
       for (size_t n = 1 + pick(5); n > 0; --n) {
         std::vector<uint64_t> rows;
-        for (const auto& [row, _] : draft.rows) rows.push_back(row);
+        for (const auto& [row, _] : draft.rows)
+          rows.push_back(row);
         size_t dice = pick(100);
         WriteBatch op;
         std::string doc = "{\"d\":\"" + std::string(pick(300), 'x') + std::to_string(rng()) + "\"}";

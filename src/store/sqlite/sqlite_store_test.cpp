@@ -110,13 +110,14 @@ TEST_F(SqliteStoreTest, OpenCreatesTheDatabase) {
 TEST_F(SqliteStoreTest, VersionOneIsMigrated) {
   {
     Shell sh(path_);
-    sh.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-            "INSERT INTO meta VALUES ('schema_version', '1');"
-            "CREATE TABLE tenants (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);"
-            "CREATE TABLE entities (tenant TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,"
-            " UNIQUE (tenant, id));"
-            "INSERT INTO tenants VALUES ('tokyo', 0);"
-            "INSERT INTO entities VALUES ('tokyo', 'urn:a', 'A'), ('', 'urn:b', 'B');");
+    sh.exec(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('schema_version', '1');"
+        "CREATE TABLE tenants (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);"
+        "CREATE TABLE entities (tenant TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,"
+        " UNIQUE (tenant, id));"
+        "INSERT INTO tenants VALUES ('tokyo', 0);"
+        "INSERT INTO entities VALUES ('tokyo', 'urn:a', 'A'), ('', 'urn:b', 'B');");
   }
   auto s = open();
   ASSERT_NE(s, nullptr);
@@ -231,7 +232,8 @@ TEST_F(SqliteStoreTest, EmptyBatchIsOk) {
 TEST_F(SqliteStoreTest, DocumentsAreKeptByteForByte) {
   auto s = open();
   std::string big(1 << 20, 'x');
-  std::string utf8 = "{\"name\":\"\xe4\xb8\x8a\xe9\x87\x8e\",\"q\":\"'\\\"; DROP TABLE entities;--\"}";
+  std::string utf8 =
+      "{\"name\":\"\xe4\xb8\x8a\xe9\x87\x8e\",\"q\":\"'\\\"; DROP TABLE entities;--\"}";
   WriteBatch b;
   b.insert_entity(1, "t\xc3\xa9", "urn:big", big);
   b.insert_entity(2, "t\xc3\xa9", "urn:utf8:\xe4\xb8\x8a", utf8);
@@ -326,7 +328,8 @@ TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
 }
 
 TEST_F(SqliteStoreTest, OpenFailures) {
-  auto missing_dir = open_sqlite({(fs::path(dir_) / "no" / "such" / "dir.db").string(), SyncMode::kFull});
+  auto missing_dir =
+      open_sqlite({(fs::path(dir_) / "no" / "such" / "dir.db").string(), SyncMode::kFull});
   ASSERT_FALSE(missing_dir.ok());
   EXPECT_EQ(missing_dir.status().kind(), ErrorKind::kInternalError);
   {

@@ -64,6 +64,20 @@ struct Changes {
     }
   }
 
+  // Adds every intact record of the log segment at `path` (see ChangeLog::replay).
+  Status add_segment(const std::string& path, uint64_t& valid, bool& torn) {
+    return ChangeLog::replay(
+        path,
+        [this](std::string_view payload) {
+          WriteBatch b;
+          TSUNAGU_RETURN_IF_ERROR(decode_batch(payload, b));
+          for (auto& op : b.ops)
+            add(std::move(op));
+          return Status::Ok();
+        },
+        valid, torn);
+  }
+
   // The changes as one batch, moving the documents out (the Changes are spent).
   WriteBatch take_batch() {
     WriteBatch b;
@@ -166,16 +180,7 @@ class LogStore final : public Store {
       std::string path = options_.dir + "/" + segment_name(segs[i]);
       uint64_t valid = 0;
       bool torn = false;
-      TSUNAGU_RETURN_IF_ERROR(ChangeLog::replay(
-          path,
-          [&](std::string_view payload) {
-            WriteBatch b;
-            TSUNAGU_RETURN_IF_ERROR(decode_batch(payload, b));
-            for (auto& op : b.ops)
-              logged.add(std::move(op));
-            return Status::Ok();
-          },
-          valid, torn));
+      TSUNAGU_RETURN_IF_ERROR(logged.add_segment(path, valid, torn));
       if (torn) {
         if (i + 1 != segs.size()) {
           return Status::Internal("change log '" + path + "' is damaged at byte " +
@@ -314,16 +319,7 @@ class LogStore final : public Store {
       std::string path = options_.dir + "/" + segment_name(seq);
       uint64_t valid = 0;
       bool torn = false;
-      TSUNAGU_RETURN_IF_ERROR(ChangeLog::replay(
-          path,
-          [&](std::string_view payload) {
-            WriteBatch b;
-            TSUNAGU_RETURN_IF_ERROR(decode_batch(payload, b));
-            for (auto& op : b.ops)
-              changes.add(std::move(op));
-            return Status::Ok();
-          },
-          valid, torn));
+      TSUNAGU_RETURN_IF_ERROR(changes.add_segment(path, valid, torn));
       if (torn) return Status::Internal("change log '" + path + "' is damaged");
       folded.push_back(seq);
     }

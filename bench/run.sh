@@ -24,7 +24,7 @@ done
 
 if [ "$build" = 1 ]; then
   scripts/install-deps bench
-  scripts/build >/dev/null
+  scripts/build -DTSUNAGU_BENCH=ON -DTSUNAGU_TESTS=OFF >/dev/null
 fi
 dir=${TSUNAGU_BUILD_DIR:-build}
 

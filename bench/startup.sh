@@ -17,7 +17,7 @@ for a in "$@"; do
 done
 if [ "$build" = 1 ]; then
   scripts/install-deps bench
-  scripts/build >/dev/null
+  scripts/build -DTSUNAGU_BENCH=ON -DTSUNAGU_TESTS=OFF >/dev/null
 fi
 
 export TSUNAGU_BENCH_COMMAND="bench/startup.sh $*"

@@ -18,9 +18,12 @@ using JsonValue = rapidjson::Value;
 // Deepest nesting of arrays/objects accepted in any request body.
 inline constexpr int kMaxJsonDepth = 64;
 
-// Parses `text` into `doc`. InvalidRequest ("malformed JSON ...", §5.5.4) on any syntax fault, invalid
-// UTF-8, nesting deeper than kMaxJsonDepth, or a number too large for a double.
+// Parses `text` into `doc`. InvalidRequest ("malformed JSON ...", §5.5.4) on any syntax fault,
+// invalid UTF-8, nesting deeper than kMaxJsonDepth, or a number too large for a double.
 Status parse_json(std::string_view text, JsonDoc& doc);
+// The same, reading the string's terminating NUL instead of copying the text first.
+Status parse_json(const std::string& text, JsonDoc& doc);
+Status parse_json(const char* text, JsonDoc& doc);
 
 // Minified JSON text of a DOM value; object member order is kept.
 std::string json_text(const JsonValue& v);

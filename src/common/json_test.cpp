@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "common/json_writer.hpp"
 
 namespace tsunagu {
@@ -29,7 +33,8 @@ std::string nested(int depth, char open = '[', char close = ']') {
 
 std::string nested_objects(int depth) {
   std::string s;
-  for (int i = 0; i < depth - 1; ++i) s += "{\"a\":";
+  for (int i = 0; i < depth - 1; ++i)
+    s += "{\"a\":";
   s += "{}";
   s += std::string(depth - 1, '}');
   return s;
@@ -37,9 +42,9 @@ std::string nested_objects(int depth) {
 
 TEST(ParseJsonTest, ParsesEveryKindOfValue) {
   JsonDoc doc;
-  ASSERT_TRUE(parse_json(R"({"s":"x","i":-3,"d":1.5,"t":true,"f":false,"n":null,"a":[1],"o":{}})",
-                         doc)
-                  .ok());
+  ASSERT_TRUE(
+      parse_json(R"({"s":"x","i":-3,"d":1.5,"t":true,"f":false,"n":null,"a":[1],"o":{}})", doc)
+          .ok());
   ASSERT_TRUE(doc.IsObject());
   EXPECT_STREQ(doc["s"].GetString(), "x");
   EXPECT_EQ(doc["i"].GetInt64(), -3);
@@ -83,9 +88,11 @@ TEST(ParseJsonTest, DepthLimitIsExactly64) {
   EXPECT_NE(error_of(nested_objects(65)).find("malformed JSON"), std::string::npos);
   // Mixed arrays and objects count together.
   std::string mixed;
-  for (int i = 0; i < 33; ++i) mixed += "[{\"k\":";
+  for (int i = 0; i < 33; ++i)
+    mixed += "[{\"k\":";
   mixed += "1";
-  for (int i = 0; i < 33; ++i) mixed += "}]";
+  for (int i = 0; i < 33; ++i)
+    mixed += "}]";
   EXPECT_NE(error_of(mixed), "ok");  // 66 levels
 }
 
@@ -96,8 +103,9 @@ TEST(ParseJsonTest, DepthIsNotFooledByBracketsInStrings) {
   std::string t = std::string(63, '[') + "\"[[[\\\\\"" + std::string(63, ']');
   EXPECT_EQ(error_of(t), "ok");
   // Siblings do not add depth.
-  std::string siblings = "[" ;
-  for (int i = 0; i < 200; ++i) siblings += (i ? ",[]" : "[]");
+  std::string siblings = "[";
+  for (int i = 0; i < 200; ++i)
+    siblings += (i ? ",[]" : "[]");
   siblings += "]";
   EXPECT_EQ(error_of(siblings), "ok");
 }
@@ -115,6 +123,106 @@ TEST(ParseJsonTest, RefusesInvalidUtf8) {
   EXPECT_NE(error_of(R"("\ud800")"), "ok");       // lone surrogate escape
   EXPECT_EQ(error_of("\"\xe4\xb8\x8a\xe9\x87\x8e\""), "ok");
   EXPECT_EQ(error_of(R"("\ud83d\ude00")"), "ok");
+}
+
+// Every way of passing text: a view (copied before parsing), a std::string and a C string (read
+// up to their terminating NUL) must give the same answer.
+std::string error_of_each(const std::string& text) {
+  std::string by_view = error_of(text);
+  JsonDoc doc;
+  Status st = parse_json(text, doc);
+  EXPECT_EQ(st.ok() ? "ok" : st.detail(), by_view) << "std::string overload";
+  if (text.find('\0') == std::string::npos) {
+    Status c = parse_json(text.c_str(), doc);
+    EXPECT_EQ(c.ok() ? "ok" : c.detail(), by_view) << "C string overload";
+  }
+  return by_view;
+}
+
+TEST(ParseJsonTest, RefusesRawNulBytes) {
+  // RapidJSON takes a NUL for the end of the text: what follows must not be ignored.
+  EXPECT_NE(error_of_each(std::string("{\"a\":1}\0{}", 9)), "ok");
+  EXPECT_NE(error_of_each(std::string("[1]\0", 4)), "ok");
+  EXPECT_NE(error_of_each(std::string("[\"a\0b\"]", 7)), "ok");
+  EXPECT_EQ(error_of_each(std::string(40, ' ') + std::string("[1]\0]", 5)),
+            "malformed JSON at offset 43: a NUL byte");
+}
+
+TEST(ParseJsonTest, RefusesInvalidUtf8AtEveryPositionOfALongString) {
+  for (size_t at = 0; at < 48; ++at) {
+    std::string text = "[\"" + std::string(48, 'a') + "\"]";
+    text[2 + at] = '\xff';
+    EXPECT_NE(error_of_each(text), "ok") << at;
+    text[2 + at] = '\xc3';  // a truncated sequence
+    EXPECT_NE(error_of_each(text), "ok") << at;
+  }
+  std::string ok = "[\"" + std::string(30, 'a') + "\xe4\xb8\x8a" + std::string(30, 'b') + "\"]";
+  EXPECT_EQ(error_of_each(ok), "ok");
+}
+
+// The depth check reads 16 bytes at a time where it can: it must agree, offset for offset, with
+// the plain byte-by-byte reading on texts built to put quotes, escapes and brackets at every
+// position of a block.
+TEST(ParseJsonTest, DepthCheckAgreesWithAByteByByteReading) {
+  auto reference = [](const std::string& s) -> std::optional<size_t> {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < s.size(); ++i) {
+      char c = s[i];
+      if (in_string) {
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          in_string = false;
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '[' || c == '{') {
+        if (++depth > kMaxJsonDepth) return i;
+      } else if (c == ']' || c == '}') {
+        --depth;
+      }
+    }
+    return std::nullopt;
+  };
+  const std::vector<std::string> pieces = {"[",        "{",
+                                           "]",        "}",
+                                           "\"",       "\\",
+                                           "\\\"",     "a",
+                                           ",",        ":",
+                                           " ",        "1",
+                                           "\xc3\xa9", std::string(1, '\0'),
+                                           "[[[[[[[[", "]]]]]]]]",
+                                           "\"[[[[\"", "xxxxxxxxxxxxxxx"};
+  uint64_t state = 88172645463325252ull;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int deep = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::string s;
+    // Mostly opening pieces early, so that many texts pass the limit somewhere.
+    size_t len = next() % 400;
+    while (s.size() < len) {
+      size_t k = next() % (pieces.size() + 6);
+      s += k < pieces.size() ? pieces[k] : (k % 2 ? "[" : "[[[[");
+    }
+    std::optional<size_t> want = reference(s);
+    std::string got = error_of(s);
+    bool depth_error = got.find("nesting deeper") != std::string::npos;
+    if (want) {
+      ++deep;
+      EXPECT_EQ(got,
+                "malformed JSON: nesting deeper than 64 levels at offset " + std::to_string(*want))
+          << n;
+    } else {
+      EXPECT_FALSE(depth_error) << n << ": " << got;
+    }
+    if (HasFailure()) break;
+  }
+  EXPECT_GT(deep, 1000);  // the generator does reach the limit often
 }
 
 TEST(ParseJsonTest, RefusesNumbersADoubleCannotHold) {
@@ -143,7 +251,8 @@ TEST(JsonTextTest, RoundTripsMinifiedAndKeepsMemberOrder) {
       R"([true,false,null,"",[],{}])",
       R"({"n":-3,"d":1.5,"e":0.1,"big":9223372036854775807,"small":-9223372036854775808})",
   };
-  for (const char* t : texts) EXPECT_EQ(minified(t), t);
+  for (const char* t : texts)
+    EXPECT_EQ(minified(t), t);
 }
 
 TEST(JsonTextTest, Minifies) {

@@ -95,6 +95,11 @@ class HostileInput(unittest.TestCase):
         "whitespace only": b"   \n ",
         "10,000 unclosed [": b"[" * 10000,
         "raw NUL in a string": b'{"id": "urn:ngsi-ld:Thing:m\x001", "type": "Thing"}',
+        # The parser takes a NUL for the end of the text: what follows must not be ignored.
+        "NUL after the document": b'{"id": "urn:ngsi-ld:Thing:m1", "type": "Thing"}\x00junk',
+        "NUL after a long document": b'{"id": "urn:ngsi-ld:Thing:m1", "type": "Thing", '
+                                     b'"p": {"type": "Property", "value": "'
+                                     + b"x" * 100 + b'"}}\x00',
         "raw newline in a string": b'{"id": "urn:ngsi-ld:Thing:m\n1", "type": "Thing"}',
         "invalid UTF-8 in a value": b'{"id": "urn:ngsi-ld:Thing:m1", "type": "Thing", '
                                     b'"p": {"type": "Property", "value": "\xff\xfe"}}',

@@ -3,6 +3,7 @@
 #include "common/time.hpp"
 
 #include <chrono>
+#include <cstdio>
 
 namespace tsunagu {
 namespace {
@@ -145,7 +146,7 @@ std::optional<int64_t> parse_time(std::string_view s) {
   return ((tod - offset) % day + day) % day;
 }
 
-void append_datetime(int64_t us, std::string& out) {
+size_t write_datetime(int64_t us, char (&buf)[kDatetimeChars]) {
   // Hot path (every stored attribute carries timestamps): digits written by hand, no printf.
   constexpr int64_t kDay = 86400LL * 1000000LL;
   int64_t days = us >= 0 ? us / kDay : -((-us + kDay - 1) / kDay);
@@ -155,7 +156,6 @@ void append_datetime(int64_t us, std::string& out) {
   civil_from_days(days, y, m, d);
   int64_t secs = rest / 1000000;
   int64_t frac = rest % 1000000;
-  char buf[40];
   char* p = buf;
   auto put = [&p](int64_t v, int width) {
     for (int i = width - 1; i >= 0; --i) {
@@ -165,7 +165,7 @@ void append_datetime(int64_t us, std::string& out) {
     p += width;
   };
   if (y < 0 || y > 9999) {  // outside ISO 8601's four digits: rare, keep it simple
-    out += std::to_string(y);
+    p += snprintf(p, 24, "%lld", static_cast<long long>(y));
   } else {
     put(y, 4);
   }
@@ -187,7 +187,12 @@ void append_datetime(int64_t us, std::string& out) {
       put(frac, 6);
   }
   *p++ = 'Z';
-  out.append(buf, static_cast<size_t>(p - buf));
+  return static_cast<size_t>(p - buf);
+}
+
+void append_datetime(int64_t us, std::string& out) {
+  char buf[kDatetimeChars];
+  out.append(buf, write_datetime(us, buf));
 }
 
 std::string format_datetime(int64_t us) {

@@ -29,6 +29,10 @@ std::optional<int64_t> parse_time(std::string_view text);
 // Appends the UTC form of `us`: "2026-04-01T06:00:00Z", with ".mmm" or ".uuuuuu" only when the
 // value has a fractional second.
 void append_datetime(int64_t us, std::string& out);
+// The same written to `buf` (no terminating NUL); returns the length. Every character is one a
+// JSON string holds unescaped.
+inline constexpr size_t kDatetimeChars = 48;
+size_t write_datetime(int64_t us, char (&buf)[kDatetimeChars]);
 std::string format_datetime(int64_t us);
 
 }  // namespace tsunagu

@@ -70,12 +70,20 @@ class Renderer {
     w_.end_array();
   }
 
+  // An entity's system attributes mostly share one instant, so the last text is kept.
   void timestamp(std::string_view key, int64_t t) {
     if (t == kNoTime) return;
+    if (t != last_time_ || last_len_ == 0) {
+      char buf[kDatetimeChars];
+      size_t n = write_datetime(t, buf);
+      last_text_[0] = '"';
+      std::copy_n(buf, n, last_text_ + 1);
+      last_text_[n + 1] = '"';
+      last_len_ = n + 2;
+      last_time_ = t;
+    }
     w_.key(key);
-    std::string s;
-    append_datetime(t, s);
-    w_.string(s);
+    w_.raw({last_text_, last_len_});
   }
 
   bool selected(const Attribute& a) const {
@@ -292,6 +300,9 @@ class Renderer {
   const RenderOptions& o_;
   JsonWriter& w_;
   std::string scratch_;
+  int64_t last_time_ = 0;  // timestamp(): the instant last written and its quoted text
+  size_t last_len_ = 0;
+  char last_text_[kDatetimeChars + 2];
 };
 
 }  // namespace

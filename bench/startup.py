@@ -34,8 +34,9 @@ def state_loaded(log_path):
     raise BenchError(f"no state_loaded line in {log_path}")
 
 
-def settled_rss(p, wait=0.5):
-    """VmRSS in KiB after the process has had `wait` seconds to finish background work."""
+def settled_rss(p, wait=3.0):
+    """VmRSS in KiB after the process has had `wait` seconds to finish background work (the
+    store hands a fold's buffers back to the OS 2 s after the last fold, see log_store.cpp)."""
     time.sleep(wait)
     return p.rss_kib()
 

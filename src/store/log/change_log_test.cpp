@@ -213,13 +213,26 @@ TEST_F(ChangeLogTest, HeaderCarriesTheStandardCrc32) {
   EXPECT_EQ(u32(8), 0xCBF43926u);
   EXPECT_EQ(u32(kHeader + 9 + 8), 0u);  // the CRC of no bytes
 
-  // A record framed by hand with that CRC (as an older build wrote it) replays.
-  std::string framed = bytes.substr(0, kHeader + 9);
-  write_file(path_, framed + framed);
+  // The reader checks the same CRC: records framed here byte by byte, not by the writer, replay
+  // with the standard value and are cut with any other.
+  auto le32 = [](uint32_t v) {
+    std::string out(4, '\0');
+    for (int i = 0; i < 4; ++i)
+      out[i] = static_cast<char>(v >> (8 * i));
+    return out;
+  };
+  const std::string magic = bytes.substr(0, 4);
+  auto framed = [&](uint32_t crc) { return magic + le32(9) + le32(crc) + "123456789"; };
+  write_file(path_, framed(0xCBF43926u) + framed(0xCBF43926u));
   Replayed r = replay();
   ASSERT_TRUE(r.status.ok()) << r.status.detail();
   EXPECT_EQ(r.records, (std::vector<std::string>{"123456789", "123456789"}));
   EXPECT_FALSE(r.torn);
+  write_file(path_, framed(0xCBF43926u) + framed(0xCBF43927u));
+  r = replay();
+  ASSERT_TRUE(r.status.ok()) << r.status.detail();
+  EXPECT_EQ(r.records, (std::vector<std::string>{"123456789"}));
+  EXPECT_TRUE(r.torn);
 }
 
 TEST_F(ChangeLogTest, EmptyFileHasNoRecordsAndIsNotTorn) {

@@ -33,10 +33,13 @@ struct RenderOptions {
   const jsonld::Context* ctx = nullptr;  // nullptr: names stay expanded (the stored form)
   Format format = Format::kNormalized;
   bool sys_attrs = false;
-  bool with_context = false;             // add "@context" (application/ld+json)
-  std::string lang;                      // reduce LanguageProperties to this language
-  bool dataset_filter = false;           // only instances whose datasetId is listed
-  std::vector<Atom> dataset_ids;         // "@none" (as an Atom) selects the default instance
+  // The store's form (needs sys_attrs): an attribute's createdAt and modifiedAt are left out
+  // where they equal those of the entity or attribute holding it (docs/storage.md).
+  bool inherit_times = false;
+  bool with_context = false;      // add "@context" (application/ld+json)
+  std::string lang;               // reduce LanguageProperties to this language
+  bool dataset_filter = false;    // only instances whose datasetId is listed
+  std::vector<Atom> dataset_ids;  // "@none" (as an Atom) selects the default instance
   Projection projection;
 };
 
@@ -46,10 +49,10 @@ std::string render_entity(const Entity& e, const RenderOptions& o);
 
 // Writes one entity as a GeoJSON Feature whose geometry is the value of `geometry_property`
 // (expanded name; null when absent or not a GeoProperty).
-void render_feature(const Entity& e, const RenderOptions& o, Atom geometry_property,
-                    JsonWriter& w);
+void render_feature(const Entity& e, const RenderOptions& o, Atom geometry_property, JsonWriter& w);
 
-// The store's document for an entity: normalized, expanded names, system attributes kept.
+// The store's document for an entity: normalized, expanded names, system attributes kept
+// (an attribute's only where they differ from its holder's).
 std::string stored_document(const Entity& e);
 
 // Picks the best language of a languageMap for `lang` (exact tag, then primary subtag, then

@@ -512,6 +512,16 @@ Status parse_scopes(const JsonValue& v, std::vector<std::string>& out) {
   return one(v);
 }
 
+// A stored attribute without createdAt or modifiedAt has those of its holder (the entity, or
+// the attribute a sub-attribute belongs to): the store leaves out the equal ones.
+void inherit_times(std::vector<Attribute>& attrs, int64_t created, int64_t modified) {
+  for (auto& a : attrs) {
+    if (a.created_at == kNoTime) a.created_at = created;
+    if (a.modified_at == kNoTime) a.modified_at = modified;
+    inherit_times(a.subs, a.created_at, a.modified_at);
+  }
+}
+
 }  // namespace
 
 Status check_entity_id(std::string_view id, std::string_view where) {
@@ -670,6 +680,7 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
   }
   if (options.require_id && !e.id) return Status::BadRequestData("id: missing");
   if (options.require_type && e.types.empty()) return Status::BadRequestData("type: missing");
+  if (options.mode == ParseMode::kStored) inherit_times(e.attrs, e.created_at, e.modified_at);
   return e;
 }
 

@@ -37,7 +37,8 @@ enum class ParseMode : unsigned char {
   kEntity,    // create / upsert / replace: a complete entity
   kFragment,  // append / update attributes: complete attributes, id and type optional
   kMerge,     // merge / partial update: attributes may be partial, "urn:ngsi-ld:null" deletes
-  kStored,    // the store's own documents: trusted, system attributes kept
+  kStored,    // the store's own documents: trusted, system attributes kept (an attribute
+              // without them takes its holder's)
 };
 
 struct ParseOptions {

@@ -600,6 +600,30 @@ TEST_F(EntityParserTest, StoredModeKeepsSystemAttributesAndExpandedNames) {
   EXPECT_EQ(r->attrs[1].value, Value::string("https://example.org/Fast"));
 }
 
+TEST_F(EntityParserTest, StoredModeGivesAnAttributeWithoutTimesItsHolders) {
+  std::string doc = R"({"id": "urn:a:b", "type": "https://example.org/Car",
+      "https://example.org/a": {"type": "Property", "value": 1, "modifiedAt": "2026-01-03T00:00:00Z",
+          "https://example.org/s": {"type": "Property", "value": 2}},
+      "https://example.org/b": {"type": "Property", "value": 3, "createdAt": "2026-01-02T00:00:00Z"},
+      "createdAt": "2026-01-01T00:00:00Z", "modifiedAt": "2026-01-04T00:00:00Z"})";
+  auto r = parse(doc, ParseMode::kStored);
+  ASSERT_TRUE(r.ok()) << r.status().detail();
+  ASSERT_EQ(r->attrs.size(), 2u);
+  const Attribute& a = r->attrs[0];
+  EXPECT_EQ(a.created_at, *parse_datetime("2026-01-01T00:00:00Z"));  // the entity's, given after
+  EXPECT_EQ(a.modified_at, *parse_datetime("2026-01-03T00:00:00Z"));
+  ASSERT_EQ(a.subs.size(), 1u);
+  EXPECT_EQ(a.subs[0].created_at, *parse_datetime("2026-01-01T00:00:00Z"));  // a's
+  EXPECT_EQ(a.subs[0].modified_at, *parse_datetime("2026-01-03T00:00:00Z"));
+  EXPECT_EQ(r->attrs[1].created_at, *parse_datetime("2026-01-02T00:00:00Z"));
+  EXPECT_EQ(r->attrs[1].modified_at, *parse_datetime("2026-01-04T00:00:00Z"));
+  // Other modes take no times from the payload.
+  auto p = parse(doc, ParseMode::kEntity);
+  ASSERT_TRUE(p.ok()) << p.status().detail();
+  EXPECT_EQ(p->attrs[0].created_at, kNoTime);
+  EXPECT_EQ(p->attrs[0].subs[0].modified_at, kNoTime);
+}
+
 TEST_F(EntityParserTest, StoredModeDoesNotExpandThroughTheContext) {
   // Stored documents hold expanded names; whatever is there is taken as is, never expanded.
   auto r = parse(R"({"id": "urn:a:b", "type": "Car", "speed": 1})", ParseMode::kStored);

@@ -10,10 +10,14 @@
 namespace tsunagu::store {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
+// Version 3: the tables of version 2; a document leaves out an attribute's createdAt and
+// modifiedAt where they equal its holder's (docs/storage.md). Version 2 documents read the same,
+// so migrating records the number only, and an older Tsunagu refuses the database instead of
+// reading attributes without times.
 // Version 2: entities keyed by the engine's row number; no index on (tenant, id), which every
-// insert had to update at a random place (docs/storage.md).
+// insert had to update at a random place.
 constexpr const char* kSchemaV2 = R"SQL(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
@@ -222,9 +226,11 @@ class SqliteStore final : public Store {
     }
     if (version == kSchemaVersion) return Status::Ok();
     TSUNAGU_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
-    Status st = version == 1 ? exec(kMigrateV1toV2) : exec(kSchemaV2);
+    Status st = version == 1 ? exec(kMigrateV1toV2) : version == 2 ? Status::Ok() : exec(kSchemaV2);
     if (st.ok()) {
-      st = exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '2')");
+      st = exec(("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '" +
+                 std::to_string(kSchemaVersion) + "')")
+                    .c_str());
     }
     if (!st.ok()) {
       (void)exec("ROLLBACK");

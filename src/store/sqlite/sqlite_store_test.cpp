@@ -103,7 +103,7 @@ TEST_F(SqliteStoreTest, OpenCreatesTheDatabase) {
   EXPECT_TRUE(r.tenants.empty());
   EXPECT_TRUE(r.entities.empty());
   Shell sh(path_);
-  EXPECT_EQ(sh.text("SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+  EXPECT_EQ(sh.text("SELECT value FROM meta WHERE key = 'schema_version'"), "3");
 }
 
 // A version-1 database (SQLite-numbered rows, unique (tenant, id)) is migrated in place.
@@ -127,7 +127,26 @@ TEST_F(SqliteStoreTest, VersionOneIsMigrated) {
   EXPECT_EQ((r.entities[{"", "urn:b"}]), "B");
   EXPECT_EQ((r.rows[{"tokyo", "urn:a"}]), 1u);
   EXPECT_EQ((r.rows[{"", "urn:b"}]), 2u);
-  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "3");
+}
+
+// A version-2 database has the tables of version 3 and documents it reads the same: only the
+// number changes, and the rows stay as they were.
+TEST_F(SqliteStoreTest, VersionTwoIsMigrated) {
+  open();
+  {
+    Shell sh(path_);
+    sh.exec(
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+        "INSERT INTO tenants VALUES ('tokyo', 0);"
+        "INSERT INTO entities VALUES (7, 'tokyo', 'urn:a', 'A');");
+  }
+  auto s = open();
+  ASSERT_NE(s, nullptr);
+  Recorder r = load(*s);
+  EXPECT_EQ((r.entities[{"tokyo", "urn:a"}]), "A");
+  EXPECT_EQ((r.rows[{"tokyo", "urn:a"}]), 7u);
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "3");
 }
 
 TEST_F(SqliteStoreTest, WalModeIsOn) {
@@ -318,13 +337,13 @@ TEST_F(SqliteStoreTest, MissingTableFailsTheBatchAtomically) {
 
 TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
   open();
-  Shell(path_).exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+  Shell(path_).exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
   auto s = open_sqlite({path_, SyncMode::kFull});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().kind(), ErrorKind::kInternalError);
-  EXPECT_NE(s.status().detail().find("schema version 3"), std::string::npos) << s.status().detail();
+  EXPECT_NE(s.status().detail().find("schema version 4"), std::string::npos) << s.status().detail();
   // Nothing was changed by the refused open.
-  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
 }
 
 TEST_F(SqliteStoreTest, OpenFailures) {

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
 
 namespace tsunagu::ngsild::geo {
 namespace {
@@ -91,6 +95,63 @@ TEST(GeodesicTest, IndexEnvelopeHoldsGeodesicSegments) {
   b = index_envelope(geom(R"({"type":"LineString","coordinates":[[179,10],[-179,10]]})"));
   EXPECT_EQ(b.min_corner().get<0>(), -180);
   EXPECT_EQ(b.max_corner().get<0>(), 180);
+}
+
+// The haversine shortcut near takes for two points stays within its stated error of the
+// ellipsoidal distance over the whole globe, from a metre to half the world (nearly antipodal
+// pairs excepted: there Vincenty's method, the reference, does not converge).
+TEST(GeodesicTest, SphereDistanceStaysWithinItsStatedError) {
+  std::mt19937_64 rng(20261126);
+  std::uniform_real_distribution<double> lon(-180, 180), lat(-89.9, 89.9), unit(0, 1);
+  double worst = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const double lon1 = lon(rng), lat1 = lat(rng);
+    // Distances spread over eight orders of magnitude: offsets of 1e-5 to 90 degrees.
+    const double reach = std::pow(10, -5 + 6.95 * unit(rng));
+    const double lon2 = lon1 + reach * (2 * unit(rng) - 1);
+    const double lat2 = std::clamp(lat1 + reach * (2 * unit(rng) - 1), -89.9, 89.9);
+    const Geometry a = pt(lon1, lat1), b = pt(lon2 > 180 ? lon2 - 360 : lon2, lat2);
+    const double d = distance_m(a, b);
+    const auto s = sphere_distance_m(a, b);
+    ASSERT_TRUE(s.has_value());
+    if (d < 1) continue;
+    worst = std::max(worst, std::abs(*s - d) / d);
+    ASSERT_LE(std::abs(*s - d), kSphereError * d)
+        << "(" << lon1 << "," << lat1 << ") to (" << lon2 << "," << lat2 << "): sphere " << *s
+        << " m, ellipsoid " << d << " m";
+  }
+  EXPECT_GT(worst, 0.003);  // the check above is not vacuous: the two models do differ
+  EXPECT_FALSE(sphere_distance_m(pt(0, 0), geom(R"({"type":"MultiPoint","coordinates":[[0,0]]})")));
+}
+
+// Near between two points decides on the ellipsoid even where the sphere would answer
+// otherwise: a degree of latitude at the equator is 110,574 m on WGS84 and 111,195 m on the
+// sphere.
+TEST(GeodesicTest, NearBetweenPointsFollowsTheEllipsoidAtTheLimit) {
+  const Geometry north = pt(0, 1);
+  EXPECT_NEAR(distance_m(pt(0, 0), north), 110574.4, 0.5);
+  EXPECT_TRUE(matches(query("near;maxDistance==111000", "Point", "[0,0]"), north));
+  EXPECT_FALSE(matches(query("near;maxDistance==110500", "Point", "[0,0]"), north));
+  EXPECT_FALSE(matches(query("near;minDistance==111000", "Point", "[0,0]"), north));
+  EXPECT_TRUE(matches(query("near;minDistance==110500", "Point", "[0,0]"), north));
+  // Random pairs with limits around their distance: the answer is always the ellipsoid's.
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> lon(-180, 180), lat(-89, 89), unit(0, 1);
+  for (int i = 0; i < 5000; ++i) {
+    const double lon1 = lon(rng), lat1 = lat(rng);
+    const Geometry a = pt(lon1, lat1);
+    const Geometry b = pt(std::clamp(lon1 + 0.1 * unit(rng), -180.0, 180.0),
+                          std::clamp(lat1 + 0.1 * unit(rng), -90.0, 90.0));
+    const double d = distance_m(a, b);
+    const double limit = d * (0.97 + 0.06 * unit(rng));
+    char coords[64];
+    std::snprintf(coords, sizeof coords, "[%.17g,%.17g]", lon1, lat1);
+    const std::string max = "near;maxDistance==" + std::to_string(limit);
+    const std::string min = "near;minDistance==" + std::to_string(limit);
+    const double l = std::stod(std::to_string(limit));
+    ASSERT_EQ(matches(query(max, "Point", coords), b), d <= l) << max << " " << coords;
+    ASSERT_EQ(matches(query(min, "Point", coords), b), d >= l) << min << " " << coords;
+  }
 }
 
 // Reference distances computed once with PostGIS 3.3.2 (PROJ 9.1.1) on the WGS84 spheroid:

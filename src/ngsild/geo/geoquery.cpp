@@ -182,6 +182,15 @@ Result<GeoQuery> parse_geoquery_json(const JsonValue& v) {
 
 bool matches(const GeoQuery& q, const Geometry& entity) {
   if (q.rel != GeoRel::kNear) return relate(q.rel, entity, q.geometry);
+  const bool within = q.max_distance_m.has_value();
+  const double limit = within ? *q.max_distance_m : q.min_distance_m.value_or(0);
+  // Two points clearly nearer or farther than the limit on the sphere are so on the ellipsoid
+  // too; only those close to it need the ellipsoidal distance.
+  if (auto s = sphere_distance_m(entity, q.geometry)) {
+    constexpr double kMargin = 1.5 * kSphereError;
+    if (*s < limit * (1 - kMargin)) return within;
+    if (*s > limit * (1 + kMargin)) return !within;
+  }
   double d = distance_m(entity, q.geometry);
   return q.max_distance_m ? d <= *q.max_distance_m : d >= q.min_distance_m.value_or(0);
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <isa-l/crc.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -172,29 +173,36 @@ Status ChangeLog::replay(const std::string& path,
   torn = false;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return io_error("cannot open", path);
-  // Read in one piece into a buffer of the file's size: a segment is tens of MiB, and growing
-  // a string by appends copied it several times over.
+  // Mapped rather than read: a segment is tens of MiB, and reading it meant faulting in and
+  // zeroing as much fresh memory, then copying the file into it (under a batch-create load, 8 %
+  // of the server's time went to that).
+  // Segments replayed are closed (the fold's) or not yet reopened (start), so none shrinks under
+  // the mapping.
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     Status err = io_error("cannot stat", path);
     ::close(fd);
     return err;
   }
-  std::string data(static_cast<size_t>(st.st_size), '\0');
-  size_t have = 0;
-  while (have < data.size()) {
-    ssize_t n = ::read(fd, data.data() + have, data.size() - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status err = io_error("cannot read", path);
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* map = nullptr;
+  if (size > 0) {
+    map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (map == MAP_FAILED) {
+      Status err = io_error("cannot map", path);
       ::close(fd);
       return err;
     }
-    if (n == 0) break;  // the file shrank meanwhile: what was read is all there is
-    have += static_cast<size_t>(n);
   }
-  data.resize(have);
-  ::close(fd);
+  ::close(fd);  // the mapping stays valid
+  struct Unmap {
+    void* map;
+    size_t size;
+    ~Unmap() {
+      if (map != nullptr) ::munmap(map, size);
+    }
+  } unmap{map, size};
+  const std::string_view data(static_cast<const char*>(map), size);
   size_t pos = 0;
   while (pos < data.size()) {
     size_t frame = frame_at(data, pos);

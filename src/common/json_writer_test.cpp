@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <string>
 
 namespace tsunagu {
@@ -48,6 +52,36 @@ TEST(JsonWriterTest, EscapesEveryByteAtEveryPosition) {
       }
     }
   }
+}
+
+// The last bytes of a string are read 16 at a time when that stays within a page, past the
+// string's end: bytes that would need escaping right after the end must not count, and strings
+// ending at every offset of a page, up to its last byte, must come out whole.
+TEST(JsonWriterTest, BytesAfterTheEndNeverCount) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  char* mem = static_cast<char*>(std::aligned_alloc(page, 2 * page));
+  ASSERT_NE(mem, nullptr);
+  for (size_t i = 0; i < 2 * page; ++i)
+    mem[i] = "\"\\\n\x01"[i % 4];  // everything a string may not hold raw
+  for (size_t len = 0; len <= 20; ++len) {
+    for (size_t end = page - 40; end <= page; ++end) {  // the string ends `page - end` bytes before
+                                                        // the page does
+      char* str = mem + end - len;
+      for (size_t at = 0; at <= len; ++at) {  // at == len: no byte to escape
+        std::fill(str, str + len, 'k');
+        if (at < len) str[at] = '\t';
+        std::string want = "\"";
+        for (size_t i = 0; i < len; ++i)
+          want += escaped(static_cast<unsigned char>(str[i]));
+        want += "\"";
+        std::string got;
+        JsonWriter::escape_into(std::string_view(str, len), got);
+        ASSERT_EQ(got, want) << "length " << len << " ending " << page - end
+                             << " bytes before a page end, tab at " << at;
+      }
+    }
+  }
+  std::free(mem);
 }
 
 TEST(JsonWriterTest, EscapesSeveralBytesAndKeepsUtf8) {

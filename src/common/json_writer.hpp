@@ -12,10 +12,24 @@ class JsonWriter {
  public:
   explicit JsonWriter(std::string& out) : out_(out) {}
 
-  void begin_object() { sep(); out_.push_back('{'); first_ = true; }
-  void end_object() { out_.push_back('}'); first_ = false; }
-  void begin_array() { sep(); out_.push_back('['); first_ = true; }
-  void end_array() { out_.push_back(']'); first_ = false; }
+  void begin_object() {
+    sep();
+    out_.push_back('{');
+    first_ = true;
+  }
+  void end_object() {
+    out_.push_back('}');
+    first_ = false;
+  }
+  void begin_array() {
+    sep();
+    out_.push_back('[');
+    first_ = true;
+  }
+  void end_array() {
+    out_.push_back(']');
+    first_ = false;
+  }
 
   // An object member name; the value written next belongs to it.
   void key(std::string_view k) {
@@ -25,17 +39,40 @@ class JsonWriter {
     first_ = true;
   }
 
-  void string(std::string_view s) { sep(); append_string(s); }
+  // A member name already written as a JSON string, quotes and escapes included.
+  void quoted_key(std::string_view quoted) {
+    sep();
+    out_.append(quoted);
+    out_.push_back(':');
+    first_ = true;
+  }
+
+  void string(std::string_view s) {
+    sep();
+    append_string(s);
+  }
   void number(int64_t v);
   void number(double v);
-  void boolean(bool v) { sep(); out_.append(v ? "true" : "false"); }
-  void null() { sep(); out_.append("null"); }
+  void boolean(bool v) {
+    sep();
+    out_.append(v ? "true" : "false");
+  }
+  void null() {
+    sep();
+    out_.append("null");
+  }
   // Inserts already-serialized JSON text (a compound value kept as text).
-  void raw(std::string_view json) { sep(); out_.append(json); }
+  void raw(std::string_view json) {
+    sep();
+    out_.append(json);
+  }
 
   std::string& buffer() { return out_; }
   // Emits the separator a value needs and returns the buffer for appending one JSON value.
-  std::string& buffer_for_raw() { sep(); return out_; }
+  std::string& buffer_for_raw() {
+    sep();
+    return out_;
+  }
 
   // Appends s as a quoted JSON string with the escapes RFC 8259 requires.
   static void escape_into(std::string_view s, std::string& out);

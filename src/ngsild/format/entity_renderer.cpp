@@ -36,7 +36,7 @@ class Renderer {
     if (o_.ctx == nullptr) {
       w_.key(iri.str());
     } else {
-      w_.key(o_.ctx->compact(iri, scratch_));
+      w_.quoted_key(o_.names.quoted(*o_.ctx, iri));
     }
   }
 
@@ -44,7 +44,7 @@ class Renderer {
     if (o_.ctx == nullptr) {
       w_.string(iri.str());
     } else {
-      w_.string(o_.ctx->compact(iri, scratch_));
+      w_.raw(o_.names.quoted(*o_.ctx, iri));
     }
   }
 
@@ -307,7 +307,6 @@ class Renderer {
  private:
   const RenderOptions& o_;
   JsonWriter& w_;
-  std::string scratch_;
   int64_t held_created_ = kNoTime, held_modified_ = kNoTime;  // of the entity or attribute
                                                               // whose members are being written
   int64_t last_time_ = 0;  // timestamp(): the instant last written and its quoted text
@@ -316,6 +315,27 @@ class Renderer {
 };
 
 }  // namespace
+
+std::string_view CompactedNames::quoted(const jsonld::Context& ctx, Atom iri) {
+  if (ctx_ != &ctx) {
+    slots_.reset();
+    ctx_ = &ctx;
+  }
+  std::string scratch;
+  if (iri.empty()) {
+    spare_.clear();
+    JsonWriter::escape_into(ctx.compact(iri, scratch), spare_);
+    return spare_;
+  }
+  if (!slots_) slots_ = std::make_unique<std::array<Slot, kSlots>>();
+  Slot& s = (*slots_)[iri.id() % kSlots];
+  if (s.atom != iri.id()) {
+    s.text.clear();
+    JsonWriter::escape_into(ctx.compact(iri, scratch), s.text);
+    s.atom = iri.id();
+  }
+  return s.text;
+}
 
 bool Projection::keeps(Atom attr) const {
   if (pick && std::find(pick_attrs.begin(), pick_attrs.end(), attr) == pick_attrs.end()) {

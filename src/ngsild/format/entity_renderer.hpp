@@ -4,6 +4,8 @@
 // dataset selections applied. Also writes the store's own document form.
 #pragma once
 
+#include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,32 @@ struct Projection {
   bool keeps_scope() const { return (!pick || pick_scope) && !omit_scope; }
 };
 
+// The compacted names and types a response repeats for every entity, kept as quoted JSON
+// strings so that each is compacted and escaped once per response rather than once per use.
+// Filled while rendering; a copy starts empty.
+class CompactedNames {
+ public:
+  CompactedNames() = default;
+  CompactedNames(const CompactedNames&) {}
+  CompactedNames& operator=(const CompactedNames&) {
+    slots_.reset();
+    return *this;
+  }
+
+  // `iri` compacted by `ctx`, quoted; valid until the next call.
+  std::string_view quoted(const jsonld::Context& ctx, Atom iri);
+
+ private:
+  struct Slot {
+    uint32_t atom = 0;  // 0: empty
+    std::string text;
+  };
+  static constexpr size_t kSlots = 64;
+  const jsonld::Context* ctx_ = nullptr;
+  std::unique_ptr<std::array<Slot, kSlots>> slots_;
+  std::string spare_;
+};
+
 struct RenderOptions {
   const jsonld::Context* ctx = nullptr;  // nullptr: names stay expanded (the stored form)
   Format format = Format::kNormalized;
@@ -41,6 +69,7 @@ struct RenderOptions {
   bool dataset_filter = false;    // only instances whose datasetId is listed
   std::vector<Atom> dataset_ids;  // "@none" (as an Atom) selects the default instance
   Projection projection;
+  mutable CompactedNames names;  // filled by the renderer
 };
 
 // Writes one entity object.

@@ -175,6 +175,38 @@ TEST_F(EntityRendererTest, NamesAreCompactedWithTheRequestContext) {
   EXPECT_EQ(out.find("\"speed\""), std::string::npos) << out;
 }
 
+// One RenderOptions renders a whole page: the names it keeps compacted must follow its
+// context when that changes, survive slot collisions, and not travel with a copy.
+TEST_F(EntityRendererTest, CompactedNamesFollowTheContext) {
+  JsonDoc c;
+  ASSERT_TRUE(parse_json(R"({"spd": "https://uri.etsi.org/ngsi-ld/default-context/speed", "q\"x": "https://example.org/q"})", c).ok());
+  auto ctx = cache_.from_json(c);
+  ASSERT_TRUE(ctx.ok());
+  const jsonld::Context& core = *cache_.core();
+  CompactedNames names;
+  const Atom speed = D("speed"), q = A("https://example.org/q");
+  EXPECT_EQ(names.quoted(core, speed), "\"speed\"");
+  EXPECT_EQ(names.quoted(**ctx, speed), "\"spd\"");
+  EXPECT_EQ(names.quoted(**ctx, q), "\"q\\\"x\"");  // escaped once, when kept
+  EXPECT_EQ(names.quoted(core, speed), "\"speed\"");
+  // Many names through few slots: each answer is still its own name's.
+  std::vector<Atom> many;
+  for (int i = 0; i < 300; ++i)
+    many.push_back(D("n" + std::to_string(i)));
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 300; ++i)
+      ASSERT_EQ(names.quoted(core, many[i]), "\"n" + std::to_string(i) + "\"");
+  }
+  EXPECT_EQ(names.quoted(core, Atom()), "\"\"");
+  // A page rendered with one RenderOptions, then with a copy given another context.
+  RenderOptions o = opts();
+  std::string first = render_entity(vehicle(), o);
+  RenderOptions other = o;
+  other.ctx = ctx->get();
+  EXPECT_NE(render_entity(vehicle(), other).find("\"spd\":{"), std::string::npos);
+  EXPECT_EQ(render_entity(vehicle(), o), first);
+}
+
 TEST_F(EntityRendererTest, ExpandedNamesWithoutAContext) {
   RenderOptions o;
   std::string out = render_entity(vehicle(), o);

@@ -2,6 +2,7 @@
 // write members in order without bookkeeping. Used by every renderer and by ProblemDetails.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -47,6 +48,24 @@ class JsonWriter {
     first_ = true;
   }
 
+  // A member name or string the code itself spells ("type", "Property"), which needs no escape:
+  // written without looking for one.
+  void plain_key(std::string_view k) {
+    assert(needs_no_escape(k));  // debug builds; the renderer's names are checked by its tests
+    sep();
+    out_.push_back('"');
+    out_.append(k);
+    out_.append("\":", 2);
+    first_ = true;
+  }
+  void plain_string(std::string_view s) {
+    assert(needs_no_escape(s));
+    sep();
+    out_.push_back('"');
+    out_.append(s);
+    out_.push_back('"');
+  }
+
   void string(std::string_view s) {
     sep();
     append_string(s);
@@ -76,6 +95,12 @@ class JsonWriter {
 
   // Appends s as a quoted JSON string with the escapes RFC 8259 requires.
   static void escape_into(std::string_view s, std::string& out);
+  static bool needs_no_escape(std::string_view s) {
+    for (unsigned char c : s) {
+      if (c < 0x20 || c == '"' || c == '\\') return false;
+    }
+    return true;
+  }
 
  private:
   void sep() {

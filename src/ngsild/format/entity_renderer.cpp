@@ -82,7 +82,7 @@ class Renderer {
       last_len_ = n + 2;
       last_time_ = t;
     }
-    w_.key(key);
+    w_.plain_key(key);
     w_.raw({last_text_, last_len_});
   }
 
@@ -116,7 +116,7 @@ class Renderer {
     if (o_.format == Format::kKeyValues && n > 1) {
       // §4.5.4: several instances simplify to {"dataset": {datasetId or "@none": value}}.
       w_.begin_object();
-      w_.key("dataset");
+      w_.plain_key("dataset");
       w_.begin_object();
       for (size_t k = first; k < last; ++k) {
         if (!selected(list[k])) continue;
@@ -190,31 +190,31 @@ class Renderer {
     // Concise drops "type" unless the payload alone would read back as another kind: a Property
     // whose value is a GeoJSON geometry would come back as a GeoProperty (§4.5.2.3).
     if (!concise || (a.kind == AttrKind::kProperty && looks_like_geometry(a.value))) {
-      w_.key("type");
-      w_.string(reduce_lang ? "Property" : kind_name(a.kind));
+      w_.plain_key("type");
+      w_.plain_string(reduce_lang ? "Property" : kind_name(a.kind));
     }
     if (reduce_lang) {
-      w_.key("value");
+      w_.plain_key("value");
       w_.raw(lang_value);
-      w_.key("lang");
+      w_.plain_key("lang");
       w_.string(lang_tag);
     } else {
-      w_.key(payload_member(a.kind));
+      w_.plain_key(payload_member(a.kind));
       payload(a);
     }
     if (!a.value_type.empty()) {
-      w_.key(a.kind == AttrKind::kRelationship || a.kind == AttrKind::kListRelationship
-                 ? "objectType"
-                 : "valueType");
+      w_.plain_key(a.kind == AttrKind::kRelationship || a.kind == AttrKind::kListRelationship
+                       ? "objectType"
+                       : "valueType");
       iri_value(a.value_type);
     }
     timestamp("observedAt", a.observed_at);
     if (!a.unit_code.empty()) {
-      w_.key("unitCode");
+      w_.plain_key("unitCode");
       w_.string(a.unit_code.str());
     }
     if (!a.dataset_id.empty()) {
-      w_.key("datasetId");
+      w_.plain_key("datasetId");
       w_.string(a.dataset_id.str());
     }
     const int64_t held_created = held_created_, held_modified = held_modified_;
@@ -248,7 +248,7 @@ class Renderer {
         break;
       case AttrKind::kListRelationship: {
         w_.begin_object();
-        w_.key("objectList");
+        w_.plain_key("objectList");
         JsonDoc d;
         w_.begin_array();
         if (parse_json(a.value.text(), d).ok() && d.IsArray()) {
@@ -268,7 +268,7 @@ class Renderer {
     }
     // Kinds whose bare value would read back as another kind keep their payload member.
     w_.begin_object();
-    w_.key(payload_member(a.kind));
+    w_.plain_key(payload_member(a.kind));
     payload(a);
     w_.end_object();
   }
@@ -277,15 +277,15 @@ class Renderer {
     w_.begin_object();
     const Projection& p = o_.projection;
     if (with_id_and_type && p.keeps_id()) {
-      w_.key("id");
+      w_.plain_key("id");
       w_.string(e.id);
     }
     if (with_id_and_type && p.keeps_type()) {
-      w_.key("type");
+      w_.plain_key("type");
       types(e);
     }
     if (!e.scopes.empty() && p.keeps_scope()) {
-      w_.key("scope");
+      w_.plain_key("scope");
       scopes(e);
     }
     if (o_.sys_attrs) {
@@ -296,7 +296,7 @@ class Renderer {
     held_modified_ = e.modified_at;
     attributes(e.attrs, true);
     if (o_.with_context && o_.ctx != nullptr) {
-      w_.key("@context");
+      w_.plain_key("@context");
       w_.raw(o_.ctx->body_json());
     }
     w_.end_object();

@@ -10,8 +10,12 @@
 
 namespace tsunagu::ngsild {
 // Lets GoogleTest print a Value as its JSON text and an AttrKind by name.
-inline void PrintTo(const Value& v, std::ostream* os) { *os << v.to_json(); }
-inline void PrintTo(AttrKind k, std::ostream* os) { *os << kind_name(k); }
+inline void PrintTo(const Value& v, std::ostream* os) {
+  *os << v.to_json();
+}
+inline void PrintTo(AttrKind k, std::ostream* os) {
+  *os << kind_name(k);
+}
 }  // namespace tsunagu::ngsild
 
 namespace tsunagu::ngsild {
@@ -20,11 +24,19 @@ namespace {
 constexpr std::string_view kNgsiLd = "https://uri.etsi.org/ngsi-ld/";
 constexpr std::string_view kDefault = "https://uri.etsi.org/ngsi-ld/default-context/";
 
-Atom D(std::string_view term) { return Atom::intern(std::string(kDefault) + std::string(term)); }
-Atom N(std::string_view term) { return Atom::intern(std::string(kNgsiLd) + std::string(term)); }
-Atom A(std::string_view iri) { return Atom::intern(iri); }
+Atom D(std::string_view term) {
+  return Atom::intern(std::string(kDefault) + std::string(term));
+}
+Atom N(std::string_view term) {
+  return Atom::intern(std::string(kNgsiLd) + std::string(term));
+}
+Atom A(std::string_view iri) {
+  return Atom::intern(iri);
+}
 
-int64_t T(std::string_view text) { return *parse_datetime(text); }
+int64_t T(std::string_view text) {
+  return *parse_datetime(text);
+}
 
 // Compares JSON texts as values (member order ignored), printing both on mismatch.
 ::testing::AssertionResult JsonEq(const std::string& actual, const std::string& expected) {
@@ -34,7 +46,8 @@ int64_t T(std::string_view text) { return *parse_datetime(text); }
   Status se = parse_json(expected, e);
   if (!se.ok()) return ::testing::AssertionFailure() << "expected is not JSON: " << expected;
   if (a == e) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\n  actual:   " << actual << "\n  expected: " << expected;
+  return ::testing::AssertionFailure()
+         << "\n  actual:   " << actual << "\n  expected: " << expected;
 }
 
 Attribute prop(Atom name, Value v) {
@@ -69,14 +82,17 @@ Entity vehicle() {
   acc.modified_at = T("2026-01-01T00:00:00Z");
   speed.subs.push_back(acc);
   e.attrs.push_back(speed);
-  Attribute owner = of_kind(AttrKind::kRelationship, D("owner"), Value::string("urn:ngsi-ld:Person:Bob"));
+  Attribute owner =
+      of_kind(AttrKind::kRelationship, D("owner"), Value::string("urn:ngsi-ld:Person:Bob"));
   owner.value_type = D("Person");
   e.attrs.push_back(owner);
   e.attrs.push_back(of_kind(AttrKind::kGeoProperty, N("location"), Value::json(kPoint)));
   e.attrs.push_back(of_kind(AttrKind::kLanguageProperty, D("name"),
                             Value::json(R"({"en":"Ueno","ja":"上野","@none":"none"})")));
-  e.attrs.push_back(of_kind(AttrKind::kVocabProperty, D("category"), Value::string(std::string(kDefault) + "Car")));
-  e.attrs.push_back(of_kind(AttrKind::kJsonProperty, D("config"), Value::json(R"({"type":"Property","a":1})")));
+  e.attrs.push_back(of_kind(AttrKind::kVocabProperty, D("category"),
+                            Value::string(std::string(kDefault) + "Car")));
+  e.attrs.push_back(
+      of_kind(AttrKind::kJsonProperty, D("config"), Value::json(R"({"type":"Property","a":1})")));
   e.attrs.push_back(of_kind(AttrKind::kListProperty, D("readings"), Value::json("[1,2,3]")));
   e.attrs.push_back(of_kind(AttrKind::kListRelationship, D("route"),
                             Value::json(R"([{"object":"urn:a:1"},{"object":"urn:a:2"}])")));
@@ -143,7 +159,8 @@ TEST_F(EntityRendererTest, Normalized) {
 
 TEST_F(EntityRendererTest, NormalizedKeepsAttributeOrder) {
   std::string out = render_entity(vehicle(), opts());
-  size_t speed = out.find("\"speed\""), owner = out.find("\"owner\""), brand = out.find("\"brand\"");
+  size_t speed = out.find("\"speed\""), owner = out.find("\"owner\""),
+         brand = out.find("\"brand\"");
   EXPECT_LT(speed, owner);
   EXPECT_LT(owner, brand);
   EXPECT_EQ(out.rfind("{\"id\":\"urn:ngsi-ld:Vehicle:A1\",\"type\":\"Vehicle\",", 0), 0u) << out;
@@ -154,16 +171,22 @@ TEST_F(EntityRendererTest, SeveralTypesAndScopes) {
   e.id = "urn:a:b";
   e.types = {D("A"), A("https://example.org/B")};
   e.scopes = {"/Tokyo", "/Tokyo/Parks"};
-  EXPECT_TRUE(JsonEq(render_entity(e, opts()),
-                     R"({"id": "urn:a:b", "type": ["A", "https://example.org/B"], "scope": ["/Tokyo", "/Tokyo/Parks"]})"));
+  EXPECT_TRUE(JsonEq(
+      render_entity(e, opts()),
+      R"({"id": "urn:a:b", "type": ["A", "https://example.org/B"], "scope": ["/Tokyo", "/Tokyo/Parks"]})"));
   e.scopes = {"/Tokyo"};
-  EXPECT_TRUE(JsonEq(render_entity(e, opts()),
-                     R"({"id": "urn:a:b", "type": ["A", "https://example.org/B"], "scope": "/Tokyo"})"));
+  EXPECT_TRUE(
+      JsonEq(render_entity(e, opts()),
+             R"({"id": "urn:a:b", "type": ["A", "https://example.org/B"], "scope": "/Tokyo"})"));
 }
 
 TEST_F(EntityRendererTest, NamesAreCompactedWithTheRequestContext) {
   JsonDoc c;
-  ASSERT_TRUE(parse_json(R"({"spd": "https://uri.etsi.org/ngsi-ld/default-context/speed", "Veh": "https://uri.etsi.org/ngsi-ld/default-context/Vehicle", "P": "https://uri.etsi.org/ngsi-ld/default-context/Person"})", c).ok());
+  ASSERT_TRUE(
+      parse_json(
+          R"({"spd": "https://uri.etsi.org/ngsi-ld/default-context/speed", "Veh": "https://uri.etsi.org/ngsi-ld/default-context/Vehicle", "P": "https://uri.etsi.org/ngsi-ld/default-context/Person"})",
+          c)
+          .ok());
   auto ctx = cache_.from_json(c);
   ASSERT_TRUE(ctx.ok());
   RenderOptions o = opts();
@@ -179,7 +202,11 @@ TEST_F(EntityRendererTest, NamesAreCompactedWithTheRequestContext) {
 // context when that changes, survive slot collisions, and not travel with a copy.
 TEST_F(EntityRendererTest, CompactedNamesFollowTheContext) {
   JsonDoc c;
-  ASSERT_TRUE(parse_json(R"({"spd": "https://uri.etsi.org/ngsi-ld/default-context/speed", "q\"x": "https://example.org/q"})", c).ok());
+  ASSERT_TRUE(
+      parse_json(
+          R"({"spd": "https://uri.etsi.org/ngsi-ld/default-context/speed", "q\"x": "https://example.org/q"})",
+          c)
+          .ok());
   auto ctx = cache_.from_json(c);
   ASSERT_TRUE(ctx.ok());
   const jsonld::Context& core = *cache_.core();
@@ -207,11 +234,25 @@ TEST_F(EntityRendererTest, CompactedNamesFollowTheContext) {
   EXPECT_EQ(render_entity(vehicle(), o), first);
 }
 
+// The renderer writes kind names and payload members with JsonWriter::plain_key/plain_string,
+// which do not escape.
+TEST(EntityRendererNames, KindNamesAndPayloadMembersNeedNoEscape) {
+  for (int k = 0; k <= static_cast<int>(AttrKind::kListRelationship); ++k) {
+    EXPECT_TRUE(JsonWriter::needs_no_escape(kind_name(static_cast<AttrKind>(k)))) << k;
+    EXPECT_TRUE(JsonWriter::needs_no_escape(payload_member(static_cast<AttrKind>(k)))) << k;
+  }
+  EXPECT_FALSE(JsonWriter::needs_no_escape("a\"b"));
+  EXPECT_FALSE(JsonWriter::needs_no_escape("tab\t"));
+}
+
 TEST_F(EntityRendererTest, ExpandedNamesWithoutAContext) {
   RenderOptions o;
   std::string out = render_entity(vehicle(), o);
-  EXPECT_NE(out.find("\"https://uri.etsi.org/ngsi-ld/default-context/speed\":{"), std::string::npos) << out;
-  EXPECT_NE(out.find("\"vocab\":\"https://uri.etsi.org/ngsi-ld/default-context/Car\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"https://uri.etsi.org/ngsi-ld/default-context/speed\":{"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\"vocab\":\"https://uri.etsi.org/ngsi-ld/default-context/Car\""),
+            std::string::npos)
+      << out;
 }
 
 TEST_F(EntityRendererTest, SysAttrs) {
@@ -249,8 +290,9 @@ TEST_F(EntityRendererTest, WithContext) {
   Entity e;
   e.id = "urn:a:b";
   e.types = {D("T")};
-  EXPECT_TRUE(JsonEq(render_entity(e, o),
-                     R"({"id": "urn:a:b", "type": "T", "@context": "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld"})"));
+  EXPECT_TRUE(JsonEq(
+      render_entity(e, o),
+      R"({"id": "urn:a:b", "type": "T", "@context": "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld"})"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,7 +421,8 @@ TEST_F(EntityRendererTest, KeyValuesSingleNonDefaultInstanceIsBare) {
   Entity e = multi();
   e.attrs.erase(e.attrs.begin());
   std::string out = render_entity(e, opts(Format::kKeyValues));
-  EXPECT_TRUE(JsonEq(out, R"({"id": "urn:ngsi-ld:Vehicle:M", "type": "Vehicle", "speed": 54.5, "temp": 20})"));
+  EXPECT_TRUE(JsonEq(
+      out, R"({"id": "urn:ngsi-ld:Vehicle:M", "type": "Vehicle", "speed": 54.5, "temp": 20})"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,14 +514,17 @@ TEST_F(EntityRendererTest, DatasetIdFilter) {
       "speed": {"type": "Property", "value": 54.5, "datasetId": "urn:ngsi-ld:ds:gps",
                 "source": {"type": "Property", "value": "GPS"}}})"));
   o.dataset_ids = {A("@none")};
-  EXPECT_TRUE(JsonEq(render_entity(multi(), o), R"({"id": "urn:ngsi-ld:Vehicle:M", "type": "Vehicle",
+  EXPECT_TRUE(
+      JsonEq(render_entity(multi(), o), R"({"id": "urn:ngsi-ld:Vehicle:M", "type": "Vehicle",
       "speed": {"type": "Property", "value": 50}, "temp": {"type": "Property", "value": 20}})"));
   o.dataset_ids = {A("@none"), A("urn:ngsi-ld:ds:gps")};
   o.format = Format::kKeyValues;
-  EXPECT_TRUE(JsonEq(render_entity(multi(), o), R"({"id": "urn:ngsi-ld:Vehicle:M", "type": "Vehicle",
+  EXPECT_TRUE(
+      JsonEq(render_entity(multi(), o), R"({"id": "urn:ngsi-ld:Vehicle:M", "type": "Vehicle",
       "speed": {"dataset": {"@none": 50, "urn:ngsi-ld:ds:gps": 54.5}}, "temp": 20})"));
   o.dataset_ids = {A("urn:ngsi-ld:ds:none-such")};
-  EXPECT_TRUE(JsonEq(render_entity(multi(), o), R"({"id": "urn:ngsi-ld:Vehicle:M", "type": "Vehicle"})"));
+  EXPECT_TRUE(
+      JsonEq(render_entity(multi(), o), R"({"id": "urn:ngsi-ld:Vehicle:M", "type": "Vehicle"})"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -552,8 +598,8 @@ void expect_same_attributes(const std::vector<Attribute>& got, const std::vector
     EXPECT_EQ(got[i].dataset_id, want[i].dataset_id) << at;
     EXPECT_EQ(got[i].unit_code, want[i].unit_code) << at;
     EXPECT_EQ(got[i].value_type, want[i].value_type) << at;
-    EXPECT_EQ(got[i].value, want[i].value) << at << ": " << got[i].value.to_json() << " vs "
-                                          << want[i].value.to_json();
+    EXPECT_EQ(got[i].value, want[i].value)
+        << at << ": " << got[i].value.to_json() << " vs " << want[i].value.to_json();
     EXPECT_EQ(got[i].value.type(), want[i].value.type()) << at;
     EXPECT_EQ(got[i].observed_at, want[i].observed_at) << at;
     EXPECT_EQ(got[i].created_at, want[i].created_at) << at;
@@ -596,11 +642,14 @@ TEST_F(EntityRendererTest, StoredDocumentRoundTrips) {
   Entity e = vehicle();
   e.types.push_back(A("https://example.org/Car"));
   e.scopes = {"/Tokyo/Ueno"};
-  for (const auto& a : multi().attrs) e.put(a);  // a second "speed" instance, and "temp"
-  Attribute vocab_list = of_kind(AttrKind::kVocabProperty, D("modes"),
-                                 Value::json(R"(["https://example.org/A","https://example.org/B"])"));
+  for (const auto& a : multi().attrs)
+    e.put(a);  // a second "speed" instance, and "temp"
+  Attribute vocab_list =
+      of_kind(AttrKind::kVocabProperty, D("modes"),
+              Value::json(R"(["https://example.org/A","https://example.org/B"])"));
   e.attrs.push_back(vocab_list);
-  Attribute rel_many = of_kind(AttrKind::kRelationship, D("friends"), Value::json(R"(["urn:a:1","urn:a:2"])"));
+  Attribute rel_many =
+      of_kind(AttrKind::kRelationship, D("friends"), Value::json(R"(["urn:a:1","urn:a:2"])"));
   rel_many.value_type = A("https://example.org/Person");
   e.attrs.push_back(rel_many);
   Attribute micro = prop(D("precise"), Value::number(-1.25e-7));
@@ -616,7 +665,8 @@ TEST_F(EntityRendererTest, StoredDocumentIsExpandedAndCarriesSystemAttributes) {
   std::string doc = stored_document(vehicle());
   EXPECT_NE(doc.find("\"" + std::string(kDefault) + "speed\""), std::string::npos) << doc;
   EXPECT_NE(doc.find("\"createdAt\":\"2026-01-01T00:00:00Z\""), std::string::npos) << doc;
-  EXPECT_NE(doc.find("\"type\":\"" + std::string(kDefault) + "Vehicle\""), std::string::npos) << doc;
+  EXPECT_NE(doc.find("\"type\":\"" + std::string(kDefault) + "Vehicle\""), std::string::npos)
+      << doc;
 }
 
 // An attribute's times equal to its holder's (the entity's, or for a sub-attribute the
@@ -639,14 +689,15 @@ TEST_F(EntityRendererTest, StoredDocumentLeavesOutTimesEqualToTheHolders) {
   std::string doc = stored_document(e);
   auto count = [&](const std::string& what) {
     size_t n = 0;
-    for (size_t at = doc.find(what); at != std::string::npos; at = doc.find(what, at + 1)) ++n;
+    for (size_t at = doc.find(what); at != std::string::npos; at = doc.find(what, at + 1))
+      ++n;
     return n;
   };
-  EXPECT_EQ(count("\"createdAt\":\"2026-01-01T00:00:00Z\""), 1u) << doc;   // the entity's
+  EXPECT_EQ(count("\"createdAt\":\"2026-01-01T00:00:00Z\""), 1u) << doc;       // the entity's
   EXPECT_EQ(count("\"modifiedAt\":\"2026-01-02T00:00:00.500Z\""), 1u) << doc;  // the entity's
-  EXPECT_EQ(count("\"createdAt\":\"2026-01-02T00:00:00.500Z\""), 1u) << doc;  // late's, not note's
-  EXPECT_EQ(count("\"modifiedAt\":\"2026-01-03T00:00:00Z\""), 1u) << doc;   // speed's
-  EXPECT_EQ(count("\"modifiedAt\":\"2026-01-01T00:00:00Z\""), 1u) << doc;   // accuracy's
+  EXPECT_EQ(count("\"createdAt\":\"2026-01-02T00:00:00.500Z\""), 1u) << doc;   // late's, not note's
+  EXPECT_EQ(count("\"modifiedAt\":\"2026-01-03T00:00:00Z\""), 1u) << doc;      // speed's
+  EXPECT_EQ(count("\"modifiedAt\":\"2026-01-01T00:00:00Z\""), 1u) << doc;      // accuracy's
   EXPECT_EQ(count("createdAt"), 2u) << doc;
   EXPECT_EQ(count("modifiedAt"), 3u) << doc;
   expect_round_trip(e, *cache_.core());
@@ -668,7 +719,10 @@ TEST_F(EntityRendererTest, StoredDocumentLeavesOutTimesEqualToTheHolders) {
 // enter through a user @context; the stored document must still read back.
 TEST_F(EntityRendererTest, StoredDocumentRoundTripsIrisWithReservedCharacters) {
   JsonDoc c;
-  ASSERT_TRUE(parse_json(R"({"qq": "http://example.org/vocab?name=q", "TT": "http://example.org/t;v=1"})", c).ok());
+  ASSERT_TRUE(
+      parse_json(R"({"qq": "http://example.org/vocab?name=q", "TT": "http://example.org/t;v=1"})",
+                 c)
+          .ok());
   auto ctx = cache_.from_json(c);
   ASSERT_TRUE(ctx.ok());
   JsonDoc body;
@@ -679,7 +733,8 @@ TEST_F(EntityRendererTest, StoredDocumentRoundTripsIrisWithReservedCharacters) {
   e.id = *in->id;
   e.types = in->types;
   e.attrs = in->attrs;
-  for (auto& a : e.attrs) a.flags = 0;
+  for (auto& a : e.attrs)
+    a.flags = 0;
   ASSERT_EQ(e.attrs[0].name.str(), "http://example.org/vocab?name=q");
   expect_round_trip(e, *cache_.core());
 }

@@ -116,23 +116,25 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
       index.for_each_candidate(*q.geo, [&](uint64_t key, const ngsild::geo::Box& box) {
         candidates.emplace_back(static_cast<uint32_t>(key), &box);
       });
+      // The type is checked first: it costs far less than the geometry. A query for one type
+      // (the usual case) reads the dense slot_types_ array and touches only the entities of
+      // that type or of several: the candidates of other types are most of them, scattered on
+      // the heap.
+      const uint32_t single = q.types ? q.types->single().id() : 0;
       const size_t n = candidates.size();
       for (size_t i = 0; i < n; ++i) {
-        // Candidates are scattered on the heap: fetch the entities, then their type lists, a
-        // few steps ahead.
-        if (i + 8 < n) __builtin_prefetch(t.slots_[candidates[i + 8].first].entity.get());
-        if (i + 4 < n) __builtin_prefetch(t.slots_[candidates[i + 4].first].entity->types.data());
+        if (i + 8 < n) __builtin_prefetch(&t.slot_types_[candidates[i + 8].first]);
         const auto [slot, box] = candidates[i];
-        const ngsild::Entity& entity = *t.slots_[slot].entity;
-        // The type is checked first: it costs far less than the geometry.
-        if (q.types && !q.types->matches(entity)) continue;
+        const uint32_t tag = t.slot_types_[slot];
+        if (single != 0 && tag != single && tag != Tenant::kSeveralTypes) continue;
+        if (q.types && tag != single && !q.types->matches(*t.slots_[slot].entity)) continue;
         // Points (most entity locations) are decided from the indexed position, without
         // parsing the entity's GeoJSON again; other shapes are parsed.
         bool hit;
         if (boost::geometry::equals(box->min_corner(), box->max_corner())) {
           hit = ngsild::geo::matches(*q.geo, ngsild::geo::Geometry(box->min_corner()));
         } else {
-          hit = q.geo_matches(entity);
+          hit = q.geo_matches(*t.slots_[slot].entity);
         }
         if (hit) picked.push_back({t.slots_[slot].seq, slot});
       }

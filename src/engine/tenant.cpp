@@ -102,6 +102,7 @@ void Tenant::put(EntityPtr e) {
     by_id_.erase(it);
     index_remove(slot, *old, e.get());
     slots_[slot].entity = e;
+    slot_types_[slot] = type_tag(*e);
     by_id_.emplace(std::string_view(e->id), slot);
     index_add(slot, *e, old.get());
     objects_update(slot, old.get(), e.get());
@@ -114,8 +115,10 @@ void Tenant::put(EntityPtr e) {
   } else {
     slot = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
+    slot_types_.push_back(0);
   }
   slots_[slot].entity = e;
+  slot_types_[slot] = type_tag(*e);
   slots_[slot].seq = next_seq_++;
   by_id_.emplace(std::string_view(e->id), slot);
   all_.insert(slots_[slot].seq, slot);
@@ -134,6 +137,7 @@ void Tenant::erase(std::string_view id) {
   all_.erase(slots_[slot].seq);
   index_remove(slot, *old, nullptr);
   objects_update(slot, old.get(), nullptr);
+  slot_types_[slot] = 0;
   free_slots_.push_back(slot);
 }
 

@@ -76,9 +76,18 @@ class Tenant {
   void stats_add(const ngsild::Entity& e, int sign);
   void objects_update(uint32_t slot, const ngsild::Entity* old, const ngsild::Entity* now);
 
+  // An entity's type as slot_types_ keeps it: its one type's atom id, or kSeveralTypes.
+  static constexpr uint32_t kSeveralTypes = UINT32_MAX;
+  static uint32_t type_tag(const ngsild::Entity& e) {
+    return e.types.size() == 1 ? e.types[0].id() : kSeveralTypes;
+  }
+
   std::string name_;
   mutable std::shared_mutex mu_;
   std::vector<Slot> slots_;
+  // Per slot, type_tag() of its entity: a dense array the geo-query candidate loop reads to
+  // reject other types without touching their entities, scattered over the heap.
+  std::vector<uint32_t> slot_types_;
   std::vector<uint32_t> free_slots_;
   // Keys view the id inside the slot's current entity; re-keyed whenever the snapshot changes.
   std::unordered_map<std::string_view, uint32_t, IdHash, std::equal_to<>> by_id_;

@@ -19,6 +19,11 @@ struct TypeSelection {
   std::vector<std::vector<Atom>> groups;
 
   bool matches(const Entity& e) const;
+  // The one type an entity must have when the selection names just one ("Building"), else the
+  // empty Atom.
+  Atom single() const {
+    return !any && groups.size() == 1 && groups[0].size() == 1 ? groups[0][0] : Atom();
+  }
   // The types named, in order of appearance (for index selection).
   std::vector<Atom> all_types() const;
 };
@@ -29,8 +34,8 @@ Result<TypeSelection> parse_type_selection(std::string_view text, const jsonld::
 // One scope pattern: levels with "+" wildcards, optionally ending in "#" (whole subtree).
 struct ScopePattern {
   std::vector<std::string> levels;
-  bool subtree = false;   // trailing /#
-  bool any = false;       // "/#": any non-empty scope
+  bool subtree = false;  // trailing /#
+  bool any = false;      // "/#": any non-empty scope
   bool matches(std::string_view scope) const;
 };
 

@@ -57,9 +57,9 @@ Status paging(const QueryParams& params, const Limits& limits, EntityQuery& q) {
       return Status::BadRequestData("limit: 0 is only allowed together with count=true");
     }
     if (*n > static_cast<size_t>(limits.max_limit)) {
-      return Status(ErrorKind::kTooManyResults,
-                    "limit: " + *v + " is above the maximum page size of " +
-                        std::to_string(limits.max_limit));
+      return Status(ErrorKind::kTooManyResults, "limit: " + *v +
+                                                    " is above the maximum page size of " +
+                                                    std::to_string(limits.max_limit));
     }
     q.limit = *n;
   }
@@ -81,8 +81,7 @@ Result<std::optional<bool>> local_flag(const QueryParams& params) {
 }
 
 // orderBy, orderFrom, orderGeometry, collation (§4.23); ordering is local only (§5.7.2.4).
-Status ordering(const QueryParams& params, const jsonld::Context& ctx, bool local,
-                EntityQuery& q) {
+Status ordering(const QueryParams& params, const jsonld::Context& ctx, bool local, EntityQuery& q) {
   if (const std::string* c = params.find("collation")) {
     auto collation = ngsild::query::Collation::get(*c);
     if (!collation.ok()) return collation.status();
@@ -93,28 +92,30 @@ Status ordering(const QueryParams& params, const jsonld::Context& ctx, bool loca
   const std::string* geometry = params.find("orderGeometry");
   if (order == nullptr) {
     if (from || geometry) {
-      return Status::BadRequestData("orderFrom and orderGeometry need orderBy with dist-asc or "
-                                    "dist-desc");
+      return Status::BadRequestData(
+          "orderFrom and orderGeometry need orderBy with dist-asc or "
+          "dist-desc");
     }
     return Status::Ok();
   }
   if (!local) {
-    return Status::BadRequestData("orderBy: ordering is only available for local queries "
-                                  "(add local=true, §5.7.2.4)");
+    return Status::BadRequestData(
+        "orderBy: ordering is only available for local queries "
+        "(add local=true, §5.7.2.4)");
   }
   auto terms = ngsild::query::parse_order_by(*order, ctx);
   if (!terms.ok()) return terms.status();
   q.order_by = std::move(*terms);
   bool by_distance = false;
   for (const auto& t : q.order_by) {
-    by_distance = by_distance ||
-                  t.direction == ngsild::query::OrderTerm::Direction::kDistAsc ||
+    by_distance = by_distance || t.direction == ngsild::query::OrderTerm::Direction::kDistAsc ||
                   t.direction == ngsild::query::OrderTerm::Direction::kDistDesc;
   }
   if (!by_distance) {
     if (from || geometry) {
-      return Status::BadRequestData("orderFrom/orderGeometry are only used with dist-asc or "
-                                    "dist-desc");
+      return Status::BadRequestData(
+          "orderFrom/orderGeometry are only used with dist-asc or "
+          "dist-desc");
     }
     return Status::Ok();
   }
@@ -204,8 +205,9 @@ Result<EntityQuery> from_params(const Prepared& p, const Limits& limits) {
   // "type=*" implies local and must not be combined with local=false (Table 6.4.3.2-1).
   bool any_type = q.types && q.types->any;
   if (any_type && *local_param == std::optional<bool>(false)) {
-    return Status::BadRequestData("type: '*' implies local=true and cannot be used with "
-                                  "local=false");
+    return Status::BadRequestData(
+        "type: '*' implies local=true and cannot be used with "
+        "local=false");
   }
   bool local = local_param->value_or(false) || any_type;
   // §5.7.2.4: a query must name a type, attributes, a q or a geo-query, unless it is local.
@@ -232,7 +234,8 @@ Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
   EntityQuery q;
   auto str = [](const JsonValue& v) { return std::string(v.GetString(), v.GetStringLength()); };
   auto type_member = b.FindMember("type");
-  if (type_member == b.MemberEnd()) return Status::BadRequestData("type: missing (must be \"Query\")");
+  if (type_member == b.MemberEnd())
+    return Status::BadRequestData("type: missing (must be \"Query\")");
   for (const auto& m : b.GetObject()) {
     std::string key(m.name.GetString(), m.name.GetStringLength());
     const JsonValue& v = m.value;
@@ -285,7 +288,8 @@ Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
         q.attrs.push_back(ctx.expand(str(a)));
       }
       options.projection.pick = true;
-      options.projection.pick_id = options.projection.pick_type = options.projection.pick_scope = true;
+      options.projection.pick_id = options.projection.pick_type = options.projection.pick_scope =
+          true;
       options.projection.pick_attrs = q.attrs;
     } else if (key == "q") {
       if (!v.IsString()) return Status::BadRequestData("q: must be a string");
@@ -330,8 +334,9 @@ Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
   bool typed = std::any_of(q.selectors.begin(), q.selectors.end(),
                            [](const auto& s) { return s.types.has_value(); });
   if (!local && !typed && q.attrs.empty() && !q.q && !q.geo) {
-    return Status::BadRequestData("too wide query: give entities with a type, attrs, q or geoQ, "
-                                  "or local=true (§5.7.2.4)");
+    return Status::BadRequestData(
+        "too wide query: give entities with a type, attrs, q or geoQ, "
+        "or local=true (§5.7.2.4)");
   }
   TSUNAGU_RETURN_IF_ERROR(paging(p.call.query, limits, q));
   TSUNAGU_RETURN_IF_ERROR(ordering(p.call.query, ctx, local, q));
@@ -355,6 +360,13 @@ std::string page_link(const Request& req, size_t offset, size_t limit, const cha
   return "<" + target + ">; rel=\"" + rel + "\"";
 }
 
+// Before rendering entity i of a page: the entity two ahead is fetched, and the attributes of
+// the next one (whose entity arrived meanwhile).
+void prefetch_ahead(const std::vector<engine::EntityPtr>& page, size_t i) {
+  if (i + 2 < page.size()) __builtin_prefetch(page[i + 2].get());
+  if (i + 1 < page.size()) ngsild::prefetch_for_render(*page[i + 1]);
+}
+
 void respond_page(Env& env, Prepared& p, const EntityQuery& q,
                   const ngsild::RenderOptions& options) {
   auto tenant = env.entities.tenant(p.tenant);
@@ -374,7 +386,10 @@ void respond_page(Env& env, Prepared& p, const EntityQuery& q,
     w.string("FeatureCollection");
     w.key("features");
     w.begin_array();
-    for (const auto& e : r.entities) ngsild::render_feature(*e, feature, geometry, w);
+    for (size_t i = 0; i < r.entities.size(); ++i) {
+      prefetch_ahead(r.entities, i);
+      ngsild::render_feature(*r.entities[i], feature, geometry, w);
+    }
     w.end_array();
     if (options.with_context) {
       w.key("@context");
@@ -383,7 +398,10 @@ void respond_page(Env& env, Prepared& p, const EntityQuery& q,
     w.end_object();
   } else {
     w.begin_array();
-    for (const auto& e : r.entities) ngsild::render_entity(*e, options, w);
+    for (size_t i = 0; i < r.entities.size(); ++i) {
+      prefetch_ahead(r.entities, i);
+      ngsild::render_entity(*r.entities[i], options, w);
+    }
     w.end_array();
   }
   std::vector<Header> extra;
@@ -401,13 +419,14 @@ void respond_page(Env& env, Prepared& p, const EntityQuery& q,
 
 void add_query_routes(Router& r, Env& env) {
   r.add(Method::kGet, "/ngsi-ld/v1/entities", [&env](Call&& c) {
-    static const CallSpec spec{false, {}, kListViews,
-                               {"id", "idPattern", "type", "attrs", "pick", "omit", "q",
-                                "geometry", "georel", "coordinates", "geoproperty",
-                                "geometryProperty", "lang", "scopeQ", "datasetId", "limit",
-                                "offset", "count", "options", "format", "local", "orderBy",
-                                "orderFrom", "orderGeometry", "collation", "splitEntities",
-                                "jsonKeys", "expandValues"}};
+    static const CallSpec spec{
+        false, {}, kListViews, {"id",        "idPattern",     "type",        "attrs",
+                                "pick",      "omit",          "q",           "geometry",
+                                "georel",    "coordinates",   "geoproperty", "geometryProperty",
+                                "lang",      "scopeQ",        "datasetId",   "limit",
+                                "offset",    "count",         "options",     "format",
+                                "local",     "orderBy",       "orderFrom",   "orderGeometry",
+                                "collation", "splitEntities", "jsonKeys",    "expandValues"}};
     prepare(env, std::move(c), spec, [&env](Prepared&& p) {
       auto options = render_options(p, true);
       if (!options.ok()) return p.fail(options.status());
@@ -418,10 +437,11 @@ void add_query_routes(Router& r, Env& env) {
   });
   // Purge Entities (§5.6.21).
   r.add(Method::kDelete, "/ngsi-ld/v1/entities", [&env](Call&& c) {
-    static const CallSpec spec{false, {}, {},
-                               {"id", "idPattern", "type", "q", "geometry", "georel",
-                                "coordinates", "geoproperty", "scopeQ", "drop", "keep",
-                                "local"}};
+    static const CallSpec spec{false,
+                               {},
+                               {},
+                               {"id", "idPattern", "type", "q", "geometry", "georel", "coordinates",
+                                "geoproperty", "scopeQ", "drop", "keep", "local"}};
     prepare(env, std::move(c), spec, [&env](Prepared&& p) {
       const QueryParams& params = p.call.query;
       const std::string* local = params.find("local");
@@ -458,10 +478,12 @@ void add_query_routes(Router& r, Env& env) {
     });
   });
   r.add(Method::kPost, "/ngsi-ld/v1/entityOperations/query", [&env](Call&& c) {
-    static const CallSpec spec{true, {MediaType::kJson, MediaType::kJsonLd}, kListViews,
-                               {"limit", "offset", "count", "options", "format", "local",
-                                "orderBy", "orderFrom", "orderGeometry", "collation",
-                                "geometryProperty", "datasetId", "lang", "pick", "omit"}};
+    static const CallSpec spec{
+        true,
+        {MediaType::kJson, MediaType::kJsonLd},
+        kListViews,
+        {"limit", "offset", "count", "options", "format", "local", "orderBy", "orderFrom",
+         "orderGeometry", "collation", "geometryProperty", "datasetId", "lang", "pick", "omit"}};
     prepare(env, std::move(c), spec, [&env](Prepared&& p) {
       auto options = render_options(p, true);
       if (!options.ok()) return p.fail(options.status());

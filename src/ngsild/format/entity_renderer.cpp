@@ -316,6 +316,13 @@ class Renderer {
 
 }  // namespace
 
+void prefetch_for_render(const Entity& e) {
+  const char* p = reinterpret_cast<const char*>(e.attrs.data());
+  const size_t bytes = e.attrs.size() * sizeof(Attribute);
+  for (size_t at = 0; at < bytes; at += 64)
+    __builtin_prefetch(p + at);
+}
+
 std::string_view CompactedNames::quoted(const jsonld::Context& ctx, Atom iri) {
   if (ctx_ != &ctx) {
     slots_.reset();

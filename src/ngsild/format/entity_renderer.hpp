@@ -72,6 +72,11 @@ struct RenderOptions {
   mutable CompactedNames names;  // filled by the renderer
 };
 
+// Asks the CPU to start loading the attribute array of an entity about to be rendered: a page
+// of query results is scattered over the heap, and rendering one entity while the next one's
+// attributes arrive hides much of the wait.
+void prefetch_for_render(const Entity& e);
+
 // Writes one entity object.
 void render_entity(const Entity& e, const RenderOptions& o, JsonWriter& w);
 std::string render_entity(const Entity& e, const RenderOptions& o);

@@ -360,11 +360,13 @@ std::string page_link(const Request& req, size_t offset, size_t limit, const cha
   return "<" + target + ">; rel=\"" + rel + "\"";
 }
 
-// Before rendering entity i of a page: the entity two ahead is fetched, and the attributes of
-// the next one (whose entity arrived meanwhile).
+// Before rendering entity i of a page, a pipeline: the entity three ahead is fetched, the
+// attribute array of the one two ahead (whose entity arrived meanwhile), and the values of the
+// next one (whose attributes did).
 void prefetch_ahead(const std::vector<engine::EntityPtr>& page, size_t i) {
-  if (i + 2 < page.size()) __builtin_prefetch(page[i + 2].get());
-  if (i + 1 < page.size()) ngsild::prefetch_for_render(*page[i + 1]);
+  if (i + 3 < page.size()) __builtin_prefetch(page[i + 3].get());
+  if (i + 2 < page.size()) ngsild::prefetch_attributes(*page[i + 2]);
+  if (i + 1 < page.size()) ngsild::prefetch_values(*page[i + 1]);
 }
 
 void respond_page(Env& env, Prepared& p, const EntityQuery& q,

@@ -316,11 +316,16 @@ class Renderer {
 
 }  // namespace
 
-void prefetch_for_render(const Entity& e) {
+void prefetch_attributes(const Entity& e) {
   const char* p = reinterpret_cast<const char*>(e.attrs.data());
   const size_t bytes = e.attrs.size() * sizeof(Attribute);
   for (size_t at = 0; at < bytes; at += 64)
     __builtin_prefetch(p + at);
+}
+
+void prefetch_values(const Entity& e) {
+  for (const auto& a : e.attrs)
+    a.value.prefetch();
 }
 
 std::string_view CompactedNames::quoted(const jsonld::Context& ctx, Atom iri) {

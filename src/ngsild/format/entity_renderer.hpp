@@ -72,10 +72,11 @@ struct RenderOptions {
   mutable CompactedNames names;  // filled by the renderer
 };
 
-// Asks the CPU to start loading the attribute array of an entity about to be rendered: a page
-// of query results is scattered over the heap, and rendering one entity while the next one's
-// attributes arrive hides much of the wait.
-void prefetch_for_render(const Entity& e);
+// Ask the CPU to start loading what rendering an entity reads: a page of query results is
+// scattered over the heap, and rendering one entity while the next ones arrive hides much of
+// the wait. First the attribute array, then (once that is there) the values' texts.
+void prefetch_attributes(const Entity& e);
+void prefetch_values(const Entity& e);
 
 // Writes one entity object.
 void render_entity(const Entity& e, const RenderOptions& o, JsonWriter& w);

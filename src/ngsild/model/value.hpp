@@ -17,9 +17,24 @@ class Value {
   enum class Type : unsigned char { kNull, kBool, kInt, kDouble, kString, kJson };
 
   Value() = default;
-  static Value boolean(bool b) { Value v; v.type_ = Type::kBool; v.u_.b = b; return v; }
-  static Value integer(int64_t i) { Value v; v.type_ = Type::kInt; v.u_.i = i; return v; }
-  static Value number(double d) { Value v; v.type_ = Type::kDouble; v.u_.d = d; return v; }
+  static Value boolean(bool b) {
+    Value v;
+    v.type_ = Type::kBool;
+    v.u_.b = b;
+    return v;
+  }
+  static Value integer(int64_t i) {
+    Value v;
+    v.type_ = Type::kInt;
+    v.u_.i = i;
+    return v;
+  }
+  static Value number(double d) {
+    Value v;
+    v.type_ = Type::kDouble;
+    v.u_.d = d;
+    return v;
+  }
   static Value string(std::string_view s) { return heap(Type::kString, s); }
   // `json` must be valid minified JSON text of an array or object.
   static Value json(std::string_view json) { return heap(Type::kJson, json); }
@@ -29,11 +44,19 @@ class Value {
   Value(const Value& o) { copy_from(o); }
   Value(Value&& o) noexcept : type_(o.type_), u_(o.u_) { o.type_ = Type::kNull; }
   Value& operator=(const Value& o) {
-    if (this != &o) { release(); copy_from(o); }
+    if (this != &o) {
+      release();
+      copy_from(o);
+    }
     return *this;
   }
   Value& operator=(Value&& o) noexcept {
-    if (this != &o) { release(); type_ = o.type_; u_ = o.u_; o.type_ = Type::kNull; }
+    if (this != &o) {
+      release();
+      type_ = o.type_;
+      u_ = o.u_;
+      o.type_ = Type::kNull;
+    }
     return *this;
   }
   ~Value() { release(); }
@@ -54,9 +77,18 @@ class Value {
     return {u_.p + sizeof n, n};
   }
 
+  // Starts loading a string's or compound value's text, which lives apart on the heap.
+  void prefetch() const {
+    if (type_ == Type::kString || type_ == Type::kJson) __builtin_prefetch(u_.p);
+  }
+
   // Appends the value as JSON text.
   void append_json(std::string& out) const;
-  std::string to_json() const { std::string s; append_json(s); return s; }
+  std::string to_json() const {
+    std::string s;
+    append_json(s);
+    return s;
+  }
 
   friend bool operator==(const Value& a, const Value& b);
 

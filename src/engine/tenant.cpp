@@ -1,6 +1,7 @@
 #include "engine/tenant.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "common/json.hpp"
 
@@ -95,6 +96,7 @@ size_t Tenant::size() const {
 void Tenant::put(EntityPtr e) {
   EntityPtr old;  // released after the lock: the last reference may free a large entity
   std::unique_lock lock(mu_);
+  ++version_;
   auto it = by_id_.find(std::string_view(e->id));
   if (it != by_id_.end()) {
     uint32_t slot = it->second;
@@ -131,6 +133,7 @@ void Tenant::erase(std::string_view id) {
   std::unique_lock lock(mu_);
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return;
+  ++version_;
   uint32_t slot = it->second;
   old = std::move(slots_[slot].entity);
   by_id_.erase(it);
@@ -190,6 +193,44 @@ void Tenant::objects_update(uint32_t slot, const Entity* old, const Entity* now)
     if (std::find(before.begin(), before.end(), o) != before.end()) continue;
     objects_[o.first][o.second].insert(slot);
   }
+}
+
+std::shared_ptr<const Tenant::NumericColumn> Tenant::numeric_column(Atom type, Atom attr) const {
+  std::lock_guard lock(columns_mu_);
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (columns_[i]->type != type || columns_[i]->attr != attr) continue;
+    if (columns_[i]->version == version_) {
+      std::rotate(columns_.begin(), columns_.begin() + static_cast<ptrdiff_t>(i),
+                  columns_.begin() + static_cast<ptrdiff_t>(i) + 1);
+      return columns_[0];
+    }
+    columns_.erase(columns_.begin() + static_cast<ptrdiff_t>(i));  // stale
+    break;
+  }
+  auto ask = std::make_tuple(type, attr, version_);
+  if (std::find(column_asks_.begin(), column_asks_.end(), ask) == column_asks_.end()) {
+    column_asks_.push_back(ask);
+    if (column_asks_.size() > 2 * kMaxColumns) column_asks_.erase(column_asks_.begin());
+    return nullptr;
+  }
+  auto list = by_type_.find(type);
+  if (list == by_type_.end()) return nullptr;
+  auto column = std::make_shared<NumericColumn>();
+  column->type = type;
+  column->attr = attr;
+  column->version = version_;
+  const auto& entries = list->second.entries();
+  column->values.assign(entries.size(), std::numeric_limits<double>::quiet_NaN());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].slot == SeqList::kDead) continue;
+    auto inst = slots_[entries[i].slot].entity->instances(attr);
+    // q compares a Property's number as a double (q_eval.cpp), so the column holds the same.
+    if (inst.size() == 1 && inst[0].kind == AttrKind::kProperty && inst[0].value.is_number())
+      column->values[i] = inst[0].value.as_double();
+  }
+  columns_.insert(columns_.begin(), column);
+  if (columns_.size() > kMaxColumns) columns_.pop_back();
+  return column;
 }
 
 void Tenant::stats_add(const Entity& e, int sign) {

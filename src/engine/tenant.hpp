@@ -10,6 +10,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -99,6 +100,25 @@ class Tenant {
   std::unordered_map<
       Atom, std::unordered_map<std::string, std::unordered_set<uint32_t>, IdHash, std::equal_to<>>>
       objects_;
+  // Numeric columns for q scans over one type (query_engine.cpp): for each entry of the type's
+  // list, the attribute's value when the entity has exactly one instance of it, a Property
+  // holding a number (as the double q compares); NaN for anything else (dead entries, other
+  // shapes), whose entities a query evaluates in full. A column is good for one version
+  // of the tenant (every put and erase makes a new one) and is built on the second request for
+  // it at the same version, so a steady write load never pays for columns it cannot reuse.
+  struct NumericColumn {
+    Atom type, attr;
+    uint64_t version = 0;
+    std::vector<double> values;
+  };
+  static constexpr size_t kMaxColumns = 8;
+  // The caller holds mu_ (shared or exclusive). nullptr: no current column (yet).
+  std::shared_ptr<const NumericColumn> numeric_column(Atom type, Atom attr) const;
+  uint64_t version_ = 0;
+  mutable std::mutex columns_mu_;
+  mutable std::vector<std::shared_ptr<const NumericColumn>> columns_;  // most recent first
+  mutable std::vector<std::tuple<Atom, Atom, uint64_t>> column_asks_;
+
   std::unordered_map<Atom, size_t> type_counts_;
   std::unordered_map<Atom, AttributeStats> attribute_stats_;
   uint64_t next_seq_ = 1;

@@ -1,6 +1,7 @@
 // The NGSI-LD Query Language (ETSI GS CIM 009 §4.9): `q` text to a store-neutral expression tree,
 // and its evaluation against an in-memory Entity. Attribute names are expanded with the
-// request's @context when parsed; compound-value member paths ([a.b]) are not (docs/query.md).
+// request's @context when parsed; compound-value member paths ([a.b]) are not
+// (docs/decisions.md, "Queries").
 #pragma once
 
 #include <cstdint>

@@ -230,7 +230,7 @@ int compare(const Target& t, const Literal& l) {
     case Literal::Kind::kDateTime: {
       if (t.kind == Target::Kind::kTime) return cmp(t.time, l.time);
       if (t.kind != Target::Kind::kString) return 2;
-      // A plain string holding a date-time also compares as one (docs/query.md).
+      // A plain string holding a date-time also compares as one (docs/decisions.md).
       auto v = parse_datetime(t.text);
       return v ? cmp(*v, l.time) : 2;
     }

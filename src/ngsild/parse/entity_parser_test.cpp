@@ -4,8 +4,12 @@
 
 namespace tsunagu::ngsild {
 // Lets GoogleTest print a Value as its JSON text and an AttrKind by name.
-inline void PrintTo(const Value& v, std::ostream* os) { *os << v.to_json(); }
-inline void PrintTo(AttrKind k, std::ostream* os) { *os << kind_name(k); }
+inline void PrintTo(const Value& v, std::ostream* os) {
+  *os << v.to_json();
+}
+inline void PrintTo(AttrKind k, std::ostream* os) {
+  *os << kind_name(k);
+}
 }  // namespace tsunagu::ngsild
 
 namespace tsunagu::ngsild {
@@ -14,9 +18,15 @@ namespace {
 constexpr std::string_view kNgsiLd = "https://uri.etsi.org/ngsi-ld/";
 constexpr std::string_view kDefault = "https://uri.etsi.org/ngsi-ld/default-context/";
 
-Atom D(std::string_view term) { return Atom::intern(std::string(kDefault) + std::string(term)); }
-Atom N(std::string_view term) { return Atom::intern(std::string(kNgsiLd) + std::string(term)); }
-Atom A(std::string_view iri) { return Atom::intern(iri); }
+Atom D(std::string_view term) {
+  return Atom::intern(std::string(kDefault) + std::string(term));
+}
+Atom N(std::string_view term) {
+  return Atom::intern(std::string(kNgsiLd) + std::string(term));
+}
+Atom A(std::string_view iri) {
+  return Atom::intern(iri);
+}
 
 class EntityParserTest : public ::testing::Test {
  protected:
@@ -67,8 +77,8 @@ class EntityParserTest : public ::testing::Test {
   jsonld::ContextCache cache_;
 };
 
-#define EXPECT_CONTAINS(haystack, needle)                                       \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos)             \
+#define EXPECT_CONTAINS(haystack, needle)                          \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) \
       << "'" << (haystack) << "' does not contain '" << (needle) << "'"
 
 // ---------------------------------------------------------------------------------------------
@@ -86,7 +96,8 @@ TEST_F(EntityParserTest, MinimalEntity) {
 }
 
 TEST_F(EntityParserTest, ContextMemberIsSkipped) {
-  auto r = parse(R"({"id": "urn:a:b", "type": "T", "@context": "https://example.org/unused.jsonld"})");
+  auto r =
+      parse(R"({"id": "urn:a:b", "type": "T", "@context": "https://example.org/unused.jsonld"})");
   ASSERT_TRUE(r.ok()) << r.status().detail();
   EXPECT_TRUE(r->attrs.empty());
 }
@@ -129,14 +140,14 @@ TEST_F(EntityParserTest, IdAndTypeRequiredUnlessTheOptionsSayOtherwise) {
 }
 
 TEST_F(EntityParserTest, Types) {
-  auto r = parse(R"({"id": "urn:a:b", "type": ["Vehicle", "https://example.org/Car", "Vehicle", "ngsi-ld:Thing"]})");
+  auto r = parse(
+      R"({"id": "urn:a:b", "type": ["Vehicle", "https://example.org/Car", "Vehicle", "ngsi-ld:Thing"]})");
   ASSERT_TRUE(r.ok()) << r.status().detail();
   EXPECT_EQ(r->types, (std::vector<Atom>{D("Vehicle"), A("https://example.org/Car"), N("Thing")}));
-  for (const char* body : {R"({"id": "urn:a:b", "type": []})", R"({"id": "urn:a:b", "type": 5})",
-                           R"({"id": "urn:a:b", "type": ["A", 5]})",
-                           R"({"id": "urn:a:b", "type": "bad type"})",
-                           R"({"id": "urn:a:b", "type": "@id"})",
-                           R"({"id": "urn:a:b", "type": ""})"}) {
+  for (const char* body :
+       {R"({"id": "urn:a:b", "type": []})", R"({"id": "urn:a:b", "type": 5})",
+        R"({"id": "urn:a:b", "type": ["A", 5]})", R"({"id": "urn:a:b", "type": "bad type"})",
+        R"({"id": "urn:a:b", "type": "@id"})", R"({"id": "urn:a:b", "type": ""})"}) {
     auto e = parse(body);
     ASSERT_FALSE(e.ok()) << body;
     EXPECT_EQ(e.status().detail().rfind("type:", 0), 0u) << e.status().detail();
@@ -238,7 +249,9 @@ TEST_F(EntityParserTest, NormalizedRelationship) {
 }
 
 TEST_F(EntityParserTest, NormalizedGeoProperty) {
-  auto a = attr("location", R"({"type": "GeoProperty", "value": {"type": "Point", "coordinates": [139.7, 35.6]}})");
+  auto a =
+      attr("location",
+           R"({"type": "GeoProperty", "value": {"type": "Point", "coordinates": [139.7, 35.6]}})");
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].kind, AttrKind::kGeoProperty);
   EXPECT_EQ(a[0].name, N("location"));
@@ -246,10 +259,13 @@ TEST_F(EntityParserTest, NormalizedGeoProperty) {
 }
 
 TEST_F(EntityParserTest, NormalizedLanguageProperty) {
-  auto a = attr("name", R"({"type": "LanguageProperty", "languageMap": {"en": "Ueno Park", "ja": ["上野公園", "上野恩賜公園"], "@none": "x"}})");
+  auto a = attr(
+      "name",
+      R"({"type": "LanguageProperty", "languageMap": {"en": "Ueno Park", "ja": ["上野公園", "上野恩賜公園"], "@none": "x"}})");
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].kind, AttrKind::kLanguageProperty);
-  EXPECT_EQ(a[0].value.text(), R"({"en":"Ueno Park","ja":["上野公園","上野恩賜公園"],"@none":"x"})");
+  EXPECT_EQ(a[0].value.text(),
+            R"({"en":"Ueno Park","ja":["上野公園","上野恩賜公園"],"@none":"x"})");
 }
 
 TEST_F(EntityParserTest, NormalizedVocabPropertyIsExpanded) {
@@ -280,8 +296,11 @@ TEST_F(EntityParserTest, NormalizedListProperty) {
 }
 
 TEST_F(EntityParserTest, NormalizedListRelationshipBothForms) {
-  auto objects = attr("path", R"({"type": "ListRelationship", "objectList": [{"object": "urn:a:1"}, {"object": "urn:a:2"}]})");
-  auto strings = attr("path", R"({"type": "ListRelationship", "objectList": ["urn:a:1", "urn:a:2"]})");
+  auto objects = attr(
+      "path",
+      R"({"type": "ListRelationship", "objectList": [{"object": "urn:a:1"}, {"object": "urn:a:2"}]})");
+  auto strings =
+      attr("path", R"({"type": "ListRelationship", "objectList": ["urn:a:1", "urn:a:2"]})");
   ASSERT_EQ(objects.size(), 1u);
   EXPECT_EQ(objects[0].kind, AttrKind::kListRelationship);
   EXPECT_EQ(objects[0].value.text(), R"([{"object":"urn:a:1"},{"object":"urn:a:2"}])");
@@ -309,7 +328,8 @@ TEST_F(EntityParserTest, SubAttributes) {
 }
 
 TEST_F(EntityParserTest, SubAttributeGivenTwiceThroughTwoTerms) {
-  auto ctx = context(R"({"acc1": "https://example.org/accuracy", "acc2": "https://example.org/accuracy"})");
+  auto ctx = context(
+      R"({"acc1": "https://example.org/accuracy", "acc2": "https://example.org/accuracy"})");
   auto r = parse(R"({"speed": {"value": 1, "acc1": 1, "acc2": 2}})", ParseMode::kFragment, false,
                  false, ctx.get());
   ASSERT_FALSE(r.ok());
@@ -391,18 +411,21 @@ TEST_F(EntityParserTest, ConciseObjectWithoutPayloadIsRefused) {
 // Multi-attributes (§4.5.5)
 
 TEST_F(EntityParserTest, MultiInstanceArray) {
-  auto a = attr("speed", R"([{"type": "Property", "value": 55, "datasetId": "urn:ngsi-ld:ds:speedometer"},
+  auto a = attr("speed",
+                R"([{"type": "Property", "value": 55, "datasetId": "urn:ngsi-ld:ds:speedometer"},
                              {"value": 54.5, "datasetId": "urn:ngsi-ld:ds:gps"},
                              {"value": 50}])");
   ASSERT_EQ(a.size(), 3u);
   EXPECT_EQ(a[0].dataset_id.str(), "urn:ngsi-ld:ds:speedometer");
   EXPECT_EQ(a[1].dataset_id.str(), "urn:ngsi-ld:ds:gps");
   EXPECT_TRUE(a[2].dataset_id.empty());
-  for (const auto& i : a) EXPECT_EQ(i.name, D("speed"));
+  for (const auto& i : a)
+    EXPECT_EQ(i.name, D("speed"));
 }
 
 TEST_F(EntityParserTest, DuplicateDatasetIdIsRefused) {
-  std::string e = error(R"({"speed": [{"value": 1, "datasetId": "urn:ds:a"}, {"value": 2, "datasetId": "urn:ds:a"}]})");
+  std::string e = error(
+      R"({"speed": [{"value": 1, "datasetId": "urn:ds:a"}, {"value": 2, "datasetId": "urn:ds:a"}]})");
   EXPECT_CONTAINS(e, "attribute 'speed'[1]");
   EXPECT_CONTAINS(e, "urn:ds:a");
   std::string d = error(R"({"speed": [{"value": 1}, {"value": 2}]})");
@@ -418,7 +441,8 @@ TEST_F(EntityParserTest, InstancesMustBeObjects) {
 
 TEST_F(EntityParserTest, TwoTermsForOneIriBecomeInstancesOfOneAttribute) {
   // ETSI GS CIM 009 annex C.2.2 (Vehicle_MultiAttribute).
-  auto ctx = context(R"({"speed#1": "http://example.org/speed", "speed#2": "http://example.org/speed",
+  auto ctx =
+      context(R"({"speed#1": "http://example.org/speed", "speed#2": "http://example.org/speed",
                          "source": "http://example.org/hasSource"})");
   auto r = parse(R"({"id": "urn:ngsi-ld:Vehicle:A4567", "type": "Vehicle",
       "speed#1": {"type": "Property", "value": 55, "source": {"type": "Property", "value": "Speedometer"},
@@ -441,8 +465,10 @@ TEST_F(EntityParserTest, TwoTermsForOneIriBecomeInstancesOfOneAttribute) {
 
 TEST_F(EntityParserTest, TwoTermsWithTheSameDatasetIdAreRefused) {
   auto ctx = context(R"({"s1": "http://example.org/speed", "s2": "http://example.org/speed"})");
-  for (const char* body : {R"({"s1": {"value": 1}, "s2": {"value": 2}})",
-                           R"({"s1": {"value": 1, "datasetId": "urn:d:1"}, "s2": [{"value": 2, "datasetId": "urn:d:1"}]})"}) {
+  for (
+      const char* body :
+      {R"({"s1": {"value": 1}, "s2": {"value": 2}})",
+       R"({"s1": {"value": 1, "datasetId": "urn:d:1"}, "s2": [{"value": 2, "datasetId": "urn:d:1"}]})"}) {
     auto r = parse(body, ParseMode::kFragment, false, false, ctx.get());
     ASSERT_FALSE(r.ok()) << body;
     EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData);
@@ -460,27 +486,36 @@ TEST_F(EntityParserTest, FaultsNameTheAttributeAndMember) {
   } cases[] = {
       {R"({"speed": {"type": "Foo", "value": 1}})", {"attribute 'speed'", "type 'Foo'"}},
       {R"({"speed": {"type": 5, "value": 1}})", {"attribute 'speed'", "type"}},
-      {R"({"speed": {"type": "Property", "object": "urn:a:b"}})", {"attribute 'speed'", "member 'object'"}},
-      {R"({"speed": {"type": "Property", "value": 1, "vocab": "x"}})", {"attribute 'speed'", "member 'vocab'"}},
+      {R"({"speed": {"type": "Property", "object": "urn:a:b"}})",
+       {"attribute 'speed'", "member 'object'"}},
+      {R"({"speed": {"type": "Property", "value": 1, "vocab": "x"}})",
+       {"attribute 'speed'", "member 'vocab'"}},
       {R"({"speed": {"type": "Property"}})", {"attribute 'speed'", "'value'"}},
       {R"({"speed": {"type": "Property", "value": null}})", {"attribute 'speed'", "value"}},
       {R"({"speed": null})", {"attribute 'speed'", "null"}},
-      {R"({"owner": {"type": "Relationship", "object": "not a uri"}})", {"attribute 'owner'", "'not a uri'"}},
+      {R"({"owner": {"type": "Relationship", "object": "not a uri"}})",
+       {"attribute 'owner'", "'not a uri'"}},
       {R"({"owner": {"type": "Relationship", "object": 5}})", {"attribute 'owner'", "object"}},
       {R"({"owner": {"type": "Relationship", "object": []}})", {"attribute 'owner'", "object"}},
-      {R"({"owner": {"type": "Relationship", "object": ["urn:a:b", "bad"]}})", {"attribute 'owner'", "'bad'"}},
+      {R"({"owner": {"type": "Relationship", "object": ["urn:a:b", "bad"]}})",
+       {"attribute 'owner'", "'bad'"}},
       {R"({"owner": {"type": "Relationship"}})", {"attribute 'owner'", "'object'"}},
-      {R"({"speed": {"value": 1, "observedAt": "yesterday"}})", {"attribute 'speed'", "observedAt 'yesterday'"}},
+      {R"({"speed": {"value": 1, "observedAt": "yesterday"}})",
+       {"attribute 'speed'", "observedAt 'yesterday'"}},
       {R"({"speed": {"value": 1, "observedAt": 5}})", {"attribute 'speed'", "observedAt"}},
       {R"({"speed": {"value": 1, "unitCode": 5}})", {"attribute 'speed'", "unitCode"}},
       {R"({"speed": {"value": 1, "unitCode": ""}})", {"attribute 'speed'", "unitCode"}},
-      {R"({"speed": {"value": 1, "datasetId": "not a uri"}})", {"attribute 'speed'", "datasetId 'not a uri'"}},
+      {R"({"speed": {"value": 1, "datasetId": "not a uri"}})",
+       {"attribute 'speed'", "datasetId 'not a uri'"}},
       {R"({"speed": {"value": 1, "datasetId": 5}})", {"attribute 'speed'", "datasetId"}},
       {R"({"speed": {"value": 1, "valueType": 5}})", {"attribute 'speed'", "valueType"}},
-      {R"({"owner": {"object": "urn:a:b", "objectType": "bad type"}})", {"attribute 'owner'", "objectType"}},
+      {R"({"owner": {"object": "urn:a:b", "objectType": "bad type"}})",
+       {"attribute 'owner'", "objectType"}},
       {R"({"speed": {"value": 1, "bad name": 2}})", {"attribute 'speed'", "'bad name'"}},
-      {R"({"speed": {"value": 1, "accuracy": {"type": "Property", "value": null}}})", {"attribute 'speed'.accuracy"}},
-      {R"({"speed": {"value": 1, "accuracy": {"value": 1, "unitCode": 3}}})", {"attribute 'speed'.accuracy", "unitCode"}},
+      {R"({"speed": {"value": 1, "accuracy": {"type": "Property", "value": null}}})",
+       {"attribute 'speed'.accuracy"}},
+      {R"({"speed": {"value": 1, "accuracy": {"value": 1, "unitCode": 3}}})",
+       {"attribute 'speed'.accuracy", "unitCode"}},
       {R"({"name": {"languageMap": {"1x": "a"}}})", {"attribute 'name'", "'1x'"}},
       {R"({"name": {"languageMap": {"en": 5}}})", {"attribute 'name'", "languageMap['en']"}},
       {R"({"name": {"languageMap": {"en": ["a", 5]}}})", {"attribute 'name'", "languageMap['en']"}},
@@ -494,17 +529,21 @@ TEST_F(EntityParserTest, FaultsNameTheAttributeAndMember) {
       {R"({"p": {"objectList": "urn:a:b"}})", {"attribute 'p'", "objectList"}},
       {R"({"p": {"objectList": [{"x": "urn:a:b"}]}})", {"attribute 'p'", "'object'"}},
       {R"({"p": {"objectList": ["urn:a:b", "bad"]}})", {"attribute 'p'", "objectList item 'bad'"}},
-      {R"({"g": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": "x"}}})", {"attribute 'g'", "GeoJSON"}},
+      {R"({"g": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": "x"}}})",
+       {"attribute 'g'", "GeoJSON"}},
       {R"({"g": {"type": "GeoProperty", "value": 5}})", {"attribute 'g'", "GeoJSON"}},
       {R"({"location": 5})", {"attribute 'location'", "GeoProperty"}},
-      {R"({"location": {"type": "Property", "value": "here"}})", {"attribute 'location'", "GeoProperty"}},
-      {R"({"observationSpace": {"value": "here"}})", {"attribute 'observationSpace'", "GeoProperty"}},
+      {R"({"location": {"type": "Property", "value": "here"}})",
+       {"attribute 'location'", "GeoProperty"}},
+      {R"({"observationSpace": {"value": "here"}})",
+       {"attribute 'observationSpace'", "GeoProperty"}},
       {R"({"speed": {"observedAt": "2026-04-01T06:00:00Z"}})", {"attribute 'speed'"}},
   };
   for (const auto& c : cases) {
     std::string e = error(c.body);
     EXPECT_NE(e, "ok") << c.body;
-    for (const char* m : c.mentions) EXPECT_CONTAINS(e, m);
+    for (const char* m : c.mentions)
+      EXPECT_CONTAINS(e, m);
   }
 }
 
@@ -525,7 +564,8 @@ TEST_F(EntityParserTest, MergeNullMarkers) {
     "speed": {"observedAt": "urn:ngsi-ld:null", "unitCode": "urn:ngsi-ld:null",
               "accuracy": "urn:ngsi-ld:null", "source": {"value": "urn:ngsi-ld:null"}},
     "scope": "urn:ngsi-ld:null"
-  })", ParseMode::kMerge);
+  })",
+                      ParseMode::kMerge);
   EXPECT_TRUE(in.scope_delete);
   EXPECT_FALSE(in.scopes.has_value());
   ASSERT_EQ(in.attrs.size(), 3u);
@@ -546,7 +586,8 @@ TEST_F(EntityParserTest, MergeNullMarkers) {
 TEST_F(EntityParserTest, MergeAllowsPartialAttributes) {
   EntityInput in = ok(R"({"speed": {"observedAt": "2026-04-01T06:00:00Z"},
                           "owner": {"type": "Relationship"},
-                          "temp": {"value": 20}})", ParseMode::kMerge);
+                          "temp": {"value": 20}})",
+                      ParseMode::kMerge);
   ASSERT_EQ(in.attrs.size(), 3u);
   EXPECT_FALSE(in.attrs[0].flags & kFlagPayload);
   EXPECT_FALSE(in.attrs[0].flags & kFlagTypeGiven);
@@ -647,7 +688,10 @@ TEST_F(EntityParserTest, StoredModeRefusesBadTimestamps) {
 
 TEST_F(EntityParserTest, AttributeFragment) {
   JsonDoc doc;
-  ASSERT_TRUE(parse_json(R"({"@context": "https://example.org/c.jsonld", "value": 5, "unitCode": "CEL"})", doc).ok());
+  ASSERT_TRUE(
+      parse_json(R"({"@context": "https://example.org/c.jsonld", "value": 5, "unitCode": "CEL"})",
+                 doc)
+          .ok());
   auto r = parse_attribute_fragment(doc, D("temp"), *cache_.core(), ParseMode::kFragment);
   ASSERT_TRUE(r.ok()) << r.status().detail();
   ASSERT_EQ(r->size(), 1u);
@@ -694,8 +738,8 @@ TEST_F(EntityParserTest, AttributeFragment) {
 // Names and scopes
 
 TEST(ValidNameTest, Cases) {
-  for (const char* n : {"speed", "speed#1", "ex:speed", "https://example.org/a?b", "上野", "a-b_c.d",
-                        "a/b", "%20"}) {
+  for (const char* n : {"speed", "speed#1", "ex:speed", "https://example.org/a?b", "上野",
+                        "a-b_c.d", "a/b", "%20"}) {
     EXPECT_TRUE(valid_name(n)) << n;
   }
   for (const char* n : {"", "@id", "@context", "a b", "a\tb", "a<b", "a>b", "a\"b", "a'b", "a=b",

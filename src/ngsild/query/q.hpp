@@ -27,7 +27,7 @@ enum class Op : unsigned char { kExists, kEq, kNe, kGt, kGe, kLt, kLe, kMatch, k
 struct Literal {
   enum class Kind : unsigned char { kNumber, kString, kBool, kDateTime, kDate, kTime };
   Kind kind = Kind::kString;
-  bool quoted = false;   // a "quoted" string (otherwise a URI or bare word)
+  bool quoted = false;  // a "quoted" string (otherwise a URI or bare word)
   double number = 0;
   bool boolean = false;
   int64_t time = 0;      // DateTime/Date: µs since the epoch; Time: µs after midnight
@@ -36,11 +36,17 @@ struct Literal {
 };
 
 // The trailing metadata member a path may address (temperature.observedAt).
-enum class Meta : unsigned char { kNone, kObservedAt, kCreatedAt, kModifiedAt, kUnitCode,
-                                  kDatasetId };
+enum class Meta : unsigned char {
+  kNone,
+  kObservedAt,
+  kCreatedAt,
+  kModifiedAt,
+  kUnitCode,
+  kDatasetId
+};
 
 struct AttrPath {
-  std::vector<Atom> names;          // the attribute, then sub-attribute names (expanded)
+  std::vector<Atom> names;  // the attribute, then sub-attribute names (expanded)
   Meta meta = Meta::kNone;
   std::vector<std::string> member;  // [a.b] path into a compound value, or [lang] / [*]
   std::string text;                 // as written, for messages
@@ -50,8 +56,8 @@ struct Term {
   AttrPath path;
   Op op = Op::kExists;
   enum class Shape : unsigned char { kSingle, kRange, kList } shape = Shape::kSingle;
-  std::vector<Literal> values;       // one, two (range) or several (list)
-  std::shared_ptr<re2::RE2> regex;   // kMatch / kNotMatch
+  std::vector<Literal> values;      // one, two (range) or several (list)
+  std::shared_ptr<re2::RE2> regex;  // kMatch / kNotMatch
 };
 
 struct Expr {
@@ -77,7 +83,8 @@ void for_each_term(const Expr& e, F&& f) {
     f(*e.term);
     return;
   }
-  for (const auto& c : e.children) for_each_term(c, f);
+  for (const auto& c : e.children)
+    for_each_term(c, f);
 }
 
 }  // namespace tsunagu::ngsild::query

@@ -13,7 +13,15 @@ namespace {
 struct Target {
   // kTime is a system time (observedAt, ...) or a typed {"@type": "DateTime", "@value"} value;
   // kDate and kTimeOfDay are typed Date and Time values.
-  enum class Kind : unsigned char { kNumber, kString, kBool, kTime, kDate, kTimeOfDay, kOther } kind;
+  enum class Kind : unsigned char {
+    kNumber,
+    kString,
+    kBool,
+    kTime,
+    kDate,
+    kTimeOfDay,
+    kOther
+  } kind;
   double number = 0;
   bool boolean = false;
   int64_t time = 0;
@@ -25,7 +33,9 @@ struct Target {
 // Visitors are callables bool(const Target&) returning true to stop; templates keep the scan
 // free of allocations.
 
-std::string_view sv(const JsonValue& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string_view sv(const JsonValue& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
 
 template <class Visit>
 bool visit_dom(const JsonValue& v, const Visit& f, bool flatten_arrays, bool object) {
@@ -62,11 +72,20 @@ bool visit_dom(const JsonValue& v, const Visit& f, bool flatten_arrays, bool obj
           value->value.IsString()) {
         std::string_view tn = sv(type->value), text = sv(value->value);
         std::optional<int64_t> time;
-        if (tn == "DateTime") { time = parse_datetime(text); t.kind = Target::Kind::kTime; }
-        else if (tn == "Date") { time = parse_date(text); t.kind = Target::Kind::kDate; }
-        else if (tn == "Time") { time = parse_time(text); t.kind = Target::Kind::kTimeOfDay; }
-        if (time) t.time = *time;
-        else t.kind = Target::Kind::kOther;
+        if (tn == "DateTime") {
+          time = parse_datetime(text);
+          t.kind = Target::Kind::kTime;
+        } else if (tn == "Date") {
+          time = parse_date(text);
+          t.kind = Target::Kind::kDate;
+        } else if (tn == "Time") {
+          time = parse_time(text);
+          t.kind = Target::Kind::kTimeOfDay;
+        }
+        if (time)
+          t.time = *time;
+        else
+          t.kind = Target::Kind::kOther;
       }
       return f(t);
     }
@@ -94,9 +113,9 @@ bool visit_value(const Attribute& a, const AttrPath& p, const Visit& f) {
     case Meta::kObservedAt:
     case Meta::kCreatedAt:
     case Meta::kModifiedAt: {
-      int64_t v = p.meta == Meta::kObservedAt ? a.observed_at
-                : p.meta == Meta::kCreatedAt  ? a.created_at
-                                              : a.modified_at;
+      int64_t v = p.meta == Meta::kObservedAt  ? a.observed_at
+                  : p.meta == Meta::kCreatedAt ? a.created_at
+                                               : a.modified_at;
       if (v == kNoTime) return false;
       t.kind = Target::Kind::kTime;
       t.time = v;
@@ -110,7 +129,8 @@ bool visit_value(const Attribute& a, const AttrPath& p, const Visit& f) {
       t.text = v.str();
       return f(t);
     }
-    case Meta::kNone: break;
+    case Meta::kNone:
+      break;
   }
   const Value& v = a.value;
   switch (a.kind) {
@@ -147,11 +167,13 @@ bool visit_value(const Attribute& a, const AttrPath& p, const Visit& f) {
             t.kind = Target::Kind::kBool;
             t.boolean = v.as_bool();
             return f(t);
-          default: return f(t);
+          default:
+            return f(t);
         }
       }
       break;
-    default: break;
+    default:
+      break;
   }
   if (!v.is_json()) return false;  // a member path into a scalar addresses nothing
   JsonDoc d;
@@ -288,26 +310,29 @@ bool eval_term(const Term& term, const Entity& e) {
         int c = compare(t, term.values[0]);
         if (c == 2) return false;
         switch (term.op) {
-          case Op::kGt: return c > 0;
-          case Op::kGe: return c >= 0;
-          case Op::kLt: return c < 0;
-          default: return c <= 0;
+          case Op::kGt:
+            return c > 0;
+          case Op::kGe:
+            return c >= 0;
+          case Op::kLt:
+            return c < 0;
+          default:
+            return c <= 0;
         }
       });
     case Op::kMatch:
       // Patterns apply to String values only; never to Relationship objects (§4.9).
       return visit_targets(e, term.path, [&](const Target& t) {
         return t.kind == Target::Kind::kString && !t.object &&
-               re2::RE2::PartialMatch(re2::StringPiece(t.text.data(), t.text.size()),
-                                      *term.regex);
+               re2::RE2::PartialMatch(re2::StringPiece(t.text.data(), t.text.size()), *term.regex);
       });
     case Op::kNotMatch: {
       bool strings = false, matched = false;
       visit_targets(e, term.path, [&](const Target& t) {
         if (t.kind != Target::Kind::kString || t.object) return false;
         strings = true;
-        matched = re2::RE2::PartialMatch(re2::StringPiece(t.text.data(), t.text.size()),
-                                         *term.regex);
+        matched =
+            re2::RE2::PartialMatch(re2::StringPiece(t.text.data(), t.text.size()), *term.regex);
         return matched;
       });
       return strings && !matched;
@@ -320,7 +345,8 @@ bool eval_term(const Term& term, const Entity& e) {
 
 bool matches(const Expr& e, const Entity& entity) {
   switch (e.kind) {
-    case Expr::Kind::kTerm: return eval_term(*e.term, entity);
+    case Expr::Kind::kTerm:
+      return eval_term(*e.term, entity);
     case Expr::Kind::kAnd:
       for (const auto& c : e.children) {
         if (!matches(c, entity)) return false;

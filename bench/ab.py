@@ -14,31 +14,16 @@ A pool's lines are method, path and body separated by tabs (bench/lua/requests.l
 
 import argparse
 import os
-import re
 import shlex
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TICK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15)
+from benchlib import server, wrk  # noqa: E402
+from benchlib.server import BenchError  # noqa: E402
 
 
 def one_round(binary, extra, pool, seed, conns, duration, work):
@@ -48,37 +33,18 @@ def one_round(binary, extra, pool, seed, conns, duration, work):
         shutil.copytree(seed, data)
     else:
         os.makedirs(data)
-    port = free_port()
-    log = open(os.path.join(work, "server.log"), "w")
-    proc = subprocess.Popen(["taskset", "-c", "0", binary, "--threads", "1", "--port", str(port),
-                             "--data-dir", data] + extra, stdout=log, stderr=subprocess.STDOUT)
+    p = server.Process("tsunagu", args=extra, data_dir=data, work_dir=work,
+                       binary=binary).start(timeout=60)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise SystemExit(f"{binary} did not start; see {log.name}")
-                time.sleep(0.05)
-        before = cpu_ticks(proc.pid)
-        out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{duration}s",
-                              "-s", os.path.join(HERE, "lua", "requests.lua"),
-                              f"http://127.0.0.1:{port}", "--", pool],
-                             capture_output=True, text=True, check=True).stdout
-        used = (cpu_ticks(proc.pid) - before) / TICK
+        before = wrk.cpu_seconds(p.proc.pid)
+        r = wrk.run(p.port, pool, conns, duration, server_pid=p.proc.pid)
+        used = wrk.cpu_seconds(p.proc.pid) - before
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-        log.close()
-    m = re.search(r"TSUNAGU_BENCH requests=(\d+) duration_us=(\d+).*status=(\d+)", out)
-    if not m:
-        raise SystemExit("wrk printed no TSUNAGU_BENCH line:\n" + out)
-    requests, micros, bad = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if bad:
-        raise SystemExit(f"{bad} responses had an unexpected status; see {log.name}")
-    return requests / (micros / 1e6), used * 1e6 / max(requests, 1)
+        p.stop()
+    if r.errors or r.bad_status:
+        raise BenchError(f"{r.errors} socket errors, {r.bad_status} unexpected statuses; "
+                         f"see {p.log_path}")
+    return r.rate, used * 1e6 / max(r.requests, 1)
 
 
 def main(argv):

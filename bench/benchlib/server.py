@@ -78,7 +78,8 @@ def rss_kib(pid):
 class Process:
     """One server process. `kind` is "tsunagu" or "null"."""
 
-    def __init__(self, kind, args=(), cpu="0", port=None, data_dir=None, work_dir=None):
+    def __init__(self, kind, args=(), cpu="0", port=None, data_dir=None, work_dir=None,
+                 binary=None):
         self.kind = kind
         self.port = port or free_port()
         if not port_is_free(self.port):
@@ -89,7 +90,7 @@ class Process:
         if kind == "tsunagu" and data_dir is None:
             self.data_dir = tempfile.mkdtemp(prefix="data-", dir=work_dir)
             self.owns_dir = True
-        binary = _binaries[kind]
+        binary = binary or _binaries[kind]  # another build of the same kind (bench/ab.py)
         if not os.access(binary, os.X_OK):
             raise BenchError(f"{binary} is missing; run scripts/build")
         cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--threads", "1"]

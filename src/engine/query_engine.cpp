@@ -247,33 +247,22 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
     std::shared_ptr<const Tenant::NumericColumn> column;
     if (numeric != nullptr)
       column = t.numeric_column(q.types->groups[0][0], numeric->path.names[0]);
-    if (column && column->values.size() == n) {
-      const double c = numeric->values[0].number;
-      auto maybe = [&](size_t i) {
-        const double v = column->values[i];
-        return std::isnan(v) || numeric_holds(v, numeric->op, c);
-      };
-      for (size_t i = 0; i < n; ++i) {
-        if (i + 8 < n && entries[i + 8].slot != SeqList::kDead && maybe(i + 8)) {
-          __builtin_prefetch(t.slots_[entries[i + 8].slot].entity.get());
-        }
-        if (!maybe(i)) continue;
-        const auto& e = entries[i];
-        if (e.slot == SeqList::kDead) continue;
-        const EntityPtr& entity = t.slots_[e.slot].entity;
-        if (q.matches(*entity, skip) && !pager.take(entity)) break;
-      }
-      return pager.result();
-    }
+    if (column && column->values.size() != n) column = nullptr;
+    // Entries worth reading: live, and not rejected by the column.
+    auto wanted = [&](size_t i) {
+      if (entries[i].slot == SeqList::kDead) return false;
+      if (!column) return true;
+      const double v = column->values[i];
+      return std::isnan(v) || numeric_holds(v, numeric->op, numeric->values[0].number);
+    };
     for (size_t i = 0; i < n; ++i) {
       // Entities are scattered on the heap: ask for the ones a few steps ahead early.
-      if (i + 8 < n && entries[i + 8].slot != SeqList::kDead) {
+      if (i + 8 < n && wanted(i + 8)) {
         __builtin_prefetch(t.slots_[entries[i + 8].slot].entity.get());
       }
-      const auto& e = entries[i];
-      if (e.slot == SeqList::kDead) continue;
-      const EntityPtr& entity = t.slots_[e.slot].entity;
-      if (i + 4 < n && entries[i + 4].slot != SeqList::kDead) {
+      if (!wanted(i)) continue;
+      const EntityPtr& entity = t.slots_[entries[i].slot].entity;
+      if (i + 4 < n && wanted(i + 4)) {
         const auto* ahead = t.slots_[entries[i + 4].slot].entity.get();
         if (!ahead->attrs.empty()) __builtin_prefetch(ahead->attrs.data());
       }

@@ -333,8 +333,8 @@ std::string_view CompactedNames::quoted(const jsonld::Context& ctx, Atom iri) {
     slots_.reset();
     ctx_ = &ctx;
   }
-  std::string scratch;
   if (iri.empty()) {
+    std::string scratch;
     spare_.clear();
     JsonWriter::escape_into(ctx.compact(iri, scratch), spare_);
     return spare_;
@@ -342,6 +342,7 @@ std::string_view CompactedNames::quoted(const jsonld::Context& ctx, Atom iri) {
   if (!slots_) slots_ = std::make_unique<std::array<Slot, kSlots>>();
   Slot& s = (*slots_)[iri.id() % kSlots];
   if (s.atom != iri.id()) {
+    std::string scratch;
     s.text.clear();
     JsonWriter::escape_into(ctx.compact(iri, scratch), s.text);
     s.atom = iri.id();

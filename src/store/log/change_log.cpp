@@ -175,7 +175,7 @@ Status ChangeLog::replay(const std::string& path,
   if (fd < 0) return io_error("cannot open", path);
   // Mapped rather than read: a segment is tens of MiB, and reading it meant faulting in and
   // zeroing as much fresh memory, then copying the file into it (under a batch-create load, 8 %
-  // of the server's time went to that).
+  // of the server's time went to that; docs/storage.md).
   // Segments replayed are closed (the fold's) or not yet reopened (start), so none shrinks under
   // the mapping.
   struct stat st {};

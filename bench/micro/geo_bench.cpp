@@ -1,5 +1,5 @@
 // Micro-benchmarks of the spatial index (ngsild/geo/spatial_index.hpp): every created entity with
-// a location pays one insert in the commit thread, every geo-query one candidate search.
+// a location pays one insert when it is committed, every geo-query one candidate search.
 // 200,000 points spread over 0.4 x 0.3 degrees (a city of about 36 x 33 km), as many as a large
 // city's sensors and assets.
 #include <benchmark/benchmark.h>

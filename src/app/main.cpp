@@ -1,5 +1,5 @@
 // Wiring: the only place that knows every module. Reads the configuration, opens the store,
-// rebuilds memory, starts the commit thread and the HTTP server, and shuts down in order on
+// rebuilds memory, starts the writer and the HTTP server, and shuts down in order on
 // SIGTERM/SIGINT: stop accepting, finish requests in flight, drain the commit queue, close.
 #include <signal.h>
 
@@ -70,7 +70,12 @@ int run(const app::Config& cfg) {
                              {"entities", loaded->entities},
                              {"seconds", load_s}});
 
-  engine::Writer writer(**store, tenants, {});
+  // With --sync full a commit waits for fdatasync, which must not hold up an event loop; without
+  // it the loops commit themselves (engine/writer.hpp).
+  engine::Writer::Options wo;
+  wo.committer = so.sync == store::SyncMode::kFull ? engine::Writer::Committer::kOwnThread
+                                                   : engine::Writer::Committer::kEventLoops;
+  engine::Writer writer(**store, tenants, wo);
   writer.set_next_row(loaded->max_row + 1);
   writer.start();
   engine::EntityService entities(tenants, writer);
@@ -109,6 +114,8 @@ int run(const app::Config& cfg) {
   ho.max_header_bytes = cfg.max_header_bytes;
   ho.idle_timeout_s = cfg.idle_timeout_s;
   ho.shutdown_grace_s = cfg.shutdown_grace_s;
+  if (wo.committer == engine::Writer::Committer::kEventLoops)
+    ho.idle = [&writer] { return writer.commit_pending(); };
   http::Server server(ho, [&router](http::Request&& req, http::Reply reply) {
     router.dispatch(std::move(req), std::move(reply));
   });

@@ -1,6 +1,6 @@
 // The entity operations offered to the API layer: reads answer at once from memory; writes are
-// queued to the commit thread and complete through a callback once durable (or refused).
-// Callbacks run on the commit thread and must only hand the result on (e.g. to an http Reply).
+// queued to the writer and complete through a callback once durable (or refused). Callbacks
+// run on the committing thread and must only hand the result on (e.g. to an http Reply).
 #pragma once
 
 #include <functional>

@@ -1,6 +1,6 @@
 // The in-memory current state of one tenant (one municipality): its entities and the indexes
 // queries use: by id, in creation order, by type, spatially per GeoProperty, and counts for the
-// discovery endpoints. Readers take a shared lock; the commit thread is the only writer. The
+// discovery endpoints. Readers take a shared lock; the committing thread is the only writer. The
 // registry creates tenants on their first write (ETSI GS CIM 009 §4.14).
 #pragma once
 
@@ -131,7 +131,7 @@ class TenantRegistry {
   TenantRegistry();
   // The tenant, or null when it has never been written. Any thread.
   Tenant* find(std::string_view name) const;
-  // The tenant, created in memory when missing (commit thread and start-up only).
+  // The tenant, created in memory when missing (the committing thread and start-up only).
   Tenant* get_or_create(std::string_view name, bool& created);
   std::vector<Tenant*> all() const;
 

@@ -27,7 +27,7 @@ metrics::Histogram& commit_latency() {
 metrics::Counter& commits_total() {
   static metrics::Counter& c =
       metrics::registry()
-          .counter("tsunagu_store_commits_total", "Transactions committed by the commit thread", {})
+          .counter("tsunagu_store_commits_total", "Transactions committed by the writer", {})
           .with({});
   return c;
 }
@@ -41,6 +41,10 @@ metrics::Counter& changes_total() {
   return c;
 }
 
+// Set on a thread that calls commit_pending(): an event loop, which commits what it submitted
+// once it has no other work.
+thread_local bool t_event_loop = false;
+
 }  // namespace
 
 Writer::Writer(store::Store& store, TenantRegistry& tenants, Options options)
@@ -51,6 +55,7 @@ Writer::~Writer() {
 }
 
 void Writer::start() {
+  if (options_.committer == Committer::kEventLoops) return;
   thread_ = std::thread([this] {
     // SCHED_BATCH: a woken commit thread does not preempt the event loop that woke it. When
     // both share a core, requests then pile up while the loop reads them, and the commit
@@ -66,11 +71,23 @@ void Writer::start() {
 void Writer::stop() {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ && !thread_.joinable()) return;
+    if (stopping_ && !thread_.joinable() && queue_.empty()) return;
     stopping_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (options_.committer == Committer::kEventLoops) {
+    // Whatever the loops left queued (they have normally stopped by now) is committed here,
+    // after a commit still running on another thread.
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !committing_; });
+        if (queue_.empty()) return;
+      }
+      commit_one_group();
+    }
+  }
 }
 
 void Writer::submit(std::unique_ptr<WriteRequest> request) {
@@ -78,6 +95,7 @@ void Writer::submit(std::unique_ptr<WriteRequest> request) {
     std::lock_guard lock(mu_);
     if (!stopping_) {
       queue_.push_back(std::move(request));
+      queued_.store(queue_.size(), std::memory_order_relaxed);
       request = nullptr;
     }
   }
@@ -88,29 +106,68 @@ void Writer::submit(std::unique_ptr<WriteRequest> request) {
     request->done(*request);
     return;
   }
-  cv_.notify_one();
+  if (options_.committer == Committer::kOwnThread) {
+    cv_.notify_one();
+  } else if (!t_event_loop) {
+    // Not a loop that will come back to commit_pending(): commit now. When another thread is
+    // committing, it takes this request with its next group (a committer always looks at the
+    // queue again after a group).
+    while (commit_one_group()) {
+    }
+  }
+}
+
+bool Writer::commit_pending() {
+  t_event_loop = true;
+  // Usually nothing is queued: that answer needs no lock. A request this thread submitted is
+  // seen (same thread); one queued by another thread while this one committed is seen too,
+  // since both went through mu_.
+  if (queued_.load(std::memory_order_relaxed) == 0) return false;
+  return commit_one_group();
+}
+
+void Writer::take_group(Group& group) {
+  size_t changes = 0;
+  while (!queue_.empty() && changes < options_.max_group_changes) {
+    changes += queue_.front()->changes.size();
+    group.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  queued_.store(queue_.size(), std::memory_order_relaxed);
+}
+
+bool Writer::commit_one_group() {
+  Group group;
+  {
+    std::lock_guard lock(mu_);
+    if (committing_ || queue_.empty()) return false;
+    committing_ = true;
+    take_group(group);
+  }
+  commit(group);
+  {
+    std::lock_guard lock(mu_);
+    committing_ = false;
+  }
+  cv_.notify_all();  // stop() may be waiting for this commit
+  return true;
 }
 
 void Writer::run() {
-  std::vector<std::unique_ptr<WriteRequest>> group;
+  Group group;
   for (;;) {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
-      size_t changes = 0;
-      while (!queue_.empty() && changes < options_.max_group_changes) {
-        changes += queue_.front()->changes.size();
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      take_group(group);
     }
     commit(group);
     group.clear();
   }
 }
 
-void Writer::commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
+void Writer::commit(Group& group) {
   const int64_t now = now_us();
   store::WriteBatch batch;
   // New states decided in this group, so later changes to the same entity build on them.

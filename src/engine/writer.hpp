@@ -1,10 +1,20 @@
-// The commit thread: the one place where entities change. Requests from every event loop queue
-// here; the thread takes all that are waiting, computes each new entity state, writes the whole
-// group to the Store in one transaction (group commit), and only then publishes the new states
-// to memory and completes the requests. So a write is acknowledged only once it is durable, and
-// readers never see a change that could still be lost.
+// The writer: the one place where entities change. Requests from every event loop queue here; a
+// committer takes all that are waiting, computes each new entity state, writes the whole group
+// to the Store in one transaction (group commit), and only then publishes the new states to
+// memory and completes the requests. So a write is acknowledged only once it is durable, and
+// readers never see a change that could still be lost. One group is committed at a time.
+//
+// Who commits (Options::committer):
+// - kOwnThread: a commit thread of its own. An event loop never waits for the store, which
+//   matters when a commit waits for fdatasync (--sync full).
+// - kEventLoops: the event loops themselves, each when it runs out of ready work
+//   (commit_pending), and any other thread that submits (a blocking-pool thread commits its own
+//   request at once). Without an fsync a commit is short, and committing where the requests
+//   were read saves waking a second thread and handing every response back to the loop
+//   (docs/storage.md, "Write path").
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -27,7 +37,7 @@ struct Change {
   std::string id;
   std::function<Result<std::shared_ptr<ngsild::Entity>>(const ngsild::Entity* current, int64_t now)>
       apply;
-  // Filled by the commit thread:
+  // Filled by the committing thread:
   Status status;
   EntityPtr before, after;
 };
@@ -36,14 +46,16 @@ struct WriteRequest {
   std::string tenant;
   bool create_tenant = false;  // a missing tenant is created (else NonexistentTenant)
   std::vector<Change> changes;
-  // Runs on the commit thread once the group is durable (or failed); must not block.
+  // Runs on the committing thread once the group is durable (or failed); must not block.
   std::function<void(WriteRequest&)> done;
 };
 
 class Writer {
  public:
+  enum class Committer : unsigned char { kOwnThread, kEventLoops };
   struct Options {
     size_t max_group_changes = 8192;  // changes per transaction
+    Committer committer = Committer::kOwnThread;
   };
 
   Writer(store::Store& store, TenantRegistry& tenants, Options options);
@@ -52,14 +64,25 @@ class Writer {
   // The first row number to give a new entity (one past the highest row loaded at start).
   void set_next_row(uint64_t row) { next_row_ = row; }
   void start();
-  // Completes everything already queued, then ends the thread. Later submits fail.
+  // Completes everything already queued (waiting for a commit in progress), then ends the
+  // commit thread if there is one. Later submits fail.
   void stop();
-  // Queues a request. Any thread.
+  // Queues a request. Any thread. With kEventLoops, a thread that has ever called
+  // commit_pending() leaves the commit to its next call; any other thread commits at once.
   void submit(std::unique_ptr<WriteRequest> request);
+  // kEventLoops: called by an event loop that has no ready work, before it waits. Commits one
+  // group when requests are queued and no other thread is committing; true when it did (the
+  // loop then serves what became ready meanwhile and calls again).
+  bool commit_pending();
 
  private:
+  using Group = std::vector<std::unique_ptr<WriteRequest>>;
   void run();
-  void commit(std::vector<std::unique_ptr<WriteRequest>>& group);
+  // Moves queued requests (up to max_group_changes) into `group`. Needs mu_.
+  void take_group(Group& group);
+  // Takes a group and commits it unless the queue is empty or another thread is committing.
+  bool commit_one_group();
+  void commit(Group& group);
 
   store::Store& store_;
   TenantRegistry& tenants_;
@@ -67,8 +90,10 @@ class Writer {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<WriteRequest>> queue_;
+  std::atomic<size_t> queued_{0};  // queue_.size(), read without mu_ by idle loops
+  bool committing_ = false;        // a thread is in commit() (kEventLoops)
   bool stopping_ = false;
-  uint64_t next_row_ = 1;  // commit thread only
+  uint64_t next_row_ = 1;  // used by the committing thread only
   std::thread thread_;
 };
 

@@ -166,8 +166,12 @@ class Recorder : public store::LoadVisitor {
   std::set<std::pair<std::string, std::string>> entities;
 };
 
-class WriterTest : public ::testing::Test {
+// Runs every test with each committer. With kEventLoops the test thread plays an event loop: its
+// submits wait for commit_pending(), which start() and wait_for() call.
+class WriterTest : public ::testing::TestWithParam<Writer::Committer> {
  protected:
+  bool loops() const { return GetParam() == Writer::Committer::kEventLoops; }
+
   void SetUp() override {
     std::string tmpl = (fs::temp_directory_path() / "tsunagu-writer-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
@@ -176,7 +180,29 @@ class WriterTest : public ::testing::Test {
     auto s = store::open_sqlite({path_, store::SyncMode::kNormal});
     ASSERT_TRUE(s.ok()) << s.status().detail();
     store_ = std::move(*s);
-    writer_ = std::make_unique<Writer>(*store_, tenants_, Writer::Options{});
+    Writer::Options options;
+    options.committer = GetParam();
+    writer_ = std::make_unique<Writer>(*store_, tenants_, options);
+    if (loops()) {
+      EXPECT_FALSE(writer_->commit_pending());  // nothing queued yet
+    }
+  }
+
+  void start() {
+    writer_->start();
+    if (loops()) {
+      while (writer_->commit_pending()) {
+      }
+    }
+  }
+
+  void wait_for(size_t n) {
+    if (loops()) {
+      while (completions_.count() < n) {
+        if (!writer_->commit_pending()) std::this_thread::yield();
+      }
+    }
+    completions_.wait_for(n);
   }
 
   void TearDown() override {
@@ -225,8 +251,8 @@ class WriterTest : public ::testing::Test {
   Completions completions_;
 };
 
-TEST_F(WriterTest, ManyThreadsAllComplete) {
-  writer_->start();
+TEST_P(WriterTest, ManyThreadsAllComplete) {
+  start();
   constexpr int kThreads = 8, kPerThread = 100;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -243,7 +269,7 @@ TEST_F(WriterTest, ManyThreadsAllComplete) {
   }
   for (auto& th : threads)
     th.join();
-  completions_.wait_for(kThreads * kPerThread);
+  wait_for(kThreads * kPerThread);
   for (int t = 0; t < kThreads; ++t) {
     for (int i = 0; i < kPerThread; ++i) {
       for (const Status& st :
@@ -272,7 +298,7 @@ TEST_F(WriterTest, ManyThreadsAllComplete) {
 }
 
 // Requests queued before the thread starts are committed as one group.
-TEST_F(WriterTest, ChangesToOneEntityInOneGroupBuildOnEachOther) {
+TEST_P(WriterTest, ChangesToOneEntityInOneGroupBuildOnEachOther) {
   constexpr int kRequests = 50;
   for (int i = 0; i < kRequests; ++i) {
     std::vector<Change> changes;
@@ -280,8 +306,8 @@ TEST_F(WriterTest, ChangesToOneEntityInOneGroupBuildOnEachOther) {
     changes.push_back(increment("urn:counter"));
     submit("", std::move(changes), "r" + std::to_string(i));
   }
-  writer_->start();
-  completions_.wait_for(kRequests);
+  start();
+  wait_for(kRequests);
   for (int i = 0; i < kRequests; ++i) {
     auto after = completions_.after("r" + std::to_string(i));
     ASSERT_EQ(after.size(), 2u);
@@ -296,7 +322,7 @@ TEST_F(WriterTest, ChangesToOneEntityInOneGroupBuildOnEachOther) {
   EXPECT_EQ(n_of(*loaded.find("")->get("urn:counter")), 2 * kRequests);
 }
 
-TEST_F(WriterTest, AFailingChangeAffectsOnlyItself) {
+TEST_P(WriterTest, AFailingChangeAffectsOnlyItself) {
   std::vector<Change> changes;
   changes.push_back(put("urn:a", 1));
   changes.push_back(failing("urn:b"));
@@ -307,8 +333,8 @@ TEST_F(WriterTest, AFailingChangeAffectsOnlyItself) {
   other.push_back(failing("urn:a"));
   other.push_back(increment("urn:c"));
   submit("", std::move(other), "other");
-  writer_->start();
-  completions_.wait_for(2);
+  start();
+  wait_for(2);
   auto st = completions_.statuses("mixed");
   ASSERT_EQ(st.size(), 4u);
   EXPECT_TRUE(st[0].ok());
@@ -329,8 +355,8 @@ TEST_F(WriterTest, AFailingChangeAffectsOnlyItself) {
   EXPECT_EQ(snapshot(loaded), before);
 }
 
-TEST_F(WriterTest, DeletionsAreCommittedToo) {
-  writer_->start();
+TEST_P(WriterTest, DeletionsAreCommittedToo) {
+  start();
   submit(
       "",
       [] {
@@ -340,7 +366,7 @@ TEST_F(WriterTest, DeletionsAreCommittedToo) {
         return v;
       }(),
       "a");
-  completions_.wait_for(1);
+  wait_for(1);
   submit(
       "",
       [] {
@@ -350,7 +376,7 @@ TEST_F(WriterTest, DeletionsAreCommittedToo) {
         return v;
       }(),
       "b");
-  completions_.wait_for(2);
+  wait_for(2);
   for (const Status& st : completions_.statuses("b"))
     EXPECT_TRUE(st.ok()) << st.detail();
   EXPECT_EQ(tenants_.find("")->get("urn:x"), nullptr);
@@ -361,8 +387,8 @@ TEST_F(WriterTest, DeletionsAreCommittedToo) {
   EXPECT_EQ(snapshot(loaded), snapshot(tenants_));
 }
 
-TEST_F(WriterTest, NonexistentTenantWithoutCreateTenant) {
-  writer_->start();
+TEST_P(WriterTest, NonexistentTenantWithoutCreateTenant) {
+  start();
   std::vector<Change> changes;
   changes.push_back(put("urn:a", 1));
   changes.push_back(put("urn:b", 2));
@@ -370,7 +396,7 @@ TEST_F(WriterTest, NonexistentTenantWithoutCreateTenant) {
   std::vector<Change> dflt;
   dflt.push_back(put("urn:a", 1));
   submit("", std::move(dflt), "d", /*create_tenant=*/false);  // the default tenant always exists
-  completions_.wait_for(2);
+  wait_for(2);
   for (const Status& st : completions_.statuses("n")) {
     EXPECT_EQ(st.kind(), ErrorKind::kNonexistentTenant);
     EXPECT_NE(st.detail().find("nowhere"), std::string::npos);
@@ -382,12 +408,12 @@ TEST_F(WriterTest, NonexistentTenantWithoutCreateTenant) {
   EXPECT_EQ(loaded.find("nowhere"), nullptr);
 }
 
-TEST_F(WriterTest, NewTenantIsCreatedAndStored) {
-  writer_->start();
+TEST_P(WriterTest, NewTenantIsCreatedAndStored) {
+  start();
   std::vector<Change> changes;
   changes.push_back(put("urn:a", 1));
   submit("tokyo", std::move(changes), "c");
-  completions_.wait_for(1);
+  wait_for(1);
   ASSERT_TRUE(completions_.statuses("c")[0].ok());
   ASSERT_NE(tenants_.find("tokyo"), nullptr);
   writer_->stop();
@@ -397,8 +423,8 @@ TEST_F(WriterTest, NewTenantIsCreatedAndStored) {
   EXPECT_EQ(rec.entities.count({"tokyo", "urn:a"}), 1u);
 }
 
-TEST_F(WriterTest, SubmitAfterStopIsRefusedNotLost) {
-  writer_->start();
+TEST_P(WriterTest, SubmitAfterStopIsRefusedNotLost) {
+  start();
   writer_->stop();
   std::vector<Change> changes;
   changes.push_back(put("urn:late", 1));
@@ -408,13 +434,13 @@ TEST_F(WriterTest, SubmitAfterStopIsRefusedNotLost) {
   EXPECT_EQ(tenants_.find("")->get("urn:late"), nullptr);
 }
 
-TEST_F(WriterTest, StopCompletesEverythingQueued) {
+TEST_P(WriterTest, StopCompletesEverythingQueued) {
   for (int i = 0; i < 20; ++i) {
     std::vector<Change> changes;
     changes.push_back(put("urn:q:" + std::to_string(i), i));
     submit("", std::move(changes), "q" + std::to_string(i));
   }
-  writer_->start();
+  start();
   writer_->stop();
   EXPECT_EQ(completions_.count(), 20u);
   EXPECT_EQ(tenants_.find("")->size(), 20u);
@@ -422,7 +448,7 @@ TEST_F(WriterTest, StopCompletesEverythingQueued) {
 }
 
 // A failed store transaction fails every change of the group and publishes none of them.
-TEST_F(WriterTest, StoreFailureFailsTheGroupAndPublishesNothing) {
+TEST_P(WriterTest, StoreFailureFailsTheGroupAndPublishesNothing) {
   sql(path_,
       "CREATE TRIGGER refuse BEFORE INSERT ON entities WHEN NEW.id = 'urn:fail' "
       "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
@@ -432,8 +458,8 @@ TEST_F(WriterTest, StoreFailureFailsTheGroupAndPublishesNothing) {
   std::vector<Change> second;
   second.push_back(put("urn:fail", 2));
   submit("", std::move(second), "fail");
-  writer_->start();
-  completions_.wait_for(2);
+  start();
+  wait_for(2);
   EXPECT_EQ(completions_.statuses("ok")[0].kind(), ErrorKind::kInternalError);
   EXPECT_EQ(completions_.statuses("fail")[0].kind(), ErrorKind::kInternalError);
   EXPECT_EQ(tenants_.find("")->get("urn:ok"), nullptr);
@@ -442,7 +468,7 @@ TEST_F(WriterTest, StoreFailureFailsTheGroupAndPublishesNothing) {
   std::vector<Change> third;
   third.push_back(put("urn:ok", 3));
   submit("", std::move(third), "again");
-  completions_.wait_for(3);
+  wait_for(3);
   EXPECT_TRUE(completions_.statuses("again")[0].ok());
   EXPECT_EQ(n_of(*tenants_.find("")->get("urn:ok")), 3);
   auto before = snapshot(tenants_);
@@ -453,20 +479,20 @@ TEST_F(WriterTest, StoreFailureFailsTheGroupAndPublishesNothing) {
 
 // writer.cpp: "Tenants created in memory for this group stay ...; the store retries their
 // creation with the next write." The tenant must reach the store's tenant table.
-TEST_F(WriterTest, TenantFromAFailedGroupIsStoredByTheNextWrite) {
+TEST_P(WriterTest, TenantFromAFailedGroupIsStoredByTheNextWrite) {
   sql(path_,
       "CREATE TRIGGER refuse BEFORE INSERT ON entities WHEN NEW.id = 'urn:fail' "
       "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
-  writer_->start();
+  start();
   std::vector<Change> first;
   first.push_back(put("urn:fail", 1));
   submit("osaka", std::move(first), "fail");
-  completions_.wait_for(1);
+  wait_for(1);
   ASSERT_EQ(completions_.statuses("fail")[0].kind(), ErrorKind::kInternalError);
   std::vector<Change> second;
   second.push_back(put("urn:ok", 1));
   submit("osaka", std::move(second), "ok");
-  completions_.wait_for(2);
+  wait_for(2);
   ASSERT_TRUE(completions_.statuses("ok")[0].ok());
   writer_->stop();
   Recorder rec;
@@ -474,6 +500,54 @@ TEST_F(WriterTest, TenantFromAFailedGroupIsStoredByTheNextWrite) {
   EXPECT_EQ(rec.entities.count({"osaka", "urn:ok"}), 1u);
   EXPECT_EQ(rec.tenants.count("osaka"), 1u) << "tenant 'osaka' is missing from the tenant table";
 }
+
+// The event-loop committer's own rules.
+class EventLoopWriterTest : public WriterTest {};
+
+// An event loop's request waits for the loop's idle call, and stop() commits what the loops left.
+TEST_P(EventLoopWriterTest, LoopRequestsWaitForTheIdleCallOrStop) {
+  start();
+  std::vector<Change> first;
+  first.push_back(put("urn:a", 1));
+  submit("", std::move(first), "a");
+  EXPECT_EQ(completions_.count(), 0u);
+  EXPECT_TRUE(tenants_.find("") == nullptr || tenants_.find("")->get("urn:a") == nullptr);
+  EXPECT_TRUE(writer_->commit_pending());
+  EXPECT_EQ(completions_.count(), 1u);
+  EXPECT_EQ(n_of(*tenants_.find("")->get("urn:a")), 1);
+  EXPECT_FALSE(writer_->commit_pending());
+  std::vector<Change> second;
+  second.push_back(put("urn:b", 2));
+  submit("", std::move(second), "b");
+  EXPECT_EQ(completions_.count(), 1u);
+  writer_->stop();
+  EXPECT_EQ(completions_.count(), 2u);
+  EXPECT_TRUE(completions_.statuses("b")[0].ok());
+  EXPECT_EQ(n_of(*tenants_.find("")->get("urn:b")), 2);
+}
+
+// A thread that is not a loop commits its own request at once.
+TEST_P(EventLoopWriterTest, OtherThreadsCommitTheirOwnRequests) {
+  start();
+  std::thread other([this] {
+    std::vector<Change> changes;
+    changes.push_back(put("urn:c", 3));
+    submit("", std::move(changes), "c");
+    EXPECT_EQ(completions_.count(), 1u);  // completed before submit returned
+  });
+  other.join();
+  EXPECT_EQ(n_of(*tenants_.find("")->get("urn:c")), 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Committers, WriterTest,
+                         ::testing::Values(Writer::Committer::kOwnThread,
+                                           Writer::Committer::kEventLoops),
+                         [](const auto& info) {
+                           return info.param == Writer::Committer::kOwnThread ? "OwnThread"
+                                                                              : "EventLoops";
+                         });
+INSTANTIATE_TEST_SUITE_P(Committers, EventLoopWriterTest,
+                         ::testing::Values(Writer::Committer::kEventLoops));
 
 }  // namespace
 }  // namespace tsunagu::engine

@@ -140,6 +140,22 @@ struct Core {
   }
 };
 
+// The io_context of the event loop running on this thread, if any.
+thread_local const asio::io_context* t_loop = nullptr;
+
+// Runs `ioc` until it is stopped, calling `idle` whenever no handler is ready.
+void run_loop(asio::io_context& ioc, const std::function<bool()>& idle) {
+  if (!idle) {
+    ioc.run();
+    return;
+  }
+  while (!ioc.stopped()) {
+    ioc.poll();
+    if (idle()) continue;
+    ioc.run_one();
+  }
+}
+
 // One accepted connection. Owned by shared_ptrs held by its pending operations and, while a
 // request is being handled, by the Reply. All members are used only on the loop thread, except
 // that the destructor may run wherever the last Reply copy is dropped.
@@ -284,6 +300,9 @@ class Session : public std::enable_shared_from_this<Session> {
     return [once](Response&& response) {
       if (once->used.exchange(true)) return;
       std::shared_ptr<Session> s = std::move(once->session);
+      // The session's own loop, also from its idle hook (outside the io_context's run, where
+      // dispatch would post and wake the loop for it).
+      if (t_loop == &s->ex_.context()) return s->write(std::move(response));
       auto ex = s->ex_;
       asio::dispatch(
           ex, [s = std::move(s), r = std::move(response)]() mutable { s->write(std::move(r)); });
@@ -524,13 +543,14 @@ Status Server::start() {
   impl_->started = true;
   for (auto& l : impl_->loops) {
     impl_->accept(*l);
-    l->thread = std::thread([loop = l.get()] {
+    l->thread = std::thread([loop = l.get(), &idle = impl_->options.idle] {
       pthread_setname_np(pthread_self(), "tsunagu-http");  // as ps, top and perf show it
       // Handlers catch their own exceptions; this is the last line against anything else
       // (bad_alloc, a bug here) taking the process down.
+      t_loop = &loop->ioc;
       for (;;) {
         try {
-          loop->ioc.run();
+          run_loop(loop->ioc, idle);
           return;
         } catch (const std::exception& e) {
           log::error("http.loop_exception", {{"what", e.what()}});

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,12 +17,16 @@ namespace tsunagu::http {
 
 struct ServerOptions {
   std::string bind = "0.0.0.0";
-  uint16_t port = 1026;               // 0 picks a free port (see Server::port)
-  int threads = 0;                    // event loops; 0 = the CPUs this process may run on
+  uint16_t port = 1026;  // 0 picks a free port (see Server::port)
+  int threads = 0;       // event loops; 0 = the CPUs this process may run on
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 8 * 1024 * 1024;
-  int idle_timeout_s = 60;            // close keep-alive connections idle this long
-  int shutdown_grace_s = 20;          // how long stop() waits for requests in flight
+  int idle_timeout_s = 60;    // close keep-alive connections idle this long
+  int shutdown_grace_s = 20;  // how long stop() waits for requests in flight
+  // Called on an event-loop thread whenever it has run every ready handler, before it waits
+  // for more; returns true when it did some work (the loop then runs what became ready and
+  // calls again before waiting). Replies sent from it go out at once, as from a handler.
+  std::function<bool()> idle;
 };
 
 class Server {

@@ -60,8 +60,8 @@ class LoadVisitor {
                         std::string_view doc) = 0;
 };
 
-// Not thread-safe: one writer thread uses a Store (the engine's commit thread); load() runs
-// before that thread starts.
+// Not thread-safe: the engine's writer calls apply() from one thread at a time (its commit
+// thread, or whichever event loop commits); load() runs before any write.
 class Store {
  public:
   virtual ~Store() = default;

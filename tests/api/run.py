@@ -15,6 +15,7 @@ import difflib
 import json
 import os
 import re
+import shlex
 import sys
 import time
 
@@ -28,6 +29,7 @@ import rawhttp  # noqa: E402
 
 CASES = os.path.join(HERE, "cases")
 NO_LENGTH = "x-test-no-content-length"
+SERVER_ARGS = []  # --server-args
 BODY_PARTS = ("@file:", "@bytes:", "@repeat:", "@text:")
 REPEAT = re.compile(r"\{\{repeat:(\d+):(.*?)\}\}")
 
@@ -230,7 +232,7 @@ def run_file(path, rewrite):
     except (CaseError, OSError, UnicodeDecodeError) as e:
         return 0, 0, [f"ERROR {rel}: {e}"], False
     failures, edits, caps, bad = [], [], {}, 0
-    with harness.ContextServer() as cs, harness.Server() as srv:
+    with harness.ContextServer() as cs, harness.Server(args=SERVER_ARGS) as srv:
         env = {"ctx": f"http://127.0.0.1:{cs.port}", "ctx_dead": f"http://127.0.0.1:{dead_port()}",
                "port": str(srv.port), "data_dir": srv.data_dir}
         for x in exchanges:
@@ -292,8 +294,11 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 4)
     ap.add_argument("--rewrite", action="store_true",
                     help="replace the expectations of failing exchanges with the actual responses")
+    ap.add_argument("--server-args", default="",
+                    help="more options for every server, quoted (e.g. \"--sync normal\")")
     ap.add_argument("filters", nargs="*", help="case files, folders, or substrings of their names")
     args = ap.parse_args()
+    SERVER_ARGS.extend(shlex.split(args.server_args))
     harness.BINARY = os.path.abspath(args.binary)
     if not os.access(harness.BINARY, os.X_OK):
         sys.exit(f"no server binary at {harness.BINARY}; build it with scripts/build")

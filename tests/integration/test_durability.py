@@ -1,7 +1,8 @@
 """Durability of acknowledged writes (DESIGN: "A write that got a 2xx is never lost when the
 process is killed"): client threads create entities and PATCH counters while the server is
 killed with SIGKILL mid-load, three times on the same data directory; then the same under a
-graceful SIGTERM, which must also exit with code 0. Restart times are printed, not asserted.
+graceful SIGTERM, which must also exit with code 0; both with --sync full and normal. Restart
+times are printed, not asserted.
 
 Run: python3 -m unittest tests/integration/test_durability.py"""
 
@@ -31,6 +32,8 @@ def initial_entity(eid, label):
 
 
 class Durability(unittest.TestCase):
+    SERVER_ARGS = ()  # the default: --sync full, a commit thread of its own
+
     def setUp(self):
         self.data_dir = tempfile.mkdtemp(prefix="tsunagu-durability-")
         self.servers = []
@@ -41,7 +44,7 @@ class Durability(unittest.TestCase):
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def start_server(self, label):
-        s = Server(data_dir=self.data_dir)
+        s = Server(data_dir=self.data_dir, args=self.SERVER_ARGS)
         self.servers.append(s)
         t0 = time.monotonic()
         s.start(timeout=60)
@@ -106,6 +109,12 @@ class Durability(unittest.TestCase):
         server = self.start_server(f"after SIGTERM ({ledger.entities()} entities)")
         self.verify(server, ledger)
         server.stop()
+
+
+class DurabilitySyncNormal(Durability):
+    """The same with --sync normal, where the event loops commit the writes themselves
+    (src/engine/writer.hpp); two loops, so one loop also commits requests the other read."""
+    SERVER_ARGS = ("--sync", "normal", "--threads", "2")
 
 
 if __name__ == "__main__":

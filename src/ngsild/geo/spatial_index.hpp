@@ -50,7 +50,7 @@ class SpatialIndex {
   // Quadratic split rather than R*: `bench/run.sh --micro --benchmark_filter=SpatialIndex`
   // (200,000 points over a city) gives 0.8-0.9 us per insert against 4.1 us with rstar<16>, and
   // 6.6-7.8 us against 3.8 us for the candidates of a 500 m `near`. Every created entity pays the
-  // insert inside the commit thread; a geo-query's cost is dominated by rendering its matches.
+  // insert when it is committed; a geo-query's cost is dominated by rendering its matches.
   using Tree = boost::geometry::index::rtree<Entry, boost::geometry::index::quadratic<16>>;
 
   Tree tree_;

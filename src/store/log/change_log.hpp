@@ -18,7 +18,7 @@ namespace tsunagu::store {
 void encode_batch(const WriteBatch& batch, std::string& out);
 Status decode_batch(std::string_view payload, WriteBatch& out);
 
-// One log file, opened for appending. Not thread-safe (the commit thread owns it).
+// One log file, opened for appending. Not thread-safe (used by the committing thread).
 class ChangeLog {
  public:
   ChangeLog() = default;

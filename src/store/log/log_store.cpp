@@ -349,9 +349,9 @@ class LogStore final : public Store {
 
   std::unique_ptr<Store> checkpoint_;
   EmbeddedOptions options_;
-  ChangeLog log_;          // commit thread
-  std::string payload_;    // commit thread: reused encoding buffer
-  Status failure_;         // commit thread: set when the log can no longer be written
+  ChangeLog log_;          // the committing thread
+  std::string payload_;    // the committing thread: reused encoding buffer
+  Status failure_;         // the committing thread: set when the log can no longer be written
   uint64_t next_seq_ = 1;  // next segment number
 
   std::mutex mu_;

@@ -159,8 +159,10 @@ void write_value(const JsonValue& v, JsonWriter& w) {
   }
 }
 
-// `terminated` is text.data() when a NUL is known to follow the text, else null.
-Status parse_text(std::string_view text, const char* terminated, JsonDoc& doc) {
+// `terminated` is text.data() when a NUL is known to follow the text, else null; `in_place`
+// is that text, writable, to be parsed in situ.
+Status parse_text(std::string_view text, const char* terminated, JsonDoc& doc,
+                  char* in_place = nullptr) {
   size_t where = 0;
   DepthScan scan(text, kMaxJsonDepth);
   if (!scan.run(where)) {
@@ -174,7 +176,12 @@ Status parse_text(std::string_view text, const char* terminated, JsonDoc& doc) {
                                   ": a NUL byte");
   }
   constexpr unsigned kFlags = rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
-  if (scan.ascii()) {
+  if (in_place != nullptr) {
+    if (scan.ascii())
+      doc.ParseInsitu<kFlags>(in_place);
+    else
+      doc.ParseInsitu<kFlags | rapidjson::kParseValidateEncodingFlag>(in_place);
+  } else if (scan.ascii()) {
     // ASCII text needs no UTF-8 check (a third of the parse of a typical entity), and read as a
     // NUL-terminated string RapidJSON copies string runs 16 bytes at a time: together the parse
     // takes half the time.
@@ -209,6 +216,18 @@ Status parse_json(const std::string& text, JsonDoc& doc) {
 
 Status parse_json(const char* text, JsonDoc& doc) {
   return parse_text(text, text, doc);
+}
+
+Status parse_json_in_place(std::string&& text, std::shared_ptr<JsonDoc>& doc) {
+  struct Owned {
+    std::string text;
+    JsonDoc doc;
+  };
+  auto owned = std::make_shared<Owned>();
+  owned->text = std::move(text);
+  Status st = parse_text(owned->text, owned->text.c_str(), owned->doc, owned->text.data());
+  doc = std::shared_ptr<JsonDoc>(owned, &owned->doc);
+  return st;
 }
 
 void append_json_text(const JsonValue& v, std::string& out) {

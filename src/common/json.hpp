@@ -5,6 +5,7 @@
 
 #include <rapidjson/document.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,11 @@ Status parse_json(std::string_view text, JsonDoc& doc);
 // The same, reading the string's terminating NUL instead of copying the text first.
 Status parse_json(const std::string& text, JsonDoc& doc);
 Status parse_json(const char* text, JsonDoc& doc);
+// The same, decoding strings inside `text` (RapidJSON's in-situ mode) instead of copying them
+// into the document: `text` becomes the document's storage, and the returned document keeps it
+// alive. Strings of the document reference it, so a copy of one of its values into another
+// document must copy the strings too (copyConstStrings) if it is to outlive this one.
+Status parse_json_in_place(std::string&& text, std::shared_ptr<JsonDoc>& doc);
 
 // Minified JSON text of a DOM value; object member order is kept.
 std::string json_text(const JsonValue& v);

@@ -245,6 +245,33 @@ TEST(ParseJsonTest, RefusesCommentsAndTrailingCommas) {
   EXPECT_NE(error_of("{\"a\":1,}"), "ok");
 }
 
+// In place, the document holds the text it was parsed from: strings decode the same, and
+// errors (syntax, UTF-8, depth, NUL) are reported exactly as by parse_json.
+TEST(ParseJsonTest, InPlaceAgreesWithACopyingParse) {
+  const std::vector<std::string> texts = {
+      R"({"id":"urn:a","s":"tab\tquote\"uni\u00e9\ud83d\ude00","n":[1,2.5,-3e2,true,null]})",
+      "{\"k\":\"\xe6\x97\xa5\xe6\x9c\xac\"}",
+      "{\"k\":\"\xff\"}",
+      "{\"a\":1,}",
+      nested(65),
+      std::string("{\"a\":\"x\0\"}", 10),
+      "\"alone\"",
+  };
+  for (const std::string& text : texts) {
+    JsonDoc copied;
+    Status expected = parse_json(std::string_view(text), copied);
+    std::shared_ptr<JsonDoc> in_place;
+    std::string moved = text;
+    Status st = parse_json_in_place(std::move(moved), in_place);
+    ASSERT_NE(in_place, nullptr);
+    EXPECT_EQ(st.ok(), expected.ok()) << text;
+    EXPECT_EQ(st.detail(), expected.detail()) << text;
+    if (st.ok()) {
+      EXPECT_EQ(json_text(*in_place), json_text(copied)) << text;
+    }
+  }
+}
+
 TEST(JsonTextTest, RoundTripsMinifiedAndKeepsMemberOrder) {
   const char* texts[] = {
       R"({"z":1,"a":2,"m":{"y":[1,2,{"b":null,"a":true}],"x":"s"}})",

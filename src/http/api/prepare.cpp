@@ -244,8 +244,8 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
                                "' is not supported here; use " + names));
     }
     if (req.body.empty()) return p.fail(Status::InvalidRequest("the request body is empty"));
-    p.body = std::make_shared<JsonDoc>();
-    Status st = parse_json(req.body, *p.body);
+    // Parsed in place: the document keeps the request's body text as its string storage.
+    Status st = parse_json_in_place(std::move(p.call.req.body), p.body);
     if (!st.ok()) return p.fail(st);
     if (p.body->IsObject()) {
       auto it = p.body->FindMember("@context");

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
+#include <string>
 
 namespace tsunagu::ngsild::geo {
 namespace {
@@ -66,6 +68,17 @@ std::set<uint64_t> via_index(const SpatialIndex& index, const GeoQuery& q,
   return out;
 }
 
+// Expects the index to propose exactly the keys brute force finds, and those not to be none;
+// returns how many it proposed.
+size_t expect_agreement(const SpatialIndex& index, const GeoQuery& q,
+                        const std::vector<Geometry>& all, const std::string& label) {
+  size_t candidates = 0;
+  std::set<uint64_t> expected = brute_force(q, all);
+  EXPECT_EQ(via_index(index, q, all, candidates), expected) << label;
+  EXPECT_FALSE(expected.empty()) << label;
+  return candidates;
+}
+
 const std::vector<std::pair<std::string, std::string>> kQueries = {
     {"near;maxDistance==50000", "[179.9,0]"},   {"near;maxDistance==100000", "[-180,1]"},
     {"near;maxDistance==200000", "[-179.5,3]"}, {"near;maxDistance==100000", "[0,89.5]"},
@@ -104,10 +117,7 @@ TEST(SpatialIndexTest, AgreesWithBruteForceOnRandomPoints) {
   ASSERT_EQ(index.size(), points.size());
   for (const auto& [georel, coords] : kQueries) {
     GeoQuery q = query(georel, "Point", coords);
-    size_t candidates = 0;
-    std::set<uint64_t> expected = brute_force(q, points);
-    EXPECT_EQ(via_index(index, q, points, candidates), expected) << georel << " " << coords;
-    EXPECT_FALSE(expected.empty()) << georel << " " << coords;
+    size_t candidates = expect_agreement(index, q, points, georel + " " + coords);
     if (q.max_distance_m && *q.max_distance_m <= 300000) {
       EXPECT_LT(candidates, points.size() / 4) << georel << " " << coords;
     }
@@ -119,11 +129,8 @@ TEST(SpatialIndexTest, AgreesWithBruteForceOnRandomPoints) {
       {"disjoint", "[[[-10,-10],[10,-10],[10,10],[-10,10],[-10,-10]]]"},
   };
   for (const auto& [georel, coords] : planar) {
-    GeoQuery q = query(georel, "Polygon", coords);
-    size_t candidates = 0;
-    std::set<uint64_t> expected = brute_force(q, points);
-    EXPECT_EQ(via_index(index, q, points, candidates), expected) << georel << " " << coords;
-    EXPECT_FALSE(expected.empty()) << georel << " " << coords;
+    expect_agreement(index, query(georel, "Polygon", coords), points,
+                     std::string(georel) + " " + coords);
   }
 }
 
@@ -174,28 +181,50 @@ TEST(SpatialIndexTest, AgreesWithBruteForceOnShapes) {
   EXPECT_EQ(via_index(index, q, shapes, candidates), brute_force(q, shapes));
 }
 
-TEST(SpatialIndexTest, NearestIsGeodesic) {
-  const std::vector<Geometry> points = random_points(10000, 99);
+// Points crowded into a few grid cells, many on cell edges (multiples of kCellDegrees), then
+// removed and moved at random: every query still proposes exactly the keys brute force finds.
+TEST(SpatialIndexTest, CrowdedCellsSurviveRemovalsAndMoves) {
+  std::mt19937_64 rng(3);
+  std::uniform_int_distribution<int> step(0, 40);
+  std::uniform_real_distribution<double> u(0, 1);
+  auto position = [&] {
+    double lon = 139.7 + step(rng) * (SpatialIndex::kCellDegrees / 10);
+    double lat = 35.6 + step(rng) * (SpatialIndex::kCellDegrees / 10);
+    if (u(rng) < 0.1) lon = -180 + step(rng) * 1e-3;  // and a few at the antimeridian
+    return Geometry(Point(lon, lat));
+  };
   SpatialIndex index;
-  for (size_t i = 0; i < points.size(); ++i)
-    index.insert(i, points[i]);
-  const Point probes[] = {Point(179.95, 0), Point(-179.99, 2), Point(0, 89.9), Point(139.75, 35.75),
-                          Point(-60, -30)};
-  for (const Point& p : probes) {
-    std::vector<std::pair<double, uint64_t>> all;
-    for (size_t i = 0; i < points.size(); ++i) {
-      all.emplace_back(distance_m(Geometry(p), points[i]), i);
-    }
-    std::sort(all.begin(), all.end());
-    auto got = index.nearest(p, 10);
-    ASSERT_EQ(got.size(), 10u);
-    for (size_t i = 0; i < got.size(); ++i) {
-      EXPECT_EQ(got[i].first, all[i].second) << "rank " << i;
-      EXPECT_NEAR(got[i].second, all[i].first, 1e-6);
+  std::map<uint64_t, Geometry> live;
+  for (uint64_t k = 0; k < 5000; ++k) {
+    live.emplace(k, position());
+    index.insert(k, live.at(k));
+  }
+  for (int i = 0; i < 6000; ++i) {
+    uint64_t k = rng() % 6000;
+    if (u(rng) < 0.5) {
+      EXPECT_EQ(index.remove(k), live.erase(k) == 1) << k;
+    } else {
+      live.insert_or_assign(k, position());
+      index.insert(k, live.at(k));
     }
   }
-  EXPECT_TRUE(index.nearest(Point(0, 0), 0).empty());
-  EXPECT_EQ(SpatialIndex().nearest(Point(0, 0), 3).size(), 0u);
+  ASSERT_EQ(index.size(), live.size());
+  std::vector<Geometry> all(6000, Geometry(Point(0, -89.9)));  // keys not in `live` never match
+  for (const auto& [k, g] : live)
+    all[k] = g;
+  const std::pair<const char*, const char*> near[] = {{"near;maxDistance==300", "[139.71,35.61]"},
+                                                      {"near;maxDistance==1500", "[139.72,35.62]"},
+                                                      {"near;maxDistance==2000", "[179.99,35.61]"},
+                                                      {"near;maxDistance==100", "[139.7,35.6]"}};
+  for (const auto& [georel, coords] : near) {
+    expect_agreement(index, query(georel, "Point", coords), all,
+                     std::string(georel) + " " + coords);
+  }
+  expect_agreement(index,
+                   query("within", "Polygon",
+                         "[[[139.71,35.61],[139.72,35.61],[139.72,35.62],[139.71,35.62],"
+                         "[139.71,35.61]]]"),
+                   all, "within a cell-sized square");
 }
 
 }  // namespace

@@ -51,6 +51,14 @@ struct WriteBatch {
   bool empty() const { return ops.empty(); }
 };
 
+// A WriteBatch op whose strings are borrowed: from a WriteBatch, or from a mapped change log
+// segment that a fold writes into the checkpoint without copying its documents.
+struct OpView {
+  WriteBatch::OpKind kind;
+  uint64_t row = 0;
+  std::string_view tenant, id, doc;
+};
+
 // Receives the stored state at start-up.
 class LoadVisitor {
  public:
@@ -69,6 +77,16 @@ class Store {
   // is applied (InternalError with the backend's reason).
   // The batch is taken by value: a store may keep its documents without copying them.
   virtual Status apply(WriteBatch batch) = 0;
+  // The same, for ops whose strings the caller keeps alive until it returns. The default copies
+  // them into a WriteBatch.
+  virtual Status apply_views(const std::vector<OpView>& ops) {
+    WriteBatch batch;
+    for (const OpView& op : ops) {
+      batch.ops.push_back(
+          {op.kind, op.row, std::string(op.tenant), std::string(op.id), std::string(op.doc)});
+    }
+    return apply(std::move(batch));
+  }
   // Visits every tenant, then every entity in row order (the order they were created).
   virtual Status load(LoadVisitor& visitor) = 0;
   // "sqlite:/var/lib/tsunagu/tsunagu.db", for logs and /health.

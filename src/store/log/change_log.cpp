@@ -38,10 +38,10 @@ class Reader {
   bool u8(uint8_t& v) { return take(&v, 1); }
   bool u32(uint32_t& v) { return take(&v, 4); }
   bool u64(uint64_t& v) { return take(&v, 8); }
-  bool string(std::string& v) {
+  bool string(std::string_view& v) {
     uint32_t n;
     if (!u32(n) || n > s_.size() - pos_) return false;
-    v.assign(s_.data() + pos_, n);
+    v = s_.substr(pos_, n);
     pos_ += n;
     return true;
   }
@@ -94,22 +94,36 @@ void encode_batch(const WriteBatch& batch, std::string& out) {
   }
 }
 
-Status decode_batch(std::string_view payload, WriteBatch& out) {
+Status decode_ops(std::string_view payload, std::vector<OpView>& out) {
   Reader r(payload);
   uint32_t n;
   if (!r.u32(n)) return Status::Internal("change log: record without an op count");
   for (uint32_t i = 0; i < n; ++i) {
-    WriteBatch::Op op;
+    OpView op{};
     uint8_t kind;
     if (!r.u8(kind) || kind > static_cast<uint8_t>(WriteBatch::OpKind::kPutEntity) ||
         !r.u64(op.row) || !r.string(op.tenant) || !r.string(op.id) || !r.string(op.doc)) {
       return Status::Internal("change log: op " + std::to_string(i) + " of a record is damaged");
     }
     op.kind = static_cast<WriteBatch::OpKind>(kind);
-    out.ops.push_back(std::move(op));
+    out.push_back(op);
   }
   if (!r.done()) return Status::Internal("change log: a record has trailing bytes");
   return Status::Ok();
+}
+
+Status decode_batch(std::string_view payload, WriteBatch& out) {
+  std::vector<OpView> ops;
+  TSUNAGU_RETURN_IF_ERROR(decode_ops(payload, ops));
+  for (const OpView& op : ops) {
+    out.ops.push_back(
+        {op.kind, op.row, std::string(op.tenant), std::string(op.id), std::string(op.doc)});
+  }
+  return Status::Ok();
+}
+
+ChangeLog::Mapping::~Mapping() {
+  if (data_ != nullptr) ::munmap(data_, size_);
 }
 
 ChangeLog::~ChangeLog() {
@@ -168,7 +182,7 @@ Status ChangeLog::append(std::string_view payload, bool sync) {
 
 Status ChangeLog::replay(const std::string& path,
                          const std::function<Status(std::string_view)>& record,
-                         uint64_t& valid_size, bool& torn) {
+                         uint64_t& valid_size, bool& torn, Mapping* keep) {
   valid_size = 0;
   torn = false;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -195,14 +209,8 @@ Status ChangeLog::replay(const std::string& path,
     }
   }
   ::close(fd);  // the mapping stays valid
-  struct Unmap {
-    void* map;
-    size_t size;
-    ~Unmap() {
-      if (map != nullptr) ::munmap(map, size);
-    }
-  } unmap{map, size};
-  const std::string_view data(static_cast<const char*>(map), size);
+  Mapping mapping(map, size);
+  const std::string_view data = mapping.data();
   size_t pos = 0;
   while (pos < data.size()) {
     size_t frame = frame_at(data, pos);
@@ -224,6 +232,7 @@ Status ChangeLog::replay(const std::string& path,
       }
     }
   }
+  if (keep != nullptr) *keep = std::move(mapping);
   return Status::Ok();
 }
 

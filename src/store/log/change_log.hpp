@@ -8,14 +8,17 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/status.hpp"
 #include "store/store.hpp"
 
 namespace tsunagu::store {
 
-// Encodes a batch as one record payload, and back.
+// Encodes a batch as one record payload, and back: as views into `payload`, or as copies.
 void encode_batch(const WriteBatch& batch, std::string& out);
+Status decode_ops(std::string_view payload, std::vector<OpView>& out);
 Status decode_batch(std::string_view payload, WriteBatch& out);
 
 // One log file, opened for appending. Not thread-safe (used by the committing thread).
@@ -37,11 +40,32 @@ class ChangeLog {
   const std::string& path() const { return path_; }
   void close();
 
+  // A read-only mapping of a whole log file, unmapped when destroyed.
+  class Mapping {
+   public:
+    Mapping() = default;
+    Mapping(void* data, size_t size) : data_(data), size_(size) {}
+    Mapping(Mapping&& o) noexcept : data_(o.data_), size_(o.size_) { o.data_ = nullptr; }
+    Mapping& operator=(Mapping&& o) noexcept {
+      std::swap(data_, o.data_);
+      std::swap(size_, o.size_);
+      return *this;
+    }
+    ~Mapping();
+    std::string_view data() const { return {static_cast<const char*>(data_), size_}; }
+
+   private:
+    void* data_ = nullptr;
+    size_t size_ = 0;
+  };
+
   // Reads every valid record of `path` in order, calling `record(payload)`. Returns the size of
-  // the valid prefix in `valid_size`; `torn` tells whether bytes after it were found.
+  // the valid prefix in `valid_size`; `torn` tells whether bytes after it were found. The
+  // payloads point into a mapping of the file: it ends with the call, or, with `keep`, is
+  // handed over there, so that views of the payloads stay valid.
   static Status replay(const std::string& path,
                        const std::function<Status(std::string_view payload)>& record,
-                       uint64_t& valid_size, bool& torn);
+                       uint64_t& valid_size, bool& torn, Mapping* keep = nullptr);
 
  private:
   int fd_ = -1;

@@ -27,34 +27,37 @@ namespace {
 
 using OpKind = WriteBatch::OpKind;
 
-// The latest logged state of one entity row not yet in the checkpoint.
+// The latest logged state of one entity row not yet in the checkpoint. The strings point into
+// the mapped log segments of the Changes that hold it.
 struct Pending {
   enum class Kind : unsigned char { kPut, kUpdate, kDelete } kind;
-  std::string tenant, id;  // kPut (an entity whose insert is in the log)
-  std::string doc;         // kPut, kUpdate
+  std::string_view tenant, id;  // kPut (an entity whose insert is in the log)
+  std::string_view doc;         // kPut, kUpdate
 };
 
 // Logged changes not yet folded into the checkpoint.
 struct Changes {
   std::map<uint64_t, Pending> rows;
   std::set<std::string> tenants;
+  // The segments read, kept mapped while the views above are in use: documents go from the
+  // file's pages to the checkpoint without a copy (or an allocation) each.
+  std::vector<ChangeLog::Mapping> segments;
 
-  void add(WriteBatch::Op&& op) {
+  void add(const OpView& op) {
     switch (op.kind) {
       case OpKind::kCreateTenant:
-        tenants.insert(std::move(op.tenant));
+        tenants.emplace(op.tenant);
         return;
       case OpKind::kInsertEntity:
       case OpKind::kPutEntity:
-        rows[op.row] = {Pending::Kind::kPut, std::move(op.tenant), std::move(op.id),
-                        std::move(op.doc)};
+        rows[op.row] = {Pending::Kind::kPut, op.tenant, op.id, op.doc};
         return;
       case OpKind::kUpdateEntity: {
         auto [it, fresh] = rows.try_emplace(op.row);
         if (fresh || it->second.kind == Pending::Kind::kDelete) {
-          it->second = {Pending::Kind::kUpdate, {}, {}, std::move(op.doc)};
+          it->second = {Pending::Kind::kUpdate, {}, {}, op.doc};
         } else {
-          it->second.doc = std::move(op.doc);  // a put stays a put, with the newer document
+          it->second.doc = op.doc;  // a put stays a put, with the newer document
         }
         return;
       }
@@ -66,37 +69,42 @@ struct Changes {
 
   // Adds every intact record of the log segment at `path` (see ChangeLog::replay).
   Status add_segment(const std::string& path, uint64_t& valid, bool& torn) {
-    return ChangeLog::replay(
+    std::vector<OpView> ops;
+    ChangeLog::Mapping mapping;
+    TSUNAGU_RETURN_IF_ERROR(ChangeLog::replay(
         path,
-        [this](std::string_view payload) {
-          WriteBatch b;
-          TSUNAGU_RETURN_IF_ERROR(decode_batch(payload, b));
-          for (auto& op : b.ops)
-            add(std::move(op));
+        [&](std::string_view payload) {
+          ops.clear();
+          TSUNAGU_RETURN_IF_ERROR(decode_ops(payload, ops));
+          for (const OpView& op : ops)
+            add(op);
           return Status::Ok();
         },
-        valid, torn);
+        valid, torn, &mapping));
+    segments.push_back(std::move(mapping));
+    return Status::Ok();
   }
 
-  // The changes as one batch, moving the documents out (the Changes are spent).
-  WriteBatch take_batch() {
-    WriteBatch b;
+  // The changes as ops for the checkpoint, tenants first; valid while these Changes live.
+  std::vector<OpView> ops() const {
+    std::vector<OpView> out;
+    out.reserve(tenants.size() + rows.size());
     for (const auto& t : tenants)
-      b.create_tenant(t);
-    for (auto& [row, p] : rows) {
+      out.push_back({OpKind::kCreateTenant, 0, t, {}, {}});
+    for (const auto& [row, p] : rows) {
       switch (p.kind) {
         case Pending::Kind::kPut:
-          b.put_entity(row, std::move(p.tenant), std::move(p.id), std::move(p.doc));
+          out.push_back({OpKind::kPutEntity, row, p.tenant, p.id, p.doc});
           break;
         case Pending::Kind::kUpdate:
-          b.update_entity(row, std::move(p.doc));
+          out.push_back({OpKind::kUpdateEntity, row, {}, {}, p.doc});
           break;
         case Pending::Kind::kDelete:
-          b.delete_entity(row);
+          out.push_back({OpKind::kDeleteEntity, row, {}, {}, {}});
           break;
       }
     }
-    return b;
+    return out;
   }
   bool empty() const { return rows.empty() && tenants.empty(); }
 };
@@ -338,7 +346,7 @@ class LogStore final : public Store {
       if (torn) return Status::Internal("change log '" + path + "' is damaged");
       folded.push_back(seq);
     }
-    if (!changes.empty()) TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply(changes.take_batch()));
+    if (!changes.empty()) TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply_views(changes.ops()));
     for (uint64_t seq : folded)
       ::unlink((options_.dir + "/" + segment_name(seq)).c_str());
     sync_dir(options_.dir);

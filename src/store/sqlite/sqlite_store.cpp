@@ -116,9 +116,17 @@ class SqliteStore final : public Store {
   }
 
   Status apply(WriteBatch batch) override {
-    if (batch.empty()) return Status::Ok();
+    std::vector<OpView> views;
+    views.reserve(batch.ops.size());
+    for (const auto& op : batch.ops)
+      views.push_back({op.kind, op.row, op.tenant, op.id, op.doc});
+    return apply_views(views);
+  }
+
+  Status apply_views(const std::vector<OpView>& ops) override {
+    if (ops.empty()) return Status::Ok();
     TSUNAGU_RETURN_IF_ERROR(run(begin_, "BEGIN"));
-    for (const auto& op : batch.ops) {
+    for (const auto& op : ops) {
       Status st;
       switch (op.kind) {
         case WriteBatch::OpKind::kCreateTenant:

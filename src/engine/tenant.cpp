@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <list>
 
 #include "common/json.hpp"
 
@@ -37,36 +38,46 @@ std::vector<Atom> geo_names(const Entity& e) {
   return out;
 }
 
-// Every (relationship name, object URI) of the entity's top-level Relationships and
-// ListRelationships, each once.
-std::vector<std::pair<Atom, std::string>> relationship_objects(const Entity& e) {
-  std::vector<std::pair<Atom, std::string>> out;
-  auto add = [&](Atom name, std::string_view uri) {
-    for (const auto& [n, u] : out) {
-      if (n == name && u == uri) return;
-    }
-    out.emplace_back(name, std::string(uri));
-  };
-  for (const auto& a : e.attrs) {
-    if (a.kind != AttrKind::kRelationship && a.kind != AttrKind::kListRelationship) continue;
-    if (a.value.is_string()) {
-      add(a.name, a.value.text());
-      continue;
-    }
-    JsonDoc d;
-    if (!a.value.is_json() || !parse_json(a.value.text(), d).ok() || !d.IsArray()) continue;
-    for (const auto& item : d.GetArray()) {
-      const JsonValue* uri = &item;
-      if (item.IsObject()) {
-        auto o = item.FindMember("object");
-        if (o == item.MemberEnd()) continue;
-        uri = &o->value;
+// Every (relationship name, object URI) of an entity's top-level Relationships and
+// ListRelationships, each once. The URIs view the entity's values, or, for objects inside JSON
+// arrays, copies kept here.
+class RelationshipObjects {
+ public:
+  explicit RelationshipObjects(const Entity* e) {
+    if (e == nullptr) return;
+    for (const auto& a : e->attrs) {
+      if (a.kind != AttrKind::kRelationship && a.kind != AttrKind::kListRelationship) continue;
+      if (a.value.is_string()) {
+        add(a.name, a.value.text());
+        continue;
       }
-      if (uri->IsString()) add(a.name, {uri->GetString(), uri->GetStringLength()});
+      JsonDoc d;
+      if (!a.value.is_json() || !parse_json(a.value.text(), d).ok() || !d.IsArray()) continue;
+      for (const auto& item : d.GetArray()) {
+        const JsonValue* uri = &item;
+        if (item.IsObject()) {
+          auto o = item.FindMember("object");
+          if (o == item.MemberEnd()) continue;
+          uri = &o->value;
+        }
+        if (uri->IsString()) {
+          add(a.name, copies_.emplace_back(uri->GetString(), uri->GetStringLength()));
+        }
+      }
     }
   }
-  return out;
-}
+  const std::vector<std::pair<Atom, std::string_view>>& items() const { return items_; }
+  bool has(const std::pair<Atom, std::string_view>& o) const {
+    return std::find(items_.begin(), items_.end(), o) != items_.end();
+  }
+
+ private:
+  void add(Atom name, std::string_view uri) {
+    if (!has({name, uri})) items_.emplace_back(name, uri);
+  }
+  std::vector<std::pair<Atom, std::string_view>> items_;
+  std::list<std::string> copies_;  // stable addresses for the views (and no allocation while empty)
+};
 
 bool same_geometry(const Entity& a, const Entity& b, Atom name) {
   auto x = a.instances(name), y = b.instances(name);
@@ -177,10 +188,9 @@ void Tenant::index_remove(uint32_t slot, const Entity& e, const Entity* replacem
 }
 
 void Tenant::objects_update(uint32_t slot, const Entity* old, const Entity* now) {
-  auto before = old ? relationship_objects(*old) : std::vector<std::pair<Atom, std::string>>();
-  auto after = now ? relationship_objects(*now) : std::vector<std::pair<Atom, std::string>>();
-  for (const auto& o : before) {
-    if (std::find(after.begin(), after.end(), o) != after.end()) continue;
+  const RelationshipObjects before(old), after(now);
+  for (const auto& o : before.items()) {
+    if (after.has(o)) continue;
     auto by_name = objects_.find(o.first);
     if (by_name == objects_.end()) continue;
     auto by_uri = by_name->second.find(o.second);
@@ -189,9 +199,12 @@ void Tenant::objects_update(uint32_t slot, const Entity* old, const Entity* now)
     if (by_uri->second.empty()) by_name->second.erase(by_uri);
     if (by_name->second.empty()) objects_.erase(by_name);
   }
-  for (const auto& o : after) {
-    if (std::find(before.begin(), before.end(), o) != before.end()) continue;
-    objects_[o.first][o.second].insert(slot);
+  for (const auto& o : after.items()) {
+    if (before.has(o)) continue;
+    auto& by_name = objects_[o.first];
+    auto by_uri = by_name.find(o.second);
+    if (by_uri == by_name.end()) by_uri = by_name.try_emplace(std::string(o.second)).first;
+    by_uri->second.insert(slot);
   }
 }
 

@@ -5,6 +5,8 @@
 #include "ngsild/jsonld/context.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <optional>
 
 #include "common/json_writer.hpp"
@@ -93,9 +95,42 @@ bool is_core_context_url(std::string_view url) {
 // ---------------------------------------------------------------------------------------------
 // Context lookups
 
+uint64_t Context::next_id() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 Atom Context::expand(std::string_view term) const {
   auto it = terms_.find(term);
   if (it != terms_.end()) return it->second.iri;
+  // A compact IRI or a vocab-relative name costs building its IRI and interning it (a global
+  // lock, and hashing and comparing the whole IRI). Each thread remembers them for the last few
+  // contexts it used: a request's attributes, and the next request's, mostly repeat names.
+  struct Cached {
+    uint64_t context = 0;
+    StringMap<Atom> atoms;
+  };
+  constexpr size_t kContexts = 4, kTermsPerContext = 1024;
+  thread_local std::array<Cached, kContexts> cache;
+  thread_local size_t victim = 0;
+  Cached* c = nullptr;
+  for (auto& e : cache) {
+    if (e.context == id_) c = &e;
+  }
+  if (c == nullptr) {
+    c = &cache[victim];
+    victim = (victim + 1) % kContexts;
+    c->context = id_;
+    c->atoms.clear();
+  }
+  auto hit = c->atoms.find(term);
+  if (hit != c->atoms.end()) return hit->second;
+  Atom a = expand_undefined(term);
+  if (c->atoms.size() < kTermsPerContext) c->atoms.emplace(term, a);
+  return a;
+}
+
+Atom Context::expand_undefined(std::string_view term) const {
   size_t colon = term.find(':');
   if (colon != std::string_view::npos) {
     std::string_view prefix = term.substr(0, colon);

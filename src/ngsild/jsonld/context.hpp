@@ -75,9 +75,16 @@ class Context {
   friend class ContextCache;
   friend class ContextBuilder;
 
+  // expand() for terms that are not defined: builds the IRI and interns it.
+  Atom expand_undefined(std::string_view term) const;
+
+  // Tells contexts apart for the per-thread cache of expand() (never reused, unlike addresses).
+  const uint64_t id_ = next_id();
+  static uint64_t next_id();
+
   StringMap<TermDefinition> terms_;
-  std::unordered_map<Atom, std::string> reverse_;                 // IRI -> preferred term
-  std::vector<std::pair<std::string, std::string>> prefixes_;     // (IRI, term) usable as prefix
+  std::unordered_map<Atom, std::string> reverse_;              // IRI -> preferred term
+  std::vector<std::pair<std::string, std::string>> prefixes_;  // (IRI, term) usable as prefix
   std::string vocab_;
   std::string link_url_;
   std::string body_json_;
@@ -91,12 +98,12 @@ using ContextPtr = std::shared_ptr<const Context>;
 class ContextCache {
  public:
   struct Options {
-    int timeout_ms = 5000;            // per remote document
-    size_t max_documents = 1024;      // remote documents kept
-    size_t max_contexts = 4096;       // built contexts kept
+    int timeout_ms = 5000;        // per remote document
+    size_t max_documents = 1024;  // remote documents kept
+    size_t max_contexts = 4096;   // built contexts kept
     size_t max_document_bytes = 4 << 20;
-    int max_depth = 16;               // nested remote references
-    int failure_ttl_ms = 10000;       // a failed load is answered from memory this long
+    int max_depth = 16;          // nested remote references
+    int failure_ttl_ms = 10000;  // a failed load is answered from memory this long
   };
 
   ContextCache(std::shared_ptr<DocumentLoader> loader, Options options);
@@ -130,8 +137,7 @@ class ContextCache {
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const std::string>> documents_;
   // Loads in progress: concurrent requests for one URL share a single fetch.
-  std::unordered_map<std::string,
-                     std::shared_future<Result<std::shared_ptr<const std::string>>>>
+  std::unordered_map<std::string, std::shared_future<Result<std::shared_ptr<const std::string>>>>
       loading_;
   // Recent failures, so a dead or hanging server costs one timeout, not one per request.
   std::unordered_map<std::string, std::pair<std::chrono::steady_clock::time_point, Status>>

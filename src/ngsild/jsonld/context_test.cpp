@@ -121,6 +121,28 @@ TEST_F(ContextTest, UnknownTermsUseTheDefaultContextVocabulary) {
   EXPECT_EQ(core.compact(Atom::intern(iri(kDefault, "Vehicle"))), "Vehicle");
 }
 
+// expand() remembers the expansions of undefined terms per thread and context: a compact IRI
+// whose prefix each context defines otherwise, asked in turns (of more contexts than it keeps),
+// expands by its own context every time, also after a context is gone and a new one built.
+TEST_F(ContextTest, RememberedExpansionsStayWithTheirContext) {
+  auto with_prefix = [&](const std::string& ns) { return must(R"({"p": ")" + ns + R"("})"); };
+  std::vector<ContextPtr> contexts;
+  for (int i = 0; i < 6; ++i)
+    contexts.push_back(with_prefix("https://example.org/p" + std::to_string(i) + "/"));
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < contexts.size(); ++i) {
+      EXPECT_EQ(contexts[i]->expand("p:x").str(),
+                "https://example.org/p" + std::to_string(i) + "/x");
+      EXPECT_EQ(contexts[i]->expand("speed").str(), iri(kDefault, "speed"));
+    }
+  }
+  for (int i = 0; i < 2; ++i) {
+    contexts.clear();  // a new context may take a freed one's address
+    contexts.push_back(with_prefix("https://example.org/q" + std::to_string(i) + "/"));
+    EXPECT_EQ(contexts[0]->expand("p:x").str(), "https://example.org/q" + std::to_string(i) + "/x");
+  }
+}
+
 TEST_F(ContextTest, AbsoluteIrisExpandToThemselves) {
   const Context& core = *cache_.core();
   EXPECT_EQ(core.expand("http://example.org/speed").str(), "http://example.org/speed");
@@ -187,7 +209,8 @@ TEST_F(ContextTest, CoreCoercions) {
 // User contexts
 
 TEST_F(ContextTest, InlineUserTerms) {
-  ContextPtr c = must(R"({"speed": "https://example.org/vocab/speed", "Car": "https://example.org/vocab/Car"})");
+  ContextPtr c = must(
+      R"({"speed": "https://example.org/vocab/speed", "Car": "https://example.org/vocab/Car"})");
   EXPECT_FALSE(c->is_core());
   EXPECT_EQ(c->expand("speed").str(), "https://example.org/vocab/speed");
   EXPECT_EQ(c->expand("Car").str(), "https://example.org/vocab/Car");
@@ -206,7 +229,8 @@ TEST_F(ContextTest, InlineContextHasNoLinkUrlAndBodyEndsWithTheCore) {
 }
 
 TEST_F(ContextTest, CoreIsProtected) {
-  ContextPtr c = must(R"({"location": "https://example.org/myLocation", "type": "https://example.org/t"})");
+  ContextPtr c =
+      must(R"({"location": "https://example.org/myLocation", "type": "https://example.org/t"})");
   EXPECT_EQ(c->expand("location").str(), iri(kNgsiLd, "location"));
 }
 
@@ -235,7 +259,8 @@ TEST_F(ContextTest, CompactIrisWithUserPrefixes) {
   // "exo" does not end in a gen-delim, so it is no prefix (JSON-LD 1.1 §4.1.3).
   EXPECT_EQ(c->compact(Atom::intern("https://example.org/oh")), "https://example.org/oh");
   // Defined terms win over compact IRIs.
-  ContextPtr d = must(R"({"ex": "https://example.org/ns#", "speed": "https://example.org/ns#speed"})");
+  ContextPtr d =
+      must(R"({"ex": "https://example.org/ns#", "speed": "https://example.org/ns#speed"})");
   EXPECT_EQ(d->compact(Atom::intern("https://example.org/ns#speed")), "speed");
 }
 
@@ -256,27 +281,30 @@ TEST_F(ContextTest, TwoTermsForOneIriCompactToTheShortestThenLeast) {
     EXPECT_EQ(c->expand(t).str(), "https://example.org/temperature") << t;
   }
   EXPECT_EQ(c->compact(Atom::intern("https://example.org/temperature")), "temp");
-  ContextPtr d = must(R"({"bb": "https://example.org/x", "ab": "https://example.org/x", "ba": "https://example.org/x"})");
+  ContextPtr d = must(
+      R"({"bb": "https://example.org/x", "ab": "https://example.org/x", "ba": "https://example.org/x"})");
   EXPECT_EQ(d->compact(Atom::intern("https://example.org/x")), "ab");
 }
 
 TEST_F(ContextTest, NullDefinitionRemovesATerm) {
   ContextPtr c = must(R"([{"speed": "https://example.org/speed"}, {"speed": null}])");
   EXPECT_EQ(c->expand("speed").str(), iri(kDefault, "speed"));
-  ContextPtr d = must(R"([{"speed": "https://example.org/speed"}, null, {"b": "https://example.org/b"}])");
+  ContextPtr d =
+      must(R"([{"speed": "https://example.org/speed"}, null, {"b": "https://example.org/b"}])");
   EXPECT_EQ(d->expand("speed").str(), iri(kDefault, "speed"));
   EXPECT_EQ(d->expand("b").str(), "https://example.org/b");
 }
 
 TEST_F(ContextTest, LaterDefinitionsWin) {
-  ContextPtr c = must(R"([{"speed": "https://example.org/a"}, {"speed": "https://example.org/b"}])");
+  ContextPtr c =
+      must(R"([{"speed": "https://example.org/a"}, {"speed": "https://example.org/b"}])");
   EXPECT_EQ(c->expand("speed").str(), "https://example.org/b");
 }
 
 TEST_F(ContextTest, InvalidInlineContexts) {
-  for (const char* text : {"42", "true", R"({"speed": 5})", R"({"speed": {"@id": 5}})",
-                           R"({"": "https://example.org/x"})", R"(["relative/ctx.jsonld"])",
-                           R"({"@vocab": 5})"}) {
+  for (const char* text :
+       {"42", "true", R"({"speed": 5})", R"({"speed": {"@id": 5}})",
+        R"({"": "https://example.org/x"})", R"(["relative/ctx.jsonld"])", R"({"@vocab": 5})"}) {
     auto r = from_json_text(text);
     ASSERT_FALSE(r.ok()) << text;
     EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData) << text;
@@ -313,11 +341,13 @@ TEST_F(ContextTest, SecondResolutionIsACacheHit) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->get(), b->get());
   // The same URL inside another @context reuses the cached document.
-  auto c = from_json_text(std::string("[\"") + kUserUrl + "\", {\"x\": \"https://example.org/x\"}]");
+  auto c =
+      from_json_text(std::string("[\"") + kUserUrl + "\", {\"x\": \"https://example.org/x\"}]");
   ASSERT_TRUE(c.ok()) << c.status().detail();
   EXPECT_EQ((*c)->expand("speed").str(), "https://example.org/vocab/speed");
   EXPECT_EQ((*c)->expand("x").str(), "https://example.org/x");
-  auto d = from_json_text(std::string("[\"") + kUserUrl + "\", {\"x\": \"https://example.org/x\"}]");
+  auto d =
+      from_json_text(std::string("[\"") + kUserUrl + "\", {\"x\": \"https://example.org/x\"}]");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(c->get(), d->get());
   EXPECT_EQ(loader_->loads(kUserUrl), 1);
@@ -335,10 +365,12 @@ TEST_F(ContextTest, ArrayBodyKeepsTheUserPartsAndPutsTheCoreLastOnce) {
 }
 
 TEST_F(ContextTest, NestedRemoteContexts) {
-  loader_->serve("https://example.org/a.jsonld",
-                 R"({"@context": ["https://example.org/b.jsonld", {"a": "https://example.org/A"}]})");
-  loader_->serve("https://example.org/b.jsonld",
-                 R"({"@context": {"b": "https://example.org/B", "ex": "https://example.org/ns/"}})");
+  loader_->serve(
+      "https://example.org/a.jsonld",
+      R"({"@context": ["https://example.org/b.jsonld", {"a": "https://example.org/A"}]})");
+  loader_->serve(
+      "https://example.org/b.jsonld",
+      R"({"@context": {"b": "https://example.org/B", "ex": "https://example.org/ns/"}})");
   auto r = cache_.from_url("https://example.org/a.jsonld");
   ASSERT_TRUE(r.ok()) << r.status().detail();
   EXPECT_EQ((*r)->expand("a").str(), "https://example.org/A");
@@ -353,11 +385,15 @@ TEST_F(ContextTest, NestedRemoteContexts) {
 }
 
 TEST_F(ContextTest, RelativeReferencesResolveAgainstTheDocumentUrl) {
-  loader_->serve("https://example.org/ctx/v2/main.jsonld",
-                 R"({"@context": ["sibling.jsonld", "../shared/common.jsonld", "/root.jsonld", {"m": "https://example.org/M"}]})");
-  loader_->serve("https://example.org/ctx/v2/sibling.jsonld", R"({"@context": {"s": "https://example.org/S"}})");
-  loader_->serve("https://example.org/ctx/shared/common.jsonld", R"({"@context": {"c": "https://example.org/C"}})");
-  loader_->serve("https://example.org/root.jsonld", R"({"@context": {"r": "https://example.org/R"}})");
+  loader_->serve(
+      "https://example.org/ctx/v2/main.jsonld",
+      R"({"@context": ["sibling.jsonld", "../shared/common.jsonld", "/root.jsonld", {"m": "https://example.org/M"}]})");
+  loader_->serve("https://example.org/ctx/v2/sibling.jsonld",
+                 R"({"@context": {"s": "https://example.org/S"}})");
+  loader_->serve("https://example.org/ctx/shared/common.jsonld",
+                 R"({"@context": {"c": "https://example.org/C"}})");
+  loader_->serve("https://example.org/root.jsonld",
+                 R"({"@context": {"r": "https://example.org/R"}})");
   auto r = cache_.from_url("https://example.org/ctx/v2/main.jsonld");
   ASSERT_TRUE(r.ok()) << r.status().detail();
   EXPECT_EQ((*r)->expand("s").str(), "https://example.org/S");
@@ -369,7 +405,8 @@ TEST_F(ContextTest, RelativeReferencesResolveAgainstTheDocumentUrl) {
 
 TEST_F(ContextTest, ImportedContext) {
   loader_->serve("https://example.org/b.jsonld", R"({"@context": {"b": "https://example.org/B"}})");
-  ContextPtr c = must(R"({"@import": "https://example.org/b.jsonld", "a": "https://example.org/A"})");
+  ContextPtr c =
+      must(R"({"@import": "https://example.org/b.jsonld", "a": "https://example.org/A"})");
   EXPECT_EQ(c->expand("b").str(), "https://example.org/B");
   EXPECT_EQ(c->expand("a").str(), "https://example.org/A");
 }
@@ -378,8 +415,9 @@ TEST_F(ContextTest, CyclesAreRefused) {
   loader_->serve("https://example.org/self.jsonld",
                  R"({"@context": ["https://example.org/self.jsonld"]})");
   loader_->serve("https://example.org/p.jsonld", R"({"@context": "https://example.org/q.jsonld"})");
-  loader_->serve("https://example.org/q.jsonld",
-                 R"({"@context": ["https://example.org/p.jsonld", {"q": "https://example.org/Q"}]})");
+  loader_->serve(
+      "https://example.org/q.jsonld",
+      R"({"@context": ["https://example.org/p.jsonld", {"q": "https://example.org/Q"}]})");
   for (const char* url : {"https://example.org/self.jsonld", "https://example.org/p.jsonld"}) {
     auto r = cache_.from_url(url);
     ASSERT_FALSE(r.ok()) << url;
@@ -400,7 +438,8 @@ TEST_F(ContextTest, DeepNestingIsRefused) {
   auto r = cache.from_url("https://example.org/n0.jsonld");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData);
-  loader_->serve("https://example.org/m0.jsonld", R"({"@context": "https://example.org/n6.jsonld"})");
+  loader_->serve("https://example.org/m0.jsonld",
+                 R"({"@context": "https://example.org/n6.jsonld"})");
   EXPECT_TRUE(cache.from_url("https://example.org/m0.jsonld").ok());
 }
 
@@ -409,7 +448,8 @@ TEST_F(ContextTest, LoaderFailureIsLdContextNotAvailable) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().kind(), ErrorKind::kLdContextNotAvailable);
   EXPECT_NE(r.status().detail().find("https://example.org/missing.jsonld"), std::string::npos);
-  auto j = from_json_text(R"(["https://example.org/missing.jsonld", {"a": "https://example.org/a"}])");
+  auto j =
+      from_json_text(R"(["https://example.org/missing.jsonld", {"a": "https://example.org/a"}])");
   ASSERT_FALSE(j.ok());
   EXPECT_EQ(j.status().kind(), ErrorKind::kLdContextNotAvailable);
 }
@@ -450,8 +490,9 @@ TEST_F(ContextTest, InvalidRemoteDocumentsAreBadRequestData) {
   loader_->serve("https://example.org/nocontext.jsonld", R"({"terms": {}})");
   loader_->serve("https://example.org/array.jsonld", R"([{"@context": {}}])");
   loader_->serve("https://example.org/badterm.jsonld", R"({"@context": {"a": 1}})");
-  for (const char* url : {"https://example.org/notjson.jsonld", "https://example.org/nocontext.jsonld",
-                          "https://example.org/array.jsonld", "https://example.org/badterm.jsonld"}) {
+  for (const char* url :
+       {"https://example.org/notjson.jsonld", "https://example.org/nocontext.jsonld",
+        "https://example.org/array.jsonld", "https://example.org/badterm.jsonld"}) {
     auto r = cache_.from_url(url);
     ASSERT_FALSE(r.ok()) << url;
     EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData) << url << ": " << r.status().detail();
@@ -483,11 +524,14 @@ TEST_F(ContextTest, MayFetch) {
   EXPECT_FALSE(may_fetch_json(R"({"speed": "https://example.org/speed"})"));
   EXPECT_FALSE(may_fetch_json("\"" + std::string(kCoreContextUrl) + "\""));
   EXPECT_TRUE(may_fetch_json("\"" + std::string(kUserUrl) + "\""));
-  EXPECT_TRUE(may_fetch_json("[{\"a\": \"https://example.org/a\"}, \"" + std::string(kUserUrl) + "\"]"));
-  EXPECT_FALSE(may_fetch_json("[{\"a\": \"https://example.org/a\"}, \"" + std::string(kCoreContextUrl) + "\"]"));
+  EXPECT_TRUE(
+      may_fetch_json("[{\"a\": \"https://example.org/a\"}, \"" + std::string(kUserUrl) + "\"]"));
+  EXPECT_FALSE(may_fetch_json("[{\"a\": \"https://example.org/a\"}, \"" +
+                              std::string(kCoreContextUrl) + "\"]"));
   ASSERT_TRUE(cache_.from_url(kUserUrl).ok());
   EXPECT_FALSE(may_fetch_json("\"" + std::string(kUserUrl) + "\""));
-  EXPECT_FALSE(may_fetch_json("[{\"a\": \"https://example.org/a\"}, \"" + std::string(kUserUrl) + "\"]"));
+  EXPECT_FALSE(
+      may_fetch_json("[{\"a\": \"https://example.org/a\"}, \"" + std::string(kUserUrl) + "\"]"));
 }
 
 // may_fetch must stay true while resolving still needs a document that is not cached: here the
@@ -498,7 +542,8 @@ TEST_F(ContextTest, MayFetchWhileANestedDocumentIsMissing) {
   ContextCache cache(loader_, o);
   loader_->serve("https://example.org/outer.jsonld",
                  R"({"@context": ["https://example.org/inner.jsonld"]})");
-  loader_->serve("https://example.org/inner.jsonld", R"({"@context": {"i": "https://example.org/I"}})");
+  loader_->serve("https://example.org/inner.jsonld",
+                 R"({"@context": {"i": "https://example.org/I"}})");
   loader_->fail("https://example.org/inner.jsonld", 1);
   ASSERT_FALSE(cache.from_url("https://example.org/outer.jsonld").ok());
   int before = loader_->total();
@@ -544,7 +589,8 @@ TEST_F(ContextTest, ConcurrentResolutionsAgree) {
       }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : threads)
+    th.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(cache_.cached_urls().size(), 4u);
 }
@@ -595,10 +641,12 @@ TEST(ContextCacheConcurrencyTest, ConcurrentRequestsShareOneFetch) {
   std::thread first(resolve);
   loader->wait_entered();
   std::vector<std::thread> others;
-  for (int i = 0; i < 6; ++i) others.emplace_back(resolve);
+  for (int i = 0; i < 6; ++i)
+    others.emplace_back(resolve);
   loader->open();
   first.join();
-  for (auto& t : others) t.join();
+  for (auto& t : others)
+    t.join();
   EXPECT_EQ(ok.load(), 7);
   EXPECT_EQ(loader->loads(), 1);
 }

@@ -91,9 +91,11 @@ void Writer::stop() {
 }
 
 void Writer::submit(std::unique_ptr<WriteRequest> request) {
+  bool first = false;
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
+      first = queue_.empty();
       queue_.push_back(std::move(request));
       queued_.store(queue_.size(), std::memory_order_relaxed);
       request = nullptr;
@@ -114,6 +116,8 @@ void Writer::submit(std::unique_ptr<WriteRequest> request) {
     // queue again after a group).
     while (commit_one_group()) {
     }
+  } else if (first && options_.on_first_queued) {
+    options_.on_first_queued();
   }
 }
 
@@ -144,12 +148,19 @@ bool Writer::commit_one_group() {
     committing_ = true;
     take_group(group);
   }
+  // Released however commit() ends: an exception (a bug, or memory exhausted) reaches the
+  // event loop, which logs it and goes on, and must not leave every later write waiting.
+  struct Release {
+    Writer& w;
+    ~Release() {
+      {
+        std::lock_guard lock(w.mu_);
+        w.committing_ = false;
+      }
+      w.cv_.notify_all();  // stop() may be waiting for this commit
+    }
+  } release{*this};
   commit(group);
-  {
-    std::lock_guard lock(mu_);
-    committing_ = false;
-  }
-  cv_.notify_all();  // stop() may be waiting for this commit
   return true;
 }
 

@@ -526,6 +526,30 @@ TEST_P(EventLoopWriterTest, LoopRequestsWaitForTheIdleCallOrStop) {
   EXPECT_EQ(n_of(*tenants_.find("")->get("urn:b")), 2);
 }
 
+// A loop that queues into an empty queue asks to be called back (the server's timer that bounds
+// the wait when the loop never runs out of work); later requests of the same group do not.
+TEST_P(EventLoopWriterTest, FirstQueuedRequestAsksForACommit) {
+  int asked = 0;
+  Writer::Options options;
+  options.committer = Writer::Committer::kEventLoops;
+  options.on_first_queued = [&] { ++asked; };
+  writer_ = std::make_unique<Writer>(*store_, tenants_, options);
+  start();
+  for (int i = 0; i < 3; ++i) {
+    std::vector<Change> changes;
+    changes.push_back(put("urn:f:" + std::to_string(i), i));
+    submit("", std::move(changes), "f" + std::to_string(i));
+  }
+  EXPECT_EQ(asked, 1);
+  EXPECT_TRUE(writer_->commit_pending());
+  EXPECT_EQ(completions_.count(), 3u);
+  std::vector<Change> changes;
+  changes.push_back(put("urn:f:next", 9));
+  submit("", std::move(changes), "next");
+  EXPECT_EQ(asked, 2);
+  wait_for(4);
+}
+
 // A thread that is not a loop commits its own request at once.
 TEST_P(EventLoopWriterTest, OtherThreadsCommitTheirOwnRequests) {
   start();

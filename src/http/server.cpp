@@ -403,7 +403,14 @@ struct Loop {
   std::vector<std::weak_ptr<Session>> sessions;
   size_t sweep_at = 64;
   std::thread thread;
+  // Server::call_idle_within: calls the idle hook when it expires, unless it ran before.
+  asio::steady_timer idle_timer{ioc};
+  bool idle_timer_armed = false;
+  const std::function<bool()>* idle = nullptr;
 };
+
+// The loop running on this thread, if any.
+thread_local Loop* t_loop_state = nullptr;
 
 }  // namespace
 
@@ -548,6 +555,8 @@ Status Server::start() {
       // Handlers catch their own exceptions; this is the last line against anything else
       // (bad_alloc, a bug here) taking the process down.
       t_loop = &loop->ioc;
+      t_loop_state = loop;
+      if (idle) loop->idle = &idle;
       for (;;) {
         try {
           run_loop(loop->ioc, idle);
@@ -579,6 +588,17 @@ void Server::stop() {
     return;
   }
   impl_->drain_and_stop();
+}
+
+void Server::call_idle_within(std::chrono::microseconds delay) {
+  Loop* loop = t_loop_state;
+  if (loop == nullptr || loop->idle == nullptr || loop->idle_timer_armed) return;
+  loop->idle_timer_armed = true;
+  loop->idle_timer.expires_after(delay);
+  loop->idle_timer.async_wait([loop](beast::error_code) {
+    loop->idle_timer_armed = false;
+    (*loop->idle)();
+  });
 }
 
 void Server::wait() {

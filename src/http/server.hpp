@@ -4,6 +4,7 @@
 // whichever thread sends it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -25,7 +26,8 @@ struct ServerOptions {
   int shutdown_grace_s = 20;  // how long stop() waits for requests in flight
   // Called on an event-loop thread whenever it has run every ready handler, before it waits
   // for more; returns true when it did some work (the loop then runs what became ready and
-  // calls again before waiting). Replies sent from it go out at once, as from a handler.
+  // calls again before waiting). Replies sent from it go out at once, as from a handler. A loop
+  // that always has another handler ready would not call it: see Server::call_idle_within.
   std::function<bool()> idle;
 };
 
@@ -47,6 +49,10 @@ class Server {
   void stop();
   // Blocks until the event-loop threads have ended.
   void wait();
+  // On an event-loop thread of a server with an idle hook: makes sure the hook runs within
+  // `delay`, even if the loop never runs out of ready handlers meanwhile (a timer that is
+  // already set stays as it is). Elsewhere, nothing.
+  static void call_idle_within(std::chrono::microseconds delay);
 
  private:
   struct Impl;

@@ -233,6 +233,58 @@ TEST_F(ServerTest, ReplyFromAnotherThreadAndSecondCallIgnored) {
   EXPECT_EQ(next.body(), "y");
 }
 
+// The writer's case: a handler leaves its request to the idle hook and asks for the hook within
+// 20 ms; the hook answers only requests that waited that long. Nothing else wakes the loop after
+// its first, too early, idle call: only the timer call_idle_within sets can get the answer out.
+TEST_F(ServerTest, IdleHookRunsWithinTheDelayAskedFor) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kDelay = std::chrono::milliseconds(20);
+  std::mutex mu;
+  std::vector<std::pair<Reply, Clock::time_point>> waiting;
+  int idle_calls = 0;
+  ServerOptions o;
+  o.threads = 1;
+  o.shutdown_grace_s = 1;  // on failure, stopping cuts the request that waits
+  o.idle = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    ++idle_calls;
+    bool answered = false;
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      if (Clock::now() - it->second < kDelay) {
+        ++it;
+        continue;
+      }
+      Response r;
+      r.body = "after the delay";
+      it->first(std::move(r));
+      it = waiting.erase(it);
+      answered = true;
+    }
+    return answered;
+  };
+  start(
+      [&](Request&&, Reply reply) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          waiting.emplace_back(std::move(reply), Clock::now());
+        }
+        Server::call_idle_within(kDelay);
+      },
+      o);
+  auto answer = std::async(std::launch::async, [&] {
+    Client c(port());
+    return c.request(bhttp::verb::get, "/wait").body();
+  });
+  if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    ADD_FAILURE() << "the idle hook never ran after the delay";
+    server_->stop();  // frees the client thread before `answer` is destroyed
+    return;
+  }
+  EXPECT_EQ(answer.get(), "after the delay");
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_GE(idle_calls, 2);
+}
+
 TEST_F(ServerTest, HandlerExceptionBecomesInternalError) {
   start([](Request&&, Reply) { throw std::runtime_error("boom"); });
   Client c(port());

@@ -112,16 +112,6 @@ Status decode_ops(std::string_view payload, std::vector<OpView>& out) {
   return Status::Ok();
 }
 
-Status decode_batch(std::string_view payload, WriteBatch& out) {
-  std::vector<OpView> ops;
-  TSUNAGU_RETURN_IF_ERROR(decode_ops(payload, ops));
-  for (const OpView& op : ops) {
-    out.ops.push_back(
-        {op.kind, op.row, std::string(op.tenant), std::string(op.id), std::string(op.doc)});
-  }
-  return Status::Ok();
-}
-
 ChangeLog::Mapping::~Mapping() {
   if (data_ != nullptr) ::munmap(data_, size_);
 }

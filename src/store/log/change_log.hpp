@@ -16,10 +16,9 @@
 
 namespace tsunagu::store {
 
-// Encodes a batch as one record payload, and back: as views into `payload`, or as copies.
+// Encodes a batch as one record payload, and back (as views into `payload`).
 void encode_batch(const WriteBatch& batch, std::string& out);
 Status decode_ops(std::string_view payload, std::vector<OpView>& out);
-Status decode_batch(std::string_view payload, WriteBatch& out);
 
 // One log file, opened for appending. Not thread-safe (used by the committing thread).
 class ChangeLog {

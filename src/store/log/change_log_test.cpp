@@ -64,6 +64,17 @@ WriteBatch every_kind() {
   return b;
 }
 
+// The batch a payload decodes to, its strings copied out of the payload.
+Status decode_batch(std::string_view payload, WriteBatch& out) {
+  std::vector<OpView> ops;
+  TSUNAGU_RETURN_IF_ERROR(decode_ops(payload, ops));
+  for (const OpView& op : ops) {
+    out.ops.push_back(
+        {op.kind, op.row, std::string(op.tenant), std::string(op.id), std::string(op.doc)});
+  }
+  return Status::Ok();
+}
+
 class ChangeLogTest : public ::testing::Test {
  protected:
   void SetUp() override {

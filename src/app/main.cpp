@@ -76,7 +76,7 @@ int run(const app::Config& cfg) {
   wo.committer = so.sync == store::SyncMode::kFull ? engine::Writer::Committer::kOwnThread
                                                    : engine::Writer::Committer::kEventLoops;
   // A loop that stays busy still commits within a millisecond of a write's arrival.
-  wo.on_first_queued = [] { http::Server::call_idle_within(std::chrono::milliseconds(1)); };
+  wo.wake_loop = [] { http::Server::call_idle_within(std::chrono::milliseconds(1)); };
   engine::Writer writer(**store, tenants, wo);
   writer.set_next_row(loaded->max_row + 1);
   writer.start();

@@ -116,8 +116,8 @@ void Writer::submit(std::unique_ptr<WriteRequest> request) {
     // queue again after a group).
     while (commit_one_group()) {
     }
-  } else if (first && options_.on_first_queued) {
-    options_.on_first_queued();
+  } else if (first && options_.wake_loop) {
+    options_.wake_loop();
   }
 }
 
@@ -153,11 +153,16 @@ bool Writer::commit_one_group() {
   struct Release {
     Writer& w;
     ~Release() {
+      bool left = false;
       {
         std::lock_guard lock(w.mu_);
         w.committing_ = false;
+        left = !w.queue_.empty();
       }
       w.cv_.notify_all();  // stop() may be waiting for this commit
+      // Requests that came while this loop committed (another loop's, which found it busy)
+      // are this loop's to commit next, even if it stays busy.
+      if (left && t_event_loop && w.options_.wake_loop) w.options_.wake_loop();
     }
   } release{*this};
   commit(group);

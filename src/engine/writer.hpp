@@ -56,10 +56,10 @@ class Writer {
   struct Options {
     size_t max_group_changes = 8192;  // changes per transaction
     Committer committer = Committer::kOwnThread;
-    // kEventLoops: called on a loop thread that queues a request into an empty queue. A loop
-    // under a steady load may never run out of ready work; this asks it to call
-    // commit_pending() soon all the same (http::Server::call_idle_within).
-    std::function<void()> on_first_queued;
+    // kEventLoops: asks the calling loop to call commit_pending() soon even if it never runs
+    // out of ready work (a steady load), as http::Server::call_idle_within does. Called when a
+    // loop queues a request into an empty queue, and when its commit leaves requests queued.
+    std::function<void()> wake_loop;
   };
 
   Writer(store::Store& store, TenantRegistry& tenants, Options options);

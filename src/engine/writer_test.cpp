@@ -532,7 +532,7 @@ TEST_P(EventLoopWriterTest, FirstQueuedRequestAsksForACommit) {
   int asked = 0;
   Writer::Options options;
   options.committer = Writer::Committer::kEventLoops;
-  options.on_first_queued = [&] { ++asked; };
+  options.wake_loop = [&] { ++asked; };
   writer_ = std::make_unique<Writer>(*store_, tenants_, options);
   start();
   for (int i = 0; i < 3; ++i) {
@@ -548,6 +548,30 @@ TEST_P(EventLoopWriterTest, FirstQueuedRequestAsksForACommit) {
   submit("", std::move(changes), "next");
   EXPECT_EQ(asked, 2);
   wait_for(4);
+}
+
+// A loop whose commit leaves requests queued (a group holds at most max_group_changes) asks to
+// be called back too: under a steady load it might not reach its idle point again soon.
+TEST_P(EventLoopWriterTest, CommitLeavingRequestsQueuedAsksAgain) {
+  int asked = 0;
+  Writer::Options options;
+  options.committer = Writer::Committer::kEventLoops;
+  options.max_group_changes = 1;
+  options.wake_loop = [&] { ++asked; };
+  writer_ = std::make_unique<Writer>(*store_, tenants_, options);
+  start();
+  for (int i = 0; i < 2; ++i) {
+    std::vector<Change> changes;
+    changes.push_back(put("urn:g:" + std::to_string(i), i));
+    submit("", std::move(changes), "g" + std::to_string(i));
+  }
+  EXPECT_EQ(asked, 1);
+  EXPECT_TRUE(writer_->commit_pending());
+  EXPECT_EQ(completions_.count(), 1u);
+  EXPECT_EQ(asked, 2);  // one request left behind
+  EXPECT_TRUE(writer_->commit_pending());
+  EXPECT_EQ(completions_.count(), 2u);
+  EXPECT_EQ(asked, 2);  // nothing left
 }
 
 // A thread that is not a loop commits its own request at once.

@@ -597,7 +597,8 @@ void Server::call_idle_within(std::chrono::microseconds delay) {
   loop->idle_timer.expires_after(delay);
   loop->idle_timer.async_wait([loop](beast::error_code) {
     loop->idle_timer_armed = false;
-    (*loop->idle)();
+    while ((*loop->idle)()) {
+    }
   });
 }
 

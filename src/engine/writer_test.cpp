@@ -502,7 +502,27 @@ TEST_P(WriterTest, TenantFromAFailedGroupIsStoredByTheNextWrite) {
 }
 
 // The event-loop committer's own rules.
-class EventLoopWriterTest : public WriterTest {};
+class EventLoopWriterTest : public WriterTest {
+ protected:
+  // Replaces the writer with one that counts its wake_loop calls in `woken_`, and starts it.
+  void start_counting_wakes(size_t max_group_changes) {
+    Writer::Options options;
+    options.committer = Writer::Committer::kEventLoops;
+    options.max_group_changes = max_group_changes;
+    options.wake_loop = [this] { ++woken_; };
+    writer_ = std::make_unique<Writer>(*store_, tenants_, options);
+    start();
+  }
+  // Submits `n` requests, each creating one entity named after `tag`.
+  void submit_puts(const std::string& tag, int n) {
+    for (int i = 0; i < n; ++i) {
+      std::vector<Change> changes;
+      changes.push_back(put("urn:" + tag + ":" + std::to_string(i), i));
+      submit("", std::move(changes), tag + std::to_string(i));
+    }
+  }
+  int woken_ = 0;
+};
 
 // An event loop's request waits for the loop's idle call, and stop() commits what the loops left.
 TEST_P(EventLoopWriterTest, LoopRequestsWaitForTheIdleCallOrStop) {
@@ -529,49 +549,28 @@ TEST_P(EventLoopWriterTest, LoopRequestsWaitForTheIdleCallOrStop) {
 // A loop that queues into an empty queue asks to be called back (the server's timer that bounds
 // the wait when the loop never runs out of work); later requests of the same group do not.
 TEST_P(EventLoopWriterTest, FirstQueuedRequestAsksForACommit) {
-  int asked = 0;
-  Writer::Options options;
-  options.committer = Writer::Committer::kEventLoops;
-  options.wake_loop = [&] { ++asked; };
-  writer_ = std::make_unique<Writer>(*store_, tenants_, options);
-  start();
-  for (int i = 0; i < 3; ++i) {
-    std::vector<Change> changes;
-    changes.push_back(put("urn:f:" + std::to_string(i), i));
-    submit("", std::move(changes), "f" + std::to_string(i));
-  }
-  EXPECT_EQ(asked, 1);
+  start_counting_wakes(8192);
+  submit_puts("f", 3);
+  EXPECT_EQ(woken_, 1);
   EXPECT_TRUE(writer_->commit_pending());
   EXPECT_EQ(completions_.count(), 3u);
-  std::vector<Change> changes;
-  changes.push_back(put("urn:f:next", 9));
-  submit("", std::move(changes), "next");
-  EXPECT_EQ(asked, 2);
+  submit_puts("next", 1);
+  EXPECT_EQ(woken_, 2);
   wait_for(4);
 }
 
 // A loop whose commit leaves requests queued (a group holds at most max_group_changes) asks to
 // be called back too: under a steady load it might not reach its idle point again soon.
 TEST_P(EventLoopWriterTest, CommitLeavingRequestsQueuedAsksAgain) {
-  int asked = 0;
-  Writer::Options options;
-  options.committer = Writer::Committer::kEventLoops;
-  options.max_group_changes = 1;
-  options.wake_loop = [&] { ++asked; };
-  writer_ = std::make_unique<Writer>(*store_, tenants_, options);
-  start();
-  for (int i = 0; i < 2; ++i) {
-    std::vector<Change> changes;
-    changes.push_back(put("urn:g:" + std::to_string(i), i));
-    submit("", std::move(changes), "g" + std::to_string(i));
-  }
-  EXPECT_EQ(asked, 1);
+  start_counting_wakes(1);
+  submit_puts("g", 2);
+  EXPECT_EQ(woken_, 1);
   EXPECT_TRUE(writer_->commit_pending());
   EXPECT_EQ(completions_.count(), 1u);
-  EXPECT_EQ(asked, 2);  // one request left behind
+  EXPECT_EQ(woken_, 2);  // one request left behind
   EXPECT_TRUE(writer_->commit_pending());
   EXPECT_EQ(completions_.count(), 2u);
-  EXPECT_EQ(asked, 2);  // nothing left
+  EXPECT_EQ(woken_, 2);  // nothing left
 }
 
 // A thread that is not a loop commits its own request at once.

@@ -73,6 +73,9 @@ const std::vector<Option>& options() {
                "page size of queries without limit"),
     INT_OPTION("max-limit", "TSUNAGU_MAX_LIMIT", max_limit, 1, 1000000,
                "largest limit a query may ask for (TooManyResults above)"),
+    INT_OPTION("render-cache-mb", "TSUNAGU_RENDER_CACHE_MB", render_cache_mb, 0, 1048576,
+               "MiB of entities kept as last rendered, for reads that render them again; "
+               "0 = none"),
     INT_OPTION("idle-timeout-s", "TSUNAGU_IDLE_TIMEOUT_S", idle_timeout_s, 1, 86400,
                "close keep-alive connections idle this long"),
     INT_OPTION("shutdown-grace-s", "TSUNAGU_SHUTDOWN_GRACE_S", shutdown_grace_s, 0, 3600,

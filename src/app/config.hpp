@@ -24,6 +24,7 @@ struct Config {
   int context_timeout_ms = 5000;
   int default_limit = 20;
   int max_limit = 1000;
+  int render_cache_mb = 64;
   int idle_timeout_s = 60;
   int shutdown_grace_s = 20;
   std::string log_level = "info";

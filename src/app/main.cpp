@@ -94,8 +94,14 @@ int run(const app::Config& cfg) {
                               for (auto* t : tenants.all())
                                 rows.push_back({{t->name()}, static_cast<double>(t->size())});
                             });
+  ngsild::RenderCache renders(static_cast<size_t>(cfg.render_cache_mb) << 20);
+  metrics::registry().gauge("tsunagu_render_cache_bytes",
+                            "Bytes held by entities kept as last rendered", {},
+                            [&renders](auto& rows) {
+                              rows.push_back({{}, static_cast<double>(renders.stats().bytes)});
+                            });
   const int64_t started = now_us();
-  http::api::Env env{entities, contexts, blocking, {cfg.default_limit, cfg.max_limit}, {}};
+  http::api::Env env{entities, contexts, blocking, renders, {cfg.default_limit, cfg.max_limit}, {}};
   std::string store_name = (*store)->describe();
   env.health = [&, started, store_name](JsonWriter& w) {
     w.key("store");

@@ -156,6 +156,7 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
       // the heap.
       const uint32_t single = q.types ? q.types->single().id() : 0;
       const size_t n = candidates.size();
+      std::vector<uint32_t> hits;
       for (size_t i = 0; i < n; ++i) {
         if (i + 8 < n) __builtin_prefetch(&t.slot_types_[candidates[i + 8].first]);
         const auto [slot, box] = candidates[i];
@@ -170,7 +171,13 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
         } else {
           hit = q.geo_matches(*t.slots_[slot].entity);
         }
-        if (hit) picked.push_back({t.slots_[slot].seq, slot});
+        if (hit) hits.push_back(slot);
+      }
+      // Each hit's slot is a cache miss of its own: asked for well ahead, not one at a time.
+      picked.reserve(hits.size());
+      for (size_t i = 0; i < hits.size(); ++i) {
+        if (i + 8 < hits.size()) __builtin_prefetch(&t.slots_[hits[i + 8]]);
+        picked.push_back({t.slots_[hits[i]].seq, hits[i]});
       }
     }
   } else if (q.types && !q.types->any) {
@@ -255,6 +262,8 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
       const double v = column->values[i];
       return std::isnan(v) || numeric_holds(v, numeric->op, numeric->values[0].number);
     };
+    // Whether matching reads attributes (otherwise only the entity itself is touched).
+    const bool reads_attrs = q.q || !q.attrs.empty() || (q.geo && !skip.geo);
     for (size_t i = 0; i < n; ++i) {
       // Entities are scattered on the heap: ask for the ones a few steps ahead early.
       if (i + 8 < n && wanted(i + 8)) {
@@ -262,7 +271,7 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
       }
       if (!wanted(i)) continue;
       const EntityPtr& entity = t.slots_[entries[i].slot].entity;
-      if (i + 4 < n && wanted(i + 4)) {
+      if (reads_attrs && i + 4 < n && wanted(i + 4)) {
         const auto* ahead = t.slots_[entries[i + 4].slot].entity.get();
         if (!ahead->attrs.empty()) __builtin_prefetch(ahead->attrs.data());
       }

@@ -15,13 +15,14 @@
 #include "engine/entity_service.hpp"
 #include "http/router.hpp"
 #include "ngsild/format/entity_renderer.hpp"
+#include "ngsild/format/render_cache.hpp"
 #include "ngsild/jsonld/context.hpp"
 
 namespace tsunagu::http::api {
 
 struct Limits {
-  int default_limit = 20;   // page size when `limit` is absent
-  int max_limit = 1000;     // larger `limit` values answer TooManyResults
+  int default_limit = 20;  // page size when `limit` is absent
+  int max_limit = 1000;    // larger `limit` values answer TooManyResults
 };
 
 // What handlers need; owned by the app.
@@ -29,6 +30,7 @@ struct Env {
   engine::EntityService& entities;
   ngsild::jsonld::ContextCache& contexts;
   boost::asio::thread_pool& blocking;  // for work that may block (remote @context loads)
+  ngsild::RenderCache& renders;        // entities as last rendered (retrieve and query)
   Limits limits;
   std::function<void(JsonWriter&)> health;  // adds members to GET /health
 };
@@ -41,22 +43,22 @@ std::string_view media_type_name(MediaType m);
 
 // What a route accepts and produces.
 struct CallSpec {
-  bool body = false;                      // a request body is required
-  std::vector<MediaType> content_types;   // accepted Content-Types (when body)
-  std::vector<MediaType> produces;        // response media types; empty = no body
-  std::vector<std::string_view> params;   // accepted query parameters
+  bool body = false;                     // a request body is required
+  std::vector<MediaType> content_types;  // accepted Content-Types (when body)
+  std::vector<MediaType> produces;       // response media types; empty = no body
+  std::vector<std::string_view> params;  // accepted query parameters
 };
 
 // A request that passed the shared checks.
 struct Prepared {
   Call call;
-  std::string tenant;                     // "" = default tenant
+  std::string tenant;  // "" = default tenant
   bool tenant_given = false;
   MediaType content = MediaType::kNone;
   MediaType accept = MediaType::kJson;
-  bool prefer_body_json = false;          // Prefer: body=json (GeoJSON without @context)
-  std::shared_ptr<JsonDoc> body;          // parsed body (when CallSpec::body)
-  ngsild::jsonld::ContextPtr ctx;         // the request's @context (core when none)
+  bool prefer_body_json = false;   // Prefer: body=json (GeoJSON without @context)
+  std::shared_ptr<JsonDoc> body;   // parsed body (when CallSpec::body)
+  ngsild::jsonld::ContextPtr ctx;  // the request's @context (core when none)
 
   // Completes with an error.
   void fail(const Status& st);

@@ -143,7 +143,7 @@ class EntityRoutes {
         Atom geometry = p.ctx->expand(gp ? *gp : "location");
         ngsild::render_feature(entity, *options, geometry, w);
       } else {
-        ngsild::render_entity(entity, *options, w);
+        env_.renders.render(entity, *options, w);
       }
       p.respond_json(200, std::move(body));
     });

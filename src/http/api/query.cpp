@@ -400,9 +400,19 @@ void respond_page(Env& env, Prepared& p, const EntityQuery& q,
     w.end_object();
   } else {
     w.begin_array();
-    for (size_t i = 0; i < r.entities.size(); ++i) {
-      prefetch_ahead(r.entities, i);
-      ngsild::render_entity(*r.entities[i], options, w);
+    // Kept renderings need the entity's stamp and the cache's slot and entry, not the
+    // entity's attributes and values: the same pipeline, other stages.
+    const bool kept = env.renders.keeps(options);
+    const auto& page = r.entities;
+    for (size_t i = 0; i < page.size(); ++i) {
+      if (!kept) {
+        prefetch_ahead(page, i);
+      } else {
+        if (i + 6 < page.size()) __builtin_prefetch(page[i + 6].get());
+        if (i + 4 < page.size()) env.renders.prefetch(*page[i + 4], options, 1);
+        if (i + 2 < page.size()) env.renders.prefetch(*page[i + 2], options, 2);
+      }
+      env.renders.render(*page[i], options, w);
     }
     w.end_array();
   }

@@ -70,6 +70,8 @@ class Context {
   // For application/ld+json responses: JSON text of the "@context" member.
   const std::string& body_json() const { return body_json_; }
   bool is_core() const { return is_core_; }
+  // Tells contexts apart in caches (never reused, unlike addresses).
+  uint64_t id() const { return id_; }
 
  private:
   friend class ContextCache;
@@ -78,7 +80,6 @@ class Context {
   // expand() for terms that are not defined: builds the IRI and interns it.
   Atom expand_undefined(std::string_view term) const;
 
-  // Tells contexts apart for the per-thread cache of expand() (never reused, unlike addresses).
   const uint64_t id_ = next_id();
   static uint64_t next_id();
 

@@ -58,6 +58,15 @@ std::string_view payload_member(AttrKind k) {
   return "value";
 }
 
+uint64_t SnapshotStamp::get() const {
+  static std::atomic<uint64_t> next{1};
+  uint64_t v = v_.load(std::memory_order_relaxed);
+  if (v != 0) return v;
+  uint64_t mine = next.fetch_add(1, std::memory_order_relaxed);
+  // Two threads rendering the same snapshot at once agree on whichever stamp landed first.
+  return v_.compare_exchange_strong(v, mine, std::memory_order_relaxed) ? mine : v;
+}
+
 const Attribute* Attribute::find_sub(Atom n) const {
   for (const auto& s : subs) {
     if (s.name == n) return &s;

@@ -3,6 +3,7 @@
 // immutable once published; writers build a new one (see engine/).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -53,6 +54,26 @@ struct Attribute {
   const Attribute* find_sub(Atom name) const;
 };
 
+// A number that names one entity snapshot for the caches of its renderings
+// (ngsild/format/render_cache.hpp): handed out on first use, never reused. A copy or a moved-to
+// entity starts without one, since it may be changed before it is published; a published
+// snapshot is never changed, so its renderings stay true for as long as it lives.
+class SnapshotStamp {
+ public:
+  SnapshotStamp() = default;
+  SnapshotStamp(const SnapshotStamp&) noexcept {}
+  SnapshotStamp& operator=(const SnapshotStamp&) noexcept {
+    v_.store(0, std::memory_order_relaxed);
+    return *this;
+  }
+  uint64_t get() const;
+  // The stamp if one was handed out, else 0 (and none is).
+  uint64_t peek() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  mutable std::atomic<uint64_t> v_{0};
+};
+
 struct Entity {
   std::string id;
   uint64_t row = 0;                 // the store's row for this entity (engine-assigned; 0: none)
@@ -61,6 +82,7 @@ struct Entity {
   int64_t created_at = kNoTime;
   int64_t modified_at = kNoTime;
   std::vector<Attribute> attrs;  // instances of one name kept adjacent, in first-seen order
+  SnapshotStamp stamp;
 
   // The instances of attribute `name` (adjacent run), empty when absent.
   std::span<const Attribute> instances(Atom name) const;

@@ -3,7 +3,7 @@
 A placeholder is written as a JSON string (or inside a header value / text body):
   {{any}} anything        {{string}} any string     {{number}} any JSON number
   {{datetime}} an ISO 8601 date-time string         {{absent}} (object member) must not exist
-  {{contains:TEXT}} a string containing TEXT
+  {{contains:TEXT}} a string containing TEXT       {{lacks:TEXT}} a string without TEXT
   {{datetime:NAME}} a date-time, remembered as NAME on first use and equal to it afterwards
   {{datetime>NAME}} a date-time strictly later than the one remembered as NAME
 An object member "{{more}}": "{{any}}" lets the actual object have members not listed.
@@ -15,7 +15,7 @@ import json
 import re
 
 PLACEHOLDER = re.compile(
-    r"\{\{(any|string|number|datetime(?:[:>]\w+)?|absent|empty|contains:.*?)\}\}")
+    r"\{\{(any|string|number|datetime(?:[:>]\w+)?|absent|empty|contains:.*?|lacks:.*?)\}\}")
 DATETIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})"
 ABSENT = "{{absent}}"
 MORE = "{{more}}"
@@ -40,6 +40,8 @@ def pattern(template):
             pass
         elif name.startswith("contains:"):
             parts.append(".*" + re.escape(name[len("contains:"):]) + ".*")
+        elif name.startswith("lacks:"):
+            parts.append("(?:(?!" + re.escape(name[len("lacks:"):]) + ").)*")
         else:
             parts.append(".*")
         pos = m.end()

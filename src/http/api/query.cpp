@@ -419,7 +419,9 @@ void respond_page(Env& env, Prepared& p, const EntityQuery& q,
   std::vector<Header> extra;
   if (q.count) extra.push_back({"NGSILD-Results-Count", std::to_string(r.total)});
   // Paging links (§5.5.9, RFC 8288): the same request with another offset.
-  if (r.more) extra.push_back({"Link", page_link(p.call.req, q.offset + q.limit, q.limit, "next")});
+  // limit=0 (count only) has no pages: a "next" to the same offset would never end.
+  if (r.more && q.limit > 0)
+    extra.push_back({"Link", page_link(p.call.req, q.offset + q.limit, q.limit, "next")});
   if (q.offset > 0 && q.limit > 0) {
     size_t prev = q.offset > q.limit ? q.offset - q.limit : 0;
     extra.push_back({"Link", page_link(p.call.req, prev, q.limit, "prev")});

@@ -140,8 +140,11 @@ struct Core {
   }
 };
 
-// The io_context of the event loop running on this thread, if any.
-thread_local const asio::io_context* t_loop = nullptr;
+struct Loop;
+// The event loop running on this thread, if any.
+thread_local Loop* t_loop = nullptr;
+// Whether this thread runs the event loop of `ioc`.
+bool runs_here(const asio::io_context& ioc);
 
 // Runs `ioc` until it is stopped, calling `idle` whenever no handler is ready.
 void run_loop(asio::io_context& ioc, const std::function<bool()>& idle) {
@@ -302,7 +305,7 @@ class Session : public std::enable_shared_from_this<Session> {
       std::shared_ptr<Session> s = std::move(once->session);
       // The session's own loop, also from its idle hook (outside the io_context's run, where
       // dispatch would post and wake the loop for it).
-      if (t_loop == &s->ex_.context()) return s->write(std::move(response));
+      if (runs_here(s->ex_.context())) return s->write(std::move(response));
       auto ex = s->ex_;
       asio::dispatch(
           ex, [s = std::move(s), r = std::move(response)]() mutable { s->write(std::move(r)); });
@@ -409,8 +412,9 @@ struct Loop {
   const std::function<bool()>* idle = nullptr;
 };
 
-// The loop running on this thread, if any.
-thread_local Loop* t_loop_state = nullptr;
+bool runs_here(const asio::io_context& ioc) {
+  return t_loop != nullptr && &t_loop->ioc == &ioc;
+}
 
 }  // namespace
 
@@ -554,8 +558,7 @@ Status Server::start() {
       pthread_setname_np(pthread_self(), "tsunagu-http");  // as ps, top and perf show it
       // Handlers catch their own exceptions; this is the last line against anything else
       // (bad_alloc, a bug here) taking the process down.
-      t_loop = &loop->ioc;
-      t_loop_state = loop;
+      t_loop = loop;
       if (idle) loop->idle = &idle;
       for (;;) {
         try {
@@ -591,7 +594,7 @@ void Server::stop() {
 }
 
 void Server::call_idle_within(std::chrono::microseconds delay) {
-  Loop* loop = t_loop_state;
+  Loop* loop = t_loop;
   if (loop == nullptr || loop->idle == nullptr || loop->idle_timer_armed) return;
   loop->idle_timer_armed = true;
   loop->idle_timer.expires_after(delay);

@@ -7,11 +7,16 @@
 #include <gtest/gtest.h>
 
 #include "ngsild/format/entity_renderer.hpp"
+#include "ngsild/model/test_atoms.hpp"
 
 namespace tsunagu::ngsild {
 // Lets GoogleTest print a Value as its JSON text and an AttrKind by name.
-inline void PrintTo(const Value& v, std::ostream* os) { *os << v.to_json(); }
-inline void PrintTo(AttrKind k, std::ostream* os) { *os << kind_name(k); }
+inline void PrintTo(const Value& v, std::ostream* os) {
+  *os << v.to_json();
+}
+inline void PrintTo(AttrKind k, std::ostream* os) {
+  *os << kind_name(k);
+}
 }  // namespace tsunagu::ngsild
 
 namespace tsunagu::engine {
@@ -21,13 +26,11 @@ using ngsild::AttrKind;
 using ngsild::ParseMode;
 using ngsild::Value;
 
-constexpr std::string_view kDefault = "https://uri.etsi.org/ngsi-ld/default-context/";
+using ngsild::test_atoms::D;
 
-Atom D(std::string_view term) { return Atom::intern(std::string(kDefault) + std::string(term)); }
-
-constexpr int64_t kT0 = 1767225600000000;      // 2026-01-01T00:00:00Z, when the entity was made
-constexpr int64_t kT1 = kT0 + 3600000000;      // an hour later: the operation under test
-constexpr int64_t kObs = kT0 - 60000000;       // an observation time
+constexpr int64_t kT0 = 1767225600000000;  // 2026-01-01T00:00:00Z, when the entity was made
+constexpr int64_t kT1 = kT0 + 3600000000;  // an hour later: the operation under test
+constexpr int64_t kObs = kT0 - 60000000;   // an observation time
 
 class EntityOpsTest : public ::testing::Test {
  protected:
@@ -60,7 +63,9 @@ class EntityOpsTest : public ::testing::Test {
       "owner": {"type": "Relationship", "object": "urn:ngsi-ld:Person:Bob"},
       "temp": [{"value": 20}, {"value": 21, "datasetId": "urn:ds:b"}],
       "note": "hello"
-    })", ParseMode::kEntity, true), kT0);
+    })",
+                               ParseMode::kEntity, true),
+                         kT0);
   }
 
   // The entity's stored document must read back (the loader refuses what does not).
@@ -104,7 +109,8 @@ TEST_F(EntityOpsTest, CreateStampsEverything) {
   ASSERT_EQ(e.attrs.size(), 5u);
   for (const auto& a : e.attrs) {
     expect_stamped(a, kT0, kT0);
-    for (const auto& s : a.subs) expect_stamped(s, kT0, kT0);
+    for (const auto& s : a.subs)
+      expect_stamped(s, kT0, kT0);
   }
   EXPECT_EQ(e.find(D("speed"))->observed_at, kObs);
   EXPECT_EQ(e.find(D("speed"))->subs.size(), 1u);
@@ -116,7 +122,8 @@ TEST_F(EntityOpsTest, CreateStampsEverything) {
 
 TEST_F(EntityOpsTest, ReplaceKeepsTheEntityCreatedAt) {
   Entity cur = existing();
-  Entity e = replace_entity(cur, input(R"({"type": "Car", "brand": "Mercedes"})", ParseMode::kEntity), kT1);
+  Entity e = replace_entity(
+      cur, input(R"({"type": "Car", "brand": "Mercedes"})", ParseMode::kEntity), kT1);
   EXPECT_EQ(e.id, cur.id);
   EXPECT_EQ(e.types, std::vector<Atom>{D("Car")});
   EXPECT_EQ(e.created_at, kT0);
@@ -130,7 +137,8 @@ TEST_F(EntityOpsTest, ReplaceKeepsTheEntityCreatedAt) {
 
 TEST_F(EntityOpsTest, ReplaceWithoutTypeKeepsTheTypes) {
   Entity cur = existing();
-  Entity e = replace_entity(cur, input(R"({"brand": "Mercedes", "scope": "/Osaka"})", ParseMode::kEntity), kT1);
+  Entity e = replace_entity(
+      cur, input(R"({"brand": "Mercedes", "scope": "/Osaka"})", ParseMode::kEntity), kT1);
   EXPECT_EQ(e.types, cur.types);
   EXPECT_EQ(e.scopes, std::vector<std::string>{"/Osaka"});
 }
@@ -141,8 +149,9 @@ TEST_F(EntityOpsTest, ReplaceWithoutTypeKeepsTheTypes) {
 TEST_F(EntityOpsTest, AppendAddsAndOverwrites) {
   Entity e = existing();
   UpdateOutcome out;
-  append_attributes(e, input(R"({"type": "Car", "speed": {"value": 60}, "brand": "Mercedes"})",
-                             ParseMode::kFragment),
+  append_attributes(e,
+                    input(R"({"type": "Car", "speed": {"value": 60}, "brand": "Mercedes"})",
+                          ParseMode::kFragment),
                     false, kT1, out);
   EXPECT_EQ(out.updated, (std::vector<Atom>{D("speed"), D("brand")}));
   EXPECT_TRUE(out.not_updated.empty());
@@ -164,9 +173,10 @@ TEST_F(EntityOpsTest, AppendAddsAndOverwrites) {
 TEST_F(EntityOpsTest, AppendNoOverwrite) {
   Entity e = existing();
   UpdateOutcome out;
-  append_attributes(e, input(R"({"speed": {"value": 60}, "brand": "Mercedes",
+  append_attributes(e,
+                    input(R"({"speed": {"value": 60}, "brand": "Mercedes",
                                  "temp": {"value": 30, "datasetId": "urn:ds:c"}})",
-                             ParseMode::kFragment),
+                          ParseMode::kFragment),
                     true, kT1, out);
   EXPECT_EQ(out.updated, (std::vector<Atom>{D("brand"), D("temp")}));
   ASSERT_EQ(out.not_updated.size(), 1u);
@@ -181,8 +191,9 @@ TEST_F(EntityOpsTest, AppendNoOverwrite) {
 TEST_F(EntityOpsTest, AppendDatasetInstanceLeavesTheOthers) {
   Entity e = existing();
   UpdateOutcome out;
-  append_attributes(e, input(R"({"temp": {"value": 25, "datasetId": "urn:ds:b"}})", ParseMode::kFragment),
-                    false, kT1, out);
+  append_attributes(
+      e, input(R"({"temp": {"value": 25, "datasetId": "urn:ds:b"}})", ParseMode::kFragment), false,
+      kT1, out);
   EXPECT_EQ(e.find(D("temp"))->value, Value::integer(20));
   EXPECT_EQ(e.find(D("temp"), Atom::intern("urn:ds:b"))->value, Value::integer(25));
   EXPECT_EQ(e.instances(D("temp")).size(), 2u);
@@ -194,9 +205,10 @@ TEST_F(EntityOpsTest, AppendDatasetInstanceLeavesTheOthers) {
 TEST_F(EntityOpsTest, UpdateReplacesExistingAndReportsMissing) {
   Entity e = existing();
   UpdateOutcome out;
-  update_attributes(e, input(R"({"speed": {"value": 70}, "brand": "Mercedes",
+  update_attributes(e,
+                    input(R"({"speed": {"value": 70}, "brand": "Mercedes",
                                  "temp": {"value": 1, "datasetId": "urn:ds:zzz"}})",
-                             ParseMode::kFragment),
+                          ParseMode::kFragment),
                     kT1, out);
   EXPECT_EQ(out.updated, std::vector<Atom>{D("speed")});
   ASSERT_EQ(out.not_updated.size(), 2u);
@@ -215,8 +227,8 @@ TEST_F(EntityOpsTest, UpdateReplacesExistingAndReportsMissing) {
 
 TEST_F(EntityOpsTest, MergeMemberByMember) {
   Entity e = existing();
-  ASSERT_TRUE(merge_entity(e, input(R"({"speed": {"value": 55}})", ParseMode::kMerge), kT1, {})
-                  .ok());
+  ASSERT_TRUE(
+      merge_entity(e, input(R"({"speed": {"value": 55}})", ParseMode::kMerge), kT1, {}).ok());
   const Attribute* s = e.find(D("speed"));
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->value, Value::integer(55));
@@ -232,9 +244,9 @@ TEST_F(EntityOpsTest, MergeMemberByMember) {
 
 TEST_F(EntityOpsTest, MergeConciseValueKeepsTheAttributeType) {
   Entity e = existing();
-  ASSERT_TRUE(merge_entity(e, input(R"({"owner": "urn:ngsi-ld:Person:Alice"})", ParseMode::kMerge),
-                           kT1, {})
-                  .ok());
+  ASSERT_TRUE(
+      merge_entity(e, input(R"({"owner": "urn:ngsi-ld:Person:Alice"})", ParseMode::kMerge), kT1, {})
+          .ok());
   EXPECT_EQ(e.find(D("owner"))->kind, AttrKind::kRelationship);
   EXPECT_EQ(e.find(D("owner"))->value, Value::string("urn:ngsi-ld:Person:Alice"));
 }
@@ -258,9 +270,11 @@ TEST_F(EntityOpsTest, MergeNeverLeavesAnInvalidAttribute) {
 
 TEST_F(EntityOpsTest, MergeNullDeletesAttributeSubAttributeObservedAtUnitCode) {
   Entity e = existing();
-  ASSERT_TRUE(merge_entity(e, input(R"({"note": "urn:ngsi-ld:null",
+  ASSERT_TRUE(merge_entity(e,
+                           input(R"({"note": "urn:ngsi-ld:null",
       "speed": {"accuracy": "urn:ngsi-ld:null", "observedAt": "urn:ngsi-ld:null",
-                "unitCode": "urn:ngsi-ld:null"}})", ParseMode::kMerge),
+                "unitCode": "urn:ngsi-ld:null"}})",
+                                 ParseMode::kMerge),
                            kT1, {})
                   .ok());
   EXPECT_EQ(e.find(D("note")), nullptr);
@@ -275,9 +289,10 @@ TEST_F(EntityOpsTest, MergeNullDeletesAttributeSubAttributeObservedAtUnitCode) {
 
 TEST_F(EntityOpsTest, MergeNullValueDeletesTheAttribute) {
   Entity e = existing();
-  ASSERT_TRUE(merge_entity(e, input(R"({"owner": {"object": "urn:ngsi-ld:null"},
+  ASSERT_TRUE(merge_entity(e,
+                           input(R"({"owner": {"object": "urn:ngsi-ld:null"},
                                         "speed": {"accuracy": {"value": "urn:ngsi-ld:null"}}})",
-                                    ParseMode::kMerge),
+                                 ParseMode::kMerge),
                            kT1, {})
                   .ok());
   EXPECT_EQ(e.find(D("owner")), nullptr);
@@ -286,10 +301,12 @@ TEST_F(EntityOpsTest, MergeNullValueDeletesTheAttribute) {
 
 TEST_F(EntityOpsTest, MergeNullWithDatasetIdDeletesThatInstance) {
   Entity e = existing();
-  ASSERT_TRUE(merge_entity(e, input(R"({"temp": {"value": "urn:ngsi-ld:null", "datasetId": "urn:ds:b"}})",
-                                    ParseMode::kMerge),
-                           kT1, {})
-                  .ok());
+  ASSERT_TRUE(
+      merge_entity(e,
+                   input(R"({"temp": {"value": "urn:ngsi-ld:null", "datasetId": "urn:ds:b"}})",
+                         ParseMode::kMerge),
+                   kT1, {})
+          .ok());
   EXPECT_EQ(e.instances(D("temp")).size(), 1u);
   EXPECT_NE(e.find(D("temp")), nullptr);
 }
@@ -297,10 +314,11 @@ TEST_F(EntityOpsTest, MergeNullWithDatasetIdDeletesThatInstance) {
 TEST_F(EntityOpsTest, MergeObservedAtParameterOnlyWhereThereWasOne) {
   Entity e = existing();
   const int64_t param = kT1 - 1000;
-  ASSERT_TRUE(merge_entity(e, input(R"({"speed": {"value": 51}, "note": "bye", "brand": "M"})",
-                                    ParseMode::kMerge),
-                           kT1, MergeOptions{param, ""})
-                  .ok());
+  ASSERT_TRUE(
+      merge_entity(
+          e, input(R"({"speed": {"value": 51}, "note": "bye", "brand": "M"})", ParseMode::kMerge),
+          kT1, MergeOptions{param, ""})
+          .ok());
   EXPECT_EQ(e.find(D("speed"))->observed_at, param);    // had one: replaced
   EXPECT_EQ(e.find(D("note"))->observed_at, kNoTime);   // had none: none added
   EXPECT_EQ(e.find(D("brand"))->observed_at, kNoTime);  // new attribute
@@ -309,23 +327,27 @@ TEST_F(EntityOpsTest, MergeObservedAtParameterOnlyWhereThereWasOne) {
 
 TEST_F(EntityOpsTest, MergeExplicitObservedAtBeatsTheParameter) {
   Entity e = existing();
-  ASSERT_TRUE(merge_entity(e, input(R"({"speed": {"value": 51, "observedAt": "2026-02-01T00:00:00Z"}})",
-                                    ParseMode::kMerge),
-                           kT1, MergeOptions{kT1 - 1000, ""})
-                  .ok());
+  ASSERT_TRUE(
+      merge_entity(e,
+                   input(R"({"speed": {"value": 51, "observedAt": "2026-02-01T00:00:00Z"}})",
+                         ParseMode::kMerge),
+                   kT1, MergeOptions{kT1 - 1000, ""})
+          .ok());
   EXPECT_EQ(e.find(D("speed"))->observed_at, *parse_datetime("2026-02-01T00:00:00Z"));
 }
 
 TEST_F(EntityOpsTest, MergeParameterLeavesUntouchedAttributesAlone) {
   Entity e = existing();
-  ASSERT_TRUE(merge_entity(e, input(R"({"note": "x"})", ParseMode::kMerge), kT1, MergeOptions{kT1 - 1000, ""}).ok());
+  ASSERT_TRUE(merge_entity(e, input(R"({"note": "x"})", ParseMode::kMerge), kT1,
+                           MergeOptions{kT1 - 1000, ""})
+                  .ok());
   EXPECT_EQ(e.find(D("speed"))->observed_at, kObs);
 }
 
 TEST_F(EntityOpsTest, MergeNewAttributeNeedsAValue) {
   Entity e = existing();
-  Status st = merge_entity(e, input(R"({"brand": {"observedAt": "2026-01-01T00:00:00Z"}})", ParseMode::kMerge),
-                           kT1, {});
+  Status st = merge_entity(
+      e, input(R"({"brand": {"observedAt": "2026-01-01T00:00:00Z"}})", ParseMode::kMerge), kT1, {});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.kind(), ErrorKind::kBadRequestData);
   EXPECT_NE(st.detail().find("brand"), std::string::npos) << st.detail();
@@ -333,27 +355,30 @@ TEST_F(EntityOpsTest, MergeNewAttributeNeedsAValue) {
 
 TEST_F(EntityOpsTest, MergeNewSubAttributeNeedsAValue) {
   Entity e = existing();
-  Status st = merge_entity(e, input(R"({"speed": {"source": {"observedAt": "2026-01-01T00:00:00Z"}}})",
-                                    ParseMode::kMerge),
-                           kT1, {});
+  Status st = merge_entity(
+      e,
+      input(R"({"speed": {"source": {"observedAt": "2026-01-01T00:00:00Z"}}})", ParseMode::kMerge),
+      kT1, {});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.kind(), ErrorKind::kBadRequestData);
   EXPECT_NE(st.detail().find("source"), std::string::npos) << st.detail();
   Entity f = existing();
-  Status nt = merge_entity(f, input(R"({"brand": {"value": "M", "source": {"unitCode": "X"}}})",
-                                    ParseMode::kMerge),
-                           kT1, {});
+  Status nt = merge_entity(
+      f, input(R"({"brand": {"value": "M", "source": {"unitCode": "X"}}})", ParseMode::kMerge), kT1,
+      {});
   ASSERT_FALSE(nt.ok());
   EXPECT_EQ(nt.kind(), ErrorKind::kBadRequestData);
 }
 
 TEST_F(EntityOpsTest, MergeAddsNewAttributesAndSubAttributes) {
   Entity e = existing();
-  ASSERT_TRUE(merge_entity(e, input(R"({"brand": {"value": "M", "gone": "urn:ngsi-ld:null", "src": "x"},
+  ASSERT_TRUE(
+      merge_entity(e,
+                   input(R"({"brand": {"value": "M", "gone": "urn:ngsi-ld:null", "src": "x"},
                                         "speed": {"source": "GPS", "accuracy": {"value": 0.1}}})",
-                                    ParseMode::kMerge),
-                           kT1, {})
-                  .ok());
+                         ParseMode::kMerge),
+                   kT1, {})
+          .ok());
   const Attribute* brand = e.find(D("brand"));
   ASSERT_NE(brand, nullptr);
   expect_stamped(*brand, kT1, kT1);
@@ -371,26 +396,29 @@ TEST_F(EntityOpsTest, MergeAddsNewAttributesAndSubAttributes) {
 
 TEST_F(EntityOpsTest, MergeUnitesTypesAndHandlesScope) {
   Entity e = existing();
-  ASSERT_TRUE(merge_entity(e, input(R"({"type": ["Car", "Vehicle"], "scope": "/Osaka"})", ParseMode::kMerge),
-                           kT1, {})
+  ASSERT_TRUE(merge_entity(
+                  e, input(R"({"type": ["Car", "Vehicle"], "scope": "/Osaka"})", ParseMode::kMerge),
+                  kT1, {})
                   .ok());
   EXPECT_EQ(e.types, (std::vector<Atom>{D("Vehicle"), D("Car")}));
   EXPECT_EQ(e.scopes, std::vector<std::string>{"/Osaka"});
-  ASSERT_TRUE(merge_entity(e, input(R"({"scope": "urn:ngsi-ld:null"})", ParseMode::kMerge), kT1, {})
-                  .ok());
+  ASSERT_TRUE(
+      merge_entity(e, input(R"({"scope": "urn:ngsi-ld:null"})", ParseMode::kMerge), kT1, {}).ok());
   EXPECT_TRUE(e.scopes.empty());
 }
 
 TEST_F(EntityOpsTest, MergeChangingTheTypeNeedsThePayload) {
   Entity e = existing();
-  Status st = merge_entity(e, input(R"({"note": {"type": "Relationship"}})", ParseMode::kMerge), kT1, {});
+  Status st =
+      merge_entity(e, input(R"({"note": {"type": "Relationship"}})", ParseMode::kMerge), kT1, {});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.kind(), ErrorKind::kBadRequestData);
   Entity f = existing();
-  ASSERT_TRUE(merge_entity(f, input(R"({"note": {"type": "Relationship", "object": "urn:a:b"}})",
-                                    ParseMode::kMerge),
-                           kT1, {})
-                  .ok());
+  ASSERT_TRUE(
+      merge_entity(
+          f, input(R"({"note": {"type": "Relationship", "object": "urn:a:b"}})", ParseMode::kMerge),
+          kT1, {})
+          .ok());
   EXPECT_EQ(f.find(D("note"))->kind, AttrKind::kRelationship);
   expect_stamped(*f.find(D("note")), kT0, kT1);
   expect_storable(f);
@@ -400,13 +428,17 @@ TEST_F(EntityOpsTest, MergeChangingTheTypeNeedsThePayload) {
 TEST_F(EntityOpsTest, MergePatchesObjectValues) {
   Entity e = create_entity(input(R"({"id": "urn:a:b", "type": "T",
       "address": {"value": {"street": "Main", "city": "Tokyo", "zip": {"code": "100", "ext": "1"}}},
-      "list": {"value": [1, 2, 3]}})", ParseMode::kEntity, true), kT0);
-  ASSERT_TRUE(merge_entity(e, input(R"({"address": {"value": {"city": "Osaka", "street": "urn:ngsi-ld:null",
+      "list": {"value": [1, 2, 3]}})",
+                                 ParseMode::kEntity, true),
+                           kT0);
+  ASSERT_TRUE(
+      merge_entity(e,
+                   input(R"({"address": {"value": {"city": "Osaka", "street": "urn:ngsi-ld:null",
                                                                "zip": {"ext": null, "plus": 4}}},
                                         "list": {"value": [9]}})",
-                                    ParseMode::kMerge),
-                           kT1, {})
-                  .ok());
+                         ParseMode::kMerge),
+                   kT1, {})
+          .ok());
   EXPECT_TRUE(same_json(e.find(D("address"))->value.text(),
                         R"({"city":"Osaka","zip":{"code":"100","plus":4}})"));
   EXPECT_EQ(e.find(D("list"))->value, Value::json("[9]"));  // arrays are replaced
@@ -415,16 +447,20 @@ TEST_F(EntityOpsTest, MergePatchesObjectValues) {
 
 TEST_F(EntityOpsTest, MergeNewObjectValueDropsNullMembers) {
   Entity e = existing();
-  ASSERT_TRUE(merge_entity(e, input(R"({"address": {"value": {"city": "Osaka", "zip": "urn:ngsi-ld:null"}}})",
-                                    ParseMode::kMerge),
-                           kT1, {})
-                  .ok());
+  ASSERT_TRUE(
+      merge_entity(e,
+                   input(R"({"address": {"value": {"city": "Osaka", "zip": "urn:ngsi-ld:null"}}})",
+                         ParseMode::kMerge),
+                   kT1, {})
+          .ok());
   EXPECT_TRUE(same_json(e.find(D("address"))->value.text(), R"({"city":"Osaka"})"));
 }
 
 TEST_F(EntityOpsTest, MergeConciseStringIntoLanguageProperty) {
   Entity e = create_entity(input(R"({"id": "urn:a:b", "type": "T",
-      "name": {"languageMap": {"en": "Ueno Park", "ja": "上野"}}})", ParseMode::kEntity, true), kT0);
+      "name": {"languageMap": {"en": "Ueno Park", "ja": "上野"}}})",
+                                 ParseMode::kEntity, true),
+                           kT0);
   ASSERT_TRUE(merge_entity(e, input(R"({"name": "上野公園"})", ParseMode::kMerge), kT1,
                            MergeOptions{std::nullopt, "ja"})
                   .ok());
@@ -459,8 +495,10 @@ TEST(JsonMergePatchTest, Rfc7396Examples) {
   EXPECT_TRUE(same_json(json_merge_patch(R"({"a":"b"})", R"(["c"])"), R"(["c"])"));
   EXPECT_TRUE(same_json(json_merge_patch(R"({"e":null})", R"({"a":1})"), R"({"e":null,"a":1})"));
   EXPECT_TRUE(same_json(json_merge_patch(R"([1,2])", R"({"a":"b","c":null})"), R"({"a":"b"})"));
-  EXPECT_TRUE(same_json(json_merge_patch(R"({})", R"({"a":{"bb":{"ccc":null}}})"), R"({"a":{"bb":{}}})"));
-  EXPECT_TRUE(same_json(json_merge_patch(R"({"a":"b","c":"d"})", R"({"c":"urn:ngsi-ld:null"})"), R"({"a":"b"})"));
+  EXPECT_TRUE(
+      same_json(json_merge_patch(R"({})", R"({"a":{"bb":{"ccc":null}}})"), R"({"a":{"bb":{}}})"));
+  EXPECT_TRUE(same_json(json_merge_patch(R"({"a":"b","c":"d"})", R"({"c":"urn:ngsi-ld:null"})"),
+                        R"({"a":"b"})"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -468,8 +506,8 @@ TEST(JsonMergePatchTest, Rfc7396Examples) {
 
 TEST_F(EntityOpsTest, PartialUpdateMerges) {
   Entity e = existing();
-  ASSERT_TRUE(partial_update_attribute(e, D("speed"), fragment(R"({"value": 65})", D("speed"), ParseMode::kMerge),
-                                       kT1)
+  ASSERT_TRUE(partial_update_attribute(
+                  e, D("speed"), fragment(R"({"value": 65})", D("speed"), ParseMode::kMerge), kT1)
                   .ok());
   EXPECT_EQ(e.find(D("speed"))->value, Value::integer(65));
   EXPECT_EQ(e.find(D("speed"))->unit_code.str(), "KMH");
@@ -481,23 +519,26 @@ TEST_F(EntityOpsTest, PartialUpdateMerges) {
 // §5.5.8: a partial attribute update replaces the members it names, object values included.
 TEST_F(EntityOpsTest, PartialUpdateReplacesObjectValues) {
   Entity e = create_entity(input(R"({"id": "urn:a:b", "type": "T",
-      "address": {"value": {"street": "Main", "city": "Tokyo"}}})", ParseMode::kEntity, true), kT0);
-  ASSERT_TRUE(partial_update_attribute(e, D("address"),
-                                       fragment(R"({"value": {"city": "Osaka"}})", D("address"), ParseMode::kMerge),
-                                       kT1)
+      "address": {"value": {"street": "Main", "city": "Tokyo"}}})",
+                                 ParseMode::kEntity, true),
+                           kT0);
+  ASSERT_TRUE(partial_update_attribute(
+                  e, D("address"),
+                  fragment(R"({"value": {"city": "Osaka"}})", D("address"), ParseMode::kMerge), kT1)
                   .ok());
   EXPECT_EQ(e.find(D("address"))->value, Value::json(R"({"city":"Osaka"})"));
 }
 
 TEST_F(EntityOpsTest, PartialUpdateNotFound) {
   Entity e = existing();
-  Status st = partial_update_attribute(e, D("brand"), fragment(R"({"value": 1})", D("brand"), ParseMode::kMerge),
-                                       kT1);
+  Status st = partial_update_attribute(
+      e, D("brand"), fragment(R"({"value": 1})", D("brand"), ParseMode::kMerge), kT1);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.kind(), ErrorKind::kResourceNotFound);
   EXPECT_NE(st.detail().find("brand"), std::string::npos);
   Status ds = partial_update_attribute(
-      e, D("temp"), fragment(R"({"value": 1, "datasetId": "urn:ds:zzz"})", D("temp"), ParseMode::kMerge), kT1);
+      e, D("temp"),
+      fragment(R"({"value": 1, "datasetId": "urn:ds:zzz"})", D("temp"), ParseMode::kMerge), kT1);
   ASSERT_FALSE(ds.ok());
   EXPECT_EQ(ds.kind(), ErrorKind::kResourceNotFound);
   EXPECT_NE(ds.detail().find("urn:ds:zzz"), std::string::npos);
@@ -506,17 +547,19 @@ TEST_F(EntityOpsTest, PartialUpdateNotFound) {
 TEST_F(EntityOpsTest, PartialUpdateCannotDeleteTheAttribute) {
   Entity e = existing();
   Status st = partial_update_attribute(
-      e, D("speed"), fragment(R"({"value": "urn:ngsi-ld:null"})", D("speed"), ParseMode::kMerge), kT1);
+      e, D("speed"), fragment(R"({"value": "urn:ngsi-ld:null"})", D("speed"), ParseMode::kMerge),
+      kT1);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.kind(), ErrorKind::kBadRequestData);
 }
 
 TEST_F(EntityOpsTest, PartialUpdateDatasetInstance) {
   Entity e = existing();
-  ASSERT_TRUE(partial_update_attribute(
-                  e, D("temp"), fragment(R"({"value": 22, "datasetId": "urn:ds:b"})", D("temp"), ParseMode::kMerge),
-                  kT1)
-                  .ok());
+  ASSERT_TRUE(
+      partial_update_attribute(
+          e, D("temp"),
+          fragment(R"({"value": 22, "datasetId": "urn:ds:b"})", D("temp"), ParseMode::kMerge), kT1)
+          .ok());
   EXPECT_EQ(e.find(D("temp"), Atom::intern("urn:ds:b"))->value, Value::integer(22));
   EXPECT_EQ(e.find(D("temp"))->value, Value::integer(20));
 }
@@ -526,8 +569,8 @@ TEST_F(EntityOpsTest, PartialUpdateDatasetInstance) {
 
 TEST_F(EntityOpsTest, ReplaceAttribute) {
   Entity e = existing();
-  ASSERT_TRUE(replace_attribute(e, D("speed"), fragment(R"({"value": 80})", D("speed"), ParseMode::kFragment),
-                                kT1)
+  ASSERT_TRUE(replace_attribute(e, D("speed"),
+                                fragment(R"({"value": 80})", D("speed"), ParseMode::kFragment), kT1)
                   .ok());
   const Attribute* s = e.find(D("speed"));
   EXPECT_EQ(s->value, Value::integer(80));
@@ -535,7 +578,8 @@ TEST_F(EntityOpsTest, ReplaceAttribute) {
   EXPECT_TRUE(s->unit_code.empty());
   expect_stamped(*s, kT0, kT1);
   EXPECT_EQ(e.modified_at, kT1);
-  Status st = replace_attribute(e, D("brand"), fragment(R"({"value": 1})", D("brand"), ParseMode::kFragment), kT1);
+  Status st = replace_attribute(e, D("brand"),
+                                fragment(R"({"value": 1})", D("brand"), ParseMode::kFragment), kT1);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.kind(), ErrorKind::kResourceNotFound);
 }

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ngsild/model/test_atoms.hpp"
 #include "ngsild/parse/entity_parser.hpp"
 
 namespace tsunagu::ngsild {
@@ -21,18 +22,10 @@ inline void PrintTo(AttrKind k, std::ostream* os) {
 namespace tsunagu::ngsild {
 namespace {
 
-constexpr std::string_view kNgsiLd = "https://uri.etsi.org/ngsi-ld/";
-constexpr std::string_view kDefault = "https://uri.etsi.org/ngsi-ld/default-context/";
-
-Atom D(std::string_view term) {
-  return Atom::intern(std::string(kDefault) + std::string(term));
-}
-Atom N(std::string_view term) {
-  return Atom::intern(std::string(kNgsiLd) + std::string(term));
-}
-Atom A(std::string_view iri) {
-  return Atom::intern(iri);
-}
+using test_atoms::A;
+using test_atoms::D;
+using test_atoms::kDefault;
+using test_atoms::N;
 
 int64_t T(std::string_view text) {
   return *parse_datetime(text);

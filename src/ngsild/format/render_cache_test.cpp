@@ -5,15 +5,12 @@
 #include <thread>
 
 #include "common/json.hpp"
+#include "ngsild/model/test_atoms.hpp"
 
 namespace tsunagu::ngsild {
 namespace {
 
-constexpr std::string_view kDefault = "https://uri.etsi.org/ngsi-ld/default-context/";
-
-Atom D(std::string_view term) {
-  return Atom::intern(std::string(kDefault) + std::string(term));
-}
+using test_atoms::D;
 
 Entity sensor(int n) {
   Entity e;
@@ -89,7 +86,8 @@ TEST_F(RenderCacheTest, EntitiesInAnArrayGetTheirSeparators) {
     std::string out;
     JsonWriter w(out);
     w.begin_array();
-    for (const Entity& e : page) cached ? cache.render(e, o, w) : render_entity(e, o, w);
+    for (const Entity& e : page)
+      cached ? cache.render(e, o, w) : render_entity(e, o, w);
     w.end_array();
     return out;
   };
@@ -123,9 +121,9 @@ TEST_F(RenderCacheTest, ACopyIsRenderedAfreshOnceChanged) {
 TEST_F(RenderCacheTest, ContextsAreKeptApart) {
   RenderCache cache(1 << 20);
   JsonDoc c;
-  ASSERT_TRUE(parse_json(R"({"temp": "https://uri.etsi.org/ngsi-ld/default-context/temperature"})",
-                         c)
-                  .ok());
+  ASSERT_TRUE(
+      parse_json(R"({"temp": "https://uri.etsi.org/ngsi-ld/default-context/temperature"})", c)
+          .ok());
   auto custom = contexts_.from_json(c);
   ASSERT_TRUE(custom.ok());
   const Entity e = sensor(1);
@@ -165,10 +163,12 @@ TEST_F(RenderCacheTest, StaysWithinItsBudgetAndRightAfterEvictions) {
   const size_t budget = 256 << 10;
   RenderCache cache(budget);
   std::vector<Entity> all;
-  for (int i = 0; i < 3000; ++i) all.push_back(sensor(i));
+  for (int i = 0; i < 3000; ++i)
+    all.push_back(sensor(i));
   const RenderOptions o = opts();
   std::vector<std::string> direct;
-  for (const Entity& e : all) direct.push_back(render_entity(e, o));
+  for (const Entity& e : all)
+    direct.push_back(render_entity(e, o));
   for (int round = 0; round < 3; ++round) {
     for (size_t i = 0; i < all.size(); ++i) {
       // Some entities are read far more often: the clock keeps those.
@@ -182,14 +182,16 @@ TEST_F(RenderCacheTest, StaysWithinItsBudgetAndRightAfterEvictions) {
     EXPECT_TRUE(cache.consistent());
   }
   const uint64_t hits = lookups("hit");
-  for (size_t i = 0; i < 200; ++i) ASSERT_EQ(through(cache, all[i], o), direct[i]);
+  for (size_t i = 0; i < 200; ++i)
+    ASSERT_EQ(through(cache, all[i], o), direct[i]);
   EXPECT_GT(lookups("hit"), hits + 150);  // the often read ones stayed
 }
 
 TEST_F(RenderCacheTest, ThreadsShareOneCache) {
   RenderCache cache(128 << 10);  // small: threads evict each other's entries
   std::vector<Entity> all;
-  for (int i = 0; i < 500; ++i) all.push_back(sensor(i));
+  for (int i = 0; i < 500; ++i)
+    all.push_back(sensor(i));
   const RenderOptions kv = opts(Format::kKeyValues), normalized = opts();
   std::vector<std::string> direct_kv, direct_normalized;
   for (const Entity& e : all) {
@@ -210,7 +212,8 @@ TEST_F(RenderCacheTest, ThreadsShareOneCache) {
       }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : threads)
+    th.join();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_TRUE(cache.consistent());
   EXPECT_LE(cache.stats().bytes, size_t{128} << 10);

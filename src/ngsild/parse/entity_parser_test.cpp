@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ngsild/model/test_atoms.hpp"
+
 namespace tsunagu::ngsild {
 // Lets GoogleTest print a Value as its JSON text and an AttrKind by name.
 inline void PrintTo(const Value& v, std::ostream* os) {
@@ -15,18 +17,10 @@ inline void PrintTo(AttrKind k, std::ostream* os) {
 namespace tsunagu::ngsild {
 namespace {
 
-constexpr std::string_view kNgsiLd = "https://uri.etsi.org/ngsi-ld/";
-constexpr std::string_view kDefault = "https://uri.etsi.org/ngsi-ld/default-context/";
-
-Atom D(std::string_view term) {
-  return Atom::intern(std::string(kDefault) + std::string(term));
-}
-Atom N(std::string_view term) {
-  return Atom::intern(std::string(kNgsiLd) + std::string(term));
-}
-Atom A(std::string_view iri) {
-  return Atom::intern(iri);
-}
+using test_atoms::A;
+using test_atoms::D;
+using test_atoms::kDefault;
+using test_atoms::N;
 
 class EntityParserTest : public ::testing::Test {
  protected:

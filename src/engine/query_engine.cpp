@@ -145,33 +145,46 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
     geo_decided = true;
     auto it = t.spatial_.find(q.geo_property);
     if (it != t.spatial_.end()) {
-      const auto& index = it->second;
-      std::vector<std::pair<uint32_t, const ngsild::geo::Box*>> candidates;
-      index.for_each_candidate(*q.geo, [&](uint64_t key, const ngsild::geo::Box& box) {
-        candidates.emplace_back(static_cast<uint32_t>(key), &box);
-      });
-      // The type is checked first: it costs far less than the geometry. A query for one type
-      // (the usual case) reads the dense slot_types_ array and touches only the entities of
-      // that type or of several: the candidates of other types are most of them, scattered on
-      // the heap.
+      // A query for one type (the usual case) reads that type's index, whose candidates need
+      // no type check, and the index of entities with several types. Any other type selection
+      // reads every index and checks the type first, which costs far less than the geometry:
+      // the dense slot_types_ array rejects other types without touching their entities.
       const uint32_t single = q.types ? q.types->single().id() : 0;
-      const size_t n = candidates.size();
       std::vector<uint32_t> hits;
-      for (size_t i = 0; i < n; ++i) {
-        if (i + 8 < n) __builtin_prefetch(&t.slot_types_[candidates[i + 8].first]);
-        const auto [slot, box] = candidates[i];
-        const uint32_t tag = t.slot_types_[slot];
-        if (single != 0 && tag != single && tag != Tenant::kSeveralTypes) continue;
-        if (q.types && tag != single && !q.types->matches(*t.slots_[slot].entity)) continue;
-        // Points (most entity locations) are decided from the indexed position, without
-        // parsing the entity's GeoJSON again; other shapes are parsed.
-        bool hit;
-        if (boost::geometry::equals(box->min_corner(), box->max_corner())) {
-          hit = ngsild::geo::matches(*q.geo, ngsild::geo::Geometry(box->min_corner()));
-        } else {
-          hit = q.geo_matches(*t.slots_[slot].entity);
+      std::vector<std::pair<uint32_t, const ngsild::geo::Box*>> candidates;
+      auto scan = [&](const ngsild::geo::SpatialIndex& index, bool typed) {
+        candidates.clear();
+        index.for_each_candidate(*q.geo, [&](uint64_t key, const ngsild::geo::Box& box) {
+          candidates.emplace_back(static_cast<uint32_t>(key), &box);
+        });
+        const size_t n = candidates.size();
+        for (size_t i = 0; i < n; ++i) {
+          const auto [slot, box] = candidates[i];
+          if (!typed) {
+            if (i + 8 < n) __builtin_prefetch(&t.slot_types_[candidates[i + 8].first]);
+            const uint32_t tag = t.slot_types_[slot];
+            if (single != 0 && tag != single && tag != Tenant::kSeveralTypes) continue;
+            if (q.types && tag != single && !q.types->matches(*t.slots_[slot].entity)) continue;
+          }
+          // Points (most entity locations) are decided from the indexed position, without
+          // parsing the entity's GeoJSON again; other shapes are parsed.
+          bool hit;
+          if (boost::geometry::equals(box->min_corner(), box->max_corner())) {
+            hit = ngsild::geo::matches(*q.geo, ngsild::geo::Geometry(box->min_corner()));
+          } else {
+            hit = q.geo_matches(*t.slots_[slot].entity);
+          }
+          if (hit) hits.push_back(slot);
         }
-        if (hit) hits.push_back(slot);
+      };
+      if (single != 0) {
+        auto own = it->second.find(single);
+        if (own != it->second.end()) scan(own->second, true);
+        auto several = it->second.find(Tenant::kSeveralTypes);
+        if (several != it->second.end()) scan(several->second, false);
+      } else {
+        for (const auto& [tag, index] : it->second)
+          scan(index, false);
       }
       // Each hit's slot is a cache miss of its own: asked for well ahead, not one at a time.
       picked.reserve(hits.size());

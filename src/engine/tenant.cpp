@@ -163,8 +163,8 @@ void Tenant::index_add(uint32_t slot, const Entity& e, const Entity* old) {
     if (old == nullptr || !old->has_type(t)) by_type_[t].insert(seq, slot);
   }
   for (Atom g : geo_names(e)) {
-    if (old != nullptr && same_geometry(*old, e, g)) continue;
-    if (auto geom = index_geometry(e, g)) spatial_[g].insert(slot, *geom);
+    if (old != nullptr && same_geometry(*old, e, g) && type_tag(*old) == type_tag(e)) continue;
+    if (auto geom = index_geometry(e, g)) spatial_[g][type_tag(e)].insert(slot, *geom);
   }
   stats_add(e, +1);
 }
@@ -180,9 +180,17 @@ void Tenant::index_remove(uint32_t slot, const Entity& e, const Entity* replacem
     }
   }
   for (Atom g : geo_names(e)) {
-    if (replacement != nullptr && same_geometry(e, *replacement, g)) continue;
-    auto it = spatial_.find(g);
-    if (it != spatial_.end()) it->second.remove(slot);
+    if (replacement != nullptr && same_geometry(e, *replacement, g) &&
+        type_tag(e) == type_tag(*replacement)) {
+      continue;
+    }
+    auto by_name = spatial_.find(g);
+    if (by_name == spatial_.end()) continue;
+    auto by_type = by_name->second.find(type_tag(e));
+    if (by_type == by_name->second.end()) continue;
+    by_type->second.remove(slot);
+    if (by_type->second.size() == 0) by_name->second.erase(by_type);
+    if (by_name->second.empty()) spatial_.erase(by_name);
   }
   stats_add(e, -1);
 }

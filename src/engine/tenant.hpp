@@ -94,7 +94,10 @@ class Tenant {
   std::unordered_map<std::string_view, uint32_t, IdHash, std::equal_to<>> by_id_;
   SeqList all_;
   std::unordered_map<Atom, SeqList> by_type_;
-  std::unordered_map<Atom, ngsild::geo::SpatialIndex> spatial_;  // per GeoProperty name
+  // Per GeoProperty name, then per type_tag(): the geometries of the entities of one type, and
+  // of all those with several. A geo-query for one type reads that type's index (and the
+  // several-types one) rather than every entity of the neighbourhood.
+  std::unordered_map<Atom, std::unordered_map<uint32_t, ngsild::geo::SpatialIndex>> spatial_;
   // Relationship objects: attribute name -> object URI -> slots of the entities pointing there,
   // so that q=refDevice=="urn:..." costs its matches, not a scan.
   std::unordered_map<

@@ -8,7 +8,8 @@
 // reused, so an entry can never be stale: a write publishes a new snapshot, whose renderings
 // are new entries, and the old ones age out. Renderings that depend on more of the request
 // (pick, omit, attrs, lang, datasetId) are not kept. The cache holds at most a configured
-// number of bytes, evicting the least recently used entries; thread-safe.
+// number of bytes, evicting first the entries not read since they were last looked at (a
+// clock); thread-safe.
 #pragma once
 
 #include <atomic>

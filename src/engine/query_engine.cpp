@@ -152,6 +152,7 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
       const uint32_t single = q.types ? q.types->single().id() : 0;
       std::vector<uint32_t> hits;
       std::vector<std::pair<uint32_t, const ngsild::geo::Box*>> candidates;
+      const ngsild::geo::PointMatcher points(*q.geo);
       auto scan = [&](const ngsild::geo::SpatialIndex& index, bool typed) {
         candidates.clear();
         index.for_each_candidate(*q.geo, [&](uint64_t key, const ngsild::geo::Box& box) {
@@ -170,7 +171,7 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
           // parsing the entity's GeoJSON again; other shapes are parsed.
           bool hit;
           if (boost::geometry::equals(box->min_corner(), box->max_corner())) {
-            hit = ngsild::geo::matches(*q.geo, ngsild::geo::Geometry(box->min_corner()));
+            hit = points.matches(box->min_corner());
           } else {
             hit = q.geo_matches(*t.slots_[slot].entity);
           }

@@ -149,9 +149,13 @@ std::optional<double> sphere_distance_m(const Geometry& a, const Geometry& b) {
   const Point* p = std::get_if<Point>(&a.shape());
   const Point* q = std::get_if<Point>(&b.shape());
   if (p == nullptr || q == nullptr) return std::nullopt;
+  return sphere_distance_m(*p, *q);
+}
+
+double sphere_distance_m(const Point& a, const Point& b) {
   constexpr double kMeanRadiusM = 6371008.8;  // (2a + b) / 3
-  const double lat1 = bg::get<1>(*p) / kDeg, lat2 = bg::get<1>(*q) / kDeg;
-  const double dlat = lat2 - lat1, dlon = (bg::get<0>(*q) - bg::get<0>(*p)) / kDeg;
+  const double lat1 = bg::get<1>(a) / kDeg, lat2 = bg::get<1>(b) / kDeg;
+  const double dlat = lat2 - lat1, dlon = (bg::get<0>(b) - bg::get<0>(a)) / kDeg;
   const double s = std::sin(dlat / 2), t = std::sin(dlon / 2);
   const double h = std::min(1.0, s * s + std::cos(lat1) * std::cos(lat2) * t * t);
   return 2 * kMeanRadiusM * std::asin(std::sqrt(h));

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
+#include <variant>
 
 namespace tsunagu::ngsild::geo {
 namespace {
@@ -180,19 +182,84 @@ Result<GeoQuery> parse_geoquery_json(const JsonValue& v) {
   return q;
 }
 
-bool matches(const GeoQuery& q, const Geometry& entity) {
-  if (q.rel != GeoRel::kNear) return relate(q.rel, entity, q.geometry);
+namespace {
+
+// Whether the sphere alone decides a near query at distance `s`: two points clearly nearer or
+// farther than the limit on the sphere are so on the ellipsoid too; only those close to it need
+// the ellipsoidal distance.
+std::optional<bool> near_on_sphere(const GeoQuery& q, double s) {
   const bool within = q.max_distance_m.has_value();
   const double limit = within ? *q.max_distance_m : q.min_distance_m.value_or(0);
-  // Two points clearly nearer or farther than the limit on the sphere are so on the ellipsoid
-  // too; only those close to it need the ellipsoidal distance.
+  constexpr double kMargin = 1.5 * kSphereError;
+  if (s < limit * (1 - kMargin)) return within;
+  if (s > limit * (1 + kMargin)) return !within;
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool matches(const GeoQuery& q, const Geometry& entity) {
+  if (q.rel != GeoRel::kNear) return relate(q.rel, entity, q.geometry);
   if (auto s = sphere_distance_m(entity, q.geometry)) {
-    constexpr double kMargin = 1.5 * kSphereError;
-    if (*s < limit * (1 - kMargin)) return within;
-    if (*s > limit * (1 + kMargin)) return !within;
+    if (auto decided = near_on_sphere(q, *s)) return *decided;
   }
   double d = distance_m(entity, q.geometry);
   return q.max_distance_m ? d <= *q.max_distance_m : d >= q.min_distance_m.value_or(0);
+}
+
+PointMatcher::PointMatcher(const GeoQuery& q) : q_(q) {
+  if (q.rel == GeoRel::kNear) {
+    centre_ = q.geometry.get_if<Point>();
+    return;
+  }
+  const LatticeShape& area = q.geometry.lattice();
+  if (!std::holds_alternative<LatticePolygon>(area) &&
+      !std::holds_alternative<LatticeMultiPolygon>(area)) {
+    return;
+  }
+  area_ = true;
+  west_ = std::numeric_limits<int64_t>::max();
+  east_ = std::numeric_limits<int64_t>::min();
+  std::visit(
+      [&](const auto& g) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(g)>, std::monostate>) {
+          bg::for_each_point(g, [&](const LatticePoint& v) {
+            west_ = std::min(west_, bg::get<0>(v));
+            east_ = std::max(east_, bg::get<0>(v));
+          });
+        }
+      },
+      area);
+}
+
+bool PointMatcher::matches(const Point& p) const {
+  if (centre_ != nullptr) {
+    if (auto decided = near_on_sphere(q_, sphere_distance_m(p, *centre_))) return *decided;
+    return geo::matches(q_, Geometry(p));
+  }
+  // de9im() halves longitudes when the point and the area together span 2^31 lattice units;
+  // such rare pairs take its path, so that both give the same answer everywhere.
+  const LatticePoint at = on_lattice(p);
+  constexpr int64_t kWide = int64_t{1} << 31;
+  const int64_t x = bg::get<0>(at);
+  if (!area_ || std::max(east_, x) - std::min(west_, x) >= kWide) {
+    return geo::matches(q_, Geometry(p));
+  }
+  const LatticeShape& area = q_.geometry.lattice();
+  const auto* poly = std::get_if<LatticePolygon>(&area);
+  const int where = poly ? locate(at, *poly) : locate(at, std::get<LatticeMultiPolygon>(area));
+  // A point has no boundary and cannot hold an area: within its interior, intersecting unless
+  // outside; it never contains, equals or overlaps an area.
+  switch (q_.rel) {
+    case GeoRel::kWithin:
+      return where == 1;
+    case GeoRel::kIntersects:
+      return where >= 0;
+    case GeoRel::kDisjoint:
+      return where < 0;
+    default:
+      return false;
+  }
 }
 
 }  // namespace tsunagu::ngsild::geo

@@ -68,6 +68,22 @@ Result<GeoQuery> parse_geoquery_json(const JsonValue& v);
 // - a GeometryCollection entity is judged by its members; see the .cpp for the exact rules.
 bool matches(const GeoQuery& q, const Geometry& entity);
 
+// matches() for entities whose GeoProperty is one Point (most entity locations, which a spatial
+// index keeps as positions), with what does not depend on the point worked out once: a query
+// area's extent, a near query's centre. Decides as matches() does; refers to `q`, which must
+// outlive it.
+class PointMatcher {
+ public:
+  explicit PointMatcher(const GeoQuery& q);
+  bool matches(const Point& p) const;
+
+ private:
+  const GeoQuery& q_;
+  const Point* centre_ = nullptr;  // near a Point
+  bool area_ = false;              // a planar relation with a (Multi)Polygon
+  int64_t west_ = 0, east_ = 0;    // the area's lattice longitudes
+};
+
 // Shortest geodesic distance in metres on the WGS84 ellipsoid (0 when the geometries meet), for
 // near and orderBy=dist-asc. Altitudes are ignored.
 double distance_m(const Geometry& a, const Geometry& b);
@@ -75,6 +91,7 @@ double distance_m(const Geometry& a, const Geometry& b);
 // within kSphereError of distance_m() (relative; a unit test checks it over the globe) at a
 // twentieth of its cost; nullopt for any other pair.
 std::optional<double> sphere_distance_m(const Geometry& a, const Geometry& b);
+double sphere_distance_m(const Point& a, const Point& b);
 inline constexpr double kSphereError = 0.006;
 // From `p` to the nearest point of the lon/lat box `b` (edges along meridians and parallels),
 // 0 inside it; a lower bound of the distance to any geometry inside the box.

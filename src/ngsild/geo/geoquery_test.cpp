@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
+#include <vector>
 
 namespace tsunagu::ngsild::geo {
 namespace {
@@ -323,6 +326,99 @@ TEST(GeoQueryTest, VertexOnDiagonalEdgeAgreesWithPostgis) {
     GeoQuery q = query("within", c.geometry, c.coordinates);
     EXPECT_EQ(de9im(e.lattice(), q.geometry.lattice()), c.de9im) << c.name;
   }
+}
+
+// PointMatcher decides what matches() decides, for every georel and query shape: random points
+// around each query, and the positions that sit exactly on its vertices and edges (a point on a
+// ring is on the boundary: intersects, not within), including slanted edges and holes.
+TEST(GeoQueryTest, PointMatcherAgreesWithMatches) {
+  struct Shape {
+    const char* geometry;
+    std::string_view coordinates;
+  };
+  const Shape shapes[] = {
+      {"Polygon", kHoled},
+      {"Polygon", "[[[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.46875],[-3.46875,40.375]]]"},
+      {"MultiPolygon",
+       "[[[[0,0],[4,0],[4,4],[0,4],[0,0]]],[[[4,4],[8,4],[6,9],[4,4]]],"
+       "[[[20,20],[30,20],[30,30],[20,30],[20,20]],[[22,22],[22,28],[28,28],[22,22]]]]"},
+      {"Point", "[5,5]"},
+      {"MultiPoint", "[[5,5],[4,4]]"},
+      {"LineString", "[[0,0],[10,10],[20,0]]"},
+      // Wider than 2^31 lattice units of longitude: decided on halved longitudes.
+      {"Polygon", "[[[-170,-10],[170,-10],[170,10],[-170,10],[-170,-10]]]"},
+  };
+  const char* rels[] = {"within",
+                        "contains",
+                        "intersects",
+                        "equals",
+                        "disjoint",
+                        "overlaps",
+                        "near;maxDistance==200000",
+                        "near;minDistance==200000"};
+  std::mt19937 rng(7);
+  size_t compared = 0, hits = 0;
+  for (const auto& shape : shapes) {
+    for (const char* rel : rels) {
+      auto parsed = parse_geoquery(rel, shape.geometry, shape.coordinates);
+      ASSERT_TRUE(parsed.ok()) << rel << " " << shape.coordinates;
+      const GeoQuery& q = *parsed;
+      const PointMatcher matcher(q);
+      // Positions on the query: its vertices, and points along each segment at eighths.
+      std::vector<Point> probes;
+      std::vector<Point> vertices;
+      std::visit(
+          [&](const auto& g) {
+            if constexpr (!std::is_same_v<std::decay_t<decltype(g)>, GeometryCollection>) {
+              bg::for_each_point(g, [&](const Point& p) { vertices.push_back(p); });
+              bg::for_each_segment(g, [&](const auto& seg) {
+                for (int k = 1; k < 8; ++k) {
+                  probes.emplace_back(
+                      bg::get<0, 0>(seg) + (bg::get<1, 0>(seg) - bg::get<0, 0>(seg)) * k / 8,
+                      bg::get<0, 1>(seg) + (bg::get<1, 1>(seg) - bg::get<0, 1>(seg)) * k / 8);
+                }
+              });
+            }
+          },
+          q.geometry.shape());
+      probes.insert(probes.end(), vertices.begin(), vertices.end());
+      const Box box = envelope(q.geometry);
+      std::uniform_real_distribution<double> lon(bg::get<bg::min_corner, 0>(box) - 3,
+                                                 bg::get<bg::max_corner, 0>(box) + 3);
+      std::uniform_real_distribution<double> lat(bg::get<bg::min_corner, 1>(box) - 3,
+                                                 bg::get<bg::max_corner, 1>(box) + 3);
+      for (int i = 0; i < 400; ++i)
+        probes.emplace_back(lon(rng), std::clamp(lat(rng), -90.0, 90.0));
+      for (const Point& p : probes) {
+        const bool expected = matches(q, Geometry(p));
+        EXPECT_EQ(matcher.matches(p), expected)
+            << rel << " " << shape.geometry << " " << shape.coordinates << " at " << bg::get<0>(p)
+            << "," << bg::get<1>(p);
+        ++compared;
+        hits += expected;
+      }
+    }
+  }
+  // The probes reach both answers, so agreeing is not agreeing on "false".
+  EXPECT_GT(hits, compared / 10);
+  EXPECT_LT(hits, compared - compared / 10);
+}
+
+// Points exactly on an area's rings, decided by the crossing test alone.
+TEST(GeoQueryTest, LocatesPointsOnRings) {
+  const GeoQuery q = query("within", "Polygon", kHoled);
+  const auto& poly = std::get<LatticePolygon>(q.geometry.lattice());
+  auto at = [&](double lon, double lat) { return locate(on_lattice(Point(lon, lat)), poly); };
+  EXPECT_EQ(at(2, 2), 1);
+  EXPECT_EQ(at(0, 5), 0);    // outer ring, on an edge
+  EXPECT_EQ(at(10, 10), 0);  // outer ring, a vertex
+  EXPECT_EQ(at(5, 5), -1);   // in the hole
+  EXPECT_EQ(at(4, 5), 0);    // the hole's ring
+  EXPECT_EQ(at(6, 6), 0);    // the hole's vertex
+  EXPECT_EQ(at(11, 5), -1);
+  EXPECT_EQ(at(-1, 0), -1);  // on the row of the bottom edge, left of it
+  EXPECT_EQ(at(5, 0.0000001), 1);
+  EXPECT_EQ(at(5, -0.0000001), -1);
 }
 
 }  // namespace

@@ -145,6 +145,52 @@ std::string de9im(const LatticeShape& a, const LatticeShape& b) {
       a, b);
 }
 
+namespace {
+
+// locate() for one closed ring: 0 on it, 1 inside, -1 outside. A ray from `p` towards +x
+// crosses an edge when the edge's ends lie on either side of p's row (the lower end counting as
+// above, so that a vertex on the row is crossed once) and p lies left of the edge as it rises.
+int locate_in_ring(const LatticePoint& p, const LatticePolygon::ring_type& ring) {
+  const int64_t px = bg::get<0>(p), py = bg::get<1>(p);
+  bool inside = false;
+  for (size_t i = 0; i + 1 < ring.size(); ++i) {
+    const int64_t ax = bg::get<0>(ring[i]), ay = bg::get<1>(ring[i]);
+    const int64_t bx = bg::get<0>(ring[i + 1]), by = bg::get<1>(ring[i + 1]);
+    const bool crosses_row = (ay > py) != (by > py);
+    const bool in_box = std::min(ax, bx) <= px && px <= std::max(ax, bx) &&
+                        std::min(ay, by) <= py && py <= std::max(ay, by);
+    if (!crosses_row && !in_box) continue;  // most edges: no product needed
+    // Twice the signed area of (a, b, p): > 0 when p is left of a -> b.
+    const __int128 side =
+        static_cast<__int128>(bx - ax) * (py - ay) - static_cast<__int128>(by - ay) * (px - ax);
+    if (side == 0 && in_box) return 0;
+    if (crosses_row && (side > 0) == (by > ay)) inside = !inside;
+  }
+  return inside ? 1 : -1;
+}
+
+}  // namespace
+
+int locate(const LatticePoint& p, const LatticePolygon& area) {
+  const int outer = locate_in_ring(p, area.outer());
+  if (outer != 1) return outer;
+  for (const auto& hole : area.inners()) {
+    const int in_hole = locate_in_ring(p, hole);
+    if (in_hole != -1) return -in_hole;  // on a hole's ring: boundary; inside it: outside
+  }
+  return 1;
+}
+
+int locate(const LatticePoint& p, const LatticeMultiPolygon& area) {
+  // The parts of a valid multipolygon meet at most at points of their boundaries.
+  int best = -1;
+  for (const auto& part : area) {
+    best = std::max(best, locate(p, part));
+    if (best == 1) break;
+  }
+  return best;
+}
+
 bg::validity_failure_type validity(const LatticeLineString& g) {
   return checked(g, bg::no_failure);
 }

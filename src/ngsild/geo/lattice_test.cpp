@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <random>
+#include <vector>
+
 #include "ngsild/geo/geoquery.hpp"
 
 namespace tsunagu::ngsild::geo {
@@ -14,6 +18,37 @@ TEST(LatticeTest, RoundsToTheNearestTenMillionthOfADegree) {
   EXPECT_EQ(to_lattice(-90), -900000000);
   EXPECT_EQ(to_lattice(0.00000004), 0);
   EXPECT_EQ(to_lattice(-0.00000006), -1);
+}
+
+// to_lattice() rounds as std::llround does, halves and the largest double below a half
+// included, and beyond the range where it computes the rounding itself.
+TEST(LatticeTest, RoundsAsLlround) {
+  std::vector<double> units = {0.5,
+                               -0.5,
+                               1.5,
+                               -1.5,
+                               2.5,
+                               -2.5,
+                               0.49999999999999994,
+                               -0.49999999999999994,
+                               0x1p52 - 0.5,
+                               0x1p52,
+                               -0x1p52,
+                               1e18,
+                               -1e18,
+                               0,
+                               -0.0};
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> degrees(-200, 200);
+  for (int i = 0; i < 100000; ++i) {
+    units.push_back(degrees(rng) * kLatticeUnitsPerDegree);
+    // Exactly halfway between two lattice units.
+    units.push_back(std::floor(units.back()) + 0.5);
+  }
+  for (double u : units) {
+    const double d = u / kLatticeUnitsPerDegree;
+    EXPECT_EQ(to_lattice(d), std::llround(d * kLatticeUnitsPerDegree)) << d;
+  }
 }
 
 // The edge from (-100, -85) to (99.9999999, 84.9999997) passes half a lattice unit (in

@@ -366,11 +366,10 @@ TEST(GeoQueryTest, PointMatcherAgreesWithMatches) {
       const PointMatcher matcher(q);
       // Positions on the query: its vertices, and points along each segment at eighths.
       std::vector<Point> probes;
-      std::vector<Point> vertices;
       std::visit(
           [&](const auto& g) {
             if constexpr (!std::is_same_v<std::decay_t<decltype(g)>, GeometryCollection>) {
-              bg::for_each_point(g, [&](const Point& p) { vertices.push_back(p); });
+              bg::for_each_point(g, [&](const Point& p) { probes.push_back(p); });
               bg::for_each_segment(g, [&](const auto& seg) {
                 for (int k = 1; k < 8; ++k) {
                   probes.emplace_back(
@@ -381,7 +380,6 @@ TEST(GeoQueryTest, PointMatcherAgreesWithMatches) {
             }
           },
           q.geometry.shape());
-      probes.insert(probes.end(), vertices.begin(), vertices.end());
       const Box box = envelope(q.geometry);
       std::uniform_real_distribution<double> lon(bg::get<bg::min_corner, 0>(box) - 3,
                                                  bg::get<bg::max_corner, 0>(box) + 3);

@@ -27,7 +27,7 @@ TEST(IsAbsoluteUriTest, SchemeMustStartWithALetterAndHoldNoOtherCharacters) {
   EXPECT_FALSE(is_absolute_uri("a_b:rest"));
   EXPECT_FALSE(is_absolute_uri("a b:rest"));
   EXPECT_FALSE(is_absolute_uri("foo/bar:baz"));  // a relative reference
-  EXPECT_FALSE(is_absolute_uri("\xc3\xa9:x"));    // non-ASCII scheme
+  EXPECT_FALSE(is_absolute_uri("\xc3\xa9:x"));   // non-ASCII scheme
 }
 
 TEST(IsAbsoluteUriTest, NeedsSchemeColonAndANonEmptyRest) {
@@ -87,6 +87,20 @@ TEST(PercentDecodeTest, DecodesEscapes) {
   EXPECT_EQ(out, "");
 }
 
+TEST(PercentDecodeTest, DecodesLongEscapedValues) {
+  // As a geo-query's coordinates are: escapes throughout.
+  std::string encoded, plain, out;
+  for (int i = 0; i < 200; ++i) {
+    encoded += "%5B139.9%2C36.4%5D+";
+    plain += "[139.9,36.4] ";
+  }
+  ASSERT_TRUE(percent_decode(encoded, out, true));
+  EXPECT_EQ(out, plain);
+  // A malformed escape at the end leaves nothing half decoded behind.
+  EXPECT_FALSE(percent_decode(encoded + "%5", out));
+  EXPECT_EQ(out, "");
+}
+
 TEST(PercentDecodeTest, DecodesOnlyOnce) {
   std::string out;
   ASSERT_TRUE(percent_decode("%2541", out));
@@ -125,7 +139,8 @@ TEST(PercentEncodeSegmentTest, KeepsPcharsAndEncodesTheRest) {
 
 TEST(PercentEncodeSegmentTest, DecodesBackToTheOriginal) {
   std::string all;
-  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  for (int c = 0; c < 256; ++c)
+    all.push_back(static_cast<char>(c));
   std::string encoded = percent_encode_segment(all);
   EXPECT_EQ(encoded.find('/'), std::string::npos);
   EXPECT_EQ(encoded.find('?'), std::string::npos);

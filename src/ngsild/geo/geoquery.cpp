@@ -237,14 +237,13 @@ bool PointMatcher::matches(const Point& p) const {
     if (auto decided = near_on_sphere(q_, sphere_distance_m(p, *centre_))) return *decided;
     return geo::matches(q_, Geometry(p));
   }
+  if (!area_) return geo::matches(q_, Geometry(p));
   // de9im() halves longitudes when the point and the area together span 2^31 lattice units;
   // such rare pairs take its path, so that both give the same answer everywhere.
   const LatticePoint at = on_lattice(p);
   constexpr int64_t kWide = int64_t{1} << 31;
   const int64_t x = bg::get<0>(at);
-  if (!area_ || std::max(east_, x) - std::min(west_, x) >= kWide) {
-    return geo::matches(q_, Geometry(p));
-  }
+  if (std::max(east_, x) - std::min(west_, x) >= kWide) return geo::matches(q_, Geometry(p));
   const LatticeShape& area = q_.geometry.lattice();
   const auto* poly = std::get_if<LatticePolygon>(&area);
   const int where = poly ? locate(at, *poly) : locate(at, std::get<LatticeMultiPolygon>(area));

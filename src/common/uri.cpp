@@ -10,12 +10,8 @@ int hex(char c) {
   return -1;
 }
 
-bool is_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
@@ -31,21 +27,12 @@ bool is_absolute_uri(std::string_view s) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c <= 0x20 || c == 0x7f) return false;
     switch (c) {
-      case '<':
-      case '>':
-      case '"':
-      case '{':
-      case '}':
-      case '|':
-      case '\\':
-      case '^':
-      case '`':
+      case '<': case '>': case '"': case '{': case '}': case '|': case '\\': case '^': case '`':
         return false;
       case '%':
         if (i + 2 >= s.size() || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0) return false;
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return true;
@@ -82,27 +69,11 @@ std::string percent_encode_segment(std::string_view s) {
   for (unsigned char c : s) {
     bool keep = is_alpha(static_cast<char>(c)) || is_digit(static_cast<char>(c));
     switch (c) {
-      case '-':
-      case '.':
-      case '_':
-      case '~':
-      case '!':
-      case '$':
-      case '&':
-      case '\'':
-      case '(':
-      case ')':
-      case '*':
-      case '+':
-      case ',':
-      case ';':
-      case '=':
-      case ':':
-      case '@':
+      case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'':
+      case '(': case ')': case '*': case '+': case ',': case ';': case '=': case ':': case '@':
         keep = true;
         break;
-      default:
-        break;
+      default: break;
     }
     if (keep) {
       out.push_back(static_cast<char>(c));

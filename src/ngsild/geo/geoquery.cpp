@@ -196,6 +196,12 @@ std::optional<bool> near_on_sphere(const GeoQuery& q, double s) {
   return std::nullopt;
 }
 
+// A near query decided by the ellipsoidal distance.
+bool near_on_ellipsoid(const GeoQuery& q, const Geometry& entity) {
+  const double d = distance_m(entity, q.geometry);
+  return q.max_distance_m ? d <= *q.max_distance_m : d >= q.min_distance_m.value_or(0);
+}
+
 }  // namespace
 
 bool matches(const GeoQuery& q, const Geometry& entity) {
@@ -203,8 +209,7 @@ bool matches(const GeoQuery& q, const Geometry& entity) {
   if (auto s = sphere_distance_m(entity, q.geometry)) {
     if (auto decided = near_on_sphere(q, *s)) return *decided;
   }
-  double d = distance_m(entity, q.geometry);
-  return q.max_distance_m ? d <= *q.max_distance_m : d >= q.min_distance_m.value_or(0);
+  return near_on_ellipsoid(q, entity);
 }
 
 PointMatcher::PointMatcher(const GeoQuery& q) : q_(q) {
@@ -235,7 +240,7 @@ PointMatcher::PointMatcher(const GeoQuery& q) : q_(q) {
 bool PointMatcher::matches(const Point& p) const {
   if (centre_ != nullptr) {
     if (auto decided = near_on_sphere(q_, sphere_distance_m(p, *centre_))) return *decided;
-    return geo::matches(q_, Geometry(p));
+    return near_on_ellipsoid(q_, Geometry(p));
   }
   if (!area_) return geo::matches(q_, Geometry(p));
   // de9im() halves longitudes when the point and the area together span 2^31 lattice units;

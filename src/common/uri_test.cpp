@@ -63,6 +63,21 @@ TEST(IsAbsoluteUriTest, RefusesCharactersNeverAllowedUnescaped) {
   }
 }
 
+// Every byte value, at the start, middle and end of the part after the colon: refused exactly
+// when it is a control character, space, DEL or one of the excluded characters.
+TEST(IsAbsoluteUriTest, JudgesEveryByteValueAlike) {
+  const std::string_view excluded("<>\"{}|\\^`");
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool ok = b > 0x20 && b != 0x7f && excluded.find(c) == std::string_view::npos;
+    for (std::string s : {std::string("urn:") + c + "ab", std::string("urn:a") + c + "b",
+                          std::string("urn:ab") + c}) {
+      if (c == '%') continue;  // an escape: PercentEscapesNeedTwoHexDigits
+      EXPECT_EQ(is_absolute_uri(s), ok) << b << " in " << s;
+    }
+  }
+}
+
 TEST(IsAbsoluteUriTest, PercentEscapesNeedTwoHexDigits) {
   EXPECT_TRUE(is_absolute_uri("urn:a%20b"));
   EXPECT_TRUE(is_absolute_uri("urn:a%2f%2F"));

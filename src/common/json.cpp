@@ -43,16 +43,25 @@ class DepthScan {
       auto mask = [](__m128i m) { return static_cast<unsigned>(_mm_movemask_epi8(m)); };
       unsigned rare = mask(b) | mask(_mm_cmpeq_epi8(b, _mm_setzero_si128())) |
                       mask(_mm_cmpeq_epi8(b, backslash));
-      unsigned q = mask(_mm_cmpeq_epi8(b, quote));
-      unsigned inside = q;  // bit k: an odd number of quotes at or before byte k
+      unsigned inside = mask(_mm_cmpeq_epi8(b, quote));
+      // bit k: an odd number of quotes at or before byte k (so bit 15: the block's parity)
       inside ^= inside << 1;
       inside ^= inside << 2;
       inside ^= inside << 4;
       inside ^= inside << 8;
+      const bool flips = (inside & 0x8000u) != 0;
       if (in_string_) inside = ~inside;
       const unsigned outside = ~inside & 0xFFFFu;
-      const int opens =
-          bits(mask(_mm_or_si128(_mm_cmpeq_epi8(b, open_a), _mm_cmpeq_epi8(b, open_o))) & outside);
+      const unsigned opens_at =
+          mask(_mm_or_si128(_mm_cmpeq_epi8(b, open_a), _mm_cmpeq_epi8(b, open_o))) & outside;
+      const unsigned closes_at =
+          mask(_mm_or_si128(_mm_cmpeq_epi8(b, close_a), _mm_cmpeq_epi8(b, close_o))) & outside;
+      if (rare == 0 && (opens_at | closes_at) == 0) {  // most blocks: no counting at all
+        in_string_ ^= flips;
+        i_ += 16;
+        continue;
+      }
+      const int opens = bits(opens_at);
       if (rare != 0 || depth_ + opens > limit_) {
         const size_t end = i_ + 16;
         while (i_ < end) {
@@ -60,10 +69,8 @@ class DepthScan {
         }
         continue;
       }
-      const int closes = bits(
-          mask(_mm_or_si128(_mm_cmpeq_epi8(b, close_a), _mm_cmpeq_epi8(b, close_o))) & outside);
-      depth_ += opens - closes;
-      in_string_ ^= (bits(q) & 1) != 0;
+      depth_ += opens - bits(closes_at);
+      in_string_ ^= flips;
       i_ += 16;
     }
 #endif

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace tsunagu::ngsild::geo {
 namespace {
@@ -328,7 +329,62 @@ Result<Geometry> parse_geojson(const JsonValue& v) {
   return Parser("").geometry(v);
 }
 
+namespace {
+
+// The end of the JSON number (RFC 8259 §6) that starts at `p`, or null.
+const char* json_number_end(const char* p, const char* end) {
+  auto digit = [&](const char* q) { return q < end && *q >= '0' && *q <= '9'; };
+  if (p < end && *p == '-') ++p;
+  if (!digit(p)) return nullptr;
+  if (*p++ != '0') {
+    while (digit(p))
+      ++p;
+  }
+  if (p < end && *p == '.') {
+    if (!digit(++p)) return nullptr;
+    while (digit(p))
+      ++p;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p < end && (*p == '+' || *p == '-')) ++p;
+    if (!digit(p)) return nullptr;
+    while (digit(p))
+      ++p;
+  }
+  return p;
+}
+
+// A 2D Point written as the store writes it, {"type":"Point","coordinates":[x,y]}, read without
+// building a DOM (an entity's location is read back like this on every write, to index it).
+// Anything else, including a "-0" (which RapidJSON reads as the integer 0) and numbers out of
+// range, is left to the general reader, which names the fault.
+std::optional<Geometry> plain_point(std::string_view s) {
+  constexpr std::string_view kHead = R"({"type":"Point","coordinates":[)";
+  constexpr std::string_view kTail = "]}";
+  if (s.size() <= kHead.size() + kTail.size() || !s.starts_with(kHead) || !s.ends_with(kTail)) {
+    return std::nullopt;
+  }
+  const char* p = s.data() + kHead.size();
+  const char* end = s.data() + s.size() - kTail.size();
+  double n[2];
+  for (int i = 0; i < 2; ++i) {
+    const char* stop = json_number_end(p, end);
+    if (stop == nullptr || (stop - p == 2 && p[0] == '-' && p[1] == '0')) return std::nullopt;
+    auto r = std::from_chars(p, stop, n[i]);
+    if (r.ec != std::errc() || r.ptr != stop) return std::nullopt;
+    if (i == 0 && (stop == end || *stop != ',')) return std::nullopt;
+    p = stop + 1;
+  }
+  if (p != end + 1) return std::nullopt;
+  if (!(n[0] >= -180 && n[0] <= 180 && n[1] >= -90 && n[1] <= 90)) return std::nullopt;
+  return Geometry(Point(n[0], n[1]));
+}
+
+}  // namespace
+
 Result<Geometry> parse_geojson_text(std::string_view json) {
+  if (auto point = plain_point(json)) return std::move(*point);
   JsonDoc doc;
   TSUNAGU_RETURN_IF_ERROR(parse_json(json, doc));
   return parse_geojson(doc);

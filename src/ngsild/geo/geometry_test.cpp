@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <charconv>
+#include <cmath>
 #include <type_traits>
 
 namespace tsunagu::ngsild::geo {
@@ -49,6 +52,76 @@ TEST(GeometryTest, RendersShortestRoundTripNumbers) {
   auto g = parse_geojson_text(R"({"type":"Point","coordinates":[0.1,0.30000000000000004]})");
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(to_geojson(*g), R"({"type":"Point","coordinates":[0.1,0.30000000000000004]})");
+}
+
+// A 2D Point as the store writes it is read without a DOM: every text must give what the
+// general reader gives, bit for bit, or the same error.
+TEST(GeometryTest, PointTextReadsLikeTheGeneralReader) {
+  auto general = [](const std::string& t) -> Result<Geometry> {
+    JsonDoc d;
+    TSUNAGU_RETURN_IF_ERROR(parse_json(t, d));
+    return parse_geojson(d);
+  };
+  auto bits = [](double d) { return std::bit_cast<uint64_t>(d); };
+  int compared = 0;
+  auto same = [&](const std::string& x, const std::string& y) {
+    const std::string t = R"({"type":"Point","coordinates":[)" + x + "," + y + "]}";
+    auto a = parse_geojson_text(t);
+    auto b = general(t);
+    ASSERT_EQ(a.ok(), b.ok()) << t;
+    if (!a.ok()) {
+      EXPECT_EQ(a.status().detail(), b.status().detail()) << t;
+      return;
+    }
+    const Point* pa = a->get_if<Point>();
+    const Point* pb = b->get_if<Point>();
+    ASSERT_TRUE(pa != nullptr && pb != nullptr) << t;
+    EXPECT_EQ(bits(pa->get<0>()), bits(pb->get<0>())) << t;
+    EXPECT_EQ(bits(pa->get<1>()), bits(pb->get<1>())) << t;
+    EXPECT_EQ(a->altitudes().size(), b->altitudes().size()) << t;
+    EXPECT_EQ(to_geojson(*a), to_geojson(*b)) << t;
+    ++compared;
+  };
+  auto text = [](double d) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, d).ptr);
+  };
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    double u = static_cast<double>(next() >> 11) / 9007199254740992.0;
+    double v = static_cast<double>(next() >> 11) / 9007199254740992.0;
+    double lon = u * 360 - 180, lat = v * 180 - 90;
+    const double scale = std::pow(10.0, static_cast<int>(next() % 9));
+    if (i % 2) lon = std::round(lon * scale) / scale, lat = std::round(lat * scale) / scale;
+    same(text(lon), text(lat));
+  }
+  EXPECT_EQ(compared, 20000);
+  for (const char* n : {"0", "-0", "-0.0", "-0e0", "0.0", "1e2", "1E+2", "-1.5e-3", "180", "-180.0",
+                        "90", "1234567890123456789012", "0.30000000000000004"}) {
+    same(n, "45");
+    same("45", n);
+  }
+  // Out of range, not JSON, or not a number: the general reader's error.
+  for (const char* n : {"181", "-180.0000001", "1e400", "01", "1.", ".5", "+1", "-", "1e", "nan",
+                        "inf", "0x10", "1 ", "\"1\"", "[1]", "null"}) {
+    same(n, "45");
+    same("45", n);
+  }
+  // Not in the store's form: read by the general reader all the same.
+  EXPECT_EQ(round_trip(R"({"type":"Point","coordinates":[1,2,3]})"),
+            R"({"type":"Point","coordinates":[1,2,3]})");
+  EXPECT_EQ(round_trip(R"({"type":"Point","coordinates":[1, 2]})"),
+            R"({"type":"Point","coordinates":[1,2]})");
+  EXPECT_EQ(round_trip(R"({"coordinates":[1,2],"type":"Point"})"),
+            R"({"type":"Point","coordinates":[1,2]})");
+  EXPECT_NE(error_of(R"({"type":"Point","coordinates":[1]})"), "ok");
+  EXPECT_FALSE(parse_geojson_text(R"({"type":"Point","coordinates":[1,2]}x)").ok());
 }
 
 TEST(GeometryTest, IgnoresBboxAndForeignMembers) {

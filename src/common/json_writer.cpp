@@ -17,6 +17,65 @@ void JsonWriter::number(int64_t v) {
   out_.append(buf, r.ptr);
 }
 
+namespace {
+
+constexpr double kPow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};  // all exact
+
+int digit_count(uint64_t m) {
+  int n = 1;
+  while (m >= 10) {
+    m /= 10;
+    ++n;
+  }
+  return n;
+}
+
+// The text std::to_chars gives `v` (the shortest that reads back exactly, fixed notation unless
+// scientific is shorter), found the quick way for a value with few decimals, as most measured
+// values are: the smallest k for which an integer m makes m / 10^k == v (a division rounds
+// correctly, so reading "m with k decimals" back gives v). Below 2^50 that m is the only one
+// within half a unit of v * 10^k, and the smallest k has the fewest digits, so this is the text
+// to_chars chooses. Null when scientific notation would be shorter or no k up to 9 fits; to_chars
+// decides those (and zero, which has a sign to keep).
+char* few_decimals(double v, char* out) {
+  const double a = std::fabs(v);
+  if (!(a >= 1e-5 && a < 1e15)) return nullptr;
+  for (int k = 0; k < 10; ++k) {
+    const double p = a * kPow10[k];
+    if (p >= 0x1p50) return nullptr;
+#if defined(__SSE2__)
+    uint64_t m = static_cast<uint64_t>(_mm_cvtsd_si64(_mm_set_sd(p)));  // nearest, ties even
+#else
+    uint64_t m = static_cast<uint64_t>(std::llrint(p));
+#endif
+    if (static_cast<double>(m) / kPow10[k] != a) continue;
+    const int digits = digit_count(m);
+    int significant = digits;  // for k == 0, trailing zeros do not count
+    for (uint64_t t = m; k == 0 && t % 10 == 0; t /= 10)
+      --significant;
+    const int exponent = digits - 1 - k;
+    const int fixed = k == 0 ? digits : (digits > k ? digits + 1 : k + 2);
+    const int scientific =
+        significant + (significant > 1 ? 1 : 0) + 2 + (exponent <= -100 || exponent >= 100 ? 3 : 2);
+    if (scientific < fixed) return nullptr;
+    char* o = out;
+    if (v < 0) *o++ = '-';
+    char* end = o + fixed;
+    char* w = end;
+    for (int i = 0; i < k; ++i, m /= 10)
+      *--w = static_cast<char>('0' + m % 10);
+    if (k > 0) *--w = '.';
+    do {
+      *--w = static_cast<char>('0' + m % 10);
+      m /= 10;
+    } while (w > o);
+    return end;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 void JsonWriter::number(double v) {
   sep();
   if (!std::isfinite(v)) {  // JSON has no NaN/Infinity; the parser never produces them.
@@ -24,8 +83,9 @@ void JsonWriter::number(double v) {
     return;
   }
   char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back exactly
-  out_.append(buf, r.ptr);
+  char* end = few_decimals(v, buf);
+  if (end == nullptr) end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  out_.append(buf, end);
 }
 
 namespace {

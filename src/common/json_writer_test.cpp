@@ -5,11 +5,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 namespace tsunagu {
 namespace {
+
+constexpr double kTenTo[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
 
 // The escape of one byte, as RFC 8259 requires it (or the byte itself).
 std::string escaped(unsigned char c) {
@@ -92,6 +98,66 @@ TEST(JsonWriterTest, EscapesSeveralBytesAndKeepsUtf8) {
   got.clear();
   JsonWriter::escape_into("", got);
   EXPECT_EQ(got, "\"\"");
+}
+
+// Numbers with few decimals take a quicker way than std::to_chars: the text must be to_chars'
+// own, byte for byte, for values of every kind (few decimals, any bits, integers, powers of ten,
+// the edges of the quick way's range).
+TEST(JsonWriterTest, WritesDoublesAsToCharsDoes) {
+  auto reference = [](double d) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, d).ptr);
+  };
+  auto written = [](double d) {
+    std::string out;
+    JsonWriter w(out);
+    w.number(d);
+    return out;
+  };
+  uint64_t state = 0x2545f4914f6cdd1dull;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  std::vector<double> values = {
+      0.0,    -0.0,   1,      -1,     0.1,    0.5,  1e-5,   9.99e-6,
+      1e-4,   0.001,  0.0015, 1e5,    123456, 1e14, 1e15,   999999999999999,
+      0x1p50, 0x1p49, 1e21,   1e22,   1e-7,   100,  1200,   22.1,
+      10.43,  -6.24,  676.5,  1.5e10, 0.3,    1e9,  1.25e-5};
+  for (int i = 0; i < 400000; ++i) {
+    const uint64_t r = next();
+    double d;
+    switch (i % 4) {
+      case 0: {  // a few decimals: what sensors send
+        const double scale = kTenTo[r % 10];
+        d = std::round(static_cast<double>(static_cast<int64_t>(next() % 2000001) - 1000000) /
+                       kTenTo[next() % 7] * scale) /
+            scale;
+        break;
+      }
+      case 1:  // any bits
+        std::memcpy(&d, &r, sizeof d);
+        if (!std::isfinite(d)) d = 1;
+        break;
+      case 2:  // an integer, possibly large
+        d = static_cast<double>(static_cast<int64_t>(r >> (r % 64)) * (r % 3 == 0 ? -1 : 1));
+        break;
+      default:  // uniform in a range of magnitudes
+        d = static_cast<double>(r >> 11) / 9007199254740992.0 * kTenTo[r % 10] /
+            kTenTo[next() % 10];
+        break;
+    }
+    values.push_back(d);
+  }
+  int failures = 0;
+  for (double d : values) {
+    std::string want = reference(d);
+    std::string got = written(d);
+    if (got != want && ++failures <= 10) ADD_FAILURE() << want << " written as " << got;
+  }
+  EXPECT_EQ(failures, 0);
 }
 
 }  // namespace

@@ -182,7 +182,9 @@ Status parse_text(std::string_view text, const char* terminated, JsonDoc& doc,
     return Status::InvalidRequest("malformed JSON at offset " + std::to_string(scan.nul()) +
                                   ": a NUL byte");
   }
-  constexpr unsigned kFlags = rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
+  // RapidJSON's recursive parser (about a tenth quicker than its iterative one on an entity):
+  // the depth check above has bounded its recursion to kMaxJsonDepth levels.
+  constexpr unsigned kFlags = rapidjson::kParseFullPrecisionFlag;
   if (in_place != nullptr) {
     if (scan.ascii())
       doc.ParseInsitu<kFlags>(in_place);

@@ -4,6 +4,7 @@
 
 #include <cassert>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -50,20 +51,16 @@ class JsonWriter {
 
   // A member name or string the code itself spells ("type", "Property"), which needs no escape:
   // written without looking for one.
+  // Both go to the buffer in one append where they fit a short piece (a stored document writes
+  // some forty names, and four appends each were 4 % of a batch upsert's instructions).
   void plain_key(std::string_view k) {
     assert(needs_no_escape(k));  // debug builds; the renderer's names are checked by its tests
-    sep();
-    out_.push_back('"');
-    out_.append(k);
-    out_.append("\":", 2);
+    quoted_piece(k, ':');
     first_ = true;
   }
   void plain_string(std::string_view s) {
     assert(needs_no_escape(s));
-    sep();
-    out_.push_back('"');
-    out_.append(s);
-    out_.push_back('"');
+    quoted_piece(s, '\0');
   }
 
   void string(std::string_view s) {
@@ -108,6 +105,27 @@ class JsonWriter {
     first_ = false;
   }
   void append_string(std::string_view s) { escape_into(s, out_); }
+  // The separator, then s in quotes, then `after` unless it is NUL.
+  void quoted_piece(std::string_view s, char after) {
+    char piece[128];
+    if (s.size() + 4 > sizeof piece) {
+      sep();
+      out_.push_back('"');
+      out_.append(s);
+      out_.push_back('"');
+      if (after != '\0') out_.push_back(after);
+      return;
+    }
+    char* o = piece;
+    if (!first_) *o++ = ',';
+    first_ = false;
+    *o++ = '"';
+    std::memcpy(o, s.data(), s.size());
+    o += s.size();
+    *o++ = '"';
+    if (after != '\0') *o++ = after;
+    out_.append(piece, static_cast<size_t>(o - piece));
+  }
 
   std::string& out_;
   bool first_ = true;

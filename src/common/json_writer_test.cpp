@@ -160,5 +160,36 @@ TEST(JsonWriterTest, WritesDoublesAsToCharsDoes) {
   EXPECT_EQ(failures, 0);
 }
 
+// Names and strings that need no escape are written in one piece when short: the text must be
+// what the escaping calls write, commas included, for every length on both sides of the piece.
+TEST(JsonWriterTest, PlainNamesAndStringsReadAsEscapedOnes) {
+  for (size_t n = 0; n < 300; ++n) {
+    const std::string name(n, 'k'), value(300 - n, 'v');
+    std::string plain, escaped_text;
+    JsonWriter p(plain), e(escaped_text);
+    for (JsonWriter* w : {&p, &e})
+      w->begin_object();
+    for (int i = 0; i < 3; ++i) {
+      p.plain_key(name);
+      p.plain_string(value);
+      e.key(name);
+      e.string(value);
+    }
+    p.plain_key(name);
+    p.begin_array();
+    p.plain_string(value);
+    p.plain_string(name);
+    p.end_array();
+    e.key(name);
+    e.begin_array();
+    e.string(value);
+    e.string(name);
+    e.end_array();
+    for (JsonWriter* w : {&p, &e})
+      w->end_object();
+    ASSERT_EQ(plain, escaped_text) << n;
+  }
+}
+
 }  // namespace
 }  // namespace tsunagu

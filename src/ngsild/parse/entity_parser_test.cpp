@@ -333,9 +333,14 @@ TEST_F(EntityParserTest, SubAttributeGivenTwiceThroughTwoTerms) {
 
 TEST_F(EntityParserTest, ReadOnlyMembersAreIgnored) {
   auto a = attr("speed", R"({"type": "Property", "value": 5, "previousValue": 4, "lang": "en",
-                            "deletedAt": "2020-01-01T00:00:00Z"})");
+                            "deletedAt": "2020-01-01T00:00:00Z", "instanceId": "urn:x:1",
+                            "previousObject": "urn:x:2", "previousLanguageMap": {"en": "a"}})");
   ASSERT_EQ(a.size(), 1u);
   EXPECT_TRUE(a[0].subs.empty());
+  // Names one letter or one character longer are sub-attributes.
+  auto b = attr("speed", R"({"value": 5, "types": 1, "previousValues": 2, "instanceID": 3})");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].subs.size(), 3u);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -101,11 +101,11 @@ uint64_t Context::next_id() {
 }
 
 Atom Context::expand(std::string_view term) const {
-  auto it = terms_.find(term);
-  if (it != terms_.end()) return it->second.iri;
-  // A compact IRI or a vocab-relative name costs building its IRI and interning it (a global
-  // lock, and hashing and comparing the whole IRI). Each thread remembers them for the last few
-  // contexts it used: a request's attributes, and the next request's, mostly repeat names.
+  // Each thread remembers the terms it expanded with the last few contexts it used, defined or
+  // not: a request's attributes, and the next request's, mostly repeat names, and one lookup in
+  // the thread's map replaces a lookup in the definitions followed, for a compact IRI or a
+  // vocab-relative name, by building its IRI and interning it (a global lock, and hashing and
+  // comparing the whole IRI).
   struct Cached {
     uint64_t context = 0;
     StringMap<Atom> atoms;
@@ -125,7 +125,8 @@ Atom Context::expand(std::string_view term) const {
   }
   auto hit = c->atoms.find(term);
   if (hit != c->atoms.end()) return hit->second;
-  Atom a = expand_undefined(term);
+  auto it = terms_.find(term);
+  Atom a = it != terms_.end() ? it->second.iri : expand_undefined(term);
   if (c->atoms.size() < kTermsPerContext) c->atoms.emplace(term, a);
   return a;
 }

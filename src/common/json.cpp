@@ -36,14 +36,23 @@ class DepthScan {
     // contents are found from the parity of the quotes before each byte. A block that could
     // pass the limit, or needs the rarer cases, goes byte by byte.
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-    const __m128i open_a = _mm_set1_epi8('['), open_o = _mm_set1_epi8('{');
-    const __m128i close_a = _mm_set1_epi8(']'), close_o = _mm_set1_epi8('}');
+    // '[' and '{', like ']' and '}', differ only in bit 5: one compare finds both.
+    const __m128i bit5 = _mm_set1_epi8(0x20);
+    const __m128i open = _mm_set1_epi8('{'), close = _mm_set1_epi8('}');
     while (i_ + 16 <= s_.size()) {
       const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_.data() + i_));
       auto mask = [](__m128i m) { return static_cast<unsigned>(_mm_movemask_epi8(m)); };
-      unsigned rare = mask(b) | mask(_mm_cmpeq_epi8(b, _mm_setzero_si128())) |
-                      mask(_mm_cmpeq_epi8(b, backslash));
+      const unsigned rare = mask(_mm_or_si128(
+          b, _mm_or_si128(_mm_cmpeq_epi8(b, _mm_setzero_si128()), _mm_cmpeq_epi8(b, backslash))));
+      const __m128i folded = _mm_or_si128(b, bit5);
+      const unsigned opens_any = mask(_mm_cmpeq_epi8(folded, open));
+      const unsigned closes_any = mask(_mm_cmpeq_epi8(folded, close));
       unsigned inside = mask(_mm_cmpeq_epi8(b, quote));
+      if ((rare | opens_any | closes_any) == 0) {  // most blocks: only the quotes' parity counts
+        in_string_ ^= __builtin_parity(inside) != 0;
+        i_ += 16;
+        continue;
+      }
       // bit k: an odd number of quotes at or before byte k (so bit 15: the block's parity)
       inside ^= inside << 1;
       inside ^= inside << 2;
@@ -52,16 +61,7 @@ class DepthScan {
       const bool flips = (inside & 0x8000u) != 0;
       if (in_string_) inside = ~inside;
       const unsigned outside = ~inside & 0xFFFFu;
-      const unsigned opens_at =
-          mask(_mm_or_si128(_mm_cmpeq_epi8(b, open_a), _mm_cmpeq_epi8(b, open_o))) & outside;
-      const unsigned closes_at =
-          mask(_mm_or_si128(_mm_cmpeq_epi8(b, close_a), _mm_cmpeq_epi8(b, close_o))) & outside;
-      if (rare == 0 && (opens_at | closes_at) == 0) {  // most blocks: no counting at all
-        in_string_ ^= flips;
-        i_ += 16;
-        continue;
-      }
-      const int opens = bits(opens_at);
+      const int opens = bits(opens_any & outside);
       if (rare != 0 || depth_ + opens > limit_) {
         const size_t end = i_ + 16;
         while (i_ < end) {
@@ -69,7 +69,7 @@ class DepthScan {
         }
         continue;
       }
-      depth_ += opens - bits(closes_at);
+      depth_ += opens - bits(closes_any & outside);
       in_string_ ^= flips;
       i_ += 16;
     }

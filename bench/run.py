@@ -2,8 +2,9 @@
 
 For each scenario: a fresh server pinned to CPU 0 with a fresh data directory (a copy of a
 preloaded seed directory when the scenario needs data), a check that the first request gets the
-expected status, a short warm-up, then wrk pinned to CPU 1 at each connection count. Prints one
-table and writes bench/results/latest.md (and latest.json)."""
+expected status, a short warm-up, then wrk pinned to CPU 1 at each connection count (for the
+scenarios that write, on a fresh server each, so that every count starts from the same data).
+Prints one table and writes bench/results/latest.md (and latest.json)."""
 
 import argparse
 import datetime
@@ -121,20 +122,43 @@ def run_scenario(ctx, sc, n, args):
     print(f"[{n}] {sc.label}" + (f" over {sc.preload:,} entities" if sc.preload else ""),
           flush=True)
     pool_file, requests = write_pool(ctx, sc, n)
-    if sc.server == "null":
-        body = sc.null_body(ctx) if sc.null_body else 0
-        proc = server.Process("null", args=["--body-bytes", str(body)], work_dir=ctx.work_dir)
-    else:
-        proc = server.Process("tsunagu", args=ctx.server_args, data_dir=ctx.fresh_dir(sc.preload),
-                              work_dir=ctx.work_dir)
     rows = []
+    proc = None
+    note = ""
+
+    def start():
+        if sc.server == "null":
+            body = sc.null_body(ctx) if sc.null_body else 0
+            p = server.Process("null", args=["--body-bytes", str(body)], work_dir=ctx.work_dir)
+        else:
+            p = server.Process("tsunagu", args=ctx.server_args,
+                               data_dir=ctx.fresh_dir(sc.preload), work_dir=ctx.work_dir)
+        try:
+            p.start()
+        except BaseException:
+            stop(p)
+            raise
+        return p
+
+    def stop(p):
+        p.stop()
+        if sc.server == "tsunagu" and not args.keep:
+            shutil.rmtree(p.data_dir, ignore_errors=True)
+
     try:
-        proc.start()
-        check_first(sc, proc.port, requests)
-        note = match_note(sc, proc.port, requests) if sc.count else ""
-        if sc.null_body:
-            note = f"body {sc.null_body(ctx)} bytes"
         for c in args.connections:
+            # A scenario that writes leaves more data, a longer log and a busier checkpoint
+            # behind: every connection count starts again from the same data.
+            if proc is not None and sc.writes:
+                stop(proc)
+                proc = None
+            if proc is None:
+                proc = start()
+                check_first(sc, proc.port, requests)
+                if sc.count:
+                    note = match_note(sc, proc.port, requests)
+                if sc.null_body:
+                    note = f"body {sc.null_body(ctx)} bytes"
             if args.warmup > 0:
                 wrk.run(proc.port, pool_file, c, args.warmup, tag=f"w{n}c{c}")
             r = wrk.run(proc.port, pool_file, c, args.duration, tag=f"r{n}c{c}",
@@ -146,9 +170,8 @@ def run_scenario(ctx, sc, n, args):
                   f"p95 {r.p95_ms:.2f} ms, p99 {r.p99_ms:.2f} ms, CPU server "
                   f"{100 * r.server_cpu:.0f} % wrk {100 * r.wrk_cpu:.0f} %", flush=True)
     finally:
-        proc.stop()
-        if sc.server == "tsunagu" and not args.keep:
-            shutil.rmtree(proc.data_dir, ignore_errors=True)
+        if proc is not None:
+            stop(proc)
     return rows
 
 

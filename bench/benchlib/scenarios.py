@@ -34,6 +34,7 @@ class Scenario:
     null_body: Callable = None       # (Context) -> body bytes of the null server (L0b)
     provides: Optional[str] = None   # the baseline this row is (L0, L0b, L0b-kv)
     count: bool = False       # a query: report how many entities its first requests match
+    writes: bool = False      # changes the data: each connection count gets a fresh server
 
 
 def q_path(params):
@@ -137,11 +138,12 @@ def all_scenarios(query_sizes=QUERY_SIZES, geo_sizes=GEO_SIZES):
                  null_body=lambda ctx: ctx.s6_bytes(""), provides="L0b"),
         Scenario("L0b", "L0b null handler, body as S6 keyValues", "null", pool_null,
                  null_body=lambda ctx: ctx.s6_bytes("keyValues"), provides="L0b-kv"),
-        Scenario("S1", "S1 create entity", "tsunagu", pool_create, expect=(201,), baseline="L0"),
+        Scenario("S1", "S1 create entity", "tsunagu", pool_create, expect=(201,), baseline="L0",
+                 writes=True),
         Scenario("S2", "S2 PATCH 1 attribute", "tsunagu", pool_patch_one, expect=(204,),
-                 preload=SMALL, baseline="L0"),
+                 preload=SMALL, baseline="L0", writes=True),
         Scenario("S3", "S3 PATCH 3 attributes", "tsunagu", pool_patch_three, expect=(204,),
-                 preload=SMALL, baseline="L0"),
+                 preload=SMALL, baseline="L0", writes=True),
         Scenario("S6", "S6 retrieve by id, normalized", "tsunagu", pool_retrieve(""),
                  preload=SMALL, baseline="L0b"),
         Scenario("S6", "S6 retrieve by id, keyValues", "tsunagu", pool_retrieve("keyValues"),
@@ -149,7 +151,7 @@ def all_scenarios(query_sizes=QUERY_SIZES, geo_sizes=GEO_SIZES):
     ]
     for n in (20, 100):
         s.append(Scenario("S8", f"S8 batch upsert x{n} (entities/s)", "tsunagu", pool_batch(n),
-                          expect=(201,), baseline="L0", per_request=n))
+                          expect=(201,), baseline="L0", per_request=n, writes=True))
     variants = [
         ("S4", "S4 q broad", "dissolvedOxygen>8"),
         ("S4", "S4 q selective", "dissolvedOxygen<4.08"),

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,14 +35,43 @@ Table& table() {
   return *t;
 }
 
+bool same_text(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// A slot of the per-thread table of recent atoms, from the text's length and its first and last
+// eight bytes: quick to compute, and names that share a prefix (IRIs) differ at the end.
+size_t recent_slot(std::string_view s, size_t slots) {
+  uint64_t head = 0, tail = 0;
+  if (s.size() >= 8) {
+    std::memcpy(&head, s.data(), 8);
+    std::memcpy(&tail, s.data() + s.size() - 8, 8);
+  } else {
+    for (char c : s)
+      head = head << 8 | static_cast<unsigned char>(c);
+  }
+  uint64_t h = (head ^ (tail * 0x9e3779b97f4a7c15ull) ^ s.size()) * 0xff51afd7ed558ccdull;
+  return static_cast<size_t>(h >> 32) & (slots - 1);
+}
+
 }  // namespace
 
 Atom Atom::intern(std::string_view text) {
   if (text.empty()) return Atom();
+  // Each thread remembers the atoms it interned last (unit codes, dataset ids, names repeat
+  // from one entity to the next): a hit, checked against the atom's own text, saves the shared
+  // index's lock, hash and lookup.
+  constexpr size_t kRecent = 256;
+  thread_local std::array<uint32_t, kRecent> recent{};
+  uint32_t& cached = recent[recent_slot(text, kRecent)];
+  if (cached != 0 && same_text(Atom(cached).str(), text)) return Atom(cached);
   Table& t = table();
   std::lock_guard lock(t.mu);
   auto it = t.index.find(text);
-  if (it != t.index.end()) return Atom(it->second);
+  if (it != t.index.end()) {
+    cached = it->second;
+    return Atom(it->second);
+  }
   uint32_t id = t.next++;
   uint32_t chunk = id >> kChunkBits;
   std::string* c = t.chunks[chunk].load(std::memory_order_relaxed);
@@ -51,6 +82,7 @@ Atom Atom::intern(std::string_view text) {
   std::string& slot = c[id & (kChunkSize - 1)];
   slot.assign(text);
   t.index.emplace(std::string_view(slot), id);
+  cached = id;
   return Atom(id);
 }
 

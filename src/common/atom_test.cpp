@@ -44,6 +44,33 @@ TEST(AtomTest, DifferentTextsDifferentAtoms) {
   EXPECT_NE(std::hash<Atom>()(a), std::hash<Atom>()(b));
 }
 
+// Texts of one length whose first and last eight bytes agree share a slot of the per-thread
+// table of recent atoms: each must still get its own atom, again and again, and short texts
+// that differ in one byte as well.
+TEST(AtomTest, TextsSharingARecentSlotStayDistinct) {
+  std::vector<std::string> texts;
+  for (int i = 0; i < 2000; ++i)
+    texts.push_back("https://example.org/" + std::to_string(100000 + i) + "/same-end");
+  for (int i = 0; i < 200; ++i)
+    texts.push_back(std::string("u") + static_cast<char>('0' + i % 10) +
+                    static_cast<char>('a' + i / 10));
+  std::vector<Atom> first;
+  for (const auto& t : texts)
+    first.push_back(Atom::intern(t));
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const size_t k = round % 2 ? texts.size() - 1 - i : i;
+      Atom a = Atom::intern(texts[k]);
+      ASSERT_EQ(a, first[k]) << texts[k];
+      ASSERT_EQ(a.str(), texts[k]);
+    }
+  }
+  std::set<uint32_t> ids;
+  for (Atom a : first)
+    ids.insert(a.id());
+  EXPECT_EQ(ids.size(), texts.size());
+}
+
 TEST(AtomTest, TextsWithEmbeddedNulAreDistinct) {
   Atom a = Atom::intern(std::string_view("atom_test:n\0a", 13));
   Atom b = Atom::intern(std::string_view("atom_test:n\0b", 13));

@@ -5,6 +5,7 @@
 #include "ngsild/parse/entity_parser.hpp"
 
 #include <array>
+#include <cstring>
 
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
@@ -47,50 +48,56 @@ enum class Member {
   kSub
 };
 
-// By length, then the name: every member of every attribute passes here, and comparisons with
-// names of a known length compile to a load or two instead of a memcmp call each.
+// `k` is the literal `name`: memcmp with a constant length compiles to a load or two, where
+// string_view's == called compare() (and the switch below has already matched the length).
+template <size_t N>
+bool same(std::string_view k, const char (&name)[N]) {
+  return k.size() == N - 1 && std::memcmp(k.data(), name, N - 1) == 0;
+}
+
+// By length, then the name: every member of every attribute passes here.
 Member classify(std::string_view k) {
   switch (k.size()) {
     case 4:
-      if (k == "type") return Member::kType;
-      if (k == "json") return Member::kJson;
-      if (k == "lang") return Member::kIgnored;  // read-only or notification-only members are
-      break;                                     // accepted and ignored on input
+      if (same(k, "type")) return Member::kType;
+      if (same(k, "json")) return Member::kJson;
+      if (same(k, "lang")) return Member::kIgnored;  // read-only or notification-only members are
+      break;                                         // accepted and ignored on input
     case 5:
-      if (k == "value") return Member::kValue;
-      if (k == "vocab") return Member::kVocab;
+      if (same(k, "value")) return Member::kValue;
+      if (same(k, "vocab")) return Member::kVocab;
       break;
     case 6:
-      if (k == "object") return Member::kObject;
+      if (same(k, "object")) return Member::kObject;
       break;
     case 8:
-      if (k == "unitCode") return Member::kUnitCode;
+      if (same(k, "unitCode")) return Member::kUnitCode;
       break;
     case 9:
-      if (k == "datasetId") return Member::kDatasetId;
-      if (k == "valueList") return Member::kValueList;
-      if (k == "createdAt") return Member::kCreatedAt;
-      if (k == "valueType") return Member::kValueType;
-      if (k == "deletedAt") return Member::kIgnored;
+      if (same(k, "datasetId")) return Member::kDatasetId;
+      if (same(k, "valueList")) return Member::kValueList;
+      if (same(k, "createdAt")) return Member::kCreatedAt;
+      if (same(k, "valueType")) return Member::kValueType;
+      if (same(k, "deletedAt")) return Member::kIgnored;
       break;
     case 10:
-      if (k == "observedAt") return Member::kObservedAt;
-      if (k == "objectList") return Member::kObjectList;
-      if (k == "modifiedAt") return Member::kModifiedAt;
-      if (k == "objectType") return Member::kObjectType;
-      if (k == "instanceId") return Member::kIgnored;
+      if (same(k, "observedAt")) return Member::kObservedAt;
+      if (same(k, "objectList")) return Member::kObjectList;
+      if (same(k, "modifiedAt")) return Member::kModifiedAt;
+      if (same(k, "objectType")) return Member::kObjectType;
+      if (same(k, "instanceId")) return Member::kIgnored;
       break;
     case 11:
-      if (k == "languageMap") return Member::kLanguageMap;
+      if (same(k, "languageMap")) return Member::kLanguageMap;
       break;
     case 13:
-      if (k == "previousValue") return Member::kIgnored;
+      if (same(k, "previousValue")) return Member::kIgnored;
       break;
     case 14:
-      if (k == "previousObject") return Member::kIgnored;
+      if (same(k, "previousObject")) return Member::kIgnored;
       break;
     case 19:
-      if (k == "previousLanguageMap") return Member::kIgnored;
+      if (same(k, "previousLanguageMap")) return Member::kIgnored;
       break;
     default:
       break;

@@ -747,6 +747,13 @@ TEST(ValidNameTest, Cases) {
   }
   EXPECT_TRUE(valid_name(std::string(1024, 'a')));
   EXPECT_FALSE(valid_name(std::string(1025, 'a')));
+  // Every byte value inside a name.
+  const std::string_view forbidden("<>\"'=;()\\");
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool ok = b > 0x20 && b != 0x7f && forbidden.find(c) == std::string_view::npos;
+    EXPECT_EQ(valid_name(std::string("a") + c + "b"), ok) << b;
+  }
 }
 
 TEST(ValidScopeTest, Cases) {

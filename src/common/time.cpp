@@ -118,7 +118,40 @@ int64_t now_us() {
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+namespace {
+
+// "YYYY-MM-DDThh:mm:ssZ", the form nearly every observedAt takes (and the one Tsunagu writes
+// for whole seconds), read in one pass: every stored attribute carries one or more. Null when
+// the text has another form or is invalid; the general reader then decides.
+std::optional<int64_t> parse_plain_utc(std::string_view s) {
+  if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+      s[16] != ':' || s[19] != 'Z') {
+    return std::nullopt;
+  }
+  auto two = [&s](size_t at, int& out) {
+    const unsigned hi = static_cast<unsigned char>(s[at]) - '0';
+    const unsigned lo = static_cast<unsigned char>(s[at + 1]) - '0';
+    out = static_cast<int>(hi * 10 + lo);
+    return hi < 10 && lo < 10;
+  };
+  int century, year, mo, d, h, mi, sec;
+  if (!two(0, century) || !two(2, year) || !two(5, mo) || !two(8, d) || !two(11, h) ||
+      !two(14, mi) || !two(17, sec)) {
+    return std::nullopt;
+  }
+  const int y = century * 100 + year;
+  if (mo < 1 || mo > 12 || d < 1 || d > static_cast<int>(days_in_month(y, mo)) || h > 23 ||
+      mi > 59 || sec > 60) {
+    return std::nullopt;
+  }
+  return days_from_civil(y, mo, d) * 86400LL * 1000000LL +
+         ((h * 60LL + mi) * 60LL + sec) * 1000000LL;
+}
+
+}  // namespace
+
 std::optional<int64_t> parse_datetime(std::string_view s) {
+  if (auto plain = parse_plain_utc(s)) return plain;
   size_t pos = 0;
   int64_t days, tod, offset;
   if (!parse_date_part(s, pos, days)) return std::nullopt;

@@ -5,6 +5,7 @@
 #include "ngsild/parse/entity_parser.hpp"
 
 #include <array>
+#include <charconv>
 #include <cstring>
 
 #include "common/json_writer.hpp"
@@ -26,6 +27,34 @@ bool is(const JsonValue& v, std::string_view s) {
 Status fault(std::string_view where, const std::string& what) {
   return Status::BadRequestData(std::string(where) + ": " + what);
 }
+
+// Where an attribute is, for fault messages ("attribute 'speed'[1].accuracy"): the pieces
+// joined on the stack while they fit, as every attribute of every write needs one and only a
+// fault reads it.
+class Label {
+ public:
+  Label(std::string_view a, std::string_view b, std::string_view c) {
+    if (a.size() + b.size() + c.size() <= sizeof buf_) {
+      size_t n = 0;
+      for (std::string_view piece : {a, b, c}) {
+        std::memcpy(buf_ + n, piece.data(), piece.size());
+        n += piece.size();
+      }
+      view_ = {buf_, n};
+    } else {
+      heap_.append(a).append(b).append(c);
+      view_ = heap_;
+    }
+  }
+  Label(const Label&) = delete;
+  Label& operator=(const Label&) = delete;
+  operator std::string_view() const { return view_; }
+
+ private:
+  char buf_[160];
+  std::string heap_;
+  std::string_view view_;
+};
 
 // Members with a fixed meaning inside an attribute; everything else is a sub-attribute.
 enum class Member {
@@ -165,7 +194,10 @@ class Parser {
     if (v.IsArray() && !v.Empty() && looks_like_instance(v[0])) {
       size_t first = out.size();
       for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
-        std::string where = std::string(label) + "[" + std::to_string(i) + "]";
+        char index[24] = "[";
+        char* end = std::to_chars(index + 1, index + sizeof index - 1, i).ptr;
+        *end++ = ']';
+        const Label where(label, std::string_view(index, static_cast<size_t>(end - index)), "");
         if (!v[i].IsObject()) return fault(where, "each instance must be an object");
         Attribute a;
         TSUNAGU_RETURN_IF_ERROR(instance(name, where, v[i], a, top_level));
@@ -292,7 +324,7 @@ class Parser {
           if (!stored() && !valid_name(key)) {
             return fault(where, "'" + std::string(key) + "' is not a valid sub-attribute name");
           }
-          std::string sub_where = std::string(where) + "." + std::string(key);
+          const Label sub_where(where, ".", key);
           Atom sub_name = name_of(key);
           if (partial() && is(mv, kNullMarker)) {
             Attribute del;
@@ -677,7 +709,7 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
         return Status::BadRequestData("'" + std::string(key) + "' is not a valid attribute name");
       }
       Atom name = p.name_of(key);
-      std::string label = "attribute '" + std::string(key) + "'";
+      const Label label("attribute '", key, "'");
       if (!e.attrs.empty() && !instances_of(e.attrs, name).empty()) {
         // Two terms expanding to one IRI ("speed#1", "speed#2"): more instances of one attribute.
         std::vector<Attribute> more;
@@ -685,9 +717,7 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
         for (auto& a : more) {
           for (const auto& x : instances_of(e.attrs, name)) {
             if (x.dataset_id == a.dataset_id) {
-              return Status::BadRequestData(label +
-                                            ": more than one instance with the same "
-                                            "datasetId");
+              return fault(label, "more than one instance with the same datasetId");
             }
           }
           put_instance(e.attrs, std::move(a));
@@ -699,7 +729,7 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
         for (const auto& a : instances_of(e.attrs, name)) {
           if (a.kind != AttrKind::kGeoProperty && !(a.flags & kFlagDelete) &&
               (a.flags & kFlagPayload)) {
-            return Status::BadRequestData(label + ": must be a GeoProperty");
+            return fault(label, "must be a GeoProperty");
           }
         }
       }

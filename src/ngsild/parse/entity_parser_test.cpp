@@ -537,12 +537,23 @@ TEST_F(EntityParserTest, FaultsNameTheAttributeAndMember) {
       {R"({"observationSpace": {"value": "here"}})",
        {"attribute 'observationSpace'", "GeoProperty"}},
       {R"({"speed": {"observedAt": "2026-04-01T06:00:00Z"}})", {"attribute 'speed'"}},
+      {R"({"speed": [{"value": 1, "datasetId": "urn:d:1"}, {"value": 2, "unitCode": 3}]})",
+       {"attribute 'speed'[1]: unitCode"}},
+      {R"({"speed": [{"value": 1, "accuracy": {"value": 1, "unitCode": 3}}]})",
+       {"attribute 'speed'[0].accuracy: unitCode"}},
   };
   for (const auto& c : cases) {
     std::string e = error(c.body);
     EXPECT_NE(e, "ok") << c.body;
     for (const char* m : c.mentions)
       EXPECT_CONTAINS(e, m);
+  }
+  // Names too long for the label's own buffer name the attribute all the same.
+  for (size_t n : {100, 150, 200, 1000}) {
+    const std::string name(n, 'n');
+    std::string e =
+        error(R"({")" + name + R"(": [{"value": 1, "a": {"value": 1, "unitCode": 3}}]})");
+    EXPECT_CONTAINS(e, "attribute '" + name + "'[0].a: unitCode");
   }
 }
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace tsunagu {
 
@@ -104,8 +105,6 @@ constexpr auto kNeedsEscape = [] {
 
 void JsonWriter::escape_into(std::string_view s, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.reserve(out.size() + s.size() + 2);
-  out.push_back('"');
   const char* run = s.data();  // start of the pending run of characters that need no escaping
   const char* end = s.data() + s.size();
   const char* p = run;
@@ -135,6 +134,18 @@ void JsonWriter::escape_into(std::string_view s, std::string& out) {
   }
 #endif
 #endif
+  // p is where the first byte that may need an escape is. A short string with none (nearly
+  // every one) goes to the buffer quotes and all in one append.
+  if (p == end && s.size() <= 126) {
+    char piece[128];
+    piece[0] = '"';
+    std::memcpy(piece + 1, s.data(), s.size());
+    piece[s.size() + 1] = '"';
+    out.append(piece, s.size() + 2);
+    return;
+  }
+  out.reserve(out.size() + s.size() + 2);
+  out.push_back('"');
   for (; p != end; ++p) {
     unsigned char c = static_cast<unsigned char>(*p);
     if (!kNeedsEscape[c]) continue;

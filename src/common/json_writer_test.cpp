@@ -90,6 +90,19 @@ TEST(JsonWriterTest, BytesAfterTheEndNeverCount) {
   std::free(mem);
 }
 
+// Strings with nothing to escape, on both sides of the length written in one piece, appended
+// after what the buffer already holds.
+TEST(JsonWriterTest, AppendsPlainStringsOfEveryLength) {
+  for (size_t len = 0; len < 300; ++len) {
+    std::string s;
+    for (size_t i = 0; i < len; ++i)
+      s.push_back(static_cast<char>('a' + i % 26));
+    std::string got = "[1,";
+    JsonWriter::escape_into(s, got);
+    ASSERT_EQ(got, "[1,\"" + s + "\"") << len;
+  }
+}
+
 TEST(JsonWriterTest, EscapesSeveralBytesAndKeepsUtf8) {
   std::string got;
   JsonWriter::escape_into("\xe4\xb8\x8a\xe5\xb7\x9d \"quoted\" \\ line\nnext \x7f\x80\xff end",

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/json_writer.hpp"
+#include "common/test_random.hpp"
 
 namespace tsunagu {
 namespace {
@@ -193,13 +194,7 @@ TEST(ParseJsonTest, DepthCheckAgreesWithAByteByByteReading) {
                                            "\xc3\xa9", std::string(1, '\0'),
                                            "[[[[[[[[", "]]]]]]]]",
                                            "\"[[[[\"", "xxxxxxxxxxxxxxx"};
-  uint64_t state = 88172645463325252ull;
-  auto next = [&state] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  testing::Xorshift next(88172645463325252ull);
   int deep = 0;
   for (int n = 0; n < 20000; ++n) {
     std::string s;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/test_random.hpp"
+
 namespace tsunagu {
 namespace {
 
@@ -127,13 +129,7 @@ TEST(JsonWriterTest, WritesDoublesAsToCharsDoes) {
     w.number(d);
     return out;
   };
-  uint64_t state = 0x2545f4914f6cdd1dull;
-  auto next = [&state] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  testing::Xorshift next(0x2545f4914f6cdd1dull);
   std::vector<double> values = {
       0.0,    -0.0,   1,      -1,     0.1,    0.5,  1e-5,   9.99e-6,
       1e-4,   0.001,  0.0015, 1e5,    123456, 1e14, 1e15,   999999999999999,

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <string>
 
+#include "common/test_random.hpp"
+
 namespace tsunagu {
 namespace {
 
@@ -21,13 +23,8 @@ TEST(ParseDatetimeTest, UtcWithZ) {
 // not, the answer must be that of the same instant written with "+00:00", which the general
 // reader reads.
 TEST(ParseDatetimeTest, PlainUtcReadsLikeAnOffset) {
-  uint64_t state = 0x853c49e6748fea9bull;
-  auto next = [&state](int bound) {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return static_cast<int>(state % static_cast<uint64_t>(bound));
-  };
+  testing::Xorshift random(0x853c49e6748fea9bull);
+  auto next = [&random](int bound) { return static_cast<int>(random.below(bound)); };
   int valid = 0;
   for (int i = 0; i < 200000; ++i) {
     char text[32];

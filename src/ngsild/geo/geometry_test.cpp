@@ -7,6 +7,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include "common/test_random.hpp"
+
 namespace tsunagu::ngsild::geo {
 namespace {
 
@@ -86,17 +88,9 @@ TEST(GeometryTest, PointTextReadsLikeTheGeneralReader) {
     char buf[32];
     return std::string(buf, std::to_chars(buf, buf + sizeof buf, d).ptr);
   };
-  uint64_t state = 0x9e3779b97f4a7c15ull;
-  auto next = [&state] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  testing::Xorshift next(0x9e3779b97f4a7c15ull);
   for (int i = 0; i < 20000; ++i) {
-    double u = static_cast<double>(next() >> 11) / 9007199254740992.0;
-    double v = static_cast<double>(next() >> 11) / 9007199254740992.0;
-    double lon = u * 360 - 180, lat = v * 180 - 90;
+    double lon = next.unit() * 360 - 180, lat = next.unit() * 180 - 90;
     const double scale = std::pow(10.0, static_cast<int>(next() % 9));
     if (i % 2) lon = std::round(lon * scale) / scale, lat = std::round(lat * scale) / scale;
     same(text(lon), text(lat));

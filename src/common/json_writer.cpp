@@ -139,7 +139,7 @@ void JsonWriter::escape_into(std::string_view s, std::string& out) {
   if (p == end && s.size() <= 126) {
     char piece[128];
     piece[0] = '"';
-    std::memcpy(piece + 1, s.data(), s.size());
+    if (!s.empty()) std::memcpy(piece + 1, s.data(), s.size());  // an empty view's data may be null
     piece[s.size() + 1] = '"';
     out.append(piece, s.size() + 2);
     return;

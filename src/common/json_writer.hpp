@@ -120,7 +120,7 @@ class JsonWriter {
     if (!first_) *o++ = ',';
     first_ = false;
     *o++ = '"';
-    std::memcpy(o, s.data(), s.size());
+    if (!s.empty()) std::memcpy(o, s.data(), s.size());  // an empty view's data may be null
     o += s.size();
     *o++ = '"';
     if (after != '\0') *o++ = after;

@@ -37,6 +37,7 @@ class Label {
     if (a.size() + b.size() + c.size() <= sizeof buf_) {
       size_t n = 0;
       for (std::string_view piece : {a, b, c}) {
+        if (piece.empty()) continue;  // its data may be null
         std::memcpy(buf_ + n, piece.data(), piece.size());
         n += piece.size();
       }

@@ -91,13 +91,15 @@ TEST(AtomTest, FindNeverCreates) {
 TEST(AtomTest, ManyAtomsAcrossChunks) {
   // More than one 16384-entry chunk, so ids past the first chunk are exercised.
   std::vector<Atom> atoms;
-  for (int i = 0; i < 40000; ++i) atoms.push_back(Atom::intern("atom_test:many:" + std::to_string(i)));
+  for (int i = 0; i < 40000; ++i)
+    atoms.push_back(Atom::intern("atom_test:many:" + std::to_string(i)));
   for (int i = 0; i < 40000; ++i) {
     ASSERT_EQ(atoms[i].str(), "atom_test:many:" + std::to_string(i));
     ASSERT_EQ(Atom::find("atom_test:many:" + std::to_string(i)), atoms[i]);
   }
   std::set<uint32_t> ids;
-  for (Atom a : atoms) ids.insert(a.id());
+  for (Atom a : atoms)
+    ids.insert(a.id());
   EXPECT_EQ(ids.size(), atoms.size());
 }
 
@@ -114,8 +116,8 @@ TEST(AtomTest, ThreadsAgreeOnSharedAndDistinctTexts) {
         // Each thread walks the shared texts in a different order (7 is coprime to 2000).
         int k = (i * 7 + t * 131) % kShared;
         shared[t][k] = Atom::intern("atom_test:shared:" + std::to_string(k));
-        own[t].push_back(Atom::intern("atom_test:own:" + std::to_string(t) + ":" +
-                                      std::to_string(i % kOwn)));
+        own[t].push_back(
+            Atom::intern("atom_test:own:" + std::to_string(t) + ":" + std::to_string(i % kOwn)));
         // Reading other threads' atoms is lock-free and must see their text.
         Atom seen = Atom::find("atom_test:shared:" + std::to_string((i + 1) % kShared));
         if (!seen.empty()) {
@@ -124,8 +126,10 @@ TEST(AtomTest, ThreadsAgreeOnSharedAndDistinctTexts) {
       }
     });
   }
-  for (auto& th : threads) th.join();
-  for (int t = 1; t < kThreads; ++t) EXPECT_EQ(shared[t], shared[0]);
+  for (auto& th : threads)
+    th.join();
+  for (int t = 1; t < kThreads; ++t)
+    EXPECT_EQ(shared[t], shared[0]);
   std::set<uint32_t> ids;
   for (int i = 0; i < kShared; ++i) {
     EXPECT_EQ(shared[0][i].str(), "atom_test:shared:" + std::to_string(i));

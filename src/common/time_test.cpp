@@ -69,8 +69,7 @@ TEST(ParseDatetimeTest, Offsets) {
 
 TEST(ParseDatetimeTest, OffsetCrossesDayAndYear) {
   // 2026-01-01T01:00+09:00 is 2025-12-31T16:00Z.
-  EXPECT_EQ(parse_datetime("2026-01-01T01:00:00+09:00"),
-            parse_datetime("2025-12-31T16:00:00Z"));
+  EXPECT_EQ(parse_datetime("2026-01-01T01:00:00+09:00"), parse_datetime("2025-12-31T16:00:00Z"));
 }
 
 TEST(ParseDatetimeTest, FractionsOfOneToNineDigits) {
@@ -132,12 +131,26 @@ TEST(ParseDatetimeTest, LeapSecondFoldsIntoTheNextSecond) {
 }
 
 TEST(ParseDatetimeTest, RefusesGarbageAndTrailingCharacters) {
-  for (const char* s : {"", "garbage", "2026", "2026-04-01", "2026-04-01T", "2026-04-01T06",
-                        "2026-04-01T06:", "2026-04-01 06:00:00Z", "2026-4-01T06:00:00Z",
-                        "26-04-01T06:00:00Z", "2026/04/01T06:00:00Z", "2026-04-01T6:00:00Z",
-                        "2026-04-01T06:00:00ZZ", "2026-04-01T06:00:00Z ", " 2026-04-01T06:00:00Z",
-                        "2026-04-01T06:00:00+09:00x", "2026-04-01T06:00:00+09:00:00",
-                        "2026-04-01T06:00:00.5.5Z", "2026-04-01T06:00:0aZ", "+2026-04-01T06:00Z"}) {
+  for (const char* s : {"",
+                        "garbage",
+                        "2026",
+                        "2026-04-01",
+                        "2026-04-01T",
+                        "2026-04-01T06",
+                        "2026-04-01T06:",
+                        "2026-04-01 06:00:00Z",
+                        "2026-4-01T06:00:00Z",
+                        "26-04-01T06:00:00Z",
+                        "2026/04/01T06:00:00Z",
+                        "2026-04-01T6:00:00Z",
+                        "2026-04-01T06:00:00ZZ",
+                        "2026-04-01T06:00:00Z ",
+                        " 2026-04-01T06:00:00Z",
+                        "2026-04-01T06:00:00+09:00x",
+                        "2026-04-01T06:00:00+09:00:00",
+                        "2026-04-01T06:00:00.5.5Z",
+                        "2026-04-01T06:00:0aZ",
+                        "+2026-04-01T06:00Z"}) {
     EXPECT_EQ(parse_datetime(s), std::nullopt) << '"' << s << '"';
   }
 }
@@ -216,9 +229,9 @@ TEST(FormatDatetimeTest, AppendsToExistingText) {
 }
 
 TEST(FormatDatetimeTest, RoundTripsThroughParse) {
-  for (int64_t us : std::initializer_list<int64_t>{0, kApril1, kApril1 + 1, kApril1 + 999999, int64_t{-1},
-                     -2208988800LL * kSec + 42, 253402300799LL * kSec /* 9999-12-31T23:59:59 */,
-                     951782400LL * kSec + 123000}) {
+  for (int64_t us : std::initializer_list<int64_t>{
+           0, kApril1, kApril1 + 1, kApril1 + 999999, int64_t{-1}, -2208988800LL * kSec + 42,
+           253402300799LL * kSec /* 9999-12-31T23:59:59 */, 951782400LL * kSec + 123000}) {
     std::string s = format_datetime(us);
     EXPECT_EQ(parse_datetime(s), us) << s;
   }

@@ -12,8 +12,12 @@ int hex(char c) {
   return -1;
 }
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 }  // namespace
 
@@ -77,11 +81,27 @@ std::string percent_encode_segment(std::string_view s) {
   for (unsigned char c : s) {
     bool keep = is_alpha(static_cast<char>(c)) || is_digit(static_cast<char>(c));
     switch (c) {
-      case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'':
-      case '(': case ')': case '*': case '+': case ',': case ';': case '=': case ':': case '@':
+      case '-':
+      case '.':
+      case '_':
+      case '~':
+      case '!':
+      case '$':
+      case '&':
+      case '\'':
+      case '(':
+      case ')':
+      case '*':
+      case '+':
+      case ',':
+      case ';':
+      case '=':
+      case ':':
+      case '@':
         keep = true;
         break;
-      default: break;
+      default:
+        break;
     }
     if (keep) {
       out.push_back(static_cast<char>(c));

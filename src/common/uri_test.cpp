@@ -27,7 +27,7 @@ TEST(IsAbsoluteUriTest, SchemeMustStartWithALetterAndHoldNoOtherCharacters) {
   EXPECT_FALSE(is_absolute_uri("a_b:rest"));
   EXPECT_FALSE(is_absolute_uri("a b:rest"));
   EXPECT_FALSE(is_absolute_uri("foo/bar:baz"));  // a relative reference
-  EXPECT_FALSE(is_absolute_uri("\xc3\xa9:x"));    // non-ASCII scheme
+  EXPECT_FALSE(is_absolute_uri("\xc3\xa9:x"));   // non-ASCII scheme
 }
 
 TEST(IsAbsoluteUriTest, NeedsSchemeColonAndANonEmptyRest) {
@@ -154,7 +154,8 @@ TEST(PercentEncodeSegmentTest, KeepsPcharsAndEncodesTheRest) {
 
 TEST(PercentEncodeSegmentTest, DecodesBackToTheOriginal) {
   std::string all;
-  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  for (int c = 0; c < 256; ++c)
+    all.push_back(static_cast<char>(c));
   std::string encoded = percent_encode_segment(all);
   EXPECT_EQ(encoded.find('/'), std::string::npos);
   EXPECT_EQ(encoded.find('?'), std::string::npos);

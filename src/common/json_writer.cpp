@@ -136,14 +136,7 @@ void JsonWriter::escape_into(std::string_view s, std::string& out) {
 #endif
   // p is where the first byte that may need an escape is. A short string with none (nearly
   // every one) goes to the buffer quotes and all in one append.
-  if (p == end && s.size() <= 126) {
-    char piece[128];
-    piece[0] = '"';
-    if (!s.empty()) std::memcpy(piece + 1, s.data(), s.size());  // an empty view's data may be null
-    piece[s.size() + 1] = '"';
-    out.append(piece, s.size() + 2);
-    return;
-  }
+  if (p == end && append_quoted(out, false, s, '\0')) return;
   out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   for (; p != end; ++p) {

@@ -107,24 +107,30 @@ class JsonWriter {
   void append_string(std::string_view s) { escape_into(s, out_); }
   // The separator, then s in quotes, then `after` unless it is NUL.
   void quoted_piece(std::string_view s, char after) {
-    char piece[128];
-    if (s.size() + 4 > sizeof piece) {
+    if (!append_quoted(out_, !first_, s, after)) {
       sep();
       out_.push_back('"');
       out_.append(s);
       out_.push_back('"');
       if (after != '\0') out_.push_back(after);
-      return;
     }
-    char* o = piece;
-    if (!first_) *o++ = ',';
     first_ = false;
+  }
+
+  // Appends [','] '"' s '"' [after] (`after` unless NUL) in one piece and returns true when it
+  // fits a short stack buffer, else appends nothing and returns false. `s` needs no escape.
+  static bool append_quoted(std::string& out, bool comma, std::string_view s, char after) {
+    char piece[128];
+    if (s.size() + 4 > sizeof piece) return false;
+    char* o = piece;
+    if (comma) *o++ = ',';
     *o++ = '"';
     if (!s.empty()) std::memcpy(o, s.data(), s.size());  // an empty view's data may be null
     o += s.size();
     *o++ = '"';
     if (after != '\0') *o++ = after;
-    out_.append(piece, static_cast<size_t>(o - piece));
+    out.append(piece, static_cast<size_t>(o - piece));
+    return true;
   }
 
   std::string& out_;

@@ -35,6 +35,14 @@ class Client {
 
   void send_raw(std::string_view bytes) { asio::write(socket_, asio::buffer(bytes)); }
 
+  void shutdown() { ::shutdown(socket_.native_handle(), SHUT_RDWR); }
+
+  // A blocking read that waits longer than this fails (read() throws) instead of hanging.
+  void set_read_timeout(int seconds) {
+    timeval tv{seconds, 0};
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+
   ClientResponse read() {
     ClientResponse res;
     bhttp::read(socket_, buffer_, res);
@@ -210,6 +218,47 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   ASSERT_EQ(remotes.size(), 6u);
   for (const auto& r : remotes)
     EXPECT_EQ(r, remotes[0]);  // same client port: one connection
+}
+
+// Bodies around the read buffer's sizes (4 KiB kept, up to 256 KiB more for a large body), sent
+// back to back in one stream, so that the bytes of the next requests are already buffered when a
+// large body's buffer is given back: every body must arrive whole and in order.
+TEST_F(ServerTest, PipelinedBodiesOfEverySizeArriveWhole) {
+  start_echo();
+  const size_t sizes[] = {0, 10, 4095, 4096, 5000, 300000, 3, 262144, 262145, 70000, 1};
+  std::string stream;
+  std::vector<std::string> bodies;
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    std::string body(sizes[i], '\0');
+    for (size_t j = 0; j < body.size(); ++j)
+      body[j] = static_cast<char>('a' + (i * 7 + j * 13) % 26);
+    stream += "POST /p" + std::to_string(i) +
+              " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+              "\r\n\r\n" + body;
+    bodies.push_back(std::move(body));
+  }
+  Client c(port());
+  c.set_read_timeout(10);
+  // Another thread writes while this one reads: neither side's socket buffer can hold it all.
+  std::thread writer([&] {
+    try {
+      c.send_raw(stream);
+    } catch (const std::exception&) {  // the reader failed and shut the socket down
+    }
+  });
+  try {
+    for (size_t i = 0; i < bodies.size(); ++i) {
+      auto res = c.read();
+      EXPECT_EQ(res.result_int(), 200);
+      EXPECT_EQ(res["X-Path"], "/p" + std::to_string(i));
+      EXPECT_EQ(res.body().size(), bodies[i].size()) << "request " << i;
+      EXPECT_TRUE(res.body() == bodies[i]) << "request " << i;
+    }
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "reading the responses: " << e.what();
+    c.shutdown();
+  }
+  writer.join();
 }
 
 TEST_F(ServerTest, ReplyFromAnotherThreadAndSecondCallIgnored) {

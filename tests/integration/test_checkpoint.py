@@ -13,11 +13,13 @@ import re
 import shutil
 import signal
 import sqlite3
+import struct
 import sys
 import tempfile
 import threading
 import time
 import unittest
+import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
@@ -36,6 +38,24 @@ FOLD_WAIT_S = 60    # an upper bound for a fold to finish, not an expectation
 def segments(data_dir):
     """Sequence numbers of the change log segments in `data_dir`, ascending."""
     return sorted(int(m.group(1)) for m in map(SEGMENT.fullmatch, os.listdir(data_dir)) if m)
+
+
+def valid_prefix(path, seq):
+    """Bytes of the records of segment `seq` at the start of `path`, read as docs/storage.md
+    describes the format: a record is "TSL2", its length and the CRC-32 of the segment number
+    (8 bytes, little-endian) and the payload. What follows is a torn record or, in a reused
+    segment file, the records of its earlier life."""
+    with open(path, "rb") as f:
+        data = f.read()
+    pos = 0
+    while pos + 12 <= len(data):
+        magic, length, crc = struct.unpack_from("<4sII", data, pos)
+        payload = data[pos + 12:pos + 12 + length]
+        if magic != b"2LST" or len(payload) != length or \
+                zlib.crc32(struct.pack("<Q", seq) + payload) != crc:
+            break
+        pos += 12 + length
+    return pos
 
 
 def checkpoint_rows(data_dir):
@@ -169,6 +189,10 @@ class Folding(unittest.TestCase):
         self.assertEqual(server.stop(), 0, "exit code after SIGTERM:\n" + server.read_log())
         self.assertEqual(len(segments(self.data_dir)), 1,
                          f"segments after a graceful stop: {sorted(os.listdir(self.data_dir))}")
+        newest = segments(self.data_dir)[0]
+        path = os.path.join(self.data_dir, f"changes-{newest:012d}.log")
+        self.assertEqual(valid_prefix(path, newest), os.path.getsize(path),
+                         "a graceful stop leaves the newest segment without old records")
         self.server = server = Server(data_dir=self.data_dir, args=CHECKPOINT)
         server.start(timeout=60)
         got = fetch_all(server, "Lamp")
@@ -260,18 +284,31 @@ class KillDuringFolds(unittest.TestCase):
     def test_kill_9_during_folds_three_times(self):
         ledger = Ledger(WORKERS)
         server = self.start_server()
+        reused_kills = 0
         for cycle in range(self.CYCLES):
             ledger.acks = 0
             mid_fold = self.load_then_kill(server, ledger, f"k{cycle}")
+            # A rotation writes over the spare (a folded segment): then the newest segment holds
+            # the old records after its own, which the restart must not read as its own.
+            newest = segments(self.data_dir)[-1]
+            path = os.path.join(self.data_dir, f"changes-{newest:012d}.log")
+            stale = os.path.getsize(path) - valid_prefix(path, newest)
+            reused_kills += stale > 0
             print(f"\n  [checkpoint] kill #{cycle + 1}: {ledger.acks} writes acknowledged, "
                   f"{len(ledger.acked)} entities, killed {'during' if mid_fold else 'between'} "
-                  f"folds, segments left {segments(self.data_dir)}", file=sys.stderr)
+                  f"folds, segments left {segments(self.data_dir)}, {stale} bytes after the "
+                  f"newest segment's records", file=sys.stderr)
             self.assertGreater(ledger.acks, 0)
             server = self.start_server()
             self.verify(server, ledger)
+        self.assertGreater(reused_kills, 0, "no kill hit a segment written over a spare")
         self.assertEqual(server.stop(), 0, "exit code after SIGTERM:\n" + server.read_log())
         self.assertEqual(len(segments(self.data_dir)), 1,
                          f"segments after a graceful stop: {sorted(os.listdir(self.data_dir))}")
+        newest = segments(self.data_dir)[0]
+        path = os.path.join(self.data_dir, f"changes-{newest:012d}.log")
+        self.assertEqual(valid_prefix(path, newest), os.path.getsize(path),
+                         "a graceful stop leaves the newest segment without old records")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -13,8 +14,13 @@
 namespace tsunagu::store {
 namespace {
 
-constexpr uint32_t kMagic = 0x54534c31;  // "TSL1"
-constexpr size_t kHeader = 12;           // magic, payload length, CRC-32 of the payload
+// "TSL2": the CRC covers the segment's number (8 bytes) and the payload, so a record left in a
+// reused segment file from its earlier life does not read as one of the segment's own.
+constexpr uint32_t kMagic = 0x54534c32;
+// "TSL1" (before segments were reused): the CRC covers the payload only. Still read; such
+// segments are deleted after their fold, never reused.
+constexpr uint32_t kMagicV1 = 0x54534c31;
+constexpr size_t kHeader = 12;  // magic, payload length, CRC-32
 constexpr uint32_t kMaxRecord = 1u << 30;
 
 void put32(std::string& out, uint32_t v) {
@@ -58,24 +64,36 @@ class Reader {
   size_t pos_ = 0;
 };
 
-// zlib's CRC-32 (the gzip polynomial, reflected), computed by ISA-L.
-uint32_t crc(std::string_view s) {
-  return crc32_gzip_refl(0, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+// zlib's CRC-32 (the gzip polynomial, reflected), computed by ISA-L; `seed` continues an
+// earlier CRC as zlib's crc32() does.
+uint32_t crc(std::string_view s, uint32_t seed = 0) {
+  return crc32_gzip_refl(seed, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+}
+// A TSL2 record's CRC: the segment number, little-endian, then the payload.
+uint32_t record_crc(uint64_t seq, std::string_view payload) {
+  char b[8];
+  std::memcpy(b, &seq, 8);
+  return crc(payload, crc(std::string_view(b, 8)));
 }
 
 Status io_error(const std::string& what, const std::string& path) {
   return Status::Internal("change log: " + what + " '" + path + "': " + std::strerror(errno));
 }
 
-// The size of the intact record (header and payload) starting at `pos` of `data`, or 0.
-size_t frame_at(std::string_view data, size_t pos) {
+// The size of the intact record of segment `seq` (header and payload) starting at `pos` of
+// `data`, or 0.
+size_t frame_at(std::string_view data, size_t pos, uint64_t seq) {
   if (data.size() - pos < kHeader) return 0;
   uint32_t magic, len, sum;
   std::memcpy(&magic, data.data() + pos, 4);
   std::memcpy(&len, data.data() + pos + 4, 4);
   std::memcpy(&sum, data.data() + pos + 8, 4);
-  if (magic != kMagic || len > kMaxRecord || len > data.size() - pos - kHeader) return 0;
-  if (crc(data.substr(pos + kHeader, len)) != sum) return 0;
+  if ((magic != kMagic && magic != kMagicV1) || len > kMaxRecord ||
+      len > data.size() - pos - kHeader) {
+    return 0;
+  }
+  std::string_view payload = data.substr(pos + kHeader, len);
+  if ((magic == kMagic ? record_crc(seq, payload) : crc(payload)) != sum) return 0;
   return kHeader + len;
 }
 
@@ -125,15 +143,53 @@ void ChangeLog::close() {
   fd_ = -1;
 }
 
-Status ChangeLog::open(const std::string& path, uint64_t size) {
+Status ChangeLog::open(const std::string& path, uint64_t seq, uint64_t size) {
   close();
   path_ = path;
+  seq_ = seq;
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) return io_error("cannot open", path);
   // Anything after the valid prefix is a torn record that was never acknowledged.
   if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return io_error("cannot truncate", path);
   if (::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0) return io_error("cannot seek", path);
-  size_ = size;
+  size_ = file_size_ = size;
+  return Status::Ok();
+}
+
+Status ChangeLog::reuse(const std::string& path, uint64_t seq) {
+  close();
+  path_ = path;
+  seq_ = seq;
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd_ < 0) return io_error("cannot open", path);
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return io_error("cannot stat", path);
+  // A write of part of a page that is not cached reads the page first; if the file's pages
+  // left the cache since its fold read them, read them back ahead of the appends.
+  (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV_WILLNEED);
+  size_ = 0;
+  file_size_ = static_cast<uint64_t>(st.st_size);
+  return Status::Ok();
+}
+
+Status ChangeLog::seal(bool sync) {
+  if (fd_ < 0) return Status::Ok();
+  if (file_size_ > size_) {
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      Status st = io_error("cannot truncate", path_);
+      close();
+      return st;
+    }
+    // With --sync full the records are on disk already; this makes the cut so, so that a
+    // power loss cannot bring the old records back after the segment's last one.
+    if (sync && ::fdatasync(fd_) != 0) {
+      Status st = io_error("cannot sync", path_);
+      close();
+      return st;
+    }
+    file_size_ = size_;
+  }
+  close();
   return Status::Ok();
 }
 
@@ -141,7 +197,7 @@ Status ChangeLog::append(std::string_view payload, bool sync) {
   frame_.clear();
   put32(frame_, kMagic);
   put32(frame_, static_cast<uint32_t>(payload.size()));
-  put32(frame_, crc(payload));
+  put32(frame_, record_crc(seq_, payload));
   const char* parts[2] = {frame_.data(), payload.data()};
   size_t lengths[2] = {frame_.size(), payload.size()};
   for (int i = 0; i < 2; ++i) {
@@ -156,6 +212,7 @@ Status ChangeLog::append(std::string_view payload, bool sync) {
             ::lseek(fd_, static_cast<off_t>(size_), SEEK_SET) < 0) {
           close();  // no further appends to a file we cannot repair
         }
+        file_size_ = size_;
         return st;
       }
       done += static_cast<size_t>(n);
@@ -167,10 +224,11 @@ Status ChangeLog::append(std::string_view payload, bool sync) {
     return st;
   }
   size_ += kHeader + payload.size();
+  file_size_ = std::max(file_size_, size_);
   return Status::Ok();
 }
 
-Status ChangeLog::replay(const std::string& path,
+Status ChangeLog::replay(const std::string& path, uint64_t seq,
                          const std::function<Status(std::string_view)>& record,
                          uint64_t& valid_size, bool& torn, Mapping* keep) {
   valid_size = 0;
@@ -203,7 +261,7 @@ Status ChangeLog::replay(const std::string& path,
   const std::string_view data = mapping.data();
   size_t pos = 0;
   while (pos < data.size()) {
-    size_t frame = frame_at(data, pos);
+    size_t frame = frame_at(data, pos, seq);
     if (frame == 0) break;
     TSUNAGU_RETURN_IF_ERROR(record(std::string_view(data.data() + pos + kHeader, frame - kHeader)));
     pos += frame;
@@ -215,7 +273,7 @@ Status ChangeLog::replay(const std::string& path,
     // intact record after the bad bytes means acknowledged data was damaged: report it rather
     // than cut every later record off.
     for (size_t at = pos + 1; at + kHeader <= data.size(); ++at) {
-      if (frame_at(data, at) != 0) {
+      if (frame_at(data, at, seq) != 0) {
         return Status::Internal("change log '" + path + "' is damaged at byte " +
                                 std::to_string(pos) + ", before an intact record at byte " +
                                 std::to_string(at));

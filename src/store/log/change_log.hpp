@@ -1,5 +1,5 @@
-// The change log: an append-only file of write batches, each one record with a length and a
-// CRC, so that making a group of changes durable costs one sequential write and one fdatasync
+// The change log: append-only files (segments) of write batches, each one record with a length
+// and a CRC, so that making a group of changes durable costs one sequential write and one fdatasync
 // instead of rewriting B-tree pages. A record torn by a crash (never acknowledged) is detected
 // by its length or CRC when the log is read back, and cut off. Format: docs/storage.md.
 #pragma once
@@ -28,12 +28,21 @@ class ChangeLog {
   ChangeLog(const ChangeLog&) = delete;
   ChangeLog& operator=(const ChangeLog&) = delete;
 
-  // Opens (creating) `path` for appending at `size` bytes (what replay() found valid; anything
-  // after it is cut off).
-  Status open(const std::string& path, uint64_t size);
+  // Opens (creating) `path` as log segment `seq` for appending at `size` bytes (what replay()
+  // found valid; anything after it is cut off).
+  Status open(const std::string& path, uint64_t seq, uint64_t size);
+  // Opens `path`, a segment whose records are all folded, as segment `seq`, writing from its
+  // first byte over the old records: its blocks are allocated and its pages most likely cached,
+  // so that appending costs less than appending to a new file. Old records left after the new
+  // ones cannot pass for records of `seq` (each record's CRC covers its segment's number), and
+  // seal() cuts them off.
+  Status reuse(const std::string& path, uint64_t seq);
   // Appends one record and, with `sync`, waits until it is on disk. On failure the file is cut
   // back to its previous size, so a failed append never leaves a torn record before later ones.
   Status append(std::string_view payload, bool sync);
+  // Ends the segment: cuts off what a reused file held after the records written (with `sync`,
+  // durably) and closes it.
+  Status seal(bool sync);
   uint64_t size() const { return size_; }
   bool is_open() const { return fd_ >= 0; }
   const std::string& path() const { return path_; }
@@ -58,17 +67,20 @@ class ChangeLog {
     size_t size_ = 0;
   };
 
-  // Reads every valid record of `path` in order, calling `record(payload)`. Returns the size of
-  // the valid prefix in `valid_size`; `torn` tells whether bytes after it were found. The
-  // payloads point into a mapping of the file: it ends with the call, or, with `keep`, is
-  // handed over there, so that views of the payloads stay valid.
-  static Status replay(const std::string& path,
+  // Reads every valid record of segment `seq` at `path` in order, calling `record(payload)`.
+  // Returns the size of the valid prefix in `valid_size`; `torn` tells whether bytes after it were
+  // found. The payloads point into a mapping of the file: it ends with the call, or, with `keep`,
+  // is handed over there, so that views of the payloads stay valid.
+  static Status replay(const std::string& path, uint64_t seq,
                        const std::function<Status(std::string_view payload)>& record,
                        uint64_t& valid_size, bool& torn, Mapping* keep = nullptr);
 
  private:
   int fd_ = -1;
-  uint64_t size_ = 0;
+  uint64_t seq_ = 0;
+  uint64_t size_ = 0;       // bytes of this segment's records
+  uint64_t file_size_ = 0;  // bytes in the file (more than size_ while a reused file's old
+                            // records remain after the new ones)
   std::string path_;
   std::string frame_;  // reused record buffer
 };

@@ -91,7 +91,7 @@ class ChangeLogTest : public ::testing::Test {
   // Appends each payload as one record; returns the offset at which each record starts.
   std::vector<uint64_t> append_all(const std::vector<std::string>& payloads) {
     ChangeLog log;
-    EXPECT_TRUE(log.open(path_, 0).ok());
+    EXPECT_TRUE(log.open(path_, 1, 0).ok());
     std::vector<uint64_t> offsets;
     for (const auto& p : payloads) {
       offsets.push_back(log.size());
@@ -113,7 +113,7 @@ class ChangeLogTest : public ::testing::Test {
     r.valid = 12345;  // replay must set both outputs
     r.torn = true;
     r.status = ChangeLog::replay(
-        path_,
+        path_, 1,
         [&](std::string_view p) {
           r.records.emplace_back(p);
           return Status::Ok();
@@ -148,7 +148,7 @@ TEST_F(ChangeLogTest, KeptMappingOutlivesTheReplay) {
   bool torn = true;
   ChangeLog::Mapping kept;
   ASSERT_TRUE(ChangeLog::replay(
-                  path_,
+                  path_, 1,
                   [&](std::string_view p) {
                     views.push_back(p);
                     return Status::Ok();
@@ -241,40 +241,128 @@ TEST_F(ChangeLogTest, ReplayDeliversRecordsInOrderWithExactFraming) {
 
 // The header holds the standard CRC-32 (zlib's and gzip's), whatever computes it: logs written
 // by earlier builds must replay. "123456789" is the polynomial's published check value.
-TEST_F(ChangeLogTest, HeaderCarriesTheStandardCrc32) {
+// CRC-32 as zlib and gzip define it (reflected polynomial 0xEDB88320), bit by bit: an
+// expectation independent of the ISA-L routine the log uses.
+uint32_t crc32_bitwise(std::string_view bytes) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : bytes) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k)
+      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+
+std::string le32(uint32_t v) {
+  std::string out(4, '\0');
+  for (int i = 0; i < 4; ++i)
+    out[i] = static_cast<char>(v >> (8 * i));
+  return out;
+}
+
+// A record as the format says, framed here byte by byte rather than by the writer.
+std::string framed(std::string_view magic, std::string_view payload, uint32_t crc) {
+  return std::string(magic) + le32(static_cast<uint32_t>(payload.size())) + le32(crc) +
+         std::string(payload);
+}
+
+TEST_F(ChangeLogTest, HeaderCarriesTheCrc32OfTheSegmentNumberAndThePayload) {
+  EXPECT_EQ(crc32_bitwise("123456789"), 0xCBF43926u);  // the standard check value
   append_all({"123456789", ""});
   std::string bytes = read_file(path_);
   ASSERT_EQ(bytes.size(), 2 * kHeader + 9);
-  auto u32 = [&bytes](size_t at) {
-    return static_cast<uint32_t>(static_cast<unsigned char>(bytes[at])) |
-           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 1])) << 8 |
-           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 2])) << 16 |
-           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 3])) << 24;
-  };
-  EXPECT_EQ(u32(4), 9u);
-  EXPECT_EQ(u32(8), 0xCBF43926u);
-  EXPECT_EQ(u32(kHeader + 9 + 8), 0u);  // the CRC of no bytes
+  const std::string seq1("\x01\0\0\0\0\0\0\0", 8);  // segment 1, little-endian
+  EXPECT_EQ(bytes.substr(0, 4), "2LST");
+  EXPECT_EQ(bytes.substr(0, kHeader + 9),
+            framed("2LST", "123456789", crc32_bitwise(seq1 + "123456789")));
+  EXPECT_EQ(bytes.substr(kHeader + 9), framed("2LST", "", crc32_bitwise(seq1)));
 
-  // The reader checks the same CRC: records framed here byte by byte, not by the writer, replay
-  // with the standard value and are cut with any other.
-  auto le32 = [](uint32_t v) {
-    std::string out(4, '\0');
-    for (int i = 0; i < 4; ++i)
-      out[i] = static_cast<char>(v >> (8 * i));
-    return out;
-  };
-  const std::string magic = bytes.substr(0, 4);
-  auto framed = [&](uint32_t crc) { return magic + le32(9) + le32(crc) + "123456789"; };
-  write_file(path_, framed(0xCBF43926u) + framed(0xCBF43926u));
+  // The reader checks the same CRC: the records replay as segment 1 and are cut with any other
+  // CRC, or as any other segment.
+  const uint32_t good = crc32_bitwise(seq1 + "123456789");
+  write_file(path_, framed("2LST", "123456789", good) + framed("2LST", "123456789", good));
   Replayed r = replay();
   ASSERT_TRUE(r.status.ok()) << r.status.detail();
   EXPECT_EQ(r.records, (std::vector<std::string>{"123456789", "123456789"}));
   EXPECT_FALSE(r.torn);
-  write_file(path_, framed(0xCBF43926u) + framed(0xCBF43927u));
+  write_file(path_, framed("2LST", "123456789", good) + framed("2LST", "123456789", good + 1));
   r = replay();
   ASSERT_TRUE(r.status.ok()) << r.status.detail();
   EXPECT_EQ(r.records, (std::vector<std::string>{"123456789"}));
   EXPECT_TRUE(r.torn);
+  write_file(path_, framed("2LST", "123456789", good));
+  uint64_t valid = 1;
+  bool torn = false;
+  ASSERT_TRUE(ChangeLog::replay(
+                  path_, 2, [](std::string_view) { return Status::Ok(); }, valid, torn)
+                  .ok());
+  EXPECT_EQ(valid, 0u) << "a record of segment 1 is not one of segment 2";
+  EXPECT_TRUE(torn);
+}
+
+// Segments written before the CRC covered the segment number ("TSL1", the CRC of the payload
+// alone) are still read, also with records of the current format after them (a segment the
+// new version went on appending to).
+TEST_F(ChangeLogTest, RecordsOfTheFirstFormatAreStillRead) {
+  write_file(path_, framed("1LST", "123456789", 0xCBF43926u) + framed("1LST", "", 0));
+  {
+    ChangeLog log;
+    ASSERT_TRUE(log.open(path_, 1, fs::file_size(path_)).ok());
+    ASSERT_TRUE(log.append("new", true).ok());
+  }
+  Replayed r = replay();
+  ASSERT_TRUE(r.status.ok()) << r.status.detail();
+  EXPECT_EQ(r.records, (std::vector<std::string>{"123456789", "", "new"}));
+  EXPECT_FALSE(r.torn);
+  write_file(path_, framed("1LST", "123456789", 0xCBF43927u));
+  r = replay();
+  EXPECT_TRUE(r.records.empty());
+  EXPECT_TRUE(r.torn);
+}
+
+// A reused file (a folded segment written over as a later one): replay gives the new records
+// only, the old ones after them count as a torn tail (never as damage), and seal() cuts them.
+TEST_F(ChangeLogTest, ReusedFileReadsOnlyItsNewRecordsAndSealCutsTheOldOnes) {
+  auto old_records = payloads();
+  append_all(old_records);
+  const uint64_t old_size = fs::file_size(path_);
+  const std::string reused = dir_ + "/changes-000000000007.log";
+  fs::rename(path_, reused);
+  ChangeLog log;
+  ASSERT_TRUE(log.reuse(reused, 7).ok());
+  EXPECT_EQ(log.size(), 0u);
+  ASSERT_TRUE(log.append("first", false).ok());
+  ASSERT_TRUE(log.append("second", true).ok());
+  EXPECT_EQ(fs::file_size(reused), old_size) << "written over, not cut, while open";
+  auto replay7 = [&] {
+    Replayed r;
+    r.status = ChangeLog::replay(
+        reused, 7,
+        [&](std::string_view p) {
+          r.records.emplace_back(p);
+          return Status::Ok();
+        },
+        r.valid, r.torn);
+    return r;
+  };
+  Replayed r = replay7();
+  ASSERT_TRUE(r.status.ok()) << r.status.detail();
+  EXPECT_EQ(r.records, (std::vector<std::string>{"first", "second"}));
+  EXPECT_EQ(r.valid, log.size());
+  EXPECT_TRUE(r.torn);
+  ASSERT_TRUE(log.seal(true).ok());
+  EXPECT_FALSE(log.is_open());
+  EXPECT_EQ(fs::file_size(reused), 2 * kHeader + 11);
+  r = replay7();
+  EXPECT_EQ(r.records, (std::vector<std::string>{"first", "second"}));
+  EXPECT_FALSE(r.torn);
+
+  // Writing past the old end: nothing is left to cut.
+  ASSERT_TRUE(log.reuse(reused, 8).ok());
+  const std::string big(3 * old_size, 'b');
+  ASSERT_TRUE(log.append(big, false).ok());
+  ASSERT_TRUE(log.seal(false).ok());
+  EXPECT_EQ(fs::file_size(reused), kHeader + big.size());
 }
 
 TEST_F(ChangeLogTest, EmptyFileHasNoRecordsAndIsNotTorn) {
@@ -409,7 +497,7 @@ TEST_F(ChangeLogTest, ReopeningAtTheValidSizeCutsTheTailAndLaterAppendsAreReadab
   ASSERT_TRUE(before.torn);
   {
     ChangeLog log;
-    ASSERT_TRUE(log.open(path_, before.valid).ok());
+    ASSERT_TRUE(log.open(path_, 1, before.valid).ok());
     EXPECT_EQ(log.size(), before.valid);
     EXPECT_EQ(fs::file_size(path_), before.valid);
     ASSERT_TRUE(log.append("after the cut", true).ok());
@@ -431,7 +519,7 @@ TEST_F(ChangeLogTest, ReopeningAtTheFullSizeKeepsEveryRecord) {
   append_all(p);
   {
     ChangeLog log;
-    ASSERT_TRUE(log.open(path_, fs::file_size(path_)).ok());
+    ASSERT_TRUE(log.open(path_, 1, fs::file_size(path_)).ok());
     ASSERT_TRUE(log.append("tail", true).ok());
   }
   auto want = p;
@@ -441,7 +529,7 @@ TEST_F(ChangeLogTest, ReopeningAtTheFullSizeKeepsEveryRecord) {
 
 TEST_F(ChangeLogTest, OpenCreatesAMissingFile) {
   ChangeLog log;
-  ASSERT_TRUE(log.open(path_, 0).ok());
+  ASSERT_TRUE(log.open(path_, 1, 0).ok());
   EXPECT_TRUE(log.is_open());
   EXPECT_EQ(log.path(), path_);
   EXPECT_TRUE(fs::exists(path_));
@@ -454,7 +542,7 @@ TEST_F(ChangeLogTest, OpenCreatesAMissingFile) {
 
 TEST_F(ChangeLogTest, OpenInAMissingDirectoryFails) {
   ChangeLog log;
-  Status st = log.open(dir_ + "/no/such/dir/changes.log", 0);
+  Status st = log.open(dir_ + "/no/such/dir/changes.log", 1, 0);
   EXPECT_EQ(st.kind(), ErrorKind::kInternalError);
   EXPECT_FALSE(log.is_open());
 }
@@ -465,7 +553,7 @@ TEST_F(ChangeLogTest, AnErrorFromTheRecordCallbackStopsTheReplay) {
   uint64_t valid = 0;
   bool torn = false;
   Status st = ChangeLog::replay(
-      path_,
+      path_, 1,
       [&](std::string_view) {
         return ++seen == 2 ? Status::Internal("visitor refuses") : Status::Ok();
       },

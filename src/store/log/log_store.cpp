@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/log.hpp"
@@ -67,12 +68,12 @@ struct Changes {
     }
   }
 
-  // Adds every intact record of the log segment at `path` (see ChangeLog::replay).
-  Status add_segment(const std::string& path, uint64_t& valid, bool& torn) {
+  // Adds every intact record of log segment `seq` at `path` (see ChangeLog::replay).
+  Status add_segment(const std::string& path, uint64_t seq, uint64_t& valid, bool& torn) {
     std::vector<OpView> ops;
     ChangeLog::Mapping mapping;
     TSUNAGU_RETURN_IF_ERROR(ChangeLog::replay(
-        path,
+        path, seq,
         [&](std::string_view payload) {
           ops.clear();
           TSUNAGU_RETURN_IF_ERROR(decode_ops(payload, ops));
@@ -114,6 +115,9 @@ std::string segment_name(uint64_t seq) {
   snprintf(buf, sizeof buf, "changes-%012llu.log", static_cast<unsigned long long>(seq));
   return buf;
 }
+
+// A folded segment kept to be written over by the next rotation (ChangeLog::reuse).
+constexpr char kSpareName[] = "spare-segment.log";
 
 // Sequence numbers of the log segments in `dir`, ascending.
 std::vector<uint64_t> segments(const std::string& dir) {
@@ -160,6 +164,8 @@ class LogStore final : public Store {
     }
     cv_.notify_all();
     if (folder_.joinable()) folder_.join();
+    // A reused segment's old records after the new ones would only be cut at the next start.
+    (void)log_.seal(options_.sync == SyncMode::kFull);
   }
 
   Status apply(WriteBatch batch) override {
@@ -182,13 +188,15 @@ class LogStore final : public Store {
   Status load(LoadVisitor& visitor) override {
     // Replay every segment into one set of changes; only the last may end in a torn record.
     std::vector<uint64_t> segs = segments(options_.dir);
+    // A spare left by the last run is not needed to read anything; rotations make new ones.
+    ::unlink(spare_path().c_str());
     uint64_t last_size = 0;
     Changes logged;
     for (size_t i = 0; i < segs.size(); ++i) {
       std::string path = options_.dir + "/" + segment_name(segs[i]);
       uint64_t valid = 0;
       bool torn = false;
-      TSUNAGU_RETURN_IF_ERROR(logged.add_segment(path, valid, torn));
+      TSUNAGU_RETURN_IF_ERROR(logged.add_segment(path, segs[i], valid, torn));
       if (torn) {
         if (i + 1 != segs.size()) {
           return Status::Internal("change log '" + path + "' is damaged at byte " +
@@ -201,9 +209,12 @@ class LogStore final : public Store {
     TSUNAGU_RETURN_IF_ERROR(stream(visitor, logged));
     // Keep appending to the newest segment (cut to its valid prefix), or start the first.
     next_seq_ = segs.empty() ? 1 : segs.back();
-    TSUNAGU_RETURN_IF_ERROR(
-        log_.open(options_.dir + "/" + segment_name(next_seq_), segs.empty() ? 0 : last_size));
+    TSUNAGU_RETURN_IF_ERROR(log_.open(options_.dir + "/" + segment_name(next_seq_), next_seq_,
+                                      segs.empty() ? 0 : last_size));
     if (segs.empty()) sync_dir(options_.dir);
+    // Segments this process creates hold records of the current format only (a segment left by
+    // an earlier version and appended to here may hold older ones).
+    first_new_seq_ = segs.empty() ? next_seq_ : next_seq_ + 1;
     ++next_seq_;
     folder_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "tsunagu-fold");
@@ -277,12 +288,20 @@ class LogStore final : public Store {
     return overlay.finish();
   }
 
-  // Starts a new segment and asks the folding thread to fold every older one.
+  // Starts a new segment, over the spare when there is one, and asks the folding thread to
+  // fold every older one.
   void rotate() {
     std::unique_lock lock(mu_);
     if (folding_) return;  // the current fold finishes first; the log keeps growing meanwhile
+    const bool spare = std::exchange(spare_ready_, false);
     lock.unlock();
-    Status st = log_.open(options_.dir + "/" + segment_name(next_seq_), 0);
+    const std::string path = options_.dir + "/" + segment_name(next_seq_);
+    Status st = log_.seal(options_.sync == SyncMode::kFull);
+    if (st.ok()) {
+      st = spare && ::rename(spare_path().c_str(), path.c_str()) == 0
+               ? log_.reuse(path, next_seq_)
+               : log_.open(path, next_seq_, 0);
+    }
     if (!st.ok()) {
       log::error("change_log_rotate_failed", {{"detail", st.detail()}});
       failure_ = st;
@@ -298,7 +317,8 @@ class LogStore final : public Store {
   }
 
   // The folding thread: reads the closed segments back, keeps the latest state of each row,
-  // writes it into the checkpoint in one transaction, then deletes those segments. The commit
+  // writes it into the checkpoint in one transaction, then deletes those segments (keeping
+  // one as the spare). The commit
   // thread meanwhile appends to the newest segment, which is never folded while open.
   void fold_loop() {
     std::unique_lock lock(mu_);
@@ -335,37 +355,63 @@ class LogStore final : public Store {
   }
 
   Status fold(uint64_t upto) {
-    Changes changes;
     std::vector<uint64_t> folded;
-    for (uint64_t seq : segments(options_.dir)) {
-      if (seq > upto) break;
-      std::string path = options_.dir + "/" + segment_name(seq);
-      uint64_t valid = 0;
-      bool torn = false;
-      TSUNAGU_RETURN_IF_ERROR(changes.add_segment(path, valid, torn));
-      if (torn) return Status::Internal("change log '" + path + "' is damaged");
-      folded.push_back(seq);
+    {
+      Changes changes;  // maps the segments until the checkpoint holds their changes
+      for (uint64_t seq : segments(options_.dir)) {
+        if (seq > upto) break;
+        std::string path = options_.dir + "/" + segment_name(seq);
+        uint64_t valid = 0;
+        bool torn = false;
+        TSUNAGU_RETURN_IF_ERROR(changes.add_segment(path, seq, valid, torn));
+        if (torn) return Status::Internal("change log '" + path + "' is damaged");
+        folded.push_back(seq);
+      }
+      if (!changes.empty()) TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply_views(changes.ops()));
     }
-    if (!changes.empty()) TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply_views(changes.ops()));
-    for (uint64_t seq : folded)
-      ::unlink((options_.dir + "/" + segment_name(seq)).c_str());
+    // The newest folded segment becomes the spare if there is none, unless this process did
+    // not write it (it may hold records of the old format, whose CRC does not cover the
+    // segment's number); the others go.
+    bool keep;
+    {
+      std::lock_guard lock(mu_);
+      keep = !spare_ready_;
+    }
+    bool kept = false;
+    for (auto it = folded.rbegin(); it != folded.rend(); ++it) {
+      const std::string path = options_.dir + "/" + segment_name(*it);
+      if (keep && !kept && *it >= first_new_seq_ &&
+          ::rename(path.c_str(), spare_path().c_str()) == 0) {
+        kept = true;
+        continue;
+      }
+      ::unlink(path.c_str());
+    }
     sync_dir(options_.dir);
+    if (kept) {
+      std::lock_guard lock(mu_);
+      spare_ready_ = true;
+    }
     return Status::Ok();
   }
+
+  std::string spare_path() const { return options_.dir + "/" + kSpareName; }
 
   static constexpr std::chrono::seconds kReleaseDelay{2};
 
   std::unique_ptr<Store> checkpoint_;
   EmbeddedOptions options_;
-  ChangeLog log_;          // the committing thread
-  std::string payload_;    // the committing thread: reused encoding buffer
-  Status failure_;         // the committing thread: set when the log can no longer be written
-  uint64_t next_seq_ = 1;  // next segment number
+  ChangeLog log_;               // the committing thread
+  std::string payload_;         // the committing thread: reused encoding buffer
+  Status failure_;              // the committing thread: set when the log can no longer be written
+  uint64_t next_seq_ = 1;       // next segment number
+  uint64_t first_new_seq_ = 1;  // segments from this one on may be reused (set by load())
 
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t fold_upto_ = 0;  // segments <= this are to be folded
   bool folding_ = false;
+  bool spare_ready_ = false;  // the spare file holds a folded segment
   bool stopping_ = false;
   std::thread folder_;
 };

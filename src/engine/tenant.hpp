@@ -12,9 +12,9 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "common/flat_hash_map.hpp"
 #include "engine/seq_list.hpp"
 #include "ngsild/geo/spatial_index.hpp"
 #include "ngsild/model/entity.hpp"
@@ -91,7 +91,7 @@ class Tenant {
   std::vector<uint32_t> slot_types_;
   std::vector<uint32_t> free_slots_;
   // Keys view the id inside the slot's current entity; re-keyed whenever the snapshot changes.
-  std::unordered_map<std::string_view, uint32_t, IdHash, std::equal_to<>> by_id_;
+  FlatHashMap<std::string_view, uint32_t, IdHash> by_id_;
   SeqList all_;
   std::unordered_map<Atom, SeqList> by_type_;
   // Per GeoProperty name, then per type_tag(): the geometries of the entities of one type, and
@@ -101,7 +101,7 @@ class Tenant {
   // Relationship objects: attribute name -> object URI -> slots of the entities pointing there,
   // so that q=refDevice=="urn:..." costs its matches, not a scan.
   std::unordered_map<
-      Atom, std::unordered_map<std::string, std::unordered_set<uint32_t>, IdHash, std::equal_to<>>>
+      Atom, std::unordered_map<std::string, FlatHashSet<uint32_t>, IdHash, std::equal_to<>>>
       objects_;
   // Numeric columns for q scans over one type (query_engine.cpp): for each entry of the type's
   // list, the attribute's value when the entity has exactly one instance of it, a Property

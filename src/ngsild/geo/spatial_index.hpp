@@ -18,10 +18,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "common/flat_hash_map.hpp"
 #include "ngsild/geo/geometry.hpp"
 #include "ngsild/geo/geoquery.hpp"
 
@@ -70,9 +70,9 @@ class SpatialIndex {
   template <class F>
   void for_each_point(const Box& b, F&& f) const;
 
-  std::unordered_map<uint64_t, Where> where_;               // every key
-  std::unordered_map<uint64_t, std::vector<Entry>> cells_;  // points by cell_key
-  Tree tree_;                                               // the other shapes
+  FlatHashMap<uint64_t, Where> where_;               // every key
+  FlatHashMap<uint64_t, std::vector<Entry>> cells_;  // points by cell_key
+  Tree tree_;                                        // the other shapes
 };
 
 inline int64_t SpatialIndex::cell_coord(double degrees) {

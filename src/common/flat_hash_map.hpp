@@ -14,7 +14,9 @@
 //
 // Differences from std::unordered_map: any insertion may move every element (references,
 // pointers and iterators are invalidated by insertions, and by erase); erase returns nothing;
-// iteration order is unspecified and changes with the table's size. Keys and values must be
+// iteration order is unspecified and changes with the table's size; an element's key may be
+// replaced through an iterator, but only by an equal key (a string_view moved to another copy
+// of the same text). Keys and values must be
 // default-constructible and movable. Lookups with another key type work when Hash and Eq accept
 // it (`is_transparent`).
 #pragma once

@@ -108,15 +108,15 @@ void Tenant::put(EntityPtr e) {
   EntityPtr old;  // released after the lock: the last reference may free a large entity
   std::unique_lock lock(mu_);
   ++version_;
-  auto it = by_id_.find(std::string_view(e->id));
-  if (it != by_id_.end()) {
+  auto [it, fresh] = by_id_.try_emplace(std::string_view(e->id), 0);
+  if (!fresh) {
     uint32_t slot = it->second;
     old = slots_[slot].entity;
-    by_id_.erase(it);
+    // The key views the id inside the entity it indexes: the same text, now the new one's.
+    it->first = std::string_view(e->id);
     index_remove(slot, *old, e.get());
     slots_[slot].entity = e;
     slot_types_[slot] = type_tag(*e);
-    by_id_.emplace(std::string_view(e->id), slot);
     index_add(slot, *e, old.get());
     objects_update(slot, old.get(), e.get());
     return;
@@ -130,10 +130,10 @@ void Tenant::put(EntityPtr e) {
     slots_.emplace_back();
     slot_types_.push_back(0);
   }
+  it->second = slot;
   slots_[slot].entity = e;
   slot_types_[slot] = type_tag(*e);
   slots_[slot].seq = next_seq_++;
-  by_id_.emplace(std::string_view(e->id), slot);
   all_.insert(slots_[slot].seq, slot);
   index_add(slot, *e, nullptr);
   objects_update(slot, nullptr, e.get());

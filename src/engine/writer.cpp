@@ -5,8 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <unordered_map>
+#include <string_view>
 
+#include "common/flat_hash_map.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/time.hpp"
@@ -186,19 +187,21 @@ void Writer::run() {
 void Writer::commit(Group& group) {
   const int64_t now = now_us();
   store::WriteBatch batch;
-  // New states decided in this group, so later changes to the same entity build on them.
+  // New states decided in this group, so later changes to the same entity build on them: each
+  // entity's latest state, in the order of its first change, and where to find it by key. A
+  // key's id views the Change's, which lives as long as the group.
   struct Key {
-    Tenant* tenant;
-    std::string id;
+    Tenant* tenant = nullptr;
+    std::string_view id;
     bool operator==(const Key& o) const { return tenant == o.tenant && id == o.id; }
   };
   struct KeyHash {
     size_t operator()(const Key& k) const {
-      return std::hash<std::string>()(k.id) ^ std::hash<const void*>()(k.tenant);
+      return std::hash<std::string_view>()(k.id) ^ std::hash<const void*>()(k.tenant);
     }
   };
-  std::unordered_map<Key, EntityPtr, KeyHash> overlay;
-  std::vector<Key> order;  // first change of each entity, in request order
+  std::vector<std::pair<Key, EntityPtr>> states;
+  FlatHashMap<Key, size_t, KeyHash> overlay;  // key -> index in states
   std::vector<std::pair<Tenant*, Change*>> applied;
   std::vector<Tenant*> new_tenants;  // to be stored by this group
 
@@ -223,7 +226,7 @@ void Writer::commit(Group& group) {
       }
       Key key{tenant, c.id};
       auto it = overlay.find(key);
-      EntityPtr before = it != overlay.end() ? it->second : tenant->get(c.id);
+      EntityPtr before = it != overlay.end() ? states[it->second].second : tenant->get(c.id);
       auto result = c.apply(before.get(), now);
       if (!result.ok()) {
         c.status = std::move(result).status();
@@ -245,7 +248,12 @@ void Writer::commit(Group& group) {
       } else if (before) {
         batch.delete_entity(before->row);
       }
-      if (overlay.insert_or_assign(key, after).second) order.push_back(key);
+      if (it != overlay.end()) {
+        states[it->second].second = after;
+      } else {
+        overlay.try_emplace(key, states.size());
+        states.emplace_back(key, after);
+      }
       applied.emplace_back(tenant, &c);
     }
   }
@@ -273,8 +281,7 @@ void Writer::commit(Group& group) {
       t->set_persisted();
     // Publish in request order (new entities take their place in creation order); the last
     // state of each entity wins.
-    for (const Key& key : order) {
-      const EntityPtr& state = overlay[key];
+    for (const auto& [key, state] : states) {
       if (state)
         key.tenant->put(state);
       else

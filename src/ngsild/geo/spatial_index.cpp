@@ -5,27 +5,33 @@ namespace tsunagu::ngsild::geo {
 void SpatialIndex::insert(uint64_t key, const Geometry& g) {
   namespace bg = boost::geometry;
   const Box box = index_envelope(g);
-  remove(key);
+  auto [it, fresh] = where_.try_emplace(key);
+  if (!fresh) unplace(key, it->second);  // no insertion into where_: `it` stays valid
   const double x = bg::get<bg::min_corner, 0>(box), y = bg::get<bg::min_corner, 1>(box);
   if (x == bg::get<bg::max_corner, 0>(box) && y == bg::get<bg::max_corner, 1>(box)) {
     auto& cell = cells_[cell_key(cell_coord(x), cell_coord(y))];
-    where_.emplace(key, Where{box, static_cast<uint32_t>(cell.size())});
+    it->second = Where{box, static_cast<uint32_t>(cell.size())};
     cell.emplace_back(box, key);
     return;
   }
-  where_.emplace(key, Where{box, kInTree});
+  it->second = Where{box, kInTree};
   tree_.insert(Entry(box, key));
 }
 
 bool SpatialIndex::remove(uint64_t key) {
-  namespace bg = boost::geometry;
   auto it = where_.find(key);
   if (it == where_.end()) return false;
   const Where w = it->second;
   where_.erase(it);
+  unplace(key, w);
+  return true;
+}
+
+void SpatialIndex::unplace(uint64_t key, const Where& w) {
+  namespace bg = boost::geometry;
   if (w.pos == kInTree) {
     tree_.remove(Entry(w.box, key));
-    return true;
+    return;
   }
   auto cell = cells_.find(cell_key(cell_coord(bg::get<bg::min_corner, 0>(w.box)),
                                    cell_coord(bg::get<bg::min_corner, 1>(w.box))));
@@ -36,7 +42,6 @@ bool SpatialIndex::remove(uint64_t key) {
   }
   entries.pop_back();
   if (entries.empty()) cells_.erase(cell);
-  return true;
 }
 
 void SpatialIndex::clear() {

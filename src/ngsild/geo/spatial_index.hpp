@@ -64,6 +64,9 @@ class SpatialIndex {
     Box box;
     uint32_t pos;  // index in its cell's array, or kInTree
   };
+  // Takes `key`'s entry (placed as `w`) out of its cell or the tree; where_ is left to the
+  // caller.
+  void unplace(uint64_t key, const Where& w);
   static int64_t cell_coord(double degrees);
   static uint64_t cell_key(int64_t x, int64_t y);
   // Calls f(entry) for every point of the grid inside `b` (edges included).

@@ -1,5 +1,8 @@
 #include "common/uri.hpp"
 
+#include <cctype>
+#include <cstdio>
+
 #include <gtest/gtest.h>
 
 namespace tsunagu {
@@ -150,6 +153,20 @@ TEST(PercentEncodeSegmentTest, KeepsPcharsAndEncodesTheRest) {
   EXPECT_EQ(percent_encode_segment("\xe4\xb8\x8a"), "%E4%B8%8A");
   EXPECT_EQ(percent_encode_segment(std::string_view("\0\x7f\"<>", 5)), "%00%7F%22%3C%3E");
   EXPECT_EQ(percent_encode_segment(""), "");
+}
+
+// Every byte value alone and between kept bytes, against RFC 3986's pchar (without '%').
+TEST(PercentEncodeSegmentTest, EveryByteIsKeptExactlyWhenItIsAPchar) {
+  const std::string_view pchar_extra = "-._~!$&'()*+,;=:@";
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    const bool keep = std::isalnum(c) != 0 || pchar_extra.find(ch) != std::string_view::npos;
+    char hex[4];
+    std::snprintf(hex, sizeof hex, "%%%02X", c);
+    const std::string alone = keep ? std::string(1, ch) : std::string(hex);
+    EXPECT_EQ(percent_encode_segment(std::string_view(&ch, 1)), alone) << c;
+    EXPECT_EQ(percent_encode_segment("ab" + std::string(1, ch) + "c"), "ab" + alone + "c") << c;
+  }
 }
 
 TEST(PercentEncodeSegmentTest, DecodesBackToTheOriginal) {

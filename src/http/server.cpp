@@ -248,6 +248,18 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
+    // A small request's body arrives with its header: parse what is buffered here, and start
+    // an asynchronous read (a handler dispatched later, and its bookkeeping) only for the rest.
+    parser_->eager(true);
+    while (buffer_.size() > 0) {
+      beast::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) break;
+      if (ec) return on_read_error(ec);
+      if (parser_->is_done()) return handle();
+      if (used == 0) break;
+    }
     stream_.expires_after(std::chrono::seconds(core_.options.idle_timeout_s));
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, size_t) {

@@ -155,14 +155,17 @@ bool parse_kind(std::string_view t, AttrKind& k) {
   return false;
 }
 
-bool is_geojson_geometry(const JsonValue& v) {
-  if (!v.IsObject()) return false;
-  auto t = v.FindMember("type");
+// `t` is v's "type" member (v.MemberEnd() when it has none), found once by the caller.
+bool is_geojson_geometry(const JsonValue& v, JsonValue::ConstMemberIterator t) {
   if (t == v.MemberEnd() || !t->value.IsString()) return false;
   std::string_view n = sv(t->value);
   bool known = n == "Point" || n == "MultiPoint" || n == "LineString" || n == "MultiLineString" ||
                n == "Polygon" || n == "MultiPolygon" || n == "GeometryCollection";
   return known && (v.HasMember("coordinates") || v.HasMember("geometries"));
+}
+
+bool is_geojson_geometry(const JsonValue& v) {
+  return v.IsObject() && is_geojson_geometry(v, v.FindMember("type"));
 }
 
 // Does this object look like one attribute instance (so an array of them is multi-instance)?
@@ -224,7 +227,8 @@ class Parser {
                   bool top_level) {
     a.name = name;
     if (!v.IsObject()) return concise_value(where, v, a);
-    if (is_geojson_geometry(v)) {  // a concise GeoProperty: the geometry itself
+    auto t = v.FindMember("type");
+    if (is_geojson_geometry(v, t)) {  // a concise GeoProperty: the geometry itself
       a.kind = AttrKind::kGeoProperty;
       return payload(where, v, a);
     }
@@ -232,7 +236,6 @@ class Parser {
       return fault(where, "an attribute fragment must not be empty");
     }
     // Type: explicit, or inferred from the payload member.
-    auto t = v.FindMember("type");
     bool typed = false;
     if (t != v.MemberEnd()) {
       if (!t->value.IsString() || !parse_kind(sv(t->value), a.kind)) {

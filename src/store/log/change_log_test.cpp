@@ -108,12 +108,13 @@ class ChangeLogTest : public ::testing::Test {
     uint64_t valid = 0;
     bool torn = false;
   };
-  Replayed replay() {
+  // Replays segment `seq` at `path` (by default the test's file as segment 1).
+  Replayed replay(const std::string& path = {}, uint64_t seq = 1) {
     Replayed r;
     r.valid = 12345;  // replay must set both outputs
     r.torn = true;
     r.status = ChangeLog::replay(
-        path_, 1,
+        path.empty() ? path_ : path, seq,
         [&](std::string_view p) {
           r.records.emplace_back(p);
           return Status::Ok();
@@ -291,13 +292,11 @@ TEST_F(ChangeLogTest, HeaderCarriesTheCrc32OfTheSegmentNumberAndThePayload) {
   EXPECT_EQ(r.records, (std::vector<std::string>{"123456789"}));
   EXPECT_TRUE(r.torn);
   write_file(path_, framed("2LST", "123456789", good));
-  uint64_t valid = 1;
-  bool torn = false;
-  ASSERT_TRUE(ChangeLog::replay(
-                  path_, 2, [](std::string_view) { return Status::Ok(); }, valid, torn)
-                  .ok());
-  EXPECT_EQ(valid, 0u) << "a record of segment 1 is not one of segment 2";
-  EXPECT_TRUE(torn);
+  r = replay(path_, 2);
+  ASSERT_TRUE(r.status.ok()) << r.status.detail();
+  EXPECT_TRUE(r.records.empty()) << "a record of segment 1 is not one of segment 2";
+  EXPECT_EQ(r.valid, 0u);
+  EXPECT_TRUE(r.torn);
 }
 
 // Segments written before the CRC covered the segment number ("TSL1", the CRC of the payload
@@ -334,18 +333,7 @@ TEST_F(ChangeLogTest, ReusedFileReadsOnlyItsNewRecordsAndSealCutsTheOldOnes) {
   ASSERT_TRUE(log.append("first", false).ok());
   ASSERT_TRUE(log.append("second", true).ok());
   EXPECT_EQ(fs::file_size(reused), old_size) << "written over, not cut, while open";
-  auto replay7 = [&] {
-    Replayed r;
-    r.status = ChangeLog::replay(
-        reused, 7,
-        [&](std::string_view p) {
-          r.records.emplace_back(p);
-          return Status::Ok();
-        },
-        r.valid, r.torn);
-    return r;
-  };
-  Replayed r = replay7();
+  Replayed r = replay(reused, 7);
   ASSERT_TRUE(r.status.ok()) << r.status.detail();
   EXPECT_EQ(r.records, (std::vector<std::string>{"first", "second"}));
   EXPECT_EQ(r.valid, log.size());
@@ -353,7 +341,7 @@ TEST_F(ChangeLogTest, ReusedFileReadsOnlyItsNewRecordsAndSealCutsTheOldOnes) {
   ASSERT_TRUE(log.seal(true).ok());
   EXPECT_FALSE(log.is_open());
   EXPECT_EQ(fs::file_size(reused), 2 * kHeader + 11);
-  r = replay7();
+  r = replay(reused, 7);
   EXPECT_EQ(r.records, (std::vector<std::string>{"first", "second"}));
   EXPECT_FALSE(r.torn);
 

@@ -317,9 +317,9 @@ class LogStore final : public Store {
   }
 
   // The folding thread: reads the closed segments back, keeps the latest state of each row,
-  // writes it into the checkpoint in one transaction, then deletes those segments (keeping
-  // one as the spare). The commit
-  // thread meanwhile appends to the newest segment, which is never folded while open.
+  // writes it into the checkpoint in one transaction, then deletes those segments (keeping one
+  // as the spare). The commit thread meanwhile appends to the newest segment, which is never
+  // folded while open.
   void fold_loop() {
     std::unique_lock lock(mu_);
     bool release_due = false;

@@ -135,11 +135,6 @@ class FlatHashMap {
                                             std::forward_as_tuple(std::forward<Args>(args)...)));
     return {iterator(this, pos), true};
   }
-  template <class... Args>
-  std::pair<iterator, bool> emplace(const K& key, Args&&... args) {
-    return try_emplace(key, std::forward<Args>(args)...);
-  }
-  std::pair<iterator, bool> insert(const K& key) { return try_emplace(key); }
   V& operator[](const K& key) { return try_emplace(key).first->second; }
 
   void erase(iterator it) { erase_at(it.pos_); }

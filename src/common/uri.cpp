@@ -12,10 +12,10 @@ int hex(char c) {
   return -1;
 }
 
-bool is_alpha(char c) {
+constexpr bool is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-bool is_digit(char c) {
+constexpr bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
@@ -79,7 +79,7 @@ bool percent_decode(std::string_view s, std::string& out, bool plus_is_space) {
 constexpr auto kSegmentKeeps = [] {
   std::array<bool, 256> t{};
   for (int c = 0; c < 256; ++c)
-    t[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    t[c] = is_alpha(static_cast<char>(c)) || is_digit(static_cast<char>(c));
   for (char c : std::string_view("-._~!$&'()*+,;=:@"))
     t[static_cast<unsigned char>(c)] = true;
   return t;

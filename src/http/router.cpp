@@ -125,11 +125,15 @@ bool Router::match(const Route& r, const std::vector<std::string_view>& segs,
                    std::vector<std::string>& params, Status& error) const {
   if (r.segments.size() != segs.size()) return false;
   params.clear();
+  const std::string* empty_param = nullptr;
   for (size_t i = 0; i < segs.size(); ++i) {
     const std::string& p = r.segments[i];
     if (!p.empty() && p.front() == '{') {
       std::string decoded;
-      if (segs[i].empty()) return false;
+      if (segs[i].empty()) {
+        if (empty_param == nullptr) empty_param = &p;
+        continue;
+      }
       if (!percent_decode(segs[i], decoded)) {
         error = Status::BadRequestData("path segment '" + std::string(segs[i]) +
                                        "' has a malformed percent-escape");
@@ -140,11 +144,21 @@ bool Router::match(const Route& r, const std::vector<std::string_view>& segs,
       return false;
     }
   }
+  if (empty_param != nullptr) {
+    // "/entities//attrs": the resource is recognisable, its identifier is missing.
+    error = Status::BadRequestData("the " + empty_param->substr(1, empty_param->size() - 2) +
+                                   " in the path is empty");
+    return false;
+  }
   return true;
 }
 
 void Router::dispatch(Request&& req, Reply reply) const {
-  auto segs = split_path(req.path);
+  // A collection may be named with or without its trailing slash: the specification's resource
+  // tables write "/entities/", clients send either (ETSI GS CIM 009 §6.1.3).
+  std::string_view path = req.path;
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  auto segs = split_path(path);
   std::vector<std::string> params;
   std::string allow;
   Status error;
@@ -205,8 +219,10 @@ Result<QueryParams> parse_query(std::string_view q) {
     if (item.empty()) continue;
     size_t eq = item.find('=');
     std::string name, value;
-    if (!percent_decode(item.substr(0, eq), name) ||
-        (eq != std::string_view::npos && !percent_decode(item.substr(eq + 1), value))) {
+    // Form encoding (the WHATWG URL standard's application/x-www-form-urlencoded, which every
+    // HTTP client library uses for query strings): '+' is a space, a literal plus is %2B.
+    if (!percent_decode(item.substr(0, eq), name, true) ||
+        (eq != std::string_view::npos && !percent_decode(item.substr(eq + 1), value, true))) {
       return Status::InvalidRequest("query parameter '" + std::string(item.substr(0, 80)) +
                                     "' has a malformed percent-escape");
     }

@@ -533,22 +533,10 @@ Result<ContextPtr> ContextCache::build(const std::string& key, const JsonValue& 
   if (value.IsString()) link = std::string(value.GetString(), value.GetStringLength());
   bool is_core = value.IsString() && is_core_context_url(link);
   if (is_core) return core_;
-  // Body "@context": the request's context followed by the core context.
-  std::string body = "[";
-  auto add = [&](const JsonValue& e) {
-    if (e.IsString() && is_core_context_url({e.GetString(), e.GetStringLength()})) return;
-    if (body.size() > 1) body += ",";
-    append_json_text(e, body);
-  };
-  if (value.IsArray()) {
-    for (const auto& e : value.GetArray())
-      add(e);
-  } else {
-    add(value);
-  }
-  if (body.size() > 1) body += ",";
-  JsonWriter::escape_into(kCoreContextUrl, body);
-  body += "]";
+  // Body "@context": the request's context as it was given (the core context applies whether
+  // or not it is named, §5.5.7, so it is not added).
+  std::string body;
+  append_json_text(value, body);
   auto ctx = b.finish(link, body, false);
   if (!ctx.ok()) return ctx;
   remember(key, *ctx);

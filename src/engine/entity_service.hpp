@@ -11,6 +11,7 @@
 #include "engine/query_engine.hpp"
 #include "engine/tenant.hpp"
 #include "engine/writer.hpp"
+#include "ngsild/format/entity_renderer.hpp"
 
 namespace tsunagu::engine {
 
@@ -56,6 +57,11 @@ class EntityService {
   Result<EntityPtr> retrieve(const Target& t) const;
   // NonexistentTenant unless the tenant exists (the default tenant always does).
   Result<Tenant*> tenant(std::string_view name) const;
+  // Finds the tenant's current entities by id, for Linked Entity retrieval (§4.5.23); nullptr
+  // for an id that is not there. `tenant` must exist.
+  ngsild::EntityLookup lookup(Tenant& tenant) const {
+    return [t = &tenant](std::string_view id) { return t->get(id); };
+  }
   TenantRegistry& tenants() const { return tenants_; }
 
   // AlreadyExists when the id is taken. Creates the tenant on first use.

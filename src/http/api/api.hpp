@@ -15,6 +15,7 @@
 #include "engine/entity_service.hpp"
 #include "http/router.hpp"
 #include "ngsild/format/entity_renderer.hpp"
+#include "ngsild/format/linked_entities.hpp"
 #include "ngsild/format/render_cache.hpp"
 #include "ngsild/jsonld/context.hpp"
 
@@ -84,6 +85,14 @@ Result<ngsild::RenderOptions> render_options(const Prepared& p, bool allow_geojs
 // Applies one projection or selection member (pick, omit, attrs, datasetId) to `o`.
 Status apply_representation_member(std::string_view name, std::string_view value,
                                    const ngsild::jsonld::Context& ctx, ngsild::RenderOptions& o);
+
+// Linked Entity retrieval parameters (join, joinLevel, containedBy; §4.5.23) into `o`.
+constexpr int kMaxJoinLevel = 8;
+Status apply_join_member(std::string_view name, std::string_view value, ngsild::RenderOptions& o);
+
+// Writes each of `linked` (join=flat) with its own projection, as array items.
+void render_linked(const std::vector<ngsild::LinkedEntity>& linked,
+                   const ngsild::RenderOptions& options, JsonWriter& w);
 
 // `options` values for write operations, validated against `allowed`.
 Result<std::vector<std::string>> options_list(const QueryParams& q,

@@ -6,6 +6,7 @@
 #include "common/time.hpp"
 #include "common/uri.hpp"
 #include "http/api/api.hpp"
+#include "ngsild/format/linked_entities.hpp"
 #include "ngsild/parse/entity_parser.hpp"
 
 namespace tsunagu::http::api {
@@ -112,11 +113,12 @@ class EntityRoutes {
   }
 
   void retrieve(Call&& c) {
-    static const CallSpec spec{false,
-                               {},
-                               kEntityViews,
-                               {"type", "attrs", "pick", "omit", "options", "format", "lang",
-                                "datasetId", "geometryProperty", "local"}};
+    static const CallSpec spec{
+        false,
+        {},
+        kEntityViews,
+        {"type", "attrs", "pick", "omit", "options", "format", "lang", "datasetId",
+         "geometryProperty", "local", "join", "joinLevel", "containedBy"}};
     prepare(env_, std::move(c), spec, [this](Prepared&& p) {
       auto t = target_of(p);
       if (!t.ok()) return p.fail(t.status());
@@ -125,7 +127,8 @@ class EntityRoutes {
       auto e = env_.entities.retrieve(*t);
       if (!e.ok()) return p.fail(e.status());
       const ngsild::Entity& entity = **e;
-      // attrs: the entity must hold at least one of the listed attributes (§6.3.18 note).
+      // attrs: the entity must hold at least one of the listed attributes (§6.3.18 note); a
+      // pick or omit that leaves nothing of it finds nothing either.
       if (p.call.query.find("attrs") != nullptr) {
         bool any = false;
         for (Atom a : options->projection.pick_attrs)
@@ -134,6 +137,14 @@ class EntityRoutes {
           return p.fail(
               Status::NotFound("entity '" + t->id + "' has none of the attributes in attrs"));
         }
+      } else if (!ngsild::keeps_any(entity, options->projection)) {
+        return p.fail(Status::NotFound("entity '" + t->id +
+                                       "' has none of the members that pick or omit leave"));
+      }
+      if (options->join != ngsild::Join::kNone) {
+        auto tenant = env_.entities.tenant(p.tenant);
+        if (!tenant.ok()) return p.fail(tenant.status());
+        options->lookup = env_.entities.lookup(**tenant);
       }
       std::string body;
       body.reserve(2048);
@@ -142,11 +153,26 @@ class EntityRoutes {
         const std::string* gp = p.call.query.find("geometryProperty");
         Atom geometry = p.ctx->expand(gp ? *gp : "location");
         ngsild::render_feature(entity, *options, geometry, w);
+      } else if (options->join == ngsild::Join::kFlat) {
+        render_flat(entity, *options, w);
       } else {
         env_.renders.render(entity, *options, w);
       }
       p.respond_json(200, std::move(body));
     });
+  }
+
+  // join=flat (§4.5.23): the entity, then the entities it links to, as one array; the entity
+  // alone when it links to none.
+  static void render_flat(const ngsild::Entity& entity, const ngsild::RenderOptions& options,
+                          JsonWriter& w) {
+    const ngsild::Entity* root = &entity;
+    auto linked = ngsild::linked_entities({&root, 1}, options);
+    if (linked.empty()) return ngsild::render_entity(entity, options, w);
+    w.begin_array();
+    ngsild::render_entity(entity, options, w);
+    render_linked(linked, options, w);
+    w.end_array();
   }
 
   void remove(Call&& c) {

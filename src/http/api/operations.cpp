@@ -19,13 +19,18 @@ namespace jsonld = ngsild::jsonld;
 
 std::string_view op_name(BatchOp op) {
   switch (op) {
-    case BatchOp::kCreate: return "create";
+    case BatchOp::kCreate:
+      return "create";
     case BatchOp::kUpsertReplace:
-    case BatchOp::kUpsertUpdate: return "upsert";
+    case BatchOp::kUpsertUpdate:
+      return "upsert";
     case BatchOp::kUpdate:
-    case BatchOp::kUpdateNoOverwrite: return "update";
-    case BatchOp::kMerge: return "merge";
-    case BatchOp::kDelete: return "delete";
+    case BatchOp::kUpdateNoOverwrite:
+      return "update";
+    case BatchOp::kMerge:
+      return "merge";
+    case BatchOp::kDelete:
+      return "delete";
   }
   return "";
 }
@@ -92,8 +97,8 @@ BatchItem parse_item(const JsonValue& v, BatchOp op, const Prepared& p, jsonld::
     }
     ctx = *resolved;
   } else if (member != v.MemberEnd()) {
-    item.error = Status::BadRequestData(
-        "an @context member requires Content-Type application/ld+json");
+    item.error =
+        Status::BadRequestData("an @context member requires Content-Type application/ld+json");
     return item;
   }
   ngsild::ParseOptions po{ngsild::ParseMode::kEntity, true, true};
@@ -116,39 +121,44 @@ void run_batch(Env& env, std::shared_ptr<Prepared> p, BatchOp op) {
   const JsonValue& body = *p->body;
   std::vector<BatchItem> items;
   items.reserve(body.Size());
-  for (const auto& v : body.GetArray()) items.push_back(parse_item(v, op, *p, env.contexts));
+  for (const auto& v : body.GetArray())
+    items.push_back(parse_item(v, op, *p, env.contexts));
   auto shared_items = std::make_shared<std::vector<BatchItem>>();
-  for (const auto& i : items) shared_items->push_back({i.id, std::nullopt, i.error});
-  env.entities.batch(p->tenant, op, std::move(items), [p, op, shared_items](const BatchOutcome& out) {
-    bool all_ok = std::all_of(out.status.begin(), out.status.end(),
-                              [](const Status& s) { return s.ok(); });
-    p->accept = MediaType::kJson;
-    if (!all_ok) return p->respond_json(207, batch_result(*shared_items, out));
-    bool any_created = std::any_of(out.created.begin(), out.created.end(), [](bool b) { return b; });
-    if (op == BatchOp::kCreate || (any_created && (op == BatchOp::kUpsertReplace ||
-                                                   op == BatchOp::kUpsertUpdate))) {
-      std::string ids;
-      JsonWriter w(ids);
-      w.begin_array();
-      for (size_t i = 0; i < shared_items->size(); ++i) {
-        if (out.created[i]) w.string((*shared_items)[i].id);
-      }
-      w.end_array();
-      return p->respond_json(201, std::move(ids));
-    }
-    p->respond_empty(204);
-  });
+  for (const auto& i : items)
+    shared_items->push_back({i.id, std::nullopt, i.error});
+  env.entities.batch(
+      p->tenant, op, std::move(items), [p, op, shared_items](const BatchOutcome& out) {
+        bool all_ok = std::all_of(out.status.begin(), out.status.end(),
+                                  [](const Status& s) { return s.ok(); });
+        p->accept = MediaType::kJson;
+        if (!all_ok) return p->respond_json(207, batch_result(*shared_items, out));
+        bool any_created =
+            std::any_of(out.created.begin(), out.created.end(), [](bool b) { return b; });
+        if (op == BatchOp::kCreate ||
+            (any_created && (op == BatchOp::kUpsertReplace || op == BatchOp::kUpsertUpdate))) {
+          std::string ids;
+          JsonWriter w(ids);
+          w.begin_array();
+          for (size_t i = 0; i < shared_items->size(); ++i) {
+            if (out.created[i]) w.string((*shared_items)[i].id);
+          }
+          w.end_array();
+          return p->respond_json(201, std::move(ids));
+        }
+        p->respond_empty(204);
+      });
 }
 
 void batch_route(Router& r, Env& env, const std::string& path, BatchOp op) {
   r.add(Method::kPost, path, [&env, op](Call&& c) {
-    static const CallSpec spec{true, {MediaType::kJson, MediaType::kJsonLd}, {},
-                               {"options", "local"}};
+    static const CallSpec spec{
+        true, {MediaType::kJson, MediaType::kJsonLd}, {}, {"options", "local"}};
     prepare(env, std::move(c), spec, [&env, op](Prepared&& p) {
       BatchOp actual = op;
-      auto options = op == BatchOp::kUpsertReplace ? options_list(p.call.query, {"replace", "update"})
-                     : op == BatchOp::kUpdate      ? options_list(p.call.query, {"noOverwrite"})
-                                                   : options_list(p.call.query, {});
+      auto options = op == BatchOp::kUpsertReplace
+                         ? options_list(p.call.query, {"replace", "update"})
+                     : op == BatchOp::kUpdate ? options_list(p.call.query, {"noOverwrite"})
+                                              : options_list(p.call.query, {});
       if (!options.ok()) return p.fail(options.status());
       for (const auto& o : *options) {
         if (o == "update") actual = BatchOp::kUpsertUpdate;

@@ -80,8 +80,9 @@ Result<std::optional<bool>> local_flag(const QueryParams& params) {
   return std::optional<bool>(*b);
 }
 
-// orderBy, orderFrom, orderGeometry, collation (§4.23); ordering is local only (§5.7.2.4).
-Status ordering(const QueryParams& params, const jsonld::Context& ctx, bool local, EntityQuery& q) {
+// orderBy, orderFrom, orderGeometry, collation (§4.23). Every query is answered from local data
+// (there are no context source registrations yet), so ordering needs no local=true.
+Status ordering(const QueryParams& params, const jsonld::Context& ctx, EntityQuery& q) {
   if (const std::string* c = params.find("collation")) {
     auto collation = ngsild::query::Collation::get(*c);
     if (!collation.ok()) return collation.status();
@@ -97,11 +98,6 @@ Status ordering(const QueryParams& params, const jsonld::Context& ctx, bool loca
           "dist-desc");
     }
     return Status::Ok();
-  }
-  if (!local) {
-    return Status::BadRequestData(
-        "orderBy: ordering is only available for local queries "
-        "(add local=true, §5.7.2.4)");
   }
   auto terms = ngsild::query::parse_order_by(*order, ctx);
   if (!terms.ok()) return terms.status();
@@ -217,7 +213,7 @@ Result<EntityQuery> from_params(const Prepared& p, const Limits& limits) {
         "(§5.7.2.4)");
   }
   TSUNAGU_RETURN_IF_ERROR(paging(params, limits, q));
-  TSUNAGU_RETURN_IF_ERROR(ordering(params, ctx, local, q));
+  TSUNAGU_RETURN_IF_ERROR(ordering(params, ctx, q));
   if (const std::string* v = params.find("splitEntities")) {
     auto b = boolean("splitEntities", *v);  // every entity is whole here: nothing to split
     if (!b.ok()) return b.status();
@@ -309,7 +305,16 @@ Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
     } else if (key == "lang") {
       if (!v.IsString()) return Status::BadRequestData("lang: must be a string");
       options.lang = str(v);
-    } else if (key == "pick" || key == "omit" || key == "datasetId") {
+    } else if (key == "join" || key == "joinLevel") {
+      if (key == "joinLevel" && v.IsInt()) {
+        TSUNAGU_RETURN_IF_ERROR(apply_join_member(key, std::to_string(v.GetInt()), options));
+      } else if (v.IsString()) {
+        TSUNAGU_RETURN_IF_ERROR(apply_join_member(key, str(v), options));
+      } else {
+        return Status::BadRequestData(
+            key + (key == "join" ? ": must be a string" : ": must be a whole number"));
+      }
+    } else if (key == "pick" || key == "omit" || key == "datasetId" || key == "containedBy") {
       // Same meaning as the URI parameters; given here as a string or an array of strings.
       std::string list;
       if (v.IsString()) {
@@ -323,7 +328,9 @@ Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
       } else {
         return Status::BadRequestData(key + ": must be a string or an array of strings");
       }
-      TSUNAGU_RETURN_IF_ERROR(apply_representation_member(key, list, ctx, options));
+      TSUNAGU_RETURN_IF_ERROR(key == "containedBy"
+                                  ? apply_join_member(key, list, options)
+                                  : apply_representation_member(key, list, ctx, options));
     } else {
       return Status::BadRequestData("unknown Query member '" + key + "'");
     }
@@ -339,7 +346,7 @@ Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
         "or local=true (§5.7.2.4)");
   }
   TSUNAGU_RETURN_IF_ERROR(paging(p.call.query, limits, q));
-  TSUNAGU_RETURN_IF_ERROR(ordering(p.call.query, ctx, local, q));
+  TSUNAGU_RETURN_IF_ERROR(ordering(p.call.query, ctx, q));
   return q;
 }
 
@@ -369,10 +376,21 @@ void prefetch_ahead(const std::vector<engine::EntityPtr>& page, size_t i) {
   if (i + 1 < page.size()) ngsild::prefetch_values(*page[i + 1]);
 }
 
-void respond_page(Env& env, Prepared& p, const EntityQuery& q,
-                  const ngsild::RenderOptions& options) {
+void respond_page(Env& env, Prepared& p, EntityQuery& q, ngsild::RenderOptions& options) {
   auto tenant = env.entities.tenant(p.tenant);
   if (!tenant.ok()) return p.fail(tenant.status());
+  // An entity that pick leaves empty is not in the result (§4.21): pick without id, type or
+  // scope matches the entities holding one of the picked attributes, as attrs does.
+  const ngsild::Projection& pr = options.projection;
+  if (pr.pick && !pr.pick_id && !pr.pick_type && !pr.pick_scope && q.attrs.empty()) {
+    q.attrs = pr.pick_attrs;
+  }
+  if (!options.projection.linked.empty() && options.join == ngsild::Join::kNone) {
+    return p.fail(Status::BadRequestData(
+        "pick/omit: a projection in {...} applies to linked entities, which needs join=inline "
+        "or join=flat (§4.5.23)"));
+  }
+  if (options.join != ngsild::Join::kNone) options.lookup = env.entities.lookup(**tenant);
   engine::QueryResult r = engine::QueryEngine::run(**tenant, q);
   std::string body;
   body.reserve(256 + r.entities.size() * 1400);
@@ -414,6 +432,12 @@ void respond_page(Env& env, Prepared& p, const EntityQuery& q,
       }
       env.renders.render(*page[i], options, w);
     }
+    if (options.join == ngsild::Join::kFlat) {
+      std::vector<const ngsild::Entity*> roots;
+      for (const auto& e : page)
+        roots.push_back(e.get());
+      render_linked(ngsild::linked_entities(roots, options), options, w);
+    }
     w.end_array();
   }
   std::vector<Header> extra;
@@ -440,7 +464,8 @@ void add_query_routes(Router& r, Env& env) {
                                 "lang",      "scopeQ",        "datasetId",   "limit",
                                 "offset",    "count",         "options",     "format",
                                 "local",     "orderBy",       "orderFrom",   "orderGeometry",
-                                "collation", "splitEntities", "jsonKeys",    "expandValues"}};
+                                "collation", "splitEntities", "jsonKeys",    "expandValues",
+                                "join",      "joinLevel",     "containedBy"}};
     prepare(env, std::move(c), spec, [&env](Prepared&& p) {
       auto options = render_options(p, true);
       if (!options.ok()) return p.fail(options.status());
@@ -497,7 +522,8 @@ void add_query_routes(Router& r, Env& env) {
         {MediaType::kJson, MediaType::kJsonLd},
         kListViews,
         {"limit", "offset", "count", "options", "format", "local", "orderBy", "orderFrom",
-         "orderGeometry", "collation", "geometryProperty", "datasetId", "lang", "pick", "omit"}};
+         "orderGeometry", "collation", "geometryProperty", "datasetId", "lang", "pick", "omit",
+         "join", "joinLevel", "containedBy"}};
     prepare(env, std::move(c), spec, [&env](Prepared&& p) {
       auto options = render_options(p, true);
       if (!options.ok()) return p.fail(options.status());

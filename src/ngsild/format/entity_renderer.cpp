@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/time.hpp"
+#include "ngsild/format/linked_entities.hpp"
 #include "ngsild/geo/geometry.hpp"
 
 namespace tsunagu::ngsild {
@@ -112,6 +113,10 @@ class Renderer {
     for (size_t k = first; k < last; ++k)
       n += selected(list[k]) ? 1 : 0;
     if (n == 0) return;
+    // join=inline: an entity's own Relationships (not those of its attributes) lead on.
+    const bool link = top && o_.join == Join::kInline && depth_ < o_.join_level &&
+                      (list[first].kind == AttrKind::kRelationship ||
+                       list[first].kind == AttrKind::kListRelationship);
     name(list[first].name);
     if (o_.format == Format::kKeyValues && n > 1) {
       // §4.5.4: several instances simplify to {"dataset": {datasetId or "@none": value}}.
@@ -121,7 +126,7 @@ class Renderer {
       for (size_t k = first; k < last; ++k) {
         if (!selected(list[k])) continue;
         w_.key(list[k].dataset_id.empty() ? std::string_view("@none") : list[k].dataset_id.str());
-        simplified(list[k]);
+        simplified(list[k], link);
       }
       w_.end_object();
       w_.end_object();
@@ -131,9 +136,9 @@ class Renderer {
     for (size_t k = first; k < last; ++k) {
       if (!selected(list[k])) continue;
       if (o_.format == Format::kKeyValues)
-        simplified(list[k]);
+        simplified(list[k], link);
       else
-        instance(list[k], n > 1);
+        instance(list[k], n > 1, link);
     }
     if (n > 1) w_.end_array();
   }
@@ -172,8 +177,8 @@ class Renderer {
   }
 
   // `in_array`: one of several instances, where a bare value would read back as the whole
-  // array being one Property's value.
-  void instance(const Attribute& a, bool in_array = false) {
+  // array being one Property's value. `link`: a Relationship whose entities join=inline adds.
+  void instance(const Attribute& a, bool in_array = false, bool link = false) {
     bool concise = o_.format == Format::kConcise;
     bool reduce_lang = language_reduced(a);
     std::string lang_value, lang_tag;
@@ -223,6 +228,7 @@ class Renderer {
       if (!o_.inherit_times || a.modified_at != held_modified)
         timestamp("modifiedAt", a.modified_at);
     }
+    if (link) linked(a);
     held_created_ = a.created_at;
     held_modified_ = a.modified_at;
     attributes(a.subs, false);
@@ -231,7 +237,9 @@ class Renderer {
     w_.end_object();
   }
 
-  void simplified(const Attribute& a) {
+  void simplified(const Attribute& a, bool link = false) {
+    // join=inline in the simplified form: the linked entities stand where their ids would.
+    if (link && linked_simplified(a)) return;
     switch (a.kind) {
       case AttrKind::kProperty:
       case AttrKind::kGeoProperty:
@@ -274,6 +282,7 @@ class Renderer {
   }
 
   void entity(const Entity& e, bool with_id_and_type = true) {
+    if (o_.join == Join::kInline) path_.push_back(e.id);
     w_.begin_object();
     const Projection& p = o_.projection;
     if (with_id_and_type && p.keeps_id()) {
@@ -305,6 +314,66 @@ class Renderer {
   JsonWriter& writer() { return w_; }
 
  private:
+  // The entities `a` leads to that join=inline writes: those that exist and are not already
+  // on the way here (containedBy, or an entity that links back to one that links to it).
+  std::vector<std::shared_ptr<const Entity>> targets(const Attribute& a) const {
+    std::vector<std::shared_ptr<const Entity>> out;
+    for (const auto& id : relationship_objects(a)) {
+      if (std::find(path_.begin(), path_.end(), id) != path_.end() ||
+          std::find(o_.contained_by.begin(), o_.contained_by.end(), id) != o_.contained_by.end()) {
+        continue;
+      }
+      if (auto e = o_.lookup(id)) out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  // Renders `e`, reached through `a`, one level further down.
+  void nested(const Attribute& a, const Entity& e) {
+    RenderOptions o = o_;
+    const Projection* p = o_.projection.linked_for(a.name);
+    o.projection = p != nullptr ? *p : Projection{};
+    o.with_context = false;
+    o.dataset_filter = false;
+    Renderer r(o, w_);
+    r.depth_ = depth_ + 1;
+    r.path_ = path_;
+    r.entity(e);
+  }
+
+  // "entity" (one object) or "entityList" (several) beside a Relationship's object.
+  void linked(const Attribute& a) {
+    auto found = targets(a);
+    if (found.empty()) return;
+    if (a.kind == AttrKind::kRelationship && a.value.is_string()) {
+      w_.plain_key("entity");
+      nested(a, *found.front());
+      return;
+    }
+    w_.plain_key("entityList");
+    w_.begin_array();
+    for (const auto& e : found)
+      nested(a, *e);
+    w_.end_array();
+  }
+
+  bool linked_simplified(const Attribute& a) {
+    auto found = targets(a);
+    if (found.empty()) return false;
+    if (a.kind == AttrKind::kRelationship && a.value.is_string()) {
+      nested(a, *found.front());
+      return true;
+    }
+    w_.begin_array();
+    for (const auto& e : found)
+      nested(a, *e);
+    w_.end_array();
+    return true;
+  }
+
+  int depth_ = 0;                  // Relationships followed to reach the entity being written
+  std::vector<std::string> path_;  // ids of the entities on the way to it, itself last
+
   const RenderOptions& o_;
   JsonWriter& w_;
   int64_t held_created_ = kNoTime, held_modified_ = kNoTime;  // of the entity or attribute
@@ -348,6 +417,13 @@ std::string_view CompactedNames::quoted(const jsonld::Context& ctx, Atom iri) {
     s.atom = iri.id();
   }
   return s.text;
+}
+
+const Projection* Projection::linked_for(Atom attr) const {
+  for (const auto& [name, p] : linked) {
+    if (name == attr) return p.get();
+  }
+  return nullptr;
 }
 
 bool Projection::keeps(Atom attr) const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +26,13 @@ struct Projection {
   std::vector<Atom> omit_attrs;
   bool omit_id = false, omit_type = false, omit_scope = false;
 
+  // Linked Entity projections (§4.21, "locatedAt{id,name}"): what to keep of the entities the
+  // named Relationship leads to, picked or omitted as this level is. Without one, a linked
+  // entity is rendered whole.
+  std::vector<std::pair<Atom, std::shared_ptr<const Projection>>> linked;
+
   bool keeps(Atom attr) const;
+  const Projection* linked_for(Atom attr) const;
   bool keeps_id() const { return (!pick || pick_id) && !omit_id; }
   bool keeps_type() const { return (!pick || pick_type) && !omit_type; }
   bool keeps_scope() const { return (!pick || pick_scope) && !omit_scope; }
@@ -57,6 +64,14 @@ class CompactedNames {
   std::string spare_;
 };
 
+// Linked Entity retrieval (§4.5.23): join=inline writes the entity a Relationship points to
+// inside the Relationship ("entity", or "entityList" for several objects); join=flat adds the
+// linked entities to the response beside the entities asked for (linked_entities.hpp).
+enum class Join : unsigned char { kNone, kInline, kFlat };
+
+// The current entity with that id, or nullptr (a Relationship's object need not exist).
+using EntityLookup = std::function<std::shared_ptr<const Entity>(std::string_view id)>;
+
 struct RenderOptions {
   const jsonld::Context* ctx = nullptr;  // nullptr: names stay expanded (the stored form)
   Format format = Format::kNormalized;
@@ -69,7 +84,11 @@ struct RenderOptions {
   bool dataset_filter = false;    // only instances whose datasetId is listed
   std::vector<Atom> dataset_ids;  // "@none" (as an Atom) selects the default instance
   Projection projection;
-  mutable CompactedNames names;  // filled by the renderer
+  Join join = Join::kNone;
+  int join_level = 1;                     // Relationships followed from an entity asked for
+  EntityLookup lookup;                    // required unless join is kNone
+  std::vector<std::string> contained_by;  // entity ids never followed (containedBy)
+  mutable CompactedNames names;           // filled by the renderer
 };
 
 // Ask the CPU to start loading what rendering an entity reads: a page of query results is

@@ -201,7 +201,15 @@ void append_attributes(Entity& e, EntityInput in, bool no_overwrite, int64_t now
   for (Atom t : in.types) {
     if (!e.has_type(t)) e.types.push_back(t);
   }
-  if (in.scopes) e.scopes = std::move(*in.scopes);
+  if (in.scopes && no_overwrite) {
+    // noOverwrite keeps the scopes there are and adds the new ones (§5.6.3).
+    for (auto& s : *in.scopes) {
+      if (std::find(e.scopes.begin(), e.scopes.end(), s) == e.scopes.end())
+        e.scopes.push_back(std::move(s));
+    }
+  } else if (in.scopes) {
+    e.scopes = std::move(*in.scopes);
+  }
   for (auto& a : in.attrs) {
     Attribute* existing = e.find(a.name, a.dataset_id);
     if (existing != nullptr && no_overwrite) {
@@ -221,9 +229,24 @@ void update_attributes(Entity& e, EntityInput in, int64_t now, UpdateOutcome& ou
       if (!e.has_type(t)) e.types.push_back(t);
     }
   }
-  if (in.scopes) e.scopes = std::move(*in.scopes);
+  // Update Attributes changes what exists (§5.6.2): a scope the entity lacks is not added.
+  static const Atom kScope = Atom::intern("scope");
+  if (in.scopes || in.scope_delete) {
+    if (e.scopes.empty()) {
+      out.not_updated.emplace_back(kScope, "the entity has no scope");
+    } else {
+      e.scopes = in.scope_delete ? std::vector<std::string>{} : std::move(*in.scopes);
+      out.updated.push_back(kScope);
+    }
+  }
   for (auto& a : in.attrs) {
     Attribute* existing = e.find(a.name, a.dataset_id);
+    if (existing != nullptr && (a.flags & kFlagDelete)) {
+      // NGSI-LD Null: the instance (default, or the one with this datasetId) is deleted.
+      e.erase(a.name, a.dataset_id);
+      out.updated.push_back(a.name);
+      continue;
+    }
     if (existing == nullptr) {
       out.not_updated.emplace_back(a.name, a.dataset_id.empty()
                                                ? "attribute does not exist"
@@ -256,10 +279,8 @@ Status merge_entity(Entity& e, EntityInput in, int64_t now, const MergeOptions& 
     e.scopes = std::move(*in.scopes);
   for (auto& a : in.attrs) {
     if (a.flags & kFlagDelete) {
-      if (a.dataset_id.empty())
-        e.erase_all(a.name);
-      else
-        e.erase(a.name, a.dataset_id);
+      // NGSI-LD Null deletes one instance: the default one unless a datasetId is given.
+      e.erase(a.name, a.dataset_id);
       continue;
     }
     Attribute* existing = e.find(a.name, a.dataset_id);
@@ -293,14 +314,13 @@ Status merge_entity(Entity& e, EntityInput in, int64_t now, const MergeOptions& 
 Status partial_update_attribute(Entity& e, Atom name, std::vector<Attribute> fragment,
                                 int64_t now) {
   for (auto& a : fragment) {
-    if (a.flags & kFlagDelete) {
-      return Status::BadRequestData(label(a) +
-                                    ": a partial update cannot delete the attribute "
-                                    "itself (use DELETE)");
-    }
     Attribute* existing = e.find(name, a.dataset_id);
     if (existing == nullptr) {
       return Status::NotFound("entity '" + e.id + "' has no " + label(a));
+    }
+    if (a.flags & kFlagDelete) {  // NGSI-LD Null: this instance goes (§5.6.4)
+      e.erase(name, a.dataset_id);
+      continue;
     }
     TSUNAGU_RETURN_IF_ERROR(merge_instance(*existing, a, now, Depth::kReplaceMembers, {}));
   }
@@ -322,6 +342,12 @@ Status replace_attribute(Entity& e, Atom name, std::vector<Attribute> fragment, 
 }
 
 Status delete_attribute(Entity& e, Atom name, std::optional<Atom> dataset_id, bool delete_all) {
+  // "scope" is a member of the entity, not an attribute, but is deleted the same way (§4.18).
+  if (name.str() == "https://uri.etsi.org/ngsi-ld/scope" && e.instances(name).empty()) {
+    if (e.scopes.empty()) return Status::NotFound("entity '" + e.id + "' has no scope");
+    e.scopes.clear();
+    return Status::Ok();
+  }
   std::string what = "entity '" + e.id + "' has no attribute '" + std::string(name.str()) + "'";
   if (delete_all) {
     if (e.erase_all(name) == 0) return Status::NotFound(what);

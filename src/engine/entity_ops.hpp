@@ -31,12 +31,13 @@ Entity create_entity(EntityInput in, int64_t now);
 Entity replace_entity(const Entity& current, EntityInput in, int64_t now);
 
 // 5.6.3 Append Entity Attributes: new attributes added, existing ones replaced unless
-// no_overwrite (then listed in not_updated).
+// no_overwrite (then listed in not_updated, and new scopes are added to the entity's).
 void append_attributes(Entity& e, EntityInput in, bool no_overwrite, int64_t now,
                        UpdateOutcome& out);
 
-// 5.6.2 Update Entity Attributes: only attributes (and instances) that exist are replaced;
-// the others are listed in not_updated.
+// 5.6.2 Update Entity Attributes: only attributes (and instances) that exist are replaced, or
+// deleted when given as NGSI-LD Null; the others, and a scope the entity lacks, are listed in
+// not_updated.
 void update_attributes(Entity& e, EntityInput in, int64_t now, UpdateOutcome& out);
 
 // The query parameters of Merge Entity (§5.6.17.3).
@@ -46,9 +47,9 @@ struct MergeOptions {
 };
 
 // 5.6.17 Merge Entity with the merge-patch behaviour of §5.5.12: attributes merged member by
-// member and JSON object values merged as RFC 7396 does, "urn:ngsi-ld:null" deletes, types
-// united, concise values keep the existing attribute type. BadRequestData when a new attribute
-// has no value.
+// member and JSON object values merged as RFC 7396 does, NGSI-LD Null deletes the instance it
+// names (the default one without a datasetId), types united, concise values keep the existing
+// attribute type. BadRequestData when a new attribute has no value.
 Status merge_entity(Entity& e, EntityInput in, int64_t now, const MergeOptions& options = {});
 
 // RFC 7396 JSON Merge Patch of JSON texts, where "urn:ngsi-ld:null" (like null) removes a
@@ -57,8 +58,7 @@ std::string json_merge_patch(std::string_view target, std::string_view patch);
 
 // 5.6.4 Partial Attribute Update (PATCH .../attrs/{attrId}): ResourceNotFound when the
 // attribute (instance) does not exist.
-Status partial_update_attribute(Entity& e, Atom name, std::vector<Attribute> fragment,
-                                int64_t now);
+Status partial_update_attribute(Entity& e, Atom name, std::vector<Attribute> fragment, int64_t now);
 
 // 5.6.19 Replace Attribute (PUT .../attrs/{attrId}): ResourceNotFound when absent.
 Status replace_attribute(Entity& e, Atom name, std::vector<Attribute> fragment, int64_t now);

@@ -299,6 +299,32 @@ TEST_F(EntityOpsTest, MergeNullValueDeletesTheAttribute) {
   EXPECT_TRUE(e.find(D("speed"))->subs.empty());
 }
 
+// A null for the default instance leaves the instances with a datasetId (ETSI suite 056_05);
+// it deleted all of them.
+TEST_F(EntityOpsTest, MergeNullWithoutDatasetIdDeletesTheDefaultInstanceOnly) {
+  Entity e = existing();
+  ASSERT_TRUE(merge_entity(e,
+                           input(R"({"temp": {"value": "urn:ngsi-ld:null"}})", ParseMode::kMerge),
+                           kT1, {})
+                  .ok());
+  ASSERT_EQ(e.instances(D("temp")).size(), 1u);
+  EXPECT_EQ(e.instances(D("temp"))[0].dataset_id.str(), "urn:ds:b");
+}
+
+TEST_F(EntityOpsTest, MergeNullLanguageMapDeletes) {
+  Entity e = create_entity(input(R"({"id": "urn:ngsi-ld:T:1", "type": "T",
+                "l": {"type": "LanguageProperty", "languageMap": {"en": "x"}}})",
+                                 ParseMode::kEntity, true),
+                           kT0);
+  ASSERT_TRUE(merge_entity(e,
+                           input(R"({"l": {"type": "LanguageProperty",
+                                           "languageMap": {"@none": "urn:ngsi-ld:null"}}})",
+                                 ParseMode::kMerge),
+                           kT1, {})
+                  .ok());
+  EXPECT_TRUE(e.attrs.empty());
+}
+
 TEST_F(EntityOpsTest, MergeNullWithDatasetIdDeletesThatInstance) {
   Entity e = existing();
   ASSERT_TRUE(
@@ -544,13 +570,118 @@ TEST_F(EntityOpsTest, PartialUpdateNotFound) {
   EXPECT_NE(ds.detail().find("urn:ds:zzz"), std::string::npos);
 }
 
-TEST_F(EntityOpsTest, PartialUpdateCannotDeleteTheAttribute) {
+// NGSI-LD Null in a partial update deletes the instance it names (ETSI suite 012_05-012_07);
+// it was refused, and before that stored as a literal value.
+TEST_F(EntityOpsTest, PartialUpdateNullDeletesTheInstance) {
   Entity e = existing();
-  Status st = partial_update_attribute(
+  ASSERT_TRUE(partial_update_attribute(
+                  e, D("speed"),
+                  fragment(R"({"value": "urn:ngsi-ld:null"})", D("speed"), ParseMode::kMerge), kT1)
+                  .ok());
+  EXPECT_EQ(e.find(D("speed")), nullptr);
+  ASSERT_TRUE(
+      partial_update_attribute(e, D("temp"),
+                               fragment(R"({"value": "urn:ngsi-ld:null", "datasetId": "urn:ds:b"})",
+                                        D("temp"), ParseMode::kMerge),
+                               kT1)
+          .ok());
+  ASSERT_EQ(e.instances(D("temp")).size(), 1u);
+  EXPECT_TRUE(e.instances(D("temp"))[0].dataset_id.empty());
+  Status missing = partial_update_attribute(
       e, D("speed"), fragment(R"({"value": "urn:ngsi-ld:null"})", D("speed"), ParseMode::kMerge),
       kT1);
-  ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.kind(), ErrorKind::kBadRequestData);
+  EXPECT_EQ(missing.kind(), ErrorKind::kResourceNotFound);
+  expect_storable(e);
+}
+
+// Update Attributes with NGSI-LD Null in each attribute kind's payload member deletes that
+// attribute (ETSI suite 011_07-011_09); before, the marker was stored as the value with a 204.
+TEST_F(EntityOpsTest, UpdateAttributesNullDeletesEveryKind) {
+  Entity e = create_entity(input(R"({
+      "id": "urn:ngsi-ld:T:1", "type": "T",
+      "p": 1, "r": {"type": "Relationship", "object": "urn:a:b"},
+      "g": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [1, 2]}},
+      "l": {"type": "LanguageProperty", "languageMap": {"en": "x"}},
+      "v": {"type": "VocabProperty", "vocab": "x"},
+      "j": {"type": "JsonProperty", "json": {"a": 1}},
+      "lp": {"type": "ListProperty", "valueList": [1, 2]},
+      "lr": {"type": "ListRelationship", "objectList": [{"object": "urn:a:b"}]},
+      "keep": 2})",
+                                 ParseMode::kEntity, true),
+                           kT0);
+  UpdateOutcome out;
+  update_attributes(e,
+                    input(R"({
+      "p": {"type": "Property", "value": "urn:ngsi-ld:null"},
+      "r": {"type": "Relationship", "object": "urn:ngsi-ld:null"},
+      "g": {"type": "GeoProperty", "value": "urn:ngsi-ld:null"},
+      "l": {"type": "LanguageProperty", "languageMap": {"@none": "urn:ngsi-ld:null"}},
+      "v": {"type": "VocabProperty", "vocab": "urn:ngsi-ld:null"},
+      "j": {"type": "JsonProperty", "json": "urn:ngsi-ld:null"},
+      "lp": {"type": "ListProperty", "valueList": ["urn:ngsi-ld:null"]},
+      "lr": {"type": "ListRelationship", "objectList": [{"object": "urn:ngsi-ld:null"}]}})",
+                          ParseMode::kUpdate),
+                    kT1, out);
+  EXPECT_EQ(out.updated.size(), 8u);
+  EXPECT_TRUE(out.not_updated.empty());
+  ASSERT_EQ(e.attrs.size(), 1u);
+  EXPECT_EQ(e.attrs[0].name, D("keep"));
+  expect_storable(e);
+}
+
+// Outside the updating operations the marker is an ordinary string (append stores it).
+TEST_F(EntityOpsTest, NullIsAValueWhereNothingIsUpdated) {
+  Entity e = existing();
+  UpdateOutcome out;
+  append_attributes(
+      e,
+      input(R"({"note": {"type": "Property", "value": "urn:ngsi-ld:null"}})", ParseMode::kFragment),
+      false, kT1, out);
+  ASSERT_NE(e.find(D("note")), nullptr);
+  EXPECT_EQ(e.find(D("note"))->value, Value::string("urn:ngsi-ld:null"));
+}
+
+TEST_F(EntityOpsTest, UpdateAttributesNullForADatasetIdDeletesThatInstanceOnly) {
+  Entity e = existing();
+  UpdateOutcome out;
+  update_attributes(e,
+                    input(R"({"temp": {"value": "urn:ngsi-ld:null", "datasetId": "urn:ds:b"}})",
+                          ParseMode::kUpdate),
+                    kT1, out);
+  ASSERT_EQ(e.instances(D("temp")).size(), 1u);
+  EXPECT_TRUE(e.instances(D("temp"))[0].dataset_id.empty());
+}
+
+// Update Attributes changes the scope only of an entity that has one (ETSI suite 011_05_02).
+TEST_F(EntityOpsTest, UpdateAttributesDoesNotAddAScope) {
+  Entity e = existing();
+  e.scopes.clear();
+  UpdateOutcome out;
+  update_attributes(e, input(R"({"scope": "/Osaka"})", ParseMode::kUpdate), kT1, out);
+  EXPECT_TRUE(e.scopes.empty());
+  ASSERT_EQ(out.not_updated.size(), 1u);
+  EXPECT_EQ(out.not_updated[0].first.str(), "scope");
+  Entity f = existing();
+  update_attributes(f, input(R"({"scope": "/Osaka"})", ParseMode::kUpdate), kT1, out);
+  EXPECT_EQ(f.scopes, std::vector<std::string>{"/Osaka"});
+}
+
+TEST_F(EntityOpsTest, AppendNoOverwriteUnitesScopes) {
+  Entity e = existing();
+  UpdateOutcome out;
+  append_attributes(e, input(R"({"scope": ["/Osaka", "/Tokyo"]})", ParseMode::kFragment), true, kT1,
+                    out);
+  EXPECT_EQ(e.scopes, (std::vector<std::string>{"/Tokyo", "/Osaka"}));
+  append_attributes(e, input(R"({"scope": "/Kyoto"})", ParseMode::kFragment), false, kT1, out);
+  EXPECT_EQ(e.scopes, std::vector<std::string>{"/Kyoto"});
+}
+
+TEST_F(EntityOpsTest, DeleteScope) {
+  Entity e = existing();
+  Atom scope = Atom::intern("https://uri.etsi.org/ngsi-ld/scope");
+  ASSERT_TRUE(delete_attribute(e, scope, std::nullopt, false).ok());
+  EXPECT_TRUE(e.scopes.empty());
+  EXPECT_EQ(delete_attribute(e, scope, std::nullopt, false).kind(), ErrorKind::kResourceNotFound);
 }
 
 TEST_F(EntityOpsTest, PartialUpdateDatasetInstance) {

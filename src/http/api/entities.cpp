@@ -248,7 +248,7 @@ class EntityRoutes {
       auto t = target_of(p);
       if (!t.ok()) return p.fail(t.status());
       auto in =
-          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
+          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kUpdate, false, false});
       if (!in.ok()) return p.fail(in.status());
       if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
       auto shared = std::make_shared<Prepared>(std::move(p));

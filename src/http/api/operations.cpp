@@ -104,7 +104,7 @@ BatchItem parse_item(const JsonValue& v, BatchOp op, const Prepared& p, jsonld::
   ngsild::ParseOptions po{ngsild::ParseMode::kEntity, true, true};
   if (op == BatchOp::kUpsertReplace || op == BatchOp::kUpsertUpdate) po.require_type = false;
   if (op == BatchOp::kUpdate || op == BatchOp::kUpdateNoOverwrite) {
-    po = {ngsild::ParseMode::kFragment, true, false};
+    po = {ngsild::ParseMode::kUpdate, true, false};
   }
   if (op == BatchOp::kMerge) po = {ngsild::ParseMode::kMerge, true, false};
   auto in = ngsild::parse_entity(v, *ctx, po);

@@ -181,11 +181,34 @@ bool looks_like_instance(const JsonValue& v) {
   return false;
 }
 
+}  // namespace
+
+bool is_ngsild_null(AttrKind kind, const JsonValue& v) {
+  if (is(v, kNullMarker)) return true;
+  if (kind == AttrKind::kLanguageProperty) {
+    return v.IsObject() && v.MemberCount() == 1 && v.MemberBegin()->name == "@none" &&
+           is(v.MemberBegin()->value, kNullMarker);
+  }
+  if (kind == AttrKind::kListProperty || kind == AttrKind::kListRelationship) {
+    if (!v.IsArray() || v.Size() != 1) return false;
+    const JsonValue& item = v[0];
+    if (is(item, kNullMarker)) return true;
+    auto o = item.IsObject() ? item.FindMember("object") : item.MemberEnd();
+    return item.IsObject() && item.MemberCount() == 1 && o != item.MemberEnd() &&
+           is(o->value, kNullMarker);
+  }
+  return false;
+}
+
+namespace {
+
 class Parser {
  public:
   Parser(const jsonld::Context& ctx, ParseMode mode) : ctx_(ctx), mode_(mode) {}
 
   bool partial() const { return mode_ == ParseMode::kMerge; }
+  // NGSI-LD Null deletes in the operations that update (§5.6.2, §5.6.4, §5.6.17).
+  bool null_deletes() const { return mode_ == ParseMode::kMerge || mode_ == ParseMode::kUpdate; }
   // Stored documents already hold expanded IRIs: they are taken as they are.
   Atom name_of(std::string_view term) const {
     return stored() ? Atom::intern(term) : ctx_.expand(term);
@@ -357,7 +380,7 @@ class Parser {
   // A bare value: a concise Property (or GeoProperty when it is a GeoJSON geometry).
   Status concise_value(std::string_view where, const JsonValue& v, Attribute& a) {
     if (v.IsNull()) return fault(where, "null is not an attribute value");
-    if (partial() && is(v, kNullMarker)) {
+    if (null_deletes() && is(v, kNullMarker)) {
       a.flags |= kFlagDelete;
       return Status::Ok();
     }
@@ -367,7 +390,7 @@ class Parser {
 
   Status payload(std::string_view where, const JsonValue& v, Attribute& a) {
     a.flags |= kFlagPayload;
-    if (partial() && is(v, kNullMarker)) {
+    if (null_deletes() && is_ngsild_null(a.kind, v)) {
       a.flags |= kFlagDelete;
       return Status::Ok();
     }
@@ -691,7 +714,8 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
     } else if (key == "type") {
       TSUNAGU_RETURN_IF_ERROR(parse_types(v, p, e.types));
     } else if (key == "scope") {
-      if (options.mode == ParseMode::kMerge && is(v, kNullMarker)) {
+      if ((options.mode == ParseMode::kMerge || options.mode == ParseMode::kUpdate) &&
+          is(v, kNullMarker)) {
         e.scope_delete = true;
         continue;
       }

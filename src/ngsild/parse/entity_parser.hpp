@@ -18,13 +18,18 @@ namespace tsunagu::ngsild {
 // Marks members of a parsed fragment (Attribute::flags); stored entities carry none.
 enum AttrFlag : unsigned char {
   kFlagPayload = 1,  // the value/object/... member was given
-  kFlagDelete = 2,   // the attribute (or sub-attribute) was "urn:ngsi-ld:null"
+  kFlagDelete = 2,   // the attribute (or sub-attribute) was NGSI-LD Null (is_ngsild_null)
   kFlagDeleteObservedAt = 4,
   kFlagDeleteUnitCode = 8,
   kFlagTypeGiven = 16,  // "type" was given explicitly
 };
 
 inline constexpr std::string_view kNullMarker = "urn:ngsi-ld:null";
+
+// True when `payload`, given as the payload member of an attribute of kind `kind`, is NGSI-LD
+// Null (§4.5.0, Table 4.5-1): "urn:ngsi-ld:null" for value, object, vocab and json, a
+// languageMap {"@none": "urn:ngsi-ld:null"}, a one-item valueList or objectList of it.
+bool is_ngsild_null(AttrKind kind, const JsonValue& payload);
 
 // Longest entity id accepted: ids travel in URLs and Location headers, which proxies and HTTP
 // stacks limit to a few kilobytes.
@@ -35,7 +40,8 @@ Status check_entity_id(std::string_view id, std::string_view where = "id");
 
 enum class ParseMode : unsigned char {
   kEntity,    // create / upsert / replace: a complete entity
-  kFragment,  // append / update attributes: complete attributes, id and type optional
+  kFragment,  // append / replace: complete attributes, id and type optional
+  kUpdate,    // update attributes: as kFragment, and an NGSI-LD Null payload deletes
   kMerge,     // merge / partial update: attributes may be partial, "urn:ngsi-ld:null" deletes
   kStored,    // the store's own documents: trusted, system attributes kept (an attribute
               // without them takes its holder's)

@@ -25,7 +25,8 @@ std::vector<AttributeInfo> Discovery::attributes(const Tenant& t) {
     for (size_t k = 0; k < stats.kinds.size(); ++k) {
       if (stats.kinds[k] != 0) info.kinds.push_back(static_cast<ngsild::AttrKind>(k));
     }
-    for (const auto& [type, n] : stats.types) info.types.push_back(type);
+    for (const auto& [type, n] : stats.types)
+      info.types.push_back(type);
     out.push_back(std::move(info));
   }
   return out;

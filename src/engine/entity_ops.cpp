@@ -322,6 +322,12 @@ Status partial_update_attribute(Entity& e, Atom name, std::vector<Attribute> fra
       e.erase(name, a.dataset_id);
       continue;
     }
+    if ((a.flags & kFlagTypeGiven) && a.kind != existing->kind) {
+      // A partial update changes members of the attribute there is, not what it is (§5.6.4).
+      return Status::BadRequestData(
+          label(a) + " is a " + std::string(ngsild::kind_name(existing->kind)) +
+          "; a partial update cannot make it a " + std::string(ngsild::kind_name(a.kind)));
+    }
     TSUNAGU_RETURN_IF_ERROR(merge_instance(*existing, a, now, Depth::kReplaceMembers, {}));
   }
   e.modified_at = now;

@@ -33,7 +33,8 @@ std::unique_ptr<WriteRequest> single(std::string tenant, std::string id, bool cr
 Result<Tenant*> EntityService::tenant(std::string_view name) const {
   Tenant* t = tenants_.find(name);
   if (t == nullptr) {
-    return Status(ErrorKind::kNonexistentTenant, "tenant '" + std::string(name) + "' does not exist");
+    return Status(ErrorKind::kNonexistentTenant,
+                  "tenant '" + std::string(name) + "' does not exist");
   }
   return t;
 }
@@ -75,60 +76,81 @@ void EntityService::modify(Target t, Mutate mutate, Done done) {
 
 void EntityService::replace(Target t, EntityInput in, Done done) {
   auto input = std::make_shared<EntityInput>(std::move(in));
-  modify(std::move(t), [input](Entity& e, int64_t now) {
-    e = replace_entity(e, std::move(*input), now);
-    return Status::Ok();
-  }, std::move(done));
+  modify(
+      std::move(t),
+      [input](Entity& e, int64_t now) {
+        e = replace_entity(e, std::move(*input), now);
+        return Status::Ok();
+      },
+      std::move(done));
 }
 
 void EntityService::merge(Target t, EntityInput in, MergeOptions options, Done done) {
   auto input = std::make_shared<EntityInput>(std::move(in));
-  modify(std::move(t), [input, options = std::move(options)](Entity& e, int64_t now) {
-    return merge_entity(e, std::move(*input), now, options);
-  }, std::move(done));
+  modify(
+      std::move(t),
+      [input, options = std::move(options)](Entity& e, int64_t now) {
+        return merge_entity(e, std::move(*input), now, options);
+      },
+      std::move(done));
 }
 
 void EntityService::append(Target t, EntityInput in, bool no_overwrite, DoneUpdate done) {
   auto input = std::make_shared<EntityInput>(std::move(in));
   auto outcome = std::make_shared<UpdateOutcome>();
-  modify(std::move(t), [input, outcome, no_overwrite](Entity& e, int64_t now) {
-    append_attributes(e, std::move(*input), no_overwrite, now, *outcome);
-    return Status::Ok();
-  }, [outcome, done = std::move(done)](const Status& st) { done(st, *outcome); });
+  modify(
+      std::move(t),
+      [input, outcome, no_overwrite](Entity& e, int64_t now) {
+        append_attributes(e, std::move(*input), no_overwrite, now, *outcome);
+        return Status::Ok();
+      },
+      [outcome, done = std::move(done)](const Status& st) { done(st, *outcome); });
 }
 
 void EntityService::update(Target t, EntityInput in, DoneUpdate done) {
   auto input = std::make_shared<EntityInput>(std::move(in));
   auto outcome = std::make_shared<UpdateOutcome>();
-  modify(std::move(t), [input, outcome](Entity& e, int64_t now) {
-    update_attributes(e, std::move(*input), now, *outcome);
-    return Status::Ok();
-  }, [outcome, done = std::move(done)](const Status& st) { done(st, *outcome); });
+  modify(
+      std::move(t),
+      [input, outcome](Entity& e, int64_t now) {
+        update_attributes(e, std::move(*input), now, *outcome);
+        return Status::Ok();
+      },
+      [outcome, done = std::move(done)](const Status& st) { done(st, *outcome); });
 }
 
 void EntityService::partial_update_attribute(Target t, Atom name, std::vector<Attribute> fragment,
                                              Done done) {
   auto frag = std::make_shared<std::vector<Attribute>>(std::move(fragment));
-  modify(std::move(t), [name, frag](Entity& e, int64_t now) {
-    return engine::partial_update_attribute(e, name, std::move(*frag), now);
-  }, std::move(done));
+  modify(
+      std::move(t),
+      [name, frag](Entity& e, int64_t now) {
+        return engine::partial_update_attribute(e, name, std::move(*frag), now);
+      },
+      std::move(done));
 }
 
 void EntityService::replace_attribute(Target t, Atom name, std::vector<Attribute> fragment,
                                       Done done) {
   auto frag = std::make_shared<std::vector<Attribute>>(std::move(fragment));
-  modify(std::move(t), [name, frag](Entity& e, int64_t now) {
-    return engine::replace_attribute(e, name, std::move(*frag), now);
-  }, std::move(done));
+  modify(
+      std::move(t),
+      [name, frag](Entity& e, int64_t now) {
+        return engine::replace_attribute(e, name, std::move(*frag), now);
+      },
+      std::move(done));
 }
 
 void EntityService::delete_attribute(Target t, Atom name, std::optional<Atom> dataset_id,
                                      bool delete_all, Done done) {
-  modify(std::move(t), [name, dataset_id, delete_all](Entity& e, int64_t now) {
-    TSUNAGU_RETURN_IF_ERROR(engine::delete_attribute(e, name, dataset_id, delete_all));
-    e.modified_at = now;
-    return Status::Ok();
-  }, std::move(done));
+  modify(
+      std::move(t),
+      [name, dataset_id, delete_all](Entity& e, int64_t now) {
+        TSUNAGU_RETURN_IF_ERROR(engine::delete_attribute(e, name, dataset_id, delete_all));
+        e.modified_at = now;
+        return Status::Ok();
+      },
+      std::move(done));
 }
 
 void EntityService::remove(Target t, Done done) {
@@ -145,11 +167,12 @@ void EntityService::batch(std::string tenant, BatchOp op, std::vector<BatchItem>
                           std::function<void(const BatchOutcome&)> done) {
   auto req = std::make_unique<WriteRequest>();
   req->tenant = std::move(tenant);
-  req->create_tenant = op == BatchOp::kCreate || op == BatchOp::kUpsertReplace ||
-                       op == BatchOp::kUpsertUpdate;
+  req->create_tenant =
+      op == BatchOp::kCreate || op == BatchOp::kUpsertReplace || op == BatchOp::kUpsertUpdate;
   auto outcome = std::make_shared<BatchOutcome>();
   outcome->status.resize(items.size());
   outcome->created.resize(items.size());
+  outcome->kept.resize(items.size());
   std::vector<size_t> item_of_change;
   for (size_t i = 0; i < items.size(); ++i) {
     if (!items[i].error.ok()) {
@@ -161,11 +184,12 @@ void EntityService::batch(std::string tenant, BatchOp op, std::vector<BatchItem>
     auto input = items[i].input ? std::make_shared<EntityInput>(std::move(*items[i].input))
                                 : std::shared_ptr<EntityInput>();
     c.apply = [op, input, outcome, i, id = c.id](const Entity* cur,
-                                               int64_t now) -> Result<std::shared_ptr<Entity>> {
+                                                 int64_t now) -> Result<std::shared_ptr<Entity>> {
       auto missing = [&] { return not_found(id); };
       switch (op) {
         case BatchOp::kCreate:
-          if (cur != nullptr) return Status::AlreadyExists("entity '" + cur->id + "' already exists");
+          if (cur != nullptr)
+            return Status::AlreadyExists("entity '" + cur->id + "' already exists");
           outcome->created[i] = true;
           return std::make_shared<Entity>(create_entity(std::move(*input), now));
         case BatchOp::kUpsertReplace:
@@ -187,9 +211,12 @@ void EntityService::batch(std::string tenant, BatchOp op, std::vector<BatchItem>
         case BatchOp::kUpdateNoOverwrite: {
           if (cur == nullptr) return missing();
           auto next = std::make_shared<Entity>(*cur);
-          UpdateOutcome ignored;
+          UpdateOutcome update;
           append_attributes(*next, std::move(*input), op == BatchOp::kUpdateNoOverwrite, now,
-                            ignored);
+                            update);
+          outcome->kept[i].clear();
+          for (const auto& [name, reason] : update.not_updated)
+            outcome->kept[i].push_back(name);
           return next;
         }
         case BatchOp::kMerge: {
@@ -219,8 +246,8 @@ void EntityService::batch(std::string tenant, BatchOp op, std::vector<BatchItem>
   writer_.submit(std::move(req));
 }
 
-void EntityService::purge(std::string tenant, ngsild::query::EntityQuery q,
-                          std::vector<Atom> drop, std::vector<Atom> keep, Done done) {
+void EntityService::purge(std::string tenant, ngsild::query::EntityQuery q, std::vector<Atom> drop,
+                          std::vector<Atom> keep, Done done) {
   Tenant* t = tenants_.find(tenant);
   if (t == nullptr) {
     return done(Status(ErrorKind::kNonexistentTenant, "tenant '" + tenant + "' does not exist"));
@@ -246,10 +273,12 @@ void EntityService::purge(std::string tenant, ngsild::query::EntityQuery q,
       auto& attrs = next->attrs;
       attrs.erase(std::remove_if(attrs.begin(), attrs.end(),
                                  [&](const Attribute& a) {
-                                   bool listed_drop = std::find(drop_list->begin(), drop_list->end(),
-                                                                a.name) != drop_list->end();
-                                   bool listed_keep = std::find(keep_list->begin(), keep_list->end(),
-                                                                a.name) != keep_list->end();
+                                   bool listed_drop =
+                                       std::find(drop_list->begin(), drop_list->end(), a.name) !=
+                                       drop_list->end();
+                                   bool listed_keep =
+                                       std::find(keep_list->begin(), keep_list->end(), a.name) !=
+                                       keep_list->end();
                                    return listed_drop || (!keep_list->empty() && !listed_keep);
                                  }),
                   attrs.end());

@@ -44,6 +44,8 @@ struct BatchItem {
 struct BatchOutcome {
   std::vector<Status> status;  // per item
   std::vector<bool> created;   // per item: the entity did not exist before
+  // per item: the attributes an update with noOverwrite left as they were (expanded names)
+  std::vector<std::vector<Atom>> kept;
 };
 
 class EntityService {

@@ -49,8 +49,14 @@ Status same_id(const ngsild::EntityInput& in, const Target& t) {
   return Status::Ok();
 }
 
-Atom attr_name(const Prepared& p) {
-  return p.ctx->expand(p.call.params.at(1));
+// The attribute named in the path, expanded; BadRequestData for a name no attribute may have,
+// before anything is looked up (§4.6.2).
+Result<Atom> attr_name(const Prepared& p) {
+  const std::string& name = p.call.params.at(1);
+  if (!ngsild::valid_name(name)) {
+    return Status::BadRequestData("'" + name.substr(0, 200) + "' is not a valid attribute name");
+  }
+  return p.ctx->expand(name);
 }
 
 std::string update_result(const UpdateOutcome& out) {
@@ -257,15 +263,20 @@ class EntityRoutes {
   }
 
   void partial_update_attribute(Call&& c) {
-    static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
+    // A partial update is a merge of one attribute: merge-patch+json is its own media type.
+    static const CallSpec spec{true,
+                               {MediaType::kJson, MediaType::kJsonLd, MediaType::kMergePatch},
+                               {},
+                               {"type", "local"}};
     prepare(env_, std::move(c), spec, [this](Prepared&& p) {
       auto t = target_of(p);
       if (!t.ok()) return p.fail(t.status());
-      Atom name = attr_name(p);
-      auto frag = ngsild::parse_attribute_fragment(*p.body, name, *p.ctx, ParseMode::kMerge);
+      auto name = attr_name(p);
+      if (!name.ok()) return p.fail(name.status());
+      auto frag = ngsild::parse_attribute_fragment(*p.body, *name, *p.ctx, ParseMode::kMerge);
       if (!frag.ok()) return p.fail(frag.status());
       auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.partial_update_attribute(std::move(*t), name, std::move(*frag),
+      env_.entities.partial_update_attribute(std::move(*t), *name, std::move(*frag),
                                              no_content(shared));
     });
   }
@@ -275,11 +286,12 @@ class EntityRoutes {
     prepare(env_, std::move(c), spec, [this](Prepared&& p) {
       auto t = target_of(p);
       if (!t.ok()) return p.fail(t.status());
-      Atom name = attr_name(p);
-      auto frag = ngsild::parse_attribute_fragment(*p.body, name, *p.ctx, ParseMode::kFragment);
+      auto name = attr_name(p);
+      if (!name.ok()) return p.fail(name.status());
+      auto frag = ngsild::parse_attribute_fragment(*p.body, *name, *p.ctx, ParseMode::kFragment);
       if (!frag.ok()) return p.fail(frag.status());
       auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.replace_attribute(std::move(*t), name, std::move(*frag), no_content(shared));
+      env_.entities.replace_attribute(std::move(*t), *name, std::move(*frag), no_content(shared));
     });
   }
 
@@ -288,6 +300,8 @@ class EntityRoutes {
     prepare(env_, std::move(c), spec, [this](Prepared&& p) {
       auto t = target_of(p);
       if (!t.ok()) return p.fail(t.status());
+      auto name = attr_name(p);
+      if (!name.ok()) return p.fail(name.status());
       std::optional<Atom> dataset;
       if (const std::string* d = p.call.query.find("datasetId")) {
         if (*d != "@none") {
@@ -308,8 +322,7 @@ class EntityRoutes {
         return p.fail(Status::BadRequestData("deleteAll=true and datasetId cannot be combined"));
       }
       auto shared = std::make_shared<Prepared>(std::move(p));
-      Atom name = attr_name(*shared);
-      env_.entities.delete_attribute(std::move(*t), name, dataset, all, no_content(shared));
+      env_.entities.delete_attribute(std::move(*t), *name, dataset, all, no_content(shared));
     });
   }
 

@@ -48,12 +48,21 @@ std::string batch_result(const std::vector<BatchItem>& items, const BatchOutcome
   w.key("errors");
   w.begin_array();
   for (size_t i = 0; i < items.size(); ++i) {
-    if (out.status[i].ok()) continue;
+    Status error = out.status[i];
+    if (error.ok() && !out.kept[i].empty()) {
+      // Updated, except for what noOverwrite kept: listed in both, as Append's 207 does
+      // (§5.6.3, §5.6.9).
+      std::string names;
+      for (Atom a : out.kept[i])
+        names += (names.empty() ? "" : ", ") + std::string(a.str());
+      error = Status::AlreadyExists("noOverwrite kept the attributes that exist: " + names);
+    }
+    if (error.ok()) continue;
     w.begin_object();
     w.key("entityId");
     w.string(items[i].id);
     w.key("error");
-    w.raw(problem_json(out.status[i]));
+    w.raw(problem_json(error));
     w.end_object();
   }
   w.end_array();
@@ -104,7 +113,7 @@ BatchItem parse_item(const JsonValue& v, BatchOp op, const Prepared& p, jsonld::
   ngsild::ParseOptions po{ngsild::ParseMode::kEntity, true, true};
   if (op == BatchOp::kUpsertReplace || op == BatchOp::kUpsertUpdate) po.require_type = false;
   if (op == BatchOp::kUpdate || op == BatchOp::kUpdateNoOverwrite) {
-    po = {ngsild::ParseMode::kUpdate, true, false};
+    po = {ngsild::ParseMode::kFragment, true, false};
   }
   if (op == BatchOp::kMerge) po = {ngsild::ParseMode::kMerge, true, false};
   auto in = ngsild::parse_entity(v, *ctx, po);
@@ -128,8 +137,10 @@ void run_batch(Env& env, std::shared_ptr<Prepared> p, BatchOp op) {
     shared_items->push_back({i.id, std::nullopt, i.error});
   env.entities.batch(
       p->tenant, op, std::move(items), [p, op, shared_items](const BatchOutcome& out) {
-        bool all_ok = std::all_of(out.status.begin(), out.status.end(),
-                                  [](const Status& s) { return s.ok(); });
+        bool all_ok =
+            std::all_of(out.status.begin(), out.status.end(),
+                        [](const Status& s) { return s.ok(); }) &&
+            std::all_of(out.kept.begin(), out.kept.end(), [](const auto& k) { return k.empty(); });
         p->accept = MediaType::kJson;
         if (!all_ok) return p->respond_json(207, batch_result(*shared_items, out));
         bool any_created =

@@ -565,6 +565,11 @@ Status parse_types(const JsonValue& v, const Parser& p, std::vector<Atom>& out) 
     if (!e.IsString() || (!p.stored() && !valid_name(sv(e)))) {
       return Status::BadRequestData("type: " + Parser::describe(e) + " is not a valid type name");
     }
+    // "id" and "type" are the core context's aliases of @id and @type (§5.5.7), not terms.
+    if (!p.stored() && (sv(e) == "type" || sv(e) == "id")) {
+      return Status::BadRequestData("type: \"" + std::string(sv(e)) +
+                                    "\" is a JSON-LD keyword alias, not a type name");
+    }
     Atom t = p.name_of(sv(e));
     for (Atom x : out) {
       if (x == t) return Status::Ok();
@@ -697,7 +702,7 @@ bool valid_scope(std::string_view s) {
 Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& ctx,
                                  const ParseOptions& options) {
   if (!body.IsObject()) {
-    return Status::BadRequestData(std::string("the payload must be a JSON object, not ") +
+    return Status::InvalidRequest(std::string("the payload must be a JSON object, not ") +
                                   (body.IsArray() ? "an array" : json_type_name(body)));
   }
   Parser p(ctx, options.mode);

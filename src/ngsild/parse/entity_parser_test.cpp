@@ -173,11 +173,23 @@ TEST_F(EntityParserTest, Scopes) {
   }
 }
 
+// "id" and "type" alias @id and @type (ETSI suite 001_02_04).
+TEST_F(EntityParserTest, KeywordAliasesAreNotTypes) {
+  for (const char* body :
+       {R"({"id": "urn:a:b", "type": "type"})", R"({"id": "urn:a:b", "type": ["T", "id"]})"}) {
+    auto r = parse(body);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData);
+  }
+}
+
+// InvalidRequest: the payload is not the kind of document the operation takes (ETSI suite
+// 001_02_02).
 TEST_F(EntityParserTest, PayloadMustBeAnObject) {
   for (const char* body : {"[]", "5", "\"x\"", "null"}) {
     auto r = parse(body);
     ASSERT_FALSE(r.ok()) << body;
-    EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData);
+    EXPECT_EQ(r.status().kind(), ErrorKind::kInvalidRequest);
   }
   EXPECT_CONTAINS(parse("[]").status().detail(), "array");
 }

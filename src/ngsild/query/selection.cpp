@@ -8,15 +8,16 @@ namespace tsunagu::ngsild::query {
 namespace {
 
 // Splits a disjunction of (a;b) groups; returns the groups' raw items. Commas and '|' separate
-// alternatives at the top level; ';' joins items inside (or, leniently, outside) parentheses.
-Result<std::vector<std::vector<std::string>>> split_dnf(std::string_view text,
-                                                        const char* what) {
+// alternatives at the top level; ';' joins items inside parentheses (and outside when
+// `bare_and`).
+Result<std::vector<std::vector<std::string>>> split_dnf(std::string_view text, const char* what,
+                                                        bool bare_and) {
   std::vector<std::vector<std::string>> groups;
   size_t i = 0;
   auto fail = [&](const std::string& why) {
     return Status::BadRequestData(std::string(what) + ": " + why + " at position " +
-                                  std::to_string(i) + " of '" +
-                                  std::string(text.substr(0, 200)) + "'");
+                                  std::to_string(i) + " of '" + std::string(text.substr(0, 200)) +
+                                  "'");
   };
   if (text.empty()) return fail("is empty");
   while (i < text.size()) {
@@ -32,8 +33,10 @@ Result<std::vector<std::vector<std::string>>> split_dnf(std::string_view text,
       if (i == start) return fail("expected a name");
       group.emplace_back(text.substr(start, i - start));
       if (i < text.size() && text[i] == ';') {
-        // A conjunction needs its parentheses: (A;B) (§4.17, §4.19).
-        if (!paren) return fail("';' joins names only inside parentheses, as in (A;B)");
+        // A type selection's and needs its parentheses (§4.17); a scope query's may go without,
+        // binding tighter than '|' and ',': "A;B|C" is "(A;B)|C" (ETSI suite 019_01_06).
+        if (!paren && !bare_and)
+          return fail("';' joins names only inside parentheses, as in (A;B)");
         ++i;
         continue;
       }
@@ -80,7 +83,7 @@ Result<TypeSelection> parse_type_selection(std::string_view text, const jsonld::
     s.any = true;
     return s;
   }
-  auto groups = split_dnf(text, "type");
+  auto groups = split_dnf(text, "type", false);
   if (!groups.ok()) return groups.status();
   for (const auto& g : *groups) {
     std::vector<Atom> atoms;
@@ -126,7 +129,7 @@ bool ScopeQuery::matches(const Entity& e) const {
 
 Result<ScopeQuery> parse_scope_query(std::string_view text) {
   ScopeQuery q;
-  auto groups = split_dnf(text, "scopeQ");
+  auto groups = split_dnf(text, "scopeQ", true);
   if (!groups.ok()) return groups.status();
   for (const auto& g : *groups) {
     std::vector<ScopePattern> patterns;

@@ -59,10 +59,11 @@ class EntityService {
   Result<EntityPtr> retrieve(const Target& t) const;
   // NonexistentTenant unless the tenant exists (the default tenant always does).
   Result<Tenant*> tenant(std::string_view name) const;
-  // Finds the tenant's current entities by id, for Linked Entity retrieval (§4.5.23); nullptr
-  // for an id that is not there. `tenant` must exist.
-  ngsild::EntityLookup lookup(Tenant& tenant) const {
-    return [t = &tenant](std::string_view id) { return t->get(id); };
+  // Readies `o` for Linked Entity retrieval (§4.5.23) in `tenant`, which must exist: linked
+  // entities are the tenant's current ones, within a fresh JoinBudget.
+  void prepare_join(Tenant& tenant, ngsild::RenderOptions& o) const {
+    o.lookup = [t = &tenant](std::string_view id) { return t->get(id); };
+    o.join_budget = std::make_shared<ngsild::JoinBudget>();
   }
   TenantRegistry& tenants() const { return tenants_; }
 

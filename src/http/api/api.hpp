@@ -90,6 +90,9 @@ Status apply_representation_member(std::string_view name, std::string_view value
 constexpr int kMaxJoinLevel = 8;
 Status apply_join_member(std::string_view name, std::string_view value, ngsild::RenderOptions& o);
 
+// TooComplexQuery when a join met more linked entities than one response may hold.
+Status join_complete(const ngsild::RenderOptions& o);
+
 // Writes each of `linked` (join=flat) with its own projection, as array items.
 void render_linked(const std::vector<ngsild::LinkedEntity>& linked,
                    const ngsild::RenderOptions& options, JsonWriter& w);

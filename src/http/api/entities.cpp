@@ -150,7 +150,7 @@ class EntityRoutes {
       if (options->join != ngsild::Join::kNone) {
         auto tenant = env_.entities.tenant(p.tenant);
         if (!tenant.ok()) return p.fail(tenant.status());
-        options->lookup = env_.entities.lookup(**tenant);
+        env_.entities.prepare_join(**tenant, *options);
       }
       std::string body;
       body.reserve(2048);
@@ -164,6 +164,7 @@ class EntityRoutes {
       } else {
         env_.renders.render(entity, *options, w);
       }
+      if (Status st = join_complete(*options); !st.ok()) return p.fail(st);
       p.respond_json(200, std::move(body));
     });
   }

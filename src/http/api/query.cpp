@@ -391,7 +391,7 @@ void respond_page(Env& env, Prepared& p, EntityQuery& q, ngsild::RenderOptions& 
         "pick/omit: a projection in {...} applies to linked entities, which needs join=inline "
         "or join=flat (§4.5.23)"));
   }
-  if (options.join != ngsild::Join::kNone) options.lookup = env.entities.lookup(**tenant);
+  if (options.join != ngsild::Join::kNone) env.entities.prepare_join(**tenant, options);
   engine::QueryResult r = engine::QueryEngine::run(**tenant, q);
   std::string body;
   body.reserve(256 + r.entities.size() * 1400);
@@ -441,6 +441,7 @@ void respond_page(Env& env, Prepared& p, EntityQuery& q, ngsild::RenderOptions& 
     }
     w.end_array();
   }
+  if (Status st = join_complete(options); !st.ok()) return p.fail(st);
   std::vector<Header> extra;
   if (q.count) extra.push_back({"NGSILD-Results-Count", std::to_string(r.total)});
   // Paging links (§5.5.9, RFC 8288): the same request with another offset.

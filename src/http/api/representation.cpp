@@ -151,6 +151,15 @@ Status apply_join_member(std::string_view name, std::string_view value, ngsild::
   return Status::Ok();
 }
 
+Status join_complete(const ngsild::RenderOptions& o) {
+  if (!o.join_budget || !o.join_budget->exhausted) return Status::Ok();
+  return Status(ErrorKind::kTooComplexQuery,
+                "join: the entities asked for link to more than " +
+                    std::to_string(ngsild::JoinBudget().left) +
+                    " entities; ask for fewer (limit), a lower joinLevel, or pick the "
+                    "Relationships to follow");
+}
+
 void render_linked(const std::vector<ngsild::LinkedEntity>& linked,
                    const ngsild::RenderOptions& options, JsonWriter& w) {
   ngsild::RenderOptions o = options;

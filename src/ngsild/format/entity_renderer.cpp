@@ -323,7 +323,8 @@ class Renderer {
           std::find(o_.contained_by.begin(), o_.contained_by.end(), id) != o_.contained_by.end()) {
         continue;
       }
-      if (auto e = o_.lookup(id)) out.push_back(std::move(e));
+      auto e = o_.lookup(id);
+      if (e && o_.join_budget->take()) out.push_back(std::move(e));
     }
     return out;
   }

@@ -72,6 +72,18 @@ enum class Join : unsigned char { kNone, kInline, kFlat };
 // The current entity with that id, or nullptr (a Relationship's object need not exist).
 using EntityLookup = std::function<std::shared_ptr<const Entity>(std::string_view id)>;
 
+// How many linked entities one response may write, shared by the renderings of its entities:
+// each joined level can multiply them, and a graph built to do so must not hold a thread.
+struct JoinBudget {
+  size_t left = 10000;
+  bool exhausted = false;  // some were not written: the response is incomplete
+  bool take() {
+    if (left == 0) return !(exhausted = true);
+    --left;
+    return true;
+  }
+};
+
 struct RenderOptions {
   const jsonld::Context* ctx = nullptr;  // nullptr: names stay expanded (the stored form)
   Format format = Format::kNormalized;
@@ -85,10 +97,11 @@ struct RenderOptions {
   std::vector<Atom> dataset_ids;  // "@none" (as an Atom) selects the default instance
   Projection projection;
   Join join = Join::kNone;
-  int join_level = 1;                     // Relationships followed from an entity asked for
-  EntityLookup lookup;                    // required unless join is kNone
-  std::vector<std::string> contained_by;  // entity ids never followed (containedBy)
-  mutable CompactedNames names;           // filled by the renderer
+  int join_level = 1;                       // Relationships followed from an entity asked for
+  EntityLookup lookup;                      // required unless join is kNone
+  std::shared_ptr<JoinBudget> join_budget;  // required unless join is kNone
+  std::vector<std::string> contained_by;    // entity ids never followed (containedBy)
+  mutable CompactedNames names;             // filled by the renderer
 };
 
 // Ask the CPU to start loading what rendering an entity reads: a page of query results is

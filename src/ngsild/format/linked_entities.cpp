@@ -35,7 +35,7 @@ std::vector<LinkedEntity> linked_entities(std::span<const Entity* const> roots,
                                           const RenderOptions& o) {
   static const Projection kWhole;
   std::vector<LinkedEntity> out;
-  if (o.join != Join::kFlat || !o.lookup) return out;
+  if (o.join != Join::kFlat || !o.lookup || !o.join_budget) return out;
   std::unordered_set<std::string> seen(o.contained_by.begin(), o.contained_by.end());
   struct Step {
     const Entity* entity;
@@ -55,7 +55,7 @@ std::vector<LinkedEntity> linked_entities(std::span<const Entity* const> roots,
         for (auto& id : relationship_objects(a)) {
           if (!seen.insert(id).second) continue;
           auto linked = o.lookup(id);
-          if (!linked) continue;
+          if (!linked || !o.join_budget->take()) continue;
           next.push_back({linked.get(), p != nullptr ? p : &kWhole});
           out.push_back({std::move(linked), next.back().projection});
         }

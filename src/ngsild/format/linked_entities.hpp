@@ -23,7 +23,8 @@ struct LinkedEntity {
 
 // join=flat: the entities reachable from `roots` through the Relationships their projections
 // keep, up to o.join_level steps, each once and in the order first reached. Entities among the
-// roots or in o.contained_by are not repeated, objects that do not exist are skipped.
+// roots or in o.contained_by are not repeated, objects that do not exist are skipped, and no more
+// are taken than o.join_budget allows.
 std::vector<LinkedEntity> linked_entities(std::span<const Entity* const> roots,
                                           const RenderOptions& o);
 

@@ -342,33 +342,29 @@ class Renderer {
     r.entity(e);
   }
 
-  // "entity" (one object) or "entityList" (several) beside a Relationship's object.
-  void linked(const Attribute& a) {
-    auto found = targets(a);
-    if (found.empty()) return;
-    if (a.kind == AttrKind::kRelationship && a.value.is_string()) {
-      w_.plain_key("entity");
-      nested(a, *found.front());
-      return;
-    }
-    w_.plain_key("entityList");
+  // One linked entity as an object, several as an array.
+  void linked_value(const Attribute& a, const std::vector<std::shared_ptr<const Entity>>& found) {
+    if (a.kind == AttrKind::kRelationship && a.value.is_string()) return nested(a, *found.front());
     w_.begin_array();
     for (const auto& e : found)
       nested(a, *e);
     w_.end_array();
   }
 
+  // "entity" (one object) or "entityList" (several) beside a Relationship's object.
+  void linked(const Attribute& a) {
+    auto found = targets(a);
+    if (found.empty()) return;
+    w_.plain_key(a.kind == AttrKind::kRelationship && a.value.is_string() ? "entity"
+                                                                          : "entityList");
+    linked_value(a, found);
+  }
+
+  // The simplified form: the linked entities in place of the object; false when none exists.
   bool linked_simplified(const Attribute& a) {
     auto found = targets(a);
     if (found.empty()) return false;
-    if (a.kind == AttrKind::kRelationship && a.value.is_string()) {
-      nested(a, *found.front());
-      return true;
-    }
-    w_.begin_array();
-    for (const auto& e : found)
-      nested(a, *e);
-    w_.end_array();
+    linked_value(a, found);
     return true;
   }
 

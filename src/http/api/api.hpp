@@ -90,6 +90,9 @@ Status apply_representation_member(std::string_view name, std::string_view value
 constexpr int kMaxJoinLevel = 8;
 Status apply_join_member(std::string_view name, std::string_view value, ngsild::RenderOptions& o);
 
+// BadRequestData when pick or omit reach linked entities (rel{...}) without a join.
+Status check_linked_projection(const ngsild::RenderOptions& o);
+
 // TooComplexQuery when a join met more linked entities than one response may hold.
 Status join_complete(const ngsild::RenderOptions& o);
 

@@ -386,11 +386,6 @@ void respond_page(Env& env, Prepared& p, EntityQuery& q, ngsild::RenderOptions& 
   if (pr.pick && !pr.pick_id && !pr.pick_type && !pr.pick_scope && q.attrs.empty()) {
     q.attrs = pr.pick_attrs;
   }
-  if (!options.projection.linked.empty() && options.join == ngsild::Join::kNone) {
-    return p.fail(Status::BadRequestData(
-        "pick/omit: a projection in {...} applies to linked entities, which needs join=inline "
-        "or join=flat (§4.5.23)"));
-  }
   if (options.join != ngsild::Join::kNone) env.entities.prepare_join(**tenant, options);
   engine::QueryResult r = engine::QueryEngine::run(**tenant, q);
   std::string body;
@@ -532,6 +527,7 @@ void add_query_routes(Router& r, Env& env) {
       if (!options.ok()) return p.fail(options.status());
       auto q = from_body(p, env.limits, *options);
       if (!q.ok()) return p.fail(q.status());
+      if (Status st = check_linked_projection(*options); !st.ok()) return p.fail(st);
       respond_page(env, p, *q, *options);
     });
   });

@@ -50,8 +50,6 @@ class ProjectionParser {
     }
   }
 
-  bool done() const { return pos_ >= text_.size(); }
-
  private:
   static constexpr int kMaxDepth = 8;
   static constexpr size_t npos = std::string_view::npos;
@@ -151,6 +149,13 @@ Status apply_join_member(std::string_view name, std::string_view value, ngsild::
   return Status::Ok();
 }
 
+Status check_linked_projection(const ngsild::RenderOptions& o) {
+  if (o.projection.linked.empty() || o.join != ngsild::Join::kNone) return Status::Ok();
+  return Status::BadRequestData(
+      "pick/omit: a projection in {...} applies to linked entities, which needs join=inline or "
+      "join=flat (§4.5.23)");
+}
+
 Status join_complete(const ngsild::RenderOptions& o) {
   if (!o.join_budget || !o.join_budget->exhausted) return Status::Ok();
   return Status(ErrorKind::kTooComplexQuery,
@@ -238,11 +243,7 @@ Result<ngsild::RenderOptions> render_options(const Prepared& p, bool allow_geojs
       TSUNAGU_RETURN_IF_ERROR(apply_join_member(name, *v, o));
     }
   }
-  if (!o.projection.linked.empty() && o.join == ngsild::Join::kNone) {
-    return Status::BadRequestData(
-        "pick/omit: a projection in {...} applies to linked entities, which needs join=inline "
-        "or join=flat (§4.5.23)");
-  }
+  TSUNAGU_RETURN_IF_ERROR(check_linked_projection(o));
   if (q.find("geometryProperty") != nullptr && p.accept != MediaType::kGeoJson) {
     return Status::BadRequestData(
         "geometryProperty: only applies when Accept is "

@@ -1,6 +1,14 @@
 #include "common/json.hpp"
 
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -166,6 +174,94 @@ void write_value(const JsonValue& v, JsonWriter& w) {
   }
 }
 
+// Builds the document as RapidJSON's own handler does, but converts each number from its text
+// itself. RapidJSON 1.1.0's full-precision conversion reads out of bounds on long fractions (a
+// crash) and returns other numbers for some inputs (0e+100, long zeros); its default one is off
+// by a few units in the last place. std::from_chars rounds correctly, and strtod decides what
+// from_chars cannot represent: overflow is an error, underflow a zero or subnormal.
+class NumberHandler {
+ public:
+  explicit NumberHandler(JsonDoc& d) : d_(d) {}
+
+  bool Null() { return d_.Null(); }
+  bool Bool(bool b) { return d_.Bool(b); }
+  bool Int(int i) { return d_.Int(i); }
+  bool Uint(unsigned u) { return d_.Uint(u); }
+  bool Int64(int64_t i) { return d_.Int64(i); }
+  bool Uint64(uint64_t u) { return d_.Uint64(u); }
+  bool Double(double v) { return d_.Double(v); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return d_.String(s, n, copy); }
+  bool StartObject() { return d_.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return d_.Key(s, n, copy); }
+  bool EndObject(rapidjson::SizeType n) { return d_.EndObject(n); }
+  bool StartArray() { return d_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return d_.EndArray(n); }
+
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    const char* end = s + n;
+    bool integral = std::memchr(s, '.', n) == nullptr && std::memchr(s, 'e', n) == nullptr &&
+                    std::memchr(s, 'E', n) == nullptr;
+    if (integral) {
+      // As RapidJSON types them: a negative integer is signed, any other unsigned.
+      if (*s == '-') {
+        int64_t i;
+        if (auto r = std::from_chars(s, end, i); r.ec == std::errc() && r.ptr == end)
+          return d_.Int64(i);
+      } else {
+        uint64_t u;
+        if (auto r = std::from_chars(s, end, u); r.ec == std::errc() && r.ptr == end)
+          return d_.Uint64(u);
+      }
+    }
+    double v;
+    auto r = std::from_chars(s, end, v);
+    if (r.ec == std::errc() && r.ptr == end) return d_.Double(v);
+    // Out of range: strtod tells overflow (HUGE_VAL) from underflow (zero or subnormal).
+    std::string text(s, n);
+    errno = 0;
+    v = std::strtod(text.c_str(), nullptr);
+    if (std::isinf(v)) {
+      too_big_ = std::move(text);
+      return false;
+    }
+    return d_.Double(v);
+  }
+
+  // The number that stopped the parse, when one did.
+  const std::string& too_big() const { return too_big_; }
+
+ private:
+  JsonDoc& d_;
+  std::string too_big_;
+};
+
+// Runs RapidJSON's recursive reader over `is` into `doc` through NumberHandler.
+template <unsigned kFlags, class Stream>
+Status read_into(Stream& is, JsonDoc& doc) {
+  constexpr unsigned kAll = kFlags | rapidjson::kParseNumbersAsStringsFlag;
+  rapidjson::ParseResult result;
+  std::string too_big;
+  auto generate = [&](JsonDoc& d) {
+    NumberHandler h(d);
+    rapidjson::Reader reader;
+    result = reader.Parse<kAll>(is, h);
+    too_big = h.too_big();
+    return !result.IsError();
+  };
+  doc.Populate(generate);
+  if (!result.IsError()) return Status::Ok();
+  // The document is left empty (null), as after a failed Parse.
+  doc.SetNull();
+  if (!too_big.empty()) {
+    return Status::InvalidRequest("malformed JSON at offset " + std::to_string(result.Offset()) +
+                                  ": number " + too_big.substr(0, 40) +
+                                  " is too big to be stored in a double");
+  }
+  return Status::InvalidRequest(std::string("malformed JSON at offset ") +
+                                std::to_string(result.Offset()) + ": " +
+                                rapidjson::GetParseError_En(result.Code()));
+}
+
 // `terminated` is text.data() when a NUL is known to follow the text, else null; `in_place`
 // is that text, writable, to be parsed in situ.
 Status parse_text(std::string_view text, const char* terminated, JsonDoc& doc,
@@ -184,33 +280,30 @@ Status parse_text(std::string_view text, const char* terminated, JsonDoc& doc,
   }
   // RapidJSON's recursive parser (about a tenth quicker than its iterative one on an entity):
   // the depth check above has bounded its recursion to kMaxJsonDepth levels.
-  constexpr unsigned kFlags = rapidjson::kParseFullPrecisionFlag;
+  constexpr unsigned kValidate = rapidjson::kParseValidateEncodingFlag;
+  constexpr unsigned kInsitu = rapidjson::kParseInsituFlag;
   if (in_place != nullptr) {
-    if (scan.ascii())
-      doc.ParseInsitu<kFlags>(in_place);
-    else
-      doc.ParseInsitu<kFlags | rapidjson::kParseValidateEncodingFlag>(in_place);
-  } else if (scan.ascii()) {
+    rapidjson::InsituStringStream is(in_place);
+    return scan.ascii() ? read_into<kInsitu>(is, doc) : read_into<kInsitu | kValidate>(is, doc);
+  }
+  if (scan.ascii()) {
     // ASCII text needs no UTF-8 check (a third of the parse of a typical entity), and read as a
     // NUL-terminated string RapidJSON copies string runs 16 bytes at a time: together the parse
     // takes half the time.
     if (terminated != nullptr) {
-      doc.Parse<kFlags>(terminated);
-    } else {
-      thread_local std::string copy;
-      copy.assign(text);
-      doc.Parse<kFlags>(copy.c_str());
-      if (copy.capacity() > (1u << 20)) std::string().swap(copy);
+      rapidjson::StringStream is(terminated);
+      return read_into<0>(is, doc);
     }
-  } else {
-    doc.Parse<kFlags | rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+    thread_local std::string copy;
+    copy.assign(text);
+    rapidjson::StringStream is(copy.c_str());
+    Status st = read_into<0>(is, doc);
+    if (copy.capacity() > (1u << 20)) std::string().swap(copy);
+    return st;
   }
-  if (doc.HasParseError()) {
-    return Status::InvalidRequest(std::string("malformed JSON at offset ") +
-                                  std::to_string(doc.GetErrorOffset()) + ": " +
-                                  rapidjson::GetParseError_En(doc.GetParseError()));
-  }
-  return Status::Ok();
+  rapidjson::MemoryStream ms(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+  return read_into<kValidate>(is, doc);
 }
 
 }  // namespace

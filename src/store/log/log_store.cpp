@@ -5,7 +5,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <chrono>
@@ -152,10 +156,54 @@ metrics::Histogram& checkpoint_seconds() {
   return h;
 }
 
+// An exclusive lock on the data directory for as long as the store is open: two servers on one
+// directory would each acknowledge writes the other never sees, and leave a log the store then
+// refuses to read. flock() locks are released by the kernel when the process dies, so a kill -9
+// leaves nothing to clean up. The file holds the owner's pid, for the message.
+class DirLock {
+ public:
+  static Result<std::unique_ptr<DirLock>> take(const std::string& dir) {
+    std::string path = dir + "/LOCK";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return Status::Internal("cannot open " + path + ": " + std::strerror(errno));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      char pid[32] = {};
+      ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+      ::close(fd);
+      std::string owner = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
+      while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' '))
+        owner.pop_back();
+      if (err == EWOULDBLOCK) {
+        return Status::Internal("the data directory " + dir +
+                                " is in use by another Tsunagu process" +
+                                (owner.empty() ? "" : " (pid " + owner + ")") +
+                                "; stop it, or give this one another --data-dir");
+      }
+      return Status::Internal("cannot lock " + path + ": " + std::strerror(err));
+    }
+    std::string me = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) < 0) {
+      // The lock holds all the same; only the message for a second process would lack the pid.
+    }
+    return std::unique_ptr<DirLock>(new DirLock(fd));
+  }
+  ~DirLock() { ::close(fd_); }
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+
+ private:
+  explicit DirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 class LogStore final : public Store {
  public:
-  LogStore(std::unique_ptr<Store> checkpoint, EmbeddedOptions options)
-      : checkpoint_(std::move(checkpoint)), options_(std::move(options)) {}
+  LogStore(std::unique_ptr<DirLock> lock, std::unique_ptr<Store> checkpoint,
+           EmbeddedOptions options)
+      : lock_(std::move(lock)), checkpoint_(std::move(checkpoint)), options_(std::move(options)) {}
 
   ~LogStore() override {
     {
@@ -399,6 +447,7 @@ class LogStore final : public Store {
 
   static constexpr std::chrono::seconds kReleaseDelay{2};
 
+  std::unique_ptr<DirLock> lock_;  // first in, last out: held until everything is closed
   std::unique_ptr<Store> checkpoint_;
   EmbeddedOptions options_;
   ChangeLog log_;               // the committing thread
@@ -425,9 +474,12 @@ Result<std::unique_ptr<Store>> open_embedded(const EmbeddedOptions& options) {
   so.wal = false;  // only the fold thread writes the checkpoint, and nothing reads it meanwhile
   // Read once at start, then written: mapping it would only make every page count in the RSS.
   so.mmap_bytes = 0;
+  auto lock = DirLock::take(options.dir);
+  if (!lock.ok()) return lock.status();
   auto sqlite = open_sqlite(so);
   if (!sqlite.ok()) return sqlite.status();
-  return std::unique_ptr<Store>(std::make_unique<LogStore>(std::move(*sqlite), options));
+  return std::unique_ptr<Store>(
+      std::make_unique<LogStore>(std::move(*lock), std::move(*sqlite), options));
 }
 
 }  // namespace tsunagu::store

@@ -2,6 +2,7 @@
 // over the SQLite checkpoint, folding, and recovery from what a crash leaves in the data directory.
 // A fold is waited for by destroying the store, whose destructor finishes the fold in progress.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -236,6 +237,23 @@ TEST_F(LogStoreTest, FreshDirectoryLoadsNothing) {
   EXPECT_TRUE(r.tenants.empty());
   EXPECT_TRUE(r.entities.empty());
   EXPECT_NE(s->describe().find(dir_), std::string::npos) << s->describe();
+}
+
+// Issue 14: two servers on one directory both acknowledged writes, each saw half, and the store
+// then refused to start. The second open is refused, naming the directory and the owner's pid.
+TEST_F(LogStoreTest, ADirectoryInUseIsRefused) {
+  auto first = open();
+  ASSERT_NE(first, nullptr);
+  EmbeddedOptions o;
+  o.dir = dir_;
+  auto second = open_embedded(o);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().detail().find("in use by another Tsunagu process"), std::string::npos)
+      << second.status().detail();
+  EXPECT_NE(second.status().detail().find("pid " + std::to_string(::getpid())), std::string::npos)
+      << second.status().detail();
+  first.reset();
+  EXPECT_NE(open(), nullptr);  // closed, the directory is free again
 }
 
 TEST_F(LogStoreTest, ApplyThenLoadRoundTrips) {

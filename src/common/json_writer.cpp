@@ -9,6 +9,18 @@
 #include <cmath>
 #include <cstring>
 
+// AddressSanitizer builds: GCC defines __SANITIZE_ADDRESS__, clang answers __has_feature.
+#if defined(__SANITIZE_ADDRESS__)
+#define TSUNAGU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TSUNAGU_ASAN 1
+#endif
+#endif
+#ifndef TSUNAGU_ASAN
+#define TSUNAGU_ASAN 0
+#endif
+
 namespace tsunagu {
 
 void JsonWriter::number(int64_t v) {
@@ -120,7 +132,7 @@ void JsonWriter::escape_into(std::string_view s, std::string& out) {
     if (_mm_movemask_epi8(hit) != 0) break;
     p += 16;
   }
-#if !defined(__SANITIZE_ADDRESS__)
+#if !TSUNAGU_ASAN
   // The last 1-15 bytes (all of a short string such as a member name) in one load as well, when
   // the 16 bytes from p lie within one page: reading past the string's end there cannot fault,
   // and the bytes beyond it are masked off. (ASan would report that read, so its builds take

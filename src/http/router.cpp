@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/uri.hpp"
+#include "common/utf8.hpp"
 #include "http/problem.hpp"
 
 namespace tsunagu::http {
@@ -139,6 +140,11 @@ bool Router::match(const Route& r, const std::vector<std::string_view>& segs,
                                        "' has a malformed percent-escape");
         return false;
       }
+      if (!valid_utf8(decoded)) {
+        error = Status::BadRequestData("path segment '" + std::string(segs[i]) +
+                                       "' is not UTF-8 once decoded");
+        return false;
+      }
       params.push_back(std::move(decoded));
     } else if (p != segs[i]) {
       return false;
@@ -225,6 +231,10 @@ Result<QueryParams> parse_query(std::string_view q) {
         (eq != std::string_view::npos && !percent_decode(item.substr(eq + 1), value, true))) {
       return Status::InvalidRequest("query parameter '" + std::string(item.substr(0, 80)) +
                                     "' has a malformed percent-escape");
+    }
+    if (!valid_utf8(name) || !valid_utf8(value)) {
+      return Status::InvalidRequest("query parameter '" + std::string(item.substr(0, 80)) +
+                                    "' is not UTF-8 once decoded");
     }
     if (name.empty()) return Status::InvalidRequest("a query parameter has no name");
     if (out.find(name) != nullptr) {

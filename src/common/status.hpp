@@ -34,6 +34,7 @@ enum class ErrorKind : unsigned char {
   kHeaderTooLarge,
   kUriTooLong,
   kServiceUnavailable,
+  kNotImplemented,  // HTTP features the server does not implement (a transfer coding, RFC 9112)
 };
 
 class Status {
@@ -64,7 +65,7 @@ class Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }
@@ -85,15 +86,19 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-inline Status status_of(Status s) { return s; }
+inline Status status_of(Status s) {
+  return s;
+}
 template <class T>
-Status status_of(Result<T>&& r) { return std::move(r).status(); }
+Status status_of(Result<T>&& r) {
+  return std::move(r).status();
+}
 
 }  // namespace tsunagu
 
 // Propagates a failed Status (or the Status of a failed Result) to the caller.
-#define TSUNAGU_RETURN_IF_ERROR(expr)      \
-  do {                                     \
-    auto _st = (expr);                     \
+#define TSUNAGU_RETURN_IF_ERROR(expr)                           \
+  do {                                                          \
+    auto _st = (expr);                                          \
     if (!_st.ok()) return ::tsunagu::status_of(std::move(_st)); \
   } while (0)

@@ -68,6 +68,8 @@ int http_status(ErrorKind kind) {
       return 414;
     case ErrorKind::kServiceUnavailable:
       return 503;
+    case ErrorKind::kNotImplemented:
+      return 501;
   }
   return 500;
 }
@@ -146,6 +148,8 @@ std::string_view problem_title(ErrorKind kind) {
       return "URI too long";
     case ErrorKind::kServiceUnavailable:
       return "Service unavailable";
+    case ErrorKind::kNotImplemented:
+      return "Not implemented";
   }
   return "Error";
 }

@@ -226,6 +226,25 @@ class Session : public std::enable_shared_from_this<Session> {
     if (version_ >= 11 && msg.find(bhttp::field::host) == msg.end()) {
       return fail(Status::InvalidRequest("an HTTP/1.1 request needs a Host header"));
     }
+    // ... and one with two: a proxy and the server could each take another (RFC 9112 §3.2).
+    if (msg.count(bhttp::field::host) > 1) {
+      return fail(Status::InvalidRequest("a request must have one Host header, not several"));
+    }
+    // Chunked is the only transfer coding understood; a body in another (gzip, chunked) would
+    // be read as if it were not encoded (RFC 9112 §6.1: 501).
+    auto codings = msg.equal_range(bhttp::field::transfer_encoding);
+    for (auto it = codings.first; it != codings.second; ++it) {
+      std::string_view te(it->value().data(), it->value().size());
+      while (!te.empty() && (te.front() == ' ' || te.front() == '\t'))
+        te.remove_prefix(1);
+      while (!te.empty() && (te.back() == ' ' || te.back() == '\t'))
+        te.remove_suffix(1);
+      if (!beast::iequals(te, "chunked")) {
+        return fail({ErrorKind::kNotImplemented,
+                     "Transfer-Encoding '" + std::string(te.substr(0, 100)) +
+                         "' is not supported; send the body with Content-Length or chunked"});
+      }
+    }
     if (parser_->is_done()) return handle();
     state_ = State::kReadingBody;
     if (auto length = parser_->content_length()) {

@@ -400,6 +400,34 @@ TEST_F(ServerTest, MalformedRequestsAre400) {
   }
 }
 
+// Issue 14: both were accepted. Two Host lines let a proxy and the server disagree on the
+// target (RFC 9112 §3.2: 400); a transfer coding other than chunked would be read as if the
+// body were not encoded (§6.1: 501).
+TEST_F(ServerTest, TwoHostHeadersAre400AndUnknownTransferCodings501) {
+  start_echo();
+  {
+    Client c(port());
+    c.send_raw("GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    auto res = c.read();
+    EXPECT_EQ(res.result_int(), 400);
+    EXPECT_NE(res.body().find("one Host header"), std::string::npos) << res.body();
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  for (const char* te : {"gzip, chunked", "gzip", "x-custom , chunked"}) {
+    Client c(port());
+    c.send_raw(std::string("POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ") + te +
+               "\r\n\r\n0\r\n\r\n");
+    auto res = c.read();
+    EXPECT_EQ(res.result_int(), 501) << te;
+    EXPECT_NE(res.body().find("Transfer-Encoding"), std::string::npos) << res.body();
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  Client ok(port());
+  ok.send_raw(
+      "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
+  EXPECT_EQ(ok.read().result_int(), 200);
+}
+
 TEST_F(ServerTest, ExpectContinueGets100BeforeTheBody) {
   start_echo();
   Client c(port());

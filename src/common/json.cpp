@@ -4,11 +4,13 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -235,6 +237,45 @@ class NumberHandler {
   std::string too_big_;
 };
 
+// The first member name given twice in one object of `v`, if any. RFC 8259 §4 leaves duplicate
+// names to the implementation; read by RapidJSON the later one would be found by some lookups
+// and the earlier one by others, so a request that repeats a name is refused.
+const JsonValue* duplicate_name(const JsonValue& v) {
+  if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) {
+      if (const JsonValue* d = duplicate_name(e)) return d;
+    }
+    return nullptr;
+  }
+  if (!v.IsObject()) return nullptr;
+  const auto n = v.MemberCount();
+  auto name = [](const JsonValue& s) {
+    return std::string_view(s.GetString(), s.GetStringLength());
+  };
+  if (n <= 16) {
+    for (auto a = v.MemberBegin(); a != v.MemberEnd(); ++a) {
+      for (auto b = a + 1; b != v.MemberEnd(); ++b) {
+        if (name(a->name) == name(b->name)) return &b->name;
+      }
+    }
+  } else {
+    // Large objects (an entity with thousands of attributes) sorted, not compared pairwise.
+    std::vector<const JsonValue*> names;
+    names.reserve(n);
+    for (const auto& m : v.GetObject())
+      names.push_back(&m.name);
+    std::sort(names.begin(), names.end(),
+              [&](const JsonValue* a, const JsonValue* b) { return name(*a) < name(*b); });
+    for (size_t i = 1; i < names.size(); ++i) {
+      if (name(*names[i]) == name(*names[i - 1])) return names[i];
+    }
+  }
+  for (const auto& m : v.GetObject()) {
+    if (const JsonValue* d = duplicate_name(m.value)) return d;
+  }
+  return nullptr;
+}
+
 // Runs RapidJSON's recursive reader over `is` into `doc` through NumberHandler.
 template <unsigned kFlags, class Stream>
 Status read_into(Stream& is, JsonDoc& doc) {
@@ -243,13 +284,22 @@ Status read_into(Stream& is, JsonDoc& doc) {
   std::string too_big;
   auto generate = [&](JsonDoc& d) {
     NumberHandler h(d);
-    rapidjson::Reader reader;
+    // Each thread keeps its reader, and so the reader's stack: no allocation per parse.
+    thread_local rapidjson::Reader reader;
     result = reader.Parse<kAll>(is, h);
     too_big = h.too_big();
     return !result.IsError();
   };
   doc.Populate(generate);
-  if (!result.IsError()) return Status::Ok();
+  if (!result.IsError()) {
+    if (const JsonValue* d = duplicate_name(doc)) {
+      std::string name(d->GetString(), std::min<size_t>(d->GetStringLength(), 100));
+      doc.SetNull();
+      return Status::InvalidRequest("malformed JSON: the member \"" + name +
+                                    "\" is given twice in one object");
+    }
+    return Status::Ok();
+  }
   // The document is left empty (null), as after a failed Parse.
   doc.SetNull();
   if (!too_big.empty()) {

@@ -352,6 +352,19 @@ TEST(ParseJsonTest, NumbersAgreeWithStrtodBitForBit) {
   EXPECT_GT(subnormal, 100);
 }
 
+// Issue 14: a repeated name was accepted, and which value counted depended on the reader.
+TEST(ParseJsonTest, RefusesAMemberGivenTwice) {
+  EXPECT_NE(error_of(R"({"a": 1, "a": 2})").find("\"a\" is given twice"), std::string::npos);
+  EXPECT_NE(error_of(R"([{"x": {"b": 1, "c": 2, "b": 3}}])").find("\"b\""), std::string::npos);
+  std::string big = "{";
+  for (int i = 0; i < 5000; ++i)
+    big += "\"k" + std::to_string(i) + "\": " + std::to_string(i) + ",";
+  EXPECT_EQ(error_of(big + "\"end\": 0}"), "ok");
+  EXPECT_NE(error_of(big + "\"k4321\": 0}").find("\"k4321\" is given twice"), std::string::npos);
+  // The same name in different objects, or as a value, is fine.
+  EXPECT_EQ(error_of(R"({"a": {"a": "a"}, "b": [{"a": 1}, {"a": 2}]})"), "ok");
+}
+
 TEST(ParseJsonTest, RefusesNanAndInfinity) {
   for (const char* s : {"NaN", "[NaN]", "Infinity", "-Infinity", "[-Inf]", "nan"}) {
     EXPECT_NE(error_of(s), "ok") << s;

@@ -7,6 +7,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <unordered_set>
 
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
@@ -707,6 +708,8 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
   }
   Parser p(ctx, options.mode);
   EntityInput e;
+  constexpr size_t kScanLimit = 32;
+  std::unordered_set<Atom> seen;  // attribute names, once there are kScanLimit or more
   for (const auto& m : body.GetObject()) {
     std::string_view key = sv(m.name);
     const JsonValue& v = m.value;
@@ -743,7 +746,19 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
       }
       Atom name = p.name_of(key);
       const Label label("attribute '", key, "'");
-      if (!e.attrs.empty() && !instances_of(e.attrs, name).empty()) {
+      // Whether an earlier member expanded to the same name: a scan while the entity is small,
+      // a set once it is large, so that an entity of 100,000 attributes is not quadratic.
+      bool seen_before;
+      if (e.attrs.size() < kScanLimit) {
+        seen_before = !e.attrs.empty() && !instances_of(e.attrs, name).empty();
+      } else {
+        if (seen.empty()) {
+          for (const auto& a : e.attrs)
+            seen.insert(a.name);
+        }
+        seen_before = !seen.insert(name).second;
+      }
+      if (seen_before) {
         // Two terms expanding to one IRI ("speed#1", "speed#2"): more instances of one attribute.
         std::vector<Attribute> more;
         TSUNAGU_RETURN_IF_ERROR(p.attribute(name, label, v, more, true));

@@ -81,13 +81,25 @@ bool looks_like_absolute_iri(std::string_view s) {
 }
 
 bool is_core_context_url(std::string_view url) {
-  constexpr std::string_view kPrefixes[] = {"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context",
-                                            "http://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context"};
-  for (auto p : kPrefixes) {
-    if (url.size() >= p.size() + 7 && url.substr(0, p.size()) == p &&
-        url.substr(url.size() - 7) == ".jsonld") {
-      return true;
+  // The documents ETSI publishes (GS CIM 009 annex B): the unversioned name, which follows the
+  // latest release, and one per release from 1.3 on. A made-up name in the same folder is an
+  // unknown document like any other (§6.3.5: LdContextNotAvailable when it cannot be loaded).
+  constexpr std::string_view kSchemes[] = {"https://", "http://"};
+  constexpr std::string_view kFolder = "uri.etsi.org/ngsi-ld/v1/";
+  constexpr std::string_view kNames[] = {
+      "ngsi-ld-core-context.jsonld",      "ngsi-ld-core-context-v1.3.jsonld",
+      "ngsi-ld-core-context-v1.4.jsonld", "ngsi-ld-core-context-v1.5.jsonld",
+      "ngsi-ld-core-context-v1.6.jsonld", "ngsi-ld-core-context-v1.7.jsonld",
+      "ngsi-ld-core-context-v1.8.jsonld", "ngsi-ld-core-context-v1.9.jsonld"};
+  for (auto scheme : kSchemes) {
+    if (url.substr(0, scheme.size()) != scheme) continue;
+    url.remove_prefix(scheme.size());
+    if (url.substr(0, kFolder.size()) != kFolder) return false;
+    url.remove_prefix(kFolder.size());
+    for (auto name : kNames) {
+      if (url == name) return true;
     }
+    return false;
   }
   return false;
 }

@@ -191,6 +191,26 @@ TEST_F(ContextTest, EveryCoreContextUrlResolvesWithoutLoading) {
   EXPECT_EQ(loader_->total(), 0);
 }
 
+TEST_F(ContextTest, OnlyThePublishedCoreContextNamesAreBuiltIn) {
+  for (const char* url :
+       {"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-non-existing.jsonld",
+        "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.2.jsonld",
+        "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.10.jsonld",
+        "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld?x=1",
+        "https://uri.etsi.org/ngsi-ld/v2/ngsi-ld-core-context-v1.9.jsonld",
+        "ftp://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld"}) {
+    EXPECT_FALSE(is_core_context_url(url)) << url;
+  }
+  // A made-up name is loaded like any other URL, and fails like one (§6.3.5).
+  const std::string made_up =
+      "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-non-existing.jsonld";
+  EXPECT_TRUE(cache_.may_fetch_url(made_up));
+  auto r = from_json_text("[\"" + made_up + "\"]");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().kind(), ErrorKind::kLdContextNotAvailable);
+  EXPECT_EQ(loader_->loads(made_up), 1);
+}
+
 TEST_F(ContextTest, CoreLinkAndBody) {
   EXPECT_EQ(cache_.core()->link_url(), kCoreContextUrl);
   EXPECT_EQ(cache_.core()->body_json(), "\"" + std::string(kCoreContextUrl) + "\"");

@@ -69,6 +69,10 @@ const std::vector<Option>& options() {
                "fold the change log into the SQLite file once it holds this many MiB"),
     INT_OPTION("context-timeout-ms", "TSUNAGU_CONTEXT_TIMEOUT_MS", context_timeout_ms, 1, 600000,
                "time allowed to fetch a remote @context"),
+    STRING_OPTION("context-dir", "TSUNAGU_CONTEXT_DIR", context_dir,
+                  "folder of @context documents answered for their URLs with no network; its "
+                  "file 'index' has lines 'URL = FILE' (docs/jsonld.md)",
+                  (void)0),
     INT_OPTION("default-limit", "TSUNAGU_DEFAULT_LIMIT", default_limit, 1, 1000000,
                "page size of queries without limit"),
     INT_OPTION("max-limit", "TSUNAGU_MAX_LIMIT", max_limit, 1, 1000000,

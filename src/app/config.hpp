@@ -22,6 +22,7 @@ struct Config {
   std::string sync = "full";
   int checkpoint_mb = 64;
   int context_timeout_ms = 5000;
+  std::string context_dir;  // preloaded @contexts (none when empty)
   int default_limit = 20;
   int max_limit = 1000;
   int render_cache_mb = 64;

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "app/config.hpp"
+#include "app/context_files.hpp"
 #include "common/log.hpp"
 #include "common/memory.hpp"
 #include "common/metrics.hpp"
@@ -84,7 +85,17 @@ int run(const app::Config& cfg) {
 
   ngsild::jsonld::ContextCache::Options co;
   co.timeout_ms = cfg.context_timeout_ms;
-  ngsild::jsonld::ContextCache contexts(std::make_shared<http::CurlContextLoader>(), co);
+  ngsild::jsonld::ContextCache contexts(std::make_shared<http::CurlContextLoader>(), co,
+                                        std::make_shared<app::HostedContextFiles>(cfg.data_dir));
+  auto preloaded = app::load_contexts(contexts, cfg.context_dir);
+  if (!preloaded.ok()) {
+    log::error("contexts_load_failed", {{"detail", preloaded.status().detail()}});
+    writer.stop();
+    return 1;
+  }
+  if (!cfg.context_dir.empty()) {
+    log::info("contexts_preloaded", {{"dir", cfg.context_dir}, {"documents", *preloaded}});
+  }
   // Remote @context loads block their thread for up to the fetch timeout; loads of one URL are
   // shared and failures remembered (ngsild/jsonld/context.hpp), so a few threads suffice.
   boost::asio::thread_pool blocking(16);

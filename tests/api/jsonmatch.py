@@ -6,6 +6,7 @@ A placeholder is written as a JSON string (or inside a header value / text body)
   {{contains:TEXT}} a string containing TEXT       {{lacks:TEXT}} a string without TEXT
   {{datetime:NAME}} a date-time, remembered as NAME on first use and equal to it afterwards
   {{datetime>NAME}} a date-time strictly later than the one remembered as NAME
+  {{capture:NAME}} (header values) any text, remembered as the variable NAME
 An object member "{{more}}": "{{any}}" lets the actual object have members not listed.
 A string that contains placeholders among other text matches as a pattern: "urn:x:{{any}}".
 The NAME forms must be the whole string; `caps` (a dict) carries the names across a file."""
@@ -15,7 +16,7 @@ import json
 import re
 
 PLACEHOLDER = re.compile(
-    r"\{\{(any|string|number|datetime(?:[:>]\w+)?|absent|empty|contains:.*?|lacks:.*?)\}\}")
+    r"\{\{(any|string|number|datetime(?:[:>]\w+)?|absent|empty|contains:.*?|lacks:.*?|capture:\w+)\}\}")
 DATETIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})"
 ABSENT = "{{absent}}"
 MORE = "{{more}}"
@@ -42,6 +43,8 @@ def pattern(template):
             parts.append(".*" + re.escape(name[len("contains:"):]) + ".*")
         elif name.startswith("lacks:"):
             parts.append("(?:(?!" + re.escape(name[len("lacks:"):]) + ").)*")
+        elif name.startswith("capture:"):
+            parts.append("(?P<" + name[len("capture:"):] + ">.+?)")
         else:
             parts.append(".*")
         pos = m.end()
@@ -56,6 +59,12 @@ def match_text(expected, actual):
     if has_placeholder(expected):
         return expected != ABSENT and pattern(expected).fullmatch(actual) is not None
     return expected == actual
+
+
+def captures(expected, actual):
+    """The {{capture:NAME}} values of a header value or text that matches `expected`."""
+    m = pattern(expected).fullmatch(actual or "") if "{{capture:" in expected else None
+    return m.groupdict() if m else {}
 
 
 def _whole(s):

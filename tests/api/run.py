@@ -18,6 +18,7 @@ import re
 import shlex
 import sys
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -32,6 +33,7 @@ NO_LENGTH = "x-test-no-content-length"
 SERVER_ARGS = []  # --server-args
 BODY_PARTS = ("@file:", "@bytes:", "@repeat:", "@text:")
 REPEAT = re.compile(r"\{\{repeat:(\d+):(.*?)\}\}")
+QUOTE = re.compile(r"\{\{quote:(.*?)\}\}")
 
 
 class CaseError(Exception):
@@ -144,7 +146,8 @@ def header_ok(name, expected, actual):
 def check(x, resp, env, caps):
     """The problems found (none when `resp` fits the expectation of `x`).
 
-    Names captured by {{datetime:NAME}} are kept in `caps` for the exchanges that follow."""
+    Names captured by {{datetime:NAME}} are kept in `caps` for the exchanges that follow, and
+    header values captured by {{capture:NAME}} in `env`, as variables."""
     problems = []
     if str(resp.status) != substitute(x.status, env):
         problems.append(f"status: expected {x.status}, got {resp.status}")
@@ -152,6 +155,8 @@ def check(x, resp, env, caps):
         actual = resp.header(name)
         if not header_ok(name, substitute(value, env), actual):
             problems.append(f"header {name}: expected {value!r}, got {actual!r}")
+        else:
+            env.update(jsonmatch.captures(substitute(value, env), actual))
     if x.expect_body is None:
         if problems and resp.body:
             problems.append(f"body (not checked): {resp.body[:500].decode('utf-8', 'replace')}")
@@ -212,8 +217,10 @@ def rewritten(x, resp, env, caps):
 
 
 def expand(text, env):
-    """Variables, and {{repeat:N:TEXT}} (TEXT N times) for long header values and targets."""
+    """Variables, {{repeat:N:TEXT}} (TEXT N times) for long header values and targets, and
+    {{quote:TEXT}} (TEXT percent-encoded, e.g. a URL as one path segment)."""
     text = substitute(text, env)
+    text = QUOTE.sub(lambda m: urllib.parse.quote(m.group(1), safe=""), text)
     return REPEAT.sub(lambda m: m.group(2) * int(m.group(1)), text)
 
 

@@ -48,6 +48,10 @@ struct CallSpec {
   std::vector<MediaType> content_types;  // accepted Content-Types (when body)
   std::vector<MediaType> produces;       // response media types; empty = no body
   std::vector<std::string_view> params;  // accepted query parameters
+  // The request carries NGSI-LD data, whose @context (Link header or body member, §6.3.5) is
+  // resolved into Prepared::ctx. False where the body is something else (a hosted @context):
+  // then ctx stays null and responses carry no Link header.
+  bool ngsild_context = true;
 };
 
 // A request that passed the shared checks.
@@ -59,7 +63,7 @@ struct Prepared {
   MediaType accept = MediaType::kJson;
   bool prefer_body_json = false;   // Prefer: body=json (GeoJSON without @context)
   std::shared_ptr<JsonDoc> body;   // parsed body (when CallSpec::body)
-  ngsild::jsonld::ContextPtr ctx;  // the request's @context (core when none)
+  ngsild::jsonld::ContextPtr ctx;  // the request's @context (core when none; see CallSpec)
 
   // Completes with an error.
   void fail(const Status& st);
@@ -77,6 +81,10 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
 
 // Splits a comma-separated parameter value, dropping empty items.
 std::vector<std::string> split_list(std::string_view v);
+
+// A boolean parameter (`details`, `reload`, ...): false when absent; BadRequestData naming it
+// when it is neither true nor false.
+Result<bool> flag_param(const QueryParams& q, std::string_view name);
 
 // Representation options shared by retrieve and query (format/options/pick/omit/attrs/lang/
 // datasetId). BadRequestData on a contradiction or unknown option.
@@ -108,5 +116,6 @@ void add_entity_routes(Router& router, Env& env);
 void add_query_routes(Router& router, Env& env);
 void add_operations_routes(Router& router, Env& env);
 void add_discovery_routes(Router& router, Env& env);
+void add_context_routes(Router& router, Env& env);
 
 }  // namespace tsunagu::http::api

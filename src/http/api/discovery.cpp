@@ -24,13 +24,6 @@ std::string list_id(std::string_view kind) {
   return "urn:ngsi-ld:" + std::string(kind) + ":" + buf;
 }
 
-Result<bool> details_flag(const Prepared& p) {
-  const std::string* v = p.call.query.find("details");
-  if (v == nullptr || *v == "false") return false;
-  if (*v == "true") return true;
-  return Status::BadRequestData("details: '" + *v + "' is not true or false");
-}
-
 // Writes names compacted and sorted, for stable answers.
 std::vector<std::string> compacted(const jsonld::Context& ctx, const std::vector<Atom>& names) {
   std::vector<std::string> out;
@@ -84,7 +77,7 @@ class DiscoveryRoutes {
 
   void types(Call&& c) {
     prepare(env_, std::move(c), list_spec(), [this](Prepared&& p) {
-      auto details = details_flag(p);
+      auto details = flag_param(p.call.query, "details");
       if (!details.ok()) return p.fail(details.status());
       auto tenant = env_.entities.tenant(p.tenant);
       if (!tenant.ok()) return p.fail(tenant.status());
@@ -184,7 +177,7 @@ class DiscoveryRoutes {
 
   void attributes(Call&& c) {
     prepare(env_, std::move(c), list_spec(), [this](Prepared&& p) {
-      auto details = details_flag(p);
+      auto details = flag_param(p.call.query, "details");
       if (!details.ok()) return p.fail(details.status());
       auto tenant = env_.entities.tenant(p.tenant);
       if (!tenant.ok()) return p.fail(tenant.status());

@@ -213,7 +213,8 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
   p.prefer_body_json = lower(req.header("prefer")).find("body=json") != std::string::npos;
 
   std::string link_url;
-  bool has_link = req.has_header("link");
+  // Where the request carries no NGSI-LD data (a hosted @context) a Link header means nothing.
+  bool has_link = spec.ngsild_context && req.has_header("link");
   if (has_link) {
     auto url = link_context(req.header("link"));
     if (!url.ok()) return p.fail(url.status());
@@ -247,6 +248,8 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
     // Parsed in place: the document keeps the request's body text as its string storage.
     Status st = parse_json_in_place(std::move(p.call.req.body), p.body);
     if (!st.ok()) return p.fail(st);
+    // A body that is not NGSI-LD data (a hosted @context) is the handler's to read.
+    if (!spec.ngsild_context) return next(std::move(p));
     if (p.body->IsObject()) {
       auto it = p.body->FindMember("@context");
       if (it != p.body->MemberEnd()) body_context = &it->value;
@@ -268,6 +271,7 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
     }
   }
 
+  if (!spec.ngsild_context) return next(std::move(p));
   auto& contexts = env.contexts;
   bool remote = body_context ? contexts.may_fetch(*body_context)
                              : (!link_url.empty() && contexts.may_fetch_url(link_url));
@@ -299,6 +303,13 @@ std::vector<std::string> split_list(std::string_view v) {
     pos = comma + 1;
   }
   return out;
+}
+
+Result<bool> flag_param(const QueryParams& q, std::string_view name) {
+  const std::string* v = q.find(name);
+  if (v == nullptr || *v == "false") return false;
+  if (*v == "true") return true;
+  return Status::BadRequestData(std::string(name) + ": '" + *v + "' is not true or false");
 }
 
 Result<std::vector<std::string>> options_list(const QueryParams& q,

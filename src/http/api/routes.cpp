@@ -10,6 +10,7 @@ void add_routes(Router& router, Env& env) {
   add_query_routes(router, env);
   add_operations_routes(router, env);
   add_discovery_routes(router, env);
+  add_context_routes(router, env);
   router.add(Method::kGet, "/health", [&env](Call&& c) {
     Response r;
     r.content_type = "application/json";

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "common/json_writer.hpp"
+#include "common/time.hpp"
 #include "ngsild/jsonld/core_context.hpp"
 
 namespace tsunagu::ngsild::jsonld {
@@ -81,13 +82,25 @@ bool looks_like_absolute_iri(std::string_view s) {
 }
 
 bool is_core_context_url(std::string_view url) {
-  constexpr std::string_view kPrefixes[] = {"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context",
-                                            "http://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context"};
-  for (auto p : kPrefixes) {
-    if (url.size() >= p.size() + 7 && url.substr(0, p.size()) == p &&
-        url.substr(url.size() - 7) == ".jsonld") {
-      return true;
+  // The documents ETSI publishes (GS CIM 009 annex B): the unversioned name, which follows the
+  // latest release, and one per release from 1.3 on. A made-up name in the same folder is an
+  // unknown document like any other (§6.3.5: LdContextNotAvailable when it cannot be loaded).
+  constexpr std::string_view kSchemes[] = {"https://", "http://"};
+  constexpr std::string_view kFolder = "uri.etsi.org/ngsi-ld/v1/";
+  constexpr std::string_view kNames[] = {
+      "ngsi-ld-core-context.jsonld",      "ngsi-ld-core-context-v1.3.jsonld",
+      "ngsi-ld-core-context-v1.4.jsonld", "ngsi-ld-core-context-v1.5.jsonld",
+      "ngsi-ld-core-context-v1.6.jsonld", "ngsi-ld-core-context-v1.7.jsonld",
+      "ngsi-ld-core-context-v1.8.jsonld", "ngsi-ld-core-context-v1.9.jsonld"};
+  for (auto scheme : kSchemes) {
+    if (url.substr(0, scheme.size()) != scheme) continue;
+    url.remove_prefix(scheme.size());
+    if (url.substr(0, kFolder.size()) != kFolder) return false;
+    url.remove_prefix(kFolder.size());
+    for (auto name : kNames) {
+      if (url == name) return true;
     }
+    return false;
   }
   return false;
 }
@@ -190,7 +203,9 @@ Coercion Context::coercion(Atom iri) const {
 // Applies context definitions, in order, onto a Context under construction.
 class ContextBuilder {
  public:
-  ContextBuilder(ContextCache* cache, int max_depth) : cache_(cache), max_depth_(max_depth) {}
+  // With `follow_urls` false, references are checked for form and not loaded.
+  ContextBuilder(ContextCache* cache, int max_depth, bool follow_urls = true)
+      : cache_(cache), max_depth_(max_depth), follow_urls_(follow_urls) {}
 
   Status apply(const JsonValue& v, int depth) {
     if (depth > max_depth_) {
@@ -215,6 +230,13 @@ class ContextBuilder {
   }
 
   void apply_core() { apply_core_ = true; }
+
+  // The stored documents the context was built from, each once.
+  std::vector<StoredContextPtr> take_used() {
+    std::sort(used_.begin(), used_.end());
+    used_.erase(std::unique(used_.begin(), used_.end()), used_.end());
+    return std::move(used_);
+  }
 
   Result<ContextPtr> finish(std::string link_url, std::string body_json, bool is_core) {
     auto ctx = std::make_shared<Context>();
@@ -277,21 +299,30 @@ class ContextBuilder {
       apply_core_ = true;
       return Status::Ok();
     }
-    if (!looks_like_absolute_iri(url)) {
+    // A relative reference in a request resolves against the request's URL, on this broker,
+    // whose only @context documents are its hosted ones (§6.30): "/ngsi-ld/v1/jsonldContexts/x".
+    if (!looks_like_absolute_iri(url) && !hosted_context_id(url)) {
       return Status::BadRequestData("invalid @context: '" + url + "' is not an absolute URL");
     }
-    for (const auto& seen : stack_) {
-      if (seen == url) {
-        return Status::BadRequestData("invalid @context: '" + url + "' includes itself");
-      }
-    }
+    if (!follow_urls_) return Status::Ok();
     if (cache_ == nullptr) {
       return Status(ErrorKind::kLdContextNotAvailable, "remote @context '" + url + "' not allowed");
     }
     auto doc = cache_->document(url);
     if (!doc.ok()) return doc.status();
+    // A hosted document has one name whatever host or form the reference used.
+    const StoredContext& stored = **doc;
+    std::string key = stored.kind == ContextKind::kHosted
+                          ? std::string(kHostedContextPath) + stored.local_id
+                          : url;
+    for (const auto& seen : stack_) {
+      if (seen == key) {
+        return Status::BadRequestData("invalid @context: '" + url + "' includes itself");
+      }
+    }
+    used_.push_back(*doc);
     JsonDoc parsed;
-    Status st = parse_json(**doc, parsed);
+    Status st = parse_json(stored.text, parsed);
     if (!st.ok()) {
       return Status::BadRequestData("invalid @context: the document at '" + url +
                                     "' is not JSON (" + st.detail() + ")");
@@ -300,7 +331,7 @@ class ContextBuilder {
       return Status::BadRequestData("invalid @context: the document at '" + url +
                                     "' has no @context member");
     }
-    stack_.push_back(url);
+    stack_.push_back(key);
     st = apply(parsed["@context"], depth + 1);
     stack_.pop_back();
     return st;
@@ -408,7 +439,9 @@ class ContextBuilder {
 
   ContextCache* cache_;
   int max_depth_;
+  bool follow_urls_;
   bool apply_core_ = false;
+  std::vector<StoredContextPtr> used_;
   std::unordered_map<std::string, RawDef> defs_;
   std::string vocab_;
   std::vector<std::string> stack_;
@@ -436,11 +469,20 @@ const std::unordered_map<std::string, ContextBuilder::RawDef>& ContextBuilder::c
   return *defs;
 }
 
+Status check_context(const JsonValue& value, int max_depth) {
+  ContextBuilder b(nullptr, max_depth, false);
+  return b.apply(value, 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cache
 
-ContextCache::ContextCache(std::shared_ptr<DocumentLoader> loader, Options options)
-    : loader_(std::move(loader)), options_(options) {
+ContextCache::ContextCache(std::shared_ptr<DocumentLoader> loader, Options options,
+                           std::shared_ptr<HostedContextStorage> hosted)
+    : loader_(std::move(loader)),
+      options_(options),
+      hosted_storage_(std::move(hosted)),
+      store_(options.max_documents, std::string(kCoreContextUrl), core_context_text()) {
   ContextBuilder b(nullptr, 1);
   b.apply_core();
   std::string body;
@@ -450,13 +492,35 @@ ContextCache::ContextCache(std::shared_ptr<DocumentLoader> loader, Options optio
 
 ContextCache::~ContextCache() = default;
 
-Result<std::shared_ptr<const std::string>> ContextCache::document(const std::string& url) {
-  using Loaded = Result<std::shared_ptr<const std::string>>;
+Result<std::string> ContextCache::fetch(const std::string& url) {
+  if (!loader_) {
+    return Status(ErrorKind::kLdContextNotAvailable,
+                  "cannot load @context '" + url + "': remote contexts are disabled");
+  }
+  auto text = loader_->load(url, options_.timeout_ms);
+  if (!text.ok()) return text.status();
+  if (text->size() > options_.max_document_bytes) {
+    return Status(ErrorKind::kLdContextNotAvailable,
+                  "@context '" + url + "' is larger than " +
+                      std::to_string(options_.max_document_bytes) + " bytes");
+  }
+  return text;
+}
+
+Result<StoredContextPtr> ContextCache::document(const std::string& url) {
+  using Loaded = Result<StoredContextPtr>;
   std::promise<Loaded> promise;
   {
     std::unique_lock lock(mu_);
-    auto it = documents_.find(url);
-    if (it != documents_.end()) return it->second;
+    if (auto id = hosted_context_id(url)) {
+      if (auto hosted = store_.hosted(*id)) return hosted;
+      // A path names this broker: there is nowhere else to look.
+      if (!looks_like_absolute_iri(url)) {
+        return Status(ErrorKind::kLdContextNotAvailable,
+                      "no hosted @context '" + std::string(*id) + "' on this broker");
+      }
+    }
+    if (auto cached = store_.cached(url)) return cached;
     auto failed = failures_.find(url);
     if (failed != failures_.end()) {
       if (std::chrono::steady_clock::now() < failed->second.first) return failed->second.second;
@@ -468,51 +532,65 @@ Result<std::shared_ptr<const std::string>> ContextCache::document(const std::str
       lock.unlock();
       return shared.get();
     }
-    if (!loader_) {
-      return Status(ErrorKind::kLdContextNotAvailable,
-                    "cannot load @context '" + url + "': remote contexts are disabled");
-    }
     loading_.emplace(url, promise.get_future().share());
   }
-  Loaded result = [&]() -> Loaded {
-    auto text = loader_->load(url, options_.timeout_ms);
-    if (!text.ok()) return text.status();
-    if (text->size() > options_.max_document_bytes) {
-      return Status(ErrorKind::kLdContextNotAvailable,
-                    "@context '" + url + "' is larger than " +
-                        std::to_string(options_.max_document_bytes) + " bytes");
-    }
-    return std::make_shared<const std::string>(std::move(*text));
-  }();
+  auto text = fetch(url);
+  Loaded result = StoredContextPtr();
   {
     std::lock_guard lock(mu_);
     loading_.erase(url);
-    if (result.ok()) {
-      if (documents_.emplace(url, *result).second) {
-        document_order_.push_back(url);
-        while (documents_.size() > options_.max_documents) {
-          documents_.erase(document_order_.front());
-          document_order_.pop_front();
-        }
-      }
+    if (text.ok()) {
+      auto present = store_.cached(url);  // preloaded or reloaded meanwhile
+      result = present
+                   ? present
+                   : store_.put_cached(url, std::move(*text), ContextOrigin::kDownloaded, false);
     } else {
+      result = text.status();
       failures_[url] = {
           std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.failure_ttl_ms),
-          result.status()};
+          text.status()};
     }
   }
   promise.set_value(result);
   return result;
 }
 
-void ContextCache::remember(const std::string& key, ContextPtr ctx) {
+namespace {
+
+// One use of a context counts for every stored document it was built from (§5.13.3.5).
+void count_uses(const std::vector<StoredContextPtr>& uses) {
+  if (uses.empty()) return;
+  int64_t now = now_us();
+  for (const auto& doc : uses)
+    doc->used(now);
+}
+
+}  // namespace
+
+void ContextCache::remember(const std::string& key, ContextPtr ctx,
+                            std::vector<StoredContextPtr> uses) {
+  count_uses(uses);
   std::lock_guard lock(mu_);
   if (contexts_.count(key) != 0) return;
   context_order_.push_back(key);
-  contexts_.emplace(key, std::make_pair(std::move(ctx), std::prev(context_order_.end())));
+  contexts_.emplace(key, Built{std::move(ctx), std::move(uses), std::prev(context_order_.end())});
   while (contexts_.size() > options_.max_contexts) {
     contexts_.erase(context_order_.front());
     context_order_.pop_front();
+  }
+}
+
+void ContextCache::forget_users(const StoredContext* doc) {
+  for (auto it = contexts_.begin(); it != contexts_.end();) {
+    const auto& uses = it->second.uses;
+    bool used = std::any_of(uses.begin(), uses.end(),
+                            [doc](const StoredContextPtr& u) { return u.get() == doc; });
+    if (used) {
+      context_order_.erase(it->second.order);
+      it = contexts_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -521,8 +599,9 @@ Result<ContextPtr> ContextCache::build(const std::string& key, const JsonValue& 
     std::lock_guard lock(mu_);
     auto it = contexts_.find(key);
     if (it != contexts_.end()) {
-      context_order_.splice(context_order_.end(), context_order_, it->second.second);
-      return it->second.first;
+      context_order_.splice(context_order_.end(), context_order_, it->second.order);
+      count_uses(it->second.uses);
+      return it->second.ctx;
     }
   }
   ContextBuilder b(this, options_.max_depth);
@@ -539,7 +618,7 @@ Result<ContextPtr> ContextCache::build(const std::string& key, const JsonValue& 
   append_json_text(value, body);
   auto ctx = b.finish(link, body, false);
   if (!ctx.ok()) return ctx;
-  remember(key, *ctx);
+  remember(key, *ctx, b.take_used());
   return ctx;
 }
 
@@ -582,7 +661,7 @@ bool ContextCache::may_fetch(const JsonValue& value) const {
 
 std::vector<std::string> ContextCache::cached_urls() const {
   std::lock_guard lock(mu_);
-  return {document_order_.begin(), document_order_.end()};
+  return store_.cached_urls();
 }
 
 }  // namespace tsunagu::ngsild::jsonld

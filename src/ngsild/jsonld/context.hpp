@@ -1,7 +1,8 @@
 // JSON-LD @context handling for NGSI-LD (ETSI GS CIM 009 §5.5.7, §6.3.5): an active Context maps
 // short terms to IRIs (expansion, on input) and IRIs back to terms (compaction, on output). The
 // ContextCache turns a Link header or an "@context" member into a shared, immutable Context,
-// loading remote documents through a DocumentLoader and caching both documents and contexts.
+// loading remote documents through a DocumentLoader, keeping documents in the broker's @context
+// storage (context_store.hpp, §5.13) and caching the contexts built from them.
 //
 // NGSI-LD member names (type, value, object, observedAt, ...) are fixed by the protected core
 // context, so they are interpreted directly and never looked up here; only attribute names, entity
@@ -21,6 +22,7 @@
 #include "common/atom.hpp"
 #include "common/json.hpp"
 #include "common/status.hpp"
+#include "ngsild/jsonld/context_store.hpp"
 
 namespace tsunagu::ngsild::jsonld {
 
@@ -94,8 +96,9 @@ class Context {
 
 using ContextPtr = std::shared_ptr<const Context>;
 
-// Resolves contexts, caching documents by URL and built contexts by their JSON text.
-// Thread-safe. Remote loads happen outside the lock.
+// Resolves contexts, keeping documents in a ContextStore and built contexts by their JSON text;
+// counts each use of a stored document. Thread-safe. Remote loads and the hosted storage's I/O
+// happen outside the lock.
 class ContextCache {
  public:
   struct Options {
@@ -107,7 +110,9 @@ class ContextCache {
     int failure_ttl_ms = 10000;  // a failed load is answered from memory this long
   };
 
-  ContextCache(std::shared_ptr<DocumentLoader> loader, Options options);
+  // Without `hosted`, hosted @contexts live in memory only.
+  ContextCache(std::shared_ptr<DocumentLoader> loader, Options options,
+               std::shared_ptr<HostedContextStorage> hosted = nullptr);
   ~ContextCache();
 
   // The built-in core context (default when a request brings none).
@@ -123,29 +128,66 @@ class ContextCache {
   bool may_fetch_url(std::string_view url) const;
   bool may_fetch(const JsonValue& value) const;
 
-  // Cached document URLs, for operations and tests.
+  // Cached document URLs (not the core context), oldest first, for operations and tests.
   std::vector<std::string> cached_urls() const;
 
+  // The @context storage (ETSI GS CIM 009 §5.13), for start-up and the @context API
+  // (context_store.cpp).
+
+  // Reads the hosted documents back from the storage. InternalError naming the document when one
+  // cannot be read or is not a JSON-LD context document.
+  Status load_hosted();
+  // Keeps `text` as the Cached document for `url` whatever the cache's size, so that `url` needs
+  // no network (--context-dir). BadRequestData when `url` is not an absolute URL or is a
+  // core-context URL, or `text` is not a JSON-LD context document.
+  Status preload(const std::string& url, const std::string& text);
+  // §5.13.2 Add @context: `body` must be a JSON object with an "@context" member
+  // (InvalidRequest) that is a valid context (BadRequestData). Its remote references are checked
+  // for form only; they are loaded when the context is first used. Saved to the hosted storage
+  // before it is stored (InternalError when that fails): call off the event loops.
+  Result<StoredContextPtr> add_hosted(const JsonValue& body);
+  // §5.13.3: every entry, the core context first.
+  std::vector<StoredContextPtr> stored() const;
+  // §5.13.4: the entry a contextId names (a local id, or the URL of a Cached @context);
+  // ResourceNotFound when there is none.
+  Result<StoredContextPtr> stored(std::string_view id) const;
+  // §5.13.5 Delete @context. Without `reload`: removes the entry (a Hosted one from the storage
+  // too); the core context cannot be (BadRequestData). With `reload`: downloads a Cached one
+  // again and replaces it, keeping the old copy when that fails (LdContextNotAvailable); a
+  // Hosted one, or an id that is neither stored nor a URL, has nothing to download from
+  // (BadRequestData); the built-in core context stays as it is. ResourceNotFound for an unknown
+  // id. May block (storage I/O, download): call off the event loops.
+  Status remove(std::string_view id, bool reload);
+
  private:
+  // A built context, with the stored documents it was built from (each use counts for them).
+  struct Built {
+    ContextPtr ctx;
+    std::vector<StoredContextPtr> uses;
+    std::list<std::string>::iterator order;
+  };
+
   Result<ContextPtr> build(const std::string& key, const JsonValue& value);
-  Result<std::shared_ptr<const std::string>> document(const std::string& url);
-  void remember(const std::string& key, ContextPtr ctx);
+  Result<StoredContextPtr> document(const std::string& url);
+  Result<std::string> fetch(const std::string& url);
+  void remember(const std::string& key, ContextPtr ctx, std::vector<StoredContextPtr> uses);
+  // Drops the built contexts that used `doc`, so that the next use resolves it again. Holds mu_.
+  void forget_users(const StoredContext* doc);
+  Status reload_cached(const StoredContextPtr& entry);
 
   std::shared_ptr<DocumentLoader> loader_;
   Options options_;
+  std::shared_ptr<HostedContextStorage> hosted_storage_;
   ContextPtr core_;
 
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const std::string>> documents_;
+  ContextStore store_;
   // Loads in progress: concurrent requests for one URL share a single fetch.
-  std::unordered_map<std::string, std::shared_future<Result<std::shared_ptr<const std::string>>>>
-      loading_;
+  std::unordered_map<std::string, std::shared_future<Result<StoredContextPtr>>> loading_;
   // Recent failures, so a dead or hanging server costs one timeout, not one per request.
   std::unordered_map<std::string, std::pair<std::chrono::steady_clock::time_point, Status>>
       failures_;
-  std::list<std::string> document_order_;
-  std::unordered_map<std::string, std::pair<ContextPtr, std::list<std::string>::iterator>>
-      contexts_;
+  std::unordered_map<std::string, Built> contexts_;
   std::list<std::string> context_order_;  // least recently used at the front
 
   friend class ContextBuilder;
@@ -154,5 +196,9 @@ class ContextCache {
 // True when `term` is an absolute IRI (scheme ":" ...), as opposed to a term or a compact IRI
 // with a defined prefix.
 bool looks_like_absolute_iri(std::string_view text);
+
+// Checks the "@context" member `value` without loading anything: term definitions, and that
+// each reference is an absolute URL or names a hosted @context. BadRequestData on a fault.
+Status check_context(const JsonValue& value, int max_depth);
 
 }  // namespace tsunagu::ngsild::jsonld

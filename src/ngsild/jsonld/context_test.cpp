@@ -8,64 +8,13 @@
 #include <thread>
 
 #include "ngsild/jsonld/core_context.hpp"
+#include "ngsild/jsonld/test_loader.hpp"
 
 namespace tsunagu::ngsild::jsonld {
 namespace {
 
 constexpr std::string_view kNgsiLd = "https://uri.etsi.org/ngsi-ld/";
 constexpr std::string_view kDefault = "https://uri.etsi.org/ngsi-ld/default-context/";
-
-// Serves documents from a map and counts loads per URL; unknown URLs fail as a real loader must
-// (LdContextNotAvailable). Thread-safe.
-class FakeLoader : public DocumentLoader {
- public:
-  Result<std::string> load(const std::string& url, int timeout_ms) override {
-    std::lock_guard lock(mu_);
-    ++loads_[url];
-    ++total_;
-    last_timeout_ms_ = timeout_ms;
-    auto f = failures_.find(url);
-    if (f != failures_.end() && f->second > 0) {
-      --f->second;
-      return Status(ErrorKind::kLdContextNotAvailable, "fake: '" + url + "' unreachable");
-    }
-    auto it = docs_.find(url);
-    if (it == docs_.end()) {
-      return Status(ErrorKind::kLdContextNotAvailable, "fake: '" + url + "' not found (404)");
-    }
-    return it->second;
-  }
-
-  void serve(const std::string& url, std::string doc) {
-    std::lock_guard lock(mu_);
-    docs_[url] = std::move(doc);
-  }
-  // The next `times` loads of `url` fail.
-  void fail(const std::string& url, int times) {
-    std::lock_guard lock(mu_);
-    failures_[url] = times;
-  }
-  int loads(const std::string& url) {
-    std::lock_guard lock(mu_);
-    return loads_[url];
-  }
-  int total() {
-    std::lock_guard lock(mu_);
-    return total_;
-  }
-  int last_timeout_ms() {
-    std::lock_guard lock(mu_);
-    return last_timeout_ms_;
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::string, std::string> docs_;
-  std::map<std::string, int> failures_;
-  std::map<std::string, int> loads_;
-  int total_ = 0;
-  int last_timeout_ms_ = 0;
-};
 
 class ContextTest : public ::testing::Test {
  protected:
@@ -189,6 +138,26 @@ TEST_F(ContextTest, EveryCoreContextUrlResolvesWithoutLoading) {
   EXPECT_FALSE(is_core_context_url("https://uri.etsi.org/ngsi-ld/v1/other.jsonld"));
   EXPECT_FALSE(is_core_context_url("https://example.org/ngsi-ld-core-context.jsonld"));
   EXPECT_EQ(loader_->total(), 0);
+}
+
+TEST_F(ContextTest, OnlyThePublishedCoreContextNamesAreBuiltIn) {
+  for (const char* url :
+       {"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-non-existing.jsonld",
+        "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.2.jsonld",
+        "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.10.jsonld",
+        "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld?x=1",
+        "https://uri.etsi.org/ngsi-ld/v2/ngsi-ld-core-context-v1.9.jsonld",
+        "ftp://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld"}) {
+    EXPECT_FALSE(is_core_context_url(url)) << url;
+  }
+  // A made-up name is loaded like any other URL, and fails like one (§6.3.5).
+  const std::string made_up =
+      "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-non-existing.jsonld";
+  EXPECT_TRUE(cache_.may_fetch_url(made_up));
+  auto r = from_json_text("[\"" + made_up + "\"]");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().kind(), ErrorKind::kLdContextNotAvailable);
+  EXPECT_EQ(loader_->loads(made_up), 1);
 }
 
 TEST_F(ContextTest, CoreLinkAndBody) {

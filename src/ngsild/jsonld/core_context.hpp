@@ -12,9 +12,9 @@ inline constexpr std::string_view kCoreContextUrl =
 // The text of the core context document (v1.9).
 std::string_view core_context_text();
 
-// True for every published core-context URL, any version
-// ("https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context*.jsonld", http or https); these are
-// resolved to the built-in document without a fetch.
+// True for the published core-context URLs, http or https: the unversioned
+// "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld" and the "-v1.3" to "-v1.9" ones.
+// These are resolved to the built-in document without a fetch; any other URL is loaded.
 bool is_core_context_url(std::string_view url);
 
 }  // namespace tsunagu::ngsild::jsonld

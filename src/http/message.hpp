@@ -27,9 +27,9 @@ struct Request {
   std::string query;   // the part after '?', still percent-encoded
   std::vector<Header> headers;
   std::string body;
-  bool body_framed = false;   // the request carried Content-Length or Transfer-Encoding
-  int64_t received_ns = 0;    // steady-clock time the header was read (for latency metrics)
-  std::string remote;         // peer address, for logs
+  bool body_framed = false;  // the request carried Content-Length or Transfer-Encoding
+  int64_t received_ns = 0;   // steady-clock time the header was read (for latency metrics)
+  std::string remote;        // peer address, for logs
 
   // First value of header `lower_name`, or empty.
   std::string_view header(std::string_view lower_name) const {
@@ -44,6 +44,12 @@ struct Request {
     }
     return false;
   }
+  size_t header_count(std::string_view lower_name) const {
+    size_t n = 0;
+    for (const auto& h : headers)
+      n += h.name == lower_name ? 1 : 0;
+    return n;
+  }
 };
 
 struct Response {
@@ -51,7 +57,7 @@ struct Response {
   std::vector<Header> headers;  // extra headers: Location, Link, NGSILD-*, Allow, ...
   std::string content_type;     // empty when there is no body
   std::string body;
-  bool close = false;           // close the connection after sending
+  bool close = false;  // close the connection after sending
 
   void add_header(std::string name, std::string value) {
     headers.push_back({std::move(name), std::move(value)});

@@ -198,6 +198,12 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
       return p.fail(Status::InvalidRequest("unknown query parameter '" + name + "'"));
     }
   }
+  if (size_t n = req.header_count("ngsild-tenant"); n > 1) {
+    // A gateway that appends the tenant it authorised must not be outvoted by one the client
+    // put first: which tenant is meant is ambiguous, so neither is taken.
+    return p.fail(Status::BadRequestData("NGSILD-Tenant is given " + std::to_string(n) +
+                                         " times; a request names one tenant"));
+  }
   if (req.has_header("ngsild-tenant")) {
     p.tenant = std::string(trim(req.header("ngsild-tenant")));
     p.tenant_given = true;

@@ -648,13 +648,24 @@ bool ContextCache::may_fetch_url(std::string_view url) const {
 
 bool ContextCache::may_fetch(const JsonValue& value) const {
   if (value.IsString()) return may_fetch_url({value.GetString(), value.GetStringLength()});
-  if (!value.IsArray()) return false;
+  if (!value.IsArray() && !value.IsObject()) return false;
   {
     std::lock_guard lock(mu_);
     if (contexts_.count(json_text(value)) != 0) return false;
   }
+  // What an inline context names: URLs in an array, and an object's @import (issue 14: an
+  // {"@import": URL} was fetched on the event loop, stalling every request there).
+  auto names_remote = [this](const JsonValue& e) {
+    if (e.IsString()) return may_fetch_url({e.GetString(), e.GetStringLength()});
+    if (!e.IsObject()) return false;
+    auto import = e.FindMember("@import");
+    return import != e.MemberEnd() &&
+           (!import->value.IsString() ||
+            may_fetch_url({import->value.GetString(), import->value.GetStringLength()}));
+  };
+  if (value.IsObject()) return names_remote(value);
   for (const auto& e : value.GetArray()) {
-    if (e.IsString() && may_fetch_url({e.GetString(), e.GetStringLength()})) return true;
+    if (names_remote(e)) return true;
   }
   return false;
 }

@@ -502,6 +502,22 @@ TEST_F(ContextTest, MayFetch) {
       may_fetch_json("[{\"a\": \"https://example.org/a\"}, \"" + std::string(kUserUrl) + "\"]"));
 }
 
+// Issue 14: an @import inside an inline context was taken for a local context and fetched on
+// the event loop.
+TEST_F(ContextTest, MayFetchSeesImport) {
+  const std::string import =
+      "{\"@import\": \"" + std::string(kUserUrl) + "\", \"a\": \"https://example.org/a\"}";
+  EXPECT_TRUE(may_fetch_json(import));
+  EXPECT_TRUE(may_fetch_json("[\"" + std::string(kCoreContextUrl) + "\", " + import + "]"));
+  EXPECT_TRUE(
+      may_fetch_json(R"({"@import": 5})"));  // refused when built, off the loop all the same
+  loader_->serve(kUserUrl, R"({"@context": {"speed": "https://example.org/vocab/speed"}})");
+  JsonDoc doc;
+  ASSERT_TRUE(parse_json(import, doc).ok());
+  ASSERT_TRUE(cache_.from_json(doc).ok());
+  EXPECT_FALSE(may_fetch_json(import));  // built once, cached
+}
+
 // may_fetch must stay true while resolving still needs a document that is not cached: here the
 // outer document was cached by a resolution that failed on the nested one.
 TEST_F(ContextTest, MayFetchWhileANestedDocumentIsMissing) {

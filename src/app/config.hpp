@@ -27,6 +27,9 @@ struct Config {
   int max_limit = 1000;
   int render_cache_mb = 64;
   int idle_timeout_s = 60;
+  int header_timeout_s = 10;
+  size_t max_connections = 20000;
+  size_t max_connections_per_client = 1000;
   int shutdown_grace_s = 20;
   std::string log_level = "info";
   std::string log_format = "json";

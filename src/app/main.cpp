@@ -132,6 +132,9 @@ int run(const app::Config& cfg) {
   ho.max_body_bytes = cfg.max_body_bytes;
   ho.max_header_bytes = cfg.max_header_bytes;
   ho.idle_timeout_s = cfg.idle_timeout_s;
+  ho.header_timeout_s = cfg.header_timeout_s;
+  ho.max_connections = cfg.max_connections;
+  ho.max_connections_per_client = cfg.max_connections_per_client;
   ho.shutdown_grace_s = cfg.shutdown_grace_s;
   if (wo.committer == engine::Writer::Committer::kEventLoops)
     ho.idle = [&writer] { return writer.commit_pending(); };

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio.hpp>
@@ -23,6 +25,7 @@
 #include <boost/beast/http.hpp>
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "http/problem.hpp"
 
 namespace tsunagu::http {
@@ -145,7 +148,67 @@ struct Core {
       drained.notify_all();
     }
   }
+
+  // Open connections, in all and per client address (any thread: sessions end on whichever
+  // thread drops them last). The limit in all is options.max_connections, lowered at start to
+  // what the descriptor limit allows.
+  size_t connection_limit = 0;
+  std::mutex connections_mu;
+  size_t connections = 0;
+  std::unordered_map<std::string, size_t> per_client;
+
+  // Takes a connection slot for `client`, or says why there is none.
+  Status admit(const std::string& client) {
+    std::lock_guard lock(connections_mu);
+    if (connections >= connection_limit) {
+      return Status(ErrorKind::kServiceUnavailable,
+                    "the server has " + std::to_string(connections) +
+                        " connections open, its limit; try again shortly");
+    }
+    size_t& mine = per_client[client];
+    if (mine >= options.max_connections_per_client) {
+      return Status(ErrorKind::kServiceUnavailable,
+                    "this client has " + std::to_string(mine) +
+                        " connections open, the limit for one address; reuse them");
+    }
+    ++mine;
+    ++connections;
+    return Status::Ok();
+  }
+  void release(const std::string& client) {
+    std::lock_guard lock(connections_mu);
+    --connections;
+    auto it = per_client.find(client);
+    if (it != per_client.end() && --it->second == 0) per_client.erase(it);
+  }
 };
+
+// The address of the peer without its port: connections are counted per address.
+std::string client_address(const tcp::socket& socket) {
+  beast::error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  return ec ? std::string() : ep.address().to_string();
+}
+
+// Answers a connection that may not be admitted with 503 and closes it, without a session: a
+// best-effort write of what fits in the socket buffer at once, which never blocks the loop.
+void refuse(tcp::socket& socket, const Status& why) {
+  static auto& refused = metrics::registry().counter(
+      "tsunagu_http_connections_refused_total",
+      "Connections answered 503 and closed at once for the connection limits", {});
+  refused.with({}).inc();
+  std::string body = problem_json(why);
+  std::string text =
+      "HTTP/1.1 503 Service Unavailable\r\nServer: tsunagu\r\n"
+      "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  if (!ec) socket.write_some(asio::buffer(text), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
 
 struct Loop;
 // The event loop running on this thread, if any.
@@ -171,14 +234,21 @@ void run_loop(asio::io_context& ioc, const std::function<bool()>& idle) {
 // that the destructor may run wherever the last Reply copy is dropped.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Core& core, asio::io_context& ioc, tcp::socket socket)
-      : core_(core), ex_(ioc.get_executor()), stream_(std::move(socket)) {
+  // `client` holds one of core.admit()'s slots, which the session gives back when it ends.
+  Session(Core& core, asio::io_context& ioc, tcp::socket socket, std::string client)
+      : core_(core),
+        ex_(ioc.get_executor()),
+        stream_(std::move(socket)),
+        client_(std::move(client)) {
     beast::error_code ec;
     stream_.socket().set_option(tcp::no_delay(true), ec);
     const auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint_text(ep);
   }
-  ~Session() { end_request(); }
+  ~Session() {
+    end_request();
+    core_.release(client_);
+  }
 
   void start() { read_header(); }
   // stop() has begun: idle keep-alive connections go now, busy ones after their response.
@@ -206,7 +276,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(
         static_cast<uint32_t>(std::min<size_t>(core_.options.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(core_.options.max_body_bytes);
-    stream_.expires_after(std::chrono::seconds(core_.options.idle_timeout_s));
+    // A new connection must say something soon: one that never does only holds a descriptor.
+    stream_.expires_after(std::chrono::seconds(served_ == 0 ? core_.options.header_timeout_s
+                                                            : core_.options.idle_timeout_s));
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
@@ -215,6 +287,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_header(beast::error_code ec) {
     if (state_ == State::kClosed) return;
     if (ec) return on_read_error(ec);
+    ++served_;
     received_ns_ = steady_now_ns();
     const auto& msg = parser_->get();
     version_ = msg.version();
@@ -444,6 +517,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;
   std::string remote_;
+  std::string client_;   // the address whose connection slot this session holds
+  uint64_t served_ = 0;  // request headers read on this connection
   State state_ = State::kIdle;
   unsigned version_ = 11;
   bool keep_alive_ = false;
@@ -494,7 +569,34 @@ struct Server::Impl : Core {
   }
 };
 
+// Raises the descriptor limit to its hard limit (each connection is one) and sets the number of
+// connections admitted at once below it, keeping a reserve for the store's files and fetches.
+void set_connection_limit(Core& core) {
+  constexpr rlim_t kReserve = 256;
+  struct rlimit nofile {};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    struct rlimit raised = nofile;
+    raised.rlim_cur = nofile.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) nofile = raised;
+  }
+  size_t limit = core.options.max_connections;
+  if (nofile.rlim_cur != RLIM_INFINITY) {
+    const size_t room =
+        nofile.rlim_cur > 2 * kReserve ? nofile.rlim_cur - kReserve : nofile.rlim_cur / 2;
+    limit = std::min(limit, room);
+  }
+  core.connection_limit = limit;
+  log::info(
+      "http.connection_limits",
+      {{"max_connections", static_cast<int64_t>(limit)},
+       {"max_connections_per_client",
+        static_cast<int64_t>(core.options.max_connections_per_client)},
+       {"open_files_limit",
+        nofile.rlim_cur == RLIM_INFINITY ? int64_t{-1} : static_cast<int64_t>(nofile.rlim_cur)}});
+}
+
 Status Server::Impl::listen() {
+  set_connection_limit(*this);
   const bool v6 = options.bind.find(':') != std::string::npos;
   const std::string where =
       (v6 ? "[" + options.bind + "]" : options.bind) + ":" + std::to_string(options.port);
@@ -550,7 +652,12 @@ void Server::Impl::accept(Loop& loop) {
       return;
     }
     if (stopping.load()) return;  // the socket closes as it goes out of scope
-    auto session = std::make_shared<Session>(*this, loop.ioc, std::move(socket));
+    std::string client = client_address(socket);
+    if (Status st = admit(client); !st.ok()) {
+      refuse(socket, st);
+      return accept(loop);
+    }
+    auto session = std::make_shared<Session>(*this, loop.ioc, std::move(socket), std::move(client));
     loop.sessions.push_back(session);
     if (loop.sessions.size() >= loop.sweep_at) {
       std::erase_if(loop.sessions, [](const auto& w) { return w.expired(); });

@@ -23,6 +23,13 @@ struct ServerOptions {
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 8 * 1024 * 1024;
   int idle_timeout_s = 60;    // close keep-alive connections idle this long
+  int header_timeout_s = 10;  // a new connection must send its first request header this soon
+  // Open connections in all, and from one client address. Beyond either a new connection gets
+  // 503 and is closed at once, so that idle sockets cannot use up the descriptors. The total is
+  // also kept below the process's descriptor limit (RLIMIT_NOFILE, raised to its hard limit at
+  // start) less a reserve for files.
+  size_t max_connections = 20000;
+  size_t max_connections_per_client = 1000;
   int shutdown_grace_s = 20;  // how long stop() waits for requests in flight
   // Called on an event-loop thread whenever it has run every ready handler, before it waits
   // for more; returns true when it did some work (the loop then runs what became ready and

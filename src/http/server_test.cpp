@@ -471,7 +471,60 @@ TEST_F(ServerTest, IdleConnectionTimesOut) {
   o.idle_timeout_s = 1;
   start_echo(o);
   Client c(port());
+  EXPECT_EQ(c.request(bhttp::verb::get, "/a").result_int(), 200);
+  EXPECT_TRUE(c.closed_by_server());  // idle after its first request
+}
+
+// Issue 14: sockets that never send a request held descriptors for the whole idle timeout;
+// 1,100 of them locked every client out.
+TEST_F(ServerTest, ANewConnectionThatSendsNothingIsClosedAfterTheHeaderTimeout) {
+  ServerOptions o;
+  o.header_timeout_s = 1;
+  o.idle_timeout_s = 3600;
+  start_echo(o);
+  Client c(port());
   EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_F(ServerTest, ConnectionsBeyondTheLimitsAre503AndClosed) {
+  ServerOptions o;
+  o.max_connections_per_client = 2;
+  start_echo(o);
+  auto a = std::make_unique<Client>(port());
+  auto b = std::make_unique<Client>(port());
+  EXPECT_EQ(a->request(bhttp::verb::get, "/a").result_int(), 200);
+  EXPECT_EQ(b->request(bhttp::verb::get, "/b").result_int(), 200);
+  {
+    Client c(port());
+    auto res = c.read();
+    EXPECT_EQ(res.result_int(), 503);
+    EXPECT_NE(res.body().find("limit for one address"), std::string::npos) << res.body();
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  a.reset();  // its slot comes back once the server has seen the close
+  bool admitted = false;
+  for (int i = 0; i < 100 && !admitted; ++i) {
+    Client d(port());
+    admitted = d.request(bhttp::verb::get, "/d").result_int() == 200;
+    if (!admitted) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(admitted);
+  EXPECT_EQ(b->request(bhttp::verb::get, "/b2").result_int(), 200);  // the others stay open
+}
+
+TEST_F(ServerTest, TheTotalConnectionLimitHolds) {
+  ServerOptions o;
+  o.max_connections = 3;
+  start_echo(o);
+  std::vector<std::unique_ptr<Client>> open;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(std::make_unique<Client>(port()));
+    EXPECT_EQ(open.back()->request(bhttp::verb::get, "/x").result_int(), 200);
+  }
+  Client extra(port());
+  auto res = extra.read();
+  EXPECT_EQ(res.result_int(), 503);
+  EXPECT_NE(res.body().find("its limit"), std::string::npos) << res.body();
 }
 
 TEST_F(ServerTest, PortZeroPicksAPortAndABusyPortFailsToStart) {

@@ -69,6 +69,16 @@ const std::vector<Option>& options() {
                "fold the change log into the SQLite file once it holds this many MiB"),
     INT_OPTION("context-timeout-ms", "TSUNAGU_CONTEXT_TIMEOUT_MS", context_timeout_ms, 1, 600000,
                "time allowed to fetch a remote @context"),
+    STRING_OPTION("context-hosts", "TSUNAGU_CONTEXT_HOSTS", context_hosts,
+                  "hosts remote @contexts may be fetched from, comma-separated (exact names, "
+                  "or .example.org for a domain); empty: any",
+                  (void)0),
+    STRING_OPTION("context-private-networks", "TSUNAGU_CONTEXT_PRIVATE_NETWORKS",
+                  context_private_networks,
+                  "allow: remote @contexts may be fetched from loopback, private and link-local "
+                  "addresses; deny: they may not",
+                  if (v != "allow" && v != "deny") return Status::InvalidRequest(
+                      "--context-private-networks: '" + v + "' is not allow or deny")),
     STRING_OPTION("context-dir", "TSUNAGU_CONTEXT_DIR", context_dir,
                   "folder of @context documents answered for their URLs with no network; its "
                   "file 'index' has lines 'URL = FILE' (docs/jsonld.md)",

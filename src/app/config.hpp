@@ -22,7 +22,9 @@ struct Config {
   std::string sync = "full";
   int checkpoint_mb = 64;
   int context_timeout_ms = 5000;
-  std::string context_dir;  // preloaded @contexts (none when empty)
+  std::string context_dir;                        // preloaded @contexts (none when empty)
+  std::string context_hosts;                      // comma-separated; empty: any host
+  std::string context_private_networks = "deny";  // allow | deny
   int default_limit = 20;
   int max_limit = 1000;
   int render_cache_mb = 64;

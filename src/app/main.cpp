@@ -85,7 +85,20 @@ int run(const app::Config& cfg) {
 
   ngsild::jsonld::ContextCache::Options co;
   co.timeout_ms = cfg.context_timeout_ms;
-  ngsild::jsonld::ContextCache contexts(std::make_shared<http::CurlContextLoader>(), co,
+  http::FetchPolicy fetch;
+  fetch.private_networks = cfg.context_private_networks == "allow";
+  for (size_t pos = 0; pos <= cfg.context_hosts.size();) {
+    size_t comma = std::min(cfg.context_hosts.find(',', pos), cfg.context_hosts.size());
+    std::string host = cfg.context_hosts.substr(pos, comma - pos);
+    host.erase(0, host.find_first_not_of(" \t"));
+    host.erase(host.find_last_not_of(" \t") + 1);
+    if (!host.empty()) fetch.hosts.push_back(std::move(host));
+    pos = comma + 1;
+  }
+  log::info("context_fetch_policy",
+            {{"hosts", cfg.context_hosts.empty() ? std::string("any") : cfg.context_hosts},
+             {"private_networks", cfg.context_private_networks}});
+  ngsild::jsonld::ContextCache contexts(std::make_shared<http::CurlContextLoader>(fetch), co,
                                         std::make_shared<app::HostedContextFiles>(cfg.data_dir));
   auto preloaded = app::load_contexts(contexts, cfg.context_dir);
   if (!preloaded.ok()) {

@@ -67,8 +67,10 @@ class Server:
             env.update(self.env)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
+            # The tests serve their @contexts from loopback, which the server refuses to
+            # fetch from by default (--context-private-networks).
             [BINARY, "--port", str(self.port), "--bind", "127.0.0.1", "--data-dir",
-             self.data_dir] + self.args,
+             self.data_dir, "--context-private-networks", "allow"] + self.args,
             stdout=self.log, stderr=self.log, env=env)
         deadline = time.time() + timeout
         while time.time() < deadline:

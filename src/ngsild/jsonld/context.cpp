@@ -207,6 +207,9 @@ class ContextBuilder {
   ContextBuilder(ContextCache* cache, int max_depth, bool follow_urls = true)
       : cache_(cache), max_depth_(max_depth), follow_urls_(follow_urls) {}
 
+  // Remote documents one context may name, nested ones included.
+  static constexpr int kMaxDocuments = 32;
+
   Status apply(const JsonValue& v, int depth) {
     if (depth > max_depth_) {
       return Status::BadRequestData("invalid @context: more than " + std::to_string(max_depth_) +
@@ -307,6 +310,12 @@ class ContextBuilder {
     if (!follow_urls_) return Status::Ok();
     if (cache_ == nullptr) {
       return Status(ErrorKind::kLdContextNotAvailable, "remote @context '" + url + "' not allowed");
+    }
+    // A context may name a few documents; one that names a thousand would have the server fetch
+    // a thousand for one request (issue 14).
+    if (++documents_ > kMaxDocuments) {
+      return Status::BadRequestData("invalid @context: it names more than " +
+                                    std::to_string(kMaxDocuments) + " remote documents");
     }
     auto doc = cache_->document(url);
     if (!doc.ok()) return doc.status();
@@ -440,6 +449,7 @@ class ContextBuilder {
   ContextCache* cache_;
   int max_depth_;
   bool follow_urls_;
+  int documents_ = 0;  // remote documents named so far
   bool apply_core_ = false;
   std::vector<StoredContextPtr> used_;
   std::unordered_map<std::string, RawDef> defs_;

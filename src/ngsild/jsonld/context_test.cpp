@@ -518,6 +518,23 @@ TEST_F(ContextTest, MayFetchSeesImport) {
   EXPECT_FALSE(may_fetch_json(import));  // built once, cached
 }
 
+// Issue 14: one request could have the server fetch a thousand documents.
+TEST_F(ContextTest, AContextNamesAtMost32RemoteDocuments) {
+  std::string many = "[";
+  for (int i = 0; i < 33; ++i) {
+    std::string url = "https://example.org/c" + std::to_string(i) + ".jsonld";
+    loader_->serve(url, R"({"@context": {"t": "https://example.org/t"}})");
+    many += (i ? ",\"" : "\"") + url + "\"";
+  }
+  auto r = from_json_text(many + "]");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().detail().find("more than 32 remote documents"), std::string::npos)
+      << r.status().detail();
+  EXPECT_LE(loader_->total(), 32);
+  std::string fewer = many.substr(0, many.rfind(',')) + "]";
+  EXPECT_TRUE(from_json_text(fewer).ok());
+}
+
 // may_fetch must stay true while resolving still needs a document that is not cached: here the
 // outer document was cached by a resolution that failed on the nested one.
 TEST_F(ContextTest, MayFetchWhileANestedDocumentIsMissing) {

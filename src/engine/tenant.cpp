@@ -46,24 +46,10 @@ class RelationshipObjects {
   explicit RelationshipObjects(const Entity* e) {
     if (e == nullptr) return;
     for (const auto& a : e->attrs) {
-      if (a.kind != AttrKind::kRelationship && a.kind != AttrKind::kListRelationship) continue;
-      if (a.value.is_string()) {
-        add(a.name, a.value.text());
-        continue;
-      }
-      JsonDoc d;
-      if (!a.value.is_json() || !parse_json(a.value.text(), d).ok() || !d.IsArray()) continue;
-      for (const auto& item : d.GetArray()) {
-        const JsonValue* uri = &item;
-        if (item.IsObject()) {
-          auto o = item.FindMember("object");
-          if (o == item.MemberEnd()) continue;
-          uri = &o->value;
-        }
-        if (uri->IsString()) {
-          add(a.name, copies_.emplace_back(uri->GetString(), uri->GetStringLength()));
-        }
-      }
+      ngsild::for_each_object(a, [&](std::string_view uri) {
+        // A string value outlives this object; a URI out of an array is copied.
+        add(a.name, a.value.is_string() ? uri : std::string_view(copies_.emplace_back(uri)));
+      });
     }
   }
   const std::vector<std::pair<Atom, std::string_view>>& items() const { return items_; }

@@ -4,30 +4,11 @@
 
 #include <unordered_set>
 
-#include "common/json.hpp"
-
 namespace tsunagu::ngsild {
 
 std::vector<std::string> relationship_objects(const Attribute& a) {
   std::vector<std::string> out;
-  if (a.kind != AttrKind::kRelationship && a.kind != AttrKind::kListRelationship) return out;
-  if (a.value.is_string()) {
-    out.emplace_back(a.value.text());
-    return out;
-  }
-  // A Relationship's object may be an array of URIs; a ListRelationship's objectList holds
-  // {"object": URI} items.
-  JsonDoc d;
-  if (!parse_json(a.value.text(), d).ok() || !d.IsArray()) return out;
-  for (const auto& e : d.GetArray()) {
-    const JsonValue* v = &e;
-    if (e.IsObject()) {
-      auto m = e.FindMember("object");
-      if (m == e.MemberEnd()) continue;
-      v = &m->value;
-    }
-    if (v->IsString()) out.emplace_back(v->GetString(), v->GetStringLength());
-  }
+  for_each_object(a, [&](std::string_view uri) { out.emplace_back(uri); });
   return out;
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/json.hpp"
+
 namespace tsunagu::ngsild {
 namespace {
 
@@ -72,6 +74,22 @@ const Attribute* Attribute::find_sub(Atom n) const {
     if (s.name == n) return &s;
   }
   return nullptr;
+}
+
+void for_each_object(const Attribute& a, const std::function<void(std::string_view)>& f) {
+  if (a.kind != AttrKind::kRelationship && a.kind != AttrKind::kListRelationship) return;
+  if (a.value.is_string()) return f(a.value.text());
+  JsonDoc d;
+  if (!a.value.is_json() || !parse_json(a.value.text(), d).ok() || !d.IsArray()) return;
+  for (const auto& item : d.GetArray()) {
+    const JsonValue* uri = &item;
+    if (item.IsObject()) {
+      auto o = item.FindMember("object");
+      if (o == item.MemberEnd()) continue;
+      uri = &o->value;
+    }
+    if (uri->IsString()) f({uri->GetString(), uri->GetStringLength()});
+  }
 }
 
 std::span<const Attribute> instances_of(const std::vector<Attribute>& list, Atom name) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -104,6 +105,12 @@ struct Entity {
   // hold room for 16): entities live long, so memory per entity matters more than this copy.
   void shrink_to_fit();
 };
+
+// Calls f with each object a Relationship or ListRelationship instance points to, in order
+// (an object is one URI, or an array of them; an objectList holds {"object": URI} items); never
+// for other kinds. A view of a string value stays valid as long as `a`; one taken out of an
+// array only during the call.
+void for_each_object(const Attribute& a, const std::function<void(std::string_view)>& f);
 
 // Same helpers over a list of sub-attributes.
 std::span<const Attribute> instances_of(const std::vector<Attribute>& list, Atom name);

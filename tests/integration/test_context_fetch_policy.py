@@ -10,13 +10,11 @@ and the refusals with the default.
 
 Run: python3 -m unittest tests/integration/test_context_fetch_policy.py"""
 
-import http.server
 import json
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -25,38 +23,6 @@ from harness import ContextServer, Server, free_port, link_header  # noqa: E402
 
 ENTITIES = "/ngsi-ld/v1/entities"
 CONTEXT = "test/city.jsonld"
-
-
-class Redirector:
-    """Answers every GET with a 302 to `target`."""
-
-    def __init__(self, target):
-        self.port = free_port()
-        outer_target = target
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(302)
-                self.send_header("Location", outer_target)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}/{path}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def query(server, context_url):
@@ -100,12 +66,12 @@ class ContextFetchPolicy(unittest.TestCase):
     def test_every_redirect_is_checked(self):
         args = ["--context-private-networks", "allow", "--context-hosts", "127.0.0.1"]
         with ContextServer() as cs, self.start(args) as s:
-            with Redirector(f"http://localhost:{cs.port}/{CONTEXT}") as away:
+            with ContextServer(redirect_to=f"http://localhost:{cs.port}/{CONTEXT}") as away:
                 r = query(s, away.url("c.jsonld"))
                 self.assertEqual(r.status, 503, r)
                 self.assertIn("does not allow this host", detail(r))
                 self.assertEqual(cs.hits, [])
-            with Redirector(cs.url(CONTEXT)) as same:
+            with ContextServer(redirect_to=cs.url(CONTEXT)) as same:
                 self.assertEqual(query(s, same.url("d.jsonld")).status, 200)
                 self.assertEqual(len(cs.hits), 1)
 

@@ -151,11 +151,13 @@ class Server:
 class ContextServer:
     """Serves files under `root` over HTTP on a free loopback port, for remote @context tests.
 
-    `delay` seconds of silence before answering simulates a slow or hanging server."""
+    `delay` seconds of silence before answering simulates a slow or hanging server;
+    `redirect_to`, a URL, makes every answer a 302 there."""
 
-    def __init__(self, root=os.path.join(FIXTURES, "contexts"), delay=0):
+    def __init__(self, root=os.path.join(FIXTURES, "contexts"), delay=0, redirect_to=None):
         self.root = root
         self.delay = delay
+        self.redirect_to = redirect_to
         self.port = free_port()
         self.hits = []
         outer = self
@@ -165,6 +167,12 @@ class ContextServer:
                 outer.hits.append(self.path)
                 if outer.delay:
                     time.sleep(outer.delay)
+                if outer.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", outer.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 path = os.path.normpath(os.path.join(outer.root, self.path.lstrip("/")))
                 if not path.startswith(os.path.abspath(outer.root)) or not os.path.isfile(path):
                     self.send_error(404)

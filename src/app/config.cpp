@@ -102,6 +102,11 @@ const std::vector<Option>& options() {
                "connections open at once from one client address (503 above)"),
     INT_OPTION("shutdown-grace-s", "TSUNAGU_SHUTDOWN_GRACE_S", shutdown_grace_s, 0, 3600,
                "on SIGTERM/SIGINT, how long requests in flight may take to finish"),
+    STRING_OPTION("metrics-tenants", "TSUNAGU_METRICS_TENANTS", metrics_tenants,
+                  "names: /metrics gives figures per tenant, by name; total: one figure for all, "
+                  "so that tenant names stay off /metrics",
+                  if (v != "names" && v != "total") return Status::InvalidRequest(
+                      "--metrics-tenants: '" + v + "' is not names or total")),
     STRING_OPTION("log-level", "TSUNAGU_LOG_LEVEL", log_level, "debug, info, warn or error",
                   if (v != "debug" && v != "info" && v != "warn" &&
                       v != "error") return Status::InvalidRequest("--log-level: '" + v +

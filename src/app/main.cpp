@@ -113,10 +113,19 @@ int run(const app::Config& cfg) {
   // shared and failures remembered (ngsild/jsonld/context.hpp), so a few threads suffice.
   boost::asio::thread_pool blocking(16);
 
-  metrics::registry().gauge("tsunagu_entities", "Entities held, by tenant", {"tenant"},
-                            [&tenants](auto& rows) {
-                              for (auto* t : tenants.all())
-                                rows.push_back({{t->name()}, static_cast<double>(t->size())});
+  // Tenant names are municipalities' names: --metrics-tenants total keeps them off /metrics.
+  const bool per_tenant = cfg.metrics_tenants == "names";
+  metrics::registry().gauge("tsunagu_entities",
+                            "Entities held, by tenant (\"*\": all, with --metrics-tenants total)",
+                            {"tenant"}, [&tenants, per_tenant](auto& rows) {
+                              double all = 0;
+                              for (auto* t : tenants.all()) {
+                                if (per_tenant)
+                                  rows.push_back({{t->name()}, static_cast<double>(t->size())});
+                                else
+                                  all += static_cast<double>(t->size());
+                              }
+                              if (!per_tenant) rows.push_back({{"*"}, all});
                             });
   ngsild::RenderCache renders(static_cast<size_t>(cfg.render_cache_mb) << 20);
   metrics::registry().gauge("tsunagu_render_cache_bytes",

@@ -83,6 +83,9 @@ const std::vector<Option>& options() {
                   "folder of @context documents answered for their URLs with no network; its "
                   "file 'index' has lines 'URL = FILE' (docs/jsonld.md)",
                   (void)0),
+    INT_OPTION("max-entity-attributes", "TSUNAGU_MAX_ENTITY_ATTRIBUTES", max_entity_attributes,
+               size_t{1}, size_t{100000000},
+               "attribute instances one entity may hold (a write that would leave more is 400)"),
     INT_OPTION("default-limit", "TSUNAGU_DEFAULT_LIMIT", default_limit, 1, 1000000,
                "page size of queries without limit"),
     INT_OPTION("max-limit", "TSUNAGU_MAX_LIMIT", max_limit, 1, 1000000,

@@ -25,6 +25,7 @@ struct Config {
   std::string context_dir;                        // preloaded @contexts (none when empty)
   std::string context_hosts;                      // comma-separated; empty: any host
   std::string context_private_networks = "deny";  // allow | deny
+  size_t max_entity_attributes = 10000;
   int default_limit = 20;
   int max_limit = 1000;
   int render_cache_mb = 64;

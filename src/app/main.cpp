@@ -78,6 +78,7 @@ int run(const app::Config& cfg) {
                                                    : engine::Writer::Committer::kEventLoops;
   // A loop that stays busy still commits within a millisecond of a write's arrival.
   wo.wake_loop = [] { http::Server::call_idle_within(std::chrono::milliseconds(1)); };
+  wo.max_entity_attributes = cfg.max_entity_attributes;
   engine::Writer writer(**store, tenants, wo);
   writer.set_next_row(loaded->max_row + 1);
   writer.start();

@@ -233,6 +233,13 @@ void Writer::commit(Group& group) {
         continue;
       }
       std::shared_ptr<ngsild::Entity> after = std::move(*result);
+      if (after && after->attrs.size() > options_.max_entity_attributes) {
+        c.status = Status::BadRequestData(
+            "entity '" + c.id + "' would hold " + std::to_string(after->attrs.size()) +
+            " attribute instances; the limit is " + std::to_string(options_.max_entity_attributes) +
+            " (--max-entity-attributes)");
+        continue;
+      }
       c.before = before;
       c.after = after;
       // An entity keeps its store row for life; a new one gets the next.

@@ -55,6 +55,9 @@ class Writer {
   enum class Committer : unsigned char { kOwnThread, kEventLoops };
   struct Options {
     size_t max_group_changes = 8192;  // changes per transaction
+    // Attribute instances one entity may hold: a write that would leave more is refused
+    // (BadRequestData), so that no entity makes every later read or write of it costly.
+    size_t max_entity_attributes = 10000;
     Committer committer = Committer::kOwnThread;
     // kEventLoops: asks the calling loop to call commit_pending() soon even if it never runs
     // out of ready work (a steady load), as http::Server::call_idle_within does. Called when a

@@ -31,10 +31,6 @@ Status sync_path(const std::string& path, int flags) {
   return rc == 0 ? Status::Ok() : io_error("cannot fsync", path);
 }
 
-Status sync_dir(const std::string& dir) {
-  return sync_path(dir, O_RDONLY | O_DIRECTORY);
-}
-
 std::string parent_of(const std::string& dir) {
   size_t slash = dir.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -42,6 +38,10 @@ std::string parent_of(const std::string& dir) {
 }
 
 }  // namespace
+
+Status sync_dir(const std::string& dir) {
+  return sync_path(dir, O_RDONLY | O_DIRECTORY);
+}
 
 DocumentFiles::DocumentFiles(std::string dir, std::string suffix)
     : dir_(std::move(dir)), suffix_(std::move(suffix)) {}

@@ -13,6 +13,10 @@
 
 namespace tsunagu::store {
 
+// Fsyncs the folder `dir`, so that names made or removed in it survive a power loss.
+// InternalError when it cannot be opened or synced.
+Status sync_dir(const std::string& dir);
+
 // Thread-safe for distinct names (each call works on its own files).
 class DocumentFiles {
  public:

@@ -82,8 +82,9 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
 // Splits a comma-separated parameter value, dropping empty items.
 std::vector<std::string> split_list(std::string_view v);
 
-// A boolean parameter (`details`, `reload`, ...): false when absent; BadRequestData naming it
-// when it is neither true nor false.
+// A boolean parameter value: BadRequestData naming `name` when it is neither true nor false.
+Result<bool> parse_flag(std::string_view name, std::string_view value);
+// A boolean parameter (`details`, `reload`, `count`, ...): false when absent, else parse_flag.
 Result<bool> flag_param(const QueryParams& q, std::string_view name);
 
 // Representation options shared by retrieve and query (format/options/pick/omit/attrs/lang/

@@ -312,18 +312,13 @@ class EntityRoutes {
           dataset = Atom::intern(*d);
         }
       }
-      bool all = false;
-      if (const std::string* v = p.call.query.find("deleteAll")) {
-        if (*v != "true" && *v != "false") {
-          return p.fail(Status::BadRequestData("deleteAll: must be true or false"));
-        }
-        all = *v == "true";
-      }
-      if (all && dataset) {
+      auto all = flag_param(p.call.query, "deleteAll");
+      if (!all.ok()) return p.fail(all.status());
+      if (*all && dataset) {
         return p.fail(Status::BadRequestData("deleteAll=true and datasetId cannot be combined"));
       }
       auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.delete_attribute(std::move(*t), *name, dataset, all, no_content(shared));
+      env_.entities.delete_attribute(std::move(*t), *name, dataset, *all, no_content(shared));
     });
   }
 

@@ -311,11 +311,16 @@ std::vector<std::string> split_list(std::string_view v) {
   return out;
 }
 
+Result<bool> parse_flag(std::string_view name, std::string_view value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  return Status::BadRequestData(std::string(name) + ": '" + std::string(value.substr(0, 40)) +
+                                "' is not true or false");
+}
+
 Result<bool> flag_param(const QueryParams& q, std::string_view name) {
   const std::string* v = q.find(name);
-  if (v == nullptr || *v == "false") return false;
-  if (*v == "true") return true;
-  return Status::BadRequestData(std::string(name) + ": '" + *v + "' is not true or false");
+  return v == nullptr ? Result<bool>(false) : parse_flag(name, *v);
 }
 
 Result<std::vector<std::string>> options_list(const QueryParams& q,

@@ -24,12 +24,6 @@ Result<size_t> non_negative(const std::string& name, const std::string& v) {
   return static_cast<size_t>(std::stoull(v));
 }
 
-Result<bool> boolean(const std::string& name, const std::string& v) {
-  if (v == "true") return true;
-  if (v == "false") return false;
-  return Status::BadRequestData(name + ": '" + v.substr(0, 40) + "' is not true or false");
-}
-
 Result<std::shared_ptr<re2::RE2>> id_pattern(const std::string& pattern) {
   RE2::Options o;
   o.set_log_errors(false);
@@ -45,11 +39,9 @@ Result<std::shared_ptr<re2::RE2>> id_pattern(const std::string& pattern) {
 // Paging and counting (§6.3.10, §6.3.13), shared by GET and POST.
 Status paging(const QueryParams& params, const Limits& limits, EntityQuery& q) {
   q.limit = static_cast<size_t>(limits.default_limit);
-  if (const std::string* v = params.find("count")) {
-    auto b = boolean("count", *v);
-    if (!b.ok()) return b.status();
-    q.count = *b;
-  }
+  auto count = flag_param(params, "count");
+  if (!count.ok()) return count.status();
+  q.count = *count;
   if (const std::string* v = params.find("limit")) {
     auto n = non_negative("limit", *v);
     if (!n.ok()) return n.status();
@@ -75,7 +67,7 @@ Status paging(const QueryParams& params, const Limits& limits, EntityQuery& q) {
 Result<std::optional<bool>> local_flag(const QueryParams& params) {
   const std::string* v = params.find("local");
   if (v == nullptr) return std::optional<bool>();
-  auto b = boolean("local", *v);
+  auto b = parse_flag("local", *v);
   if (!b.ok()) return b.status();
   return std::optional<bool>(*b);
 }
@@ -215,10 +207,8 @@ Result<EntityQuery> from_params(const Prepared& p, const Limits& limits, bool na
   }
   TSUNAGU_RETURN_IF_ERROR(paging(params, limits, q));
   TSUNAGU_RETURN_IF_ERROR(ordering(params, ctx, q));
-  if (const std::string* v = params.find("splitEntities")) {
-    auto b = boolean("splitEntities", *v);  // every entity is whole here: nothing to split
-    if (!b.ok()) return b.status();
-  }
+  // Every entity is whole here: nothing to split, but the value must be one.
+  if (auto split = flag_param(params, "splitEntities"); !split.ok()) return split.status();
   return q;
 }
 

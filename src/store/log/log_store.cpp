@@ -24,6 +24,7 @@
 #include "common/log.hpp"
 #include "common/memory.hpp"
 #include "common/metrics.hpp"
+#include "store/document_files.hpp"
 #include "store/log/change_log.hpp"
 #include "store/store.hpp"
 
@@ -140,14 +141,6 @@ std::vector<uint64_t> segments(const std::string& dir) {
   return out;
 }
 
-void sync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    (void)::fsync(fd);
-    ::close(fd);
-  }
-}
-
 metrics::Histogram& checkpoint_seconds() {
   static auto& h = metrics::registry()
                        .histogram("tsunagu_store_checkpoint_seconds",
@@ -259,7 +252,7 @@ class LogStore final : public Store {
     next_seq_ = segs.empty() ? 1 : segs.back();
     TSUNAGU_RETURN_IF_ERROR(log_.open(options_.dir + "/" + segment_name(next_seq_), next_seq_,
                                       segs.empty() ? 0 : last_size));
-    if (segs.empty()) sync_dir(options_.dir);
+    if (segs.empty()) (void)sync_dir(options_.dir);
     // Segments this process creates hold records of the current format only (a segment left by
     // an earlier version and appended to here may hold older ones).
     first_new_seq_ = segs.empty() ? next_seq_ : next_seq_ + 1;
@@ -355,7 +348,7 @@ class LogStore final : public Store {
       failure_ = st;
       return;
     }
-    sync_dir(options_.dir);
+    (void)sync_dir(options_.dir);
     lock.lock();
     fold_upto_ = next_seq_ - 1;
     ++next_seq_;
@@ -435,7 +428,7 @@ class LogStore final : public Store {
       }
       ::unlink(path.c_str());
     }
-    sync_dir(options_.dir);
+    (void)sync_dir(options_.dir);
     if (kept) {
       std::lock_guard lock(mu_);
       spare_ready_ = true;

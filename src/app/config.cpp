@@ -65,6 +65,12 @@ const std::vector<Option>& options() {
                   "process, fsync at checkpoints",
                   if (v != "full" && v != "normal") return Status::InvalidRequest(
                       "--sync: '" + v + "' is not full or normal")),
+    STRING_OPTION("missing-store-files", "TSUNAGU_MISSING_STORE_FILES", missing_store_files,
+                  "refuse: a start that finds a file of the store missing or damaged stops and "
+                  "says what is missing; accept: it serves what is left and logs what was lost "
+                  "(for one start, after the loss is understood)",
+                  if (v != "refuse" && v != "accept") return Status::InvalidRequest(
+                      "--missing-store-files: '" + v + "' is not refuse or accept")),
     INT_OPTION("checkpoint-mb", "TSUNAGU_CHECKPOINT_MB", checkpoint_mb, 1, 65536,
                "fold the change log into the SQLite file once it holds this many MiB"),
     INT_OPTION("context-timeout-ms", "TSUNAGU_CONTEXT_TIMEOUT_MS", context_timeout_ms, 1, 600000,

@@ -21,6 +21,7 @@ struct Config {
   size_t max_header_bytes = 16 * 1024;
   std::string sync = "full";
   int checkpoint_mb = 64;
+  std::string missing_store_files = "refuse";  // refuse | accept
   int context_timeout_ms = 5000;
   std::string context_dir;                        // preloaded @contexts (none when empty)
   std::string context_hosts;                      // comma-separated; empty: any host

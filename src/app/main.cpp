@@ -51,6 +51,7 @@ int run(const app::Config& cfg) {
   so.dir = cfg.data_dir;
   so.sync = cfg.sync == "normal" ? store::SyncMode::kNormal : store::SyncMode::kFull;
   so.checkpoint_bytes = static_cast<uint64_t>(cfg.checkpoint_mb) << 20;
+  so.accept_missing = cfg.missing_store_files == "accept";
   auto store = store::open_embedded(so);
   if (!store.ok()) {
     log::error("store_open_failed", {{"detail", store.status().detail()}});

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,10 @@ struct WriteBatch {
     kUpdateEntity,
     kDeleteEntity,
     kPutEntity,  // insert or replace the row (idempotent: the change log's checkpoints use it)
+    // Sets the store's note `id` to `doc`: bookkeeping of a store layered on this one, kept in
+    // the same transaction as the data it describes (the change log records in its checkpoint
+    // which of its segments the checkpoint holds). Never in a change log record.
+    kNote,
   };
   struct Op {
     OpKind kind;
@@ -89,6 +94,8 @@ class Store {
   }
   // Visits every tenant, then every entity in row order (the order they were created).
   virtual Status load(LoadVisitor& visitor) = 0;
+  // The value last set for note `key` by an OpKind::kNote op, or nullopt when none was.
+  virtual Result<std::optional<std::string>> note(std::string_view key) = 0;
   // "sqlite:/var/lib/tsunagu/tsunagu.db", for logs and /health.
   virtual std::string describe() const = 0;
 };
@@ -103,6 +110,10 @@ struct EmbeddedOptions {
   std::string dir;  // the data directory
   SyncMode sync = SyncMode::kFull;
   uint64_t checkpoint_bytes = 64ull << 20;  // fold the log into SQLite once it holds this much
+  // A start that finds a file of the store missing or damaged stops with a message saying what
+  // is missing (docs/storage.md, "Missing files"); with this, it starts from what is left, logs
+  // what was lost, and records the store as complete again.
+  bool accept_missing = false;
 };
 Result<std::unique_ptr<Store>> open_embedded(const EmbeddedOptions& options);
 

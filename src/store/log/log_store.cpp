@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "common/log.hpp"
 #include "common/memory.hpp"
 #include "common/metrics.hpp"
+#include "common/time.hpp"
 #include "store/document_files.hpp"
 #include "store/log/change_log.hpp"
 #include "store/store.hpp"
@@ -69,6 +71,8 @@ struct Changes {
       }
       case OpKind::kDeleteEntity:
         rows[op.row] = {Pending::Kind::kDelete, {}, {}, {}};
+        return;
+      case OpKind::kNote:  // never logged (decode_ops refuses it)
         return;
     }
   }
@@ -123,6 +127,59 @@ std::string segment_name(uint64_t seq) {
 
 // A folded segment kept to be written over by the next rotation (ChangeLog::reuse).
 constexpr char kSpareName[] = "spare-segment.log";
+
+// The checkpoint's note of the newest segment folded into it (and so every older one).
+constexpr char kFoldedNote[] = "log.folded_upto";
+
+// Which files the store needs, kept beside them in the file STATE and rewritten whenever a
+// segment starts: the checkpoint holds the log up to segment `folded` (at least), and segments
+// `folded` + 1 to `newest` (at least) hold the rest. Missing files are found at start by
+// comparing what is there with it and with the checkpoint's own note (docs/storage.md).
+struct StoreState {
+  uint64_t newest = 0;
+  uint64_t folded = 0;
+};
+constexpr char kStateName[] = "STATE";
+
+std::string state_error(const std::string& path, const std::string& why) {
+  return path + " " + why +
+         ". It records which files the store needs; restore it from a backup of the directory, "
+         "or remove it to start from the files there are";
+}
+
+// The STATE file of `dir`; nullopt when there is none (a new store, or one an older version
+// wrote).
+Result<std::optional<StoreState>> read_state(const std::string& dir) {
+  const std::string path = dir + "/" + kStateName;
+  FILE* f = std::fopen(path.c_str(), "re");
+  if (f == nullptr) {
+    if (errno == ENOENT) return std::optional<StoreState>();
+    return Status::Internal(state_error(path, std::string("cannot be read: ") + strerror(errno)));
+  }
+  StoreState st;
+  bool newest = false, folded = false;
+  char line[128];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned long long v;
+    if (std::sscanf(line, "newest_segment %llu", &v) == 1) {
+      st.newest = v;
+      newest = true;
+    } else if (std::sscanf(line, "folded_upto %llu", &v) == 1) {
+      st.folded = v;
+      folded = true;
+    }
+  }
+  std::fclose(f);
+  if (!newest || !folded) return Status::Internal(state_error(path, "is damaged"));
+  return std::optional<StoreState>(st);
+}
+
+Status write_state(const std::string& dir, const StoreState& st) {
+  std::string text = "# Which files this store needs (docs/storage.md, \"Missing files\")\n";
+  text += "newest_segment " + std::to_string(st.newest) + "\n";
+  text += "folded_upto " + std::to_string(st.folded) + "\n";
+  return DocumentFiles(dir, "").put(kStateName, text, now_us());
+}
 
 // Sequence numbers of the log segments in `dir`, ascending.
 std::vector<uint64_t> segments(const std::string& dir) {
@@ -227,10 +284,33 @@ class LogStore final : public Store {
   }
 
   Status load(LoadVisitor& visitor) override {
-    // Replay every segment into one set of changes; only the last may end in a torn record.
+    auto note = checkpoint_->note(kFoldedNote);
+    if (!note.ok()) return note.status();
+    const bool noted = note->has_value();
+    uint64_t folded = noted ? std::strtoull((*note)->c_str(), nullptr, 10) : 0;
+    auto state = read_state(options_.dir);
+    if (!state.ok()) return state.status();
     std::vector<uint64_t> segs = segments(options_.dir);
     // A spare left by the last run is not needed to read anything; rotations make new ones.
     ::unlink(spare_path().c_str());
+    // Segments the checkpoint holds, left by a fold that stopped before it deleted them: read
+    // again, they would lay their older states over the checkpoint's newer ones.
+    while (noted && !segs.empty() && segs.front() <= folded) {
+      ::unlink((options_.dir + "/" + segment_name(segs.front())).c_str());
+      segs.erase(segs.begin());
+    }
+    const std::string missing = missing_files(noted, folded, *state, segs);
+    if (!missing.empty()) {
+      if (!options_.accept_missing) {
+        return Status::Internal(
+            "the store in " + options_.dir + " is incomplete: " + missing +
+            ". Restore the data directory from a backup, or start once with "
+            "--missing-store-files accept to serve what is left (what the missing files held "
+            "is lost; docs/storage.md, \"Missing files\")");
+      }
+      log::error("store_files_missing_accepted", {{"dir", options_.dir}, {"missing", missing}});
+    }
+    // Replay every segment into one set of changes; only the last may end in a torn record.
     uint64_t last_size = 0;
     Changes logged;
     for (size_t i = 0; i < segs.size(); ++i) {
@@ -248,11 +328,20 @@ class LogStore final : public Store {
       last_size = valid;
     }
     TSUNAGU_RETURN_IF_ERROR(stream(visitor, logged));
-    // Keep appending to the newest segment (cut to its valid prefix), or start the first.
-    next_seq_ = segs.empty() ? 1 : segs.back();
+    // From here on the checkpoint says what it holds: a store an older version wrote, or one
+    // started with missing files accepted, is taken to be whole as it is.
+    if (!noted || !missing.empty()) {
+      if (!segs.empty()) folded = std::max(folded, segs.front() - 1);
+      TSUNAGU_RETURN_IF_ERROR(note_folded(folded));
+    }
+    // Keep appending to the newest segment (cut to its valid prefix), or start the one after
+    // the checkpoint.
+    next_seq_ = segs.empty() ? folded + 1 : segs.back();
     TSUNAGU_RETURN_IF_ERROR(log_.open(options_.dir + "/" + segment_name(next_seq_), next_seq_,
                                       segs.empty() ? 0 : last_size));
     if (segs.empty()) (void)sync_dir(options_.dir);
+    folded_ = folded;
+    TSUNAGU_RETURN_IF_ERROR(write_state(options_.dir, {next_seq_, folded}));
     // Segments this process creates hold records of the current format only (a segment left by
     // an earlier version and appended to here may hold older ones).
     first_new_seq_ = segs.empty() ? next_seq_ : next_seq_ + 1;
@@ -269,7 +358,54 @@ class LogStore final : public Store {
     return checkpoint_->describe() + " with change log in " + options_.dir;
   }
 
+  Result<std::optional<std::string>> note(std::string_view key) override {
+    return checkpoint_->note(key);
+  }
+
  private:
+  // What is missing from the store, in words, or "" when nothing is: `segs` are the segments
+  // found after those the checkpoint holds (`folded`, when `noted`), `state` the STATE file.
+  static std::string missing_files(bool noted, uint64_t folded,
+                                   const std::optional<StoreState>& state,
+                                   const std::vector<uint64_t>& segs) {
+    std::string out;
+    // (A checkpoint into which nothing was folded held nothing the log does not.)
+    if (state && (noted ? folded < state->folded : state->folded > 0)) {
+      out =
+          "tsunagu.db is missing, emptied or older than the change log (the log was folded into "
+          "it up to segment " +
+          std::to_string(state->folded) +
+          (noted ? ", it holds the log up to segment " + std::to_string(folded) : "") + ")";
+    }
+    // Every segment after those the checkpoint holds must be there, up to the newest one known.
+    // Without a note or a STATE file (a store an older version wrote) only gaps can be told.
+    uint64_t first = noted ? folded + 1 : state ? state->folded + 1 : segs.empty() ? 0 : segs[0];
+    uint64_t last = std::max<uint64_t>(segs.empty() ? 0 : segs.back(), state ? state->newest : 0);
+    if (noted) last = std::max(last, folded + 1);  // the segment written after the last fold
+    size_t i = 0;
+    for (uint64_t seq = first; first != 0 && seq <= last;) {
+      while (i < segs.size() && segs[i] < seq)
+        ++i;
+      if (i < segs.size() && segs[i] == seq) {
+        ++seq;
+        continue;
+      }
+      uint64_t end = i < segs.size() ? segs[i] - 1 : last;  // missing: seq to end
+      if (!out.empty()) out += "; ";
+      out += end == seq ? "the change log segment " + segment_name(seq) + " is missing"
+                        : "the change log segments " + segment_name(seq) + " to " +
+                              segment_name(end) + " are missing";
+      seq = end + 1;
+    }
+    return out;
+  }
+
+  // Records in the checkpoint that it holds the log up to segment `seq`.
+  Status note_folded(uint64_t seq) {
+    const std::string text = std::to_string(seq);
+    return checkpoint_->apply_views({{OpKind::kNote, 0, {}, kFoldedNote, text}});
+  }
+
   // The checkpoint's contents with the logged changes laid over them, in row order.
   Status stream(LoadVisitor& visitor, Changes& changes) {
     class Overlay final : public LoadVisitor {
@@ -350,6 +486,12 @@ class LogStore final : public Store {
     }
     (void)sync_dir(options_.dir);
     lock.lock();
+    const StoreState state{next_seq_, folded_};
+    lock.unlock();
+    // Before the fold can delete a segment, so that the file never names fewer than there are.
+    st = write_state(options_.dir, state);
+    if (!st.ok()) log::error("store_state_write_failed", {{"detail", st.detail()}});
+    lock.lock();
     fold_upto_ = next_seq_ - 1;
     ++next_seq_;
     folding_ = true;
@@ -408,8 +550,19 @@ class LogStore final : public Store {
         if (torn) return Status::Internal("change log '" + path + "' is damaged");
         folded.push_back(seq);
       }
-      if (!changes.empty()) TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply_views(changes.ops()));
+      // The changes, and the note of what the checkpoint now holds, in one transaction.
+      std::vector<OpView> ops = changes.ops();
+      const std::string upto_text = std::to_string(upto);
+      ops.push_back({OpKind::kNote, 0, {}, kFoldedNote, upto_text});
+      TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply_views(ops));
     }
+    {
+      std::lock_guard lock(mu_);
+      folded_ = upto;
+    }
+    // No rotation runs during a fold, so the segment after `upto` is the newest.
+    Status st = write_state(options_.dir, {upto + 1, upto});
+    if (!st.ok()) log::error("store_state_write_failed", {{"detail", st.detail()}});
     // The newest folded segment becomes the spare if there is none, unless this process did
     // not write it (it may hold records of the old format, whose CRC does not cover the
     // segment's number); the others go.
@@ -454,6 +607,7 @@ class LogStore final : public Store {
   uint64_t fold_upto_ = 0;  // segments <= this are to be folded
   bool folding_ = false;
   bool spare_ready_ = false;  // the spare file holds a folded segment
+  uint64_t folded_ = 0;       // the checkpoint holds the log up to this segment
   bool stopping_ = false;
   std::thread folder_;
 };

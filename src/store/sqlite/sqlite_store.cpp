@@ -3,14 +3,32 @@
 // Schema and versioning: docs/storage.md.
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "store/store.hpp"
 
 namespace tsunagu::store {
 namespace {
 
+// What an operator can do about a checkpoint SQLite cannot read.
+constexpr const char* kUnreadable =
+    ": the file is damaged. Restore the data directory from a backup, or move the file away and "
+    "start once with --missing-store-files accept to serve what the change log holds "
+    "(docs/storage.md, \"Missing files\")";
+
+// The advice to add to an error of SQLite's, for the result codes of a damaged file.
+const char* advice(int rc) {
+  rc &= 0xff;
+  return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? kUnreadable : "";
+}
+
 constexpr int kSchemaVersion = 3;
+
+// Notes (WriteBatch::OpKind::kNote) share the meta table under this prefix.
+constexpr std::string_view kNotePrefix = "note.";
 
 // Version 3: the tables of version 2; a document leaves out an attribute's createdAt and
 // modifiedAt where they equal its holder's (docs/storage.md). Version 2 documents read the same,
@@ -110,6 +128,8 @@ class SqliteStore final : public Store {
     TSUNAGU_RETURN_IF_ERROR(del_.prepare(db_, "DELETE FROM entities WHERE row = ?1"));
     TSUNAGU_RETURN_IF_ERROR(tenant_.prepare(
         db_, "INSERT OR IGNORE INTO tenants (name, created_at) VALUES (?1, strftime('%s','now'))"));
+    TSUNAGU_RETURN_IF_ERROR(
+        note_.prepare(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)"));
     TSUNAGU_RETURN_IF_ERROR(begin_.prepare(db_, "BEGIN IMMEDIATE"));
     TSUNAGU_RETURN_IF_ERROR(commit_.prepare(db_, "COMMIT"));
     return Status::Ok();
@@ -159,6 +179,13 @@ class SqliteStore final : public Store {
           del_.bind(1, static_cast<int64_t>(op.row));
           st = run(del_, "delete entity");
           break;
+        case WriteBatch::OpKind::kNote: {
+          std::string key = std::string(kNotePrefix).append(op.id);
+          note_.bind(1, key);
+          note_.bind(2, op.doc);
+          st = run(note_, "write note");
+          break;
+        }
       }
       if (!st.ok()) {
         (void)exec("ROLLBACK");
@@ -190,6 +217,10 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  Result<std::optional<std::string>> note(std::string_view key) override {
+    return meta(std::string(kNotePrefix).append(key));
+  }
+
   std::string describe() const override { return "sqlite:" + options_.path; }
 
  private:
@@ -198,16 +229,29 @@ class SqliteStore final : public Store {
     return p == nullptr ? std::string_view() : std::string_view(p, sqlite3_column_bytes(s, col));
   }
 
+  // The value of meta row `key`, if there is one.
+  Result<std::optional<std::string>> meta(const std::string& key) {
+    Statement q;
+    TSUNAGU_RETURN_IF_ERROR(q.prepare(db_, "SELECT value FROM meta WHERE key = ?1"));
+    q.bind(1, key);
+    int rc = q.step();
+    if (rc == SQLITE_ROW) return std::optional<std::string>(std::string(text(q.get(), 0)));
+    if (rc != SQLITE_DONE) return error("read meta '" + key + "'");
+    return std::optional<std::string>();
+  }
+
   Status error(const std::string& what) {
-    return Status::Internal("sqlite: " + what + " failed: " + sqlite3_errmsg(db_));
+    return Status::Internal("sqlite: '" + options_.path + "': " + what + " failed: " +
+                            sqlite3_errmsg(db_) + advice(sqlite3_extended_errcode(db_)));
   }
 
   Status exec(const char* sql) {
     char* msg = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    if (int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg); rc != SQLITE_OK) {
       std::string m = msg ? msg : "unknown error";
       sqlite3_free(msg);
-      return Status::Internal(std::string("sqlite: '") + sql + "' failed: " + m);
+      return Status::Internal("sqlite: '" + options_.path + "': '" + sql + "' failed: " + m +
+                              advice(rc));
     }
     return Status::Ok();
   }
@@ -249,7 +293,7 @@ class SqliteStore final : public Store {
 
   SqliteOptions options_;
   sqlite3* db_ = nullptr;
-  Statement insert_, update_, put_, del_, tenant_, begin_, commit_;
+  Statement insert_, update_, put_, del_, tenant_, note_, begin_, commit_;
 };
 
 }  // namespace

@@ -346,6 +346,43 @@ TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
   EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
 }
 
+// Notes (a layered store's bookkeeping) are written with the batch they come in, atomically.
+TEST_F(SqliteStoreTest, NotesAreWrittenWithTheirBatch) {
+  auto s = open();
+  auto none = s->note("log.folded_upto");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(s->apply_views({{WriteBatch::OpKind::kInsertEntity, 1, "", "urn:a", "{}"},
+                              {WriteBatch::OpKind::kNote, 0, {}, "log.folded_upto", "7"}})
+                  .ok());
+  // A batch that fails leaves the note as it was.
+  EXPECT_FALSE(s->apply_views({{WriteBatch::OpKind::kNote, 0, {}, "log.folded_upto", "8"},
+                               {WriteBatch::OpKind::kUpdateEntity, 99, {}, {}, "{}"}})
+                   .ok());
+  auto again = open();
+  auto seven = again->note("log.folded_upto");
+  ASSERT_TRUE(seven.ok());
+  EXPECT_EQ(seven->value_or("none"), "7");
+  EXPECT_EQ(load(*again).entities.size(), 1u);
+}
+
+// A file SQLite finds damaged: the error says so, and what to do.
+TEST_F(SqliteStoreTest, ADamagedFileIsReportedWithAdvice) {
+  {
+    auto s = open();
+    WriteBatch b;
+    for (uint64_t row = 1; row <= 300; ++row)
+      b.insert_entity(row, "", "urn:e:" + std::to_string(row), std::string(3000, 'x'));
+    ASSERT_TRUE(s->apply(b).ok());
+  }
+  fs::resize_file(path_, fs::file_size(path_) / 2);
+  auto s = open_sqlite({path_, SyncMode::kFull});
+  Status st = s.ok() ? (*s)->load(*std::make_unique<Recorder>()) : s.status();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.detail().find("the file is damaged"), std::string::npos) << st.detail();
+  EXPECT_NE(st.detail().find("--missing-store-files accept"), std::string::npos) << st.detail();
+}
+
 TEST_F(SqliteStoreTest, OpenFailures) {
   auto missing_dir =
       open_sqlite({(fs::path(dir_) / "no" / "such" / "dir.db").string(), SyncMode::kFull});

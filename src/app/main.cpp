@@ -22,10 +22,26 @@
 #include "http/context_loader.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "ngsild/format/render_cache.hpp"
 #include "store/store.hpp"
 
 namespace tsunagu {
 namespace {
+
+// A snapshot that a write replaced or deleted is never rendered again: its kept renderings go at
+// once, so that deleted data does not stay in memory until the cache evicts it.
+class ForgetReplacedRenderings final : public engine::ChangeListener {
+ public:
+  explicit ForgetReplacedRenderings(ngsild::RenderCache& renders) : renders_(renders) {}
+  void published(const std::vector<engine::CommittedChange>& changes, int64_t) override {
+    for (const engine::CommittedChange& c : changes) {
+      if (c.change->before) renders_.forget(*c.change->before);
+    }
+  }
+
+ private:
+  ngsild::RenderCache& renders_;
+};
 
 int run(const app::Config& cfg) {
   log::Level level = log::Level::kInfo;
@@ -74,7 +90,10 @@ int run(const app::Config& cfg) {
 
   // With --sync full a commit waits for fdatasync, which must not hold up an event loop; without
   // it the loops commit themselves (engine/writer.hpp).
+  ngsild::RenderCache renders(static_cast<size_t>(cfg.render_cache_mb) << 20);
+  ForgetReplacedRenderings forget_replaced(renders);
   engine::Writer::Options wo;
+  wo.listeners = {&forget_replaced};
   wo.committer = so.sync == store::SyncMode::kFull ? engine::Writer::Committer::kOwnThread
                                                    : engine::Writer::Committer::kEventLoops;
   // A loop that stays busy still commits within a millisecond of a write's arrival.
@@ -129,7 +148,6 @@ int run(const app::Config& cfg) {
                               }
                               if (!per_tenant) rows.push_back({{"*"}, all});
                             });
-  ngsild::RenderCache renders(static_cast<size_t>(cfg.render_cache_mb) << 20);
   metrics::registry().gauge("tsunagu_render_cache_bytes",
                             "Bytes held by entities kept as last rendered", {},
                             [&renders](auto& rows) {

@@ -184,12 +184,10 @@ void Writer::run() {
   }
 }
 
-void Writer::commit(Group& group) {
-  const int64_t now = now_us();
-  store::WriteBatch batch;
-  // New states decided in this group, so later changes to the same entity build on them: each
-  // entity's latest state, in the order of its first change, and where to find it by key. A
-  // key's id views the Change's, which lives as long as the group.
+// New states decided in a group, so later changes to the same entity build on them: each
+// entity's latest state, in the order of its first change, and where to find it by key. A key's
+// id views the Change's, which lives as long as the group.
+struct Writer::Decided {
   struct Key {
     Tenant* tenant = nullptr;
     std::string_view id;
@@ -200,11 +198,40 @@ void Writer::commit(Group& group) {
       return std::hash<std::string_view>()(k.id) ^ std::hash<const void*>()(k.tenant);
     }
   };
+  int64_t now = 0;
+  store::WriteBatch batch;
   std::vector<std::pair<Key, EntityPtr>> states;
   FlatHashMap<Key, size_t, KeyHash> overlay;  // key -> index in states
-  std::vector<std::pair<Tenant*, Change*>> applied;
-  std::vector<Tenant*> new_tenants;  // to be stored by this group
+  std::vector<CommittedChange> applied;       // in commit order
+  std::vector<Tenant*> new_tenants;           // to be stored by this group
+};
 
+void Writer::commit(Group& group) {
+  Decided d;
+  d.now = now_us();
+  decide(group, d);
+  for (ChangeListener* l : options_.listeners)
+    l->persist(d.applied, d.now, d.batch);
+  Status st = persist(d);
+  if (st.ok()) {
+    publish(d);
+    for (ChangeListener* l : options_.listeners)
+      l->published(d.applied, d.now);
+  } else {
+    log::error("store_commit_failed", {{"detail", st.detail()}, {"changes", d.applied.size()}});
+    for (const CommittedChange& c : d.applied) {
+      Change* change = const_cast<Change*>(c.change);  // the group's own, lent to the feed
+      change->status = Status::Internal("the change could not be stored: " + st.detail());
+      change->after = change->before;
+    }
+    // Tenants created in memory for this group stay (harmless and empty) and unpersisted, so
+    // the next group that writes to them stores them.
+  }
+  for (auto& req : group)
+    req->done(*req);
+}
+
+void Writer::decide(Group& group, Decided& d) {
   for (auto& req : group) {
     Tenant* tenant = tenants_.find(req->tenant);
     if (tenant == nullptr && req->create_tenant) {
@@ -214,9 +241,9 @@ void Writer::commit(Group& group) {
     // A tenant is stored with the first group that commits a write to it (also when an earlier
     // group that created it in memory failed to commit).
     if (tenant != nullptr && !tenant->persisted() && !req->changes.empty() &&
-        std::find(new_tenants.begin(), new_tenants.end(), tenant) == new_tenants.end()) {
-      batch.create_tenant(req->tenant);
-      new_tenants.push_back(tenant);
+        std::find(d.new_tenants.begin(), d.new_tenants.end(), tenant) == d.new_tenants.end()) {
+      d.batch.create_tenant(req->tenant);
+      d.new_tenants.push_back(tenant);
     }
     for (auto& c : req->changes) {
       if (tenant == nullptr) {
@@ -224,10 +251,10 @@ void Writer::commit(Group& group) {
             Status(ErrorKind::kNonexistentTenant, "tenant '" + req->tenant + "' does not exist");
         continue;
       }
-      Key key{tenant, c.id};
-      auto it = overlay.find(key);
-      EntityPtr before = it != overlay.end() ? states[it->second].second : tenant->get(c.id);
-      auto result = c.apply(before.get(), now);
+      Decided::Key key{tenant, c.id};
+      auto it = d.overlay.find(key);
+      EntityPtr before = it != d.overlay.end() ? d.states[it->second].second : tenant->get(c.id);
+      auto result = c.apply(before.get(), d.now);
       if (!result.ok()) {
         c.status = std::move(result).status();
         continue;
@@ -247,56 +274,51 @@ void Writer::commit(Group& group) {
         after->shrink_to_fit();
         if (before) {
           after->row = before->row;
-          batch.update_entity(after->row, ngsild::stored_document(*after));
+          d.batch.update_entity(after->row, ngsild::stored_document(*after));
         } else {
           after->row = next_row_++;
-          batch.insert_entity(after->row, req->tenant, after->id, ngsild::stored_document(*after));
+          d.batch.insert_entity(after->row, req->tenant, after->id,
+                                ngsild::stored_document(*after));
         }
       } else if (before) {
-        batch.delete_entity(before->row);
+        d.batch.delete_entity(before->row);
       }
-      if (it != overlay.end()) {
-        states[it->second].second = after;
+      if (it != d.overlay.end()) {
+        d.states[it->second].second = after;
       } else {
-        overlay.try_emplace(key, states.size());
-        states.emplace_back(key, after);
+        d.overlay.try_emplace(key, d.states.size());
+        d.states.emplace_back(key, after);
       }
-      applied.emplace_back(tenant, &c);
+      d.applied.push_back({tenant, &c});
     }
   }
+}
 
+Status Writer::persist(Decided& d) {
   auto t0 = std::chrono::steady_clock::now();
-  Status st = store_.apply(std::move(batch));
+  Status st = store_.apply(std::move(d.batch));
   auto t1 = std::chrono::steady_clock::now();
-  if (!applied.empty()) {
+  if (!d.applied.empty()) {
     commit_latency().observe(std::chrono::duration<double>(t1 - t0).count());
     if (st.ok()) {
       commits_total().inc();
-      changes_total().inc(applied.size());
+      changes_total().inc(d.applied.size());
     }
   }
-  if (!st.ok()) {
-    log::error("store_commit_failed", {{"detail", st.detail()}, {"changes", applied.size()}});
-    for (auto& [tenant, c] : applied) {
-      c->status = Status::Internal("the change could not be stored: " + st.detail());
-      c->after = c->before;
-    }
-    // Tenants created in memory for this group stay (harmless and empty) and unpersisted, so
-    // the next group that writes to them stores them.
-  } else {
-    for (Tenant* t : new_tenants)
-      t->set_persisted();
-    // Publish in request order (new entities take their place in creation order); the last
-    // state of each entity wins.
-    for (const auto& [key, state] : states) {
-      if (state)
-        key.tenant->put(state);
-      else
-        key.tenant->erase(key.id);
-    }
+  return st;
+}
+
+void Writer::publish(Decided& d) {
+  for (Tenant* t : d.new_tenants)
+    t->set_persisted();
+  // In request order (new entities take their place in creation order); the last state of each
+  // entity wins.
+  for (const auto& [key, state] : d.states) {
+    if (state)
+      key.tenant->put(state);
+    else
+      key.tenant->erase(key.id);
   }
-  for (auto& req : group)
-    req->done(*req);
 }
 
 }  // namespace tsunagu::engine

@@ -42,6 +42,29 @@ struct Change {
   EntityPtr before, after;
 };
 
+// One change of a committed group, as the change feed shows it: `change->before` is the state
+// it replaced (null: the entity was created), `change->after` the new one (null: deleted). Two
+// changes to one entity in a group are two records, the second's `before` the first's `after`.
+struct CommittedChange {
+  Tenant* tenant;
+  const Change* change;
+};
+
+// The change feed: what listens to the writer (docs/storage.md, "The change feed"). Both moments
+// run on the committing thread, one group at a time, in commit order, and see every change that
+// was decided exactly once; neither may block or fail.
+class ChangeListener {
+ public:
+  virtual ~ChangeListener() = default;
+  // The group's changes are decided and about to be persisted: ops added to `batch` are made
+  // durable in the same transaction as them, or not at all (the group may still fail).
+  virtual void persist(const std::vector<CommittedChange>& changes, int64_t time,
+                       store::WriteBatch& batch) {}
+  // The group is durable and its states are published, before its requests complete. Not
+  // called for a group the store refused.
+  virtual void published(const std::vector<CommittedChange>& changes, int64_t time) {}
+};
+
 struct WriteRequest {
   std::string tenant;
   bool create_tenant = false;  // a missing tenant is created (else NonexistentTenant)
@@ -63,6 +86,9 @@ class Writer {
     // out of ready work (a steady load), as http::Server::call_idle_within does. Called when a
     // loop queues a request into an empty queue, and when its commit leaves requests queued.
     std::function<void()> wake_loop;
+    // The change feed's listeners, told of each group in this order. They must outlive the
+    // Writer.
+    std::vector<ChangeListener*> listeners;
   };
 
   Writer(store::Store& store, TenantRegistry& tenants, Options options);
@@ -89,7 +115,14 @@ class Writer {
   void take_group(Group& group);
   // Takes a group and commits it unless the queue is empty or another thread is committing.
   bool commit_one_group();
+  // A group's commit, in stages: decide each change's new state and encode it for the store,
+  // let the listeners add to the batch, persist it, publish the new states, notify the
+  // listeners, complete the requests.
+  struct Decided;
   void commit(Group& group);
+  void decide(Group& group, Decided& d);
+  Status persist(Decided& d);
+  void publish(Decided& d);
 
   store::Store& store_;
   TenantRegistry& tenants_;

@@ -166,6 +166,39 @@ class Recorder : public store::LoadVisitor {
   std::set<std::pair<std::string, std::string>> entities;
 };
 
+// The change feed as a listener sees it: every published change, and what the persist moment
+// added to each batch.
+class FeedRecorder : public ChangeListener {
+ public:
+  struct Record {
+    std::string tenant, id;
+    EntityPtr before, after;
+  };
+  void persist(const std::vector<CommittedChange>& changes, int64_t,
+               store::WriteBatch& batch) override {
+    std::lock_guard lock(mu);
+    ++persisted_groups;
+    // Stored with the group, or not at all: a tenant named after the group's first change.
+    if (add_tenants && !changes.empty()) batch.create_tenant("feed:" + changes[0].change->id);
+  }
+  void published(const std::vector<CommittedChange>& changes, int64_t) override {
+    std::lock_guard lock(mu);
+    ++published_groups;
+    for (const CommittedChange& c : changes) {
+      EXPECT_TRUE(c.change->status.ok()) << c.change->status.detail();
+      records.push_back({c.tenant->name(), c.change->id, c.change->before, c.change->after});
+    }
+  }
+  std::vector<Record> snapshot() {
+    std::lock_guard lock(mu);
+    return records;
+  }
+  std::mutex mu;
+  std::vector<Record> records;
+  size_t persisted_groups = 0, published_groups = 0;
+  bool add_tenants = false;
+};
+
 // Runs every test with each committer. With kEventLoops the test thread plays an event loop: its
 // submits wait for commit_pending(), which start() and wait_for() call.
 class WriterTest : public ::testing::TestWithParam<Writer::Committer> {
@@ -182,6 +215,7 @@ class WriterTest : public ::testing::TestWithParam<Writer::Committer> {
     store_ = std::move(*s);
     Writer::Options options;
     options.committer = GetParam();
+    options.listeners = {&feed_};
     writer_ = std::make_unique<Writer>(*store_, tenants_, options);
     if (loops()) {
       EXPECT_FALSE(writer_->commit_pending());  // nothing queued yet
@@ -247,6 +281,7 @@ class WriterTest : public ::testing::TestWithParam<Writer::Committer> {
   std::string dir_, path_;
   std::unique_ptr<store::Store> store_;
   TenantRegistry tenants_;
+  FeedRecorder feed_;  // declared before the writer, which must not outlive it
   std::unique_ptr<Writer> writer_;
   Completions completions_;
 };
@@ -295,6 +330,75 @@ TEST_P(WriterTest, ManyThreadsAllComplete) {
   TenantRegistry loaded;
   reload(loaded);
   EXPECT_EQ(snapshot(loaded), before);
+}
+
+// Issue 15, item 1: the change feed. A listener sees every committed change exactly once, in
+// commit order (each entity's records chain: a record's `before` is the previous one's `after`),
+// and nothing of a change that failed.
+TEST_P(WriterTest, TheChangeFeedSeesEveryCommittedChangeOnceInCommitOrder) {
+  start();
+  constexpr int kThreads = 4, kPerThread = 150;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([this, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::vector<Change> changes;
+        changes.push_back(increment("urn:shared"));
+        changes.push_back(increment("urn:shared"));
+        changes.push_back(failing("urn:never"));
+        changes.push_back(put("urn:e:" + std::to_string(t) + ":" + std::to_string(i % 10), i));
+        if (i % 10 == 9) changes.push_back(remove("urn:e:" + std::to_string(t) + ":3"));
+        submit(t % 2 ? "odd" : "", std::move(changes), "t" + std::to_string(t));
+      }
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  wait_for(kThreads * kPerThread);
+  const auto records = feed_.snapshot();
+  // Every change but the failing one: 3 per request, 1 more every 10th.
+  EXPECT_EQ(records.size(), size_t{kThreads * kPerThread * 3 + kThreads * kPerThread / 10});
+  std::map<std::pair<std::string, std::string>, EntityPtr> last;
+  for (const auto& r : records) {
+    EXPECT_NE(r.id, "urn:never");
+    auto [it, first] = last.try_emplace({r.tenant, r.id}, nullptr);
+    EXPECT_EQ(r.before, it->second) << r.tenant << " " << r.id << " out of order";
+    it->second = r.after;
+  }
+  for (const auto& [key, state] : last) {
+    EXPECT_EQ(tenants_.find(key.first)->get(key.second), state) << key.second;
+  }
+  EXPECT_EQ(n_of(*tenants_.find("")->get("urn:shared")), kThreads / 2 * kPerThread * 2);
+}
+
+// The persist moment adds to the group's transaction: durable with the group, lost with it; the
+// published moment never sees a group the store refused.
+TEST_P(WriterTest, TheChangeFeedAddsToTheGroupAndIsNotToldOfAFailedOne) {
+  sql(path_,
+      "CREATE TRIGGER refuse BEFORE INSERT ON entities WHEN NEW.id = 'urn:fail' "
+      "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
+  feed_.add_tenants = true;
+  start();
+  std::vector<Change> bad;
+  bad.push_back(put("urn:fail", 1));
+  submit("", std::move(bad), "fail");
+  wait_for(1);
+  ASSERT_EQ(completions_.statuses("fail")[0].kind(), ErrorKind::kInternalError);
+  EXPECT_EQ(feed_.snapshot().size(), 0u);
+  std::vector<Change> good;
+  good.push_back(put("urn:ok", 1));
+  submit("", std::move(good), "ok");
+  wait_for(2);
+  ASSERT_TRUE(completions_.statuses("ok")[0].ok());
+  ASSERT_EQ(feed_.snapshot().size(), 1u);
+  EXPECT_EQ(feed_.snapshot()[0].id, "urn:ok");
+  EXPECT_EQ(feed_.persisted_groups, 2u);
+  EXPECT_EQ(feed_.published_groups, 1u);
+  writer_->stop();
+  Recorder rec;
+  ASSERT_TRUE(store_->load(rec).ok());
+  EXPECT_EQ(rec.tenants.count("feed:urn:ok"), 1u);
+  EXPECT_EQ(rec.tenants.count("feed:urn:fail"), 0u);
 }
 
 // Requests queued before the thread starts are committed as one group.

@@ -34,8 +34,8 @@ metrics::Family<metrics::Counter>& lookups() {
 static_assert(sizeof(uint64_t) * 8 - 60 == 4 && (size_t{1} << 4) == 16,
               "shard_of() takes the top four bits of the hash for kShards == 16");
 
-uint64_t RenderCache::hash_of(const Key& k) {
-  return mix(k.snapshot ^ mix(k.context ^ (static_cast<uint64_t>(k.form) << 56)));
+uint64_t RenderCache::hash_of(uint64_t snapshot) {
+  return mix(snapshot);
 }
 
 RenderCache::Shard::~Shard() {
@@ -119,7 +119,7 @@ bool RenderCache::keeps(const RenderOptions& o) const {
 void RenderCache::prefetch(const Entity& e, const RenderOptions& o, int stage) const {
   const uint64_t stamp = e.stamp.peek();
   if (stamp == 0 || !keeps(o)) return;  // never rendered, or not kept
-  const uint64_t hash = hash_of(Key{stamp, o.ctx->id(), form_of(o)});
+  const uint64_t hash = hash_of(stamp);
   const Table* t = shards_[hash >> 60].table.load(kRelaxed);
   if (t == nullptr) return;
   const Slot& slot = t->slots[hash & t->mask];
@@ -135,7 +135,7 @@ void RenderCache::prefetch(const Entity& e, const RenderOptions& o, int stage) c
 void RenderCache::render(const Entity& e, const RenderOptions& o, JsonWriter& w) {
   if (!keeps(o)) return render_entity(e, o, w);
   const Key k{e.stamp.get(), o.ctx->id(), form_of(o)};
-  const uint64_t hash = hash_of(k);
+  const uint64_t hash = hash_of(k.snapshot);
   Shard& s = shard_of(hash);
   {
     std::lock_guard lock(s.mu);
@@ -181,6 +181,26 @@ void RenderCache::keep(Shard& s, uint64_t hash, const Key& k, std::string_view t
     }
   }
   s.insert(hash, e);
+}
+
+void RenderCache::forget(const Entity& e) {
+  const uint64_t stamp = e.stamp.peek();
+  if (stamp == 0 || shard_budget_ == 0) return;  // never rendered, or nothing is kept
+  const uint64_t hash = hash_of(stamp);
+  Shard& s = shard_of(hash);
+  std::lock_guard lock(s.mu);
+  const Table* t = s.table.load(kRelaxed);
+  if (t == nullptr) return;
+  for (size_t i = hash & t->mask;;) {
+    Entry* at = t->slots[i].entry.load(kRelaxed);
+    if (at == nullptr) return;
+    if (at->key.snapshot == stamp) {
+      s.bytes -= at->size + kEntryOverhead;
+      s.erase_at(i);  // a later entry may move into this slot: look at it again
+    } else {
+      i = (i + 1) & t->mask;
+    }
+  }
 }
 
 RenderCache::Stats RenderCache::stats() const {

@@ -6,7 +6,8 @@
 // An entry is named by the entity snapshot's stamp, the @context's id and the form (format,
 // sysAttrs, @context member). A published snapshot never changes and neither number is ever
 // reused, so an entry can never be stale: a write publishes a new snapshot, whose renderings
-// are new entries, and the old ones age out. Renderings that depend on more of the request
+// are new entries; the old ones are dropped by forget() (the writer's change feed calls it) or
+// age out. Renderings that depend on more of the request
 // (pick, omit, attrs, lang, datasetId) are not kept. The cache holds at most a configured
 // number of bytes, evicting first the entries not read since they were last looked at (a
 // clock); thread-safe.
@@ -44,6 +45,11 @@ class RenderCache {
   // latency of a lookup. `stage` 1 asks for the slot, 2 for the entry. Takes no lock and
   // changes nothing: it only reads memory early.
   void prefetch(const Entity& e, const RenderOptions& o, int stage) const;
+
+  // Drops every kept rendering of snapshot `e`: called once a write replaced or deleted it, so
+  // that what was deleted does not stay in memory until it is evicted. Costs nothing for a
+  // snapshot that was never rendered.
+  void forget(const Entity& e);
 
   // Whether renderings with `o` are kept (otherwise render() just renders).
   bool keeps(const RenderOptions& o) const;
@@ -103,7 +109,9 @@ class RenderCache {
   // What an entry costs beyond its text: its header, the allocator's rounding and two slots.
   static constexpr size_t kEntryOverhead = sizeof(Entry) + 16 + 2 * sizeof(Slot);
 
-  static uint64_t hash_of(const Key& k);
+  // Of the snapshot alone: a snapshot's renderings (forms, contexts) share a probe sequence,
+  // which forget() walks.
+  static uint64_t hash_of(uint64_t snapshot);
   Shard& shard_of(uint64_t hash) { return shards_[hash >> 60]; }
   void keep(Shard& s, uint64_t hash, const Key& k, std::string_view text);
 

@@ -137,6 +137,38 @@ TEST_F(RenderCacheTest, ContextsAreKeptApart) {
   }
 }
 
+// Issue 14, item 11: the renderings of a deleted entity stayed until evicted. forget() drops
+// every rendering of one snapshot (all forms, all contexts) and nothing of another's, also when
+// entries of other snapshots share its probe sequence and move back as it is emptied.
+TEST_F(RenderCacheTest, ForgetDropsEveryRenderingOfASnapshotAndNothingElse) {
+  RenderCache cache(64 << 20);
+  std::vector<Entity> all;
+  for (int n = 0; n < 500; ++n)
+    all.push_back(sensor(n));
+  const std::vector<RenderOptions> forms = {opts(), opts(Format::kKeyValues),
+                                            opts(Format::kConcise)};
+  for (const Entity& e : all) {
+    for (const RenderOptions& o : forms)
+      through(cache, e, o);
+  }
+  ASSERT_EQ(cache.stats().entries, 1500u);
+  const Entity never_rendered = sensor(9999);
+  cache.forget(never_rendered);
+  EXPECT_EQ(cache.stats().entries, 1500u);
+  for (int n = 0; n < 500; n += 2)
+    cache.forget(all[n]);
+  EXPECT_EQ(cache.stats().entries, 750u);
+  EXPECT_TRUE(cache.consistent());
+  for (int n = 0; n < 500; ++n) {
+    for (const RenderOptions& o : forms) {
+      const uint64_t hits = lookups("hit");
+      EXPECT_EQ(through(cache, all[n], o), render_entity(all[n], o));
+      EXPECT_EQ(lookups("hit"), hits + (n % 2 == 1 ? 1 : 0)) << n;  // the forgotten: misses
+    }
+  }
+  EXPECT_TRUE(cache.consistent());
+}
+
 TEST_F(RenderCacheTest, RenderingsThatDependOnTheRequestAreNotKept) {
   RenderCache cache(1 << 20);
   const Entity e = sensor(1);

@@ -27,6 +27,7 @@ struct Config {
   std::string context_hosts;                      // comma-separated; empty: any host
   std::string context_private_networks = "deny";  // allow | deny
   size_t max_entity_attributes = 10000;
+  size_t max_geometry_positions = 100000;
   int default_limit = 20;
   int max_limit = 1000;
   int render_cache_mb = 64;

@@ -23,6 +23,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "ngsild/format/render_cache.hpp"
+#include "ngsild/geo/geometry.hpp"
 #include "store/store.hpp"
 
 namespace tsunagu {
@@ -90,6 +91,7 @@ int run(const app::Config& cfg) {
 
   // With --sync full a commit waits for fdatasync, which must not hold up an event loop; without
   // it the loops commit themselves (engine/writer.hpp).
+  ngsild::geo::set_max_positions(cfg.max_geometry_positions);
   ngsild::RenderCache renders(static_cast<size_t>(cfg.render_cache_mb) << 20);
   ForgetReplacedRenderings forget_replaced(renders);
   engine::Writer::Options wo;

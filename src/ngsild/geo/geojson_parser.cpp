@@ -4,6 +4,7 @@
 #include "ngsild/geo/geometry.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -19,6 +20,8 @@ std::string number_text(double d) {
 }
 
 // Reads coordinates with a JSON path that names the fault, collecting altitudes on the way.
+std::atomic<size_t> g_max_positions{100000};
+
 class Parser {
  public:
   explicit Parser(std::string path) : path_(std::move(path)) {}
@@ -55,6 +58,8 @@ class Parser {
   std::string path_;
   std::vector<double> alts_;
   bool has_alt_ = false;
+  size_t positions_ = 0;  // in the whole geometry
+  const size_t max_positions_ = g_max_positions.load(std::memory_order_relaxed);
 };
 
 Status Parser::position(const JsonValue& v, Point& p) {
@@ -72,6 +77,10 @@ Status Parser::position(const JsonValue& v, Point& p) {
   // RFC 7946 §3.1.1: longitude, latitude and an optional altitude; more is discouraged and
   // would be silently lost, so it is refused.
   if (v.Size() < 2 || v.Size() > 3) return fail("a position needs 2 or 3 numbers");
+  if (++positions_ > max_positions_) {
+    return fail("the geometry has more than " + std::to_string(max_positions_) +
+                " positions, the most this server takes (--max-geometry-positions)");
+  }
   double n[3] = {0, 0, std::numeric_limits<double>::quiet_NaN()};
   for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
     n[i] = v[i].GetDouble();
@@ -324,6 +333,14 @@ Result<Geometry> Parser::geometry(const JsonValue& v) {
 }
 
 }  // namespace
+
+void set_max_positions(size_t n) {
+  g_max_positions.store(n, std::memory_order_relaxed);
+}
+
+size_t max_positions() {
+  return g_max_positions.load(std::memory_order_relaxed);
+}
 
 Result<Geometry> parse_geojson(const JsonValue& v) {
   return Parser("").geometry(v);

@@ -96,7 +96,12 @@ class Geometry {
 //   "geometries[1].coordinates: LineString needs at least 2 positions"
 // Members other than type, coordinates and geometries (bbox, foreign members) are ignored.
 // Empty geometries (no positions) are refused: RFC 7946 §3.1 only permits, not requires, them.
+// A geometry of more than max_positions() positions is refused (BadRequestData naming the
+// limit): checking a polygon's validity and matching against it cost at least its size, for
+// every entity a query tests. Set once at start (--max-geometry-positions); default 100,000.
 Result<Geometry> parse_geojson(const JsonValue& v);
+void set_max_positions(size_t n);
+size_t max_positions();
 // The same from JSON text; malformed text fails with parse_json's status.
 Result<Geometry> parse_geojson_text(std::string_view json);
 

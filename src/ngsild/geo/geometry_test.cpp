@@ -118,6 +118,24 @@ TEST(GeometryTest, PointTextReadsLikeTheGeneralReader) {
   EXPECT_FALSE(parse_geojson_text(R"({"type":"Point","coordinates":[1,2]}x)").ok());
 }
 
+// Issue 14, item 8: one geometry's size is what every check and match against it costs, so it
+// is bounded (--max-geometry-positions), over all its parts.
+TEST(GeometryTest, AGeometryOfTooManyPositionsIsRefused) {
+  set_max_positions(9);
+  const std::string square = "[[0,0],[1,0],[1,1],[0,1],[0,0]]";
+  auto nine = parse_geojson_text(R"({"type":"MultiLineString","coordinates":[)" + square + "," +
+                                 square.substr(0, square.size() - 7) + "]]}");
+  auto ten = parse_geojson_text(R"({"type":"MultiPolygon","coordinates":[[)" + square + "],[" +
+                                R"([[5,5],[6,5],[6,6],[5,6],[5,5]]]]})");
+  set_max_positions(100000);
+  EXPECT_TRUE(nine.ok()) << nine.status().detail();
+  ASSERT_FALSE(ten.ok());
+  EXPECT_EQ(ten.status().kind(), ErrorKind::kBadRequestData);
+  EXPECT_EQ(ten.status().detail(),
+            "coordinates[1][0][4]: the geometry has more than 9 positions, the most this server "
+            "takes (--max-geometry-positions)");
+}
+
 TEST(GeometryTest, IgnoresBboxAndForeignMembers) {
   EXPECT_EQ(round_trip(R"({"bbox":[1,2,1,2],"type":"Point","coordinates":[1,2],"x":{}})"),
             R"({"type":"Point","coordinates":[1,2]})");

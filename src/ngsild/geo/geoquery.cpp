@@ -223,18 +223,30 @@ PointMatcher::PointMatcher(const GeoQuery& q) : q_(q) {
     return;
   }
   area_ = true;
+  auto box_of = [](const LatticePolygon& poly) {
+    std::array<int64_t, 4> b = {
+        std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max(),
+        std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::min()};
+    for (const LatticePoint& v : poly.outer()) {
+      b[0] = std::min(b[0], bg::get<0>(v));
+      b[1] = std::min(b[1], bg::get<1>(v));
+      b[2] = std::max(b[2], bg::get<0>(v));
+      b[3] = std::max(b[3], bg::get<1>(v));
+    }
+    return b;
+  };
+  if (const auto* poly = std::get_if<LatticePolygon>(&area)) {
+    boxes_.push_back(box_of(*poly));
+  } else {
+    for (const LatticePolygon& part : std::get<LatticeMultiPolygon>(area))
+      boxes_.push_back(box_of(part));
+  }
   west_ = std::numeric_limits<int64_t>::max();
   east_ = std::numeric_limits<int64_t>::min();
-  std::visit(
-      [&](const auto& g) {
-        if constexpr (!std::is_same_v<std::decay_t<decltype(g)>, std::monostate>) {
-          bg::for_each_point(g, [&](const LatticePoint& v) {
-            west_ = std::min(west_, bg::get<0>(v));
-            east_ = std::max(east_, bg::get<0>(v));
-          });
-        }
-      },
-      area);
+  for (const auto& b : boxes_) {
+    west_ = std::min(west_, b[0]);
+    east_ = std::max(east_, b[2]);
+  }
 }
 
 bool PointMatcher::matches(const Point& p) const {
@@ -251,7 +263,16 @@ bool PointMatcher::matches(const Point& p) const {
   if (std::max(east_, x) - std::min(west_, x) >= kWide) return geo::matches(q_, Geometry(p));
   const LatticeShape& area = q_.geometry.lattice();
   const auto* poly = std::get_if<LatticePolygon>(&area);
-  const int where = poly ? locate(at, *poly) : locate(at, std::get<LatticeMultiPolygon>(area));
+  const int64_t y = bg::get<1>(at);
+  // As locate(at, area), walking only the polygons whose box holds the point (on its edge
+  // included: the point may lie on the polygon's boundary). The parts of a valid multipolygon
+  // meet at most at points of their boundaries.
+  int where = -1;
+  for (size_t i = 0; i < boxes_.size() && where != 1; ++i) {
+    const auto& b = boxes_[i];
+    if (x < b[0] || x > b[2] || y < b[1] || y > b[3]) continue;
+    where = std::max(where, locate(at, poly ? *poly : std::get<LatticeMultiPolygon>(area)[i]));
+  }
   // A point has no boundary and cannot hold an area: within its interior, intersecting unless
   // outside; it never contains, equals or overlaps an area.
   switch (q_.rel) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/json.hpp"
 #include "common/status.hpp"
@@ -82,6 +83,11 @@ class PointMatcher {
   const Point* centre_ = nullptr;  // near a Point
   bool area_ = false;              // a planar relation with a (Multi)Polygon
   int64_t west_ = 0, east_ = 0;    // the area's lattice longitudes
+  // The lattice box (west, south, east, north) of each polygon of the area: a point outside a
+  // polygon's box is outside it, so only the few polygons whose box holds the point are
+  // walked, edge by edge (a MultiPolygon of 2,000 polygons would otherwise cost every point
+  // tested all their edges).
+  std::vector<std::array<int64_t, 4>> boxes_;
 };
 
 // Shortest geodesic distance in metres on the WGS84 ellipsoid (0 when the geometries meet), for

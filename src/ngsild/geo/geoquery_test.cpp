@@ -336,7 +336,24 @@ TEST(GeoQueryTest, PointMatcherAgreesWithMatches) {
     const char* geometry;
     std::string_view coordinates;
   };
+  // Many parts, squares in a checkerboard meeting at their corners: PointMatcher walks only the
+  // parts whose box holds a point.
+  static const std::string kCheckerboard = [] {
+    std::string out = "[";
+    for (int x = 0; x < 6; ++x) {
+      for (int y = x % 2; y < 6; y += 2) {
+        if (out.size() > 1) out += ",";
+        auto at = [](int a, int b) {
+          return "[" + std::to_string(a) + "," + std::to_string(b) + "]";
+        };
+        out += "[[" + at(x, y) + "," + at(x + 1, y) + "," + at(x + 1, y + 1) + "," + at(x, y + 1) +
+               "," + at(x, y) + "]]";
+      }
+    }
+    return out + "]";
+  }();
   const Shape shapes[] = {
+      {"MultiPolygon", kCheckerboard},
       {"Polygon", kHoled},
       {"Polygon", "[[[-3.46875,40.375],[-3.4375,40.375],[-3.46875,40.46875],[-3.46875,40.375]]]"},
       {"MultiPolygon",

@@ -4,6 +4,7 @@
 
 #include "common/json.hpp"
 #include "common/uri.hpp"
+#include "engine/instance_index.hpp"
 
 namespace tsunagu::engine {
 
@@ -210,16 +211,18 @@ void append_attributes(Entity& e, EntityInput in, bool no_overwrite, int64_t now
   } else if (in.scopes) {
     e.scopes = std::move(*in.scopes);
   }
+  InstanceIndex index(e, in.attrs.size());
   for (auto& a : in.attrs) {
-    Attribute* existing = e.find(a.name, a.dataset_id);
+    Attribute* existing = index.find(a.name, a.dataset_id);
     if (existing != nullptr && no_overwrite) {
       out.not_updated.emplace_back(a.name, "attribute already exists and noOverwrite was given");
       continue;
     }
     stamp(a, now, existing ? existing->created_at : kNoTime);
     out.updated.push_back(a.name);
-    e.put(std::move(a));
+    index.put(std::move(a));
   }
+  index.finish();
   e.modified_at = now;
 }
 
@@ -239,11 +242,12 @@ void update_attributes(Entity& e, EntityInput in, int64_t now, UpdateOutcome& ou
       out.updated.push_back(kScope);
     }
   }
+  InstanceIndex index(e, in.attrs.size());
   for (auto& a : in.attrs) {
-    Attribute* existing = e.find(a.name, a.dataset_id);
+    Attribute* existing = index.find(a.name, a.dataset_id);
     if (existing != nullptr && (a.flags & kFlagDelete)) {
       // NGSI-LD Null: the instance (default, or the one with this datasetId) is deleted.
-      e.erase(a.name, a.dataset_id);
+      index.erase(a.name, a.dataset_id);
       out.updated.push_back(a.name);
       continue;
     }
@@ -258,6 +262,7 @@ void update_attributes(Entity& e, EntityInput in, int64_t now, UpdateOutcome& ou
     out.updated.push_back(a.name);
     *existing = std::move(a);
   }
+  index.finish();
   e.modified_at = now;
 }
 
@@ -277,13 +282,14 @@ Status merge_entity(Entity& e, EntityInput in, int64_t now, const MergeOptions& 
     e.scopes.clear();
   else if (in.scopes)
     e.scopes = std::move(*in.scopes);
+  InstanceIndex index(e, in.attrs.size());  // finished however this returns
   for (auto& a : in.attrs) {
     if (a.flags & kFlagDelete) {
       // NGSI-LD Null deletes one instance: the default one unless a datasetId is given.
-      e.erase(a.name, a.dataset_id);
+      index.erase(a.name, a.dataset_id);
       continue;
     }
-    Attribute* existing = e.find(a.name, a.dataset_id);
+    Attribute* existing = index.find(a.name, a.dataset_id);
     if (existing != nullptr) {
       TSUNAGU_RETURN_IF_ERROR(merge_instance(*existing, a, now, Depth::kMergePatch, options));
       continue;
@@ -305,8 +311,9 @@ Status merge_entity(Entity& e, EntityInput in, int64_t now, const MergeOptions& 
       a.value = ngsild::Value::json(json_merge_patch("{}", a.value.text()));
     }
     stamp_new(a, now);
-    e.put(std::move(a));
+    index.put(std::move(a));
   }
+  index.finish();
   e.modified_at = now;
   return Status::Ok();
 }

@@ -147,7 +147,14 @@ class HostileInput(unittest.TestCase):
         # JSON with a number. Never a 5xx, never "inf" on the wire.
         for name, literal in (("1e999", b"1e999"), ("-1e999", b"-1e999"),
                               ("400 digits", b"9" * 400), ("tiny", b"1e-999"),
-                              ("long fraction", b"0." + b"3" * 400)):
+                              ("long fraction", b"0." + b"3" * 400),
+                              # Issue 14: these crashed the server or were stored as other
+                              # numbers (RapidJSON's full-precision path).
+                              ("0. 348 zeros 1", b"0." + b"0" * 348 + b"1"),
+                              ("0e+100", b"0e+100"), ("zero, 23 decimals", b"0." + b"0" * 23),
+                              ("17 digits past the range", b"99999999999999999e300"),
+                              ("largest double", b"1.7976931348623157e308"),
+                              ("smallest subnormal", b"4.9e-324")):
             with self.subTest(case=name):
                 eid = "urn:ngsi-ld:Thing:num-" + name.replace(" ", "-")
                 body = b'{"id": "' + eid.encode() + b'", "type": "Thing", ' \
@@ -454,9 +461,20 @@ class HostileInput(unittest.TestCase):
                                    b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"),
                 ("CL and TE", b"POST /ngsi-ld/v1/entities HTTP/1.1\r\nHost: t\r\n"
                               b"Content-Type: application/json\r\nContent-Length: 4\r\n"
-                              b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")):
+                              b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+                # Issue 14: two Host headers (RFC 9112 §3.2), two tenant headers (a gateway's
+                # appended tenant must not be bypassed), a query that is not UTF-8.
+                ("two Host headers", b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+                ("two tenants", b"GET /ngsi-ld/v1/entities?type=Thing HTTP/1.1\r\nHost: t\r\n"
+                                b"NGSILD-Tenant: a\r\nNGSILD-Tenant: b\r\n\r\n"),
+                ("query not UTF-8", b"GET /ngsi-ld/v1/entities?type=%FF HTTP/1.1\r\n"
+                                    b"Host: t\r\n\r\n")):
             with self.subTest(case=name):
                 self.assert_refused(req)
+        # A transfer coding other than chunked alone cannot be decoded (RFC 9112 §6.1): 501.
+        self.assert_refused(b"POST /ngsi-ld/v1/entities HTTP/1.1\r\nHost: t\r\n"
+                            b"Content-Type: application/json\r\n"
+                            b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", (501,))
 
     def test_missing_host_header(self):
         # RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request without Host.

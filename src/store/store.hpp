@@ -26,9 +26,9 @@ struct WriteBatch {
     kUpdateEntity,
     kDeleteEntity,
     kPutEntity,  // insert or replace the row (idempotent: the change log's checkpoints use it)
-    // Sets the store's note `id` to `doc`: bookkeeping of a store layered on this one, kept in
-    // the same transaction as the data it describes (the change log records in its checkpoint
-    // which of its segments the checkpoint holds). Never in a change log record.
+    // Sets the store's note `id` to `doc`: bookkeeping kept in the same transaction as the data
+    // it describes (the change log records in its checkpoint which of its segments the
+    // checkpoint holds; a history would record how far it has indexed). Small values.
     kNote,
   };
   struct Op {
@@ -71,6 +71,8 @@ class LoadVisitor {
   virtual Status tenant(std::string_view name) = 0;
   virtual Status entity(uint64_t row, std::string_view tenant, std::string_view id,
                         std::string_view doc) = 0;
+  // Every note, before the tenants. Most visitors need none.
+  virtual Status note(std::string_view key, std::string_view value) { return Status::Ok(); }
 };
 
 // Not thread-safe: the engine's writer calls apply() from one thread at a time (its commit
@@ -94,7 +96,8 @@ class Store {
   }
   // Visits every tenant, then every entity in row order (the order they were created).
   virtual Status load(LoadVisitor& visitor) = 0;
-  // The value last set for note `key` by an OpKind::kNote op, or nullopt when none was.
+  // The value last set for note `key` by an OpKind::kNote op, or nullopt when none was. Like
+  // load(), before any write.
   virtual Result<std::optional<std::string>> note(std::string_view key) = 0;
   // "sqlite:/var/lib/tsunagu/tsunagu.db", for logs and /health.
   virtual std::string describe() const = 0;

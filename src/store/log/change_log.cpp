@@ -119,8 +119,8 @@ Status decode_ops(std::string_view payload, std::vector<OpView>& out) {
   for (uint32_t i = 0; i < n; ++i) {
     OpView op{};
     uint8_t kind;
-    if (!r.u8(kind) || kind > static_cast<uint8_t>(WriteBatch::OpKind::kPutEntity) ||
-        !r.u64(op.row) || !r.string(op.tenant) || !r.string(op.id) || !r.string(op.doc)) {
+    if (!r.u8(kind) || kind > static_cast<uint8_t>(WriteBatch::OpKind::kNote) || !r.u64(op.row) ||
+        !r.string(op.tenant) || !r.string(op.id) || !r.string(op.doc)) {
       return Status::Internal("change log: op " + std::to_string(i) + " of a record is damaged");
     }
     op.kind = static_cast<WriteBatch::OpKind>(kind);

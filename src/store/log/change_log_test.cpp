@@ -556,7 +556,7 @@ TEST_F(ChangeLogTest, DecodeRefusesAnUnknownOpKind) {
   b.delete_entity(1);
   std::string payload;
   encode_batch(b, payload);
-  for (unsigned char kind : {5, 6, 0x7f, 0xff}) {
+  for (unsigned char kind : {6, 7, 0x7f, 0xff}) {
     std::string bad = payload;
     bad[4] = static_cast<char>(kind);  // after the 4-byte op count
     WriteBatch out;

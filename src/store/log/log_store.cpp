@@ -47,6 +47,7 @@ struct Pending {
 struct Changes {
   std::map<uint64_t, Pending> rows;
   std::set<std::string> tenants;
+  std::map<std::string, std::string, std::less<>> notes;  // the latest value of each
   // The segments read, kept mapped while the views above are in use: documents go from the
   // file's pages to the checkpoint without a copy (or an allocation) each.
   std::vector<ChangeLog::Mapping> segments;
@@ -72,7 +73,8 @@ struct Changes {
       case OpKind::kDeleteEntity:
         rows[op.row] = {Pending::Kind::kDelete, {}, {}, {}};
         return;
-      case OpKind::kNote:  // never logged (decode_ops refuses it)
+      case OpKind::kNote:
+        notes[std::string(op.id)] = std::string(op.doc);
         return;
     }
   }
@@ -98,7 +100,9 @@ struct Changes {
   // The changes as ops for the checkpoint, tenants first; valid while these Changes live.
   std::vector<OpView> ops() const {
     std::vector<OpView> out;
-    out.reserve(tenants.size() + rows.size());
+    out.reserve(tenants.size() + rows.size() + notes.size());
+    for (const auto& [key, value] : notes)
+      out.push_back({OpKind::kNote, 0, {}, key, value});
     for (const auto& t : tenants)
       out.push_back({OpKind::kCreateTenant, 0, t, {}, {}});
     for (const auto& [row, p] : rows) {
@@ -116,7 +120,7 @@ struct Changes {
     }
     return out;
   }
-  bool empty() const { return rows.empty() && tenants.empty(); }
+  bool empty() const { return rows.empty() && tenants.empty() && notes.empty(); }
 };
 
 std::string segment_name(uint64_t seq) {
@@ -128,8 +132,10 @@ std::string segment_name(uint64_t seq) {
 // A folded segment kept to be written over by the next rotation (ChangeLog::reuse).
 constexpr char kSpareName[] = "spare-segment.log";
 
-// The checkpoint's note of the newest segment folded into it (and so every older one).
+// The checkpoint's note of the newest segment folded into it (and so every older one). Notes
+// under "log." are the change log's own; the store's users may not set them.
 constexpr char kFoldedNote[] = "log.folded_upto";
+constexpr std::string_view kOwnNotes = "log.";
 
 // Which files the store needs, kept beside them in the file STATE and rewritten whenever a
 // segment starts: the checkpoint holds the log up to segment `folded` (at least), and segments
@@ -269,6 +275,11 @@ class LogStore final : public Store {
   Status apply(WriteBatch batch) override {
     if (batch.empty()) return Status::Ok();
     if (!failure_.ok()) return failure_;
+    for (const auto& op : batch.ops) {
+      if (op.kind == OpKind::kNote && op.id.rfind(kOwnNotes, 0) == 0) {
+        return Status::Internal("store: note '" + op.id + "' is the change log's own");
+      }
+    }
     payload_.clear();
     encode_batch(batch, payload_);
     Status st = log_.append(payload_, options_.sync == SyncMode::kFull);
@@ -278,6 +289,12 @@ class LogStore final : public Store {
       log::error("change_log_append_failed", {{"detail", st.detail()}});
       if (!log_.is_open()) failure_ = st;
       return st;
+    }
+    {
+      std::lock_guard lock(notes_mu_);
+      for (auto& op : batch.ops) {
+        if (op.kind == OpKind::kNote) notes_[std::move(op.id)] = std::move(op.doc);
+      }
     }
     if (log_.size() >= options_.checkpoint_bytes) rotate();
     return Status::Ok();
@@ -358,8 +375,13 @@ class LogStore final : public Store {
     return checkpoint_->describe() + " with change log in " + options_.dir;
   }
 
+  // From memory: every note was read at load() and is kept up to date by apply() (the
+  // checkpoint is the fold thread's meanwhile).
   Result<std::optional<std::string>> note(std::string_view key) override {
-    return checkpoint_->note(key);
+    std::lock_guard lock(notes_mu_);
+    auto it = notes_.find(key);
+    if (it == notes_.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
   }
 
  private:
@@ -410,7 +432,13 @@ class LogStore final : public Store {
   Status stream(LoadVisitor& visitor, Changes& changes) {
     class Overlay final : public LoadVisitor {
      public:
-      Overlay(LoadVisitor& out, Changes& changes) : out_(out), changes_(changes) {}
+      Overlay(LoadVisitor& out, Changes& changes,
+              std::map<std::string, std::string, std::less<>>& notes)
+          : out_(out), changes_(changes), notes_(notes) {}
+      Status note(std::string_view key, std::string_view value) override {
+        if (key.rfind(kOwnNotes, 0) != 0) notes_[std::string(key)] = std::string(value);
+        return Status::Ok();
+      }
       Status tenant(std::string_view name) override {
         changes_.tenants.erase(std::string(name));
         return out_.tenant(name);
@@ -438,6 +466,11 @@ class LogStore final : public Store {
       Status flush_tenants() {
         if (tenants_done_) return Status::Ok();
         tenants_done_ = true;
+        // The checkpoint's notes, with those logged since laid over them.
+        for (const auto& [key, value] : changes_.notes)
+          notes_[key] = value;
+        for (const auto& [key, value] : notes_)
+          TSUNAGU_RETURN_IF_ERROR(out_.note(key, value));
         for (const auto& t : changes_.tenants)
           TSUNAGU_RETURN_IF_ERROR(out_.tenant(t));
         return Status::Ok();
@@ -456,11 +489,13 @@ class LogStore final : public Store {
       }
       LoadVisitor& out_;
       Changes& changes_;
+      std::map<std::string, std::string, std::less<>>& notes_;
       std::set<uint64_t> emitted_;
       uint64_t next_ = 0;
       bool tenants_done_ = false;
     };
-    Overlay overlay(visitor, changes);
+    std::lock_guard lock(notes_mu_);
+    Overlay overlay(visitor, changes, notes_);
     TSUNAGU_RETURN_IF_ERROR(checkpoint_->load(overlay));
     return overlay.finish();
   }
@@ -601,6 +636,9 @@ class LogStore final : public Store {
   Status failure_;              // the committing thread: set when the log can no longer be written
   uint64_t next_seq_ = 1;       // next segment number
   uint64_t first_new_seq_ = 1;  // segments from this one on may be reused (set by load())
+
+  std::mutex notes_mu_;
+  std::map<std::string, std::string, std::less<>> notes_;  // every note but the log's own
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -198,9 +198,17 @@ class SqliteStore final : public Store {
   }
 
   Status load(LoadVisitor& visitor) override {
+    Statement notes;
+    TSUNAGU_RETURN_IF_ERROR(
+        notes.prepare(db_, "SELECT key, value FROM meta WHERE key >= 'note.' AND key < 'note/'"));
+    int rc;
+    while ((rc = notes.step()) == SQLITE_ROW) {
+      TSUNAGU_RETURN_IF_ERROR(
+          visitor.note(text(notes.get(), 0).substr(kNotePrefix.size()), text(notes.get(), 1)));
+    }
+    if (rc != SQLITE_DONE) return error("read notes");
     Statement tenants;
     TSUNAGU_RETURN_IF_ERROR(tenants.prepare(db_, "SELECT name FROM tenants ORDER BY name"));
-    int rc;
     while ((rc = tenants.step()) == SQLITE_ROW) {
       TSUNAGU_RETURN_IF_ERROR(visitor.tenant(text(tenants.get(), 0)));
     }

@@ -1,0 +1,65 @@
+#include "store/memory/memory_store.hpp"
+
+namespace tsunagu::store {
+
+Status MemoryStore::apply(WriteBatch batch) {
+  std::lock_guard lock(data_->mu);
+  if (!data_->fail_with.empty()) return Status::Internal(data_->fail_with);
+  // On a copy, so that a batch that fails part way changes nothing (as a transaction).
+  auto rows = data_->rows;
+  auto tenants = data_->tenants;
+  auto notes = data_->notes;
+  for (auto& op : batch.ops) {
+    switch (op.kind) {
+      case WriteBatch::OpKind::kCreateTenant:
+        tenants[op.tenant] = true;
+        break;
+      case WriteBatch::OpKind::kInsertEntity:
+        if (!rows.try_emplace(op.row, Data::Row{op.tenant, op.id, op.doc}).second) {
+          return Status::Internal("memory: entity row " + std::to_string(op.row) + " exists");
+        }
+        break;
+      case WriteBatch::OpKind::kUpdateEntity: {
+        auto it = rows.find(op.row);
+        if (it == rows.end()) {
+          return Status::Internal("memory: entity row " + std::to_string(op.row) + " is missing");
+        }
+        it->second.doc = std::move(op.doc);
+        break;
+      }
+      case WriteBatch::OpKind::kDeleteEntity:
+        rows.erase(op.row);
+        break;
+      case WriteBatch::OpKind::kPutEntity:
+        rows[op.row] = {std::move(op.tenant), std::move(op.id), std::move(op.doc)};
+        break;
+      case WriteBatch::OpKind::kNote:
+        notes[op.id] = std::move(op.doc);
+        break;
+    }
+  }
+  data_->rows = std::move(rows);
+  data_->tenants = std::move(tenants);
+  data_->notes = std::move(notes);
+  return Status::Ok();
+}
+
+Status MemoryStore::load(LoadVisitor& visitor) {
+  std::lock_guard lock(data_->mu);
+  for (const auto& [key, value] : data_->notes)
+    TSUNAGU_RETURN_IF_ERROR(visitor.note(key, value));
+  for (const auto& [name, _] : data_->tenants)
+    TSUNAGU_RETURN_IF_ERROR(visitor.tenant(name));
+  for (const auto& [row, r] : data_->rows)
+    TSUNAGU_RETURN_IF_ERROR(visitor.entity(row, r.tenant, r.id, r.doc));
+  return Status::Ok();
+}
+
+Result<std::optional<std::string>> MemoryStore::note(std::string_view key) {
+  std::lock_guard lock(data_->mu);
+  auto it = data_->notes.find(std::string(key));
+  if (it == data_->notes.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+}  // namespace tsunagu::store

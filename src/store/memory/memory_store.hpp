@@ -1,0 +1,45 @@
+// A Store that keeps everything in memory, for tests of what sits above the store (the engine,
+// the change feed's listeners) and as the smallest statement of the Store contract: the contract
+// suite (store/store_contract_test.cpp) runs against it as against the real backends. Durable
+// only as long as its Data: "reopening" is a new MemoryStore on the same Data.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/store.hpp"
+
+namespace tsunagu::store {
+
+class MemoryStore final : public Store {
+ public:
+  // What the store holds; shared by every MemoryStore opened on it (one at a time).
+  struct Data {
+    struct Row {
+      std::string tenant, id, doc;
+    };
+    std::mutex mu;
+    std::map<std::string, bool> tenants;
+    std::map<uint64_t, Row> rows;
+    std::map<std::string, std::string> notes;
+    // When set, apply() fails with this detail and changes nothing (failure injection).
+    std::string fail_with;
+  };
+
+  explicit MemoryStore(std::shared_ptr<Data> data = std::make_shared<Data>())
+      : data_(std::move(data)) {}
+
+  Status apply(WriteBatch batch) override;
+  Status load(LoadVisitor& visitor) override;
+  Result<std::optional<std::string>> note(std::string_view key) override;
+  std::string describe() const override { return "memory"; }
+
+  const std::shared_ptr<Data>& data() const { return data_; }
+
+ private:
+  std::shared_ptr<Data> data_;
+};
+
+}  // namespace tsunagu::store

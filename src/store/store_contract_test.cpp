@@ -1,0 +1,302 @@
+// The Store contract (store/store.hpp), one suite run against every backend: the SQLite store,
+// the embedded store (change log in front of SQLite, with and without folds while it runs), and
+// the in-memory store. A new backend (PostgreSQL) joins the list and must pass it unchanged.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+
+#include "store/memory/memory_store.hpp"
+#include "store/store.hpp"
+
+namespace tsunagu::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Backend {
+  const char* name;
+  // Opens the store kept in `dir` (or in `memory`), and loads it into `into`.
+  std::function<Result<std::unique_ptr<Store>>(const std::string& dir,
+                                               const std::shared_ptr<MemoryStore::Data>& memory)>
+      open;
+};
+
+std::ostream& operator<<(std::ostream& os, const Backend& b) {
+  return os << b.name;
+}
+
+const Backend kBackends[] = {
+    {"sqlite",
+     [](const std::string& dir, const auto&) { return open_sqlite({dir + "/contract.db"}); }},
+    {"embedded",
+     [](const std::string& dir, const auto&) {
+       EmbeddedOptions o;
+       o.dir = dir;
+       o.sync = SyncMode::kNormal;
+       return open_embedded(o);
+     }},
+    {"embedded_folding",
+     [](const std::string& dir, const auto&) {
+       EmbeddedOptions o;
+       o.dir = dir;
+       o.sync = SyncMode::kNormal;
+       o.checkpoint_bytes = 2048;  // folds run while batches are applied
+       return open_embedded(o);
+     }},
+    {"memory",
+     [](const std::string&,
+        const std::shared_ptr<MemoryStore::Data>& data) -> Result<std::unique_ptr<Store>> {
+       return std::unique_ptr<Store>(std::make_unique<MemoryStore>(data));
+     }},
+};
+
+// What a load visited, in order.
+struct Loaded : LoadVisitor {
+  Status tenant(std::string_view name) override {
+    EXPECT_TRUE(rows.empty()) << "tenants come before entities";
+    tenants.emplace_back(name);
+    return Status::Ok();
+  }
+  Status entity(uint64_t row, std::string_view tenant, std::string_view id,
+                std::string_view doc) override {
+    EXPECT_TRUE(rows.empty() || rows.back() < row) << "entities come in row order";
+    rows.push_back(row);
+    lines.push_back(std::to_string(row) + " [" + std::string(tenant) + "] " + std::string(id) +
+                    " " + std::string(doc));
+    return Status::Ok();
+  }
+  std::vector<std::string> tenants;
+  std::vector<uint64_t> rows;
+  std::vector<std::string> lines;
+};
+
+// The contract's meaning of a sequence of batches.
+struct Model {
+  std::set<std::string> tenants;
+  std::map<uint64_t, std::string> rows;  // row -> "[tenant] id doc"
+  void apply(const WriteBatch& b) {
+    for (const auto& op : b.ops) {
+      switch (op.kind) {
+        case WriteBatch::OpKind::kCreateTenant:
+          tenants.insert(op.tenant);
+          break;
+        case WriteBatch::OpKind::kInsertEntity:
+        case WriteBatch::OpKind::kPutEntity:
+          rows[op.row] = "[" + op.tenant + "] " + op.id + " " + op.doc;
+          break;
+        case WriteBatch::OpKind::kUpdateEntity: {
+          std::string& r = rows.at(op.row);
+          r = r.substr(0, r.rfind(' ') + 1) + op.doc;  // ids hold no space
+          break;
+        }
+        case WriteBatch::OpKind::kDeleteEntity:
+          rows.erase(op.row);
+          break;
+        case WriteBatch::OpKind::kNote:
+          break;
+      }
+    }
+  }
+  std::vector<std::string> lines() const {
+    std::vector<std::string> out;
+    for (const auto& [row, r] : rows)
+      out.push_back(std::to_string(row) + " " + r);
+    return out;
+  }
+};
+
+class StoreContract : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "tsunagu-contract-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    memory_ = std::make_shared<MemoryStore::Data>();
+    reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Closes the store (if open) and opens it again on what it kept; returns what the load saw.
+  Loaded reopen() {
+    store_.reset();
+    auto s = GetParam().open(dir_, memory_);
+    EXPECT_TRUE(s.ok()) << s.status().detail();
+    Loaded loaded;
+    if (!s.ok()) return loaded;
+    store_ = std::move(*s);
+    Status st = store_->load(loaded);
+    EXPECT_TRUE(st.ok()) << st.detail();
+    return loaded;
+  }
+
+  void apply(WriteBatch b) {
+    model_.apply(b);
+    Status st = store_->apply(std::move(b));
+    ASSERT_TRUE(st.ok()) << st.detail();
+  }
+
+  void expect_loads_model() {
+    Loaded loaded = reopen();
+    EXPECT_EQ(loaded.lines, model_.lines());
+    EXPECT_EQ(std::set<std::string>(loaded.tenants.begin(), loaded.tenants.end()), model_.tenants);
+    EXPECT_EQ(loaded.tenants.size(), model_.tenants.size()) << "a tenant visited twice";
+  }
+
+  std::string dir_;
+  std::shared_ptr<MemoryStore::Data> memory_;
+  std::unique_ptr<Store> store_;
+  Model model_;
+};
+
+TEST_P(StoreContract, ANewStoreLoadsNothing) {
+  Loaded loaded = reopen();
+  EXPECT_TRUE(loaded.tenants.empty());
+  EXPECT_TRUE(loaded.rows.empty());
+  EXPECT_FALSE(store_->describe().empty());
+}
+
+TEST_P(StoreContract, BatchesLoadBackTenantsFirstThenEntitiesInRowOrder) {
+  WriteBatch a;
+  a.create_tenant("");
+  a.create_tenant("大阪");
+  a.insert_entity(5, "大阪", "urn:ngsi-ld:E:5", R"({"v":5})");
+  a.insert_entity(2, "", "urn:ngsi-ld:E:2", R"({"v":2})");
+  apply(std::move(a));
+  WriteBatch b;
+  b.create_tenant("大阪");  // again: still one tenant
+  b.insert_entity(3, "", "urn:ngsi-ld:E:3", R"({"v":3})");
+  apply(std::move(b));
+  expect_loads_model();
+}
+
+TEST_P(StoreContract, DocumentsComeBackByteForByte) {
+  WriteBatch b;
+  b.insert_entity(1, "", "urn:ngsi-ld:E:1", "");
+  b.insert_entity(2, "", "urn:ngsi-ld:E:2", "ü ✓ \xf0\x9f\x8c\x8a \\u0000 \"quoted\"\n\ttabs");
+  b.insert_entity(3, "", "urn:ngsi-ld:E:3", std::string(1 << 20, 'x'));
+  apply(std::move(b));
+  expect_loads_model();
+}
+
+TEST_P(StoreContract, UpdatesDeletesAndPuts) {
+  WriteBatch a;
+  for (uint64_t row = 1; row <= 4; ++row)
+    a.insert_entity(row, "t", "urn:ngsi-ld:E:" + std::to_string(row), "v1");
+  apply(std::move(a));
+  WriteBatch b;
+  b.update_entity(1, "v2");                        // the document only
+  b.delete_entity(2);                              // gone
+  b.put_entity(3, "u", "urn:ngsi-ld:E:30", "p");   // replaces the row whole
+  b.put_entity(9, "t", "urn:ngsi-ld:E:9", "new");  // inserts
+  b.update_entity(1, "v3");                        // the last change to a row wins
+  apply(std::move(b));
+  WriteBatch c;
+  c.insert_entity(2, "t", "urn:ngsi-ld:E:2b", "again");  // a deleted row's number, reused
+  apply(std::move(c));
+  expect_loads_model();
+}
+
+TEST_P(StoreContract, NotesAreKeptWithTheirBatchAndReadBack) {
+  auto none = store_->note("contract.n");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(store_
+                  ->apply_views({{WriteBatch::OpKind::kInsertEntity, 1, "", "urn:a", "{}"},
+                                 {WriteBatch::OpKind::kNote, 0, {}, "contract.n", "1"}})
+                  .ok());
+  ASSERT_TRUE(store_->apply_views({{WriteBatch::OpKind::kNote, 0, {}, "contract.n", "2"}}).ok());
+  EXPECT_EQ(store_->note("contract.n")->value_or("none"), "2");
+  reopen();
+  EXPECT_EQ(store_->note("contract.n")->value_or("none"), "2");
+  // Past folds (embedded_folding folds the log into SQLite at start and every 2 KiB).
+  WriteBatch big;
+  big.insert_entity(2, "", "urn:b", std::string(10000, 'b'));
+  ASSERT_TRUE(store_->apply(std::move(big)).ok());
+  reopen();
+  EXPECT_EQ(store_->note("contract.n")->value_or("none"), "2");
+  ASSERT_TRUE(store_
+                  ->apply_views({{WriteBatch::OpKind::kNote, 0, {}, "contract.n", "3"},
+                                 {WriteBatch::OpKind::kNote, 0, {}, "contract.m", "x"}})
+                  .ok());
+  reopen();
+  EXPECT_EQ(store_->note("contract.n")->value_or("none"), "3");
+  EXPECT_EQ(store_->note("contract.m")->value_or("none"), "x");
+  struct Notes : LoadVisitor {
+    Status tenant(std::string_view) override { return Status::Ok(); }
+    Status entity(uint64_t, std::string_view, std::string_view, std::string_view) override {
+      EXPECT_EQ(seen.size(), 2u) << "notes come first";
+      return Status::Ok();
+    }
+    Status note(std::string_view key, std::string_view value) override {
+      seen[std::string(key)] = std::string(value);
+      return Status::Ok();
+    }
+    std::map<std::string, std::string> seen;
+  } notes;
+  store_.reset();
+  auto s = GetParam().open(dir_, memory_);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->load(notes).ok());
+  EXPECT_EQ(notes.seen,
+            (std::map<std::string, std::string>{{"contract.m", "x"}, {"contract.n", "3"}}));
+}
+
+// Many batches of every kind, with reopenings between them, against the model.
+TEST_P(StoreContract, RandomBatchesLoadAsTheModelSays) {
+  std::mt19937 rng(15);
+  uint64_t next_row = 1;
+  for (int round = 0; round < 6; ++round) {
+    for (int i = 0; i < 60; ++i) {
+      WriteBatch b;
+      const std::string tenant = "t" + std::to_string(rng() % 3);
+      if (rng() % 5 == 0) b.create_tenant(tenant);
+      const int ops = 1 + static_cast<int>(rng() % 6);
+      for (int k = 0; k < ops; ++k) {
+        const std::string doc = std::string(rng() % 300, 'a' + static_cast<char>(rng() % 26));
+        Model peek = model_;
+        peek.apply(b);  // the rows this batch has left so far
+        const bool any = !peek.rows.empty();
+        auto some_row = [&] {
+          auto it = peek.rows.begin();
+          std::advance(it, rng() % peek.rows.size());
+          return it->first;
+        };
+        switch (rng() % 5) {
+          case 0:
+          case 1: {
+            const uint64_t row = next_row++;
+            b.insert_entity(row, tenant, "urn:ngsi-ld:E:" + std::to_string(row), doc);
+            break;
+          }
+          case 2:
+            if (any) b.update_entity(some_row(), doc);
+            break;
+          case 3:
+            if (any) b.delete_entity(some_row());
+            break;
+          case 4: {
+            const uint64_t row = any && rng() % 2 ? some_row() : next_row++;
+            b.put_entity(row, tenant, "urn:ngsi-ld:P:" + std::to_string(row), doc);
+            break;
+          }
+        }
+      }
+      apply(std::move(b));
+    }
+    expect_loads_model();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::ValuesIn(kBackends),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace tsunagu::store

@@ -1,4 +1,5 @@
 #include "engine/query_engine.hpp"
+#include "engine/tenant_spatial.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -143,8 +144,8 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
   } else if (q.geo && ngsild::geo::search_boxes(*q.geo).prunes) {
     use_picked = true;
     geo_decided = true;
-    auto it = t.spatial_.find(q.geo_property);
-    if (it != t.spatial_.end()) {
+    auto it = t.spatial_->by_name.find(q.geo_property);
+    if (it != t.spatial_->by_name.end()) {
       // A query for one type (the usual case) reads that type's index, whose candidates need
       // no type check, and the index of entities with several types. Any other type selection
       // reads every index and checks the type first, which costs far less than the geometry:

@@ -5,8 +5,15 @@
 #include <list>
 
 #include "common/json.hpp"
+#include "engine/tenant_spatial.hpp"
 
 namespace tsunagu::engine {
+
+Tenant::Tenant(std::string name)
+    : name_(std::move(name)), spatial_(std::make_unique<SpatialIndexes>()) {}
+
+Tenant::~Tenant() = default;
+
 namespace {
 
 using ngsild::Attribute;
@@ -150,7 +157,7 @@ void Tenant::index_add(uint32_t slot, const Entity& e, const Entity* old) {
   }
   for (Atom g : geo_names(e)) {
     if (old != nullptr && same_geometry(*old, e, g) && type_tag(*old) == type_tag(e)) continue;
-    if (auto geom = index_geometry(e, g)) spatial_[g][type_tag(e)].insert(slot, *geom);
+    if (auto geom = index_geometry(e, g)) spatial_->by_name[g][type_tag(e)].insert(slot, *geom);
   }
   stats_add(e, +1);
 }
@@ -170,13 +177,13 @@ void Tenant::index_remove(uint32_t slot, const Entity& e, const Entity* replacem
         type_tag(e) == type_tag(*replacement)) {
       continue;
     }
-    auto by_name = spatial_.find(g);
-    if (by_name == spatial_.end()) continue;
+    auto by_name = spatial_->by_name.find(g);
+    if (by_name == spatial_->by_name.end()) continue;
     auto by_type = by_name->second.find(type_tag(e));
     if (by_type == by_name->second.end()) continue;
     by_type->second.remove(slot);
     if (by_type->second.size() == 0) by_name->second.erase(by_type);
-    if (by_name->second.empty()) spatial_.erase(by_name);
+    if (by_name->second.empty()) spatial_->by_name.erase(by_name);
   }
   stats_add(e, -1);
 }

@@ -16,7 +16,6 @@
 
 #include "common/flat_hash_map.hpp"
 #include "engine/seq_list.hpp"
-#include "ngsild/geo/spatial_index.hpp"
 #include "ngsild/model/entity.hpp"
 
 namespace tsunagu::engine {
@@ -33,7 +32,8 @@ struct AttributeStats {
 
 class Tenant {
  public:
-  explicit Tenant(std::string name) : name_(std::move(name)) {}
+  explicit Tenant(std::string name);
+  ~Tenant();
 
   const std::string& name() const { return name_; }
 
@@ -94,10 +94,11 @@ class Tenant {
   FlatHashMap<std::string_view, uint32_t, IdHash> by_id_;
   SeqList all_;
   std::unordered_map<Atom, SeqList> by_type_;
-  // Per GeoProperty name, then per type_tag(): the geometries of the entities of one type, and
-  // of all those with several. A geo-query for one type reads that type's index (and the
-  // several-types one) rather than every entity of the neighbourhood.
-  std::unordered_map<Atom, std::unordered_map<uint32_t, ngsild::geo::SpatialIndex>> spatial_;
+  // Per GeoProperty name and entity type, the entities' geometries. Behind a pointer
+  // (engine/tenant_spatial.hpp), so that the R-tree's headers stay out of the files that include
+  // this one: compiling them took about 2.8 s of each of those files.
+  struct SpatialIndexes;
+  std::unique_ptr<SpatialIndexes> spatial_;
   // Relationship objects: attribute name -> object URI -> slots of the entities pointing there,
   // so that q=refDevice=="urn:..." costs its matches, not a scan.
   std::unordered_map<

@@ -2,8 +2,6 @@
 // prepare (media types, tenant, JSON, @context), parse, execute on the engine, render.
 #pragma once
 
-#include <boost/asio/thread_pool.hpp>
-
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -18,6 +16,11 @@
 #include "ngsild/format/linked_entities.hpp"
 #include "ngsild/format/render_cache.hpp"
 #include "ngsild/jsonld/context.hpp"
+
+// Asio's headers stay in the few handlers that post to the pool (and in app/main.cpp).
+namespace boost::asio {
+class thread_pool;
+}  // namespace boost::asio
 
 namespace tsunagu::http::api {
 

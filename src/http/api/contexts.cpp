@@ -3,6 +3,7 @@
 // ContextCache's (ngsild/jsonld/context_store.hpp), one for every tenant: a URL names one
 // document, whoever reads it (docs/jsonld.md).
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <memory>
 #include <optional>

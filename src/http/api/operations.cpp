@@ -2,6 +2,7 @@
 // §6.14-§6.17, §6.31) and Purge Entities (DELETE /entities, §6.4.3.3). A batch is parsed item by
 // item (a bad item is reported, the others proceed) and committed in one transaction.
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "common/json_writer.hpp"
 #include "common/uri.hpp"

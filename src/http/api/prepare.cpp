@@ -3,6 +3,7 @@
 // @context rules of §6.3.5 (Link header for application/json, body member for ld+json, never
 // both).
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <algorithm>
 #include <cctype>

@@ -1,5 +1,6 @@
 // The geodesic half of geoquery.hpp: distances on the WGS84 ellipsoid for near and
 // orderBy=dist-asc, and the lon/lat boxes a spatial index prunes candidates with.
+#include "ngsild/geo/algorithms.hpp"
 #include "ngsild/geo/geoquery.hpp"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // Distances on the WGS84 ellipsoid (near, orderBy=dist-asc) and the boxes an index prunes with:
 // the geodesic half of geoquery.hpp, implemented in geodesic.cpp.
+#include "ngsild/geo/algorithms.hpp"
 #include "ngsild/geo/geoquery.hpp"
 
 #include <gtest/gtest.h>

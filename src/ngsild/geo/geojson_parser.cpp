@@ -1,6 +1,7 @@
 // The GeoJSON reader (RFC 7946 §3.1): checks structure, ranges and validity, names the JSON path
 // of any fault, and builds the Geometry values of geometry.hpp. Validity is judged on the
 // 1e-7 degree lattice (lattice.hpp), where the planar relations are decided.
+#include "ngsild/geo/algorithms.hpp"
 #include "ngsild/geo/geometry.hpp"
 
 #include <algorithm>

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/json_writer.hpp"
+#include "ngsild/geo/algorithms.hpp"
 
 namespace tsunagu::ngsild::geo {
 namespace {

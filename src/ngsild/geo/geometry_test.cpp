@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "common/test_random.hpp"
+#include "ngsild/geo/algorithms.hpp"
 
 namespace tsunagu::ngsild::geo {
 namespace {

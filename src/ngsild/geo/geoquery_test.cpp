@@ -1,4 +1,5 @@
 #include "ngsild/geo/geoquery.hpp"
+#include "ngsild/geo/algorithms.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
 #include "ngsild/geo/lattice.hpp"
+#include "ngsild/geo/algorithms.hpp"
 
 #include <algorithm>
 #include <compare>

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "ngsild/geo/algorithms.hpp"
 #include "ngsild/geo/geoquery.hpp"
 
 namespace tsunagu::ngsild::geo {

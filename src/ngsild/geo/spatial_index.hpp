@@ -12,6 +12,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/geometry/index/rtree.hpp>
+#include "ngsild/geo/algorithms.hpp"  // bg::intersects, and what the R-tree needs
 #pragma GCC diagnostic pop
 #include <boost/iterator/function_output_iterator.hpp>
 

@@ -1,4 +1,5 @@
 #include "ngsild/geo/spatial_index.hpp"
+#include "ngsild/geo/algorithms.hpp"
 
 #include <gtest/gtest.h>
 

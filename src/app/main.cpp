@@ -24,6 +24,7 @@
 #include "http/server.hpp"
 #include "ngsild/format/render_cache.hpp"
 #include "ngsild/geo/geometry.hpp"
+#include "ngsild/jsonld/context.hpp"
 #include "store/store.hpp"
 
 namespace tsunagu {
@@ -31,6 +32,18 @@ namespace {
 
 // A snapshot that a write replaced or deleted is never rendered again: its kept renderings go at
 // once, so that deleted data does not stay in memory until the cache evicts it.
+// Remote @context documents come over HTTP, through the operator's fetch policy.
+class HttpDocumentLoader final : public ngsild::jsonld::DocumentLoader {
+ public:
+  explicit HttpDocumentLoader(http::FetchPolicy policy) : curl_(std::move(policy)) {}
+  Result<std::string> load(const std::string& url, int timeout_ms) override {
+    return curl_.load(url, timeout_ms);
+  }
+
+ private:
+  http::CurlContextLoader curl_;
+};
+
 class ForgetReplacedRenderings final : public engine::ChangeListener {
  public:
   explicit ForgetReplacedRenderings(ngsild::RenderCache& renders) : renders_(renders) {}
@@ -121,7 +134,7 @@ int run(const app::Config& cfg) {
   log::info("context_fetch_policy",
             {{"hosts", cfg.context_hosts.empty() ? std::string("any") : cfg.context_hosts},
              {"private_networks", cfg.context_private_networks}});
-  ngsild::jsonld::ContextCache contexts(std::make_shared<http::CurlContextLoader>(fetch), co,
+  ngsild::jsonld::ContextCache contexts(std::make_shared<HttpDocumentLoader>(fetch), co,
                                         std::make_shared<app::HostedContextFiles>(cfg.data_dir));
   auto preloaded = app::load_contexts(contexts, cfg.context_dir);
   if (!preloaded.ok()) {

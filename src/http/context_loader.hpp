@@ -6,9 +6,10 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "ngsild/jsonld/context.hpp"
+#include "common/status.hpp"
 
 namespace tsunagu::http {
 
@@ -21,14 +22,16 @@ struct FetchPolicy {
   bool private_networks = false;
 };
 
-class CurlContextLoader final : public ngsild::jsonld::DocumentLoader {
+// What the @context cache's DocumentLoader does (app/ connects the two, so that this layer
+// knows nothing of NGSI-LD).
+class CurlContextLoader {
  public:
   explicit CurlContextLoader(FetchPolicy policy = {}, size_t max_bytes = 4 << 20);
-  ~CurlContextLoader() override;
+  ~CurlContextLoader();
   // LdContextNotAvailable on any failure. The detail says whether the policy refused the URL;
   // every other failure reads the same ("could not be fetched"), so that answers do not map
   // the network for a client (what failed is logged for the operator).
-  Result<std::string> load(const std::string& url, int timeout_ms) override;
+  Result<std::string> load(const std::string& url, int timeout_ms);
 
  private:
   FetchPolicy policy_;

@@ -37,7 +37,7 @@ enum class ErrorKind : unsigned char {
   kNotImplemented,  // HTTP features the server does not implement (a transfer coding, RFC 9112)
 };
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(ErrorKind kind, std::string detail) : kind_(kind), detail_(std::move(detail)) {}

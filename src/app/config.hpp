@@ -22,6 +22,7 @@ struct Config {
   std::string sync = "full";
   int checkpoint_mb = 64;
   int context_timeout_ms = 5000;
+  int context_cache_mb = 64;
   std::string context_dir;                        // preloaded @contexts (none when empty)
   std::string context_hosts;                      // comma-separated; empty: any host
   std::string context_private_networks = "deny";  // allow | deny

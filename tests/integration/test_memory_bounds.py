@@ -6,17 +6,15 @@ another binary (TSUNAGU_BINARY=...) gives the figures to compare.
 
 Run: python3 -m unittest tests/integration/test_memory_bounds.py"""
 
-import http.server
 import json
 import os
 import sys
-import threading
 import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-from harness import Server, free_port, link_header  # noqa: E402
+from harness import ContextServer, Server, link_header  # noqa: E402
 
 ENTITIES = "/ngsi-ld/v1/entities"
 MIB = 1 << 20
@@ -43,44 +41,13 @@ def get(conn, path, headers=None):
     return r.status, body
 
 
-class LargeContexts:
-    """Serves generated @context documents over HTTP: /big/N.jsonld defines `terms` terms
-    tN_0, tN_1, ... (about 70 bytes each), different for every N."""
-
-    def __init__(self, terms):
-        self.port = free_port()
-        self.loads = 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                n = self.path.rsplit("/", 1)[-1].split(".")[0]
-                outer.loads += 1
-                defs = ", ".join(f'"t{n}_{i}": "https://example.org/big/{n}/attribute{i}"'
-                                 for i in range(terms))
-                data = ('{"@context": {' + defs + "}}").encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/ld+json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def url(self, n):
-        return f"http://127.0.0.1:{self.port}/big/{n}.jsonld"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def large_context(path, terms=50000):
+    """/big/N.jsonld: an @context of `terms` terms tN_0, tN_1, ... (about 70 bytes each),
+    different for every N."""
+    n = path.rsplit("/", 1)[-1].split(".")[0]
+    defs = ", ".join(f'"t{n}_{i}": "https://example.org/big/{n}/attribute{i}"'
+                     for i in range(terms))
+    return ('{"@context": {' + defs + "}}").encode()
 
 
 def metric(server, name, labels):
@@ -160,7 +127,7 @@ class MemoryBounds(unittest.TestCase):
 
     def test_large_remote_contexts_cost_no_more_than_the_context_cache(self):
         cache_mb = 64  # the default --context-cache-mb
-        with LargeContexts(terms=50000) as contexts, Server() as s:
+        with ContextServer(documents=large_context) as contexts, Server() as s:
             r = s.create({"id": "urn:ngsi-ld:Bin:1", "type": "WasteContainer",
                           "fillingLevel": {"type": "Property", "value": 0.5}})
             self.assertEqual(r.status, 201, r)
@@ -171,7 +138,7 @@ class MemoryBounds(unittest.TestCase):
             peak = before
             for n in range(60):  # about 3.5 MB each
                 status, body = get(conn, f"{ENTITIES}?type=t{n}_1&attrs=t{n}_2",
-                                   {"Link": link_header(contexts.url(n))})
+                                   {"Link": link_header(contexts.url(f"big/{n}.jsonld"))})
                 self.assertEqual((status, body), (200, b"[]"), body[:300])
                 peak = max(peak, rss(s.proc.pid))
             after = rss(s.proc.pid)
@@ -187,11 +154,11 @@ class MemoryBounds(unittest.TestCase):
             self.assertLessEqual(metric(s, "tsunagu_context_cache_bytes", 'cache="contexts"'),
                                  half)
             # The last one is still answered from memory.
-            loads = contexts.loads
+            loads = len(contexts.hits)
             status, _ = get(conn, f"{ENTITIES}?type=t59_1",
-                            {"Link": link_header(contexts.url(59))})
+                            {"Link": link_header(contexts.url("big/59.jsonld"))})
             self.assertEqual(status, 200)
-            self.assertEqual(contexts.loads, loads)
+            self.assertEqual(len(contexts.hits), loads)
             conn.close()
 
 

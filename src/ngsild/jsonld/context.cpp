@@ -144,43 +144,31 @@ StringMap<Atom>& recent_terms(uint64_t context) {
   return c.atoms;
 }
 
-void remember_term(StringMap<Atom>& recent, std::string_view term, Atom a) {
-  constexpr size_t kTermsPerContext = 1024;
-  if (!a.empty() && recent.size() < kTermsPerContext) recent.emplace(term, a);
-}
-
 }  // namespace
 
-Atom Context::expand(std::string_view term) const {
+Atom Context::atom_of(std::string_view term, Atom (*make)(std::string_view)) const {
   StringMap<Atom>& recent = recent_terms(id_);
   auto hit = recent.find(term);
   if (hit != recent.end()) return hit->second;
   Atom a;
   auto it = terms_.find(term);
   if (it != terms_.end()) {
-    a = it->second.atom.empty() ? Atom::intern(it->second.iri) : it->second.atom;
+    a = it->second.atom.empty() ? make(it->second.iri) : it->second.atom;
   } else {
     std::string built;
-    a = Atom::intern(undefined_iri(term, built));
+    a = make(undefined_iri(term, built));
   }
-  remember_term(recent, term, a);
+  constexpr size_t kTermsPerContext = 1024;
+  if (!a.empty() && recent.size() < kTermsPerContext) recent.emplace(term, a);
   return a;
+}
+
+Atom Context::expand(std::string_view term) const {
+  return atom_of(term, &Atom::intern);
 }
 
 Atom Context::lookup(std::string_view term) const {
-  StringMap<Atom>& recent = recent_terms(id_);
-  auto hit = recent.find(term);
-  if (hit != recent.end()) return hit->second;
-  Atom a;
-  auto it = terms_.find(term);
-  if (it != terms_.end()) {
-    a = it->second.atom.empty() ? Atom::find(it->second.iri) : it->second.atom;
-  } else {
-    std::string built;
-    a = Atom::find(undefined_iri(term, built));
-  }
-  remember_term(recent, term, a);
-  return a;
+  return atom_of(term, &Atom::find);
 }
 
 std::string Context::iri(std::string_view term) const {

@@ -95,6 +95,9 @@ class Context {
   friend class ContextCache;
   friend class ContextBuilder;
 
+  // expand() or lookup(): the atom of `term`'s IRI as `make` (Atom::intern or Atom::find) gives
+  // it, through the thread's memory of recent terms.
+  Atom atom_of(std::string_view term, Atom (*make)(std::string_view)) const;
   // The IRI of a term that is not defined (a compact IRI, an absolute IRI, a vocab-relative
   // name). Views `term` itself when it is kept as it is; else builds it in `out`.
   std::string_view undefined_iri(std::string_view term, std::string& out) const;

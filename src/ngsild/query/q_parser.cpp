@@ -115,36 +115,23 @@ class Parser {
     TSUNAGU_RETURN_IF_ERROR(path(t->path));
     size_t op_at = pos_;
     std::string_view rest = q_.substr(pos_);
-    auto starts = [&](std::string_view s) { return rest.substr(0, s.size()) == s; };
-    if (starts("==")) {
-      t->op = Op::kEq;
-      pos_ += 2;
-    } else if (starts("!~=")) {
-      t->op = Op::kNotMatch;
-      pos_ += 3;
-    } else if (starts("!=")) {
-      t->op = Op::kNe;
-      pos_ += 2;
-    } else if (starts(">=")) {
-      t->op = Op::kGe;
-      pos_ += 2;
-    } else if (starts("<=")) {
-      t->op = Op::kLe;
-      pos_ += 2;
-    } else if (starts("~=")) {
-      t->op = Op::kMatch;
-      pos_ += 2;
-    } else if (starts(">")) {
-      t->op = Op::kGt;
-      pos_ += 1;
-    } else if (starts("<")) {
-      t->op = Op::kLt;
-      pos_ += 1;
-    } else if (!rest.empty() && rest[0] != ';' && rest[0] != '|' && rest[0] != ')') {
-      return error(std::string("'") + rest[0] +
-                       "' is not an operator (use ==, !=, >, >=, <, <=, "
-                       "~= or !~=)",
-                   op_at);
+    // Longest first where one operator begins another.
+    static constexpr std::pair<std::string_view, Op> kOps[] = {
+        {"==", Op::kEq}, {"!~=", Op::kNotMatch}, {"!=", Op::kNe}, {">=", Op::kGe},
+        {"<=", Op::kLe}, {"~=", Op::kMatch},     {">", Op::kGt},  {"<", Op::kLt}};
+    bool found = false;
+    for (const auto& [text, op] : kOps) {
+      if (rest.substr(0, text.size()) == text) {
+        t->op = op;
+        pos_ += text.size();
+        found = true;
+        break;
+      }
+    }
+    if (!found && !rest.empty() && rest[0] != ';' && rest[0] != '|' && rest[0] != ')') {
+      return error(
+          std::string("'") + rest[0] + "' is not an operator (use ==, !=, >, >=, <, <=, ~= or !~=)",
+          op_at);
     }
     if (t->op == Op::kMatch || t->op == Op::kNotMatch) {
       TSUNAGU_RETURN_IF_ERROR(regex(*t));

@@ -66,9 +66,15 @@ std::string resolve_reference(const std::string& base, const std::string& ref) {
   return origin + (joined.empty() ? "/" : joined);
 }
 
+// What the allocator hands out for a request of `n` bytes: glibc adds an 8-byte header and
+// rounds to 16.
+size_t allocated(size_t n) {
+  return (n + 8 + 15) & ~size_t{15};
+}
+
 // Heap bytes of a string beyond the object itself (libstdc++ keeps up to 15 characters inline).
 size_t heap_bytes(const std::string& s) {
-  return s.capacity() > 15 ? s.capacity() + 1 : 0;
+  return s.capacity() > 15 ? allocated(s.capacity() + 1) : 0;
 }
 
 }  // namespace
@@ -255,17 +261,16 @@ Coercion Context::coercion(Atom iri) const {
 }
 
 size_t Context::measure() const {
-  // Per map entry: the node (key, value, next pointer, cached hash) with its allocator header,
-  // and a bucket pointer; plus what the strings hold on the heap.
-  constexpr size_t kNode = 16 + 8;
+  // Per map entry: the node (next pointer, key, value, cached hash) and a bucket pointer (up to
+  // two: bucket counts are primes above the entry count); plus what the strings hold.
+  auto node = [](size_t pair) { return allocated(8 + pair + 8) + 16; };
   size_t n = sizeof(Context) + heap_bytes(vocab_) + heap_bytes(link_url_) + heap_bytes(body_json_);
-  for (const auto& [term, def] : terms_) {
-    n += kNode + sizeof(term) + sizeof(def) + 8 + heap_bytes(term) + heap_bytes(def.iri);
-  }
+  for (const auto& [term, def] : terms_)
+    n += node(sizeof(term) + sizeof(def)) + heap_bytes(term) + heap_bytes(def.iri);
   for (const auto& [atom, term] : reverse_)
-    n += kNode + sizeof(atom) + sizeof(term) + 8 + heap_bytes(term);
+    n += node(sizeof(atom) + sizeof(term)) + heap_bytes(term);
   for (const auto& [iri, term] : pending_)
-    n += kNode + sizeof(iri) + sizeof(term) + 8 + heap_bytes(iri) + heap_bytes(term);
+    n += node(sizeof(iri) + sizeof(term)) + heap_bytes(iri) + heap_bytes(term);
   for (const auto& [iri, term] : prefixes_)
     n += sizeof(iri) + sizeof(term) + heap_bytes(iri) + heap_bytes(term);
   return n;

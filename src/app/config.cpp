@@ -75,6 +75,9 @@ const std::vector<Option>& options() {
                "fold the change log into the SQLite file once it holds this many MiB"),
     INT_OPTION("context-timeout-ms", "TSUNAGU_CONTEXT_TIMEOUT_MS", context_timeout_ms, 1, 600000,
                "time allowed to fetch a remote @context"),
+    INT_OPTION("context-cache-mb", "TSUNAGU_CONTEXT_CACHE_MB", context_cache_mb, 1, 1048576,
+               "MiB of remote @context documents and of contexts built from them kept in "
+               "memory, half each (hosted and --context-dir documents are not counted)"),
     STRING_OPTION("context-hosts", "TSUNAGU_CONTEXT_HOSTS", context_hosts,
                   "hosts remote @contexts may be fetched from, comma-separated (exact names, "
                   "or .example.org for a domain); empty: any",

@@ -23,6 +23,7 @@ struct Config {
   int checkpoint_mb = 64;
   std::string missing_store_files = "refuse";  // refuse | accept
   int context_timeout_ms = 5000;
+  int context_cache_mb = 64;
   std::string context_dir;                        // preloaded @contexts (none when empty)
   std::string context_hosts;                      // comma-separated; empty: any host
   std::string context_private_networks = "deny";  // allow | deny

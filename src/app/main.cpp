@@ -121,6 +121,8 @@ int run(const app::Config& cfg) {
 
   ngsild::jsonld::ContextCache::Options co;
   co.timeout_ms = cfg.context_timeout_ms;
+  co.document_cache_bytes = co.context_cache_bytes = static_cast<size_t>(cfg.context_cache_mb)
+                                                     << 19;  // half of the MiB each
   http::FetchPolicy fetch;
   fetch.private_networks = cfg.context_private_networks == "allow";
   for (size_t pos = 0; pos <= cfg.context_hosts.size();) {
@@ -163,6 +165,15 @@ int run(const app::Config& cfg) {
                               }
                               if (!per_tenant) rows.push_back({{"*"}, all});
                             });
+  metrics::registry().gauge(
+      "tsunagu_context_cache_bytes",
+      "Bytes held by remote @context documents (cache=\"documents\") and by the contexts built "
+      "from them (cache=\"contexts\", estimated)",
+      {"cache"}, [&contexts](auto& rows) {
+        auto u = contexts.usage();
+        rows.push_back({{"documents"}, static_cast<double>(u.document_bytes)});
+        rows.push_back({{"contexts"}, static_cast<double>(u.context_bytes)});
+      });
   metrics::registry().gauge("tsunagu_render_cache_bytes",
                             "Bytes held by entities kept as last rendered", {},
                             [&renders](auto& rows) {

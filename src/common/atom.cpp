@@ -54,16 +54,20 @@ size_t recent_slot(std::string_view s, size_t slots) {
   return static_cast<size_t>(h >> 32) & (slots - 1);
 }
 
+// Each thread remembers the atoms it interned or found last (unit codes, dataset ids, names
+// repeat from one entity to the next): a hit, checked against the atom's own text, saves the
+// shared index's lock, hash and lookup. The slot of `text`.
+uint32_t& recent(std::string_view text) {
+  constexpr size_t kRecent = 256;
+  thread_local std::array<uint32_t, kRecent> slots{};
+  return slots[recent_slot(text, kRecent)];
+}
+
 }  // namespace
 
 Atom Atom::intern(std::string_view text) {
   if (text.empty()) return Atom();
-  // Each thread remembers the atoms it interned last (unit codes, dataset ids, names repeat
-  // from one entity to the next): a hit, checked against the atom's own text, saves the shared
-  // index's lock, hash and lookup.
-  constexpr size_t kRecent = 256;
-  thread_local std::array<uint32_t, kRecent> recent{};
-  uint32_t& cached = recent[recent_slot(text, kRecent)];
+  uint32_t& cached = recent(text);
   if (cached != 0 && same_text(Atom(cached).str(), text)) return Atom(cached);
   Table& t = table();
   std::lock_guard lock(t.mu);
@@ -87,10 +91,21 @@ Atom Atom::intern(std::string_view text) {
 }
 
 Atom Atom::find(std::string_view text) {
+  if (text.empty()) return Atom();
+  uint32_t& cached = recent(text);
+  if (cached != 0 && same_text(Atom(cached).str(), text)) return Atom(cached);
   Table& t = table();
   std::lock_guard lock(t.mu);
   auto it = t.index.find(text);
-  return it == t.index.end() ? Atom() : Atom(it->second);
+  if (it == t.index.end()) return Atom();
+  cached = it->second;
+  return Atom(it->second);
+}
+
+uint32_t Atom::count() {
+  Table& t = table();
+  std::lock_guard lock(t.mu);
+  return t.next;
 }
 
 std::string_view Atom::str() const {

@@ -15,8 +15,13 @@ class Atom {
 
   // The atom for `text`, creating it on first use. Thread-safe.
   static Atom intern(std::string_view text);
-  // The atom for `text` if it was ever interned, else the empty atom. Never creates one.
+  // The atom for `text` if it was ever interned, else the empty atom. Never creates one, so
+  // read paths use it: a name nobody stored has no atom and matches nothing.
   static Atom find(std::string_view text);
+  // How many atoms exist, the empty one included. Every atom created from now on has an id at
+  // least this large (ids are handed out in order), which lets a cache built now tell atoms it
+  // could have seen from newer ones.
+  static uint32_t count();
 
   std::string_view str() const;
   bool empty() const { return id_ == 0; }

@@ -88,6 +88,18 @@ TEST(AtomTest, FindNeverCreates) {
   EXPECT_TRUE(Atom::find("atom_test:foun").empty());
 }
 
+TEST(AtomTest, CountGrowsOnlyWhenAnAtomIsCreated) {
+  uint32_t before = Atom::count();
+  EXPECT_TRUE(Atom::find("atom_test:counted").empty());
+  EXPECT_EQ(Atom::count(), before);
+  Atom a = Atom::intern("atom_test:counted");
+  EXPECT_EQ(Atom::count(), before + 1);
+  EXPECT_GE(a.id(), before);
+  EXPECT_EQ(Atom::intern("atom_test:counted"), a);
+  EXPECT_EQ(Atom::find("atom_test:counted"), a);
+  EXPECT_EQ(Atom::count(), before + 1);
+}
+
 TEST(AtomTest, ManyAtomsAcrossChunks) {
   // More than one 16384-entry chunk, so ids past the first chunk are exercised.
   std::vector<Atom> atoms;

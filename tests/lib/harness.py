@@ -152,12 +152,16 @@ class ContextServer:
     """Serves files under `root` over HTTP on a free loopback port, for remote @context tests.
 
     `delay` seconds of silence before answering simulates a slow or hanging server;
-    `redirect_to`, a URL, makes every answer a 302 there."""
+    `redirect_to`, a URL, makes every answer a 302 there; `documents`, a function from the
+    request path to the document's bytes (None: 404), serves generated documents instead of
+    files."""
 
-    def __init__(self, root=os.path.join(FIXTURES, "contexts"), delay=0, redirect_to=None):
+    def __init__(self, root=os.path.join(FIXTURES, "contexts"), delay=0, redirect_to=None,
+                 documents=None):
         self.root = root
         self.delay = delay
         self.redirect_to = redirect_to
+        self.documents = documents
         self.port = free_port()
         self.hits = []
         outer = self
@@ -173,12 +177,10 @@ class ContextServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                path = os.path.normpath(os.path.join(outer.root, self.path.lstrip("/")))
-                if not path.startswith(os.path.abspath(outer.root)) or not os.path.isfile(path):
+                data = outer.read(self.path)
+                if data is None:
                     self.send_error(404)
                     return
-                with open(path, "rb") as f:
-                    data = f.read()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/ld+json")
                 self.send_header("Content-Length", str(len(data)))
@@ -190,6 +192,15 @@ class ContextServer:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def read(self, request_path):
+        if self.documents:
+            return self.documents(request_path)
+        path = os.path.normpath(os.path.join(self.root, request_path.lstrip("/")))
+        if not path.startswith(os.path.abspath(self.root)) or not os.path.isfile(path):
+            return None
+        with open(path, "rb") as f:
+            return f.read()
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"

@@ -125,7 +125,7 @@ class DiscoveryRoutes {
     prepare(env_, std::move(c), item_spec(), [this](Prepared&& p) {
       auto tenant = env_.entities.tenant(p.tenant);
       if (!tenant.ok()) return p.fail(tenant.status());
-      Atom wanted = p.ctx->expand(p.call.params.at(0));
+      Atom wanted = p.ctx->lookup(p.call.params.at(0));
       auto infos = Discovery::types(**tenant);
       auto it = std::find_if(infos.begin(), infos.end(),
                              [&](const TypeInfo& i) { return i.type == wanted; });
@@ -214,7 +214,7 @@ class DiscoveryRoutes {
     prepare(env_, std::move(c), item_spec(), [this](Prepared&& p) {
       auto tenant = env_.entities.tenant(p.tenant);
       if (!tenant.ok()) return p.fail(tenant.status());
-      Atom wanted = p.ctx->expand(p.call.params.at(0));
+      Atom wanted = p.ctx->lookup(p.call.params.at(0));
       auto infos = Discovery::attributes(**tenant);
       auto it = std::find_if(infos.begin(), infos.end(),
                              [&](const AttributeInfo& i) { return i.name == wanted; });

@@ -157,7 +157,7 @@ class EntityRoutes {
       JsonWriter w(body);
       if (p.accept == MediaType::kGeoJson) {
         const std::string* gp = p.call.query.find("geometryProperty");
-        Atom geometry = p.ctx->expand(gp ? *gp : "location");
+        Atom geometry = p.ctx->lookup(gp ? *gp : "location");
         ngsild::render_feature(entity, *options, geometry, w);
       } else if (options->join == ngsild::Join::kFlat) {
         render_flat(entity, *options, w);

@@ -136,7 +136,7 @@ Status geo_query(std::string_view georel, std::string_view geometry, std::string
     }
     q.geo->geoproperty = std::string(geoproperty);
   }
-  q.geo_property = ctx.expand(q.geo->geoproperty);
+  q.geo_property = ctx.lookup(q.geo->geoproperty);
   return Status::Ok();
 }
 
@@ -166,7 +166,7 @@ Result<EntityQuery> from_params(const Prepared& p, const Limits& limits, bool na
       if (!ngsild::valid_name(a)) {
         return Status::BadRequestData("attrs: '" + a + "' is not a valid attribute name");
       }
-      q.attrs.push_back(ctx.expand(a));
+      q.attrs.push_back(ctx.lookup(a));
     }
   }
   if (const std::string* v = params.find("q")) {
@@ -272,7 +272,7 @@ Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
         if (!a.IsString() || !ngsild::valid_name(str(a))) {
           return Status::BadRequestData("attrs: each item must be an attribute name");
         }
-        q.attrs.push_back(ctx.expand(str(a)));
+        q.attrs.push_back(ctx.lookup(str(a)));
       }
       options.projection.pick = true;
       options.projection.pick_id = options.projection.pick_type = options.projection.pick_scope =
@@ -287,7 +287,7 @@ Result<EntityQuery> from_body(const Prepared& p, const Limits& limits,
       auto g = ngsild::geo::parse_geoquery_json(v);
       if (!g.ok()) return Status::BadRequestData("geoQ: " + g.status().detail());
       q.geo = std::move(*g);
-      q.geo_property = ctx.expand(q.geo->geoproperty);
+      q.geo_property = ctx.lookup(q.geo->geoproperty);
     } else if (key == "scopeQ") {
       if (!v.IsString()) return Status::BadRequestData("scopeQ: must be a string");
       auto s = ngsild::query::parse_scope_query(str(v));
@@ -383,7 +383,7 @@ void respond_page(Env& env, Prepared& p, EntityQuery& q, ngsild::RenderOptions& 
   JsonWriter w(body);
   if (p.accept == MediaType::kGeoJson) {
     const std::string* gp = p.call.query.find("geometryProperty");
-    Atom geometry = p.ctx->expand(gp ? *gp : "location");
+    Atom geometry = p.ctx->lookup(gp ? *gp : "location");
     // The @context goes on the collection, once (§5.2.30).
     ngsild::RenderOptions feature = options;
     feature.with_context = false;

@@ -65,7 +65,8 @@ class ProjectionParser {
       return Status::Ok();
     }
     if (!ngsild::valid_name(m)) return fail("'" + m + "' is not a valid attribute name");
-    Atom name = ctx_.expand(m);
+    // A name nobody stored has no atom: it picks nothing, omits nothing, follows nothing.
+    Atom name = ctx_.lookup(m);
     // omit=rel{...} omits within the linked entities only; pick=rel{...} also keeps rel.
     if (pick || !nested) (pick ? pr.pick_attrs : pr.omit_attrs).push_back(name);
     if (nested) pr.linked.emplace_back(name, std::move(nested));
@@ -91,13 +92,17 @@ Status apply_representation_member(std::string_view name, std::string_view value
   auto& pr = o.projection;
   if (name == "datasetId") {
     o.dataset_filter = true;
-    for (const auto& d : split_list(value)) {
+    auto ids = split_list(value);
+    if (ids.empty()) return Status::BadRequestData("datasetId: must not be empty");
+    for (const auto& d : ids) {
       if (d != "@none" && !is_absolute_uri(d)) {
         return Status::BadRequestData("datasetId: '" + d + "' is not a URI (or @none)");
       }
-      o.dataset_ids.push_back(Atom::intern(d));
+      // A datasetId no instance has selects nothing; it is not kept as an atom (the empty atom
+      // would not match anything either, but it says nothing).
+      Atom a = d == "@none" ? Atom::intern("@none") : Atom::find(d);
+      if (!a.empty()) o.dataset_ids.push_back(a);
     }
-    if (o.dataset_ids.empty()) return Status::BadRequestData("datasetId: must not be empty");
     return Status::Ok();
   }
   if (value.empty()) return Status::BadRequestData(param + ": must list at least one member");
@@ -109,7 +114,7 @@ Status apply_representation_member(std::string_view name, std::string_view value
       if (m == "id" || m == "type" || m == "scope" || !ngsild::valid_name(m)) {
         return Status::BadRequestData("attrs: '" + m + "' is not an attribute name");
       }
-      pr.pick_attrs.push_back(ctx.expand(m));
+      pr.pick_attrs.push_back(ctx.lookup(m));  // an unknown name picks nothing
     }
     if (pr.pick_attrs.empty()) return Status::BadRequestData("attrs: must list an attribute");
     return Status::Ok();

@@ -155,9 +155,23 @@ class Renderer {
     }
   }
 
+  // A VocabProperty's IRI, which need not have an atom (values are stored as text).
+  void vocab_iri(std::string_view iri) {
+    Atom a = Atom::find(iri);
+    if (!a.empty() || o_.ctx == nullptr) {
+      if (a.empty())
+        w_.string(iri);
+      else
+        iri_value(a);
+      return;
+    }
+    std::string scratch;
+    w_.string(o_.ctx->compact_iri(iri, scratch));
+  }
+
   void vocab(const Value& v) {
     if (v.is_string()) {
-      iri_value(Atom::intern(v.text()));
+      vocab_iri(v.text());
       return;
     }
     JsonDoc d;
@@ -167,7 +181,7 @@ class Renderer {
     }
     w_.begin_array();
     for (const auto& e : d.GetArray()) {
-      if (e.IsString()) iri_value(Atom::intern({e.GetString(), e.GetStringLength()}));
+      if (e.IsString()) vocab_iri({e.GetString(), e.GetStringLength()});
     }
     w_.end_array();
   }

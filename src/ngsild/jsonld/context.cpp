@@ -66,6 +66,17 @@ std::string resolve_reference(const std::string& base, const std::string& ref) {
   return origin + (joined.empty() ? "/" : joined);
 }
 
+// What the allocator hands out for a request of `n` bytes: glibc adds an 8-byte header and
+// rounds to 16.
+size_t allocated(size_t n) {
+  return (n + 8 + 15) & ~size_t{15};
+}
+
+// Heap bytes of a string beyond the object itself (libstdc++ keeps up to 15 characters inline).
+size_t heap_bytes(const std::string& s) {
+  return s.capacity() > 15 ? allocated(s.capacity() + 1) : 0;
+}
+
 }  // namespace
 
 bool looks_like_absolute_iri(std::string_view s) {
@@ -113,38 +124,68 @@ uint64_t Context::next_id() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
-Atom Context::expand(std::string_view term) const {
-  // Each thread remembers the terms it expanded with the last few contexts it used, defined or
-  // not: a request's attributes, and the next request's, mostly repeat names, and one lookup in
-  // the thread's map replaces a lookup in the definitions followed, for a compact IRI or a
-  // vocab-relative name, by building its IRI and interning it (a global lock, and hashing and
-  // comparing the whole IRI).
+namespace {
+
+// Each thread remembers the atoms of the terms it expanded or looked up with the last few
+// contexts it used, defined or not: a request's attributes, and the next request's, mostly
+// repeat names, and one lookup in the thread's map replaces a lookup in the definitions
+// followed, for a compact IRI or a vocab-relative name, by building its IRI and finding or
+// interning it (hashing and comparing the whole IRI). Only atoms are remembered, never "no
+// atom": a write may make one at any time, and atoms are never freed.
+StringMap<Atom>& recent_terms(uint64_t context) {
   struct Cached {
     uint64_t context = 0;
     StringMap<Atom> atoms;
   };
-  constexpr size_t kContexts = 4, kTermsPerContext = 1024;
+  constexpr size_t kContexts = 4;
   thread_local std::array<Cached, kContexts> cache;
   thread_local size_t victim = 0;
-  Cached* c = nullptr;
   for (auto& e : cache) {
-    if (e.context == id_) c = &e;
+    if (e.context == context) return e.atoms;
   }
-  if (c == nullptr) {
-    c = &cache[victim];
-    victim = (victim + 1) % kContexts;
-    c->context = id_;
-    c->atoms.clear();
-  }
-  auto hit = c->atoms.find(term);
-  if (hit != c->atoms.end()) return hit->second;
+  Cached& c = cache[victim];
+  victim = (victim + 1) % kContexts;
+  c.context = context;
+  c.atoms.clear();
+  return c.atoms;
+}
+
+}  // namespace
+
+Atom Context::atom_of(std::string_view term, Atom (*make)(std::string_view)) const {
+  StringMap<Atom>& recent = recent_terms(id_);
+  auto hit = recent.find(term);
+  if (hit != recent.end()) return hit->second;
+  Atom a;
   auto it = terms_.find(term);
-  Atom a = it != terms_.end() ? it->second.iri : expand_undefined(term);
-  if (c->atoms.size() < kTermsPerContext) c->atoms.emplace(term, a);
+  if (it != terms_.end()) {
+    a = it->second.atom.empty() ? make(it->second.iri) : it->second.atom;
+  } else {
+    std::string built;
+    a = make(undefined_iri(term, built));
+  }
+  constexpr size_t kTermsPerContext = 1024;
+  if (!a.empty() && recent.size() < kTermsPerContext) recent.emplace(term, a);
   return a;
 }
 
-Atom Context::expand_undefined(std::string_view term) const {
+Atom Context::expand(std::string_view term) const {
+  return atom_of(term, &Atom::intern);
+}
+
+Atom Context::lookup(std::string_view term) const {
+  return atom_of(term, &Atom::find);
+}
+
+std::string Context::iri(std::string_view term) const {
+  auto it = terms_.find(term);
+  if (it != terms_.end()) return it->second.iri;
+  std::string built;
+  std::string_view v = undefined_iri(term, built);
+  return v.data() == built.data() ? std::move(built) : std::string(v);
+}
+
+std::string_view Context::undefined_iri(std::string_view term, std::string& out) const {
   size_t colon = term.find(':');
   if (colon != std::string_view::npos) {
     std::string_view prefix = term.substr(0, colon);
@@ -152,22 +193,44 @@ Atom Context::expand_undefined(std::string_view term) const {
     if (suffix.substr(0, 2) != "//") {
       auto p = terms_.find(prefix);
       if (p != terms_.end() && p->second.prefix) {
-        std::string iri(p->second.iri.str());
-        iri.append(suffix);
-        return Atom::intern(iri);
+        out = p->second.iri;
+        out.append(suffix);
+        return out;
       }
     }
-    if (looks_like_absolute_iri(term)) return Atom::intern(term);
+    if (looks_like_absolute_iri(term)) return term;
   }
-  std::string iri = vocab_;
-  iri.append(term);
-  return Atom::intern(iri);
+  out = vocab_;
+  out.append(term);
+  return out;
+}
+
+const std::string* Context::term_for(Atom iri) const {
+  auto it = reverse_.find(iri);
+  if (it != reverse_.end()) return &it->second;
+  // An atom made after the context was built may be the IRI of a term that had none then.
+  if (!pending_.empty() && iri.id() >= atoms_at_build_) {
+    auto p = pending_.find(iri.str());
+    if (p != pending_.end()) return &p->second;
+  }
+  return nullptr;
 }
 
 std::string_view Context::compact(Atom iri, std::string& scratch) const {
-  auto it = reverse_.find(iri);
-  if (it != reverse_.end()) return it->second;
-  std::string_view text = iri.str();
+  if (const std::string* term = term_for(iri)) return *term;
+  return compact_undefined(iri.str(), scratch);
+}
+
+std::string_view Context::compact_iri(std::string_view iri, std::string& scratch) const {
+  Atom a = Atom::find(iri);
+  if (!a.empty()) return compact(a, scratch);
+  // No atom: the IRI cannot be in reverse_, whose IRIs all have one.
+  auto p = pending_.find(iri);
+  if (p != pending_.end()) return p->second;
+  return compact_undefined(iri, scratch);
+}
+
+std::string_view Context::compact_undefined(std::string_view text, std::string& scratch) const {
   if (!vocab_.empty() && text.size() > vocab_.size() && text.substr(0, vocab_.size()) == vocab_) {
     std::string_view rest = text.substr(vocab_.size());
     // Vocab-relative only when reading it back gives the same IRI.
@@ -191,10 +254,26 @@ std::string_view Context::compact(Atom iri, std::string& scratch) const {
 }
 
 Coercion Context::coercion(Atom iri) const {
-  auto it = reverse_.find(iri);
-  if (it == reverse_.end()) return Coercion::kNone;
-  auto t = terms_.find(it->second);
+  const std::string* term = term_for(iri);
+  if (term == nullptr) return Coercion::kNone;
+  auto t = terms_.find(*term);
   return t == terms_.end() ? Coercion::kNone : t->second.type;
+}
+
+size_t Context::measure() const {
+  // Per map entry: the node (next pointer, key, value, cached hash) and a bucket pointer (up to
+  // two: bucket counts are primes above the entry count); plus what the strings hold.
+  auto node = [](size_t pair) { return allocated(8 + pair + 8) + 16; };
+  size_t n = sizeof(Context) + heap_bytes(vocab_) + heap_bytes(link_url_) + heap_bytes(body_json_);
+  for (const auto& [term, def] : terms_)
+    n += node(sizeof(term) + sizeof(def)) + heap_bytes(term) + heap_bytes(def.iri);
+  for (const auto& [atom, term] : reverse_)
+    n += node(sizeof(atom) + sizeof(term)) + heap_bytes(term);
+  for (const auto& [iri, term] : pending_)
+    n += node(sizeof(iri) + sizeof(term)) + heap_bytes(iri) + heap_bytes(term);
+  for (const auto& [iri, term] : prefixes_)
+    n += sizeof(iri) + sizeof(term) + heap_bytes(iri) + heap_bytes(term);
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,7 +320,10 @@ class ContextBuilder {
     return std::move(used_);
   }
 
-  Result<ContextPtr> finish(std::string link_url, std::string body_json, bool is_core) {
+  // `intern`: make atoms of the definitions' IRIs (the built-in core context only: a fixed set,
+  // once). Other contexts intern nothing; a write interns the names it stores.
+  Result<ContextPtr> finish(std::string link_url, std::string body_json, bool is_core,
+                            bool intern = false) {
     auto ctx = std::make_shared<Context>();
     if (apply_core_) {
       // The core context is protected and always processed last (§5.5.7): it wins every clash.
@@ -250,6 +332,8 @@ class ContextBuilder {
       vocab_ = std::string(kDefaultVocab);
     }
     ctx->vocab_ = vocab_;
+    // Read before looking atoms up: an IRI whose atom is not found gets one from here on.
+    ctx->atoms_at_build_ = Atom::count();
     for (auto& [term, raw] : defs_) {
       std::string iri = resolve(term, raw, 0);
       if (iri.empty() || iri[0] == '@') {
@@ -257,27 +341,33 @@ class ContextBuilder {
         if (iri.empty()) continue;
       }
       TermDefinition def;
-      def.iri = Atom::intern(iri);
+      def.atom = intern ? Atom::intern(iri) : Atom::find(iri);
       def.type = raw.type;
       // JSON-LD 1.1: a simple term whose IRI ends in a gen-delim is a prefix, unless @prefix says.
       def.prefix = raw.prefix.value_or(raw.simple && is_gen_delim(iri.back()));
-      ctx->terms_.emplace(term, def);
+      def.iri = std::move(iri);
+      ctx->terms_.emplace(term, std::move(def));
     }
     // Reverse map: for each IRI the shortest term, ties broken by the lexicographically least
     // (JSON-LD 1.1 §6.2 term selection, without container/type ranking).
+    auto prefer = [](std::string& cur, const std::string& term) {
+      if (term.size() < cur.size() || (term.size() == cur.size() && term < cur)) cur = term;
+    };
     for (const auto& [term, def] : ctx->terms_) {
-      auto [it, inserted] = ctx->reverse_.emplace(def.iri, term);
-      if (!inserted) {
-        const std::string& cur = it->second;
-        if (term.size() < cur.size() || (term.size() == cur.size() && term < cur))
-          it->second = term;
+      if (!def.atom.empty()) {
+        auto [it, inserted] = ctx->reverse_.emplace(def.atom, term);
+        if (!inserted) prefer(it->second, term);
+      } else {
+        auto [it, inserted] = ctx->pending_.emplace(def.iri, term);
+        if (!inserted) prefer(it->second, term);
       }
-      if (def.prefix) ctx->prefixes_.emplace_back(std::string(def.iri.str()), term);
+      if (def.prefix) ctx->prefixes_.emplace_back(def.iri, term);
     }
     std::sort(ctx->prefixes_.begin(), ctx->prefixes_.end());
     ctx->link_url_ = std::move(link_url);
     ctx->body_json_ = std::move(body_json);
     ctx->is_core_ = is_core;
+    ctx->bytes_ = ctx->measure();
     return ContextPtr(std::move(ctx));
   }
 
@@ -492,12 +582,12 @@ ContextCache::ContextCache(std::shared_ptr<DocumentLoader> loader, Options optio
     : loader_(std::move(loader)),
       options_(options),
       hosted_storage_(std::move(hosted)),
-      store_(options.max_documents, std::string(kCoreContextUrl), core_context_text()) {
+      store_(options.document_cache_bytes, std::string(kCoreContextUrl), core_context_text()) {
   ContextBuilder b(nullptr, 1);
   b.apply_core();
   std::string body;
   JsonWriter::escape_into(kCoreContextUrl, body);
-  core_ = *b.finish(std::string(kCoreContextUrl), body, true);
+  core_ = *b.finish(std::string(kCoreContextUrl), body, true, /*intern=*/true);
 }
 
 ContextCache::~ContextCache() = default;
@@ -530,7 +620,10 @@ Result<StoredContextPtr> ContextCache::document(const std::string& url) {
                       "no hosted @context '" + std::string(*id) + "' on this broker");
       }
     }
-    if (auto cached = store_.cached(url)) return cached;
+    if (auto cached = store_.cached(url)) {
+      store_.touch(*cached);
+      return cached;
+    }
     auto failed = failures_.find(url);
     if (failed != failures_.end()) {
       if (std::chrono::steady_clock::now() < failed->second.first) return failed->second.second;
@@ -551,14 +644,14 @@ Result<StoredContextPtr> ContextCache::document(const std::string& url) {
     loading_.erase(url);
     if (text.ok()) {
       auto present = store_.cached(url);  // preloaded or reloaded meanwhile
-      result = present
-                   ? present
-                   : store_.put_cached(url, std::move(*text), ContextOrigin::kDownloaded, false);
+      std::vector<StoredContextPtr> evicted;
+      result = present ? present
+                       : store_.put_cached(url, std::move(*text), ContextOrigin::kDownloaded, false,
+                                           &evicted);
+      forget_users(evicted);
     } else {
       result = text.status();
-      failures_[url] = {
-          std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.failure_ttl_ms),
-          text.status()};
+      remember_failure(url, text.status());
     }
   }
   promise.set_value(result);
@@ -577,17 +670,42 @@ void count_uses(const std::vector<StoredContextPtr>& uses) {
 
 }  // namespace
 
+void ContextCache::remember_failure(const std::string& url, const Status& st) {
+  auto now = std::chrono::steady_clock::now();
+  // Requests naming ever new URLs that fail must not grow the map without end: past its bound,
+  // expired failures go, then any.
+  if (failures_.size() >= kMaxFailures) {
+    std::erase_if(failures_, [now](const auto& f) { return f.second.first <= now; });
+    while (failures_.size() >= kMaxFailures)
+      failures_.erase(failures_.begin());
+  }
+  failures_[url] = {now + std::chrono::milliseconds(options_.failure_ttl_ms), st};
+}
+
 void ContextCache::remember(const std::string& key, ContextPtr ctx,
                             std::vector<StoredContextPtr> uses) {
   count_uses(uses);
   std::lock_guard lock(mu_);
   if (contexts_.count(key) != 0) return;
-  context_order_.push_back(key);
-  contexts_.emplace(key, Built{std::move(ctx), std::move(uses), std::prev(context_order_.end())});
-  while (contexts_.size() > options_.max_contexts) {
-    contexts_.erase(context_order_.front());
-    context_order_.pop_front();
+  // A context built from a document the store did not keep (larger than its budget, or evicted
+  // meanwhile) is not kept either: it would keep that document alive outside the budget.
+  for (const auto& doc : uses) {
+    if (!store_.holds(doc)) return;
   }
+  size_t bytes = ctx->bytes() + 2 * key.size() + 128;  // the key in the map and in the order
+  if (bytes > options_.context_cache_bytes) return;
+  context_order_.push_back(key);
+  contexts_.emplace(key,
+                    Built{std::move(ctx), std::move(uses), std::prev(context_order_.end()), bytes});
+  context_bytes_ += bytes;
+  while (context_bytes_ > options_.context_cache_bytes)
+    drop_context(contexts_.find(context_order_.front()));
+}
+
+void ContextCache::drop_context(std::unordered_map<std::string, Built>::iterator it) {
+  context_bytes_ -= it->second.bytes;
+  context_order_.erase(it->second.order);
+  contexts_.erase(it);
 }
 
 void ContextCache::forget_users(const StoredContext* doc) {
@@ -595,13 +713,16 @@ void ContextCache::forget_users(const StoredContext* doc) {
     const auto& uses = it->second.uses;
     bool used = std::any_of(uses.begin(), uses.end(),
                             [doc](const StoredContextPtr& u) { return u.get() == doc; });
-    if (used) {
-      context_order_.erase(it->second.order);
-      it = contexts_.erase(it);
-    } else {
+    if (used)
+      drop_context(it++);
+    else
       ++it;
-    }
   }
+}
+
+void ContextCache::forget_users(const std::vector<StoredContextPtr>& docs) {
+  for (const auto& doc : docs)
+    forget_users(doc.get());
 }
 
 Result<ContextPtr> ContextCache::build(const std::string& key, const JsonValue& value) {
@@ -610,6 +731,8 @@ Result<ContextPtr> ContextCache::build(const std::string& key, const JsonValue& 
     auto it = contexts_.find(key);
     if (it != contexts_.end()) {
       context_order_.splice(context_order_.end(), context_order_, it->second.order);
+      for (const auto& doc : it->second.uses)
+        store_.touch(*doc);  // its documents are in use too
       count_uses(it->second.uses);
       return it->second.ctx;
     }
@@ -683,6 +806,12 @@ bool ContextCache::may_fetch(const JsonValue& value) const {
 std::vector<std::string> ContextCache::cached_urls() const {
   std::lock_guard lock(mu_);
   return store_.cached_urls();
+}
+
+ContextCache::Usage ContextCache::usage() const {
+  std::lock_guard lock(mu_);
+  return {store_.cached_count(), store_.cached_bytes(), contexts_.size(), context_bytes_,
+          failures_.size()};
 }
 
 }  // namespace tsunagu::ngsild::jsonld

@@ -36,8 +36,12 @@ class DocumentLoader {
 
 enum class Coercion : unsigned char { kNone, kId, kVocab, kJson, kOther };
 
+// A term's definition holds its IRI as text: building a context interns nothing, so a request
+// that names a large @context does not grow the atom table, which is never freed
+// (docs/jsonld.md, "Atoms are made by writes").
 struct TermDefinition {
-  Atom iri;
+  std::string iri;
+  Atom atom;  // the IRI's atom when it already existed as the context was built, else empty
   Coercion type = Coercion::kNone;
   bool prefix = false;  // may be used as the prefix of a compact IRI
 };
@@ -53,11 +57,21 @@ using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>
 class Context {
  public:
   // Expands a term used as an attribute name or type: a defined term, a compact IRI
-  // ("prefix:suffix"), an absolute IRI (kept), or a vocab-relative name.
+  // ("prefix:suffix"), an absolute IRI (kept), or a vocab-relative name. Interns the IRI: for
+  // writes, whose names are stored.
   Atom expand(std::string_view term) const;
+  // The atom `term` expands to if that IRI has an atom, else the empty atom, which no stored
+  // name equals. Never creates an atom: for reads (queries, projections, discovery), so that a
+  // name nobody stored costs nothing that stays.
+  Atom lookup(std::string_view term) const;
+  // The IRI `term` expands to, as text; interns nothing.
+  std::string iri(std::string_view term) const;
   // Compacts an expanded IRI to the best term, vocab-relative name or compact IRI.
   // The returned view stays valid while this Context and `scratch` live.
   std::string_view compact(Atom iri, std::string& scratch) const;
+  // The same for an IRI given as text (a VocabProperty value), which may have no atom. The
+  // view may also point into `iri`.
+  std::string_view compact_iri(std::string_view iri, std::string& scratch) const;
   std::string compact(Atom iri) const {
     std::string s;
     std::string_view v = compact(iri, s);
@@ -74,24 +88,42 @@ class Context {
   bool is_core() const { return is_core_; }
   // Tells contexts apart in caches (never reused, unlike addresses).
   uint64_t id() const { return id_; }
+  // An estimate of the memory this context holds, for the cache's budget.
+  size_t bytes() const { return bytes_; }
 
  private:
   friend class ContextCache;
   friend class ContextBuilder;
 
-  // expand() for terms that are not defined: builds the IRI and interns it.
-  Atom expand_undefined(std::string_view term) const;
+  // expand() or lookup(): the atom of `term`'s IRI as `make` (Atom::intern or Atom::find) gives
+  // it, through the thread's memory of recent terms.
+  Atom atom_of(std::string_view term, Atom (*make)(std::string_view)) const;
+  // The IRI of a term that is not defined (a compact IRI, an absolute IRI, a vocab-relative
+  // name). Views `term` itself when it is kept as it is; else builds it in `out`.
+  std::string_view undefined_iri(std::string_view term, std::string& out) const;
+  // The preferred term for an IRI, or null.
+  const std::string* term_for(Atom iri) const;
+  // compact() for IRIs that no term defines.
+  std::string_view compact_undefined(std::string_view text, std::string& scratch) const;
+  // The estimate bytes() returns, computed once built.
+  size_t measure() const;
 
   const uint64_t id_ = next_id();
   static uint64_t next_id();
 
   StringMap<TermDefinition> terms_;
-  std::unordered_map<Atom, std::string> reverse_;              // IRI -> preferred term
+  // IRI -> preferred term, in two parts. By atom: the IRIs that had one when the context was
+  // built. By text: the others (`pending_`), whose atoms, if a write makes them later, have ids
+  // from `atoms_at_build_` on; so an atom below that needs no look at `pending_`.
+  std::unordered_map<Atom, std::string> reverse_;
+  StringMap<std::string> pending_;
+  uint32_t atoms_at_build_ = 0;
   std::vector<std::pair<std::string, std::string>> prefixes_;  // (IRI, term) usable as prefix
   std::string vocab_;
   std::string link_url_;
   std::string body_json_;
   bool is_core_ = false;
+  size_t bytes_ = 0;
 };
 
 using ContextPtr = std::shared_ptr<const Context>;
@@ -102,13 +134,17 @@ using ContextPtr = std::shared_ptr<const Context>;
 class ContextCache {
  public:
   struct Options {
-    int timeout_ms = 5000;        // per remote document
-    size_t max_documents = 1024;  // remote documents kept
-    size_t max_contexts = 4096;   // built contexts kept
+    int timeout_ms = 5000;  // per remote document
     size_t max_document_bytes = 4 << 20;
+    // Downloaded documents kept, by ContextStore::cost(); built contexts kept, by
+    // Context::bytes() and their key. Least recently used first out (--context-cache-mb).
+    size_t document_cache_bytes = 32 << 20;
+    size_t context_cache_bytes = 32 << 20;
     int max_depth = 16;          // nested remote references
     int failure_ttl_ms = 10000;  // a failed load is answered from memory this long
   };
+  // Remembered load failures at most (each a URL and a message).
+  static constexpr size_t kMaxFailures = 1024;
 
   // Without `hosted`, hosted @contexts live in memory only.
   ContextCache(std::shared_ptr<DocumentLoader> loader, Options options,
@@ -130,6 +166,16 @@ class ContextCache {
 
   // Cached document URLs (not the core context), oldest first, for operations and tests.
   std::vector<std::string> cached_urls() const;
+
+  // What the two caches hold, for /metrics and tests.
+  struct Usage {
+    size_t documents = 0;  // downloaded documents (preloaded and hosted ones not counted)
+    size_t document_bytes = 0;
+    size_t contexts = 0;  // built contexts
+    size_t context_bytes = 0;
+    size_t failures = 0;  // load failures remembered
+  };
+  Usage usage() const;
 
   // The @context storage (ETSI GS CIM 009 §5.13), for start-up and the @context API
   // (context_store.cpp).
@@ -165,6 +211,7 @@ class ContextCache {
     ContextPtr ctx;
     std::vector<StoredContextPtr> uses;
     std::list<std::string>::iterator order;
+    size_t bytes = 0;
   };
 
   Result<ContextPtr> build(const std::string& key, const JsonValue& value);
@@ -173,6 +220,10 @@ class ContextCache {
   void remember(const std::string& key, ContextPtr ctx, std::vector<StoredContextPtr> uses);
   // Drops the built contexts that used `doc`, so that the next use resolves it again. Holds mu_.
   void forget_users(const StoredContext* doc);
+  void forget_users(const std::vector<StoredContextPtr>& docs);
+  void drop_context(std::unordered_map<std::string, Built>::iterator it);
+  // Remembers that loading `url` failed with `st`. Holds mu_.
+  void remember_failure(const std::string& url, const Status& st);
   Status reload_cached(const StoredContextPtr& entry);
 
   std::shared_ptr<DocumentLoader> loader_;
@@ -189,6 +240,7 @@ class ContextCache {
       failures_;
   std::unordered_map<std::string, Built> contexts_;
   std::list<std::string> context_order_;  // least recently used at the front
+  size_t context_bytes_ = 0;
 
   friend class ContextBuilder;
 };

@@ -50,8 +50,9 @@ std::string new_context_id() {
   return id;
 }
 
-ContextStore::ContextStore(size_t max_cached, std::string core_url, std::string_view core_text)
-    : max_cached_(max_cached) {
+ContextStore::ContextStore(size_t max_cached_bytes, std::string core_url,
+                           std::string_view core_text)
+    : max_cached_bytes_(max_cached_bytes) {
   auto core = std::make_shared<StoredContext>();
   core->url = std::move(core_url);
   core->local_id = std::string(kCoreLocalId);
@@ -82,7 +83,8 @@ StoredContextPtr ContextStore::find(std::string_view id) const {
 }
 
 StoredContextPtr ContextStore::put_cached(const std::string& url, std::string text,
-                                          ContextOrigin origin, bool pinned) {
+                                          ContextOrigin origin, bool pinned,
+                                          std::vector<StoredContextPtr>* evicted) {
   auto entry = std::make_shared<StoredContext>();
   entry->url = url;
   entry->origin = origin;
@@ -92,17 +94,46 @@ StoredContextPtr ContextStore::put_cached(const std::string& url, std::string te
   if (old != cached_.end()) {
     entry->local_id = old->second.entry->local_id;
     if (old->second.pinned) pinned = true;  // a reloaded preload stays as kept as it was
-    if (!old->second.pinned) evictable_.remove(url);
   } else {
     entry->local_id = new_context_id();
+  }
+  size_t bytes = cost(url, entry->text);
+  if (!pinned && bytes > max_cached_bytes_) {
+    // Kept, it would push every other document out and still be over the budget: the request
+    // that loaded it uses it, and the next one loads it again (docs/decisions.md).
+    if (old != cached_.end()) drop(old, evicted);
+    return entry;
+  }
+  if (old != cached_.end()) {
+    if (!old->second.pinned) {
+      evictable_.erase(old->second.order);
+      cached_bytes_ -= cost(url, old->second.entry->text);
+    }
+  } else {
     cached_id_[entry->local_id] = url;
   }
-  cached_[url] = Slot{entry, next_seq_++, pinned};
+  Slot& slot = cached_[url];
+  slot = Slot{entry, next_seq_++, pinned, {}};
   if (!pinned) {
-    evictable_.push_back(url);
-    evict();
+    slot.order = evictable_.insert(evictable_.end(), url);
+    cached_bytes_ += bytes;
+    evict(evicted);
   }
   return entry;
+}
+
+void ContextStore::touch(const StoredContext& entry) {
+  if (entry.kind != ContextKind::kCached) return;
+  auto it = cached_.find(entry.url);
+  if (it == cached_.end() || it->second.entry.get() != &entry || it->second.pinned) return;
+  evictable_.splice(evictable_.end(), evictable_, it->second.order);
+}
+
+bool ContextStore::holds(const StoredContextPtr& entry) const {
+  if (entry == core_) return true;
+  const auto& slots = entry->kind == ContextKind::kHosted ? hosted_ : cached_;
+  auto it = slots.find(entry->kind == ContextKind::kHosted ? entry->local_id : entry->url);
+  return it != slots.end() && it->second.entry == entry;
 }
 
 StoredContextPtr ContextStore::put_hosted(std::string local_id, std::string text,
@@ -113,7 +144,7 @@ StoredContextPtr ContextStore::put_hosted(std::string local_id, std::string text
   entry->origin = ContextOrigin::kAdded;
   entry->text = std::move(text);
   entry->created_us = created_us;
-  hosted_[entry->local_id] = Slot{entry, next_seq_++, true};
+  hosted_[entry->local_id] = Slot{entry, next_seq_++, true, {}};
   return entry;
 }
 
@@ -126,19 +157,28 @@ bool ContextStore::erase(const StoredContextPtr& entry) {
   }
   auto it = cached_.find(entry->url);
   if (it == cached_.end() || it->second.entry != entry) return false;
-  if (!it->second.pinned) evictable_.remove(entry->url);
-  cached_id_.erase(entry->local_id);
-  cached_.erase(it);
+  if (it->second.pinned) {
+    cached_id_.erase(entry->local_id);
+    cached_.erase(it);
+  } else {
+    drop(it, nullptr);
+  }
   return true;
 }
 
-void ContextStore::evict() {
-  while (evictable_.size() > max_cached_) {
-    auto it = cached_.find(evictable_.front());
-    cached_id_.erase(it->second.entry->local_id);
-    cached_.erase(it);
-    evictable_.pop_front();
-  }
+void ContextStore::drop(std::unordered_map<std::string, Slot>::iterator it,
+                        std::vector<StoredContextPtr>* evicted) {
+  const StoredContextPtr& entry = it->second.entry;
+  cached_bytes_ -= cost(entry->url, entry->text);
+  evictable_.erase(it->second.order);
+  cached_id_.erase(entry->local_id);
+  if (evicted != nullptr) evicted->push_back(entry);
+  cached_.erase(it);
+}
+
+void ContextStore::evict(std::vector<StoredContextPtr>* evicted) {
+  while (cached_bytes_ > max_cached_bytes_ && !evictable_.empty())
+    drop(cached_.find(evictable_.front()), evicted);
 }
 
 std::vector<StoredContextPtr> ContextStore::list() const {
@@ -283,8 +323,10 @@ Status ContextCache::reload_cached(const StoredContextPtr& entry) {
                   "reload: " + text.status().detail() + "; the stored copy is kept");
   }
   std::lock_guard lock(mu_);
-  store_.put_cached(entry->url, std::move(*text), ContextOrigin::kDownloaded, false);
+  std::vector<StoredContextPtr> evicted;
+  store_.put_cached(entry->url, std::move(*text), ContextOrigin::kDownloaded, false, &evicted);
   forget_users(entry.get());
+  forget_users(evicted);
   failures_.erase(entry->url);
   return Status::Ok();
 }

@@ -75,10 +75,20 @@ class HostedContextStorage {
 // The entries themselves. Not thread-safe: the ContextCache holds it under its lock.
 class ContextStore {
  public:
-  // `max_cached`: downloaded documents kept; the oldest goes first. Preloaded documents and the
-  // core context are kept whatever the count. `core_text` is the built-in core document, which
-  // answers for `core_url` (and the other published core URLs).
-  ContextStore(size_t max_cached, std::string core_url, std::string_view core_text);
+  // `max_cached_bytes`: what downloaded documents may cost in all (cost()); the least recently
+  // used goes first, and a document costing more than all of it is not kept. Preloaded and
+  // hosted documents and the core context are the operator's: kept whatever they cost, and not
+  // counted. `core_text` is the built-in core document, which answers for `core_url` (and the
+  // other published core URLs).
+  ContextStore(size_t max_cached_bytes, std::string core_url, std::string_view core_text);
+
+  // What keeping a downloaded document costs: its text, its URL, and its bookkeeping.
+  static size_t cost(std::string_view url, std::string_view text) {
+    return url.size() + text.size() + kEntryOverhead;
+  }
+  // Bytes and number of the downloaded documents kept (the ones that may be evicted).
+  size_t cached_bytes() const { return cached_bytes_; }
+  size_t cached_count() const { return evictable_.size(); }
 
   const StoredContextPtr& core() const { return core_; }
 
@@ -91,9 +101,15 @@ class ContextStore {
   StoredContextPtr find(std::string_view id_or_url) const;
 
   // Stores `text` as the Cached document for `url`, replacing one there (whose local id it
-  // keeps, and whose pinning). `pinned` documents are never evicted.
+  // keeps, and whose pinning). `pinned` documents are never evicted. An unpinned document that
+  // costs more than the whole budget is returned but not kept (and the one it replaces goes).
+  // The documents that leave are added to `evicted`, so that what was built from them can go too.
   StoredContextPtr put_cached(const std::string& url, std::string text, ContextOrigin origin,
-                              bool pinned);
+                              bool pinned, std::vector<StoredContextPtr>* evicted = nullptr);
+  // Marks a downloaded document as just used, so it is evicted last.
+  void touch(const StoredContext& entry);
+  // True when `entry` is the document stored under its name (or the core context).
+  bool holds(const StoredContextPtr& entry) const;
   StoredContextPtr put_hosted(std::string local_id, std::string text, int64_t created_us);
   // Removes `entry` if it is still the one stored under its name; false when it is not.
   bool erase(const StoredContextPtr& entry);
@@ -104,20 +120,26 @@ class ContextStore {
   std::vector<std::string> cached_urls() const;
 
  private:
+  static constexpr size_t kEntryOverhead = 256;
   struct Slot {
     StoredContextPtr entry;
     uint64_t seq = 0;  // storing order, for list()
     bool pinned = false;
+    std::list<std::string>::iterator order;  // in evictable_, unless pinned
   };
-  void evict();
+  // Removes the unpinned slot `it` (keeping cached_bytes_) and reports its entry.
+  void drop(std::unordered_map<std::string, Slot>::iterator it,
+            std::vector<StoredContextPtr>* evicted);
+  void evict(std::vector<StoredContextPtr>* evicted);
 
-  size_t max_cached_;
+  size_t max_cached_bytes_;
+  size_t cached_bytes_ = 0;
   StoredContextPtr core_;
   uint64_t next_seq_ = 1;
   std::unordered_map<std::string, Slot> cached_;            // by URL
   std::unordered_map<std::string, std::string> cached_id_;  // local id -> URL
   std::unordered_map<std::string, Slot> hosted_;            // by local id
-  std::list<std::string> evictable_;                        // unpinned cached URLs, oldest first
+  std::list<std::string> evictable_;  // unpinned cached URLs, least recently used first
 };
 
 }  // namespace tsunagu::ngsild::jsonld

@@ -260,7 +260,9 @@ TEST_F(ContextStoreTest, CoreContextIsListedAndCannotBeDeleted) {
 
 TEST_F(ContextStoreTest, PreloadedDocumentsNeedNoNetworkAndStay) {
   ContextCache::Options o;
-  o.max_documents = 1;
+  // Room for the larger of the two downloaded documents, not for both.
+  o.document_cache_bytes =
+      ContextStore::cost(kRemote, R"({"@context": {"r": "https://example.org/R"}})");
   ContextCache cache(loader_, o);
   const std::string sdm = "https://smartdatamodels.org/context.jsonld";
   ASSERT_TRUE(cache.preload(sdm, R"({"@context": {"s": "https://sdm/S"}})").ok());

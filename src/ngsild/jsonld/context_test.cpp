@@ -557,8 +557,10 @@ TEST_F(ContextTest, MayFetchWhileANestedDocumentIsMissing) {
 
 TEST_F(ContextTest, DocumentCacheEvictsTheOldest) {
   ContextCache::Options o;
-  o.max_documents = 1;
-  o.max_contexts = 1;
+  // Room for one of the two documents, and for no built context.
+  o.document_cache_bytes = ContextStore::cost("https://example.org/a.jsonld",
+                                              R"({"@context": {"a": "https://example.org/A"}})");
+  o.context_cache_bytes = 1;
   ContextCache cache(loader_, o);
   loader_->serve("https://example.org/a.jsonld", R"({"@context": {"a": "https://example.org/A"}})");
   loader_->serve("https://example.org/b.jsonld", R"({"@context": {"b": "https://example.org/B"}})");

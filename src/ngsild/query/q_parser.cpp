@@ -18,21 +18,26 @@ bool is_json_number(std::string_view s) {
   size_t i = 0;
   if (i < s.size() && s[i] == '-') ++i;
   if (i >= s.size()) return false;
-  if (s[i] == '0') ++i;
+  if (s[i] == '0')
+    ++i;
   else if (std::isdigit(static_cast<unsigned char>(s[i]))) {
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-  } else return false;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+      ++i;
+  } else
+    return false;
   if (i < s.size() && s[i] == '.') {
     ++i;
     size_t d = i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+      ++i;
     if (i == d) return false;
   }
   if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
     ++i;
     if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
     size_t d = i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+      ++i;
     if (i == d) return false;
   }
   return i == s.size();
@@ -110,18 +115,23 @@ class Parser {
     TSUNAGU_RETURN_IF_ERROR(path(t->path));
     size_t op_at = pos_;
     std::string_view rest = q_.substr(pos_);
-    auto starts = [&](std::string_view s) { return rest.substr(0, s.size()) == s; };
-    if (starts("==")) { t->op = Op::kEq; pos_ += 2; }
-    else if (starts("!~=")) { t->op = Op::kNotMatch; pos_ += 3; }
-    else if (starts("!=")) { t->op = Op::kNe; pos_ += 2; }
-    else if (starts(">=")) { t->op = Op::kGe; pos_ += 2; }
-    else if (starts("<=")) { t->op = Op::kLe; pos_ += 2; }
-    else if (starts("~=")) { t->op = Op::kMatch; pos_ += 2; }
-    else if (starts(">")) { t->op = Op::kGt; pos_ += 1; }
-    else if (starts("<")) { t->op = Op::kLt; pos_ += 1; }
-    else if (!rest.empty() && rest[0] != ';' && rest[0] != '|' && rest[0] != ')') {
-      return error(std::string("'") + rest[0] + "' is not an operator (use ==, !=, >, >=, <, <=, "
-                                               "~= or !~=)", op_at);
+    // Longest first where one operator begins another.
+    static constexpr std::pair<std::string_view, Op> kOps[] = {
+        {"==", Op::kEq}, {"!~=", Op::kNotMatch}, {"!=", Op::kNe}, {">=", Op::kGe},
+        {"<=", Op::kLe}, {"~=", Op::kMatch},     {">", Op::kGt},  {"<", Op::kLt}};
+    bool found = false;
+    for (const auto& [text, op] : kOps) {
+      if (rest.substr(0, text.size()) == text) {
+        t->op = op;
+        pos_ += text.size();
+        found = true;
+        break;
+      }
+    }
+    if (!found && !rest.empty() && rest[0] != ';' && rest[0] != '|' && rest[0] != ')') {
+      return error(
+          std::string("'") + rest[0] + "' is not an operator (use ==, !=, >, >=, <, <=, ~= or !~=)",
+          op_at);
     }
     if (t->op == Op::kMatch || t->op == Op::kNotMatch) {
       TSUNAGU_RETURN_IF_ERROR(regex(*t));
@@ -182,12 +192,12 @@ class Parser {
     // A trailing observedAt/createdAt/... after an attribute addresses that member.
     if (names.size() > 1) {
       const std::string& last = names.back();
-      Meta m = last == "observedAt" ? Meta::kObservedAt
-             : last == "createdAt" ? Meta::kCreatedAt
-             : last == "modifiedAt" ? Meta::kModifiedAt
-             : last == "unitCode" ? Meta::kUnitCode
-             : last == "datasetId" ? Meta::kDatasetId
-                                   : Meta::kNone;
+      Meta m = last == "observedAt"   ? Meta::kObservedAt
+               : last == "createdAt"  ? Meta::kCreatedAt
+               : last == "modifiedAt" ? Meta::kModifiedAt
+               : last == "unitCode"   ? Meta::kUnitCode
+               : last == "datasetId"  ? Meta::kDatasetId
+                                      : Meta::kNone;
       if (m != Meta::kNone) {
         p.meta = m;
         names.pop_back();
@@ -200,7 +210,7 @@ class Parser {
         return error("'" + n + "' is not a valid attribute name (it must start with a letter)",
                      start);
       }
-      p.names.push_back(ctx_.expand(n));
+      p.names.push_back(ctx_.lookup(n));  // a name nobody stored: the empty atom, held by none
     }
     expanding_ = std::find(expand_.begin(), expand_.end(), names[0]) != expand_.end();
     p.text = std::string(q_.substr(start, pos_ - start));
@@ -214,8 +224,10 @@ class Parser {
     while (pos_ < q_.size()) {
       char c = q_[pos_];
       if (in_string) {
-        if (c == '\\') ++pos_;
-        else if (c == '"') in_string = false;
+        if (c == '\\')
+          ++pos_;
+        else if (c == '"')
+          in_string = false;
       } else if (c == '"') {
         in_string = true;
       } else if (c == ';' || c == '|' || c == ')') {
@@ -239,7 +251,7 @@ class Parser {
       out.kind = Literal::Kind::kString;
       out.quoted = true;
       out.text.assign(d.GetString(), d.GetStringLength());
-      if (valid_name(out.text)) out.expanded = std::string(ctx_.expand(out.text).str());
+      if (valid_name(out.text)) out.expanded = ctx_.iri(out.text);
       if (expanding_ && !out.expanded.empty()) out.text = out.expanded;
       return Status::Ok();
     }
@@ -276,7 +288,7 @@ class Parser {
     }
     out.kind = Literal::Kind::kString;
     if (expanding_ && valid_name(out.text)) {  // a term of an expandValues attribute
-      out.expanded = std::string(ctx_.expand(out.text).str());
+      out.expanded = ctx_.iri(out.text);
       out.text = out.expanded;
       return Status::Ok();
     }
@@ -301,11 +313,14 @@ class Parser {
     for (size_t i = 0; i < raw.size(); ++i) {
       char c = raw[i];
       if (in_string) {
-        if (c == '\\') ++i;
-        else if (c == '"') in_string = false;
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          in_string = false;
         continue;
       }
-      if (c == '"') in_string = true;
+      if (c == '"')
+        in_string = true;
       else if (c == ',') {
         parts.emplace_back(raw.substr(s, i - s), at + s);
         s = i + 1;
@@ -318,8 +333,9 @@ class Parser {
     }
     parts.emplace_back(raw.substr(s), at + s);
     if (range && parts.size() != 2) return error("a range takes exactly two values (a..b)", at);
-    t.shape = range ? Term::Shape::kRange : parts.size() > 1 ? Term::Shape::kList
-                                                             : Term::Shape::kSingle;
+    t.shape = range              ? Term::Shape::kRange
+              : parts.size() > 1 ? Term::Shape::kList
+                                 : Term::Shape::kSingle;
     if (t.shape != Term::Shape::kSingle && t.op != Op::kEq && t.op != Op::kNe) {
       return error(range ? "a range needs == or !=" : "a value list needs == or !=", op_at);
     }
@@ -358,12 +374,15 @@ class Parser {
         }
         if (klass) {
           if (c == ']') klass = false;
-        } else if (c == '[') klass = true;
-        else if (c == '(') ++depth;
+        } else if (c == '[')
+          klass = true;
+        else if (c == '(')
+          ++depth;
         else if (c == ')') {
           if (depth == 0) break;
           --depth;
-        } else if ((c == ';' || c == '|') && depth == 0) break;
+        } else if ((c == ';' || c == '|') && depth == 0)
+          break;
         ++pos_;
       }
       pattern = std::string(q_.substr(start, pos_ - start));

@@ -91,7 +91,7 @@ Result<TypeSelection> parse_type_selection(std::string_view text, const jsonld::
       if (!valid_name(name)) {
         return Status::BadRequestData("type: '" + name + "' is not a valid type name");
       }
-      atoms.push_back(ctx.expand(name));
+      atoms.push_back(ctx.lookup(name));  // a type nobody has: the empty atom, matching none
     }
     s.groups.push_back(std::move(atoms));
   }

@@ -105,14 +105,50 @@ bool only_type_filter(const EntityQuery& q) {
 
 }  // namespace
 
-QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
-  std::shared_lock lock(t.mu_);
-
-  // Candidates, in creation order.
+// The candidates a query reads, in creation order: a whole list (every entity, or one type's),
+// or entries picked from an index.
+struct QueryEngine::Plan {
   const SeqList* list = nullptr;
   std::vector<SeqList::Entry> picked;  // when not a whole list
   bool use_picked = false;
-  bool geo_decided = false;  // candidates already passed the geo-query
+  bool geo_decided = false;  // the candidates already passed the geo-query
+  bool single_type = false;  // the query selects exactly one type
+  const std::vector<SeqList::Entry>& entries() const {
+    return use_picked ? picked : list->entries();
+  }
+  // What matching need not check again: walking the one type's own list already guarantees
+  // the type; so do the geo candidates, and they passed the geo-query.
+  EntityQuery::Skip skip() const {
+    EntityQuery::Skip s;
+    s.types = (!use_picked && single_type) || geo_decided;
+    s.geo = geo_decided;
+    return s;
+  }
+};
+
+QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
+  std::shared_lock lock(t.mu_);
+  Plan p;
+  if (!plan(t, q, p)) return {};
+  // A plain page of one type list (or of everything): no scan at all.
+  if (p.list != nullptr && only_type_filter(q) && (p.single_type || !q.types || q.types->any)) {
+    QueryResult r;
+    r.total = p.list->size();
+    const auto& entries = p.list->entries();
+    for (size_t i = p.list->select(q.offset); i < entries.size() && r.entities.size() < q.limit;
+         ++i) {
+      if (entries[i].slot != SeqList::kDead) r.entities.push_back(t.slots_[entries[i].slot].entity);
+    }
+    r.more = q.offset + r.entities.size() < r.total;
+    return r;
+  }
+  return q.order_by.empty() ? scan(t, q, p) : order(t, q, p);
+}
+
+bool QueryEngine::plan(const Tenant& t, const EntityQuery& q, Plan& p) {
+  const SeqList*& list = p.list;
+  std::vector<SeqList::Entry>& picked = p.picked;
+  bool& use_picked = p.use_picked;
   bool selectors_by_id =
       !q.selectors.empty() && std::all_of(q.selectors.begin(), q.selectors.end(),
                                           [](const auto& s) { return s.id.has_value(); });
@@ -143,64 +179,14 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
     }
   } else if (q.geo && ngsild::geo::search_boxes(*q.geo).prunes) {
     use_picked = true;
-    geo_decided = true;
-    auto it = t.spatial_->by_name.find(q.geo_property);
-    if (it != t.spatial_->by_name.end()) {
-      // A query for one type (the usual case) reads that type's index, whose candidates need
-      // no type check, and the index of entities with several types. Any other type selection
-      // reads every index and checks the type first, which costs far less than the geometry:
-      // the dense slot_types_ array rejects other types without touching their entities.
-      const uint32_t single = q.types ? q.types->single().id() : 0;
-      std::vector<uint32_t> hits;
-      std::vector<std::pair<uint32_t, const ngsild::geo::Box*>> candidates;
-      const ngsild::geo::PointMatcher points(*q.geo);
-      auto scan = [&](const ngsild::geo::SpatialIndex& index, bool typed) {
-        candidates.clear();
-        index.for_each_candidate(*q.geo, [&](uint64_t key, const ngsild::geo::Box& box) {
-          candidates.emplace_back(static_cast<uint32_t>(key), &box);
-        });
-        const size_t n = candidates.size();
-        for (size_t i = 0; i < n; ++i) {
-          const auto [slot, box] = candidates[i];
-          if (!typed) {
-            if (i + 8 < n) __builtin_prefetch(&t.slot_types_[candidates[i + 8].first]);
-            const uint32_t tag = t.slot_types_[slot];
-            if (single != 0 && tag != single && tag != Tenant::kSeveralTypes) continue;
-            if (q.types && tag != single && !q.types->matches(*t.slots_[slot].entity)) continue;
-          }
-          // Points (most entity locations) are decided from the indexed position, without
-          // parsing the entity's GeoJSON again; other shapes are parsed.
-          bool hit;
-          if (boost::geometry::equals(box->min_corner(), box->max_corner())) {
-            hit = points.matches(box->min_corner());
-          } else {
-            hit = q.geo_matches(*t.slots_[slot].entity);
-          }
-          if (hit) hits.push_back(slot);
-        }
-      };
-      if (single != 0) {
-        auto own = it->second.find(single);
-        if (own != it->second.end()) scan(own->second, true);
-        auto several = it->second.find(Tenant::kSeveralTypes);
-        if (several != it->second.end()) scan(several->second, false);
-      } else {
-        for (const auto& [tag, index] : it->second)
-          scan(index, false);
-      }
-      // Each hit's slot is a cache miss of its own: asked for well ahead, not one at a time.
-      picked.reserve(hits.size());
-      for (size_t i = 0; i < hits.size(); ++i) {
-        if (i + 8 < hits.size()) __builtin_prefetch(&t.slots_[hits[i + 8]]);
-        picked.push_back({t.slots_[hits[i]].seq, hits[i]});
-      }
-    }
+    p.geo_decided = true;
+    geo_candidates(t, q, p);
   } else if (q.types && !q.types->any) {
     if (q.types->groups.size() == 1) {
       // One group: walk the smallest of its type lists; matches() checks the others.
       for (Atom type : q.types->groups[0]) {
         auto it = t.by_type_.find(type);
-        if (it == t.by_type_.end()) return {};
+        if (it == t.by_type_.end()) return false;
         if (list == nullptr || it->second.size() < list->size()) list = &it->second;
       }
     } else {
@@ -234,68 +220,113 @@ QueryResult QueryEngine::run(const Tenant& t, const EntityQuery& q) {
                              }),
                  picked.end());
   }
-
-  // A plain page of one type list (or of everything): no scan at all.
-  bool single_type =
+  p.single_type =
       q.types && !q.types->any && q.types->groups.size() == 1 && q.types->groups[0].size() == 1;
-  if (list != nullptr && only_type_filter(q) && (single_type || !q.types || q.types->any)) {
-    QueryResult r;
-    r.total = list->size();
-    const auto& entries = list->entries();
-    for (size_t i = list->select(q.offset); i < entries.size() && r.entities.size() < q.limit;
-         ++i) {
-      if (entries[i].slot != SeqList::kDead) r.entities.push_back(t.slots_[entries[i].slot].entity);
-    }
-    r.more = q.offset + r.entities.size() < r.total;
-    return r;
-  }
+  return true;
+}
 
-  const std::vector<SeqList::Entry>& entries = use_picked ? picked : list->entries();
-  // Walking the one type's own list already guarantees the type; so do the geo candidates.
-  EntityQuery::Skip skip;
-  skip.types = (!use_picked && single_type) || geo_decided;
-  skip.geo = geo_decided;
-  if (q.order_by.empty()) {
-    Pager pager(q);
-    const size_t n = entries.size();
-    // A numeric conjunct over one type's list: once the same query has been asked twice with
-    // no write in between, a column of the attribute's values rejects most entities unread.
-    // The column is aligned with the type's own list: only when that is the list walked.
-    const ngsild::query::Term* numeric = nullptr;
-    if (!use_picked && single_type && q.q) {
-      auto own = t.by_type_.find(q.types->groups[0][0]);
-      if (own != t.by_type_.end() && list == &own->second) numeric = numeric_conjunct(*q.q);
-    }
-    std::shared_ptr<const Tenant::NumericColumn> column;
-    if (numeric != nullptr)
-      column = t.numeric_column(q.types->groups[0][0], numeric->path.names[0]);
-    if (column && column->values.size() != n) column = nullptr;
-    // Entries worth reading: live, and not rejected by the column.
-    auto wanted = [&](size_t i) {
-      if (entries[i].slot == SeqList::kDead) return false;
-      if (!column) return true;
-      const double v = column->values[i];
-      return std::isnan(v) || numeric_holds(v, numeric->op, numeric->values[0].number);
+// The spatial index's candidates that pass the geo-query, into p.picked.
+void QueryEngine::geo_candidates(const Tenant& t, const EntityQuery& q, Plan& p) {
+  std::vector<SeqList::Entry>& picked = p.picked;
+  auto it = t.spatial_->by_name.find(q.geo_property);
+  if (it != t.spatial_->by_name.end()) {
+    // A query for one type (the usual case) reads that type's index, whose candidates need
+    // no type check, and the index of entities with several types. Any other type selection
+    // reads every index and checks the type first, which costs far less than the geometry:
+    // the dense slot_types_ array rejects other types without touching their entities.
+    const uint32_t single = q.types ? q.types->single().id() : 0;
+    std::vector<uint32_t> hits;
+    std::vector<std::pair<uint32_t, const ngsild::geo::Box*>> candidates;
+    const ngsild::geo::PointMatcher points(*q.geo);
+    auto scan = [&](const ngsild::geo::SpatialIndex& index, bool typed) {
+      candidates.clear();
+      index.for_each_candidate(*q.geo, [&](uint64_t key, const ngsild::geo::Box& box) {
+        candidates.emplace_back(static_cast<uint32_t>(key), &box);
+      });
+      const size_t n = candidates.size();
+      for (size_t i = 0; i < n; ++i) {
+        const auto [slot, box] = candidates[i];
+        if (!typed) {
+          if (i + 8 < n) __builtin_prefetch(&t.slot_types_[candidates[i + 8].first]);
+          const uint32_t tag = t.slot_types_[slot];
+          if (single != 0 && tag != single && tag != Tenant::kSeveralTypes) continue;
+          if (q.types && tag != single && !q.types->matches(*t.slots_[slot].entity)) continue;
+        }
+        // Points (most entity locations) are decided from the indexed position, without
+        // parsing the entity's GeoJSON again; other shapes are parsed.
+        bool hit;
+        if (boost::geometry::equals(box->min_corner(), box->max_corner())) {
+          hit = points.matches(box->min_corner());
+        } else {
+          hit = q.geo_matches(*t.slots_[slot].entity);
+        }
+        if (hit) hits.push_back(slot);
+      }
     };
-    // Whether matching reads attributes (otherwise only the entity itself is touched).
-    const bool reads_attrs = q.q || !q.attrs.empty() || (q.geo && !skip.geo);
-    for (size_t i = 0; i < n; ++i) {
-      // Entities are scattered on the heap: ask for the ones a few steps ahead early.
-      if (i + 8 < n && wanted(i + 8)) {
-        __builtin_prefetch(t.slots_[entries[i + 8].slot].entity.get());
-      }
-      if (!wanted(i)) continue;
-      const EntityPtr& entity = t.slots_[entries[i].slot].entity;
-      if (reads_attrs && i + 4 < n && wanted(i + 4)) {
-        const auto* ahead = t.slots_[entries[i + 4].slot].entity.get();
-        if (!ahead->attrs.empty()) __builtin_prefetch(ahead->attrs.data());
-      }
-      if (q.matches(*entity, skip) && !pager.take(entity)) break;
+    if (single != 0) {
+      auto own = it->second.find(single);
+      if (own != it->second.end()) scan(own->second, true);
+      auto several = it->second.find(Tenant::kSeveralTypes);
+      if (several != it->second.end()) scan(several->second, false);
+    } else {
+      for (const auto& [tag, index] : it->second)
+        scan(index, false);
     }
-    return pager.result();
+    // Each hit's slot is a cache miss of its own: asked for well ahead, not one at a time.
+    picked.reserve(hits.size());
+    for (size_t i = 0; i < hits.size(); ++i) {
+      if (i + 8 < hits.size()) __builtin_prefetch(&t.slots_[hits[i + 8]]);
+      picked.push_back({t.slots_[hits[i]].seq, hits[i]});
+    }
   }
+}
 
-  // orderBy: every match is needed before the first page is known.
+// Without orderBy: the matches in creation order, a page of them.
+QueryResult QueryEngine::scan(const Tenant& t, const EntityQuery& q, const Plan& p) {
+  const std::vector<SeqList::Entry>& entries = p.entries();
+  const EntityQuery::Skip skip = p.skip();
+  Pager pager(q);
+  const size_t n = entries.size();
+  // A numeric conjunct over one type's list: once the same query has been asked twice with
+  // no write in between, a column of the attribute's values rejects most entities unread.
+  // The column is aligned with the type's own list: only when that is the list walked.
+  const ngsild::query::Term* numeric = nullptr;
+  if (!p.use_picked && p.single_type && q.q) {
+    auto own = t.by_type_.find(q.types->groups[0][0]);
+    if (own != t.by_type_.end() && p.list == &own->second) numeric = numeric_conjunct(*q.q);
+  }
+  std::shared_ptr<const Tenant::NumericColumn> column;
+  if (numeric != nullptr) column = t.numeric_column(q.types->groups[0][0], numeric->path.names[0]);
+  if (column && column->values.size() != n) column = nullptr;
+  // Entries worth reading: live, and not rejected by the column.
+  auto wanted = [&](size_t i) {
+    if (entries[i].slot == SeqList::kDead) return false;
+    if (!column) return true;
+    const double v = column->values[i];
+    return std::isnan(v) || numeric_holds(v, numeric->op, numeric->values[0].number);
+  };
+  // Whether matching reads attributes (otherwise only the entity itself is touched).
+  const bool reads_attrs = q.q || !q.attrs.empty() || (q.geo && !skip.geo);
+  for (size_t i = 0; i < n; ++i) {
+    // Entities are scattered on the heap: ask for the ones a few steps ahead early.
+    if (i + 8 < n && wanted(i + 8)) {
+      __builtin_prefetch(t.slots_[entries[i + 8].slot].entity.get());
+    }
+    if (!wanted(i)) continue;
+    const EntityPtr& entity = t.slots_[entries[i].slot].entity;
+    if (reads_attrs && i + 4 < n && wanted(i + 4)) {
+      const auto* ahead = t.slots_[entries[i + 4].slot].entity.get();
+      if (!ahead->attrs.empty()) __builtin_prefetch(ahead->attrs.data());
+    }
+    if (q.matches(*entity, skip) && !pager.take(entity)) break;
+  }
+  return pager.result();
+}
+
+// orderBy: every match is needed before the first page is known.
+QueryResult QueryEngine::order(const Tenant& t, const EntityQuery& q, const Plan& p) {
+  const std::vector<SeqList::Entry>& entries = p.entries();
+  const EntityQuery::Skip skip = p.skip();
   struct Keyed {
     std::vector<ngsild::query::SortKey> keys;
     uint64_t seq;

@@ -22,6 +22,16 @@ class QueryEngine {
   // Without orderBy, results come in creation order, which is stable while nothing changes:
   // consecutive pages neither skip nor repeat entities.
   static QueryResult run(const Tenant& tenant, const ngsild::query::EntityQuery& q);
+
+ private:
+  // Each query in three steps: plan (the narrowest index gives the candidates; false when
+  // nothing can match), then scan (in creation order, a page at a time) or order (all
+  // matches, sorted).
+  struct Plan;
+  static bool plan(const Tenant& t, const ngsild::query::EntityQuery& q, Plan& p);
+  static void geo_candidates(const Tenant& t, const ngsild::query::EntityQuery& q, Plan& p);
+  static QueryResult scan(const Tenant& t, const ngsild::query::EntityQuery& q, const Plan& p);
+  static QueryResult order(const Tenant& t, const ngsild::query::EntityQuery& q, const Plan& p);
 };
 
 }  // namespace tsunagu::engine

@@ -17,10 +17,14 @@ std::mutex g_mu;
 
 const char* name(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -32,7 +36,9 @@ void configure(Level min_level, bool json) {
   g_json = json;
 }
 
-bool enabled(Level level) { return static_cast<int>(level) >= g_min.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_min.load(std::memory_order_relaxed);
+}
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
   if (!enabled(level)) return;
@@ -48,12 +54,17 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
     w.string(event);
     for (const auto& f : fields) {
       w.key(f.key);
-      std::visit([&](auto v) {
-        using T = decltype(v);
-        if constexpr (std::is_same_v<T, std::string_view>) w.string(v);
-        else if constexpr (std::is_same_v<T, bool>) w.boolean(v);
-        else w.number(v);
-      }, f.value);
+      std::visit(
+          [&](auto v) {
+            using T = decltype(v);
+            if constexpr (std::is_same_v<T, std::string_view>)
+              w.string(v);
+            else if constexpr (std::is_same_v<T, bool>)
+              w.boolean(v);
+            else
+              w.number(v);
+          },
+          f.value);
     }
     w.end_object();
   } else {
@@ -62,12 +73,17 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
       line += " ";
       line += f.key;
       line += "=";
-      std::visit([&](auto v) {
-        using T = decltype(v);
-        if constexpr (std::is_same_v<T, std::string_view>) line += v;
-        else if constexpr (std::is_same_v<T, bool>) line += v ? "true" : "false";
-        else line += std::to_string(v);
-      }, f.value);
+      std::visit(
+          [&](auto v) {
+            using T = decltype(v);
+            if constexpr (std::is_same_v<T, std::string_view>)
+              line += v;
+            else if constexpr (std::is_same_v<T, bool>)
+              line += v ? "true" : "false";
+            else
+              line += std::to_string(v);
+          },
+          f.value);
     }
   }
   line.push_back('\n');
@@ -77,11 +93,16 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
 }
 
 bool parse_level(std::string_view t, Level& out) {
-  if (t == "debug") out = Level::kDebug;
-  else if (t == "info") out = Level::kInfo;
-  else if (t == "warn") out = Level::kWarn;
-  else if (t == "error") out = Level::kError;
-  else return false;
+  if (t == "debug")
+    out = Level::kDebug;
+  else if (t == "info")
+    out = Level::kInfo;
+  else if (t == "warn")
+    out = Level::kWarn;
+  else if (t == "error")
+    out = Level::kError;
+  else
+    return false;
   return true;
 }
 

@@ -27,9 +27,8 @@ class Counter {
 // Latency histogram in seconds with fixed bucket bounds.
 class Histogram {
  public:
-  static constexpr std::array<double, 14> kBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                     0.005,  0.01,    0.025,  0.05,  0.1,
-                                                     0.25,   0.5,     1.0,    2.5};
+  static constexpr std::array<double, 14> kBounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
   void observe(double seconds);
   uint64_t count() const { return count_.load(std::memory_order_relaxed); }
 
@@ -68,13 +67,11 @@ class Family {
 class Registry {
  public:
   Family<Counter>& counter(std::string name, std::string help, std::vector<std::string> labels);
-  Family<Histogram>& histogram(std::string name, std::string help,
-                               std::vector<std::string> labels);
+  Family<Histogram>& histogram(std::string name, std::string help, std::vector<std::string> labels);
   // A gauge read at scrape time; `read` adds (label values, value) rows.
   using GaugeReader =
       std::function<void(std::vector<std::pair<std::vector<std::string>, double>>& rows)>;
-  void gauge(std::string name, std::string help, std::vector<std::string> labels,
-             GaugeReader read);
+  void gauge(std::string name, std::string help, std::vector<std::string> labels, GaugeReader read);
 
   // The text exposition format (version 0.0.4).
   std::string render();

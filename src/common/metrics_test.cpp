@@ -13,7 +13,8 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   std::string line;
-  while (std::getline(in, line)) out.push_back(line);
+  while (std::getline(in, line))
+    out.push_back(line);
   return out;
 }
 
@@ -28,7 +29,8 @@ std::vector<std::string> lines_starting(const std::string& text, const std::stri
 
 size_t count_of(const std::string& text, const std::string& needle) {
   size_t n = 0;
-  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1))
+    ++n;
   return n;
 }
 
@@ -53,8 +55,7 @@ TEST(MetricsTest, CounterWithLabels) {
   std::string text = r.render();
   EXPECT_NE(text.find("http_requests_total{method=\"GET\",status=\"200\"} 3\n"), std::string::npos)
       << text;
-  EXPECT_NE(text.find("http_requests_total{method=\"POST\",status=\"201\"} 1\n"),
-            std::string::npos)
+  EXPECT_NE(text.find("http_requests_total{method=\"POST\",status=\"201\"} 1\n"), std::string::npos)
       << text;
   EXPECT_EQ(count_of(text, "# TYPE http_requests_total counter\n"), 1u);
 }
@@ -84,10 +85,12 @@ TEST(MetricsTest, CountersAddUpAcrossThreads) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < 10000; ++i) c.inc();
+      for (int i = 0; i < 10000; ++i)
+        c.inc();
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(c.value(), 40000u);
 }
 
@@ -124,7 +127,8 @@ TEST(MetricsTest, HistogramBucketsAreCumulative) {
       EXPECT_GT(bound, previous_le);
       previous_le = bound;
       uint64_t expected = 0;
-      for (double v : {0.00005, 0.001, 0.003, 0.5, 3.0}) expected += v <= bound ? 1 : 0;
+      for (double v : {0.00005, 0.001, 0.003, 0.5, 3.0})
+        expected += v <= bound ? 1 : 0;
       EXPECT_EQ(n, expected) << l;
     }
   }
@@ -190,7 +194,9 @@ TEST(MetricsTest, EveryLineIsACommentOrASample) {
   }
 }
 
-TEST(MetricsTest, ProcessRegistryIsOne) { EXPECT_EQ(&registry(), &registry()); }
+TEST(MetricsTest, ProcessRegistryIsOne) {
+  EXPECT_EQ(&registry(), &registry());
+}
 
 }  // namespace
 }  // namespace tsunagu::metrics

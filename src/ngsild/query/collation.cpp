@@ -10,7 +10,9 @@
 
 namespace tsunagu::ngsild::query {
 
-Collation::~Collation() { ucol_close(collator_); }
+Collation::~Collation() {
+  ucol_close(collator_);
+}
 
 Result<std::shared_ptr<const Collation>> Collation::get(std::string_view tag) {
   static std::mutex mu;
@@ -33,8 +35,8 @@ Result<std::shared_ptr<const Collation>> Collation::get(std::string_view tag) {
   err = U_ZERO_ERROR;
   UCollator* c = ucol_open(locale, &err);
   if (U_FAILURE(err) || c == nullptr) {
-    return Status::BadRequestData("collation: '" + key.substr(0, 80) + "' cannot be opened: " +
-                                  u_errorName(err));
+    return Status::BadRequestData("collation: '" + key.substr(0, 80) +
+                                  "' cannot be opened: " + u_errorName(err));
   }
   auto collation = std::make_shared<const Collation>(c);
   if (cache->size() < 256) cache->emplace(key, collation);
@@ -49,8 +51,8 @@ std::string Collation::sort_key(std::string_view utf8) const {
                        static_cast<int32_t>(utf8.size()), &err);
   if (U_FAILURE(err)) return std::string(utf8);
   std::string key(utf8.size() * 4 + 16, '\0');
-  int32_t n = ucol_getSortKey(collator_, text.data(), len,
-                              reinterpret_cast<uint8_t*>(key.data()), static_cast<int32_t>(key.size()));
+  int32_t n = ucol_getSortKey(collator_, text.data(), len, reinterpret_cast<uint8_t*>(key.data()),
+                              static_cast<int32_t>(key.size()));
   if (n > static_cast<int32_t>(key.size())) {
     key.resize(n);
     n = ucol_getSortKey(collator_, text.data(), len, reinterpret_cast<uint8_t*>(key.data()), n);

@@ -6,10 +6,14 @@
 
 // GCC 12 reports false -Wmaybe-uninitialized inside Boost.Geometry 1.74 envelope/relate code at
 // -O2; the warning is located in these headers, so silencing it here leaves ours checked.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/geometry.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <cmath>
 #include <cstdint>

@@ -9,10 +9,14 @@
 #pragma once
 
 // See lattice.hpp: GCC 12 false positives inside Boost.Geometry.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/geometry/index/rtree.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #include <boost/iterator/function_output_iterator.hpp>
 
 #include <algorithm>

@@ -95,9 +95,10 @@ std::optional<Status> read_error_answer(const boost::system::error_code& ec,
   if (ec == bhttp::error::header_limit) {
     // The limit covers the request line too; when that line alone did not fit, the target is
     // what is too long (RFC 9110 §15.5.15: 414), otherwise the header fields are (431).
-    // The parser consumes the request line as soon as it is complete, so an unconsumed
-    // "METHOD /..." without a line end means the line itself did not fit.
-    const std::string_view window = unparsed;
+    // The parser consumes the request line as soon as it is complete, and looks for its end
+    // in the limit's worth of input only: an unconsumed "METHOD /..." without a line end in
+    // that much means the line itself did not fit. (More may have arrived, its end too.)
+    const std::string_view window = unparsed.substr(0, options.max_header_bytes);
     size_t space = window.find(' ');
     bool request_line = space != std::string_view::npos && space > 0 && space < 16 &&
                         window.find("\r\n") == std::string_view::npos && window.find(':') > space;

@@ -83,6 +83,19 @@ TEST(RequestParserTest, LimitsAnswerWithTheirOwnKinds) {
   EXPECT_EQ(body.answer->kind(), ErrorKind::kPayloadTooLarge);
 }
 
+// The request line's end arrived with it, beyond the limit: the line still did not fit (414),
+// not the header fields (431), as when the rest was yet to come.
+TEST(RequestParserTest, ALongTargetIs414AlsoWhenTheWholeHeaderArrived) {
+  ServerOptions small;
+  small.max_header_bytes = 64;
+  const std::string line = "GET /" + std::string(100, 'a') + " HTTP/1.1";
+  for (const std::string& bytes : {line, line + "\r\nHost: t\r\n\r\n"}) {
+    auto in = read(bytes, small);
+    ASSERT_TRUE(in.answer) << bytes;
+    EXPECT_EQ(in.answer->kind(), ErrorKind::kUriTooLong) << bytes;
+  }
+}
+
 TEST(RequestParserTest, MalformedInputIsInvalidRequest) {
   for (std::string_view bytes :
        {"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{} ",

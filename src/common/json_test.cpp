@@ -442,6 +442,21 @@ TEST(JsonTextTest, NumbersReadBackToTheSameValue) {
   }
 }
 
+// Found by fuzz/json.cpp: -0.0 was written "-0", which reads back as the integer 0.
+TEST(JsonTextTest, NegativeZeroStaysNegativeZero) {
+  for (const char* t : {"[-0.0]", "[-0e5]", "[-0.000]"}) {
+    JsonDoc a;
+    ASSERT_TRUE(parse_json(t, a).ok()) << t;
+    const std::string text = json_text(a);
+    EXPECT_EQ(text, "[-0.0]") << t;
+    JsonDoc b;
+    ASSERT_TRUE(parse_json(text, b).ok()) << text;
+    ASSERT_TRUE(b[0].IsDouble()) << text;
+    EXPECT_TRUE(std::signbit(b[0].GetDouble())) << text;
+    EXPECT_EQ(json_text(b), text);
+  }
+}
+
 TEST(JsonTextTest, AppendsToExistingText) {
   JsonDoc doc;
   ASSERT_TRUE(parse_json("[1]", doc).ok());

@@ -264,8 +264,11 @@ class ContextBuilder {
       ctx->terms_.emplace(term, def);
     }
     // Reverse map: for each IRI the shortest term, ties broken by the lexicographically least
-    // (JSON-LD 1.1 §6.2 term selection, without container/type ranking).
+    // (JSON-LD 1.1 §6.2 term selection, without container/type ranking). Only terms that are
+    // valid names: a response must not name an attribute or type in a way no request may
+    // (§4.6.2); without one, the IRI is compacted otherwise or written in full.
     for (const auto& [term, def] : ctx->terms_) {
+      if (!valid_name(term)) continue;
       auto [it, inserted] = ctx->reverse_.emplace(def.iri, term);
       if (!inserted) {
         const std::string& cur = it->second;
@@ -686,3 +689,28 @@ std::vector<std::string> ContextCache::cached_urls() const {
 }
 
 }  // namespace tsunagu::ngsild::jsonld
+
+namespace tsunagu::ngsild {
+namespace {
+
+// 1 for the bytes a name may hold: not space, controls, DEL or the characters §4.6.2 forbids.
+constexpr auto kNameByte = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0x21; c < 0x100; ++c)
+    t[c] = c != 0x7f;
+  for (char c : std::string_view("<>\"'=;()\\"))
+    t[static_cast<unsigned char>(c)] = 0;
+  return t;
+}();
+
+}  // namespace
+
+bool valid_name(std::string_view n) {
+  if (n.empty() || n.size() > 1024 || n[0] == '@') return false;
+  for (unsigned char c : n) {
+    if (!kNameByte[c]) return false;
+  }
+  return true;
+}
+
+}  // namespace tsunagu::ngsild

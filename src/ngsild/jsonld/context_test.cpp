@@ -100,6 +100,18 @@ TEST_F(ContextTest, AbsoluteIrisExpandToThemselves) {
   EXPECT_EQ(core.compact(Atom::intern("http://example.org/speed")), "http://example.org/speed");
 }
 
+// Found by fuzz/entity.cpp: a term that is no valid attribute name ("spee;#1") was chosen to
+// compact its IRI, so a GET named an attribute in a way no request may (§4.6.2).
+TEST_F(ContextTest, CompactionWritesOnlyValidNames) {
+  auto both =
+      must(R"({"spee;#1": "http://example.org/speed", "speed#2": "http://example.org/speed"})");
+  EXPECT_EQ(both->compact(Atom::intern("http://example.org/speed")), "speed#2");
+  auto only = must(R"({"a b": "http://example.org/ab", "e;x": "http://example.org/"})");
+  EXPECT_EQ(only->compact(Atom::intern("http://example.org/ab")), "http://example.org/ab");
+  EXPECT_EQ(only->compact(Atom::intern("http://example.org/cd")), "http://example.org/cd");
+  EXPECT_EQ(only->expand("a b"), Atom::intern("http://example.org/ab"));  // still defined
+}
+
 TEST_F(ContextTest, CorePrefixesMakeCompactIris) {
   const Context& core = *cache_.core();
   EXPECT_EQ(core.expand("ngsi-ld:foo").str(), iri(kNgsiLd, "foo"));

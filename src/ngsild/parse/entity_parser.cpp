@@ -659,28 +659,6 @@ Status check_payload(const Attribute& a, std::string_view where) {
   return p.check(where, d, probe);
 }
 
-namespace {
-
-// 1 for the bytes a name may hold: not space, controls, DEL or the characters §4.6.2 forbids.
-constexpr auto kNameByte = [] {
-  std::array<unsigned char, 256> t{};
-  for (int c = 0x21; c < 0x100; ++c)
-    t[c] = c != 0x7f;
-  for (char c : std::string_view("<>\"'=;()\\"))
-    t[static_cast<unsigned char>(c)] = 0;
-  return t;
-}();
-
-}  // namespace
-
-bool valid_name(std::string_view n) {
-  if (n.empty() || n.size() > 1024 || n[0] == '@') return false;
-  for (unsigned char c : n) {
-    if (!kNameByte[c]) return false;
-  }
-  return true;
-}
-
 bool valid_scope(std::string_view s) {
   if (s.size() < 2 || s[0] != '/' || s.back() == '/') return false;
   bool prev_slash = true;

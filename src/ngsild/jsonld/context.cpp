@@ -175,11 +175,19 @@ std::string_view Context::compact(Atom iri, std::string& scratch) const {
       return rest;
     }
   }
+  // The compact IRI with the longest prefix that reads back as this IRI: not one that a term
+  // of its own name would take (JSON-LD 1.1 §6.3, IRI compaction), nor one whose suffix starts
+  // with "//" (read as an absolute IRI).
   const std::pair<std::string, std::string>* best = nullptr;
   for (const auto& p : prefixes_) {
-    if (text.size() > p.first.size() && text.substr(0, p.first.size()) == p.first) {
-      if (best == nullptr || p.first.size() > best->first.size()) best = &p;
-    }
+    if (text.size() <= p.first.size() || text.substr(0, p.first.size()) != p.first) continue;
+    if (best != nullptr && p.first.size() <= best->first.size()) continue;
+    const std::string_view suffix = text.substr(p.first.size());
+    if (suffix.substr(0, 2) == "//") continue;
+    scratch = p.second;
+    scratch.push_back(':');
+    scratch.append(suffix);
+    if (terms_.find(scratch) == terms_.end()) best = &p;
   }
   if (best != nullptr) {
     scratch = best->second;

@@ -194,9 +194,11 @@ bool is_ngsild_null(AttrKind kind, const JsonValue& v) {
     if (!v.IsArray() || v.Size() != 1) return false;
     const JsonValue& item = v[0];
     if (is(item, kNullMarker)) return true;
-    auto o = item.IsObject() ? item.FindMember("object") : item.MemberEnd();
-    return item.IsObject() && item.MemberCount() == 1 && o != item.MemberEnd() &&
-           is(o->value, kNullMarker);
+    // Only an object has members to look for (RapidJSON asserts, and reads a number's bits as
+    // a member pointer, when asked for a non-object's MemberEnd()).
+    if (!item.IsObject() || item.MemberCount() != 1) return false;
+    auto o = item.FindMember("object");
+    return o != item.MemberEnd() && is(o->value, kNullMarker);
   }
   return false;
 }

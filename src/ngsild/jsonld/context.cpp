@@ -437,6 +437,13 @@ class ContextBuilder {
   }
 
   std::string expand_value(const std::string& value, int depth, const std::string* self) {
+    // A value that is a defined term stands for that term's IRI, also when it holds a colon
+    // (JSON-LD 1.1 IRI expansion: terms before compact and absolute IRIs); otherwise a
+    // response could write the IRI in a form that reads back as the term's.
+    if (self == nullptr || value != *self) {
+      auto t = defs_.find(value);
+      if (t != defs_.end()) return resolve(t->first, t->second, depth + 1);
+    }
     size_t colon = value.find(':');
     if (colon != std::string::npos) {
       std::string prefix = value.substr(0, colon);
@@ -449,10 +456,6 @@ class ContextBuilder {
         }
       }
       return value;
-    }
-    if (self == nullptr) {
-      auto t = defs_.find(value);
-      if (t != defs_.end()) return resolve(t->first, t->second, depth + 1);
     }
     return vocab_.empty() ? std::string(kDefaultVocab) + value : vocab_ + value;
   }

@@ -124,6 +124,16 @@ TEST_F(ContextTest, ACompactIriIsNotWrittenWhereATermOfItsNameStands) {
   }
 }
 
+// Found by fuzz/context.cpp: a term defined as another term's name that holds a colon took
+// that name as an absolute IRI, which a response then wrote and a request read as the other.
+TEST_F(ContextTest, ATermDefinedByAnotherTermsNameTakesItsIri) {
+  auto ctx = must(R"({"alias": "ex:name", "ex:name": "http://other/name"})");
+  EXPECT_EQ(ctx->expand("alias"), Atom::intern("http://other/name"));
+  EXPECT_EQ(ctx->expand(ctx->compact(ctx->expand("alias"))), ctx->expand("alias"));
+  auto cycle = must(R"({"a:b": "c:d", "c:d": "a:b", "x": "a:b"})");
+  EXPECT_EQ(cycle->expand("x"), cycle->expand("x"));  // resolved, or not, without looping
+}
+
 TEST_F(ContextTest, CorePrefixesMakeCompactIris) {
   const Context& core = *cache_.core();
   EXPECT_EQ(core.expand("ngsi-ld:foo").str(), iri(kNgsiLd, "foo"));

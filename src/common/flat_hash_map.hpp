@@ -49,11 +49,12 @@ class FlatHashMap {
     using pointer = std::conditional_t<Const, const value_type*, value_type*>;
     Iter() = default;
     Iter(Map* map, size_t pos) : map_(map), pos_(pos) { skip(); }
-    // iterator converts to const_iterator, as std's do.
-    template <bool C = Const, class = std::enable_if_t<!C>>
-    operator Iter<true>() const {  // NOLINT(google-explicit-constructor)
-      return Iter<true>(map_, pos_);
-    }
+    // iterator converts to const_iterator, as std's do. (A constructor of const_iterator, not a
+    // conversion operator of iterator: const_iterator would then declare a conversion to
+    // itself, which clang rightly reports as one that is never used.)
+    template <bool C = Const, class = std::enable_if_t<C>>
+    Iter(const Iter<false>& it)  // NOLINT(google-explicit-constructor)
+        : map_(it.map_), pos_(it.pos_) {}
     reference operator*() const { return map_->slots_[pos_]; }
     pointer operator->() const { return &map_->slots_[pos_]; }
     Iter& operator++() {
@@ -66,6 +67,7 @@ class FlatHashMap {
 
    private:
     friend class FlatHashMap;
+    friend class Iter<true>;
     void skip() {
       while (pos_ < map_->capacity_ && map_->tags_[pos_] == 0)
         ++pos_;

@@ -1,6 +1,5 @@
 #include "common/json.hpp"
 
-#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 
@@ -93,6 +92,10 @@ class DepthScan {
   bool ascii() const {
     return (seen_ & 0x80) == 0;
   }
+  // Whether a backslash occurs (so, whether any string may hold a \u escape).
+  bool escapes() const {
+    return escapes_;
+  }
   // Offset of the first NUL byte, or npos.
   size_t nul() const {
     return nul_;
@@ -105,6 +108,7 @@ class DepthScan {
     note(c);
     if (in_string_) {
       if (c == '\\') {
+        escapes_ = true;
         if (++i_ < s_.size()) note(s_[i_]);
       } else if (c == '"') {
         in_string_ = false;
@@ -134,8 +138,21 @@ class DepthScan {
   int depth_ = 0;
   bool in_string_ = false;
   unsigned char seen_ = 0;
+  bool escapes_ = false;
   size_t nul_ = std::string_view::npos;
 };
+
+// Whether `s` holds a UTF-16 surrogate encoded as UTF-8 (ED A0..BF ..), which is not Unicode
+// text. RapidJSON refuses one in raw bytes and a lone \ud800-\udbff escape, but encodes a lone
+// \udc00-\udfff escape as one: a string written from it is no longer valid JSON text, so the
+// store's document of an entity holding it could not be read back.
+bool has_surrogate(const char* s, size_t n) {
+  const char* end = s + n;
+  for (const char* p = s; (p = static_cast<const char*>(std::memchr(p, '\xed', end - p)));) {
+    if (++p < end && static_cast<unsigned char>(*p) >= 0xa0) return true;
+  }
+  return false;
+}
 
 void write_value(const JsonValue& v, JsonWriter& w) {
   switch (v.GetType()) {
@@ -183,7 +200,8 @@ void write_value(const JsonValue& v, JsonWriter& w) {
 // from_chars cannot represent: overflow is an error, underflow a zero or subnormal.
 class NumberHandler {
  public:
-  explicit NumberHandler(JsonDoc& d) : d_(d) {}
+  // `escapes`: the text has backslashes, so strings may hold escaped surrogates to refuse.
+  NumberHandler(JsonDoc& d, bool escapes) : d_(d), escapes_(escapes) {}
 
   bool Null() { return d_.Null(); }
   bool Bool(bool b) { return d_.Bool(b); }
@@ -192,9 +210,13 @@ class NumberHandler {
   bool Int64(int64_t i) { return d_.Int64(i); }
   bool Uint64(uint64_t u) { return d_.Uint64(u); }
   bool Double(double v) { return d_.Double(v); }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return d_.String(s, n, copy); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    return unicode(s, n) && d_.String(s, n, copy);
+  }
   bool StartObject() { return d_.StartObject(); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return d_.Key(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    return unicode(s, n) && d_.Key(s, n, copy);
+  }
   bool EndObject(rapidjson::SizeType n) { return d_.EndObject(n); }
   bool StartArray() { return d_.StartArray(); }
   bool EndArray(rapidjson::SizeType n) { return d_.EndArray(n); }
@@ -231,10 +253,19 @@ class NumberHandler {
 
   // The number that stopped the parse, when one did.
   const std::string& too_big() const { return too_big_; }
+  // Whether a string with a lone surrogate escape stopped the parse.
+  bool surrogate() const { return surrogate_; }
 
  private:
+  bool unicode(const char* s, rapidjson::SizeType n) {
+    if (escapes_ && has_surrogate(s, n)) surrogate_ = true;
+    return !surrogate_;
+  }
+
   JsonDoc& d_;
+  bool escapes_;
   std::string too_big_;
+  bool surrogate_ = false;
 };
 
 // The first member name given twice in one object of `v`, if any. RFC 8259 §4 leaves duplicate
@@ -278,16 +309,18 @@ const JsonValue* duplicate_name(const JsonValue& v) {
 
 // Runs RapidJSON's recursive reader over `is` into `doc` through NumberHandler.
 template <unsigned kFlags, class Stream>
-Status read_into(Stream& is, JsonDoc& doc) {
+Status read_into(Stream& is, JsonDoc& doc, bool escapes) {
   constexpr unsigned kAll = kFlags | rapidjson::kParseNumbersAsStringsFlag;
   rapidjson::ParseResult result;
   std::string too_big;
+  bool surrogate = false;
   auto generate = [&](JsonDoc& d) {
-    NumberHandler h(d);
+    NumberHandler h(d, escapes);
     // Each thread keeps its reader, and so the reader's stack: no allocation per parse.
     thread_local rapidjson::Reader reader;
     result = reader.Parse<kAll>(is, h);
     too_big = h.too_big();
+    surrogate = h.surrogate();
     return !result.IsError();
   };
   doc.Populate(generate);
@@ -302,6 +335,11 @@ Status read_into(Stream& is, JsonDoc& doc) {
   }
   // The document is left empty (null), as after a failed Parse.
   doc.SetNull();
+  if (surrogate) {
+    return Status::InvalidRequest("malformed JSON before offset " +
+                                  std::to_string(result.Offset()) +
+                                  ": a string holds a \\u escape of a lone UTF-16 surrogate");
+  }
   if (!too_big.empty()) {
     return Status::InvalidRequest("malformed JSON at offset " + std::to_string(result.Offset()) +
                                   ": number " + too_big.substr(0, 40) +
@@ -330,11 +368,13 @@ Status parse_text(std::string_view text, const char* terminated, JsonDoc& doc,
   }
   // RapidJSON's recursive parser (about a tenth quicker than its iterative one on an entity):
   // the depth check above has bounded its recursion to kMaxJsonDepth levels.
+  const bool esc = scan.escapes();
   constexpr unsigned kValidate = rapidjson::kParseValidateEncodingFlag;
   constexpr unsigned kInsitu = rapidjson::kParseInsituFlag;
   if (in_place != nullptr) {
     rapidjson::InsituStringStream is(in_place);
-    return scan.ascii() ? read_into<kInsitu>(is, doc) : read_into<kInsitu | kValidate>(is, doc);
+    return scan.ascii() ? read_into<kInsitu>(is, doc, esc)
+                        : read_into<kInsitu | kValidate>(is, doc, esc);
   }
   if (scan.ascii()) {
     // ASCII text needs no UTF-8 check (a third of the parse of a typical entity), and read as a
@@ -342,18 +382,19 @@ Status parse_text(std::string_view text, const char* terminated, JsonDoc& doc,
     // takes half the time.
     if (terminated != nullptr) {
       rapidjson::StringStream is(terminated);
-      return read_into<0>(is, doc);
+      return read_into<0>(is, doc, esc);
     }
     thread_local std::string copy;
     copy.assign(text);
     rapidjson::StringStream is(copy.c_str());
-    Status st = read_into<0>(is, doc);
+    Status st = read_into<0>(is, doc, esc);
     if (copy.capacity() > (1u << 20)) std::string().swap(copy);
     return st;
   }
-  rapidjson::MemoryStream ms(text.data(), text.size());
-  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
-  return read_into<kValidate>(is, doc);
+  // Read as it is, like the other doors: through an EncodedInputStream RapidJSON would drop a
+  // byte order mark, and also the first byte or two of one (so "\xef[0]" read as [0]).
+  rapidjson::MemoryStream is(text.data(), text.size());
+  return read_into<kValidate>(is, doc, esc);
 }
 
 }  // namespace
@@ -377,7 +418,13 @@ Status parse_json_in_place(std::string&& text, std::shared_ptr<JsonDoc>& doc) {
   };
   auto owned = std::make_shared<Owned>();
   owned->text = std::move(text);
-  Status st = parse_text(owned->text, owned->text.c_str(), owned->doc, owned->text.data());
+  const size_t size = owned->text.size();
+  // RapidJSON's UTF-8 check takes the continuation bytes a lead byte announces without looking
+  // for the text's end, up to three past the last lead byte, and in place writes each back:
+  // NULs after the text keep those reads and writes inside the string (and fail the check).
+  owned->text.append(3, '\0');
+  Status st = parse_text(std::string_view(owned->text.data(), size), owned->text.c_str(),
+                         owned->doc, owned->text.data());
   doc = std::shared_ptr<JsonDoc>(owned, &owned->doc);
   return st;
 }

@@ -404,6 +404,50 @@ TEST(ParseJsonTest, InPlaceAgreesWithACopyingParse) {
   }
 }
 
+// Found by fuzz/entity.cpp (AddressSanitizer): RapidJSON's UTF-8 check read and, in place,
+// wrote up to three bytes past the text when it ended inside a multi-byte sequence. Under the
+// sanitizer pass of scripts/test this reads outside the string's allocation if it regresses.
+TEST(ParseJsonTest, InPlaceTruncatedUtf8AtTheEndStaysInsideTheText) {
+  for (const char* lead : {"\xc3", "\xe4", "\xe4\xb8", "\xf4", "\xf0\x90\x80"}) {
+    for (const std::string& text : {std::string("{\"id\": \"urMyyyyyyokyo.") + lead,
+                                    std::string("{\"id\": \"urMyyyyyyokyo.") + lead + "}"}) {
+      std::string exact = text;
+      exact.shrink_to_fit();  // nothing after the terminating NUL
+      std::shared_ptr<JsonDoc> doc;
+      Status st = parse_json_in_place(std::move(exact), doc);
+      EXPECT_NE(st.detail().find("malformed JSON"), std::string::npos) << text;
+      JsonDoc copied;
+      EXPECT_EQ(st.detail(), parse_json(std::string_view(text), copied).detail()) << text;
+    }
+  }
+}
+
+// Found by fuzz/json.cpp: RapidJSON encodes a lone \udc00-\udfff escape as an (invalid) UTF-8
+// surrogate, which, written out, was JSON no parser would read back (a stored entity holding
+// one could not be loaded at the next start).
+TEST(ParseJsonTest, RefusesALoneLowSurrogateEscape) {
+  for (const std::string& text :
+       {std::string(R"(["\udc00"])"), std::string(R"({"a\udfffb":1})"),
+        std::string(R"(["x\ud83d\ude00\udc00"])"), std::string("[\"\xc3\xa9\\udc00\"]")}) {
+    EXPECT_NE(error_of_each(text).find("lone UTF-16 surrogate"), std::string::npos) << text;
+    std::shared_ptr<JsonDoc> doc;
+    EXPECT_FALSE(parse_json_in_place(std::string(text), doc).ok()) << text;
+  }
+  EXPECT_EQ(error_of_each(R"(["\ud7ff\ue000\ud83d\ude00"])"), "ok");
+}
+
+// Found by fuzz/json.cpp: the copying door of non-ASCII text dropped a byte order mark, or the
+// first bytes of one, where the others refuse them (a JSON text has none, RFC 8259 §8.1).
+TEST(ParseJsonTest, EveryDoorRefusesAByteOrderMarkAndItsFirstBytes) {
+  for (const std::string& text :
+       {std::string("\xef[0]"), std::string("\xef\xbb[0]"), std::string("\xef\xbb\xbf[0]"),
+        std::string("\xef\xbb\xbf{\"a\":\"\xc3\xa9\"}")}) {
+    EXPECT_NE(error_of_each(text), "ok") << text;
+    std::shared_ptr<JsonDoc> doc;
+    EXPECT_FALSE(parse_json_in_place(std::string(text), doc).ok()) << text;
+  }
+}
+
 TEST(JsonTextTest, RoundTripsMinifiedAndKeepsMemberOrder) {
   const char* texts[] = {
       R"({"z":1,"a":2,"m":{"y":[1,2,{"b":null,"a":true}],"x":"s"}})",
@@ -439,6 +483,21 @@ TEST(JsonTextTest, NumbersReadBackToTheSameValue) {
     ASSERT_TRUE(parse_json(text, b).ok()) << text;
     EXPECT_EQ(a.GetDouble(), b.GetDouble()) << t << " -> " << text;
     EXPECT_EQ(json_text(b), text);  // stable
+  }
+}
+
+// Found by fuzz/json.cpp: -0.0 was written "-0", which reads back as the integer 0.
+TEST(JsonTextTest, NegativeZeroStaysNegativeZero) {
+  for (const char* t : {"[-0.0]", "[-0e5]", "[-0.000]"}) {
+    JsonDoc a;
+    ASSERT_TRUE(parse_json(t, a).ok()) << t;
+    const std::string text = json_text(a);
+    EXPECT_EQ(text, "[-0.0]") << t;
+    JsonDoc b;
+    ASSERT_TRUE(parse_json(text, b).ok()) << text;
+    ASSERT_TRUE(b[0].IsDouble()) << text;
+    EXPECT_TRUE(std::signbit(b[0].GetDouble())) << text;
+    EXPECT_EQ(json_text(b), text);
   }
 }
 

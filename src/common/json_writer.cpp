@@ -95,6 +95,12 @@ void JsonWriter::number(double v) {
     out_.append("null");
     return;
   }
+  // "-0" would read back as the integer 0 (integers have no negative zero), and be written "0"
+  // from then on, e.g. after a restart reads the store: a fraction keeps it the double it is.
+  if (v == 0 && std::signbit(v)) {
+    out_.append("-0.0");
+    return;
+  }
   char buf[32];
   char* end = few_decimals(v, buf);
   if (end == nullptr) end = std::to_chars(buf, buf + sizeof buf, v).ptr;

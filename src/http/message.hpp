@@ -15,6 +15,12 @@ enum class Method : unsigned char { kGet, kHead, kPost, kPut, kPatch, kDelete, k
 
 std::string_view method_name(Method m);
 
+// `s` without the spaces and tabs around it (RFC 9110 §5.6.3, OWS): a header value's, or one
+// item's of a list.
+std::string_view trim_ows(std::string_view s);
+// `s` with ASCII letters in lower case: header names, media types.
+std::string ascii_lower(std::string_view s);
+
 struct Header {
   std::string name;  // lower case
   std::string value;

@@ -1,7 +1,7 @@
 // The HTTP/1.1 listener behind http::Server: one io_context and one SO_REUSEPORT acceptor per
 // thread, so the kernel spreads connections and no lock is shared between loops. A Session reads
-// one request at a time, turns it into an http::Request, and writes whatever the Reply receives.
-// Beast types stay in this file.
+// one request at a time, turns it into an http::Request (request_parser.hpp), and writes whatever
+// the Reply receives. Beast types stay in this file and request_parser.cpp.
 #include "http/server.hpp"
 
 #include <pthread.h>
@@ -27,6 +27,7 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "http/problem.hpp"
+#include "http/request_parser.hpp"
 
 namespace tsunagu::http {
 namespace {
@@ -64,35 +65,6 @@ int resolve_threads(int requested) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-Method to_method(bhttp::verb v) {
-  switch (v) {
-    case bhttp::verb::get:
-      return Method::kGet;
-    case bhttp::verb::head:
-      return Method::kHead;
-    case bhttp::verb::post:
-      return Method::kPost;
-    case bhttp::verb::put:
-      return Method::kPut;
-    case bhttp::verb::patch:
-      return Method::kPatch;
-    case bhttp::verb::delete_:
-      return Method::kDelete;
-    case bhttp::verb::options:
-      return Method::kOptions;
-    default:
-      return Method::kOther;
-  }
-}
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string endpoint_text(const tcp::endpoint& ep) {
   const auto addr = ep.address();
   std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
@@ -108,26 +80,6 @@ bool header_allowed(const Header& h) {
   auto bad = [](char c) { return c == '\r' || c == '\n' || c == '\0'; };
   return std::none_of(h.name.begin(), h.name.end(), [&](char c) { return bad(c) || c == ':'; }) &&
          std::none_of(h.value.begin(), h.value.end(), bad);
-}
-
-Request to_request(bhttp::request<bhttp::string_body>&& msg, int64_t received_ns,
-                   const std::string& remote) {
-  Request r;
-  r.method = to_method(msg.method());
-  r.target = std::string(msg.target());
-  const auto q = r.target.find('?');
-  r.path = r.target.substr(0, q);
-  if (q != std::string::npos) r.query = r.target.substr(q + 1);
-  r.headers.reserve(8);
-  for (const auto& f : msg) {
-    r.headers.push_back({to_lower(f.name_string()), std::string(f.value())});
-  }
-  r.body_framed =
-      msg.count(bhttp::field::content_length) > 0 || msg.count(bhttp::field::transfer_encoding) > 0;
-  r.body = std::move(msg.body());
-  r.received_ns = received_ns;
-  r.remote = remote;
-  return r;
 }
 
 // State shared by the server and its sessions; sessions cannot name the private Server::Impl.
@@ -273,9 +225,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (buffer_.capacity() > kReadBuffer) buffer_.shrink_to_fit();
     buffer_.reserve(kReadBuffer);
     parser_.emplace();
-    parser_->header_limit(
-        static_cast<uint32_t>(std::min<size_t>(core_.options.max_header_bytes, UINT32_MAX)));
-    parser_->body_limit(core_.options.max_body_bytes);
+    set_limits(*parser_, core_.options);
     // A new connection must say something soon: one that never does only holds a descriptor.
     stream_.expires_after(std::chrono::seconds(served_ == 0 ? core_.options.header_timeout_s
                                                             : core_.options.idle_timeout_s));
@@ -295,29 +245,7 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = msg.method() == bhttp::verb::head;
     in_request_ = true;
     core_.in_flight.fetch_add(1);
-    // RFC 9112 §3.2: an HTTP/1.1 request without a Host header must be refused.
-    if (version_ >= 11 && msg.find(bhttp::field::host) == msg.end()) {
-      return fail(Status::InvalidRequest("an HTTP/1.1 request needs a Host header"));
-    }
-    // ... and one with two: a proxy and the server could each take another (RFC 9112 §3.2).
-    if (msg.count(bhttp::field::host) > 1) {
-      return fail(Status::InvalidRequest("a request must have one Host header, not several"));
-    }
-    // Chunked is the only transfer coding understood; a body in another (gzip, chunked) would
-    // be read as if it were not encoded (RFC 9112 §6.1: 501).
-    auto codings = msg.equal_range(bhttp::field::transfer_encoding);
-    for (auto it = codings.first; it != codings.second; ++it) {
-      std::string_view te(it->value().data(), it->value().size());
-      while (!te.empty() && (te.front() == ' ' || te.front() == '\t'))
-        te.remove_prefix(1);
-      while (!te.empty() && (te.back() == ' ' || te.back() == '\t'))
-        te.remove_suffix(1);
-      if (!beast::iequals(te, "chunked")) {
-        return fail({ErrorKind::kNotImplemented,
-                     "Transfer-Encoding '" + std::string(te.substr(0, 100)) +
-                         "' is not supported; send the body with Content-Length or chunked"});
-      }
-    }
+    if (Status st = check_header(msg); !st.ok()) return fail(std::move(st));
     if (parser_->is_done()) return handle();
     state_ = State::kReadingBody;
     if (auto length = parser_->content_length()) {
@@ -362,36 +290,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read_error(const beast::error_code& ec) {
-    const auto& opts = core_.options;
-    if (ec == bhttp::error::header_limit) {
-      // The limit covers the request line too; when that line alone did not fit, the target is
-      // what is too long (RFC 9110 §15.5.15: 414), otherwise the header fields are (431).
-      // The parser consumes the request line as soon as it is complete, so an unconsumed
-      // "METHOD /..." without a line end means the line itself did not fit.
-      auto data = buffer_.data();
-      std::string_view seen(static_cast<const char*>(data.data()), data.size());
-      size_t space = seen.find(' ');
-      bool request_line = space != std::string_view::npos && space > 0 && space < 16 &&
-                          seen.find("\r\n") == std::string_view::npos && seen.find(':') > space;
-      if (request_line) {
-        return fail({ErrorKind::kUriTooLong, "the request target exceeds the limit of " +
-                                                 std::to_string(opts.max_header_bytes) + " bytes"});
-      }
-      return fail({ErrorKind::kHeaderTooLarge, "the request header exceeds the limit of " +
-                                                   std::to_string(opts.max_header_bytes) +
-                                                   " bytes"});
-    }
-    if (ec == bhttp::error::body_limit) {
-      return fail({ErrorKind::kPayloadTooLarge, "the request body exceeds the limit of " +
-                                                    std::to_string(opts.max_body_bytes) +
-                                                    " bytes"});
-    }
-    // Anything else from the parser is malformed input; a closed socket, a timeout or a client
-    // that hung up mid-message leaves nobody to answer.
-    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
-        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-      return fail(Status::InvalidRequest("malformed HTTP request: " + ec.message()));
-    }
+    auto data = buffer_.data();
+    std::string_view unparsed(static_cast<const char*>(data.data()), data.size());
+    if (auto answer = read_error_answer(ec, unparsed, core_.options)) return fail(*answer);
     close();
   }
 
@@ -514,7 +415,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const asio::io_context::executor_type ex_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   bhttp::response<bhttp::string_body> res_;
   std::string remote_;
   std::string client_;   // the address whose connection slot this session holds

@@ -386,6 +386,19 @@ TEST_F(ServerTest, HeaderOverLimitIs431) {
   EXPECT_TRUE(c.closed_by_server());
 }
 
+// The whole request arrives in one read, the request line's end beyond the limit with it: the
+// target is what did not fit (414), not the header fields (431).
+TEST_F(ServerTest, TargetOverLimitIs414AlsoWhenTheWholeHeaderArrivesAtOnce) {
+  ServerOptions o;
+  o.max_header_bytes = 1024;
+  start_echo(o);
+  Client c(port());
+  c.send_raw("GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto res = c.read();
+  EXPECT_EQ(res.result_int(), 414);
+  EXPECT_TRUE(c.closed_by_server());
+}
+
 TEST_F(ServerTest, MalformedRequestsAre400) {
   start_echo();
   for (const std::string& bad : std::vector<std::string>{

@@ -11,6 +11,7 @@
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
 #include "engine/entity_service.hpp"
+#include "http/api/headers.hpp"
 #include "http/router.hpp"
 #include "ngsild/format/entity_renderer.hpp"
 #include "ngsild/format/linked_entities.hpp"
@@ -41,9 +42,6 @@ struct Env {
 
 // Registers every NGSI-LD route (and /health, /metrics) in `router`.
 void add_routes(Router& router, Env& env);
-
-enum class MediaType : unsigned char { kNone, kJson, kJsonLd, kGeoJson, kMergePatch };
-std::string_view media_type_name(MediaType m);
 
 // What a route accepts and produces.
 struct CallSpec {

@@ -6,7 +6,6 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 #include "http/api/api.hpp"
 #include "http/problem.hpp"
@@ -14,140 +13,12 @@
 namespace tsunagu::http::api {
 namespace {
 
-constexpr std::string_view kJsonLdContextRel = "http://www.w3.org/ns/json-ld#context";
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-MediaType parse_media_type(std::string_view v) {
-  std::string t = lower(trim(v.substr(0, v.find(';'))));
-  if (t == "application/json") return MediaType::kJson;
-  if (t == "application/ld+json") return MediaType::kJsonLd;
-  if (t == "application/geo+json") return MediaType::kGeoJson;
-  if (t == "application/merge-patch+json") return MediaType::kMergePatch;
-  return MediaType::kNone;
-}
-
-// Picks the response media type from the Accept header (RFC 9110 §12.5.1): highest q wins,
-// ties go to the route's order of preference.
-Result<MediaType> negotiate(std::string_view accept, const std::vector<MediaType>& produces) {
-  if (produces.empty()) return MediaType::kNone;
-  accept = trim(accept);
-  if (accept.empty()) return produces.front();
-  double best_q = 0;
-  MediaType best = MediaType::kNone;
-  for (MediaType m : produces) {
-    std::string name(media_type_name(m));
-    std::string family = name.substr(0, name.find('/'));
-    double q_for_m = -1;
-    int specificity = -1;
-    size_t pos = 0;
-    while (pos <= accept.size()) {
-      size_t comma = accept.find(',', pos);
-      if (comma == std::string_view::npos) comma = accept.size();
-      std::string_view item = trim(accept.substr(pos, comma - pos));
-      pos = comma + 1;
-      if (item.empty()) continue;
-      std::string range = lower(trim(item.substr(0, item.find(';'))));
-      double q = 1;
-      size_t qp = item.find("q=");
-      if (qp != std::string_view::npos) q = std::atof(std::string(item.substr(qp + 2)).c_str());
-      int spec = range == name ? 2 : range == family + "/*" ? 1 : range == "*/*" ? 0 : -1;
-      if (spec > specificity) {
-        specificity = spec;
-        q_for_m = q;
-      }
-    }
-    if (specificity >= 0 && q_for_m > best_q) {
-      best_q = q_for_m;
-      best = m;
-    }
-  }
-  if (best == MediaType::kNone) {
-    std::string names;
-    for (MediaType m : produces) {
-      if (!names.empty()) names += ", ";
-      names += media_type_name(m);
-    }
-    return Status(ErrorKind::kNotAcceptable,
-                  "Accept '" + std::string(accept.substr(0, 200)) + "' allows none of " + names);
-  }
-  return best;
-}
-
-bool valid_tenant(std::string_view t) {
-  if (t.empty() || t.size() > 64) return false;
-  return std::all_of(t.begin(), t.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-  });
-}
-
-// The @context URL of a Link header (RFC 8288), or an error naming what is wrong.
-Result<std::string> link_context(std::string_view header) {
-  std::string candidate;
-  int without_rel = 0;
-  size_t pos = 0;
-  while (pos < header.size()) {
-    size_t lt = header.find('<', pos);
-    if (lt == std::string_view::npos) break;
-    size_t gt = header.find('>', lt);
-    if (gt == std::string_view::npos) break;
-    std::string url(trim(header.substr(lt + 1, gt - lt - 1)));
-    size_t next = header.find(",", gt);
-    std::string_view attrs =
-        header.substr(gt + 1, (next == std::string_view::npos ? header.size() : next) - gt - 1);
-    pos = next == std::string_view::npos ? header.size() : next + 1;
-    size_t rel = attrs.find("rel=");
-    if (rel == std::string_view::npos) {
-      ++without_rel;
-      candidate = url;
-      continue;
-    }
-    std::string_view value = trim(attrs.substr(rel + 4));
-    value = value.substr(0, value.find(';'));
-    if (!value.empty() && value.front() == '"') value = value.substr(1, value.find('"', 1) - 1);
-    if (value == kJsonLdContextRel) return url;
-  }
-  if (without_rel == 1) return candidate;
-  return Status::BadRequestData("Link header '" + std::string(header.substr(0, 200)) +
-                                "' has no link with rel=\"" + std::string(kJsonLdContextRel) +
-                                "\"");
-}
-
 Response with_common_headers(Prepared& p, Response r) {
   if (p.tenant_given) r.add_header("NGSILD-Tenant", p.tenant);
   return r;
 }
 
 }  // namespace
-
-std::string_view media_type_name(MediaType m) {
-  switch (m) {
-    case MediaType::kJson:
-      return "application/json";
-    case MediaType::kJsonLd:
-      return "application/ld+json";
-    case MediaType::kGeoJson:
-      return "application/geo+json";
-    case MediaType::kMergePatch:
-      return "application/merge-patch+json";
-    case MediaType::kNone:
-      return "";
-  }
-  return "";
-}
 
 void Prepared::fail(const Status& st) {
   Response r = problem_response(st);
@@ -199,25 +70,14 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
       return p.fail(Status::InvalidRequest("unknown query parameter '" + name + "'"));
     }
   }
-  if (size_t n = req.header_count("ngsild-tenant"); n > 1) {
-    // A gateway that appends the tenant it authorised must not be outvoted by one the client
-    // put first: which tenant is meant is ambiguous, so neither is taken.
-    return p.fail(Status::BadRequestData("NGSILD-Tenant is given " + std::to_string(n) +
-                                         " times; a request names one tenant"));
-  }
-  if (req.has_header("ngsild-tenant")) {
-    p.tenant = std::string(trim(req.header("ngsild-tenant")));
-    p.tenant_given = true;
-    if (!valid_tenant(p.tenant)) {
-      return p.fail(
-          Status::BadRequestData("NGSILD-Tenant '" + p.tenant.substr(0, 80) +
-                                 "' is not a tenant name (1-64 letters, digits, '_', '-' or '.')"));
-    }
-  }
+  Tenant tenant = tenant_of(req);
+  p.tenant = std::move(tenant.name);
+  p.tenant_given = tenant.given;
+  if (!tenant.problem.ok()) return p.fail(tenant.problem);
   auto accept = negotiate(req.header("accept"), spec.produces);
   if (!accept.ok()) return p.fail(accept.status());
   p.accept = *accept;
-  p.prefer_body_json = lower(req.header("prefer")).find("body=json") != std::string::npos;
+  p.prefer_body_json = ascii_lower(req.header("prefer")).find("body=json") != std::string::npos;
 
   std::string link_url;
   // Where the request carries no NGSI-LD data (a hosted @context) a Link header means nothing.
@@ -305,7 +165,7 @@ std::vector<std::string> split_list(std::string_view v) {
   while (pos <= v.size()) {
     size_t comma = v.find(',', pos);
     if (comma == std::string_view::npos) comma = v.size();
-    std::string_view item = trim(v.substr(pos, comma - pos));
+    std::string_view item = trim_ows(v.substr(pos, comma - pos));
     if (!item.empty()) out.emplace_back(item);
     pos = comma + 1;
   }

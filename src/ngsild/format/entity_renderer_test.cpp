@@ -207,7 +207,9 @@ TEST_F(EntityRendererTest, CompactedNamesFollowTheContext) {
   const Atom speed = D("speed"), q = A("https://example.org/q");
   EXPECT_EQ(names.quoted(core, speed), "\"speed\"");
   EXPECT_EQ(names.quoted(**ctx, speed), "\"spd\"");
-  EXPECT_EQ(names.quoted(**ctx, q), "\"q\\\"x\"");  // escaped once, when kept
+  // "q\"x" is no name a response may use (§4.6.2): the IRI stays, escaped once when kept.
+  EXPECT_EQ(names.quoted(**ctx, q), "\"https://example.org/q\"");
+  EXPECT_EQ(names.quoted(**ctx, A("https://example.org/q\"x")), "\"https://example.org/q\\\"x\"");
   EXPECT_EQ(names.quoted(core, speed), "\"speed\"");
   // Many names through few slots: each answer is still its own name's.
   std::vector<Atom> many;

@@ -8,12 +8,17 @@
 // contiguous arrays to compare against it. docs/geo.md has the figures.
 #pragma once
 
-// See lattice.hpp: GCC 12 false positives inside Boost.Geometry.
+#include "ngsild/geo/algorithms.hpp"  // bg::intersects, and what the R-tree needs
+
+// See algorithms.hpp: GCC 12 false positives inside Boost.Geometry.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/geometry/index/rtree.hpp>
-#include "ngsild/geo/algorithms.hpp"  // bg::intersects, and what the R-tree needs
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #include <boost/iterator/function_output_iterator.hpp>
 
 #include <algorithm>

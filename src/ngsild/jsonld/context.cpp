@@ -238,11 +238,19 @@ std::string_view Context::compact_undefined(std::string_view text, std::string& 
       return rest;
     }
   }
+  // The compact IRI with the longest prefix that reads back as this IRI: not one that a term
+  // of its own name would take (JSON-LD 1.1 §6.3, IRI compaction), nor one whose suffix starts
+  // with "//" (read as an absolute IRI).
   const std::pair<std::string, std::string>* best = nullptr;
   for (const auto& p : prefixes_) {
-    if (text.size() > p.first.size() && text.substr(0, p.first.size()) == p.first) {
-      if (best == nullptr || p.first.size() > best->first.size()) best = &p;
-    }
+    if (text.size() <= p.first.size() || text.substr(0, p.first.size()) != p.first) continue;
+    if (best != nullptr && p.first.size() <= best->first.size()) continue;
+    const std::string_view suffix = text.substr(p.first.size());
+    if (suffix.substr(0, 2) == "//") continue;
+    scratch = p.second;
+    scratch.push_back(':');
+    scratch.append(suffix);
+    if (terms_.find(scratch) == terms_.end()) best = &p;
   }
   if (best != nullptr) {
     scratch = best->second;
@@ -349,11 +357,14 @@ class ContextBuilder {
       ctx->terms_.emplace(term, std::move(def));
     }
     // Reverse map: for each IRI the shortest term, ties broken by the lexicographically least
-    // (JSON-LD 1.1 §6.2 term selection, without container/type ranking).
+    // (JSON-LD 1.1 §6.2 term selection, without container/type ranking). Only terms that are
+    // valid names: a response must not name an attribute or type in a way no request may
+    // (§4.6.2); without one, the IRI is compacted otherwise or written in full.
     auto prefer = [](std::string& cur, const std::string& term) {
       if (term.size() < cur.size() || (term.size() == cur.size() && term < cur)) cur = term;
     };
     for (const auto& [term, def] : ctx->terms_) {
+      if (!valid_name(term)) continue;
       if (!def.atom.empty()) {
         auto [it, inserted] = ctx->reverse_.emplace(def.atom, term);
         if (!inserted) prefer(it->second, term);
@@ -516,6 +527,13 @@ class ContextBuilder {
   }
 
   std::string expand_value(const std::string& value, int depth, const std::string* self) {
+    // A value that is a defined term stands for that term's IRI, also when it holds a colon
+    // (JSON-LD 1.1 IRI expansion: terms before compact and absolute IRIs); otherwise a
+    // response could write the IRI in a form that reads back as the term's.
+    if (self == nullptr || value != *self) {
+      auto t = defs_.find(value);
+      if (t != defs_.end()) return resolve(t->first, t->second, depth + 1);
+    }
     size_t colon = value.find(':');
     if (colon != std::string::npos) {
       std::string prefix = value.substr(0, colon);
@@ -528,10 +546,6 @@ class ContextBuilder {
         }
       }
       return value;
-    }
-    if (self == nullptr) {
-      auto t = defs_.find(value);
-      if (t != defs_.end()) return resolve(t->first, t->second, depth + 1);
     }
     return vocab_.empty() ? std::string(kDefaultVocab) + value : vocab_ + value;
   }
@@ -815,3 +829,28 @@ ContextCache::Usage ContextCache::usage() const {
 }
 
 }  // namespace tsunagu::ngsild::jsonld
+
+namespace tsunagu::ngsild {
+namespace {
+
+// 1 for the bytes a name may hold: not space, controls, DEL or the characters §4.6.2 forbids.
+constexpr auto kNameByte = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0x21; c < 0x100; ++c)
+    t[c] = c != 0x7f;
+  for (char c : std::string_view("<>\"'=;()\\"))
+    t[static_cast<unsigned char>(c)] = 0;
+  return t;
+}();
+
+}  // namespace
+
+bool valid_name(std::string_view n) {
+  if (n.empty() || n.size() > 1024 || n[0] == '@') return false;
+  for (unsigned char c : n) {
+    if (!kNameByte[c]) return false;
+  }
+  return true;
+}
+
+}  // namespace tsunagu::ngsild

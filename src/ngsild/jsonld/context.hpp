@@ -254,3 +254,12 @@ bool looks_like_absolute_iri(std::string_view text);
 Status check_context(const JsonValue& value, int max_depth);
 
 }  // namespace tsunagu::ngsild::jsonld
+
+namespace tsunagu::ngsild {
+
+// True when `name` may be used as an attribute or type name (ETSI GS CIM 009 §4.6.2: no
+// whitespace, control characters or <>"'=;()\ characters, not empty, not a JSON-LD keyword).
+// Compaction writes no other term; the payload and query parsers refuse any other name.
+bool valid_name(std::string_view name);
+
+}  // namespace tsunagu::ngsild

@@ -100,6 +100,40 @@ TEST_F(ContextTest, AbsoluteIrisExpandToThemselves) {
   EXPECT_EQ(core.compact(Atom::intern("http://example.org/speed")), "http://example.org/speed");
 }
 
+// Found by fuzz/entity.cpp: a term that is no valid attribute name ("spee;#1") was chosen to
+// compact its IRI, so a GET named an attribute in a way no request may (§4.6.2).
+TEST_F(ContextTest, CompactionWritesOnlyValidNames) {
+  auto both =
+      must(R"({"spee;#1": "http://example.org/speed", "speed#2": "http://example.org/speed"})");
+  EXPECT_EQ(both->compact(Atom::intern("http://example.org/speed")), "speed#2");
+  auto only = must(R"({"a b": "http://example.org/ab", "e;x": "http://example.org/"})");
+  EXPECT_EQ(only->compact(Atom::intern("http://example.org/ab")), "http://example.org/ab");
+  EXPECT_EQ(only->compact(Atom::intern("http://example.org/cd")), "http://example.org/cd");
+  EXPECT_EQ(only->expand("a b"), Atom::intern("http://example.org/ab"));  // still defined
+}
+
+// Found by fuzz/context.cpp: "ex:name" was written for http://e/name although the context
+// defines a term "ex:name" of another IRI, which is what reading it back gives.
+TEST_F(ContextTest, ACompactIriIsNotWrittenWhereATermOfItsNameStands) {
+  auto ctx = must(R"({"ex": "http://e/", "ax": "http://e/n", "ex:name": "http://other/name"})");
+  EXPECT_EQ(ctx->compact(Atom::intern("http://e/name")), "http://e/name");
+  EXPECT_EQ(ctx->compact(Atom::intern("http://e/nam")), "ex:nam");
+  EXPECT_EQ(ctx->compact(Atom::intern("http://e///x")), "http://e///x");
+  for (const char* iri : {"http://e/name", "http://e/nam", "http://e///x", "http://e/n2"}) {
+    EXPECT_EQ(ctx->expand(ctx->compact(Atom::intern(iri))), Atom::intern(iri)) << iri;
+  }
+}
+
+// Found by fuzz/context.cpp: a term defined as another term's name that holds a colon took
+// that name as an absolute IRI, which a response then wrote and a request read as the other.
+TEST_F(ContextTest, ATermDefinedByAnotherTermsNameTakesItsIri) {
+  auto ctx = must(R"({"alias": "ex:name", "ex:name": "http://other/name"})");
+  EXPECT_EQ(ctx->expand("alias"), Atom::intern("http://other/name"));
+  EXPECT_EQ(ctx->expand(ctx->compact(ctx->expand("alias"))), ctx->expand("alias"));
+  auto cycle = must(R"({"a:b": "c:d", "c:d": "a:b", "x": "a:b"})");
+  EXPECT_EQ(cycle->expand("x"), cycle->expand("x"));  // resolved, or not, without looping
+}
+
 TEST_F(ContextTest, CorePrefixesMakeCompactIris) {
   const Context& core = *cache_.core();
   EXPECT_EQ(core.expand("ngsi-ld:foo").str(), iri(kNgsiLd, "foo"));

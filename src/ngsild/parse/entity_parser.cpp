@@ -194,9 +194,11 @@ bool is_ngsild_null(AttrKind kind, const JsonValue& v) {
     if (!v.IsArray() || v.Size() != 1) return false;
     const JsonValue& item = v[0];
     if (is(item, kNullMarker)) return true;
-    auto o = item.IsObject() ? item.FindMember("object") : item.MemberEnd();
-    return item.IsObject() && item.MemberCount() == 1 && o != item.MemberEnd() &&
-           is(o->value, kNullMarker);
+    // Only an object has members to look for (RapidJSON asserts, and reads a number's bits as
+    // a member pointer, when asked for a non-object's MemberEnd()).
+    if (!item.IsObject() || item.MemberCount() != 1) return false;
+    auto o = item.FindMember("object");
+    return o != item.MemberEnd() && is(o->value, kNullMarker);
   }
   return false;
 }
@@ -657,28 +659,6 @@ Status check_payload(const Attribute& a, std::string_view where) {
   Attribute probe;
   probe.kind = a.kind;
   return p.check(where, d, probe);
-}
-
-namespace {
-
-// 1 for the bytes a name may hold: not space, controls, DEL or the characters §4.6.2 forbids.
-constexpr auto kNameByte = [] {
-  std::array<unsigned char, 256> t{};
-  for (int c = 0x21; c < 0x100; ++c)
-    t[c] = c != 0x7f;
-  for (char c : std::string_view("<>\"'=;()\\"))
-    t[static_cast<unsigned char>(c)] = 0;
-  return t;
-}();
-
-}  // namespace
-
-bool valid_name(std::string_view n) {
-  if (n.empty() || n.size() > 1024 || n[0] == '@') return false;
-  for (unsigned char c : n) {
-    if (!kNameByte[c]) return false;
-  }
-  return true;
 }
 
 bool valid_scope(std::string_view s) {

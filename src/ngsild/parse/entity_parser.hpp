@@ -78,9 +78,8 @@ Result<std::vector<Attribute>> parse_attribute_fragment(const JsonValue& body, A
 // attribute kind, e.g. after a merge put a concise value into a Relationship.
 Status check_payload(const Attribute& a, std::string_view where);
 
-// True when `name` may be used as an attribute or type name (§4.6.2: no whitespace, control
-// characters or <>"'=;()\ characters, not empty, not a JSON-LD keyword).
-bool valid_name(std::string_view name);
+// valid_name() (an attribute or type name, §4.6.2) is in jsonld/context.hpp: compaction only
+// writes such names.
 
 // Scope strings (§4.18): "/" followed by non-empty segments.
 bool valid_scope(std::string_view scope);

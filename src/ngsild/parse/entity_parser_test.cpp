@@ -78,6 +78,22 @@ class EntityParserTest : public ::testing::Test {
 // ---------------------------------------------------------------------------------------------
 // Entities
 
+// Found by fuzz/entity.cpp (with asserts on): a one-item valueList or objectList whose item is
+// no object had RapidJSON asked for that item's members.
+TEST(IsNgsildNullTest, AOneItemListOfANonObjectIsNoNull) {
+  JsonDoc d;
+  ASSERT_TRUE(
+      parse_json(R"([[2], ["x"], [[]], [{"object": "urn:ngsi-ld:null"}], ["urn:ngsi-ld:null"]])", d)
+          .ok());
+  for (AttrKind kind : {AttrKind::kListProperty, AttrKind::kListRelationship}) {
+    EXPECT_FALSE(is_ngsild_null(kind, d[0]));
+    EXPECT_FALSE(is_ngsild_null(kind, d[1]));
+    EXPECT_FALSE(is_ngsild_null(kind, d[2]));
+    EXPECT_TRUE(is_ngsild_null(kind, d[3]));
+    EXPECT_TRUE(is_ngsild_null(kind, d[4]));
+  }
+}
+
 TEST_F(EntityParserTest, MinimalEntity) {
   auto r = parse(R"({"id": "urn:ngsi-ld:Vehicle:A1", "type": "Vehicle"})");
   ASSERT_TRUE(r.ok()) << r.status().detail();

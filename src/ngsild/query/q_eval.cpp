@@ -13,15 +13,10 @@ namespace {
 struct Target {
   // kTime is a system time (observedAt, ...) or a typed {"@type": "DateTime", "@value"} value;
   // kDate and kTimeOfDay are typed Date and Time values.
-  enum class Kind : unsigned char {
-    kNumber,
-    kString,
-    kBool,
-    kTime,
-    kDate,
-    kTimeOfDay,
-    kOther
-  } kind;
+  enum class Kind : unsigned char { kNumber, kString, kBool, kTime, kDate, kTimeOfDay, kOther };
+  explicit Target(Kind k) : kind(k) {}
+
+  Kind kind;
   double number = 0;
   bool boolean = false;
   int64_t time = 0;

@@ -1,5 +1,5 @@
-// All of Boost.Geometry's algorithms, for the geo .cpp files that run them (lattice.hpp holds the
-// models only, which the rest of the server needs).
+// All of Boost.Geometry's algorithms and its R-tree, for the geo files that run them (lattice.hpp
+// holds the models only, which the rest of the server needs).
 #pragma once
 
 // GCC 12 reports -Wmaybe-uninitialized false positives inside Boost.Geometry; clang does not.
@@ -8,6 +8,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include <boost/geometry.hpp>
+#include <boost/geometry/index/rtree.hpp>
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif

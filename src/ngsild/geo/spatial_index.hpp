@@ -8,17 +8,6 @@
 // contiguous arrays to compare against it. docs/geo.md has the figures.
 #pragma once
 
-#include "ngsild/geo/algorithms.hpp"  // bg::intersects, and what the R-tree needs
-
-// See algorithms.hpp: GCC 12 false positives inside Boost.Geometry.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <boost/geometry/index/rtree.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 #include <boost/iterator/function_output_iterator.hpp>
 
 #include <algorithm>
@@ -28,6 +17,7 @@
 #include <vector>
 
 #include "common/flat_hash_map.hpp"
+#include "ngsild/geo/algorithms.hpp"  // bg::intersects, and the R-tree
 #include "ngsild/geo/geometry.hpp"
 #include "ngsild/geo/geoquery.hpp"
 

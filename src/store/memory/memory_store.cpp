@@ -4,7 +4,6 @@ namespace tsunagu::store {
 
 Status MemoryStore::apply(WriteBatch batch) {
   std::lock_guard lock(data_->mu);
-  if (!data_->fail_with.empty()) return Status::Internal(data_->fail_with);
   // On a copy, so that a batch that fails part way changes nothing (as a transaction).
   auto rows = data_->rows;
   auto tenants = data_->tenants;

@@ -24,8 +24,6 @@ class MemoryStore final : public Store {
     std::map<std::string, bool> tenants;
     std::map<uint64_t, Row> rows;
     std::map<std::string, std::string> notes;
-    // When set, apply() fails with this detail and changes nothing (failure injection).
-    std::string fail_with;
   };
 
   explicit MemoryStore(std::shared_ptr<Data> data = std::make_shared<Data>())
@@ -35,8 +33,6 @@ class MemoryStore final : public Store {
   Status load(LoadVisitor& visitor) override;
   Result<std::optional<std::string>> note(std::string_view key) override;
   std::string describe() const override { return "memory"; }
-
-  const std::shared_ptr<Data>& data() const { return data_; }
 
  private:
   std::shared_ptr<Data> data_;

@@ -3,26 +3,12 @@
 // answer costs the number of distinct types and attributes, not the number of entities.
 #pragma once
 
-#include <map>
 #include <vector>
 
+#include "engine/reads.hpp"
 #include "engine/tenant.hpp"
 
 namespace tsunagu::engine {
-
-struct TypeInfo {
-  Atom type;
-  size_t entities = 0;
-  std::vector<Atom> attributes;  // attribute names held by entities of this type
-};
-
-struct AttributeInfo {
-  Atom name;
-  size_t entities = 0;
-  size_t instances = 0;
-  std::vector<ngsild::AttrKind> kinds;
-  std::vector<Atom> types;  // entity types with an entity holding this attribute
-};
 
 class Discovery {
  public:

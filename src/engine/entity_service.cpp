@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <memory>
 
+#include "engine/discovery.hpp"
+#include "engine/query_engine.hpp"
+#include "engine/tenant.hpp"
+#include "engine/writer.hpp"
+
 namespace tsunagu::engine {
 namespace {
 
@@ -30,7 +35,7 @@ std::unique_ptr<WriteRequest> single(std::string tenant, std::string id, bool cr
 
 }  // namespace
 
-Result<Tenant*> EntityService::tenant(std::string_view name) const {
+Result<Tenant*> EntityService::find_tenant(std::string_view name) const {
   Tenant* t = tenants_.find(name);
   if (t == nullptr) {
     return Status(ErrorKind::kNonexistentTenant,
@@ -39,13 +44,41 @@ Result<Tenant*> EntityService::tenant(std::string_view name) const {
   return t;
 }
 
-Result<EntityPtr> EntityService::retrieve(const Target& t) const {
-  auto tenant = this->tenant(t.tenant);
+void EntityService::prepare_join(const Tenant& tenant, ngsild::RenderOptions& o) {
+  if (o.join == ngsild::Join::kNone) return;
+  o.lookup = [t = &tenant](std::string_view id) { return t->get(id); };
+  o.join_budget = std::make_shared<ngsild::JoinBudget>();
+}
+
+Result<EntityPtr> EntityService::retrieve(const Target& t, ngsild::RenderOptions& options) const {
+  auto tenant = find_tenant(t.tenant);
   if (!tenant.ok()) return tenant.status();
   EntityPtr e = (*tenant)->get(t.id);
   Status st = check_target(e.get(), t);
   if (!st.ok()) return st;
+  prepare_join(**tenant, options);
   return e;
+}
+
+Result<QueryResult> EntityService::query(std::string_view tenant,
+                                         const ngsild::query::EntityQuery& q,
+                                         ngsild::RenderOptions& options) const {
+  auto t = find_tenant(tenant);
+  if (!t.ok()) return t.status();
+  prepare_join(**t, options);
+  return QueryEngine::run(**t, q);
+}
+
+Result<std::vector<TypeInfo>> EntityService::types(std::string_view tenant) const {
+  auto t = find_tenant(tenant);
+  if (!t.ok()) return t.status();
+  return Discovery::types(**t);
+}
+
+Result<std::vector<AttributeInfo>> EntityService::attributes(std::string_view tenant) const {
+  auto t = find_tenant(tenant);
+  if (!t.ok()) return t.status();
+  return Discovery::attributes(**t);
 }
 
 void EntityService::create(std::string tenant, EntityInput in, Done done) {
@@ -248,14 +281,12 @@ void EntityService::batch(std::string tenant, BatchOp op, std::vector<BatchItem>
 
 void EntityService::purge(std::string tenant, ngsild::query::EntityQuery q, std::vector<Atom> drop,
                           std::vector<Atom> keep, Done done) {
-  Tenant* t = tenants_.find(tenant);
-  if (t == nullptr) {
-    return done(Status(ErrorKind::kNonexistentTenant, "tenant '" + tenant + "' does not exist"));
-  }
+  auto t = find_tenant(tenant);
+  if (!t.ok()) return done(t.status());
   q.offset = 0;
   q.limit = SIZE_MAX;
   q.order_by.clear();
-  QueryResult matches = QueryEngine::run(*t, q);
+  QueryResult matches = QueryEngine::run(**t, q);
   auto req = std::make_unique<WriteRequest>();
   req->tenant = std::move(tenant);
   auto query = std::make_shared<ngsild::query::EntityQuery>(std::move(q));

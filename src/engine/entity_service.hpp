@@ -1,6 +1,8 @@
-// The entity operations offered to the API layer: reads answer at once from memory; writes are
-// queued to the writer and complete through a callback once durable (or refused). Callbacks
-// run on the committing thread and must only hand the result on (e.g. to an http Reply).
+// The engine's one door for the API layer: reads answer at once from memory; writes are queued
+// to the writer and complete through a callback once durable (or refused). Callbacks run on the
+// committing thread and must only hand the result on (e.g. to an http Reply). Handlers never
+// hold a Tenant: federation (answers from local data plus registered sources) and access
+// control (what a caller may read) will act here, in one place.
 #pragma once
 
 #include <functional>
@@ -8,12 +10,15 @@
 #include <string>
 
 #include "engine/entity_ops.hpp"
-#include "engine/query_engine.hpp"
-#include "engine/tenant.hpp"
-#include "engine/writer.hpp"
+#include "engine/reads.hpp"
 #include "ngsild/format/entity_renderer.hpp"
+#include "ngsild/query/entity_query.hpp"
 
 namespace tsunagu::engine {
+
+class Tenant;
+class TenantRegistry;
+class Writer;
 
 // The entity an operation addresses; it must match `type` (the `type` URI parameter, an entity
 // type selection, §4.17) when given.
@@ -55,17 +60,18 @@ class EntityService {
 
   EntityService(TenantRegistry& tenants, Writer& writer) : tenants_(tenants), writer_(writer) {}
 
-  // NonexistentTenant, or ResourceNotFound (naming the id), or the current snapshot.
-  Result<EntityPtr> retrieve(const Target& t) const;
-  // NonexistentTenant unless the tenant exists (the default tenant always does).
-  Result<Tenant*> tenant(std::string_view name) const;
-  // Readies `o` for Linked Entity retrieval (§4.5.23) in `tenant`, which must exist: linked
-  // entities are the tenant's current ones, within a fresh JoinBudget.
-  void prepare_join(Tenant& tenant, ngsild::RenderOptions& o) const {
-    o.lookup = [t = &tenant](std::string_view id) { return t->get(id); };
-    o.join_budget = std::make_shared<ngsild::JoinBudget>();
-  }
-  TenantRegistry& tenants() const { return tenants_; }
+  // Reads. Each answers from the tenant's current state, or NonexistentTenant (the default
+  // tenant always exists). When `options` asks for Linked Entity retrieval (§4.5.23), they are
+  // readied for it: linked entities are the tenant's current ones, within a fresh JoinBudget.
+
+  // ResourceNotFound (naming the id) or the entity's current snapshot.
+  Result<EntityPtr> retrieve(const Target& t, ngsild::RenderOptions& options) const;
+  // Query Entities (§5.7.2): one page of the matches.
+  Result<QueryResult> query(std::string_view tenant, const ngsild::query::EntityQuery& q,
+                            ngsild::RenderOptions& options) const;
+  // The entity types and the attributes the tenant holds (§5.7.5-§5.7.8), unordered.
+  Result<std::vector<TypeInfo>> types(std::string_view tenant) const;
+  Result<std::vector<AttributeInfo>> attributes(std::string_view tenant) const;
 
   // AlreadyExists when the id is taken. Creates the tenant on first use.
   void create(std::string tenant, EntityInput in, Done done);
@@ -89,6 +95,8 @@ class EntityService {
 
  private:
   using Mutate = std::function<Status(Entity& e, int64_t now)>;
+  Result<Tenant*> find_tenant(std::string_view name) const;
+  static void prepare_join(const Tenant& tenant, ngsild::RenderOptions& o);
   // Applies `mutate` to a copy of the existing entity (404 when absent or of another type).
   void modify(Target t, Mutate mutate, Done done);
 

@@ -6,16 +6,11 @@
 
 #include <vector>
 
+#include "engine/reads.hpp"
 #include "engine/tenant.hpp"
 #include "ngsild/query/entity_query.hpp"
 
 namespace tsunagu::engine {
-
-struct QueryResult {
-  std::vector<EntityPtr> entities;  // the requested page
-  size_t total = 0;                 // all matches (exact when the query asked for count)
-  bool more = false;                // matches exist after this page
-};
 
 class QueryEngine {
  public:

@@ -15,12 +15,11 @@
 #include <vector>
 
 #include "common/flat_hash_map.hpp"
+#include "engine/reads.hpp"
 #include "engine/seq_list.hpp"
 #include "ngsild/model/entity.hpp"
 
 namespace tsunagu::engine {
-
-using EntityPtr = std::shared_ptr<const ngsild::Entity>;
 
 // Per attribute name: how many entities and instances hold it, of which kinds and types.
 struct AttributeStats {

@@ -5,14 +5,12 @@
 
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
-#include "engine/discovery.hpp"
 #include "http/api/api.hpp"
 
 namespace tsunagu::http::api {
 namespace {
 
 using engine::AttributeInfo;
-using engine::Discovery;
 using engine::TypeInfo;
 namespace jsonld = ngsild::jsonld;
 
@@ -79,9 +77,9 @@ class DiscoveryRoutes {
     prepare(env_, std::move(c), list_spec(), [this](Prepared&& p) {
       auto details = flag_param(p.call.query, "details");
       if (!details.ok()) return p.fail(details.status());
-      auto tenant = env_.entities.tenant(p.tenant);
-      if (!tenant.ok()) return p.fail(tenant.status());
-      auto infos = Discovery::types(**tenant);
+      auto found = env_.entities.types(p.tenant);
+      if (!found.ok()) return p.fail(found.status());
+      auto& infos = *found;
       std::sort(infos.begin(), infos.end(), [&](const TypeInfo& a, const TypeInfo& b) {
         return p.ctx->compact(a.type) < p.ctx->compact(b.type);
       });
@@ -123,16 +121,18 @@ class DiscoveryRoutes {
 
   void type(Call&& c) {
     prepare(env_, std::move(c), item_spec(), [this](Prepared&& p) {
-      auto tenant = env_.entities.tenant(p.tenant);
-      if (!tenant.ok()) return p.fail(tenant.status());
+      auto found = env_.entities.types(p.tenant);
+      if (!found.ok()) return p.fail(found.status());
+      const auto& infos = *found;
       Atom wanted = p.ctx->lookup(p.call.params.at(0));
-      auto infos = Discovery::types(**tenant);
       auto it = std::find_if(infos.begin(), infos.end(),
                              [&](const TypeInfo& i) { return i.type == wanted; });
       if (it == infos.end()) {
         return p.fail(Status::NotFound("no entity of type '" + p.call.params.at(0) + "'"));
       }
-      auto attrs = Discovery::attributes(**tenant);
+      auto found_attrs = env_.entities.attributes(p.tenant);
+      if (!found_attrs.ok()) return p.fail(found_attrs.status());
+      auto& attrs = *found_attrs;
       std::string body;
       JsonWriter w(body);
       w.begin_object();
@@ -179,9 +179,9 @@ class DiscoveryRoutes {
     prepare(env_, std::move(c), list_spec(), [this](Prepared&& p) {
       auto details = flag_param(p.call.query, "details");
       if (!details.ok()) return p.fail(details.status());
-      auto tenant = env_.entities.tenant(p.tenant);
-      if (!tenant.ok()) return p.fail(tenant.status());
-      auto infos = Discovery::attributes(**tenant);
+      auto found = env_.entities.attributes(p.tenant);
+      if (!found.ok()) return p.fail(found.status());
+      auto& infos = *found;
       std::sort(infos.begin(), infos.end(), [&](const AttributeInfo& a, const AttributeInfo& b) {
         return p.ctx->compact(a.name) < p.ctx->compact(b.name);
       });
@@ -212,10 +212,10 @@ class DiscoveryRoutes {
 
   void attribute(Call&& c) {
     prepare(env_, std::move(c), item_spec(), [this](Prepared&& p) {
-      auto tenant = env_.entities.tenant(p.tenant);
-      if (!tenant.ok()) return p.fail(tenant.status());
+      auto found = env_.entities.attributes(p.tenant);
+      if (!found.ok()) return p.fail(found.status());
+      const auto& infos = *found;
       Atom wanted = p.ctx->lookup(p.call.params.at(0));
-      auto infos = Discovery::attributes(**tenant);
       auto it = std::find_if(infos.begin(), infos.end(),
                              [&](const AttributeInfo& i) { return i.name == wanted; });
       if (it == infos.end()) {

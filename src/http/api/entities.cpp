@@ -130,7 +130,7 @@ class EntityRoutes {
       if (!t.ok()) return p.fail(t.status());
       auto options = render_options(p, true);
       if (!options.ok()) return p.fail(options.status());
-      auto e = env_.entities.retrieve(*t);
+      auto e = env_.entities.retrieve(*t, *options);
       if (!e.ok()) return p.fail(e.status());
       const ngsild::Entity& entity = **e;
       // attrs: the entity must hold at least one of the listed attributes (§6.3.18 note); a
@@ -146,11 +146,6 @@ class EntityRoutes {
       } else if (!ngsild::keeps_any(entity, options->projection)) {
         return p.fail(Status::NotFound("entity '" + t->id +
                                        "' has none of the members that pick or omit leave"));
-      }
-      if (options->join != ngsild::Join::kNone) {
-        auto tenant = env_.entities.tenant(p.tenant);
-        if (!tenant.ok()) return p.fail(tenant.status());
-        env_.entities.prepare_join(**tenant, *options);
       }
       std::string body;
       body.reserve(2048);

@@ -3,7 +3,6 @@
 // as a JSON array or a GeoJSON FeatureCollection.
 #include "common/json_writer.hpp"
 #include "common/uri.hpp"
-#include "engine/query_engine.hpp"
 #include "http/api/api.hpp"
 #include "ngsild/parse/entity_parser.hpp"
 
@@ -368,16 +367,15 @@ void prefetch_ahead(const std::vector<engine::EntityPtr>& page, size_t i) {
 }
 
 void respond_page(Env& env, Prepared& p, EntityQuery& q, ngsild::RenderOptions& options) {
-  auto tenant = env.entities.tenant(p.tenant);
-  if (!tenant.ok()) return p.fail(tenant.status());
   // An entity that pick leaves empty is not in the result (§4.21): pick without id, type or
   // scope matches the entities holding one of the picked attributes, as attrs does.
   const ngsild::Projection& pr = options.projection;
   if (pr.pick && !pr.pick_id && !pr.pick_type && !pr.pick_scope && q.attrs.empty()) {
     q.attrs = pr.pick_attrs;
   }
-  if (options.join != ngsild::Join::kNone) env.entities.prepare_join(**tenant, options);
-  engine::QueryResult r = engine::QueryEngine::run(**tenant, q);
+  auto result = env.entities.query(p.tenant, q, options);
+  if (!result.ok()) return p.fail(result.status());
+  const engine::QueryResult& r = *result;
   std::string body;
   body.reserve(256 + r.entities.size() * 1400);
   JsonWriter w(body);

@@ -10,22 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/params.hpp"
 #include "common/status.hpp"
 #include "http/message.hpp"
 
 namespace tsunagu::http {
-
-// Decoded query parameters in order of appearance.
-struct QueryParams {
-  std::vector<std::pair<std::string, std::string>> items;
-  // The value of `name`, or nullptr.
-  const std::string* find(std::string_view name) const {
-    for (const auto& [k, v] : items) {
-      if (k == name) return &v;
-    }
-    return nullptr;
-  }
-};
 
 // One request on its way through a handler: the request, its decoded path parameters and
 // query, and the Reply. Handlers take it by value and may move it into a callback.

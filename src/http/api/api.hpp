@@ -14,9 +14,10 @@
 #include "http/api/headers.hpp"
 #include "http/router.hpp"
 #include "ngsild/format/entity_renderer.hpp"
-#include "ngsild/format/linked_entities.hpp"
 #include "ngsild/format/render_cache.hpp"
+#include "ngsild/format/response_body.hpp"
 #include "ngsild/jsonld/context.hpp"
+#include "ngsild/query/query_request.hpp"
 
 // Asio's headers stay in the few handlers that post to the pool (and in app/main.cpp).
 namespace boost::asio {
@@ -25,10 +26,7 @@ class thread_pool;
 
 namespace tsunagu::http::api {
 
-struct Limits {
-  int default_limit = 20;  // page size when `limit` is absent
-  int max_limit = 1000;    // larger `limit` values answer TooManyResults
-};
+using Limits = ngsild::query::PageLimits;
 
 // What handlers need; owned by the app.
 struct Env {
@@ -80,35 +78,13 @@ struct Prepared {
 // On failure it replies itself and never calls `next`.
 void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Prepared&&)> next);
 
-// Splits a comma-separated parameter value, dropping empty items.
-std::vector<std::string> split_list(std::string_view v);
-
-// A boolean parameter value: BadRequestData naming `name` when it is neither true nor false.
-Result<bool> parse_flag(std::string_view name, std::string_view value);
-// A boolean parameter (`details`, `reload`, `count`, ...): false when absent, else parse_flag.
-Result<bool> flag_param(const QueryParams& q, std::string_view name);
-
-// Representation options shared by retrieve and query (format/options/pick/omit/attrs/lang/
-// datasetId). BadRequestData on a contradiction or unknown option.
+// Representation options shared by retrieve and query (ngsild/format/representation.hpp), with
+// what content negotiation decided: whether the body carries its @context, and NotAcceptable
+// for GeoJSON where `allow_geojson` is false.
 Result<ngsild::RenderOptions> render_options(const Prepared& p, bool allow_geojson);
 
-// Applies one projection or selection member (pick, omit, attrs, datasetId) to `o`.
-Status apply_representation_member(std::string_view name, std::string_view value,
-                                   const ngsild::jsonld::Context& ctx, ngsild::RenderOptions& o);
-
-// Linked Entity retrieval parameters (join, joinLevel, containedBy; §4.5.23) into `o`.
-constexpr int kMaxJoinLevel = 8;
-Status apply_join_member(std::string_view name, std::string_view value, ngsild::RenderOptions& o);
-
-// BadRequestData when pick or omit reach linked entities (rel{...}) without a join.
-Status check_linked_projection(const ngsild::RenderOptions& o);
-
-// TooComplexQuery when a join met more linked entities than one response may hold.
-Status join_complete(const ngsild::RenderOptions& o);
-
-// Writes each of `linked` (join=flat) with its own projection, as array items.
-void render_linked(const std::vector<ngsild::LinkedEntity>& linked,
-                   const ngsild::RenderOptions& options, JsonWriter& w);
+// JSON(-LD) or GeoJSON, with the geometryProperty parameter's GeoProperty.
+ngsild::BodyShape body_shape(const Prepared& p);
 
 // `options` values for write operations, validated against `allowed`.
 Result<std::vector<std::string>> options_list(const QueryParams& q,

@@ -7,6 +7,7 @@
 #include "common/uri.hpp"
 #include "http/api/api.hpp"
 #include "ngsild/format/linked_entities.hpp"
+#include "ngsild/format/representation.hpp"
 #include "ngsild/parse/entity_parser.hpp"
 
 namespace tsunagu::http::api {
@@ -150,31 +151,10 @@ class EntityRoutes {
       std::string body;
       body.reserve(2048);
       JsonWriter w(body);
-      if (p.accept == MediaType::kGeoJson) {
-        const std::string* gp = p.call.query.find("geometryProperty");
-        Atom geometry = p.ctx->lookup(gp ? *gp : "location");
-        ngsild::render_feature(entity, *options, geometry, w);
-      } else if (options->join == ngsild::Join::kFlat) {
-        render_flat(entity, *options, w);
-      } else {
-        env_.renders.render(entity, *options, w);
-      }
-      if (Status st = join_complete(*options); !st.ok()) return p.fail(st);
+      ngsild::render_entity_body(entity, *options, body_shape(p), env_.renders, w);
+      if (Status st = ngsild::join_complete(*options); !st.ok()) return p.fail(st);
       p.respond_json(200, std::move(body));
     });
-  }
-
-  // join=flat (§4.5.23): the entity, then the entities it links to, as one array; the entity
-  // alone when it links to none.
-  static void render_flat(const ngsild::Entity& entity, const ngsild::RenderOptions& options,
-                          JsonWriter& w) {
-    const ngsild::Entity* root = &entity;
-    auto linked = ngsild::linked_entities({&root, 1}, options);
-    if (linked.empty()) return ngsild::render_entity(entity, options, w);
-    w.begin_array();
-    ngsild::render_entity(entity, options, w);
-    render_linked(linked, options, w);
-    w.end_array();
   }
 
   void remove(Call&& c) {

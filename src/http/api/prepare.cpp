@@ -159,31 +159,6 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
                     [shared, finish = std::move(finish)]() mutable { finish(std::move(*shared)); });
 }
 
-std::vector<std::string> split_list(std::string_view v) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= v.size()) {
-    size_t comma = v.find(',', pos);
-    if (comma == std::string_view::npos) comma = v.size();
-    std::string_view item = trim_ows(v.substr(pos, comma - pos));
-    if (!item.empty()) out.emplace_back(item);
-    pos = comma + 1;
-  }
-  return out;
-}
-
-Result<bool> parse_flag(std::string_view name, std::string_view value) {
-  if (value == "true") return true;
-  if (value == "false") return false;
-  return Status::BadRequestData(std::string(name) + ": '" + std::string(value.substr(0, 40)) +
-                                "' is not true or false");
-}
-
-Result<bool> flag_param(const QueryParams& q, std::string_view name) {
-  const std::string* v = q.find(name);
-  return v == nullptr ? Result<bool>(false) : parse_flag(name, *v);
-}
-
 Result<std::vector<std::string>> options_list(const QueryParams& q,
                                               std::initializer_list<std::string_view> allowed) {
   std::vector<std::string> out;

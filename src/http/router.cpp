@@ -115,11 +115,26 @@ Router::RouteStats* Router::stats_for(const std::string& route, Method method) c
   return extra_stats_.back().second.get();
 }
 
-void Router::add(Method method, std::string pattern, RouteHandler handler) {
-  Route r{method, pattern, {}, std::move(handler), std::make_unique<RouteStats>(pattern, method)};
-  for (auto s : split_path(pattern))
-    r.segments.emplace_back(s);
-  routes_.push_back(std::move(r));
+void Router::add(RouteSet set) {
+  std::shared_ptr<const ContextStep> context;
+  if (set.context) context = std::make_shared<const ContextStep>(std::move(set.context));
+  for (auto& [info, handler] : set.routes) {
+    Route r;
+    r.stats = std::make_unique<RouteStats>(info.pattern, info.method);
+    for (auto s : split_path(info.pattern))
+      r.segments.emplace_back(s);
+    r.info = std::make_unique<RouteInfo>(std::move(info));
+    r.handler = std::move(handler);
+    r.context = context;
+    routes_.push_back(std::move(r));
+  }
+}
+
+std::vector<const RouteInfo*> Router::routes() const {
+  std::vector<const RouteInfo*> out;
+  for (const auto& r : routes_)
+    out.push_back(r.info.get());
+  return out;
 }
 
 bool Router::match(const Route& r, const std::vector<std::string_view>& segs,
@@ -172,14 +187,15 @@ void Router::dispatch(Request&& req, Reply reply) const {
   const Method wanted = req.method == Method::kHead ? Method::kGet : req.method;
   for (const auto& r : routes_) {
     if (!match(r, segs, params, error)) continue;
-    if (r.method != wanted) {
+    const RouteInfo& info = *r.info;
+    if (info.method != wanted) {
       if (!allow.empty()) allow += ", ";
-      allow += method_name(r.method);
-      if (r.method == Method::kGet) allow += ", HEAD";
+      allow += method_name(info.method);
+      if (info.method == Method::kGet) allow += ", HEAD";
       continue;
     }
     RouteStats* stats =
-        req.method == Method::kHead ? stats_for(r.pattern, Method::kHead) : r.stats.get();
+        req.method == Method::kHead ? stats_for(info.pattern, Method::kHead) : r.stats.get();
     Reply wrapped =
         measured(std::move(reply), stats, req.received_ns ? req.received_ns : steady_ns());
     auto query = parse_query(req.query);
@@ -187,11 +203,14 @@ void Router::dispatch(Request&& req, Reply reply) const {
       wrapped(problem_response(query.status()));
       return;
     }
-    Call call{std::move(req), std::move(params), std::move(*query), std::move(wrapped)};
+    Call call{std::move(req), std::move(params), std::move(*query), std::move(wrapped), &info, {}};
     try {
+      if (r.context) {
+        if (Status st = (*r.context)(call); !st.ok()) return call.fail(st);
+      }
       r.handler(std::move(call));
     } catch (const std::exception& e) {
-      log::error("handler_exception", {{"route", r.pattern}, {"what", e.what()}});
+      log::error("handler_exception", {{"route", info.pattern}, {"what", e.what()}});
       // The call was moved into the handler; its reply may already be gone. The session's
       // own catch-all answers if nobody did.
       throw;

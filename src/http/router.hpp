@@ -16,13 +16,39 @@
 
 namespace tsunagu::http {
 
+enum class Access : unsigned char { kRead, kWrite };
+
+// What a route is, beyond how it is reached: what the layers acting on every request need to
+// know. Access control decides by `operation` and `access`, the served OpenAPI document names
+// `operation`, distributed operations forward only `forwardable` routes to context sources.
+struct RouteInfo {
+  Method method = Method::kGet;
+  std::string pattern;    // "/ngsi-ld/v1/entities/{entityId}"
+  std::string operation;  // the OpenAPI operationId: "retrieveEntity"
+  Access access = Access::kRead;
+  bool forwardable = false;
+};
+
+// For whom a request is, established before its handler runs: the tenant (from NGSILD-Tenant
+// for the NGSI-LD routes), later the caller's identity.
+struct RequestContext {
+  std::string tenant;  // "" = the default tenant
+  bool tenant_given = false;
+  // A header that names the tenant badly: the handler reports it where its checks put it, so
+  // that an unknown parameter is still named first.
+  Status problem;
+};
+
 // One request on its way through a handler: the request, its decoded path parameters and
-// query, and the Reply. Handlers take it by value and may move it into a callback.
+// query, the Reply, the route it matched and its context. Handlers take it by value and may
+// move it into a callback.
 struct Call {
   Request req;
   std::vector<std::string> params;  // percent-decoded {placeholders}, in pattern order
   QueryParams query;
   Reply reply;
+  const RouteInfo* route = nullptr;
+  RequestContext context;
 
   void respond(Response&& r) { reply(std::move(r)); }
   void fail(const Status& st);
@@ -30,23 +56,37 @@ struct Call {
 
 using RouteHandler = std::function<void(Call&&)>;
 
+// Fills Call::context from the request before the handler runs; a Status that is not OK answers
+// the request at once (a caller who is not who they claim).
+using ContextStep = std::function<Status(Call&)>;
+
+// Routes registered together, sharing one context step: the NGSI-LD API; later Open311, the
+// CKAN API, the dashboard's files.
+struct RouteSet {
+  ContextStep context;  // none: Call::context stays empty
+  std::vector<std::pair<RouteInfo, RouteHandler>> routes;
+};
+
 class Router {
  public:
   Router();
   ~Router();
   class RouteStats;
 
-  // `pattern` segments in braces are parameters: "/ngsi-ld/v1/entities/{entityId}".
-  void add(Method method, std::string pattern, RouteHandler handler);
+  // Pattern segments in braces are parameters: "/ngsi-ld/v1/entities/{entityId}". Sets are
+  // added before the server starts.
+  void add(RouteSet set);
+  // Every route, in the order added (the served OpenAPI document, the route listing).
+  std::vector<const RouteInfo*> routes() const;
   // Routes one request (the http::Handler of the Server).
   void dispatch(Request&& req, Reply reply) const;
 
  private:
   struct Route {
-    Method method;
-    std::string pattern;
+    std::unique_ptr<RouteInfo> info;  // Call::route points here
     std::vector<std::string> segments;
     RouteHandler handler;
+    std::shared_ptr<const ContextStep> context;  // shared by the routes of a set; may be null
     std::unique_ptr<RouteStats> stats;
   };
   RouteStats* stats_for(const std::string& route, Method method) const;

@@ -38,7 +38,7 @@ struct Env {
   std::function<void(JsonWriter&)> health;  // adds members to GET /health
 };
 
-// Registers every NGSI-LD route (and /health, /metrics) in `router`.
+// Registers every route of the API (routes.cpp: the NGSI-LD API, /health, /metrics).
 void add_routes(Router& router, Env& env);
 
 // What a route accepts and produces.
@@ -56,7 +56,7 @@ struct CallSpec {
 // A request that passed the shared checks.
 struct Prepared {
   Call call;
-  std::string tenant;  // "" = default tenant
+  std::string tenant;  // "" = default tenant (from Call::context)
   bool tenant_given = false;
   MediaType content = MediaType::kNone;
   MediaType accept = MediaType::kJson;
@@ -72,10 +72,10 @@ struct Prepared {
   void respond_empty(int status, std::vector<Header> extra = {});
 };
 
-// Runs the shared checks (415/406/411, unknown parameters, NGSILD-Tenant, JSON syntax, Link
-// header vs body @context rules of §6.3.5) and resolves the @context, off the event loop when a
-// remote document may be needed; then calls `next` (on an event-loop or a blocking-pool thread).
-// On failure it replies itself and never calls `next`.
+// Runs the shared checks (415/406/411, unknown parameters, the tenant the context step read,
+// JSON syntax, Link header vs body @context rules of §6.3.5) and resolves the @context, off the
+// event loop when a remote document may be needed; then calls `next` (on an event-loop or a
+// blocking-pool thread). On failure it replies itself and never calls `next`.
 void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Prepared&&)> next);
 
 // Representation options shared by retrieve and query (ngsild/format/representation.hpp), with
@@ -90,10 +90,37 @@ ngsild::BodyShape body_shape(const Prepared& p);
 Result<std::vector<std::string>> options_list(const QueryParams& q,
                                               std::initializer_list<std::string_view> allowed);
 
-void add_entity_routes(Router& router, Env& env);
-void add_query_routes(Router& router, Env& env);
-void add_operations_routes(Router& router, Env& env);
-void add_discovery_routes(Router& router, Env& env);
-void add_context_routes(Router& router, Env& env);
+// The handlers, one per operation; routes.cpp maps each to its method, path and metadata.
+// entities.cpp
+void create_entity(Env& env, Call&& c);
+void retrieve_entity(Env& env, Call&& c);
+void delete_entity(Env& env, Call&& c);
+void replace_entity(Env& env, Call&& c);
+void merge_entity(Env& env, Call&& c);
+void append_attrs(Env& env, Call&& c);
+void update_entity(Env& env, Call&& c);
+void update_attrs(Env& env, Call&& c);
+void replace_attrs(Env& env, Call&& c);
+void delete_attrs(Env& env, Call&& c);
+// query.cpp
+void query_entity(Env& env, Call&& c);
+void query_batch(Env& env, Call&& c);
+void purge_entities(Env& env, Call&& c);
+// operations.cpp
+void create_batch(Env& env, Call&& c);
+void upsert_batch(Env& env, Call&& c);
+void update_batch(Env& env, Call&& c);
+void delete_batch(Env& env, Call&& c);
+void merge_batch(Env& env, Call&& c);
+// discovery.cpp
+void retrieve_entity_types(Env& env, Call&& c);
+void retrieve_entity_type_info(Env& env, Call&& c);
+void retrieve_attr_types(Env& env, Call&& c);
+void retrieve_attr_type_info(Env& env, Call&& c);
+// contexts.cpp
+void create_context(Env& env, Call&& c);
+void list_contexts(Env& env, Call&& c);
+void retrieve_context(Env& env, Call&& c);
+void delete_context(Env& env, Call&& c);
 
 }  // namespace tsunagu::http::api

@@ -72,102 +72,87 @@ void off_loop(Env& env, Prepared&& p, F f) {
   boost::asio::post(env.blocking, [shared, f = std::move(f)]() mutable { f(*shared); });
 }
 
-class ContextRoutes {
- public:
-  explicit ContextRoutes(Env& env) : env_(env) {}
-
-  // POST (§6.29; Add @context, §5.13.2): 201 with the Location of the hosted @context.
-  void add(Call&& c) {
-    static const CallSpec spec{
-        true, {MediaType::kJson, MediaType::kJsonLd}, {}, {}, /*ngsild_context=*/false};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      off_loop(env_, std::move(p), [this](Prepared& p) {
-        auto e = env_.contexts.add_hosted(*p.body);
-        if (!e.ok()) return p.fail(e.status());
-        p.respond_empty(201,
-                        {{"Location", std::string(jsonld::kHostedContextPath) + (*e)->local_id}});
-      });
-    });
-  }
-
-  // GET (§6.29; List @contexts, §5.13.3): URLs, or with details=true their metadata.
-  void list(Call&& c) {
-    static const CallSpec spec{false, {}, produces(), {"details", "kind"}, false};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto details = flag_param(p.call.query, "details");
-      if (!details.ok()) return p.fail(details.status());
-      auto kind = kind_param(p.call.query);
-      if (!kind.ok()) return p.fail(kind.status());
-      std::string body;
-      JsonWriter w(body);
-      w.begin_array();
-      for (const auto& e : env_.contexts.stored()) {
-        if (*kind && **kind != jsonld::context_kind_name(e->kind)) continue;
-        if (*details)
-          write_metadata(*e, p.call.req, w);
-        else
-          w.string(context_url(*e, p.call.req));
-      }
-      w.end_array();
-      p.respond_json(200, std::move(body));
-    });
-  }
-
-  // GET (§6.30; Serve @context, §5.13.4): a Hosted document as it was added, or with
-  // details=true the metadata of any kind. A Cached document is served by its own URL.
-  void serve(Call&& c) {
-    static const CallSpec spec{false, {}, produces(), {"details"}, false};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto details = flag_param(p.call.query, "details");
-      if (!details.ok()) return p.fail(details.status());
-      auto e = env_.contexts.stored(p.call.params.at(0));
-      if (!e.ok()) return p.fail(e.status());
-      const StoredContext& entry = **e;
-      if (*details) {
-        std::string body;
-        JsonWriter w(body);
-        write_metadata(entry, p.call.req, w);
-        return p.respond_json(200, std::move(body));
-      }
-      if (entry.kind != ContextKind::kHosted) {
-        return p.fail(Status::NotSupported("'" + p.call.params.at(0) +
-                                           "' is a Cached @context: only Hosted ones are served "
-                                           "(§5.13.4); fetch it from " +
-                                           entry.url + ", or ask for details=true"));
-      }
-      p.respond_json(200, entry.text);
-    });
-  }
-
-  // DELETE (§6.30; Delete and Reload @context, §5.13.5): 204.
-  void remove(Call&& c) {
-    static const CallSpec spec{false, {}, {}, {"reload"}, false};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto reload = flag_param(p.call.query, "reload");
-      if (!reload.ok()) return p.fail(reload.status());
-      off_loop(env_, std::move(p), [this, reload = *reload](Prepared& p) {
-        Status st = env_.contexts.remove(p.call.params.at(0), reload);
-        if (!st.ok()) return p.fail(st);
-        p.respond_empty(204);
-      });
-    });
-  }
-
- private:
-  static std::vector<MediaType> produces() { return {MediaType::kJson, MediaType::kJsonLd}; }
-
-  Env& env_;
-};
+std::vector<MediaType> produces() {
+  return {MediaType::kJson, MediaType::kJsonLd};
+}
 
 }  // namespace
 
-void add_context_routes(Router& r, Env& env) {
-  auto h = std::make_shared<ContextRoutes>(env);  // shared by the route handlers
-  const std::string base = "/ngsi-ld/v1/jsonldContexts";
-  r.add(Method::kPost, base, [h](Call&& c) { h->add(std::move(c)); });
-  r.add(Method::kGet, base, [h](Call&& c) { h->list(std::move(c)); });
-  r.add(Method::kGet, base + "/{contextId}", [h](Call&& c) { h->serve(std::move(c)); });
-  r.add(Method::kDelete, base + "/{contextId}", [h](Call&& c) { h->remove(std::move(c)); });
+// POST (§6.29; Add @context, §5.13.2): 201 with the Location of the hosted @context.
+void create_context(Env& env, Call&& c) {
+  static const CallSpec spec{
+      true, {MediaType::kJson, MediaType::kJsonLd}, {}, {}, /*ngsild_context=*/false};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    off_loop(env, std::move(p), [&env](Prepared& p) {
+      auto e = env.contexts.add_hosted(*p.body);
+      if (!e.ok()) return p.fail(e.status());
+      p.respond_empty(201,
+                      {{"Location", std::string(jsonld::kHostedContextPath) + (*e)->local_id}});
+    });
+  });
+}
+
+// GET (§6.29; List @contexts, §5.13.3): URLs, or with details=true their metadata.
+void list_contexts(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, produces(), {"details", "kind"}, false};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto details = flag_param(p.call.query, "details");
+    if (!details.ok()) return p.fail(details.status());
+    auto kind = kind_param(p.call.query);
+    if (!kind.ok()) return p.fail(kind.status());
+    std::string body;
+    JsonWriter w(body);
+    w.begin_array();
+    for (const auto& e : env.contexts.stored()) {
+      if (*kind && **kind != jsonld::context_kind_name(e->kind)) continue;
+      if (*details)
+        write_metadata(*e, p.call.req, w);
+      else
+        w.string(context_url(*e, p.call.req));
+    }
+    w.end_array();
+    p.respond_json(200, std::move(body));
+  });
+}
+
+// GET (§6.30; Serve @context, §5.13.4): a Hosted document as it was added, or with
+// details=true the metadata of any kind. A Cached document is served by its own URL.
+void retrieve_context(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, produces(), {"details"}, false};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto details = flag_param(p.call.query, "details");
+    if (!details.ok()) return p.fail(details.status());
+    auto e = env.contexts.stored(p.call.params.at(0));
+    if (!e.ok()) return p.fail(e.status());
+    const StoredContext& entry = **e;
+    if (*details) {
+      std::string body;
+      JsonWriter w(body);
+      write_metadata(entry, p.call.req, w);
+      return p.respond_json(200, std::move(body));
+    }
+    if (entry.kind != ContextKind::kHosted) {
+      return p.fail(Status::NotSupported("'" + p.call.params.at(0) +
+                                         "' is a Cached @context: only Hosted ones are served "
+                                         "(§5.13.4); fetch it from " +
+                                         entry.url + ", or ask for details=true"));
+    }
+    p.respond_json(200, entry.text);
+  });
+}
+
+// DELETE (§6.30; Delete and Reload @context, §5.13.5): 204.
+void delete_context(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, {}, {"reload"}, false};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto reload = flag_param(p.call.query, "reload");
+    if (!reload.ok()) return p.fail(reload.status());
+    off_loop(env, std::move(p), [&env, reload = *reload](Prepared& p) {
+      Status st = env.contexts.remove(p.call.params.at(0), reload);
+      if (!st.ok()) return p.fail(st);
+      p.respond_empty(204);
+    });
+  });
 }
 
 }  // namespace tsunagu::http::api

@@ -69,188 +69,170 @@ void attribute_object(const Prepared& p, const AttributeInfo& a, bool counts, Js
   w.end_object();
 }
 
-class DiscoveryRoutes {
- public:
-  explicit DiscoveryRoutes(Env& env) : env_(env) {}
-
-  void types(Call&& c) {
-    prepare(env_, std::move(c), list_spec(), [this](Prepared&& p) {
-      auto details = flag_param(p.call.query, "details");
-      if (!details.ok()) return p.fail(details.status());
-      auto found = env_.entities.types(p.tenant);
-      if (!found.ok()) return p.fail(found.status());
-      auto& infos = *found;
-      std::sort(infos.begin(), infos.end(), [&](const TypeInfo& a, const TypeInfo& b) {
-        return p.ctx->compact(a.type) < p.ctx->compact(b.type);
-      });
-      std::string body;
-      JsonWriter w(body);
-      if (!*details) {
-        std::vector<std::string> names;
-        for (const auto& i : infos)
-          names.push_back(p.ctx->compact(i.type));
-        w.begin_object();
-        w.key("id");
-        w.string(list_id("EntityTypeList"));
-        w.key("type");
-        w.string("EntityTypeList");
-        w.key("typeList");
-        string_array(w, names);
-        context_member(p, w);
-        w.end_object();
-      } else {
-        w.begin_array();
-        for (const auto& i : infos) {
-          w.begin_object();
-          w.key("id");
-          w.string(i.type.str());
-          w.key("type");
-          w.string("EntityType");
-          w.key("typeName");
-          w.string(p.ctx->compact(i.type));
-          w.key("attributeNames");
-          string_array(w, compacted(*p.ctx, i.attributes));
-          context_member(p, w);
-          w.end_object();
-        }
-        w.end_array();
-      }
-      p.respond_json(200, std::move(body));
-    });
-  }
-
-  void type(Call&& c) {
-    prepare(env_, std::move(c), item_spec(), [this](Prepared&& p) {
-      auto found = env_.entities.types(p.tenant);
-      if (!found.ok()) return p.fail(found.status());
-      const auto& infos = *found;
-      Atom wanted = p.ctx->lookup(p.call.params.at(0));
-      auto it = std::find_if(infos.begin(), infos.end(),
-                             [&](const TypeInfo& i) { return i.type == wanted; });
-      if (it == infos.end()) {
-        return p.fail(Status::NotFound("no entity of type '" + p.call.params.at(0) + "'"));
-      }
-      auto found_attrs = env_.entities.attributes(p.tenant);
-      if (!found_attrs.ok()) return p.fail(found_attrs.status());
-      auto& attrs = *found_attrs;
-      std::string body;
-      JsonWriter w(body);
-      w.begin_object();
-      w.key("id");
-      w.string(it->type.str());
-      w.key("type");
-      w.string("EntityTypeInfo");
-      w.key("typeName");
-      w.string(p.ctx->compact(it->type));
-      w.key("entityCount");
-      w.number(static_cast<int64_t>(it->entities));
-      w.key("attributeDetails");
-      w.begin_array();
-      std::sort(attrs.begin(), attrs.end(), [&](const AttributeInfo& a, const AttributeInfo& b) {
-        return p.ctx->compact(a.name) < p.ctx->compact(b.name);
-      });
-      for (const auto& a : attrs) {
-        if (std::find(it->attributes.begin(), it->attributes.end(), a.name) ==
-            it->attributes.end()) {
-          continue;
-        }
-        w.begin_object();
-        w.key("id");
-        w.string(a.name.str());
-        w.key("type");
-        w.string("Attribute");
-        w.key("attributeName");
-        w.string(p.ctx->compact(a.name));
-        w.key("attributeTypes");
-        w.begin_array();
-        for (auto k : a.kinds)
-          w.string(ngsild::kind_name(k));
-        w.end_array();
-        w.end_object();
-      }
-      w.end_array();
-      context_member(p, w);
-      w.end_object();
-      p.respond_json(200, std::move(body));
-    });
-  }
-
-  void attributes(Call&& c) {
-    prepare(env_, std::move(c), list_spec(), [this](Prepared&& p) {
-      auto details = flag_param(p.call.query, "details");
-      if (!details.ok()) return p.fail(details.status());
-      auto found = env_.entities.attributes(p.tenant);
-      if (!found.ok()) return p.fail(found.status());
-      auto& infos = *found;
-      std::sort(infos.begin(), infos.end(), [&](const AttributeInfo& a, const AttributeInfo& b) {
-        return p.ctx->compact(a.name) < p.ctx->compact(b.name);
-      });
-      std::string body;
-      JsonWriter w(body);
-      if (!*details) {
-        std::vector<std::string> names;
-        for (const auto& i : infos)
-          names.push_back(p.ctx->compact(i.name));
-        w.begin_object();
-        w.key("id");
-        w.string(list_id("AttributeList"));
-        w.key("type");
-        w.string("AttributeList");
-        w.key("attributeList");
-        string_array(w, names);
-        context_member(p, w);
-        w.end_object();
-      } else {
-        w.begin_array();
-        for (const auto& i : infos)
-          attribute_object(p, i, false, w);
-        w.end_array();
-      }
-      p.respond_json(200, std::move(body));
-    });
-  }
-
-  void attribute(Call&& c) {
-    prepare(env_, std::move(c), item_spec(), [this](Prepared&& p) {
-      auto found = env_.entities.attributes(p.tenant);
-      if (!found.ok()) return p.fail(found.status());
-      const auto& infos = *found;
-      Atom wanted = p.ctx->lookup(p.call.params.at(0));
-      auto it = std::find_if(infos.begin(), infos.end(),
-                             [&](const AttributeInfo& i) { return i.name == wanted; });
-      if (it == infos.end()) {
-        return p.fail(Status::NotFound("no entity has an attribute '" + p.call.params.at(0) + "'"));
-      }
-      std::string body;
-      JsonWriter w(body);
-      attribute_object(p, *it, true, w);
-      p.respond_json(200, std::move(body));
-    });
-  }
-
- private:
-  static const CallSpec& list_spec() {
-    static const CallSpec spec{
-        false, {}, {MediaType::kJson, MediaType::kJsonLd}, {"details", "local"}};
-    return spec;
-  }
-  static const CallSpec& item_spec() {
-    static const CallSpec spec{false, {}, {MediaType::kJson, MediaType::kJsonLd}, {"local"}};
-    return spec;
-  }
-
-  Env& env_;
-};
+const CallSpec& list_spec() {
+  static const CallSpec spec{
+      false, {}, {MediaType::kJson, MediaType::kJsonLd}, {"details", "local"}};
+  return spec;
+}
+const CallSpec& item_spec() {
+  static const CallSpec spec{false, {}, {MediaType::kJson, MediaType::kJsonLd}, {"local"}};
+  return spec;
+}
 
 }  // namespace
 
-void add_discovery_routes(Router& r, Env& env) {
-  auto h = std::make_shared<DiscoveryRoutes>(env);  // shared by the route handlers
-  r.add(Method::kGet, "/ngsi-ld/v1/types", [h](Call&& c) { h->types(std::move(c)); });
-  r.add(Method::kGet, "/ngsi-ld/v1/types/{type}", [h](Call&& c) { h->type(std::move(c)); });
-  r.add(Method::kGet, "/ngsi-ld/v1/attributes", [h](Call&& c) { h->attributes(std::move(c)); });
-  r.add(Method::kGet, "/ngsi-ld/v1/attributes/{attrId}",
-        [h](Call&& c) { h->attribute(std::move(c)); });
+void retrieve_entity_types(Env& env, Call&& c) {
+  prepare(env, std::move(c), list_spec(), [&env](Prepared&& p) {
+    auto details = flag_param(p.call.query, "details");
+    if (!details.ok()) return p.fail(details.status());
+    auto found = env.entities.types(p.tenant);
+    if (!found.ok()) return p.fail(found.status());
+    auto& infos = *found;
+    std::sort(infos.begin(), infos.end(), [&](const TypeInfo& a, const TypeInfo& b) {
+      return p.ctx->compact(a.type) < p.ctx->compact(b.type);
+    });
+    std::string body;
+    JsonWriter w(body);
+    if (!*details) {
+      std::vector<std::string> names;
+      for (const auto& i : infos)
+        names.push_back(p.ctx->compact(i.type));
+      w.begin_object();
+      w.key("id");
+      w.string(list_id("EntityTypeList"));
+      w.key("type");
+      w.string("EntityTypeList");
+      w.key("typeList");
+      string_array(w, names);
+      context_member(p, w);
+      w.end_object();
+    } else {
+      w.begin_array();
+      for (const auto& i : infos) {
+        w.begin_object();
+        w.key("id");
+        w.string(i.type.str());
+        w.key("type");
+        w.string("EntityType");
+        w.key("typeName");
+        w.string(p.ctx->compact(i.type));
+        w.key("attributeNames");
+        string_array(w, compacted(*p.ctx, i.attributes));
+        context_member(p, w);
+        w.end_object();
+      }
+      w.end_array();
+    }
+    p.respond_json(200, std::move(body));
+  });
+}
+
+void retrieve_entity_type_info(Env& env, Call&& c) {
+  prepare(env, std::move(c), item_spec(), [&env](Prepared&& p) {
+    auto found = env.entities.types(p.tenant);
+    if (!found.ok()) return p.fail(found.status());
+    const auto& infos = *found;
+    Atom wanted = p.ctx->lookup(p.call.params.at(0));
+    auto it = std::find_if(infos.begin(), infos.end(),
+                           [&](const TypeInfo& i) { return i.type == wanted; });
+    if (it == infos.end()) {
+      return p.fail(Status::NotFound("no entity of type '" + p.call.params.at(0) + "'"));
+    }
+    auto found_attrs = env.entities.attributes(p.tenant);
+    if (!found_attrs.ok()) return p.fail(found_attrs.status());
+    auto& attrs = *found_attrs;
+    std::string body;
+    JsonWriter w(body);
+    w.begin_object();
+    w.key("id");
+    w.string(it->type.str());
+    w.key("type");
+    w.string("EntityTypeInfo");
+    w.key("typeName");
+    w.string(p.ctx->compact(it->type));
+    w.key("entityCount");
+    w.number(static_cast<int64_t>(it->entities));
+    w.key("attributeDetails");
+    w.begin_array();
+    std::sort(attrs.begin(), attrs.end(), [&](const AttributeInfo& a, const AttributeInfo& b) {
+      return p.ctx->compact(a.name) < p.ctx->compact(b.name);
+    });
+    for (const auto& a : attrs) {
+      if (std::find(it->attributes.begin(), it->attributes.end(), a.name) == it->attributes.end()) {
+        continue;
+      }
+      w.begin_object();
+      w.key("id");
+      w.string(a.name.str());
+      w.key("type");
+      w.string("Attribute");
+      w.key("attributeName");
+      w.string(p.ctx->compact(a.name));
+      w.key("attributeTypes");
+      w.begin_array();
+      for (auto k : a.kinds)
+        w.string(ngsild::kind_name(k));
+      w.end_array();
+      w.end_object();
+    }
+    w.end_array();
+    context_member(p, w);
+    w.end_object();
+    p.respond_json(200, std::move(body));
+  });
+}
+
+void retrieve_attr_types(Env& env, Call&& c) {
+  prepare(env, std::move(c), list_spec(), [&env](Prepared&& p) {
+    auto details = flag_param(p.call.query, "details");
+    if (!details.ok()) return p.fail(details.status());
+    auto found = env.entities.attributes(p.tenant);
+    if (!found.ok()) return p.fail(found.status());
+    auto& infos = *found;
+    std::sort(infos.begin(), infos.end(), [&](const AttributeInfo& a, const AttributeInfo& b) {
+      return p.ctx->compact(a.name) < p.ctx->compact(b.name);
+    });
+    std::string body;
+    JsonWriter w(body);
+    if (!*details) {
+      std::vector<std::string> names;
+      for (const auto& i : infos)
+        names.push_back(p.ctx->compact(i.name));
+      w.begin_object();
+      w.key("id");
+      w.string(list_id("AttributeList"));
+      w.key("type");
+      w.string("AttributeList");
+      w.key("attributeList");
+      string_array(w, names);
+      context_member(p, w);
+      w.end_object();
+    } else {
+      w.begin_array();
+      for (const auto& i : infos)
+        attribute_object(p, i, false, w);
+      w.end_array();
+    }
+    p.respond_json(200, std::move(body));
+  });
+}
+
+void retrieve_attr_type_info(Env& env, Call&& c) {
+  prepare(env, std::move(c), item_spec(), [&env](Prepared&& p) {
+    auto found = env.entities.attributes(p.tenant);
+    if (!found.ok()) return p.fail(found.status());
+    const auto& infos = *found;
+    Atom wanted = p.ctx->lookup(p.call.params.at(0));
+    auto it = std::find_if(infos.begin(), infos.end(),
+                           [&](const AttributeInfo& i) { return i.name == wanted; });
+    if (it == infos.end()) {
+      return p.fail(Status::NotFound("no entity has an attribute '" + p.call.params.at(0) + "'"));
+    }
+    std::string body;
+    JsonWriter w(body);
+    attribute_object(p, *it, true, w);
+    p.respond_json(200, std::move(body));
+  });
 }
 
 }  // namespace tsunagu::http::api

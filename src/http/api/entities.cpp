@@ -101,224 +101,194 @@ engine::EntityService::DoneUpdate no_content_or_207(std::shared_ptr<Prepared> p)
   };
 }
 
-class EntityRoutes {
- public:
-  explicit EntityRoutes(Env& env) : env_(env) {}
-
-  void create(Call&& c) {
-    static const CallSpec spec{true, kJsonBodies, {}, {"local"}};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kEntity});
-      if (!in.ok()) return p.fail(in.status());
-      std::string location = "/ngsi-ld/v1/entities/" + percent_encode_segment(*in->id);
-      auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.create(shared->tenant, std::move(*in), [shared, location](const Status& st) {
-        if (!st.ok()) return shared->fail(st);
-        shared->respond_empty(201, {{"Location", location}});
-      });
-    });
-  }
-
-  void retrieve(Call&& c) {
-    static const CallSpec spec{
-        false,
-        {},
-        kEntityViews,
-        {"type", "attrs", "pick", "omit", "options", "format", "lang", "datasetId",
-         "geometryProperty", "local", "join", "joinLevel", "containedBy"}};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto t = target_of(p);
-      if (!t.ok()) return p.fail(t.status());
-      auto options = render_options(p, true);
-      if (!options.ok()) return p.fail(options.status());
-      auto e = env_.entities.retrieve(*t, *options);
-      if (!e.ok()) return p.fail(e.status());
-      const ngsild::Entity& entity = **e;
-      // attrs: the entity must hold at least one of the listed attributes (§6.3.18 note); a
-      // pick or omit that leaves nothing of it finds nothing either.
-      if (p.call.query.find("attrs") != nullptr) {
-        bool any = false;
-        for (Atom a : options->projection.pick_attrs)
-          any = any || !entity.instances(a).empty();
-        if (!any) {
-          return p.fail(
-              Status::NotFound("entity '" + t->id + "' has none of the attributes in attrs"));
-        }
-      } else if (!ngsild::keeps_any(entity, options->projection)) {
-        return p.fail(Status::NotFound("entity '" + t->id +
-                                       "' has none of the members that pick or omit leave"));
-      }
-      std::string body;
-      body.reserve(2048);
-      JsonWriter w(body);
-      ngsild::render_entity_body(entity, *options, body_shape(p), env_.renders, w);
-      if (Status st = ngsild::join_complete(*options); !st.ok()) return p.fail(st);
-      p.respond_json(200, std::move(body));
-    });
-  }
-
-  void remove(Call&& c) {
-    static const CallSpec spec{false, {}, {}, {"type", "local"}};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto t = target_of(p);
-      if (!t.ok()) return p.fail(t.status());
-      auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.remove(std::move(*t), no_content(shared));
-    });
-  }
-
-  void replace(Call&& c) {
-    static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto t = target_of(p);
-      if (!t.ok()) return p.fail(t.status());
-      auto in =
-          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
-      if (!in.ok()) return p.fail(in.status());
-      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
-      auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.replace(std::move(*t), std::move(*in), no_content(shared));
-    });
-  }
-
-  void merge(Call&& c) {
-    static const CallSpec spec{true,
-                               {MediaType::kJson, MediaType::kJsonLd, MediaType::kMergePatch},
-                               {},
-                               {"type", "observedAt", "lang", "local", "options", "format"}};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto t = target_of(p);
-      if (!t.ok()) return p.fail(t.status());
-      engine::MergeOptions options;
-      if (const std::string* v = p.call.query.find("lang")) options.lang = *v;
-      if (const std::string* v = p.call.query.find("observedAt")) {
-        options.observed_at = parse_datetime(*v);
-        if (!options.observed_at) {
-          return p.fail(
-              Status::BadRequestData("observedAt: '" + *v + "' is not an ISO 8601 date-time"));
-        }
-      }
-      auto in =
-          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kMerge, false, false});
-      if (!in.ok()) return p.fail(in.status());
-      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
-      auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.merge(std::move(*t), std::move(*in), std::move(options), no_content(shared));
-    });
-  }
-
-  void append(Call&& c) {
-    static const CallSpec spec{true, kJsonBodies, {}, {"type", "options", "local"}};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto t = target_of(p);
-      if (!t.ok()) return p.fail(t.status());
-      auto options = options_list(p.call.query, {"noOverwrite"});
-      if (!options.ok()) return p.fail(options.status());
-      auto in =
-          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
-      if (!in.ok()) return p.fail(in.status());
-      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
-      bool no_overwrite = !options->empty();
-      auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.append(std::move(*t), std::move(*in), no_overwrite, no_content_or_207(shared));
-    });
-  }
-
-  void update(Call&& c) {
-    static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto t = target_of(p);
-      if (!t.ok()) return p.fail(t.status());
-      auto in =
-          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kUpdate, false, false});
-      if (!in.ok()) return p.fail(in.status());
-      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
-      auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.update(std::move(*t), std::move(*in), no_content_or_207(shared));
-    });
-  }
-
-  void partial_update_attribute(Call&& c) {
-    // A partial update is a merge of one attribute: merge-patch+json is its own media type.
-    static const CallSpec spec{true,
-                               {MediaType::kJson, MediaType::kJsonLd, MediaType::kMergePatch},
-                               {},
-                               {"type", "local"}};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto t = target_of(p);
-      if (!t.ok()) return p.fail(t.status());
-      auto name = attr_name(p);
-      if (!name.ok()) return p.fail(name.status());
-      auto frag = ngsild::parse_attribute_fragment(*p.body, *name, *p.ctx, ParseMode::kMerge);
-      if (!frag.ok()) return p.fail(frag.status());
-      auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.partial_update_attribute(std::move(*t), *name, std::move(*frag),
-                                             no_content(shared));
-    });
-  }
-
-  void replace_attribute(Call&& c) {
-    static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto t = target_of(p);
-      if (!t.ok()) return p.fail(t.status());
-      auto name = attr_name(p);
-      if (!name.ok()) return p.fail(name.status());
-      auto frag = ngsild::parse_attribute_fragment(*p.body, *name, *p.ctx, ParseMode::kFragment);
-      if (!frag.ok()) return p.fail(frag.status());
-      auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.replace_attribute(std::move(*t), *name, std::move(*frag), no_content(shared));
-    });
-  }
-
-  void delete_attribute(Call&& c) {
-    static const CallSpec spec{false, {}, {}, {"type", "datasetId", "deleteAll", "local"}};
-    prepare(env_, std::move(c), spec, [this](Prepared&& p) {
-      auto t = target_of(p);
-      if (!t.ok()) return p.fail(t.status());
-      auto name = attr_name(p);
-      if (!name.ok()) return p.fail(name.status());
-      std::optional<Atom> dataset;
-      if (const std::string* d = p.call.query.find("datasetId")) {
-        if (*d != "@none") {
-          if (!is_absolute_uri(*d)) {
-            return p.fail(Status::BadRequestData("datasetId: '" + *d + "' is not a URI"));
-          }
-          dataset = Atom::intern(*d);
-        }
-      }
-      auto all = flag_param(p.call.query, "deleteAll");
-      if (!all.ok()) return p.fail(all.status());
-      if (*all && dataset) {
-        return p.fail(Status::BadRequestData("deleteAll=true and datasetId cannot be combined"));
-      }
-      auto shared = std::make_shared<Prepared>(std::move(p));
-      env_.entities.delete_attribute(std::move(*t), *name, dataset, *all, no_content(shared));
-    });
-  }
-
- private:
-  Env& env_;
-};
-
 }  // namespace
 
-void add_entity_routes(Router& r, Env& env) {
-  auto h = std::make_shared<EntityRoutes>(env);  // shared by the route handlers
-  const std::string e = "/ngsi-ld/v1/entities";
-  r.add(Method::kPost, e, [h](Call&& c) { h->create(std::move(c)); });
-  r.add(Method::kGet, e + "/{entityId}", [h](Call&& c) { h->retrieve(std::move(c)); });
-  r.add(Method::kDelete, e + "/{entityId}", [h](Call&& c) { h->remove(std::move(c)); });
-  r.add(Method::kPut, e + "/{entityId}", [h](Call&& c) { h->replace(std::move(c)); });
-  r.add(Method::kPatch, e + "/{entityId}", [h](Call&& c) { h->merge(std::move(c)); });
-  r.add(Method::kPost, e + "/{entityId}/attrs", [h](Call&& c) { h->append(std::move(c)); });
-  r.add(Method::kPatch, e + "/{entityId}/attrs", [h](Call&& c) { h->update(std::move(c)); });
-  r.add(Method::kPatch, e + "/{entityId}/attrs/{attrId}",
-        [h](Call&& c) { h->partial_update_attribute(std::move(c)); });
-  r.add(Method::kPut, e + "/{entityId}/attrs/{attrId}",
-        [h](Call&& c) { h->replace_attribute(std::move(c)); });
-  r.add(Method::kDelete, e + "/{entityId}/attrs/{attrId}",
-        [h](Call&& c) { h->delete_attribute(std::move(c)); });
+void create_entity(Env& env, Call&& c) {
+  static const CallSpec spec{true, kJsonBodies, {}, {"local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kEntity});
+    if (!in.ok()) return p.fail(in.status());
+    std::string location = "/ngsi-ld/v1/entities/" + percent_encode_segment(*in->id);
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.entities.create(shared->tenant, std::move(*in), [shared, location](const Status& st) {
+      if (!st.ok()) return shared->fail(st);
+      shared->respond_empty(201, {{"Location", location}});
+    });
+  });
+}
+
+void retrieve_entity(Env& env, Call&& c) {
+  static const CallSpec spec{
+      false,
+      {},
+      kEntityViews,
+      {"type", "attrs", "pick", "omit", "options", "format", "lang", "datasetId",
+       "geometryProperty", "local", "join", "joinLevel", "containedBy"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto t = target_of(p);
+    if (!t.ok()) return p.fail(t.status());
+    auto options = render_options(p, true);
+    if (!options.ok()) return p.fail(options.status());
+    auto e = env.entities.retrieve(*t, *options);
+    if (!e.ok()) return p.fail(e.status());
+    const ngsild::Entity& entity = **e;
+    // attrs: the entity must hold at least one of the listed attributes (§6.3.18 note); a
+    // pick or omit that leaves nothing of it finds nothing either.
+    if (p.call.query.find("attrs") != nullptr) {
+      bool any = false;
+      for (Atom a : options->projection.pick_attrs)
+        any = any || !entity.instances(a).empty();
+      if (!any) {
+        return p.fail(
+            Status::NotFound("entity '" + t->id + "' has none of the attributes in attrs"));
+      }
+    } else if (!ngsild::keeps_any(entity, options->projection)) {
+      return p.fail(Status::NotFound("entity '" + t->id +
+                                     "' has none of the members that pick or omit leave"));
+    }
+    std::string body;
+    body.reserve(2048);
+    JsonWriter w(body);
+    ngsild::render_entity_body(entity, *options, body_shape(p), env.renders, w);
+    if (Status st = ngsild::join_complete(*options); !st.ok()) return p.fail(st);
+    p.respond_json(200, std::move(body));
+  });
+}
+
+void delete_entity(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, {}, {"type", "local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto t = target_of(p);
+    if (!t.ok()) return p.fail(t.status());
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.entities.remove(std::move(*t), no_content(shared));
+  });
+}
+
+void replace_entity(Env& env, Call&& c) {
+  static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto t = target_of(p);
+    if (!t.ok()) return p.fail(t.status());
+    auto in =
+        ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
+    if (!in.ok()) return p.fail(in.status());
+    if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.entities.replace(std::move(*t), std::move(*in), no_content(shared));
+  });
+}
+
+void merge_entity(Env& env, Call&& c) {
+  static const CallSpec spec{true,
+                             {MediaType::kJson, MediaType::kJsonLd, MediaType::kMergePatch},
+                             {},
+                             {"type", "observedAt", "lang", "local", "options", "format"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto t = target_of(p);
+    if (!t.ok()) return p.fail(t.status());
+    engine::MergeOptions options;
+    if (const std::string* v = p.call.query.find("lang")) options.lang = *v;
+    if (const std::string* v = p.call.query.find("observedAt")) {
+      options.observed_at = parse_datetime(*v);
+      if (!options.observed_at) {
+        return p.fail(
+            Status::BadRequestData("observedAt: '" + *v + "' is not an ISO 8601 date-time"));
+      }
+    }
+    auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kMerge, false, false});
+    if (!in.ok()) return p.fail(in.status());
+    if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.entities.merge(std::move(*t), std::move(*in), std::move(options), no_content(shared));
+  });
+}
+
+void append_attrs(Env& env, Call&& c) {
+  static const CallSpec spec{true, kJsonBodies, {}, {"type", "options", "local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto t = target_of(p);
+    if (!t.ok()) return p.fail(t.status());
+    auto options = options_list(p.call.query, {"noOverwrite"});
+    if (!options.ok()) return p.fail(options.status());
+    auto in =
+        ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
+    if (!in.ok()) return p.fail(in.status());
+    if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+    bool no_overwrite = !options->empty();
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.entities.append(std::move(*t), std::move(*in), no_overwrite, no_content_or_207(shared));
+  });
+}
+
+void update_entity(Env& env, Call&& c) {
+  static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto t = target_of(p);
+    if (!t.ok()) return p.fail(t.status());
+    auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kUpdate, false, false});
+    if (!in.ok()) return p.fail(in.status());
+    if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.entities.update(std::move(*t), std::move(*in), no_content_or_207(shared));
+  });
+}
+
+void update_attrs(Env& env, Call&& c) {
+  // A partial update is a merge of one attribute: merge-patch+json is its own media type.
+  static const CallSpec spec{
+      true, {MediaType::kJson, MediaType::kJsonLd, MediaType::kMergePatch}, {}, {"type", "local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto t = target_of(p);
+    if (!t.ok()) return p.fail(t.status());
+    auto name = attr_name(p);
+    if (!name.ok()) return p.fail(name.status());
+    auto frag = ngsild::parse_attribute_fragment(*p.body, *name, *p.ctx, ParseMode::kMerge);
+    if (!frag.ok()) return p.fail(frag.status());
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.entities.partial_update_attribute(std::move(*t), *name, std::move(*frag),
+                                          no_content(shared));
+  });
+}
+
+void replace_attrs(Env& env, Call&& c) {
+  static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto t = target_of(p);
+    if (!t.ok()) return p.fail(t.status());
+    auto name = attr_name(p);
+    if (!name.ok()) return p.fail(name.status());
+    auto frag = ngsild::parse_attribute_fragment(*p.body, *name, *p.ctx, ParseMode::kFragment);
+    if (!frag.ok()) return p.fail(frag.status());
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.entities.replace_attribute(std::move(*t), *name, std::move(*frag), no_content(shared));
+  });
+}
+
+void delete_attrs(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, {}, {"type", "datasetId", "deleteAll", "local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto t = target_of(p);
+    if (!t.ok()) return p.fail(t.status());
+    auto name = attr_name(p);
+    if (!name.ok()) return p.fail(name.status());
+    std::optional<Atom> dataset;
+    if (const std::string* d = p.call.query.find("datasetId")) {
+      if (*d != "@none") {
+        if (!is_absolute_uri(*d)) {
+          return p.fail(Status::BadRequestData("datasetId: '" + *d + "' is not a URI"));
+        }
+        dataset = Atom::intern(*d);
+      }
+    }
+    auto all = flag_param(p.call.query, "deleteAll");
+    if (!all.ok()) return p.fail(all.status());
+    if (*all && dataset) {
+      return p.fail(Status::BadRequestData("deleteAll=true and datasetId cannot be combined"));
+    }
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.entities.delete_attribute(std::move(*t), *name, dataset, *all, no_content(shared));
+  });
 }
 
 }  // namespace tsunagu::http::api

@@ -161,63 +161,67 @@ void run_batch(Env& env, std::shared_ptr<Prepared> p, BatchOp op) {
       });
 }
 
-void batch_route(Router& r, Env& env, const std::string& path, BatchOp op) {
-  r.add(Method::kPost, path, [&env, op](Call&& c) {
-    static const CallSpec spec{
-        true, {MediaType::kJson, MediaType::kJsonLd}, {}, {"options", "local"}};
-    prepare(env, std::move(c), spec, [&env, op](Prepared&& p) {
-      BatchOp actual = op;
-      auto options = op == BatchOp::kUpsertReplace
-                         ? options_list(p.call.query, {"replace", "update"})
-                     : op == BatchOp::kUpdate ? options_list(p.call.query, {"noOverwrite"})
-                                              : options_list(p.call.query, {});
-      if (!options.ok()) return p.fail(options.status());
-      for (const auto& o : *options) {
-        if (o == "update") actual = BatchOp::kUpsertUpdate;
-        if (o == "noOverwrite") actual = BatchOp::kUpdateNoOverwrite;
+void batch(Env& env, Call&& c, BatchOp op) {
+  static const CallSpec spec{
+      true, {MediaType::kJson, MediaType::kJsonLd}, {}, {"options", "local"}};
+  prepare(env, std::move(c), spec, [&env, op](Prepared&& p) {
+    BatchOp actual = op;
+    auto options = op == BatchOp::kUpsertReplace ? options_list(p.call.query, {"replace", "update"})
+                   : op == BatchOp::kUpdate      ? options_list(p.call.query, {"noOverwrite"})
+                                                 : options_list(p.call.query, {});
+    if (!options.ok()) return p.fail(options.status());
+    for (const auto& o : *options) {
+      if (o == "update") actual = BatchOp::kUpsertUpdate;
+      if (o == "noOverwrite") actual = BatchOp::kUpdateNoOverwrite;
+    }
+    if (options->size() > 1) {
+      return p.fail(Status::BadRequestData("options: give only one of " + std::string(op_name(op)) +
+                                           "'s options"));
+    }
+    const JsonValue& body = *p.body;
+    if (!body.IsArray()) {
+      return p.fail(Status::BadRequestData("the payload of " + std::string(op_name(op)) +
+                                           " must be a JSON array"));
+    }
+    if (body.Empty()) return p.fail(Status::BadRequestData("the array is empty"));
+    for (rapidjson::SizeType i = 0; i < body.Size(); ++i) {
+      if (body[i].IsNull()) {
+        return p.fail(Status::BadRequestData("item " + std::to_string(i) + " is null"));
       }
-      if (options->size() > 1) {
-        return p.fail(Status::BadRequestData("options: give only one of " +
-                                             std::string(op_name(op)) + "'s options"));
+    }
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    // Items may bring their own remote @contexts: load them off the event loop.
+    bool remote = false;
+    if (shared->content == MediaType::kJsonLd) {
+      for (const auto& v : shared->body->GetArray()) {
+        auto m = v.IsObject() ? v.FindMember("@context") : v.MemberEnd();
+        if (v.IsObject() && m != v.MemberEnd() && env.contexts.may_fetch(m->value)) remote = true;
       }
-      const JsonValue& body = *p.body;
-      if (!body.IsArray()) {
-        return p.fail(Status::BadRequestData("the payload of " + std::string(op_name(op)) +
-                                             " must be a JSON array"));
-      }
-      if (body.Empty()) return p.fail(Status::BadRequestData("the array is empty"));
-      for (rapidjson::SizeType i = 0; i < body.Size(); ++i) {
-        if (body[i].IsNull()) {
-          return p.fail(Status::BadRequestData("item " + std::to_string(i) + " is null"));
-        }
-      }
-      auto shared = std::make_shared<Prepared>(std::move(p));
-      // Items may bring their own remote @contexts: load them off the event loop.
-      bool remote = false;
-      if (shared->content == MediaType::kJsonLd) {
-        for (const auto& v : shared->body->GetArray()) {
-          auto m = v.IsObject() ? v.FindMember("@context") : v.MemberEnd();
-          if (v.IsObject() && m != v.MemberEnd() && env.contexts.may_fetch(m->value)) remote = true;
-        }
-      }
-      if (remote) {
-        boost::asio::post(env.blocking, [&env, shared, actual] { run_batch(env, shared, actual); });
-      } else {
-        run_batch(env, shared, actual);
-      }
-    });
+    }
+    if (remote) {
+      boost::asio::post(env.blocking, [&env, shared, actual] { run_batch(env, shared, actual); });
+    } else {
+      run_batch(env, shared, actual);
+    }
   });
 }
 
 }  // namespace
 
-void add_operations_routes(Router& r, Env& env) {
-  const std::string ops = "/ngsi-ld/v1/entityOperations/";
-  batch_route(r, env, ops + "create", BatchOp::kCreate);
-  batch_route(r, env, ops + "upsert", BatchOp::kUpsertReplace);
-  batch_route(r, env, ops + "update", BatchOp::kUpdate);
-  batch_route(r, env, ops + "delete", BatchOp::kDelete);
-  batch_route(r, env, ops + "merge", BatchOp::kMerge);
+void create_batch(Env& env, Call&& c) {
+  batch(env, std::move(c), BatchOp::kCreate);
+}
+void upsert_batch(Env& env, Call&& c) {
+  batch(env, std::move(c), BatchOp::kUpsertReplace);
+}
+void update_batch(Env& env, Call&& c) {
+  batch(env, std::move(c), BatchOp::kUpdate);
+}
+void delete_batch(Env& env, Call&& c) {
+  batch(env, std::move(c), BatchOp::kDelete);
+}
+void merge_batch(Env& env, Call&& c) {
+  batch(env, std::move(c), BatchOp::kMerge);
 }
 
 }  // namespace tsunagu::http::api

@@ -70,10 +70,10 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
       return p.fail(Status::InvalidRequest("unknown query parameter '" + name + "'"));
     }
   }
-  Tenant tenant = tenant_of(req);
-  p.tenant = std::move(tenant.name);
-  p.tenant_given = tenant.given;
-  if (!tenant.problem.ok()) return p.fail(tenant.problem);
+  RequestContext& context = p.call.context;
+  if (!context.problem.ok()) return p.fail(context.problem);
+  p.tenant = std::move(context.tenant);
+  p.tenant_given = context.tenant_given;
   auto accept = negotiate(req.header("accept"), spec.produces);
   if (!accept.ok()) return p.fail(accept.status());
   p.accept = *accept;

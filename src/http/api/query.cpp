@@ -65,85 +65,85 @@ void respond_page(Env& env, Prepared& p, EntityQuery& q, ngsild::RenderOptions& 
 
 }  // namespace
 
-void add_query_routes(Router& r, Env& env) {
-  r.add(Method::kGet, "/ngsi-ld/v1/entities", [&env](Call&& c) {
-    static const CallSpec spec{
-        false, {}, kListViews, {"id",        "idPattern",     "type",        "attrs",
-                                "pick",      "omit",          "q",           "geometry",
-                                "georel",    "coordinates",   "geoproperty", "geometryProperty",
-                                "lang",      "scopeQ",        "datasetId",   "limit",
-                                "offset",    "count",         "options",     "format",
-                                "local",     "orderBy",       "orderFrom",   "orderGeometry",
-                                "collation", "splitEntities", "jsonKeys",    "expandValues",
-                                "join",      "joinLevel",     "containedBy"}};
-    prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-      auto options = render_options(p, true);
-      if (!options.ok()) return p.fail(options.status());
-      auto q = ngsild::query::query_from_params(p.call.query, *p.ctx, env.limits);
-      if (!q.ok()) return p.fail(q.status());
-      respond_page(env, p, *q, *options);
-    });
+void query_entity(Env& env, Call&& c) {
+  static const CallSpec spec{
+      false, {}, kListViews, {"id",        "idPattern",     "type",        "attrs",
+                              "pick",      "omit",          "q",           "geometry",
+                              "georel",    "coordinates",   "geoproperty", "geometryProperty",
+                              "lang",      "scopeQ",        "datasetId",   "limit",
+                              "offset",    "count",         "options",     "format",
+                              "local",     "orderBy",       "orderFrom",   "orderGeometry",
+                              "collation", "splitEntities", "jsonKeys",    "expandValues",
+                              "join",      "joinLevel",     "containedBy"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto options = render_options(p, true);
+    if (!options.ok()) return p.fail(options.status());
+    auto q = ngsild::query::query_from_params(p.call.query, *p.ctx, env.limits);
+    if (!q.ok()) return p.fail(q.status());
+    respond_page(env, p, *q, *options);
   });
-  // Purge Entities (§5.6.21).
-  r.add(Method::kDelete, "/ngsi-ld/v1/entities", [&env](Call&& c) {
-    static const CallSpec spec{false,
-                               {},
-                               {},
-                               {"id", "idPattern", "type", "q", "geometry", "georel", "coordinates",
-                                "geoproperty", "scopeQ", "drop", "keep", "local"}};
-    prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-      const QueryParams& params = p.call.query;
-      const std::string* local = params.find("local");
-      bool narrowed = params.find("type") || params.find("q") || params.find("georel") ||
-                      params.find("drop") || params.find("keep") || (local && *local == "true");
-      if (!narrowed) {
-        return p.fail(Status::BadRequestData(
-            "purge needs at least one of type, q, georel, drop or keep (or local=true): ids "
-            "alone are too wide"));
-      }
-      // With drop or keep, ids alone narrow enough: only those attributes go (ETSI suite 060_05).
-      auto q = ngsild::query::query_from_params(p.call.query, *p.ctx, env.limits, true);
-      if (!q.ok()) return p.fail(q.status());
-      std::vector<Atom> drop, keep;
-      for (auto [name, list] : {std::pair{"drop", &drop}, std::pair{"keep", &keep}}) {
-        if (const std::string* v = params.find(name)) {
-          for (const auto& a : split_list(*v)) {
-            if (!ngsild::valid_name(a)) {
-              return p.fail(Status::BadRequestData(std::string(name) + ": '" + a +
-                                                   "' is not a valid attribute name"));
-            }
-            list->push_back(p.ctx->expand(a));
+}
+
+// Purge Entities (§5.6.21).
+void purge_entities(Env& env, Call&& c) {
+  static const CallSpec spec{false,
+                             {},
+                             {},
+                             {"id", "idPattern", "type", "q", "geometry", "georel", "coordinates",
+                              "geoproperty", "scopeQ", "drop", "keep", "local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    const QueryParams& params = p.call.query;
+    const std::string* local = params.find("local");
+    bool narrowed = params.find("type") || params.find("q") || params.find("georel") ||
+                    params.find("drop") || params.find("keep") || (local && *local == "true");
+    if (!narrowed) {
+      return p.fail(Status::BadRequestData(
+          "purge needs at least one of type, q, georel, drop or keep (or local=true): ids "
+          "alone are too wide"));
+    }
+    // With drop or keep, ids alone narrow enough: only those attributes go (ETSI suite 060_05).
+    auto q = ngsild::query::query_from_params(p.call.query, *p.ctx, env.limits, true);
+    if (!q.ok()) return p.fail(q.status());
+    std::vector<Atom> drop, keep;
+    for (auto [name, list] : {std::pair{"drop", &drop}, std::pair{"keep", &keep}}) {
+      if (const std::string* v = params.find(name)) {
+        for (const auto& a : split_list(*v)) {
+          if (!ngsild::valid_name(a)) {
+            return p.fail(Status::BadRequestData(std::string(name) + ": '" + a +
+                                                 "' is not a valid attribute name"));
           }
+          list->push_back(p.ctx->expand(a));
         }
       }
-      if (!drop.empty() && !keep.empty()) {
-        return p.fail(Status::BadRequestData("drop and keep cannot be used together"));
-      }
-      auto shared = std::make_shared<Prepared>(std::move(p));
-      env.entities.purge(shared->tenant, std::move(*q), std::move(drop), std::move(keep),
-                         [shared](const Status& st) {
-                           if (!st.ok()) return shared->fail(st);
-                           shared->respond_empty(204);
-                         });
-    });
+    }
+    if (!drop.empty() && !keep.empty()) {
+      return p.fail(Status::BadRequestData("drop and keep cannot be used together"));
+    }
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.entities.purge(shared->tenant, std::move(*q), std::move(drop), std::move(keep),
+                       [shared](const Status& st) {
+                         if (!st.ok()) return shared->fail(st);
+                         shared->respond_empty(204);
+                       });
   });
-  r.add(Method::kPost, "/ngsi-ld/v1/entityOperations/query", [&env](Call&& c) {
-    static const CallSpec spec{
-        true,
-        {MediaType::kJson, MediaType::kJsonLd},
-        kListViews,
-        {"limit", "offset", "count", "options", "format", "local", "orderBy", "orderFrom",
-         "orderGeometry", "collation", "geometryProperty", "datasetId", "lang", "pick", "omit",
-         "join", "joinLevel", "containedBy"}};
-    prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-      auto options = render_options(p, true);
-      if (!options.ok()) return p.fail(options.status());
-      auto q =
-          ngsild::query::query_from_object(*p.body, p.call.query, *p.ctx, env.limits, *options);
-      if (!q.ok()) return p.fail(q.status());
-      if (Status st = ngsild::check_linked_projection(*options); !st.ok()) return p.fail(st);
-      respond_page(env, p, *q, *options);
-    });
+}
+
+// Query Entities with a Query object (§5.7.2, §6.23).
+void query_batch(Env& env, Call&& c) {
+  static const CallSpec spec{
+      true,
+      {MediaType::kJson, MediaType::kJsonLd},
+      kListViews,
+      {"limit", "offset", "count", "options", "format", "local", "orderBy", "orderFrom",
+       "orderGeometry", "collation", "geometryProperty", "datasetId", "lang", "pick", "omit",
+       "join", "joinLevel", "containedBy"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto options = render_options(p, true);
+    if (!options.ok()) return p.fail(options.status());
+    auto q = ngsild::query::query_from_object(*p.body, p.call.query, *p.ctx, env.limits, *options);
+    if (!q.ok()) return p.fail(q.status());
+    if (Status st = ngsild::check_linked_projection(*options); !st.ok()) return p.fail(st);
+    respond_page(env, p, *q, *options);
   });
 }
 

@@ -18,8 +18,7 @@ namespace {
 // (join). Reads from `pos` up to the end or the '}' that closes this level.
 class ProjectionParser {
  public:
-  ProjectionParser(std::string_view param, std::string_view text,
-                   const jsonld::Context& ctx)
+  ProjectionParser(std::string_view param, std::string_view text, const jsonld::Context& ctx)
       : param_(param), text_(text), ctx_(ctx) {}
 
   Status level(bool pick, Projection& pr, int depth) {

@@ -1,0 +1,115 @@
+// The route table: a handler sees the route it matched, a set's context step runs before its
+// handlers (and can answer instead of them), 405 lists the methods of a path across sets, and
+// the NGSI-LD table states each operation once.
+#include "http/router.hpp"
+
+#include <set>
+
+#include <gtest/gtest.h>
+
+namespace tsunagu::http {
+namespace {
+
+Request request(Method m, std::string target) {
+  Request r;
+  r.method = m;
+  r.target = target;
+  size_t q = target.find('?');
+  r.path = target.substr(0, q);
+  if (q != std::string::npos) r.query = target.substr(q + 1);
+  return r;
+}
+
+struct Answer {
+  int status = 0;
+  std::string body;
+  std::vector<Header> headers;
+};
+
+Answer dispatch(const Router& router, Request req) {
+  Answer a;
+  router.dispatch(std::move(req), [&](Response&& r) {
+    a.status = r.status;
+    a.body = r.body;
+    a.headers = r.headers;
+  });
+  return a;
+}
+
+TEST(RouterTest, HandlersSeeTheirRouteAndTheContextTheStepSet) {
+  Router router;
+  std::vector<std::string> seen;
+  RouteSet set;
+  set.context = [&](Call& c) {
+    seen.push_back("step " + c.route->operation);
+    c.context.tenant = std::string(c.req.header("x-city"));
+    c.context.tenant_given = c.req.has_header("x-city");
+    return Status::Ok();
+  };
+  auto handler = [&](Call&& c) {
+    seen.push_back("handler " + c.route->operation + " " + c.context.tenant);
+    Response r;
+    r.status = c.route->access == Access::kWrite ? 201 : 200;
+    c.respond(std::move(r));
+  };
+  set.routes.emplace_back(RouteInfo{Method::kGet, "/things/{id}", "getThing", Access::kRead, true},
+                          handler);
+  set.routes.emplace_back(
+      RouteInfo{Method::kPost, "/things", "createThing", Access::kWrite, false}, handler);
+  router.add(std::move(set));
+
+  Request get = request(Method::kGet, "/things/a");
+  get.headers.push_back({"x-city", "kobe"});
+  EXPECT_EQ(dispatch(router, std::move(get)).status, 200);
+  EXPECT_EQ(dispatch(router, request(Method::kPost, "/things")).status, 201);
+  EXPECT_EQ(seen, (std::vector<std::string>{"step getThing", "handler getThing kobe",
+                                            "step createThing", "handler createThing "}));
+}
+
+TEST(RouterTest, AFailingContextStepAnswersInsteadOfTheHandler) {
+  Router router;
+  bool handled = false;
+  RouteSet set;
+  set.context = [](Call& c) {
+    if (!c.req.has_header("x-city")) return Status(ErrorKind::kNonexistentTenant, "which city?");
+    return Status::Ok();
+  };
+  set.routes.emplace_back(RouteInfo{Method::kGet, "/private", "private"}, [&](Call&& c) {
+    handled = true;
+    c.respond(Response{});
+  });
+  router.add(std::move(set));
+  Answer a = dispatch(router, request(Method::kGet, "/private"));
+  EXPECT_EQ(a.status, 404);
+  EXPECT_NE(a.body.find("which city?"), std::string::npos);
+  EXPECT_FALSE(handled);
+}
+
+TEST(RouterTest, RoutesWithoutAStepAndMethodsAcrossSets) {
+  Router router;
+  RouteSet a;
+  a.routes.emplace_back(RouteInfo{Method::kGet, "/shared", "readShared"}, [](Call&& c) {
+    EXPECT_FALSE(c.context.tenant_given);
+    c.respond(Response{});
+  });
+  RouteSet b;
+  b.routes.emplace_back(RouteInfo{Method::kDelete, "/shared", "deleteShared", Access::kWrite},
+                        [](Call&& c) { c.respond(Response{}); });
+  router.add(std::move(a));
+  router.add(std::move(b));
+  EXPECT_EQ(dispatch(router, request(Method::kGet, "/shared")).status, 200);
+  Answer put = dispatch(router, request(Method::kPut, "/shared"));
+  EXPECT_EQ(put.status, 405);
+  std::string allow;
+  for (const auto& h : put.headers) {
+    if (h.name == "Allow" || h.name == "allow") allow = h.value;
+  }
+  EXPECT_EQ(allow, "GET, HEAD, DELETE");
+  std::vector<std::string> ops;
+  for (const RouteInfo* r : router.routes())
+    ops.push_back(r->operation);
+  EXPECT_EQ(ops, (std::vector<std::string>{"readShared", "deleteShared"}));
+}
+
+}  // namespace
+}  // namespace tsunagu::http

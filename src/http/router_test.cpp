@@ -54,8 +54,8 @@ TEST(RouterTest, HandlersSeeTheirRouteAndTheContextTheStepSet) {
   };
   set.routes.emplace_back(RouteInfo{Method::kGet, "/things/{id}", "getThing", Access::kRead, true},
                           handler);
-  set.routes.emplace_back(
-      RouteInfo{Method::kPost, "/things", "createThing", Access::kWrite, false}, handler);
+  set.routes.emplace_back(RouteInfo{Method::kPost, "/things", "createThing", Access::kWrite, false},
+                          handler);
   router.add(std::move(set));
 
   Request get = request(Method::kGet, "/things/a");

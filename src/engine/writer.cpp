@@ -204,6 +204,7 @@ struct Writer::Decided {
   FlatHashMap<Key, size_t, KeyHash> overlay;  // key -> index in states
   std::vector<CommittedChange> applied;       // in commit order
   std::vector<Tenant*> new_tenants;           // to be stored by this group
+  std::vector<RecordWork*> records;           // decided without an error, in request order
 };
 
 void Writer::commit(Group& group) {
@@ -213,6 +214,10 @@ void Writer::commit(Group& group) {
   for (ChangeListener* l : options_.listeners)
     l->persist(d.applied, d.now, d.batch);
   Status st = persist(d);
+  for (RecordWork* r : d.records) {
+    if (!st.ok()) r->status = Status::Internal("the change could not be stored: " + st.detail());
+    r->finished(r->status);
+  }
   if (st.ok()) {
     publish(d);
     for (ChangeListener* l : options_.listeners)
@@ -240,7 +245,7 @@ void Writer::decide(Group& group, Decided& d) {
     }
     // A tenant is stored with the first group that commits a write to it (also when an earlier
     // group that created it in memory failed to commit).
-    if (tenant != nullptr && !tenant->persisted() && !req->changes.empty() &&
+    if (tenant != nullptr && !tenant->persisted() && (!req->changes.empty() || req->records) &&
         std::find(d.new_tenants.begin(), d.new_tenants.end(), tenant) == d.new_tenants.end()) {
       d.batch.create_tenant(req->tenant);
       d.new_tenants.push_back(tenant);
@@ -290,6 +295,13 @@ void Writer::decide(Group& group, Decided& d) {
         d.states.emplace_back(key, after);
       }
       d.applied.push_back({tenant, &c});
+    }
+    if (req->records) {
+      RecordWork& r = *req->records;
+      r.status = tenant != nullptr ? r.decide(d.batch)
+                                   : Status(ErrorKind::kNonexistentTenant,
+                                            "tenant '" + req->tenant + "' does not exist");
+      if (r.status.ok()) d.records.push_back(&r);
     }
   }
 }

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,10 +66,23 @@ class ChangeListener {
   virtual void published(const std::vector<CommittedChange>& changes, int64_t time) {}
 };
 
+// Records other than entities (subscriptions, later registrations and catalog records) that a
+// request changes, in the same transaction as its entity changes. `decide` runs on the
+// committing thread, after the request's entity changes and in request order, and adds its ops
+// to the batch; an error is `status` and adds nothing. `finished` follows once the group is
+// durable (OK) or refused (the store's error, also set as `status`), before `done`: the owner of
+// the records publishes them or forgets what it decided.
+struct RecordWork {
+  std::function<Status(store::WriteBatch& batch)> decide;
+  std::function<void(const Status& stored)> finished;
+  Status status;
+};
+
 struct WriteRequest {
   std::string tenant;
   bool create_tenant = false;  // a missing tenant is created (else NonexistentTenant)
   std::vector<Change> changes;
+  std::optional<RecordWork> records;
   // Runs on the committing thread once the group is durable (or failed); must not block.
   std::function<void(WriteRequest&)> done;
 };

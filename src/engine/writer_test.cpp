@@ -401,6 +401,69 @@ TEST_P(WriterTest, TheChangeFeedAddsToTheGroupAndIsNotToldOfAFailedOne) {
   EXPECT_EQ(rec.tenants.count("feed:urn:fail"), 0u);
 }
 
+// Records commit with the group: a decision that refuses adds nothing, one that passes is
+// stored and told so, and a group the store refuses tells its records why. (Tenant ops stand in
+// for records: the mechanism does not look at what the ops are.)
+TEST_P(WriterTest, RecordsCommitWithTheGroupAndHearHowItEnded) {
+  sql(path_,
+      "CREATE TRIGGER refuse BEFORE INSERT ON entities WHEN NEW.id = 'urn:fail' "
+      "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
+  std::mutex mu;
+  std::map<std::string, Status> finished;
+  auto records = [&](std::string name, Status decision) {
+    RecordWork w;
+    w.decide = [name, decision](store::WriteBatch& batch) {
+      if (decision.ok()) batch.create_tenant("record:" + name);
+      return decision;
+    };
+    w.finished = [&, name](const Status& st) {
+      std::lock_guard lock(mu);
+      finished[name] = st;
+    };
+    return w;
+  };
+  std::vector<std::pair<std::string, Status>> outcomes;
+  auto submit_records = [&](std::string name, Status decision, std::vector<Change> changes) {
+    auto r = std::make_unique<WriteRequest>();
+    r->create_tenant = true;
+    r->changes = std::move(changes);
+    r->records = records(name, decision);
+    r->done = [&, name](WriteRequest& req) {
+      {
+        std::lock_guard lock(mu);
+        outcomes.emplace_back(name, req.records->status);
+      }
+      completions_.done(name)(req);
+    };
+    writer_->submit(std::move(r));
+  };
+  start();
+  submit_records("kept", Status::Ok(), {});
+  wait_for(1);
+  submit_records("refused", Status::AlreadyExists("taken"), {});
+  wait_for(2);
+  std::vector<Change> failing_group;
+  failing_group.push_back(put("urn:fail", 1));
+  submit_records("lost", Status::Ok(), std::move(failing_group));
+  wait_for(3);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(outcomes.size(), 3u);
+    EXPECT_TRUE(outcomes[0].second.ok());
+    EXPECT_EQ(outcomes[1].second.kind(), ErrorKind::kAlreadyExists);
+    EXPECT_EQ(outcomes[2].second.kind(), ErrorKind::kInternalError);
+    EXPECT_TRUE(finished.at("kept").ok());
+    EXPECT_EQ(finished.count("refused"), 0u);  // nothing decided, nothing to finish
+    EXPECT_EQ(finished.at("lost").kind(), ErrorKind::kInternalError);
+  }
+  writer_->stop();
+  Recorder rec;
+  ASSERT_TRUE(store_->load(rec).ok());
+  EXPECT_EQ(rec.tenants.count("record:kept"), 1u);
+  EXPECT_EQ(rec.tenants.count("record:refused"), 0u);
+  EXPECT_EQ(rec.tenants.count("record:lost"), 0u);
+}
+
 // Requests queued before the thread starts are committed as one group.
 TEST_P(WriterTest, ChangesToOneEntityInOneGroupBuildOnEachOther) {
   constexpr int kRequests = 50;

@@ -78,8 +78,7 @@ struct HttpClient::State {
     }
     if (t->req.method != "GET") {
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body.data());
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(t->req.body.size()));
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->req.body.size()));
     }
     // No "Expect: 100-continue": a receiver that ignores it would cost a second per request.
     t->headers = curl_slist_append(t->headers, "Expect:");
@@ -122,8 +121,8 @@ struct HttpClient::State {
       {
         std::lock_guard lock(mu);
         if (stopping) break;
-        while (!queue.empty() && in_flight.load(std::memory_order_relaxed) + ready.size() <
-                                     options.max_in_flight) {
+        while (!queue.empty() &&
+               in_flight.load(std::memory_order_relaxed) + ready.size() < options.max_in_flight) {
           ready.push_back(std::move(queue.front()));
           queue.pop_front();
         }

@@ -1,0 +1,64 @@
+// Delivery of notifications, apart from what they say: each subscription's messages leave in
+// the order they were queued, one at a time (a receiver sees the changes of an entity in order),
+// and a failed one is retried with growing pauses before the next is sent. A slow or dead
+// receiver holds its own queue and nobody else's. Queues are bounded: when a subscription's is
+// full, the oldest waiting message is dropped and reported as failed (docs/subscriptions.md).
+// The transport (HTTP now, MQTT later) is handed in by app/, so the engine knows no protocol.
+// Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tsunagu::engine {
+
+class Delivery {
+ public:
+  struct Options {
+    size_t max_pending = 10000;  // waiting messages per subscription
+    int max_attempts = 4;        // sends of one message before it counts as failed
+    int64_t first_retry_us = 250'000;
+    int64_t max_retry_us = 30'000'000;
+  };
+  struct Message {
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    int timeout_ms = 10000;
+  };
+  struct Result {
+    bool ok = false;
+    int status = 0;     // the receiver's answer, 0 when none came
+    std::string error;  // what went wrong, empty when ok
+  };
+  // Sends `m` and calls `done` exactly once, from any thread; never blocks.
+  using Transport = std::function<void(const Message& m, std::function<void(Result)> done)>;
+  // Told of every message that left the queue: `final` when it will not be tried again
+  // (delivered, out of attempts, or dropped from a full queue). Any thread; must not block.
+  using Report = std::function<void(const std::string& key, const Result& r, bool final)>;
+
+  Delivery(Options options, Transport transport, Report report);
+  ~Delivery();  // stops retries; messages still queued are dropped unreported
+  Delivery(const Delivery&) = delete;
+  Delivery& operator=(const Delivery&) = delete;
+
+  // Queues `m` for subscription `key`.
+  void enqueue(const std::string& key, Message m);
+  // Drops `key`'s queue (its subscription was deleted); a send in flight finishes unreported.
+  void forget(const std::string& key);
+  // Messages queued, sending or waiting to be retried, over all subscriptions.
+  size_t pending() const;
+  // Messages dropped from full queues since start.
+  uint64_t dropped() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> s_;
+};
+
+}  // namespace tsunagu::engine

@@ -1,7 +1,10 @@
 // The only door to persistence. The engine hands a Store batches of changes that must become
 // durable atomically before any of them is acknowledged, and reads everything back at start.
-// Documents are opaque text here (the engine's stored entity form); no NGSI-LD knowledge below
-// this line. Backends: sqlite/ (embedded default).
+// A store keeps entities (by row), records of other kinds (small documents by kind, tenant and
+// key: subscriptions, later registrations, catalog records, audit) and notes (its users'
+// bookkeeping). Documents are opaque text here (the engine's stored entity form, a record's own
+// form); no NGSI-LD knowledge below this line. Backends: log/ over sqlite/ (the embedded
+// default), sqlite/, memory/ (tests); docs/storage.md.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +22,14 @@ namespace tsunagu::store {
 // One atomic, durable unit of change. Entities are addressed by a row number the engine assigns
 // once per entity and keeps for its life: the engine, which holds every entity in memory,
 // already guarantees that (tenant, id) is unique, so the store needs no index on it.
+// Records are addressed by (record kind, tenant, key), which the store keeps unique: a put
+// replaces the record with that address, a delete of one that is not there does nothing. Entity
+// and record ops mix freely in one batch, so that a change to an entity and the record it goes
+// with (a registration and its entity, an audit line and the change it records) are durable
+// together or not at all.
 struct WriteBatch {
+  // The values are the change log's op kinds (docs/storage.md, "Record format"): new kinds are
+  // added at the end, and none is renumbered.
   enum class OpKind : unsigned char {
     kCreateTenant,
     kInsertEntity,
@@ -30,13 +40,18 @@ struct WriteBatch {
     // it describes (the change log records in its checkpoint which of its segments the
     // checkpoint holds; a history would record how far it has indexed). Small values.
     kNote,
+    kPutRecord = 6,     // insert or replace the record (record_kind, tenant, id) with `doc`
+    kDeleteRecord = 7,  // remove the record (record_kind, tenant, id), if there is one
   };
   struct Op {
     OpKind kind;
     uint64_t row = 0;    // entity row (all entity ops)
-    std::string tenant;  // kCreateTenant, kInsertEntity, kPutEntity
-    std::string id;      // kInsertEntity, kPutEntity
-    std::string doc;     // kInsertEntity, kUpdateEntity, kPutEntity
+    std::string tenant;  // kCreateTenant, kInsertEntity, kPutEntity, record ops
+    std::string id;      // kInsertEntity, kPutEntity; the key of a note or a record
+    std::string doc;     // kInsertEntity, kUpdateEntity, kPutEntity, kNote, kPutRecord
+    // Record ops: a short name ("subscription"). Defaulted, so that the entity ops' initializers
+    // may leave it out.
+    std::string record_kind = {};
   };
   std::vector<Op> ops;
 
@@ -53,6 +68,14 @@ struct WriteBatch {
   void put_entity(uint64_t row, std::string tenant, std::string id, std::string doc) {
     ops.push_back({OpKind::kPutEntity, row, std::move(tenant), std::move(id), std::move(doc)});
   }
+  void put_record(std::string kind, std::string tenant, std::string key, std::string doc) {
+    ops.push_back({OpKind::kPutRecord, 0, std::move(tenant), std::move(key), std::move(doc),
+                   std::move(kind)});
+  }
+  void delete_record(std::string kind, std::string tenant, std::string key) {
+    ops.push_back(
+        {OpKind::kDeleteRecord, 0, std::move(tenant), std::move(key), {}, std::move(kind)});
+  }
   bool empty() const { return ops.empty(); }
 };
 
@@ -62,9 +85,12 @@ struct OpView {
   WriteBatch::OpKind kind;
   uint64_t row = 0;
   std::string_view tenant, id, doc;
+  std::string_view record_kind = {};
 };
 
-// Receives the stored state at start-up.
+// Receives the stored state at start-up, in this order: every note, every tenant, every entity
+// in row order, every record in (kind, tenant, key) order (bytewise), so that the records of one
+// kind come together.
 class LoadVisitor {
  public:
   virtual ~LoadVisitor() = default;
@@ -73,6 +99,11 @@ class LoadVisitor {
                         std::string_view doc) = 0;
   // Every note, before the tenants. Most visitors need none.
   virtual Status note(std::string_view key, std::string_view value) { return Status::Ok(); }
+  // Every record, after the entities. A visitor takes the kinds it knows and skips the others.
+  virtual Status record(std::string_view kind, std::string_view tenant, std::string_view key,
+                        std::string_view doc) {
+    return Status::Ok();
+  }
 };
 
 // Not thread-safe: the engine's writer calls apply() from one thread at a time (its commit
@@ -89,12 +120,13 @@ class Store {
   virtual Status apply_views(const std::vector<OpView>& ops) {
     WriteBatch batch;
     for (const OpView& op : ops) {
-      batch.ops.push_back(
-          {op.kind, op.row, std::string(op.tenant), std::string(op.id), std::string(op.doc)});
+      batch.ops.push_back({op.kind, op.row, std::string(op.tenant), std::string(op.id),
+                           std::string(op.doc), std::string(op.record_kind)});
     }
     return apply(std::move(batch));
   }
-  // Visits every tenant, then every entity in row order (the order they were created).
+  // Visits everything stored, in the order LoadVisitor states (entities in the order they were
+  // created). Stops at the first error the visitor returns, and returns it.
   virtual Status load(LoadVisitor& visitor) = 0;
   // The value last set for note `key` by an OpKind::kNote op, or nullopt when none was. Like
   // load(), before any write.

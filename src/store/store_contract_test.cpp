@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "store/memory/memory_store.hpp"
 #include "store/store.hpp"
@@ -54,30 +55,44 @@ const Backend kBackends[] = {
      }},
 };
 
+using RecordAddress = std::tuple<std::string, std::string, std::string>;  // kind, tenant, key
+
 // What a load visited, in order.
 struct Loaded : LoadVisitor {
   Status tenant(std::string_view name) override {
     EXPECT_TRUE(rows.empty()) << "tenants come before entities";
+    EXPECT_TRUE(records.empty()) << "tenants come before records";
     tenants.emplace_back(name);
     return Status::Ok();
   }
   Status entity(uint64_t row, std::string_view tenant, std::string_view id,
                 std::string_view doc) override {
+    EXPECT_TRUE(records.empty()) << "entities come before records";
     EXPECT_TRUE(rows.empty() || rows.back() < row) << "entities come in row order";
     rows.push_back(row);
     lines.push_back(std::to_string(row) + " [" + std::string(tenant) + "] " + std::string(id) +
                     " " + std::string(doc));
     return Status::Ok();
   }
+  Status record(std::string_view kind, std::string_view tenant, std::string_view key,
+                std::string_view doc) override {
+    RecordAddress address{std::string(kind), std::string(tenant), std::string(key)};
+    EXPECT_TRUE(records.empty() || records.back().first < address)
+        << "records come once each, in (kind, tenant, key) order";
+    records.emplace_back(std::move(address), std::string(doc));
+    return Status::Ok();
+  }
   std::vector<std::string> tenants;
   std::vector<uint64_t> rows;
   std::vector<std::string> lines;
+  std::vector<std::pair<RecordAddress, std::string>> records;
 };
 
 // The contract's meaning of a sequence of batches.
 struct Model {
   std::set<std::string> tenants;
   std::map<uint64_t, std::string> rows;  // row -> "[tenant] id doc"
+  std::map<RecordAddress, std::string> records;
   void apply(const WriteBatch& b) {
     for (const auto& op : b.ops) {
       switch (op.kind) {
@@ -98,8 +113,17 @@ struct Model {
           break;
         case WriteBatch::OpKind::kNote:
           break;
+        case WriteBatch::OpKind::kPutRecord:
+          records[{op.record_kind, op.tenant, op.id}] = op.doc;
+          break;
+        case WriteBatch::OpKind::kDeleteRecord:
+          records.erase({op.record_kind, op.tenant, op.id});
+          break;
       }
     }
+  }
+  std::vector<std::pair<RecordAddress, std::string>> record_list() const {
+    return {records.begin(), records.end()};
   }
   std::vector<std::string> lines() const {
     std::vector<std::string> out;
@@ -148,6 +172,7 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
     EXPECT_EQ(loaded.lines, model_.lines());
     EXPECT_EQ(std::set<std::string>(loaded.tenants.begin(), loaded.tenants.end()), model_.tenants);
     EXPECT_EQ(loaded.tenants.size(), model_.tenants.size()) << "a tenant visited twice";
+    EXPECT_EQ(loaded.records, model_.record_list());
   }
 
   std::string dir_;
@@ -160,6 +185,7 @@ TEST_P(StoreContract, ANewStoreLoadsNothing) {
   Loaded loaded = reopen();
   EXPECT_TRUE(loaded.tenants.empty());
   EXPECT_TRUE(loaded.rows.empty());
+  EXPECT_TRUE(loaded.records.empty());
   EXPECT_FALSE(store_->describe().empty());
 }
 
@@ -249,6 +275,116 @@ TEST_P(StoreContract, NotesAreKeptWithTheirBatchAndReadBack) {
             (std::map<std::string, std::string>{{"contract.m", "x"}, {"contract.n", "3"}}));
 }
 
+TEST_P(StoreContract, RecordsArePutReplacedAndDeleted) {
+  WriteBatch a;
+  a.put_record("subscription", "", "urn:ngsi-ld:Subscription:1", R"({"v":1})");
+  a.put_record("subscription", "", "urn:ngsi-ld:Subscription:2", R"({"v":2})");
+  apply(std::move(a));
+  expect_loads_model();
+  WriteBatch b;
+  b.put_record("subscription", "", "urn:ngsi-ld:Subscription:1", R"({"v":"1b"})");  // replaces
+  b.delete_record("subscription", "", "urn:ngsi-ld:Subscription:2");
+  apply(std::move(b));
+  expect_loads_model();
+  ASSERT_EQ(model_.records.size(), 1u);
+  // A delete of a record that is not there (any longer, or ever) is no error.
+  WriteBatch c;
+  c.delete_record("subscription", "", "urn:ngsi-ld:Subscription:2");
+  c.delete_record("subscription", "", "urn:ngsi-ld:Subscription:never");
+  c.delete_record("nothing-of-this-kind", "", "k");
+  apply(std::move(c));
+  // Put, delete and put again within one batch: the last op wins.
+  WriteBatch d;
+  d.put_record("subscription", "", "k", "first");
+  d.delete_record("subscription", "", "k");
+  d.put_record("subscription", "", "k", "last");
+  d.put_record("subscription", "", "gone", "x");
+  d.delete_record("subscription", "", "gone");
+  apply(std::move(d));
+  expect_loads_model();
+  EXPECT_EQ(model_.records.at({"subscription", "", "k"}), "last");
+  EXPECT_EQ(model_.records.count({"subscription", "", "gone"}), 0u);
+}
+
+TEST_P(StoreContract, RecordsAreKeptApartByKindAndTenant) {
+  WriteBatch a;
+  for (const char* kind : {"subscription", "registration"}) {
+    for (const char* tenant : {"", "大阪", "t"}) {
+      a.put_record(kind, tenant, "urn:same",
+                   std::string(kind) + "/" + tenant + " \xf0\x9f\x8c\x8a \"q\"\n");
+    }
+  }
+  a.put_record("subscription", "t", "", "an empty key");
+  a.put_record("a", "", "urn:same", "");  // an empty document
+  apply(std::move(a));
+  expect_loads_model();
+  WriteBatch b;
+  b.delete_record("subscription", "大阪", "urn:same");  // that one only
+  b.put_record("registration", "", "urn:same", "replaced");
+  apply(std::move(b));
+  Loaded loaded = reopen();
+  EXPECT_EQ(loaded.records, model_.record_list());
+  EXPECT_EQ(loaded.records.size(), 7u);
+  // A visitor finds one kind's records together: the kinds come in order.
+  std::vector<std::string> kinds;
+  for (const auto& [address, doc] : loaded.records) {
+    if (kinds.empty() || kinds.back() != std::get<0>(address))
+      kinds.push_back(std::get<0>(address));
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"a", "registration", "subscription"}));
+}
+
+// A batch is one transaction whatever it mixes: entity and record ops load back together.
+TEST_P(StoreContract, EntityAndRecordOpsCommitInOneBatch) {
+  WriteBatch a;
+  a.create_tenant("t");
+  a.insert_entity(1, "t", "urn:ngsi-ld:E:1", "e1");
+  a.put_record("registration", "t", "urn:ngsi-ld:ContextSourceRegistration:1", "r1");
+  a.insert_entity(2, "t", "urn:ngsi-ld:E:2", "e2");
+  apply(std::move(a));
+  WriteBatch b;
+  b.update_entity(1, "e1b");
+  b.delete_record("registration", "t", "urn:ngsi-ld:ContextSourceRegistration:1");
+  b.put_record("audit", "t", "000001", "entity 1 updated");
+  b.delete_entity(2);
+  apply(std::move(b));
+  Loaded loaded = reopen();
+  EXPECT_EQ(loaded.lines, model_.lines());
+  EXPECT_EQ(loaded.records, model_.record_list());
+  ASSERT_EQ(loaded.records.size(), 1u);
+  // The views form too (the fold writes records into the checkpoint through it).
+  ASSERT_TRUE(store_
+                  ->apply_views({{WriteBatch::OpKind::kUpdateEntity, 1, {}, {}, "e1c"},
+                                 {WriteBatch::OpKind::kPutRecord, 0, "t", "k", "v", "audit"}})
+                  .ok());
+  loaded = reopen();
+  EXPECT_EQ(loaded.lines, (std::vector<std::string>{"1 [t] urn:ngsi-ld:E:1 e1c"}));
+  ASSERT_EQ(loaded.records.size(), 2u);
+  EXPECT_EQ(loaded.records[1], std::make_pair(RecordAddress{"audit", "t", "k"}, std::string("v")));
+}
+
+// Records written, replaced and deleted across reopenings and (embedded_folding) folds: some
+// states are in the checkpoint, newer ones only in the log, and a delete in the log hides a
+// record the checkpoint holds, or one the log itself put.
+TEST_P(StoreContract, RecordsSurviveReopeningAndFolds) {
+  for (int round = 0; round < 4; ++round) {
+    WriteBatch b;
+    const std::string r = std::to_string(round);
+    b.put_record("subscription", "", "s" + r, "round " + r);
+    b.put_record("subscription", "", "kept", "round " + r);
+    if (round > 0) b.delete_record("subscription", "", "s" + std::to_string(round - 1));
+    b.put_record("subscription", "", "logged-then-deleted", "x");
+    apply(std::move(b));
+    WriteBatch c;
+    c.delete_record("subscription", "", "logged-then-deleted");
+    // Large enough to start a fold on the embedded store that folds every 2 KiB.
+    c.put_entity(1, "", "urn:ngsi-ld:E:1", std::string(3000, 'a' + static_cast<char>(round)));
+    apply(std::move(c));
+    expect_loads_model();
+  }
+  EXPECT_EQ(model_.records.size(), 2u);
+}
+
 // Many batches of every kind, with reopenings between them, against the model.
 TEST_P(StoreContract, RandomBatchesLoadAsTheModelSays) {
   std::mt19937 rng(15);
@@ -269,7 +405,7 @@ TEST_P(StoreContract, RandomBatchesLoadAsTheModelSays) {
           std::advance(it, rng() % peek.rows.size());
           return it->first;
         };
-        switch (rng() % 5) {
+        switch (rng() % 7) {
           case 0:
           case 1: {
             const uint64_t row = next_row++;
@@ -285,6 +421,18 @@ TEST_P(StoreContract, RandomBatchesLoadAsTheModelSays) {
           case 4: {
             const uint64_t row = any && rng() % 2 ? some_row() : next_row++;
             b.put_entity(row, tenant, "urn:ngsi-ld:P:" + std::to_string(row), doc);
+            break;
+          }
+          case 5:
+          case 6: {
+            // Few addresses, so that puts replace and deletes find something (or not).
+            const std::string kind = rng() % 2 ? "subscription" : "registration";
+            const std::string key = "urn:ngsi-ld:Subscription:" + std::to_string(rng() % 8);
+            if (rng() % 3 == 0) {
+              b.delete_record(kind, tenant, key);
+            } else {
+              b.put_record(kind, tenant, key, doc);
+            }
             break;
           }
         }

@@ -101,14 +101,28 @@ size_t frame_at(std::string_view data, size_t pos, uint64_t seq) {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the change log format is little-endian");
 
+// An op is its kind and then, for the kinds up to kNote, the entity row and three strings
+// (tenant, id, doc); for the record ops, which have no row, the record kind, tenant and key,
+// and a put's document (docs/storage.md, "Record format").
 void encode_batch(const WriteBatch& batch, std::string& out) {
   put32(out, static_cast<uint32_t>(batch.ops.size()));
   for (const auto& op : batch.ops) {
     out.push_back(static_cast<char>(op.kind));
-    put64(out, op.row);
-    put_string(out, op.tenant);
-    put_string(out, op.id);
-    put_string(out, op.doc);
+    switch (op.kind) {
+      case WriteBatch::OpKind::kPutRecord:
+      case WriteBatch::OpKind::kDeleteRecord:
+        put_string(out, op.record_kind);
+        put_string(out, op.tenant);
+        put_string(out, op.id);
+        if (op.kind == WriteBatch::OpKind::kPutRecord) put_string(out, op.doc);
+        break;
+      default:
+        put64(out, op.row);
+        put_string(out, op.tenant);
+        put_string(out, op.id);
+        put_string(out, op.doc);
+        break;
+    }
   }
 }
 
@@ -119,8 +133,19 @@ Status decode_ops(std::string_view payload, std::vector<OpView>& out) {
   for (uint32_t i = 0; i < n; ++i) {
     OpView op{};
     uint8_t kind;
-    if (!r.u8(kind) || kind > static_cast<uint8_t>(WriteBatch::OpKind::kNote) || !r.u64(op.row) ||
-        !r.string(op.tenant) || !r.string(op.id) || !r.string(op.doc)) {
+    bool ok = r.u8(kind);
+    // A kind this version does not know (written by a newer one) is refused like damage: its
+    // layout is unknown, and skipping it would lose a change.
+    if (ok && kind <= static_cast<uint8_t>(WriteBatch::OpKind::kNote)) {
+      ok = r.u64(op.row) && r.string(op.tenant) && r.string(op.id) && r.string(op.doc);
+    } else if (ok && kind == static_cast<uint8_t>(WriteBatch::OpKind::kPutRecord)) {
+      ok = r.string(op.record_kind) && r.string(op.tenant) && r.string(op.id) && r.string(op.doc);
+    } else if (ok && kind == static_cast<uint8_t>(WriteBatch::OpKind::kDeleteRecord)) {
+      ok = r.string(op.record_kind) && r.string(op.tenant) && r.string(op.id);
+    } else {
+      ok = false;
+    }
+    if (!ok) {
       return Status::Internal("change log: op " + std::to_string(i) + " of a record is damaged");
     }
     op.kind = static_cast<WriteBatch::OpKind>(kind);

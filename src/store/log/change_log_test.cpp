@@ -46,6 +46,7 @@ void expect_same(const WriteBatch& want, const WriteBatch& got) {
     EXPECT_EQ(got.ops[i].tenant, want.ops[i].tenant);
     EXPECT_EQ(got.ops[i].id, want.ops[i].id);
     EXPECT_EQ(got.ops[i].doc, want.ops[i].doc);
+    EXPECT_EQ(got.ops[i].record_kind, want.ops[i].record_kind);
   }
 }
 
@@ -61,6 +62,11 @@ WriteBatch every_kind() {
   b.delete_entity(42);
   b.put_entity(7, binary_bytes(), binary_bytes(), std::string(1 << 20, 'x'));
   b.put_entity(8, "t", "i", "");
+  b.put_record("subscription", "city", "urn:ngsi-ld:Subscription:1", R"({"q":"a>1"})");
+  b.put_record("", "", "", "");
+  b.put_record(binary_bytes(), binary_bytes(), binary_bytes(), std::string(1 << 16, 'r'));
+  b.delete_record("subscription", "city", "urn:ngsi-ld:Subscription:1");
+  b.delete_record("", "", "");
   return b;
 }
 
@@ -69,8 +75,8 @@ Status decode_batch(std::string_view payload, WriteBatch& out) {
   std::vector<OpView> ops;
   TSUNAGU_RETURN_IF_ERROR(decode_ops(payload, ops));
   for (const OpView& op : ops) {
-    out.ops.push_back(
-        {op.kind, op.row, std::string(op.tenant), std::string(op.id), std::string(op.doc)});
+    out.ops.push_back({op.kind, op.row, std::string(op.tenant), std::string(op.id),
+                       std::string(op.doc), std::string(op.record_kind)});
   }
   return Status::Ok();
 }
@@ -178,6 +184,24 @@ TEST_F(ChangeLogTest, EncodeDecodeRoundTripsEveryOpKind) {
   Status st = decode_batch(payload, got);
   ASSERT_TRUE(st.ok()) << st.detail();
   expect_same(want, got);
+}
+
+// The record ops' layout, byte for byte (docs/storage.md, "Record format"): the kind, then the
+// record kind, tenant and key, and a put's document; no entity row.
+TEST_F(ChangeLogTest, RecordOpsAreEncodedAsTheFormatSays) {
+  WriteBatch b;
+  b.put_record("sub", "t", "k1", "{}");
+  b.delete_record("sub", "", "k1");
+  std::string payload;
+  encode_batch(b, payload);
+  auto str = [](std::string_view s) {
+    std::string out(4, '\0');
+    out[0] = static_cast<char>(s.size());
+    return out.append(s);
+  };
+  const std::string want = std::string("\x02\0\0\0", 4) + '\x06' + str("sub") + str("t") +
+                           str("k1") + str("{}") + '\x07' + str("sub") + str("") + str("k1");
+  EXPECT_EQ(payload, want);
 }
 
 TEST_F(ChangeLogTest, EmptyBatchRoundTrips) {
@@ -556,7 +580,7 @@ TEST_F(ChangeLogTest, DecodeRefusesAnUnknownOpKind) {
   b.delete_entity(1);
   std::string payload;
   encode_batch(b, payload);
-  for (unsigned char kind : {6, 7, 0x7f, 0xff}) {
+  for (unsigned char kind : {8, 9, 0x7f, 0xff}) {
     std::string bad = payload;
     bad[4] = static_cast<char>(kind);  // after the 4-byte op count
     WriteBatch out;
@@ -570,6 +594,8 @@ TEST_F(ChangeLogTest, DecodeRefusesEveryTruncation) {
   b.create_tenant("t");
   b.insert_entity(3, "t", "urn:x", "{\"doc\":1}");
   b.update_entity(3, "{}");
+  b.put_record("subscription", "t", "urn:s", "{}");
+  b.delete_record("subscription", "t", "urn:s");
   std::string payload;
   encode_batch(b, payload);
   for (size_t n = 0; n < payload.size(); ++n) {

@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -43,11 +44,18 @@ struct Pending {
   std::string_view doc;         // kPut, kUpdate
 };
 
+// A record's address: (record kind, tenant, key). Ordered as the checkpoint orders its records
+// (bytewise, field by field), so that the two can be merged at load.
+using RecordKey = std::tuple<std::string_view, std::string_view, std::string_view>;
+
 // Logged changes not yet folded into the checkpoint.
 struct Changes {
   std::map<uint64_t, Pending> rows;
   std::set<std::string> tenants;
   std::map<std::string, std::string, std::less<>> notes;  // the latest value of each
+  // The latest logged state of each record: its document, or nullopt when it was deleted (it
+  // may be in the checkpoint, or nowhere: a delete is idempotent). Views, like `rows`.
+  std::map<RecordKey, std::optional<std::string_view>> records;
   // The segments read, kept mapped while the views above are in use: documents go from the
   // file's pages to the checkpoint without a copy (or an allocation) each.
   std::vector<ChangeLog::Mapping> segments;
@@ -76,6 +84,12 @@ struct Changes {
       case OpKind::kNote:
         notes[std::string(op.id)] = std::string(op.doc);
         return;
+      case OpKind::kPutRecord:
+        records[{op.record_kind, op.tenant, op.id}] = op.doc;
+        return;
+      case OpKind::kDeleteRecord:
+        records[{op.record_kind, op.tenant, op.id}] = std::nullopt;
+        return;
     }
   }
 
@@ -100,7 +114,7 @@ struct Changes {
   // The changes as ops for the checkpoint, tenants first; valid while these Changes live.
   std::vector<OpView> ops() const {
     std::vector<OpView> out;
-    out.reserve(tenants.size() + rows.size() + notes.size());
+    out.reserve(tenants.size() + rows.size() + notes.size() + records.size());
     for (const auto& [key, value] : notes)
       out.push_back({OpKind::kNote, 0, {}, key, value});
     for (const auto& t : tenants)
@@ -118,9 +132,14 @@ struct Changes {
           break;
       }
     }
+    for (const auto& [key, doc] : records) {
+      const auto& [kind, tenant, id] = key;
+      out.push_back({doc ? OpKind::kPutRecord : OpKind::kDeleteRecord, 0, tenant, id,
+                     doc.value_or(std::string_view()), kind});
+    }
     return out;
   }
-  bool empty() const { return rows.empty() && tenants.empty() && notes.empty(); }
+  bool empty() const { return rows.empty() && tenants.empty() && notes.empty() && records.empty(); }
 };
 
 std::string segment_name(uint64_t seq) {
@@ -457,9 +476,24 @@ class LogStore final : public Store {
         if (p.kind == Pending::Kind::kPut) return out_.entity(row, p.tenant, p.id, p.doc);
         return out_.entity(row, tenant, id, p.doc);
       }
+      // The checkpoint's records come after its entities, in RecordKey order; the logged ones
+      // are merged in by that order, and replace or hide the checkpoint's of the same address.
+      Status record(std::string_view kind, std::string_view tenant, std::string_view key,
+                    std::string_view doc) override {
+        TSUNAGU_RETURN_IF_ERROR(flush_entities());
+        const RecordKey address{kind, tenant, key};
+        TSUNAGU_RETURN_IF_ERROR(flush_records_before(&address));
+        auto& next = *next_record_;
+        if (next != changes_.records.end() && next->first == address) {
+          const std::optional<std::string_view> logged = (next++)->second;
+          if (!logged) return Status::Ok();
+          return out_.record(kind, tenant, key, *logged);
+        }
+        return out_.record(kind, tenant, key, doc);
+      }
       Status finish() {
-        TSUNAGU_RETURN_IF_ERROR(flush_tenants());
-        return flush_rows_before(UINT64_MAX);
+        TSUNAGU_RETURN_IF_ERROR(flush_entities());
+        return flush_records_before(nullptr);
       }
 
      private:
@@ -473,6 +507,23 @@ class LogStore final : public Store {
           TSUNAGU_RETURN_IF_ERROR(out_.note(key, value));
         for (const auto& t : changes_.tenants)
           TSUNAGU_RETURN_IF_ERROR(out_.tenant(t));
+        return Status::Ok();
+      }
+      Status flush_entities() {
+        if (next_record_) return Status::Ok();
+        TSUNAGU_RETURN_IF_ERROR(flush_tenants());
+        TSUNAGU_RETURN_IF_ERROR(flush_rows_before(UINT64_MAX));
+        next_record_ = changes_.records.begin();
+        return Status::Ok();
+      }
+      // Records put in the log whose address is before `address` (every one, for nullptr).
+      Status flush_records_before(const RecordKey* address) {
+        auto& it = *next_record_;
+        for (; it != changes_.records.end() && (address == nullptr || it->first < *address); ++it) {
+          if (!it->second) continue;
+          const auto& [kind, tenant, key] = it->first;
+          TSUNAGU_RETURN_IF_ERROR(out_.record(kind, tenant, key, *it->second));
+        }
         return Status::Ok();
       }
       // Rows created in the log (not in the checkpoint) come in row order among the others.
@@ -493,6 +544,8 @@ class LogStore final : public Store {
       std::set<uint64_t> emitted_;
       uint64_t next_ = 0;
       bool tenants_done_ = false;
+      // The next logged record to merge; set once every entity has been visited.
+      std::optional<std::map<RecordKey, std::optional<std::string_view>>::iterator> next_record_;
     };
     std::lock_guard lock(notes_mu_);
     Overlay overlay(visitor, changes, notes_);

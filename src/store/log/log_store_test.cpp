@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "store/log/change_log.hpp"
@@ -56,7 +57,18 @@ class Recorder final : public LoadVisitor {
       problems.push_back("row " + std::to_string(row) + " after row " +
                          std::to_string(entities.back().row));
     }
+    if (!records.empty()) problems.push_back("row " + std::to_string(row) + " after a record");
     entities.push_back({row, std::string(tenant), std::string(id), std::string(doc)});
+    return Status::Ok();
+  }
+  Status record(std::string_view kind, std::string_view tenant, std::string_view key,
+                std::string_view doc) override {
+    std::string line = "record " + std::string(kind) + " [" + std::string(tenant) + "] " +
+                       std::string(key) + " = " + std::string(doc);
+    std::tuple<std::string, std::string, std::string> address{kind, tenant, key};
+    if (!records.empty() && !(last_record < address)) problems.push_back(line + " out of order");
+    records.push_back(line);
+    last_record = std::move(address);
     return Status::Ok();
   }
   // Tenants sorted (their order among themselves is not part of the contract; a duplicate shows),
@@ -69,10 +81,13 @@ class Recorder final : public LoadVisitor {
       out.push_back("tenant [" + name + "]");
     for (const auto& r : entities)
       out.push_back(show(r));
+    out.insert(out.end(), records.begin(), records.end());
     return out;
   }
   std::vector<std::string> tenants;
   std::vector<Row> entities;
+  std::vector<std::string> records;  // in visiting order
+  std::tuple<std::string, std::string, std::string> last_record;
   std::vector<std::string> problems;
 };
 
@@ -80,6 +95,7 @@ class Recorder final : public LoadVisitor {
 struct Model {
   std::set<std::string> tenants;
   std::map<uint64_t, Row> rows;
+  std::map<std::tuple<std::string, std::string, std::string>, std::string> records;
 
   void apply(const WriteBatch& b) {
     for (const auto& op : b.ops) {
@@ -99,6 +115,12 @@ struct Model {
           break;
         case OpKind::kNote:  // bookkeeping, not data
           break;
+        case OpKind::kPutRecord:
+          records[{op.record_kind, op.tenant, op.id}] = op.doc;
+          break;
+        case OpKind::kDeleteRecord:
+          records.erase({op.record_kind, op.tenant, op.id});
+          break;
       }
     }
   }
@@ -108,6 +130,10 @@ struct Model {
       out.push_back("tenant [" + t + "]");
     for (const auto& [row, r] : rows)
       out.push_back(show(r));
+    for (const auto& [address, doc] : records) {
+      const auto& [kind, tenant, key] = address;
+      out.push_back("record " + kind + " [" + tenant + "] " + key + " = " + doc);
+    }
     return out;
   }
 };
@@ -385,6 +411,44 @@ TEST_F(LogStoreTest, LoggedChangesOverlayTheCheckpoint) {
   expect_loads(model_);
 }
 
+// Records follow the entities' rules through the log: the latest logged state of each address
+// replaces the checkpoint's, a logged delete hides it, and a record put and deleted within the
+// log (never folded) never appears; the fold carries all of it into the checkpoint.
+TEST_F(LogStoreTest, LoggedRecordsOverlayTheCheckpoint) {
+  {
+    auto s = open(1);  // every batch rotates; the destructor finishes the fold
+    ASSERT_NE(s, nullptr);
+    WriteBatch b;
+    for (const char* key : {"a", "b", "c", "d"})
+      b.put_record("subscription", "", key, std::string("v1-") + key);
+    b.put_record("registration", "t", "a", "reg");
+    apply(*s, b);
+  }
+  const Model folded = model_;
+  EXPECT_EQ(checkpoint_only().lines(), folded.lines());
+  {
+    auto s = open();
+    ASSERT_NE(s, nullptr);
+    WriteBatch b;
+    b.put_record("subscription", "", "b", "v2-b");    // replaces a folded one
+    b.delete_record("subscription", "", "c");         // hides a folded one
+    b.put_record("subscription", "", "0", "before");  // new, ordered before every folded one
+    b.put_record("subscription", "", "e", "logged");  // new, in the log only
+    b.put_record("zzz", "", "a", "after");            // new, after every folded one
+    apply(*s, b);
+    WriteBatch c;
+    c.delete_record("subscription", "", "e");  // in the log only: deleted before any fold
+    c.delete_record("subscription", "", "never-put");
+    c.put_record("subscription", "", "b", "v3-b");
+    apply(*s, c);
+  }
+  EXPECT_EQ(checkpoint_only().lines(), folded.lines());
+  expect_loads(model_);
+  fold_now();
+  EXPECT_EQ(checkpoint_only().lines(), model_.lines());
+  expect_loads(model_);
+}
+
 TEST_F(LogStoreTest, EntityInsertedAndDeletedWithinTheLogNeverAppears) {
   {
     auto s = open();
@@ -439,6 +503,9 @@ TEST_F(LogStoreTest, CopyOfTheDirectoryWhileRunningHoldsEveryAppliedBatch) {
       WriteBatch b = inserts(i * 10, i * 10 + 2, "t" + std::to_string(i % 2), "v");
       if (i > 1) b.update_entity((i - 1) * 10, "{\"updated\":" + std::to_string(i) + "}");
       if (i > 2) b.delete_entity((i - 2) * 10 + 1);
+      b.put_record("subscription", "t" + std::to_string(i % 2), "s" + std::to_string(i % 3),
+                   "{\"batch\":" + std::to_string(i) + "}");
+      if (i > 3) b.delete_record("subscription", "t" + std::to_string(i % 2), "s0");
       apply(*s, b);
       if (i == 2 || i == 6) {
         std::string copy = temp_dir();
@@ -923,6 +990,14 @@ TEST_F(LogStoreTest, RandomBatchesAcrossFoldsAndRestartsMatchAModel) {
         std::string doc = "{\"d\":\"" + std::string(pick(300), 'x') + std::to_string(rng()) + "\"}";
         if (dice < 10) {
           op.create_tenant(tenants[pick(tenants.size())]);
+        } else if (dice < 20) {
+          const std::string& tenant = tenants[pick(tenants.size())];
+          const std::string key = "urn:s:" + std::to_string(pick(6));
+          if (dice < 14) {
+            op.delete_record(pick(2) ? "subscription" : "registration", tenant, key);
+          } else {
+            op.put_record(pick(2) ? "subscription" : "registration", tenant, key, doc);
+          }
         } else if (dice < 45 || rows.empty()) {
           uint64_t row = next_row++;
           op.insert_entity(row, tenants[pick(tenants.size())], "urn:r:" + std::to_string(row), doc);

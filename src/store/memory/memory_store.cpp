@@ -8,6 +8,7 @@ Status MemoryStore::apply(WriteBatch batch) {
   auto rows = data_->rows;
   auto tenants = data_->tenants;
   auto notes = data_->notes;
+  auto records = data_->records;
   for (auto& op : batch.ops) {
     switch (op.kind) {
       case WriteBatch::OpKind::kCreateTenant:
@@ -35,11 +36,19 @@ Status MemoryStore::apply(WriteBatch batch) {
       case WriteBatch::OpKind::kNote:
         notes[op.id] = std::move(op.doc);
         break;
+      case WriteBatch::OpKind::kPutRecord:
+        records[{std::move(op.record_kind), std::move(op.tenant), std::move(op.id)}] =
+            std::move(op.doc);
+        break;
+      case WriteBatch::OpKind::kDeleteRecord:
+        records.erase({op.record_kind, op.tenant, op.id});
+        break;
     }
   }
   data_->rows = std::move(rows);
   data_->tenants = std::move(tenants);
   data_->notes = std::move(notes);
+  data_->records = std::move(records);
   return Status::Ok();
 }
 
@@ -51,6 +60,10 @@ Status MemoryStore::load(LoadVisitor& visitor) {
     TSUNAGU_RETURN_IF_ERROR(visitor.tenant(name));
   for (const auto& [row, r] : data_->rows)
     TSUNAGU_RETURN_IF_ERROR(visitor.entity(row, r.tenant, r.id, r.doc));
+  for (const auto& [address, doc] : data_->records) {
+    const auto& [kind, tenant, key] = address;
+    TSUNAGU_RETURN_IF_ERROR(visitor.record(kind, tenant, key, doc));
+  }
   return Status::Ok();
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 #include "store/store.hpp"
 
@@ -24,6 +25,8 @@ class MemoryStore final : public Store {
     std::map<std::string, bool> tenants;
     std::map<uint64_t, Row> rows;
     std::map<std::string, std::string> notes;
+    // (record kind, tenant, key) -> document; std::tuple orders as LoadVisitor promises.
+    std::map<std::tuple<std::string, std::string, std::string>, std::string> records;
   };
 
   explicit MemoryStore(std::shared_ptr<Data> data = std::make_shared<Data>())

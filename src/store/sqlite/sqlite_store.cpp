@@ -25,18 +25,22 @@ const char* advice(int rc) {
   return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? kUnreadable : "";
 }
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // Notes (WriteBatch::OpKind::kNote) share the meta table under this prefix.
 constexpr std::string_view kNotePrefix = "note.";
 
+// Version 4: the tables of version 3 and `records`, documents of other kinds than entities
+// (WriteBatch's record ops), keyed by (kind, tenant, key): the key's order is the order load()
+// visits them in, and the documents are small, so the table has no rowid of its own. An older
+// Tsunagu refuses the database rather than serve it without its records.
 // Version 3: the tables of version 2; a document leaves out an attribute's createdAt and
 // modifiedAt where they equal its holder's (docs/storage.md). Version 2 documents read the same,
 // so migrating records the number only, and an older Tsunagu refuses the database instead of
 // reading attributes without times.
 // Version 2: entities keyed by the engine's row number; no index on (tenant, id), which every
 // insert had to update at a random place.
-constexpr const char* kSchemaV2 = R"SQL(
+constexpr const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS entities (
@@ -45,6 +49,13 @@ CREATE TABLE IF NOT EXISTS entities (
   id TEXT NOT NULL,
   doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS records (
+  kind TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  key TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (kind, tenant, key)
+) WITHOUT ROWID;
 )SQL";
 
 // Version 1 kept (tenant, id) unique in SQLite and let SQLite number the rows.
@@ -130,6 +141,10 @@ class SqliteStore final : public Store {
         db_, "INSERT OR IGNORE INTO tenants (name, created_at) VALUES (?1, strftime('%s','now'))"));
     TSUNAGU_RETURN_IF_ERROR(
         note_.prepare(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)"));
+    TSUNAGU_RETURN_IF_ERROR(put_record_.prepare(
+        db_, "INSERT OR REPLACE INTO records (kind, tenant, key, doc) VALUES (?1, ?2, ?3, ?4)"));
+    TSUNAGU_RETURN_IF_ERROR(delete_record_.prepare(
+        db_, "DELETE FROM records WHERE kind = ?1 AND tenant = ?2 AND key = ?3"));
     TSUNAGU_RETURN_IF_ERROR(begin_.prepare(db_, "BEGIN IMMEDIATE"));
     TSUNAGU_RETURN_IF_ERROR(commit_.prepare(db_, "COMMIT"));
     return Status::Ok();
@@ -139,7 +154,7 @@ class SqliteStore final : public Store {
     std::vector<OpView> views;
     views.reserve(batch.ops.size());
     for (const auto& op : batch.ops)
-      views.push_back({op.kind, op.row, op.tenant, op.id, op.doc});
+      views.push_back({op.kind, op.row, op.tenant, op.id, op.doc, op.record_kind});
     return apply_views(views);
   }
 
@@ -186,6 +201,19 @@ class SqliteStore final : public Store {
           st = run(note_, "write note");
           break;
         }
+        case WriteBatch::OpKind::kPutRecord:
+          put_record_.bind(1, op.record_kind);
+          put_record_.bind(2, op.tenant);
+          put_record_.bind(3, op.id);
+          put_record_.bind(4, op.doc);
+          st = run(put_record_, "write record");
+          break;
+        case WriteBatch::OpKind::kDeleteRecord:
+          delete_record_.bind(1, op.record_kind);
+          delete_record_.bind(2, op.tenant);
+          delete_record_.bind(3, op.id);
+          st = run(delete_record_, "delete record");
+          break;
       }
       if (!st.ok()) {
         (void)exec("ROLLBACK");
@@ -222,6 +250,14 @@ class SqliteStore final : public Store {
                          text(rows.get(), 1), text(rows.get(), 2), text(rows.get(), 3)));
     }
     if (rc != SQLITE_DONE) return error("read entities");
+    Statement records;
+    TSUNAGU_RETURN_IF_ERROR(records.prepare(
+        db_, "SELECT kind, tenant, key, doc FROM records ORDER BY kind, tenant, key"));
+    while ((rc = records.step()) == SQLITE_ROW) {
+      TSUNAGU_RETURN_IF_ERROR(visitor.record(text(records.get(), 0), text(records.get(), 1),
+                                             text(records.get(), 2), text(records.get(), 3)));
+    }
+    if (rc != SQLITE_DONE) return error("read records");
     return Status::Ok();
   }
 
@@ -286,7 +322,10 @@ class SqliteStore final : public Store {
     }
     if (version == kSchemaVersion) return Status::Ok();
     TSUNAGU_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
-    Status st = version == 1 ? exec(kMigrateV1toV2) : version == 2 ? Status::Ok() : exec(kSchemaV2);
+    // Every older version gains what it lacks from kSchema (IF NOT EXISTS); version 1 first
+    // moves its entities to the table of version 2.
+    Status st = version == 1 ? exec(kMigrateV1toV2) : Status::Ok();
+    if (st.ok()) st = exec(kSchema);
     if (st.ok()) {
       st = exec(("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '" +
                  std::to_string(kSchemaVersion) + "')")
@@ -301,7 +340,8 @@ class SqliteStore final : public Store {
 
   SqliteOptions options_;
   sqlite3* db_ = nullptr;
-  Statement insert_, update_, put_, del_, tenant_, note_, begin_, commit_;
+  Statement insert_, update_, put_, del_, tenant_, note_, put_record_, delete_record_, begin_,
+      commit_;
 };
 
 }  // namespace

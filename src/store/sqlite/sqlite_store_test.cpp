@@ -103,7 +103,7 @@ TEST_F(SqliteStoreTest, OpenCreatesTheDatabase) {
   EXPECT_TRUE(r.tenants.empty());
   EXPECT_TRUE(r.entities.empty());
   Shell sh(path_);
-  EXPECT_EQ(sh.text("SELECT value FROM meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(sh.text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
 }
 
 // A version-1 database (SQLite-numbered rows, unique (tenant, id)) is migrated in place.
@@ -127,7 +127,7 @@ TEST_F(SqliteStoreTest, VersionOneIsMigrated) {
   EXPECT_EQ((r.entities[{"", "urn:b"}]), "B");
   EXPECT_EQ((r.rows[{"tokyo", "urn:a"}]), 1u);
   EXPECT_EQ((r.rows[{"", "urn:b"}]), 2u);
-  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
 }
 
 // A version-2 database has the tables of version 3 and documents it reads the same: only the
@@ -146,7 +146,7 @@ TEST_F(SqliteStoreTest, VersionTwoIsMigrated) {
   Recorder r = load(*s);
   EXPECT_EQ((r.entities[{"tokyo", "urn:a"}]), "A");
   EXPECT_EQ((r.rows[{"tokyo", "urn:a"}]), 7u);
-  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
 }
 
 TEST_F(SqliteStoreTest, WalModeIsOn) {
@@ -337,13 +337,63 @@ TEST_F(SqliteStoreTest, MissingTableFailsTheBatchAtomically) {
 
 TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
   open();
-  Shell(path_).exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+  Shell(path_).exec("UPDATE meta SET value = '5' WHERE key = 'schema_version'");
   auto s = open_sqlite({path_, SyncMode::kFull});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().kind(), ErrorKind::kInternalError);
-  EXPECT_NE(s.status().detail().find("schema version 4"), std::string::npos) << s.status().detail();
+  EXPECT_NE(s.status().detail().find("schema version 5"), std::string::npos) << s.status().detail();
   // Nothing was changed by the refused open.
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "5");
+}
+
+// A version-3 database (no records table) gains the table and keeps its rows and notes.
+TEST_F(SqliteStoreTest, VersionThreeGainsTheRecordsTable) {
+  open();
+  {
+    Shell sh(path_);
+    sh.exec(
+        "DROP TABLE records;"
+        "UPDATE meta SET value = '3' WHERE key = 'schema_version';"
+        "INSERT INTO meta VALUES ('note.log.folded_upto', '4');"
+        "INSERT INTO tenants VALUES ('tokyo', 0);"
+        "INSERT INTO entities VALUES (7, 'tokyo', 'urn:a', 'A');");
+  }
+  auto s = open();
+  ASSERT_NE(s, nullptr);
   EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
+  EXPECT_EQ(s->note("log.folded_upto")->value_or("none"), "4");
+  WriteBatch b;
+  b.put_record("subscription", "tokyo", "urn:s", "S");
+  ASSERT_TRUE(s->apply(std::move(b)).ok());
+  struct Records : Recorder {
+    Status record(std::string_view kind, std::string_view tenant, std::string_view key,
+                  std::string_view doc) override {
+      seen.push_back(std::string(kind) + "/" + std::string(tenant) + "/" + std::string(key) + "=" +
+                     std::string(doc));
+      return Status::Ok();
+    }
+    std::vector<std::string> seen;
+  } r;
+  ASSERT_TRUE(s->load(r).ok());
+  EXPECT_EQ((r.rows[{"tokyo", "urn:a"}]), 7u);
+  EXPECT_EQ(r.seen, std::vector<std::string>{"subscription/tokyo/urn:s=S"});
+  EXPECT_EQ(Shell(path_).text("SELECT doc FROM records WHERE kind = 'subscription'"), "S");
+}
+
+// A failing op rolls back the record ops of its batch with everything else.
+TEST_F(SqliteStoreTest, RecordOpsRollBackWithTheirBatch) {
+  auto s = open();
+  WriteBatch ok;
+  ok.put_record("subscription", "", "kept", "1");
+  ASSERT_TRUE(s->apply(std::move(ok)).ok());
+  WriteBatch bad;
+  bad.put_record("subscription", "", "kept", "2");
+  bad.delete_record("subscription", "", "kept");
+  bad.put_record("subscription", "", "new", "3");
+  bad.update_entity(99, "{}");  // no such row: the batch fails
+  EXPECT_FALSE(s->apply(std::move(bad)).ok());
+  Shell sh(path_);
+  EXPECT_EQ(sh.text("SELECT group_concat(key || '=' || doc) FROM records"), "kept=1");
 }
 
 // Notes (a layered store's bookkeeping) are written with the batch they come in, atomically.

@@ -24,7 +24,7 @@ int64_t steady_us() {
 struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
   using MessagePtr = std::shared_ptr<const Message>;
   struct Queue {
-    uint64_t generation = 0;  // a forgotten and re-created queue is another queue
+    uint64_t generation = 0;         // a forgotten and re-created queue is another queue
     std::deque<MessagePtr> waiting;  // front: the one being sent or waiting for its retry
     bool busy = false;
     int attempts = 0;  // of the front message

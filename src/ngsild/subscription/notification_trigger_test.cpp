@@ -98,8 +98,8 @@ TEST_F(NotificationTriggerTest, WatchedAttributesAndDatasetIds) {
   Entity d1 = building({property("name", 1), property("name", 1, fr)});
   Entity default_changed = building({property("name", 2), property("name", 1, fr)});
   Entity french_changed = building({property("name", 1), property("name", 2, fr)});
-  Subscription french = sub(
-      R"(,"entities":[{"type":"Building"}],"datasetId":["urn:ngsi-ld:Dataset:french-name"])");
+  Subscription french =
+      sub(R"(,"entities":[{"type":"Building"}],"datasetId":["urn:ngsi-ld:Dataset:french-name"])");
   EXPECT_EQ(fired(french, &d1, &default_changed), "");
   EXPECT_EQ(fired(french, &d1, &french_changed), "attributeUpdated");
   Subscription none = sub(R"(,"entities":[{"type":"Building"}],"datasetId":["@none"])");
@@ -111,12 +111,12 @@ TEST_F(NotificationTriggerTest, SelectorsAndFiltersOnTheRightState) {
   Entity v1 = building({property("airQualityLevel", 1)});
   Entity v5 = building({property("airQualityLevel", 5)});
   EXPECT_EQ(fired(sub(R"(,"entities":[{"type":"Vehicle"}])"), &v1, &v5), "");
-  EXPECT_EQ(fired(sub(R"(,"entities":[{"id":"urn:ngsi-ld:Building:2","type":"Building"}])"), &v1,
-                  &v5),
-            "");
-  EXPECT_EQ(fired(sub(R"(,"entities":[{"idPattern":"Building:[0-9]$","type":"Building"}])"), &v1,
-                  &v5),
-            "attributeUpdated");
+  EXPECT_EQ(
+      fired(sub(R"(,"entities":[{"id":"urn:ngsi-ld:Building:2","type":"Building"}])"), &v1, &v5),
+      "");
+  EXPECT_EQ(
+      fired(sub(R"(,"entities":[{"idPattern":"Building:[0-9]$","type":"Building"}])"), &v1, &v5),
+      "attributeUpdated");
   // q on the new state; for a deletion, on the old one.
   Subscription q = sub(R"(,"entities":[{"type":"Building"}],"q":"airQualityLevel>3",
       "notificationTrigger":["attributeUpdated","entityDeleted"])");
@@ -126,8 +126,7 @@ TEST_F(NotificationTriggerTest, SelectorsAndFiltersOnTheRightState) {
   EXPECT_EQ(fired(q, &v1, nullptr), "");
   EXPECT_EQ(fired(sub(R"(,"entities":[{"type":"Building"}],"scopeQ":"/Paris/#")"), &v1, &v5),
             "attributeUpdated");
-  EXPECT_EQ(fired(sub(R"(,"entities":[{"type":"Building"}],"scopeQ":"/Madrid/#")"), &v1, &v5),
-            "");
+  EXPECT_EQ(fired(sub(R"(,"entities":[{"type":"Building"}],"scopeQ":"/Madrid/#")"), &v1, &v5), "");
   // geoQ on the entity's location.
   Subscription near = sub(R"(,"entities":[{"type":"Building"}],
       "geoQ":{"geometry":"Point","coordinates":[2.2945,48.8584],"georel":"near;maxDistance==1000"})");

@@ -37,9 +37,9 @@ inline constexpr TriggerSet bit(Trigger t) {
 // "If not present, the default is the combination attributeCreated and attributeUpdated".
 inline constexpr TriggerSet kDefaultTriggers =
     bit(Trigger::kAttributeCreated) | bit(Trigger::kAttributeUpdated);
-inline constexpr Trigger kAllTriggers[] = {
-    Trigger::kEntityCreated,    Trigger::kEntityUpdated,    Trigger::kEntityDeleted,
-    Trigger::kAttributeCreated, Trigger::kAttributeUpdated, Trigger::kAttributeDeleted};
+inline constexpr Trigger kAllTriggers[] = {Trigger::kEntityCreated,    Trigger::kEntityUpdated,
+                                           Trigger::kEntityDeleted,    Trigger::kAttributeCreated,
+                                           Trigger::kAttributeUpdated, Trigger::kAttributeDeleted};
 
 // "entityCreated", ...; and back (nullopt for any other text).
 std::string_view trigger_name(Trigger t);

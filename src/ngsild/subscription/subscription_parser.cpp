@@ -165,8 +165,7 @@ Result<Endpoint> read_endpoint(const JsonValue& v) {
     } else if (key == "accept") {
       auto s = string_member(where, f);
       if (!s.ok()) return s.status();
-      if (*s != "application/json" && *s != "application/ld+json" &&
-          *s != "application/geo+json") {
+      if (*s != "application/json" && *s != "application/ld+json" && *s != "application/geo+json") {
         return bad(where + ": '" + *s +
                    "' is not application/json, application/ld+json or application/geo+json");
       }
@@ -266,7 +265,8 @@ Result<NotificationParams> read_notification(const JsonValue& v, const jsonld::C
       }
       n.join = std::move(*s);
     } else if (key == "joinLevel") {
-      if (!f.IsInt() || f.GetInt() < 1) return bad(where + ": must be a whole number of at least 1");
+      if (!f.IsInt() || f.GetInt() < 1)
+        return bad(where + ": must be a whole number of at least 1");
       n.join_level = f.GetInt();
     } else if (key == "status" || key == "timesSent" || key == "timesFailed" ||
                key == "lastNotification" || key == "lastFailure" || key == "lastSuccess") {
@@ -296,24 +296,42 @@ Status read_member(const std::string& key, const JsonValue& v, const jsonld::Con
   if (v.IsNull()) {
     if (!patch) return bad(key + ": must not be null");
     // §5.8.2: a null member removes it where the subscription may go without it.
-    if (key == "subscriptionName") s.name.reset();
-    else if (key == "description") s.description.reset();
-    else if (key == "entities") s.entities.clear();
-    else if (key == "watchedAttributes") s.watched_attributes.clear();
-    else if (key == "notificationTrigger") s.notification_trigger.reset();
-    else if (key == "timeInterval") s.time_interval_s.reset();
-    else if (key == "q") s.q.reset(), s.q_text.clear();
-    else if (key == "geoQ") s.geo_q.reset(), s.geo_q_json.clear(), s.geo_property = Atom();
-    else if (key == "scopeQ") s.scope_q.reset(), s.scope_q_text.clear();
-    else if (key == "csf") s.csf.reset();
-    else if (key == "localOnly") s.local_only.reset();
-    else if (key == "lang") s.lang.reset();
-    else if (key == "isActive") s.is_active.reset();
-    else if (key == "expiresAt") s.expires_at = kNoTime;
-    else if (key == "throttling") s.throttling_s.reset();
-    else if (key == "datasetId") s.dataset_ids.clear();
-    else if (key == "jsonldContext") s.jsonld_context.reset();
-    else return bad(key + ": cannot be removed (null)");
+    if (key == "subscriptionName")
+      s.name.reset();
+    else if (key == "description")
+      s.description.reset();
+    else if (key == "entities")
+      s.entities.clear();
+    else if (key == "watchedAttributes")
+      s.watched_attributes.clear();
+    else if (key == "notificationTrigger")
+      s.notification_trigger.reset();
+    else if (key == "timeInterval")
+      s.time_interval_s.reset();
+    else if (key == "q")
+      s.q.reset(), s.q_text.clear();
+    else if (key == "geoQ")
+      s.geo_q.reset(), s.geo_q_json.clear(), s.geo_property = Atom();
+    else if (key == "scopeQ")
+      s.scope_q.reset(), s.scope_q_text.clear();
+    else if (key == "csf")
+      s.csf.reset();
+    else if (key == "localOnly")
+      s.local_only.reset();
+    else if (key == "lang")
+      s.lang.reset();
+    else if (key == "isActive")
+      s.is_active.reset();
+    else if (key == "expiresAt")
+      s.expires_at = kNoTime;
+    else if (key == "throttling")
+      s.throttling_s.reset();
+    else if (key == "datasetId")
+      s.dataset_ids.clear();
+    else if (key == "jsonldContext")
+      s.jsonld_context.reset();
+    else
+      return bad(key + ": cannot be removed (null)");
     return Status::Ok();
   }
   if (key == "subscriptionName" || key == "description" || key == "csf" || key == "lang") {

@@ -151,39 +151,43 @@ TEST_F(SubscriptionParserTest, SuiteRefusalsAreBadRequestData) {
 }
 
 TEST_F(SubscriptionParserTest, MemberRulesOfTheSpecification) {
-  auto with = [](std::string_view extra, std::string_view notification =
-                                             R"({"endpoint":{"uri":"http://h/n"}})") {
+  auto with = [](std::string_view extra,
+                 std::string_view notification = R"({"endpoint":{"uri":"http://h/n"}})") {
     return "{\"type\":\"Subscription\",\"entities\":[{\"type\":\"Building\"}],\"notification\":" +
            std::string(notification) + std::string(extra) + "}";
   };
   EXPECT_TRUE(parse(with("")).ok());
-  for (const std::string& bad : std::vector<std::string>{
-           with(R"(,"type2":1)"),                                     // unknown member
-           with(R"(,"timeInterval":5,"watchedAttributes":["name"])"),  // periodic and watched
-           with(R"(,"timeInterval":5,"notificationTrigger":["entityCreated"])"),
-           with(R"(,"timeInterval":0)"),
-           with(R"(,"notificationTrigger":["entityChanged"])"),
-           with(R"(,"notificationTrigger":[])"),
-           with(R"(,"expiresAt":"2020-08-01T22:07:00Z")"),  // in the past
-           with(R"(,"expiresAt":"tomorrow")"),
-           with(R"(,"q":"name==")"),
-           with(R"(,"scopeQ":"Madrid")"),
-           with(R"(,"geoQ":{"geometry":"Point","coordinates":[200,0],"georel":"near;maxDistance==10"})"),
-           with(R"(,"isActive":"yes")"),
-           with(R"(,"datasetId":["not a uri"])"),
-           with("", R"({"format":"keyValues"})"),  // no endpoint
-           with("", R"({"endpoint":{"uri":"ftp://h/n"}})"),
-           with("", R"({"endpoint":{"uri":"/relative"}})"),
-           with("", R"({"endpoint":{"uri":"http://h/n","accept":"text/plain"}})"),
-           with("", R"({"endpoint":{"uri":"http://h/n","timeout":0}})"),
-           with("", R"({"endpoint":{"uri":"http://h/n","notifierInfo":[{"key":"MQTT-QoS","value":"3"}]}})"),
-           with("", R"({"endpoint":{"uri":"http://h/n"},"format":"keyValues","showChanges":true})"),
-           with("", R"({"endpoint":{"uri":"http://h/n"},"format":"compact"})"),
-           R"({"type":"Subscription","notification":{"endpoint":{"uri":"http://h/n"}}})",
-           R"({"type":"Query","entities":[{"type":"Building"}],"notification":{"endpoint":{"uri":"http://h/n"}}})",
-           R"({"type":"Subscription","entities":[{"id":"urn:a:1"}],"notification":{"endpoint":{"uri":"http://h/n"}}})",
-           R"({"type":"Subscription","entities":[{"type":"Building"}]})",
-       }) {
+  for (
+      const std::string& bad : std::vector<std::string>{
+          with(R"(,"type2":1)"),                                      // unknown member
+          with(R"(,"timeInterval":5,"watchedAttributes":["name"])"),  // periodic and watched
+          with(R"(,"timeInterval":5,"notificationTrigger":["entityCreated"])"),
+          with(R"(,"timeInterval":0)"),
+          with(R"(,"notificationTrigger":["entityChanged"])"),
+          with(R"(,"notificationTrigger":[])"),
+          with(R"(,"expiresAt":"2020-08-01T22:07:00Z")"),  // in the past
+          with(R"(,"expiresAt":"tomorrow")"),
+          with(R"(,"q":"name==")"),
+          with(R"(,"scopeQ":"Madrid")"),
+          with(
+              R"(,"geoQ":{"geometry":"Point","coordinates":[200,0],"georel":"near;maxDistance==10"})"),
+          with(R"(,"isActive":"yes")"),
+          with(R"(,"datasetId":["not a uri"])"),
+          with("", R"({"format":"keyValues"})"),  // no endpoint
+          with("", R"({"endpoint":{"uri":"ftp://h/n"}})"),
+          with("", R"({"endpoint":{"uri":"/relative"}})"),
+          with("", R"({"endpoint":{"uri":"http://h/n","accept":"text/plain"}})"),
+          with("", R"({"endpoint":{"uri":"http://h/n","timeout":0}})"),
+          with(
+              "",
+              R"({"endpoint":{"uri":"http://h/n","notifierInfo":[{"key":"MQTT-QoS","value":"3"}]}})"),
+          with("", R"({"endpoint":{"uri":"http://h/n"},"format":"keyValues","showChanges":true})"),
+          with("", R"({"endpoint":{"uri":"http://h/n"},"format":"compact"})"),
+          R"({"type":"Subscription","notification":{"endpoint":{"uri":"http://h/n"}}})",
+          R"({"type":"Query","entities":[{"type":"Building"}],"notification":{"endpoint":{"uri":"http://h/n"}}})",
+          R"({"type":"Subscription","entities":[{"id":"urn:a:1"}],"notification":{"endpoint":{"uri":"http://h/n"}}})",
+          R"({"type":"Subscription","entities":[{"type":"Building"}]})",
+      }) {
     auto s = parse(bad);
     ASSERT_FALSE(s.ok()) << bad;
     EXPECT_EQ(s.status().kind(), ErrorKind::kBadRequestData) << bad;
@@ -236,8 +240,8 @@ TEST_F(SubscriptionParserTest, PatchReplacesMembersAndChecksTheWhole) {
   refused(R"({"entities":null})");               // neither entities nor watchedAttributes
   refused(R"({"notification":null})");
   // null removes an optional member; the result is then checked whole.
-  ASSERT_TRUE(patch(s, R"({"timeInterval":null,"watchedAttributes":["name"],"throttling":2})")
-                  .ok());
+  ASSERT_TRUE(
+      patch(s, R"({"timeInterval":null,"watchedAttributes":["name"],"throttling":2})").ok());
   EXPECT_FALSE(s.periodic());
   EXPECT_EQ(s.throttling_s, 2.0);
 }

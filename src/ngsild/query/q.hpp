@@ -66,12 +66,18 @@ struct Expr {
   std::shared_ptr<const Term> term;
 };
 
+// How a parser turns names into atoms: kLookup for a request that reads (a name nobody stored
+// matches nothing and costs nothing), kIntern for what is kept and evaluated against later
+// writes (a Subscription's q and entity types, §5.8.1), whose names must keep their atoms.
+enum class NameUse : unsigned char { kLookup, kIntern };
+
 // Parses `q`. BadRequestData naming the character position of the fault:
 // "q: expected a value after '>=' at position 12". `expand_values` lists the attributes whose
 // values are terms to expand with the @context (the expandValues parameter); unquoted values of
 // other attributes must be numbers, booleans, dates, times or URIs.
 Result<Expr> parse_q(std::string_view q, const jsonld::Context& ctx,
-                     const std::vector<std::string>& expand_values = {});
+                     const std::vector<std::string>& expand_values = {},
+                     NameUse names = NameUse::kLookup);
 
 // True when the entity satisfies the expression.
 bool matches(const Expr& e, const Entity& entity);

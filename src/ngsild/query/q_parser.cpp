@@ -45,8 +45,9 @@ bool is_json_number(std::string_view s) {
 
 class Parser {
  public:
-  Parser(std::string_view q, const jsonld::Context& ctx, const std::vector<std::string>& expand)
-      : q_(q), ctx_(ctx), expand_(expand) {}
+  Parser(std::string_view q, const jsonld::Context& ctx, const std::vector<std::string>& expand,
+         NameUse names)
+      : q_(q), ctx_(ctx), expand_(expand), intern_(names == NameUse::kIntern) {}
 
   Result<Expr> parse() {
     if (q_.empty()) return error("is empty", 0);
@@ -210,7 +211,8 @@ class Parser {
         return error("'" + n + "' is not a valid attribute name (it must start with a letter)",
                      start);
       }
-      p.names.push_back(ctx_.lookup(n));  // a name nobody stored: the empty atom, held by none
+      // A name nobody stored looks up to the empty atom, held by none.
+      p.names.push_back(intern_ ? ctx_.expand(n) : ctx_.lookup(n));
     }
     expanding_ = std::find(expand_.begin(), expand_.end(), names[0]) != expand_.end();
     p.text = std::string(q_.substr(start, pos_ - start));
@@ -404,6 +406,7 @@ class Parser {
   std::string_view q_;
   const jsonld::Context& ctx_;
   const std::vector<std::string>& expand_;
+  bool intern_ = false;
   bool expanding_ = false;  // the current term's attribute is listed in expandValues
   size_t pos_ = 0;
 };
@@ -411,8 +414,8 @@ class Parser {
 }  // namespace
 
 Result<Expr> parse_q(std::string_view q, const jsonld::Context& ctx,
-                     const std::vector<std::string>& expand_values) {
-  return Parser(q, ctx, expand_values).parse();
+                     const std::vector<std::string>& expand_values, NameUse names) {
+  return Parser(q, ctx, expand_values, names).parse();
 }
 
 }  // namespace tsunagu::ngsild::query

@@ -159,5 +159,18 @@ TEST_F(QTest, MalformedQueriesAreRefusedWithThePosition) {
   error("speed===1");
 }
 
+// A read looks names up and leaves a name nobody stored empty; a subscription's q is kept and
+// evaluated against later writes, so it interns them (NameUse::kIntern).
+TEST_F(QTest, InternedNamesOutliveTheRequest) {
+  const auto& ctx = *contexts_.core();
+  auto read = parse_q("qTestNeverStoredA>1", ctx);
+  ASSERT_TRUE(read.ok());
+  EXPECT_TRUE(read->term->path.names[0].empty());
+  auto kept = parse_q("qTestNeverStoredB>1", ctx, {}, NameUse::kIntern);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->term->path.names[0], ctx.lookup("qTestNeverStoredB"));
+  EXPECT_FALSE(kept->term->path.names[0].empty());
+}
+
 }  // namespace
 }  // namespace tsunagu::ngsild::query

@@ -77,7 +77,8 @@ std::vector<Atom> TypeSelection::all_types() const {
   return out;
 }
 
-Result<TypeSelection> parse_type_selection(std::string_view text, const jsonld::Context& ctx) {
+Result<TypeSelection> parse_type_selection(std::string_view text, const jsonld::Context& ctx,
+                                           bool intern) {
   TypeSelection s;
   if (text == "*") {
     s.any = true;
@@ -91,7 +92,8 @@ Result<TypeSelection> parse_type_selection(std::string_view text, const jsonld::
       if (!valid_name(name)) {
         return Status::BadRequestData("type: '" + name + "' is not a valid type name");
       }
-      atoms.push_back(ctx.lookup(name));  // a type nobody has: the empty atom, matching none
+      // A type nobody has looks up to the empty atom, matching none.
+      atoms.push_back(intern ? ctx.expand(name) : ctx.lookup(name));
     }
     s.groups.push_back(std::move(atoms));
   }

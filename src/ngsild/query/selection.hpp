@@ -28,8 +28,10 @@ struct TypeSelection {
   std::vector<Atom> all_types() const;
 };
 
-// "Building|House", "Building,House", "(Home;Vehicle)|Motorhome", "*".
-Result<TypeSelection> parse_type_selection(std::string_view text, const jsonld::Context& ctx);
+// "Building|House", "Building,House", "(Home;Vehicle)|Motorhome", "*". With `intern`, the type
+// names are interned (Context::expand), for selections kept past the request (subscriptions).
+Result<TypeSelection> parse_type_selection(std::string_view text, const jsonld::Context& ctx,
+                                           bool intern = false);
 
 // One scope pattern: levels with "+" wildcards, optionally ending in "#" (whole subtree).
 struct ScopePattern {

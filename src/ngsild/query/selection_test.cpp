@@ -95,5 +95,16 @@ TEST_F(SelectionTest, MalformedScopeQueriesAreRefused) {
   }
 }
 
+TEST_F(SelectionTest, InternedTypesOutliveTheRequest) {
+  const auto& ctx = *contexts_.core();
+  auto read = parse_type_selection("SelTestNeverStoredA", ctx);
+  ASSERT_TRUE(read.ok());
+  EXPECT_TRUE(read->single().empty());
+  auto kept = parse_type_selection("SelTestNeverStoredB", ctx, true);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_FALSE(kept->single().empty());
+  EXPECT_EQ(kept->single(), ctx.lookup("SelTestNeverStoredB"));
+}
+
 }  // namespace
 }  // namespace tsunagu::ngsild::query

@@ -15,10 +15,13 @@
 #include "common/memory.hpp"
 #include "common/metrics.hpp"
 #include "common/time.hpp"
+#include "engine/delivery.hpp"
 #include "engine/entity_service.hpp"
 #include "engine/loader.hpp"
+#include "engine/subscriptions.hpp"
 #include "engine/writer.hpp"
 #include "http/api/api.hpp"
+#include "http/client.hpp"
 #include "http/context_loader.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -87,38 +90,6 @@ int run(const app::Config& cfg) {
     log::error("store_open_failed", {{"detail", store.status().detail()}});
     return 1;
   }
-  engine::TenantRegistry tenants;
-  auto loaded = engine::load_state(**store, tenants);
-  if (!loaded.ok()) {
-    log::error("store_load_failed", {{"detail", loaded.status().detail()}});
-    return 1;
-  }
-  double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  // Reading the store back needed buffers (log segments, documents) that are free now: give
-  // their pages back to the OS rather than keep them in the allocator's free lists for good.
-  release_free_memory();
-  log::info("state_loaded", {{"store", (*store)->describe()},
-                             {"tenants", loaded->tenants},
-                             {"entities", loaded->entities},
-                             {"seconds", load_s}});
-
-  // With --sync full a commit waits for fdatasync, which must not hold up an event loop; without
-  // it the loops commit themselves (engine/writer.hpp).
-  ngsild::geo::set_max_positions(cfg.max_geometry_positions);
-  ngsild::RenderCache renders(static_cast<size_t>(cfg.render_cache_mb) << 20);
-  ForgetReplacedRenderings forget_replaced(renders);
-  engine::Writer::Options wo;
-  wo.listeners = {&forget_replaced};
-  wo.committer = so.sync == store::SyncMode::kFull ? engine::Writer::Committer::kOwnThread
-                                                   : engine::Writer::Committer::kEventLoops;
-  // A loop that stays busy still commits within a millisecond of a write's arrival.
-  wo.wake_loop = [] { http::Server::call_idle_within(std::chrono::milliseconds(1)); };
-  wo.max_entity_attributes = cfg.max_entity_attributes;
-  engine::Writer writer(**store, tenants, wo);
-  writer.set_next_row(loaded->max_row + 1);
-  writer.start();
-  engine::EntityService entities(tenants, writer);
-
   ngsild::jsonld::ContextCache::Options co;
   co.timeout_ms = cfg.context_timeout_ms;
   co.document_cache_bytes = co.context_cache_bytes = static_cast<size_t>(cfg.context_cache_mb)
@@ -138,6 +109,72 @@ int run(const app::Config& cfg) {
              {"private_networks", cfg.context_private_networks}});
   ngsild::jsonld::ContextCache contexts(std::make_shared<HttpDocumentLoader>(fetch), co,
                                         std::make_shared<app::HostedContextFiles>(cfg.data_dir));
+
+  // Notifications: an outbound HTTP client, per-subscription delivery queues, and the
+  // subscriptions themselves, which the store's records fill before the writer starts.
+  http::HttpClient notify_client;
+  engine::SubscriptionService* subscriptions_ptr = nullptr;
+  engine::Delivery delivery(
+      {},
+      [&notify_client](const engine::Delivery::Message& m,
+                       std::function<void(engine::Delivery::Result)> done) {
+        http::HttpClient::Request r;
+        r.url = m.url;
+        r.body = m.body;
+        r.timeout_ms = m.timeout_ms;
+        for (const auto& [name, value] : m.headers)
+          r.headers.push_back({name, value});
+        bool queued = notify_client.submit(std::move(r), [done](http::HttpClient::Outcome&& o) {
+          std::string error = o.error;
+          if (error.empty() && !o.ok()) error = "the receiver answered " + std::to_string(o.status);
+          done({o.ok(), o.status, std::move(error)});
+        });
+        if (!queued) done({false, 0, "the outbound queue is full"});
+      },
+      [&subscriptions_ptr](const std::string& key, const engine::Delivery::Result& r, bool final) {
+        if (subscriptions_ptr != nullptr) subscriptions_ptr->report(key, r, final);
+      });
+  engine::SubscriptionService subscriptions(contexts, delivery);
+  subscriptions_ptr = &subscriptions;
+  engine::TenantRegistry tenants;
+  auto loaded = engine::load_state(
+      **store, tenants,
+      {{std::string(engine::SubscriptionService::kRecordKind),
+        [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
+          return subscriptions.load(tenant, key, doc);
+        }}});
+  if (!loaded.ok()) {
+    log::error("store_load_failed", {{"detail", loaded.status().detail()}});
+    return 1;
+  }
+  double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Reading the store back needed buffers (log segments, documents) that are free now: give
+  // their pages back to the OS rather than keep them in the allocator's free lists for good.
+  release_free_memory();
+  log::info("state_loaded", {{"store", (*store)->describe()},
+                             {"tenants", loaded->tenants},
+                             {"entities", loaded->entities},
+                             {"subscriptions", subscriptions.count()},
+                             {"seconds", load_s}});
+
+  // With --sync full a commit waits for fdatasync, which must not hold up an event loop; without
+  // it the loops commit themselves (engine/writer.hpp).
+  ngsild::geo::set_max_positions(cfg.max_geometry_positions);
+  ngsild::RenderCache renders(static_cast<size_t>(cfg.render_cache_mb) << 20);
+  ForgetReplacedRenderings forget_replaced(renders);
+  engine::Writer::Options wo;
+  wo.listeners = {&forget_replaced, &subscriptions};
+  wo.committer = so.sync == store::SyncMode::kFull ? engine::Writer::Committer::kOwnThread
+                                                   : engine::Writer::Committer::kEventLoops;
+  // A loop that stays busy still commits within a millisecond of a write's arrival.
+  wo.wake_loop = [] { http::Server::call_idle_within(std::chrono::milliseconds(1)); };
+  wo.max_entity_attributes = cfg.max_entity_attributes;
+  engine::Writer writer(**store, tenants, wo);
+  writer.set_next_row(loaded->max_row + 1);
+  writer.start();
+  subscriptions.attach(writer);
+  engine::EntityService entities(tenants, writer);
+
   auto preloaded = app::load_contexts(contexts, cfg.context_dir);
   if (!preloaded.ok()) {
     log::error("contexts_load_failed", {{"detail", preloaded.status().detail()}});
@@ -181,6 +218,7 @@ int run(const app::Config& cfg) {
                             });
   const int64_t started = now_us();
   http::api::Env env{entities, contexts, blocking, renders, {cfg.default_limit, cfg.max_limit}, {}};
+  env.subscriptions = &subscriptions;
   std::string store_name = (*store)->describe();
   env.health = [&, started, store_name](JsonWriter& w) {
     w.key("store");

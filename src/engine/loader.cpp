@@ -10,7 +10,20 @@ namespace {
 
 class Visitor final : public store::LoadVisitor {
  public:
-  explicit Visitor(TenantRegistry& tenants) : tenants_(tenants), contexts_(nullptr, {}) {}
+  Visitor(TenantRegistry& tenants, std::vector<std::pair<std::string, RecordLoader>> records)
+      : tenants_(tenants), records_(std::move(records)), contexts_(nullptr, {}) {}
+
+  Status record(std::string_view kind, std::string_view tenant, std::string_view key,
+                std::string_view doc) override {
+    for (const auto& [k, load] : records_) {
+      if (k == kind) {
+        ++stats.records;
+        return load(tenant, key, doc);
+      }
+    }
+    return Status::Internal("the store holds records of kind '" + std::string(kind) +
+                            "', which this version of Tsunagu does not know");
+  }
 
   Status tenant(std::string_view name) override {
     bool created = false;
@@ -53,13 +66,15 @@ class Visitor final : public store::LoadVisitor {
   }
 
   TenantRegistry& tenants_;
+  std::vector<std::pair<std::string, RecordLoader>> records_;
   ngsild::jsonld::ContextCache contexts_;
 };
 
 }  // namespace
 
-Result<LoadStats> load_state(store::Store& store, TenantRegistry& tenants) {
-  Visitor v(tenants);
+Result<LoadStats> load_state(store::Store& store, TenantRegistry& tenants,
+                             std::vector<std::pair<std::string, RecordLoader>> records) {
+  Visitor v(tenants, std::move(records));
   Status st = store.load(v);
   if (!st.ok()) return st;
   return v.stats;

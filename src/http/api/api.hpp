@@ -11,6 +11,7 @@
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
 #include "engine/entity_service.hpp"
+#include "engine/subscriptions.hpp"
 #include "http/api/headers.hpp"
 #include "http/router.hpp"
 #include "ngsild/format/entity_renderer.hpp"
@@ -36,6 +37,8 @@ struct Env {
   ngsild::RenderCache& renders;        // entities as last rendered (retrieve and query)
   Limits limits;
   std::function<void(JsonWriter&)> health;  // adds members to GET /health
+  // Subscriptions (§5.8); null: the subscription routes answer OperationNotSupported.
+  engine::SubscriptionService* subscriptions = nullptr;
 };
 
 // Registers every route of the API (routes.cpp: the NGSI-LD API, /health, /metrics).
@@ -122,5 +125,11 @@ void create_context(Env& env, Call&& c);
 void list_contexts(Env& env, Call&& c);
 void retrieve_context(Env& env, Call&& c);
 void delete_context(Env& env, Call&& c);
+// subscriptions.cpp
+void create_subscription(Env& env, Call&& c);
+void query_subscription(Env& env, Call&& c);
+void retrieve_subscription(Env& env, Call&& c);
+void update_subscription(Env& env, Call&& c);
+void delete_subscription(Env& env, Call&& c);
 
 }  // namespace tsunagu::http::api

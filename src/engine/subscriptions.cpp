@@ -1,0 +1,522 @@
+#include "engine/subscriptions.hpp"
+
+#include <algorithm>
+#include <random>
+#include <unordered_set>
+
+#include "common/json_writer.hpp"
+#include "common/log.hpp"
+#include "common/time.hpp"
+#include "engine/tenant.hpp"
+#include "engine/writer.hpp"
+#include "ngsild/format/entity_renderer.hpp"
+#include "ngsild/subscription/notification_trigger.hpp"
+#include "ngsild/subscription/subscription_codec.hpp"
+
+namespace tsunagu::engine {
+namespace {
+
+namespace sub = ngsild::subscription;
+using ngsild::Entity;
+
+std::string key_of(std::string_view tenant, std::string_view id) {
+  std::string k(tenant);
+  k += '\n';
+  k += id;
+  return k;
+}
+
+std::string notification_id() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "urn:ngsi-ld:Notification:";
+  for (int i = 0; i < 2; ++i) {
+    uint64_t v = gen();
+    for (int j = 0; j < 16; ++j, v >>= 4)
+      id += kHex[v & 15];
+  }
+  return id;
+}
+
+// The representation NotificationParams asks for (§5.2.14), in `ctx`'s names.
+ngsild::RenderOptions render_options(const sub::Subscription& s,
+                                     const ngsild::jsonld::Context* ctx) {
+  ngsild::RenderOptions o;
+  o.ctx = ctx;
+  const sub::NotificationParams& n = s.notification;
+  o.format = n.format.value_or(ngsild::Format::kNormalized);
+  o.sys_attrs = n.sys_attrs.value_or(false);
+  if (s.lang) o.lang = *s.lang;
+  ngsild::Projection& pr = o.projection;
+  if (!n.attributes.empty()) {
+    pr.pick = pr.pick_id = pr.pick_type = pr.pick_scope = true;
+    pr.pick_attrs = n.attributes;
+  }
+  auto apply = [](const std::vector<sub::Member>& members, bool pick, ngsild::Projection& p) {
+    if (members.empty()) return;
+    if (pick) p.pick = true;
+    for (const sub::Member& m : members) {
+      switch (m.kind) {
+        case sub::Member::Kind::kId:
+          (pick ? p.pick_id : p.omit_id) = true;
+          break;
+        case sub::Member::Kind::kType:
+          (pick ? p.pick_type : p.omit_type) = true;
+          break;
+        case sub::Member::Kind::kScope:
+          (pick ? p.pick_scope : p.omit_scope) = true;
+          break;
+        case sub::Member::Kind::kAttribute:
+          (pick ? p.pick_attrs : p.omit_attrs).push_back(m.attribute);
+          break;
+        case sub::Member::Kind::kLinked:  // linked entities are not followed in notifications
+          break;
+      }
+    }
+  };
+  apply(n.pick, true, pr);
+  apply(n.omit, false, pr);
+  return o;
+}
+
+}  // namespace
+
+struct SubscriptionService::Entry {
+  SubscriptionPtr def;
+  ngsild::jsonld::ContextPtr ctx;  // notifications are compacted with it
+  std::string key;                 // Delivery's: tenant '\n' id
+  uint64_t order = 0;              // creation order, for listing
+  sub::SubscriptionState state;    // under mu_
+  int64_t last_queued = kNoTime;   // for throttling; the matching thread's
+};
+
+// One tenant's subscriptions and the indexes that narrow a change's candidates.
+struct SubscriptionService::TenantSubs {
+  std::unordered_map<std::string, std::shared_ptr<Entry>> by_id;
+  std::unordered_map<std::string, std::vector<Entry*>> by_entity_id;
+  std::unordered_map<Atom, std::vector<Entry*>> by_type;
+  std::vector<Entry*> others;  // named by neither
+  uint64_t next_order = 0;
+
+  void index(Entry* e, bool add) {
+    auto edit = [&](std::vector<Entry*>& v) {
+      if (add) {
+        if (std::find(v.begin(), v.end(), e) == v.end()) v.push_back(e);
+      } else {
+        v.erase(std::remove(v.begin(), v.end(), e), v.end());
+      }
+    };
+    const auto& selectors = e->def->entities;
+    if (selectors.empty()) edit(others);
+    for (const auto& s : selectors) {
+      if (s.id) {
+        edit(by_entity_id[*s.id]);
+      } else if (s.types && !s.types->any && !s.types->all_types().empty()) {
+        for (Atom t : s.types->all_types())
+          edit(by_type[t]);
+      } else {
+        edit(others);
+      }
+    }
+  }
+  void put(std::shared_ptr<Entry> e) {
+    auto it = by_id.find(e->def->id);
+    if (it != by_id.end()) {
+      index(it->second.get(), false);
+      e->order = it->second->order;
+      e->state = it->second->state;
+      it->second = e;
+    } else {
+      e->order = next_order++;
+      by_id.emplace(e->def->id, e);
+    }
+    index(e.get(), true);
+  }
+  void erase(const std::string& id) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) return;
+    index(it->second.get(), false);
+    by_id.erase(it);
+  }
+};
+
+// One change of a published group, kept for the matching thread.
+struct SubscriptionService::Pending {
+  std::string tenant;
+  EntityPtr before, after;
+  int64_t time = 0;
+};
+
+SubscriptionService::SubscriptionService(ngsild::jsonld::ContextCache& contexts, Delivery& delivery)
+    : contexts_(contexts), delivery_(delivery) {
+  matcher_ = std::thread([this] { match_loop(); });
+}
+
+SubscriptionService::~SubscriptionService() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  matcher_.join();
+}
+
+ngsild::jsonld::ContextPtr SubscriptionService::context_for(const Subscription& s) {
+  if (s.jsonld_context) {
+    auto c = contexts_.from_url(*s.jsonld_context);
+    if (c.ok()) return *c;
+  }
+  JsonDoc doc;
+  if (!s.request_context.empty() && parse_json(s.request_context, doc).ok()) {
+    auto c = contexts_.from_json(doc);
+    if (c.ok()) return *c;
+  }
+  return contexts_.core();
+}
+
+Status SubscriptionService::load(std::string_view tenant, std::string_view key,
+                                 std::string_view doc) {
+  auto stored = sub::decode_subscription(doc);
+  if (!stored.ok()) {
+    return Status::Internal("stored subscription '" + std::string(key) + "' of tenant '" +
+                            std::string(tenant) + "' cannot be read: " + stored.status().detail());
+  }
+  auto e = std::make_shared<Entry>();
+  auto def = std::make_shared<const Subscription>(std::move(stored->subscription));
+  e->ctx = context_for(*def);
+  e->def = def;
+  e->key = key_of(tenant, key);
+  e->state = stored->state;
+  std::unique_lock lock(mu_);
+  decided_[e->key] = def;
+  auto& t = tenants_[std::string(tenant)];
+  if (!t) t = std::make_unique<TenantSubs>();
+  t->put(std::move(e));
+  return Status::Ok();
+}
+
+void SubscriptionService::write(
+    std::string tenant, std::string id,
+    std::function<Result<std::shared_ptr<Subscription>>(const Subscription* current)> make,
+    ngsild::jsonld::ContextPtr ctx, bool create_tenant, Done done) {
+  auto req = std::make_unique<WriteRequest>();
+  req->tenant = tenant;
+  req->create_tenant = create_tenant;
+  std::string key = key_of(tenant, id);
+  // What decide chose, for finished: the new definition, and the one it replaced.
+  struct Decision {
+    SubscriptionPtr next, previous;
+    bool had_previous = false;
+  };
+  auto decision = std::make_shared<Decision>();
+  RecordWork w;
+  w.decide = [this, tenant, id, key, make = std::move(make),
+              decision](store::WriteBatch& batch) -> Status {
+    auto it = decided_.find(key);
+    const Subscription* current = it != decided_.end() ? it->second.get() : nullptr;
+    auto next = make(current);
+    if (!next.ok()) return next.status();
+    decision->had_previous = current != nullptr;
+    if (current != nullptr) decision->previous = it->second;
+    decision->next = *next;
+    if (decision->next) {
+      sub::SubscriptionState state;
+      if (auto v = retrieve(tenant, id); v.ok()) state = v->state;
+      batch.put_record(std::string(kRecordKind), tenant, id,
+                       sub::encode_subscription(*decision->next, state));
+      decided_[key] = decision->next;
+    } else {
+      batch.delete_record(std::string(kRecordKind), tenant, id);
+      decided_.erase(key);
+    }
+    return Status::Ok();
+  };
+  w.finished = [this, tenant, id, key, ctx, decision](const Status& stored) {
+    if (!stored.ok()) {  // forget what was decided
+      if (decision->had_previous)
+        decided_[key] = decision->previous;
+      else
+        decided_.erase(key);
+      return;
+    }
+    std::unique_lock lock(mu_);
+    auto& t = tenants_[tenant];
+    if (!t) t = std::make_unique<TenantSubs>();
+    if (decision->next) {
+      auto e = std::make_shared<Entry>();
+      e->def = decision->next;
+      e->ctx = ctx ? ctx : contexts_.core();
+      e->key = key;
+      t->put(std::move(e));
+    } else {
+      t->erase(id);
+      delivery_.forget(key);
+    }
+  };
+  req->records = std::move(w);
+  req->done = [done = std::move(done)](WriteRequest& r) { done(r.records->status); };
+  writer_->submit(std::move(req));
+}
+
+void SubscriptionService::create(std::string tenant, Subscription s, ngsild::jsonld::ContextPtr ctx,
+                                 Done done) {
+  std::string id = s.id;
+  auto def = std::make_shared<Subscription>(std::move(s));
+  write(
+      std::move(tenant), id,
+      [def](const Subscription* current) -> Result<std::shared_ptr<Subscription>> {
+        if (current != nullptr) {
+          return Status::AlreadyExists("subscription '" + def->id + "' already exists");
+        }
+        return def;
+      },
+      std::move(ctx), true, std::move(done));
+}
+
+void SubscriptionService::update(std::string tenant, std::string id,
+                                 std::function<Status(Subscription&)> change,
+                                 ngsild::jsonld::ContextPtr ctx, Done done) {
+  // Notifications keep the context the subscription was created with unless the patch names one.
+  if (!ctx) {
+    if (auto v = retrieve(tenant, id); v.ok()) ctx = context_for(*v->def);
+  }
+  std::string what = id;
+  write(
+      std::move(tenant), std::move(id),
+      [change = std::move(change),
+       what](const Subscription* current) -> Result<std::shared_ptr<Subscription>> {
+        if (current == nullptr) {
+          return Status::NotFound("subscription '" + what + "' does not exist");
+        }
+        auto next = std::make_shared<Subscription>(*current);
+        TSUNAGU_RETURN_IF_ERROR(change(*next));
+        return next;
+      },
+      std::move(ctx), false, std::move(done));
+}
+
+void SubscriptionService::remove(std::string tenant, std::string id, Done done) {
+  std::string what = id;
+  write(
+      std::move(tenant), std::move(id),
+      [what](const Subscription* current) -> Result<std::shared_ptr<Subscription>> {
+        if (current == nullptr) {
+          return Status::NotFound("subscription '" + what + "' does not exist");
+        }
+        return std::shared_ptr<Subscription>();
+      },
+      nullptr, false, std::move(done));
+}
+
+Result<SubscriptionService::View> SubscriptionService::retrieve(std::string_view tenant,
+                                                                std::string_view id) const {
+  std::shared_lock lock(mu_);
+  auto t = tenants_.find(std::string(tenant));
+  if (t != tenants_.end()) {
+    auto it = t->second->by_id.find(std::string(id));
+    if (it != t->second->by_id.end()) return View{it->second->def, it->second->state};
+  }
+  return Status::NotFound("subscription '" + std::string(id) + "' does not exist");
+}
+
+std::vector<SubscriptionService::View> SubscriptionService::list(std::string_view tenant) const {
+  std::vector<std::pair<uint64_t, View>> found;
+  {
+    std::shared_lock lock(mu_);
+    auto t = tenants_.find(std::string(tenant));
+    if (t == tenants_.end()) return {};
+    for (const auto& [id, e] : t->second->by_id)
+      found.push_back({e->order, View{e->def, e->state}});
+  }
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<View> out;
+  out.reserve(found.size());
+  for (auto& [order, v] : found)
+    out.push_back(std::move(v));
+  return out;
+}
+
+size_t SubscriptionService::count() const {
+  std::shared_lock lock(mu_);
+  size_t n = 0;
+  for (const auto& [name, t] : tenants_)
+    n += t->by_id.size();
+  return n;
+}
+
+void SubscriptionService::published(const std::vector<CommittedChange>& changes, int64_t time) {
+  if (changes.empty()) return;
+  {
+    std::shared_lock lock(mu_);
+    if (tenants_.empty()) return;  // no subscription was ever made: nothing to match
+  }
+  std::vector<std::unique_ptr<Pending>> batch;
+  batch.reserve(changes.size());
+  for (const CommittedChange& c : changes) {
+    auto p = std::make_unique<Pending>();
+    p->tenant = c.tenant->name();
+    p->before = c.change->before;
+    p->after = c.change->after;
+    p->time = time;
+    batch.push_back(std::move(p));
+  }
+  {
+    std::lock_guard lock(queue_mu_);
+    for (auto& p : batch)
+      queue_.push_back(std::move(p));
+  }
+  queue_cv_.notify_one();
+}
+
+void SubscriptionService::match_loop() {
+  while (true) {
+    std::deque<std::unique_ptr<Pending>> work;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      work.swap(queue_);
+    }
+    for (const auto& p : work)
+      match(*p);
+  }
+}
+
+void SubscriptionService::match(const Pending& p) {
+  // Candidates under the shared lock; each Entry stays alive through its shared_ptr.
+  std::vector<std::shared_ptr<Entry>> candidates;
+  {
+    std::shared_lock lock(mu_);
+    auto t = tenants_.find(p.tenant);
+    if (t == tenants_.end()) return;
+    const TenantSubs& subs = *t->second;
+    std::unordered_set<Entry*> seen;
+    auto take = [&](const std::vector<Entry*>& v) {
+      for (Entry* e : v) {
+        if (seen.insert(e).second) candidates.push_back(subs.by_id.at(e->def->id));
+      }
+    };
+    const Entity* any = p.after ? p.after.get() : p.before.get();
+    if (auto it = subs.by_entity_id.find(any->id); it != subs.by_entity_id.end()) take(it->second);
+    for (const Entity* e : {p.before.get(), p.after.get()}) {
+      if (e == nullptr) continue;
+      for (Atom type : e->types) {
+        if (auto it = subs.by_type.find(type); it != subs.by_type.end()) take(it->second);
+      }
+    }
+    take(subs.others);
+  }
+  for (const auto& e : candidates) {
+    const Subscription& s = *e->def;
+    if (!sub::fires(s, p.before.get(), p.after.get(), p.time)) continue;
+    if (s.throttling_s && e->last_queued != kNoTime &&
+        p.time - e->last_queued < static_cast<int64_t>(*s.throttling_s * 1e6)) {
+      continue;  // within the throttling period: not notified (docs/subscriptions.md)
+    }
+    e->last_queued = p.time;
+    notify(p.tenant, *e, p.before.get(), p.after.get(), p.time);
+  }
+}
+
+void SubscriptionService::notify(const std::string& tenant, const Entry& e, const Entity* before,
+                                 const Entity* after, int64_t now) {
+  const Subscription& s = *e.def;
+  const std::string& accept = s.notification.endpoint.effective_accept();
+  const bool geojson = accept == "application/geo+json";
+  const bool ld = accept == "application/ld+json";
+  ngsild::RenderOptions o = render_options(s, e.ctx.get());
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("id");
+  w.string(notification_id());
+  w.key("type");
+  w.string("Notification");
+  w.key("subscriptionId");
+  w.string(s.id);
+  w.key("notifiedAt");
+  w.string(format_datetime(now));
+  w.key("data");
+  if (after == nullptr) {
+    // A deleted entity: what identifies it, and when it went (§5.11).
+    w.begin_array();
+    w.begin_object();
+    w.key("id");
+    w.string(before->id);
+    w.key("type");
+    if (before->types.size() == 1) {
+      w.string(e.ctx->compact(before->types[0]));
+    } else {
+      w.begin_array();
+      for (Atom t : before->types)
+        w.string(e.ctx->compact(t));
+      w.end_array();
+    }
+    w.key("deletedAt");
+    w.string(format_datetime(now));
+    w.end_object();
+    w.end_array();
+  } else if (geojson) {
+    w.begin_object();
+    w.key("type");
+    w.string("FeatureCollection");
+    w.key("features");
+    w.begin_array();
+    ngsild::render_feature(*after, o, e.ctx->lookup("location"), w);
+    w.end_array();
+    w.end_object();
+  } else {
+    w.begin_array();
+    ngsild::render_entity(*after, o, w);
+    w.end_array();
+  }
+  if (ld || geojson) {
+    w.key("@context");
+    w.raw(e.ctx->body_json());
+  }
+  w.end_object();
+
+  Delivery::Message m;
+  m.url = s.notification.endpoint.uri;
+  m.body = std::move(body);
+  m.headers.push_back({"Content-Type", accept});
+  if (!ld && !geojson && !e.ctx->link_url().empty()) {
+    m.headers.push_back({"Link", "<" + e.ctx->link_url() +
+                                     ">; rel=\"http://www.w3.org/ns/json-ld#context\"; "
+                                     "type=\"application/ld+json\""});
+  }
+  if (!tenant.empty()) m.headers.push_back({"NGSILD-Tenant", tenant});
+  for (const auto& kv : s.notification.endpoint.receiver_info)
+    m.headers.push_back({kv.key, kv.value});
+  if (s.notification.endpoint.timeout_ms) {
+    m.timeout_ms = static_cast<int>(std::max(1.0, *s.notification.endpoint.timeout_ms));
+  }
+  delivery_.enqueue(e.key, std::move(m));
+}
+
+void SubscriptionService::report(const std::string& key, const Delivery::Result& r, bool final) {
+  size_t nl = key.find('\n');
+  std::string tenant = key.substr(0, nl), id = key.substr(nl + 1);
+  int64_t now = now_us();
+  std::unique_lock lock(mu_);
+  auto t = tenants_.find(tenant);
+  if (t == tenants_.end()) return;
+  auto it = t->second->by_id.find(id);
+  if (it == t->second->by_id.end()) return;
+  // Every attempt counts as a notification sent; a retry is another attempt.
+  sub::SubscriptionState& st = it->second->state;
+  ++st.times_sent;
+  st.last_notification = now;
+  if (r.ok) {
+    st.last_success = now;
+  } else {
+    ++st.times_failed;
+    st.last_failure = now;
+  }
+  if (!r.ok && final) {
+    log::warn("notification_failed", {{"subscription", id}, {"detail", r.error}});
+  }
+}
+
+}  // namespace tsunagu::engine

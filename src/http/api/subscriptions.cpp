@@ -1,0 +1,175 @@
+// Subscriptions (ETSI GS CIM 009 §5.8, §6.10-§6.11): create, query, retrieve, update and delete.
+// The payload is read by ngsild/subscription/, kept and matched by engine::SubscriptionService.
+#include "common/json_writer.hpp"
+#include "common/time.hpp"
+#include "common/uri.hpp"
+#include "http/api/api.hpp"
+#include "ngsild/subscription/subscription_parser.hpp"
+#include "ngsild/subscription/subscription_renderer.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+namespace tsunagu::http::api {
+namespace {
+
+namespace sub = ngsild::subscription;
+
+const std::vector<MediaType> kBodies = {MediaType::kJson, MediaType::kJsonLd};
+const std::vector<MediaType> kViews = {MediaType::kJson, MediaType::kJsonLd};
+constexpr std::string_view kBase = "/ngsi-ld/v1/subscriptions/";
+
+Status unavailable() {
+  return Status::NotSupported("subscriptions are not enabled on this server");
+}
+
+// The {subscriptionId} of the path: a URI (§5.2.12).
+Result<std::string> subscription_id(const Prepared& p) {
+  const std::string& id = p.call.params.at(0);
+  if (!is_absolute_uri(id)) {
+    return Status::BadRequestData("subscription id '" + id.substr(0, 200) + "' is not a URI");
+  }
+  return id;
+}
+
+// What this server cannot deliver yet is refused rather than accepted and never notified.
+Status deliverable(const sub::Subscription& s) {
+  if (s.periodic()) {
+    return Status::NotSupported(
+        "timeInterval: periodic notifications are not supported yet; subscribe to changes");
+  }
+  const std::string& uri = s.notification.endpoint.uri;
+  if (uri.rfind("http://", 0) != 0 && uri.rfind("https://", 0) != 0) {
+    return Status::NotSupported("notification.endpoint.uri: '" + uri.substr(0, 200) +
+                                "': only http and https endpoints are supported yet");
+  }
+  return Status::Ok();
+}
+
+// The @context notifications are compacted with: jsonldContext when given (fetched now, so that
+// a missing one is refused at once, §5.8.1), else the request's. May block: off the loops.
+Result<ngsild::jsonld::ContextPtr> notification_context(Env& env, const sub::Subscription& s,
+                                                        const Prepared& p) {
+  if (!s.jsonld_context) return p.ctx;
+  return env.contexts.from_url(*s.jsonld_context);
+}
+
+bool sys_attrs(const Prepared& p) {
+  const std::string* v = p.call.query.find("options");
+  if (v == nullptr) return false;
+  for (const auto& o : split_list(*v)) {
+    if (o == "sysAttrs") return true;
+  }
+  return false;
+}
+
+Status check_options(const Prepared& p) {
+  auto options = options_list(p.call.query, {"sysAttrs"});
+  return options.ok() ? Status::Ok() : options.status();
+}
+
+void render(const Prepared& p, const engine::SubscriptionService::View& v, JsonWriter& w) {
+  sub::SubscriptionRenderOptions o;
+  o.sys_attrs = sys_attrs(p);
+  o.with_context = p.accept == MediaType::kJsonLd;
+  sub::render_subscription(*v.def, v.state, *p.ctx, w, o);
+}
+
+}  // namespace
+
+void create_subscription(Env& env, Call&& c) {
+  static const CallSpec spec{true, kBodies, {}, {}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    if (env.subscriptions == nullptr) return p.fail(unavailable());
+    auto s = sub::parse_subscription(*p.body, *p.ctx);
+    if (!s.ok()) return p.fail(s.status());
+    if (Status st = deliverable(*s); !st.ok()) return p.fail(st);
+    if (s->id.empty()) s->id = sub::make_subscription_id();
+    s->created_at = s->modified_at = now_us();
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    auto def = std::make_shared<sub::Subscription>(std::move(*s));
+    boost::asio::post(env.blocking, [&env, shared, def] {
+      auto ctx = notification_context(env, *def, *shared);
+      if (!ctx.ok()) return shared->fail(ctx.status());
+      std::string location = std::string(kBase) + percent_encode_segment(def->id);
+      env.subscriptions->create(shared->tenant, std::move(*def), *ctx,
+                                [shared, location](const Status& st) {
+                                  if (!st.ok()) return shared->fail(st);
+                                  shared->respond_empty(201, {{"Location", location}});
+                                });
+    });
+  });
+}
+
+void query_subscription(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, kViews, {"limit", "offset", "count", "options", "local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    if (env.subscriptions == nullptr) return p.fail(unavailable());
+    if (Status st = check_options(p); !st.ok()) return p.fail(st);
+    auto page = ngsild::query::query_from_params(p.call.query, *p.ctx, env.limits, true);
+    if (!page.ok()) return p.fail(page.status());
+    auto all = env.subscriptions->list(p.tenant);
+    std::string body;
+    JsonWriter w(body);
+    w.begin_array();
+    for (size_t i = page->offset; i < all.size() && i < page->offset + page->limit; ++i)
+      render(p, all[i], w);
+    w.end_array();
+    std::vector<Header> extra;
+    if (page->count) extra.push_back({"NGSILD-Results-Count", std::to_string(all.size())});
+    p.respond_json(200, std::move(body), std::move(extra));
+  });
+}
+
+void retrieve_subscription(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, kViews, {"options", "local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    if (env.subscriptions == nullptr) return p.fail(unavailable());
+    if (Status st = check_options(p); !st.ok()) return p.fail(st);
+    auto id = subscription_id(p);
+    if (!id.ok()) return p.fail(id.status());
+    auto v = env.subscriptions->retrieve(p.tenant, *id);
+    if (!v.ok()) return p.fail(v.status());
+    std::string body;
+    JsonWriter w(body);
+    render(p, *v, w);
+    p.respond_json(200, std::move(body));
+  });
+}
+
+void update_subscription(Env& env, Call&& c) {
+  static const CallSpec spec{true, kBodies, {}, {"local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    if (env.subscriptions == nullptr) return p.fail(unavailable());
+    auto id = subscription_id(p);
+    if (!id.ok()) return p.fail(id.status());
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    // The fragment is read against the subscription as it is when the change commits.
+    auto change = [shared](sub::Subscription& s) -> Status {
+      TSUNAGU_RETURN_IF_ERROR(sub::apply_subscription_patch(s, *shared->body, *shared->ctx));
+      TSUNAGU_RETURN_IF_ERROR(deliverable(s));
+      s.modified_at = now_us();
+      return Status::Ok();
+    };
+    env.subscriptions->update(shared->tenant, *id, change, nullptr, [shared](const Status& st) {
+      if (!st.ok()) return shared->fail(st);
+      shared->respond_empty(204);
+    });
+  });
+}
+
+void delete_subscription(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, {}, {"local"}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    if (env.subscriptions == nullptr) return p.fail(unavailable());
+    auto id = subscription_id(p);
+    if (!id.ok()) return p.fail(id.status());
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.subscriptions->remove(shared->tenant, *id, [shared](const Status& st) {
+      if (!st.ok()) return shared->fail(st);
+      shared->respond_empty(204);
+    });
+  });
+}
+
+}  // namespace tsunagu::http::api

@@ -1,0 +1,281 @@
+"""Subscriptions end to end (issue 16): the API against a real server, and notifications to a
+real HTTP receiver on loopback. Definitions survive kill -9; a change is notified exactly once
+and in order per entity while the receiver is up; a failing receiver is retried; a receiver
+that never answers holds up neither writes nor other subscriptions.
+
+Run: python3 -m unittest tests/integration/test_subscriptions.py"""
+
+import http.server
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+from harness import Server  # noqa: E402
+
+SUBS = "/ngsi-ld/v1/subscriptions"
+ENTITIES = "/ngsi-ld/v1/entities"
+
+
+class Receiver:
+    """An HTTP receiver that keeps every notification; answers 500 to the first `fail_first`."""
+
+    def __init__(self, fail_first=0):
+        self.got = []
+        self.lock = threading.Lock()
+        self.fail_left = fail_first
+        self.attempts = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with outer.lock:
+                    outer.attempts += 1
+                    fail = outer.fail_left > 0
+                    if fail:
+                        outer.fail_left -= 1
+                    else:
+                        outer.got.append((dict(self.headers), json.loads(body)))
+                self.send_response(500 if fail else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/notify"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def wait_for(self, n, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                if len(self.got) >= n:
+                    return list(self.got)
+            time.sleep(0.02)
+        with self.lock:
+            return list(self.got)
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+def subscription(sid, uri, **members):
+    s = {"id": sid, "type": "Subscription", "entities": [{"type": "Vehicle"}],
+         "notification": {"endpoint": {"uri": uri, "accept": "application/json"}}}
+    s.update(members)
+    return s
+
+
+def vehicle(n, speed):
+    return {"id": f"urn:ngsi-ld:Vehicle:{n}", "type": "Vehicle",
+            "speed": {"type": "Property", "value": speed},
+            "colour": {"type": "Property", "value": "red"}}
+
+
+def patch_speed(server, n, speed, conn=None):
+    return server.request("PATCH", f"{ENTITIES}/urn:ngsi-ld:Vehicle:{n}/attrs",
+                          {"speed": {"type": "Property", "value": speed}}, conn=conn)
+
+
+class SubscriptionApi(unittest.TestCase):
+    def test_create_read_list_update_delete(self):
+        with Server() as server:
+            s = subscription("urn:ngsi-ld:Subscription:a", "http://127.0.0.1:9/x",
+                             watchedAttributes=["speed"], q="speed>50")
+            r = server.request("POST", SUBS, s)
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.header("location"), SUBS + "/urn:ngsi-ld:Subscription:a")
+            self.assertEqual(server.request("POST", SUBS, s).status, 409)
+            r = server.request("POST", SUBS, subscription(None, "http://127.0.0.1:9/y") | {
+                "id": "urn:ngsi-ld:Subscription:b"})
+            self.assertEqual(r.status, 201, r)
+            got = server.get(SUBS + "/urn:ngsi-ld:Subscription:a").json()
+            self.assertEqual(got["q"], "speed>50")
+            self.assertEqual(got["watchedAttributes"], ["speed"])
+            self.assertEqual(got["status"], "active")
+            r = server.get(SUBS + "?limit=1&count=true")
+            self.assertEqual(r.header("ngsild-results-count"), "2")
+            self.assertEqual([x["id"] for x in r.json()], ["urn:ngsi-ld:Subscription:a"])
+            r = server.get(SUBS + "?offset=1")
+            self.assertEqual([x["id"] for x in r.json()], ["urn:ngsi-ld:Subscription:b"])
+            r = server.request("PATCH", SUBS + "/urn:ngsi-ld:Subscription:a",
+                               {"q": "speed>70", "isActive": False})
+            self.assertEqual(r.status, 204, r)
+            got = server.get(SUBS + "/urn:ngsi-ld:Subscription:a").json()
+            self.assertEqual((got["q"], got["status"]), ("speed>70", "paused"))
+            self.assertEqual(server.request("DELETE", SUBS + "/urn:ngsi-ld:Subscription:a").status,
+                             204)
+            self.assertEqual(server.get(SUBS + "/urn:ngsi-ld:Subscription:a").status, 404)
+            self.assertEqual(server.request("DELETE", SUBS + "/urn:ngsi-ld:Subscription:a").status,
+                             404)
+            # Another tenant sees none of them.
+            r = server.get(SUBS, headers={"NGSILD-Tenant": "kobe"})
+            self.assertEqual((r.status, r.json()), (200, []))
+
+    def test_refusals_name_what_is_wrong(self):
+        with Server() as server:
+            for body, status, word in [
+                ({"type": "Subscription"}, 400, ""),
+                (subscription("not a uri", "http://127.0.0.1:9/x"), 400, "id"),
+                (subscription("urn:ngsi-ld:Subscription:c", "no-scheme"), 400, "uri"),
+                (subscription("urn:ngsi-ld:Subscription:c", "http://127.0.0.1:9/x",
+                              q="speed>>"), 400, "q"),
+                (subscription("urn:ngsi-ld:Subscription:c", "http://127.0.0.1:9/x",
+                              timeInterval=10), 422, "timeInterval"),
+                (subscription("urn:ngsi-ld:Subscription:c", "mqtt://127.0.0.1:1883/t"), 422,
+                 "mqtt"),
+            ]:
+                r = server.request("POST", SUBS, body)
+                self.assertEqual(r.status, status, (body, r))
+                self.assertIn(word, r.json()["detail"], r)
+            self.assertEqual(server.request("POST", SUBS, b"{bad",
+                                            {"Content-Type": "application/json"}).status, 400)
+            self.assertEqual(server.get(SUBS).json(), [], "a refused subscription was kept")
+
+    def test_definitions_survive_kill_9(self):
+        receiver = Receiver()
+        try:
+            with Server(keep_data=True) as server:
+                data = server.data_dir
+                r = server.request("POST", SUBS, subscription(
+                    "urn:ngsi-ld:Subscription:k", receiver.url, watchedAttributes=["speed"]))
+                self.assertEqual(r.status, 201, r)
+                server.kill()
+            with Server(data_dir=data) as server:
+                self.assertEqual(server.get(SUBS + "/urn:ngsi-ld:Subscription:k").status, 200)
+                self.assertEqual(server.create(vehicle(1, 10)).status, 201)
+                got = receiver.wait_for(1)
+                self.assertEqual(len(got), 1)
+                self.assertEqual(got[0][1]["subscriptionId"], "urn:ngsi-ld:Subscription:k")
+        finally:
+            receiver.close()
+
+
+class Notifications(unittest.TestCase):
+    def test_each_change_once_in_order_per_entity(self):
+        receiver = Receiver()
+        try:
+            with Server() as server:
+                r = server.request("POST", SUBS, subscription(
+                    "urn:ngsi-ld:Subscription:n", receiver.url, watchedAttributes=["speed"]))
+                self.assertEqual(r.status, 201, r)
+                entities, rounds = 10, 50
+                for n in range(entities):
+                    self.assertEqual(server.create(vehicle(n, 0)).status, 201)
+                conn = server.connection()
+                for i in range(1, rounds + 1):
+                    for n in range(entities):
+                        self.assertEqual(patch_speed(server, n, i, conn).status, 204)
+                conn.close()
+                # An attribute nobody watches changes: no notification.
+                r = server.request("PATCH", f"{ENTITIES}/urn:ngsi-ld:Vehicle:0/attrs",
+                                   {"colour": {"type": "Property", "value": "blue"}})
+                self.assertEqual(r.status, 204)
+                expected = entities * (rounds + 1)
+                got = receiver.wait_for(expected)
+                time.sleep(0.5)
+                got = receiver.wait_for(expected + 1, timeout=0.1)
+                self.assertEqual(len(got), expected)
+                per_entity = {}
+                ids = set()
+                for headers, body in got:
+                    self.assertEqual(body["type"], "Notification")
+                    ids.add(body["id"])
+                    e = body["data"][0]
+                    per_entity.setdefault(e["id"], []).append(e["speed"]["value"])
+                self.assertEqual(len(ids), expected, "notification ids repeat")
+                for n in range(entities):
+                    self.assertEqual(per_entity[f"urn:ngsi-ld:Vehicle:{n}"],
+                                     list(range(rounds + 1)))
+                status = server.get(SUBS + "/urn:ngsi-ld:Subscription:n").json()
+                self.assertEqual(status["notification"]["timesSent"], expected)
+                self.assertEqual(status["notification"]["status"], "ok")
+        finally:
+            receiver.close()
+
+    def test_q_tenant_header_and_receiver_info(self):
+        receiver = Receiver()
+        try:
+            with Server() as server:
+                tenant = {"NGSILD-Tenant": "osaka"}
+                s = subscription("urn:ngsi-ld:Subscription:q", receiver.url, q="speed>50")
+                s["notification"]["endpoint"]["receiverInfo"] = [{"key": "X-Token",
+                                                                  "value": "t0k"}]
+                s["notification"]["attributes"] = ["speed"]
+                r = server.request("POST", SUBS, s, headers=tenant)
+                self.assertEqual(r.status, 201, r)
+                for n, speed in [(1, 10), (2, 60)]:
+                    r = server.create(vehicle(n, speed), headers=tenant)
+                    self.assertEqual(r.status, 201, r)
+                got = receiver.wait_for(1)
+                time.sleep(0.3)
+                got = receiver.wait_for(2, timeout=0.1)
+                self.assertEqual(len(got), 1, "only the fast vehicle matches q")
+                headers, body = got[0]
+                self.assertEqual(headers.get("NGSILD-Tenant"), "osaka")
+                self.assertEqual(headers.get("X-Token"), "t0k")
+                entity = body["data"][0]
+                self.assertEqual(entity["id"], "urn:ngsi-ld:Vehicle:2")
+                self.assertNotIn("colour", entity, "notification.attributes is a projection")
+        finally:
+            receiver.close()
+
+    def test_a_failing_receiver_is_retried(self):
+        receiver = Receiver(fail_first=2)
+        try:
+            with Server() as server:
+                r = server.request("POST", SUBS, subscription(
+                    "urn:ngsi-ld:Subscription:r", receiver.url, watchedAttributes=["speed"]))
+                self.assertEqual(r.status, 201, r)
+                self.assertEqual(server.create(vehicle(1, 1)).status, 201)
+                self.assertEqual(patch_speed(server, 1, 2).status, 204)
+                got = receiver.wait_for(2)
+                self.assertEqual([b["data"][0]["speed"]["value"] for _, b in got], [1, 2])
+                self.assertEqual(receiver.attempts, 4)
+                n = server.get(SUBS + "/urn:ngsi-ld:Subscription:r").json()["notification"]
+                self.assertEqual((n["timesSent"], n["timesFailed"], n["status"]), (4, 2, "ok"))
+        finally:
+            receiver.close()
+
+    def test_a_silent_receiver_holds_up_nobody(self):
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        receiver = Receiver()
+        try:
+            with Server() as server:
+                slow = subscription("urn:ngsi-ld:Subscription:silent",
+                                    f"http://127.0.0.1:{silent.getsockname()[1]}/never",
+                                    watchedAttributes=["speed"])
+                self.assertEqual(server.request("POST", SUBS, slow).status, 201)
+                good = subscription("urn:ngsi-ld:Subscription:good", receiver.url,
+                                    watchedAttributes=["speed"])
+                self.assertEqual(server.request("POST", SUBS, good).status, 201)
+                self.assertEqual(server.create(vehicle(1, 0)).status, 201)
+                conn = server.connection()
+                t0 = time.time()
+                for i in range(1, 201):
+                    self.assertEqual(patch_speed(server, 1, i, conn).status, 204)
+                conn.close()
+                writes = time.time() - t0
+                got = receiver.wait_for(201, timeout=10)
+                self.assertEqual(len(got), 201)
+                self.assertLess(time.time() - t0, 10)
+                print(f"200 writes took {writes:.2f} s beside a receiver that never answers")
+        finally:
+            receiver.close()
+            silent.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

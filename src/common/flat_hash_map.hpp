@@ -3,7 +3,7 @@
 // lookup there reads the bucket array, then a node, then (for string keys, whose hashes it does
 // not keep) the key's text and the next node's text to find where the bucket ends, each
 // somewhere else in memory. Under a create load those cache misses took about a tenth of the
-// server's time (docs/benchmarks.md).
+// server's time (bench/results/history.md, 2026-11-27).
 //
 // Here the elements sit in one array and beside it an array of 32-bit tags, one per position:
 // 0 for an empty position, otherwise bits of the element's hash (never 0). A lookup hashes the

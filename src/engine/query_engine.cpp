@@ -113,14 +113,16 @@ struct QueryEngine::Plan {
   bool use_picked = false;
   bool geo_decided = false;  // the candidates already passed the geo-query
   bool single_type = false;  // the query selects exactly one type
+  bool own_list = false;     // `list` is that one type's own list
   const std::vector<SeqList::Entry>& entries() const {
     return use_picked ? picked : list->entries();
   }
   // What matching need not check again: walking the one type's own list already guarantees
-  // the type; so do the geo candidates, and they passed the geo-query.
+  // the type (walking every entity for selectors does not); so do the geo candidates, and they
+  // passed the geo-query.
   EntityQuery::Skip skip() const {
     EntityQuery::Skip s;
-    s.types = (!use_picked && single_type) || geo_decided;
+    s.types = (!use_picked && own_list) || geo_decided;
     s.geo = geo_decided;
     return s;
   }
@@ -189,6 +191,7 @@ bool QueryEngine::plan(const Tenant& t, const EntityQuery& q, Plan& p) {
         if (it == t.by_type_.end()) return false;
         if (list == nullptr || it->second.size() < list->size()) list = &it->second;
       }
+      p.own_list = q.types->groups[0].size() == 1;
     } else {
       use_picked = true;
       for (const auto& g : q.types->groups) {

@@ -368,7 +368,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // not at once: a loop busy with many connections then sends a round's responses back to
     // back. Each send hands its bytes to the client's socket and, when the client waits for
     // them, wakes it, which in a VM is an interrupt to another CPU; sent in a row, all but the
-    // first find the client awake. docs/benchmarks.md has the figures.
+    // first find the client awake. bench/results/history.md (2026-11-27) has the figures.
     asio::post(ex_, [self = shared_from_this()] { self->send(); });
   }
 

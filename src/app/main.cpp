@@ -134,9 +134,9 @@ int run(const app::Config& cfg) {
       [&subscriptions_ptr](const std::string& key, const engine::Delivery::Result& r, bool final) {
         if (subscriptions_ptr != nullptr) subscriptions_ptr->report(key, r, final);
       });
-  engine::SubscriptionService subscriptions(contexts, delivery);
-  subscriptions_ptr = &subscriptions;
   engine::TenantRegistry tenants;
+  engine::SubscriptionService subscriptions(tenants, contexts, delivery);
+  subscriptions_ptr = &subscriptions;
   auto loaded = engine::load_state(
       **store, tenants,
       {{std::string(engine::SubscriptionService::kRecordKind),

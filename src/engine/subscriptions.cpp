@@ -7,6 +7,7 @@
 #include "common/json_writer.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "engine/query_engine.hpp"
 #include "engine/tenant.hpp"
 #include "engine/writer.hpp"
 #include "ngsild/format/entity_renderer.hpp"
@@ -18,6 +19,9 @@ namespace {
 
 namespace sub = ngsild::subscription;
 using ngsild::Entity;
+
+// A periodic notification carries at most this many entities (the first in creation order).
+constexpr size_t kMaxPeriodicEntities = 1000;
 
 std::string key_of(std::string_view tenant, std::string_view id) {
   std::string k(tenant);
@@ -88,6 +92,7 @@ struct SubscriptionService::Entry {
   uint64_t order = 0;              // creation order, for listing
   sub::SubscriptionState state;    // under mu_
   int64_t last_queued = kNoTime;   // for throttling; the matching thread's
+  int64_t next_due = kNoTime;      // periodic: the next notification; the periodic thread's
 };
 
 // One tenant's subscriptions and the indexes that narrow a change's candidates.
@@ -147,9 +152,11 @@ struct SubscriptionService::Pending {
   int64_t time = 0;
 };
 
-SubscriptionService::SubscriptionService(ngsild::jsonld::ContextCache& contexts, Delivery& delivery)
-    : contexts_(contexts), delivery_(delivery) {
+SubscriptionService::SubscriptionService(TenantRegistry& tenants,
+                                         ngsild::jsonld::ContextCache& contexts, Delivery& delivery)
+    : tenant_registry_(tenants), contexts_(contexts), delivery_(delivery) {
   matcher_ = std::thread([this] { match_loop(); });
+  periodic_ = std::thread([this] { periodic_loop(); });
 }
 
 SubscriptionService::~SubscriptionService() {
@@ -158,7 +165,9 @@ SubscriptionService::~SubscriptionService() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
+  periodic_cv_.notify_all();
   matcher_.join();
+  periodic_.join();
 }
 
 ngsild::jsonld::ContextPtr SubscriptionService::context_for(const Subscription& s) {
@@ -415,12 +424,70 @@ void SubscriptionService::match(const Pending& p) {
       continue;  // within the throttling period: not notified (docs/subscriptions.md)
     }
     e->last_queued = p.time;
-    notify(p.tenant, *e, p.before.get(), p.after.get(), p.time);
+    if (p.after) {
+      notify(p.tenant, *e, {p.after.get()}, nullptr, p.time);
+    } else {
+      notify(p.tenant, *e, {}, p.before.get(), p.time);
+    }
   }
 }
 
-void SubscriptionService::notify(const std::string& tenant, const Entry& e, const Entity* before,
-                                 const Entity* after, int64_t now) {
+void SubscriptionService::periodic_loop() {
+  std::unique_lock lock(queue_mu_);
+  while (!stopping_) {
+    int64_t now = now_us();
+    int64_t next = now + 1'000'000;  // looks again within a second for new subscriptions
+    std::vector<std::pair<std::string, std::shared_ptr<Entry>>> due;
+    {
+      std::shared_lock subs(mu_);
+      for (const auto& [tenant, t] : tenants_) {
+        for (const auto& [id, e] : t->by_id) {
+          if (!e->def->periodic()) continue;
+          if (e->next_due == kNoTime) e->next_due = now;  // the first one at once
+          if (e->next_due <= now) {
+            due.emplace_back(tenant, e);
+          } else {
+            next = std::min(next, e->next_due);
+          }
+        }
+      }
+    }
+    lock.unlock();
+    for (auto& [tenant, e] : due) {
+      e->next_due = now + static_cast<int64_t>(*e->def->time_interval_s * 1e6);
+      next = std::min(next, e->next_due);
+      if (sub::status_of(*e->def, now) == sub::SubscriptionStatus::kActive) {
+        notify_periodic(tenant, *e, now);
+      }
+    }
+    lock.lock();
+    periodic_cv_.wait_for(lock, std::chrono::microseconds(std::max<int64_t>(next - now_us(), 1000)),
+                          [&] { return stopping_; });
+  }
+}
+
+void SubscriptionService::notify_periodic(const std::string& tenant, Entry& e, int64_t now) {
+  Tenant* t = tenant_registry_.find(tenant);
+  if (t == nullptr) return;
+  const Subscription& s = *e.def;
+  ngsild::query::EntityQuery q;
+  q.selectors = s.entities;
+  q.q = s.q;
+  q.geo = s.geo_q;
+  q.geo_property = s.geo_property;
+  q.scope = s.scope_q;
+  q.limit = kMaxPeriodicEntities;
+  QueryResult r = QueryEngine::run(*t, q);
+  if (r.entities.empty()) return;  // nothing to report this time
+  std::vector<const Entity*> data;
+  for (const auto& entity : r.entities)
+    data.push_back(entity.get());
+  notify(tenant, e, data, nullptr, now);
+}
+
+void SubscriptionService::notify(const std::string& tenant, const Entry& e,
+                                 const std::vector<const Entity*>& data, const Entity* before,
+                                 int64_t now) {
   const Subscription& s = *e.def;
   const std::string& accept = s.notification.endpoint.effective_accept();
   const bool geojson = accept == "application/geo+json";
@@ -438,7 +505,7 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e, cons
   w.key("notifiedAt");
   w.string(format_datetime(now));
   w.key("data");
-  if (after == nullptr) {
+  if (before != nullptr) {
     // A deleted entity: what identifies it, and when it went (§5.11).
     w.begin_array();
     w.begin_object();
@@ -463,12 +530,14 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e, cons
     w.string("FeatureCollection");
     w.key("features");
     w.begin_array();
-    ngsild::render_feature(*after, o, e.ctx->lookup("location"), w);
+    for (const Entity* entity : data)
+      ngsild::render_feature(*entity, o, e.ctx->lookup("location"), w);
     w.end_array();
     w.end_object();
   } else {
     w.begin_array();
-    ngsild::render_entity(*after, o, w);
+    for (const Entity* entity : data)
+      ngsild::render_entity(*entity, o, w);
     w.end_array();
   }
   if (ld || geojson) {

@@ -29,6 +29,7 @@
 
 namespace tsunagu::engine {
 
+class TenantRegistry;
 class Writer;
 
 class SubscriptionService final : public ChangeListener {
@@ -44,8 +45,10 @@ class SubscriptionService final : public ChangeListener {
     ngsild::subscription::SubscriptionState state;
   };
 
-  // `contexts` resolves the @context notifications are compacted with; `delivery` sends them.
-  SubscriptionService(ngsild::jsonld::ContextCache& contexts, Delivery& delivery);
+  // `tenants` answers periodic subscriptions; `contexts` resolves the @context notifications are
+  // compacted with; `delivery` sends them.
+  SubscriptionService(TenantRegistry& tenants, ngsild::jsonld::ContextCache& contexts,
+                      Delivery& delivery);
   ~SubscriptionService() override;  // stops the matching thread
   // The writer through which definitions are stored (it lists this service among its
   // listeners, so it is built after it).
@@ -77,8 +80,13 @@ class SubscriptionService final : public ChangeListener {
   struct Pending;
   void match_loop();
   void match(const Pending& p);
-  void notify(const std::string& tenant, const Entry& e, const ngsild::Entity* before,
-              const ngsild::Entity* after, int64_t now);
+  // Periodic subscriptions (timeInterval): every interval, the entities that match now.
+  void periodic_loop();
+  void notify_periodic(const std::string& tenant, Entry& e, int64_t now);
+  // Renders a notification of `data` (or of `deleted`, an entity gone) and queues it.
+  void notify(const std::string& tenant, const Entry& e,
+              const std::vector<const ngsild::Entity*>& data, const ngsild::Entity* deleted,
+              int64_t now);
   // Record work that stores `next` (null: deletes) under (tenant, id) once `check` passes
   // against the definition the committing thread last decided.
   void write(std::string tenant, std::string id,
@@ -86,6 +94,7 @@ class SubscriptionService final : public ChangeListener {
              ngsild::jsonld::ContextPtr ctx, bool create_tenant, Done done);
   ngsild::jsonld::ContextPtr context_for(const Subscription& s);
 
+  TenantRegistry& tenant_registry_;
   ngsild::jsonld::ContextCache& contexts_;
   Delivery& delivery_;
   Writer* writer_ = nullptr;
@@ -96,10 +105,12 @@ class SubscriptionService final : public ChangeListener {
   std::unordered_map<std::string, SubscriptionPtr> decided_;
 
   std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
+  std::condition_variable queue_cv_;     // the matching thread waits for changes
+  std::condition_variable periodic_cv_;  // the periodic thread waits for its next due time
   std::deque<std::unique_ptr<Pending>> queue_;
   bool stopping_ = false;
   std::thread matcher_;
+  std::thread periodic_;
 };
 
 }  // namespace tsunagu::engine

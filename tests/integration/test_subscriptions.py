@@ -131,7 +131,8 @@ class SubscriptionApi(unittest.TestCase):
                 (subscription("urn:ngsi-ld:Subscription:c", "http://127.0.0.1:9/x",
                               q="speed>>"), 400, "q"),
                 (subscription("urn:ngsi-ld:Subscription:c", "http://127.0.0.1:9/x",
-                              timeInterval=10), 422, "timeInterval"),
+                              timeInterval=10, watchedAttributes=["speed"]), 400,
+                 "timeInterval"),
                 (subscription("urn:ngsi-ld:Subscription:c", "mqtt://127.0.0.1:1883/t"), 422,
                  "mqtt"),
             ]:
@@ -227,6 +228,30 @@ class Notifications(unittest.TestCase):
                 entity = body["data"][0]
                 self.assertEqual(entity["id"], "urn:ngsi-ld:Vehicle:2")
                 self.assertNotIn("colour", entity, "notification.attributes is a projection")
+        finally:
+            receiver.close()
+
+    def test_periodic_notifications_carry_what_matches_now(self):
+        receiver = Receiver()
+        try:
+            with Server() as server:
+                for n, speed in [(1, 10), (2, 60), (3, 70)]:
+                    self.assertEqual(server.create(vehicle(n, speed)).status, 201)
+                r = server.request("POST", SUBS, subscription(
+                    "urn:ngsi-ld:Subscription:p", receiver.url, timeInterval=1, q="speed>50"))
+                self.assertEqual(r.status, 201, r)
+                got = receiver.wait_for(2, timeout=5)
+                self.assertGreaterEqual(len(got), 2)
+                for _, body in got[:2]:
+                    self.assertEqual(sorted(e["id"] for e in body["data"]),
+                                     ["urn:ngsi-ld:Vehicle:2", "urn:ngsi-ld:Vehicle:3"])
+                self.assertEqual(server.request("PATCH", SUBS + "/urn:ngsi-ld:Subscription:p",
+                                                {"isActive": False}).status, 204)
+                time.sleep(0.2)
+                paused = len(receiver.wait_for(0, timeout=0))
+                time.sleep(2.2)
+                self.assertEqual(len(receiver.wait_for(0, timeout=0)), paused,
+                                 "a paused subscription was notified")
         finally:
             receiver.close()
 

@@ -34,10 +34,6 @@ Result<std::string> subscription_id(const Prepared& p) {
 
 // What this server cannot deliver yet is refused rather than accepted and never notified.
 Status deliverable(const sub::Subscription& s) {
-  if (s.periodic()) {
-    return Status::NotSupported(
-        "timeInterval: periodic notifications are not supported yet; subscribe to changes");
-  }
   const std::string& uri = s.notification.endpoint.uri;
   if (uri.rfind("http://", 0) != 0 && uri.rfind("https://", 0) != 0) {
     return Status::NotSupported("notification.endpoint.uri: '" + uri.substr(0, 200) +

@@ -83,6 +83,32 @@ ngsild::RenderOptions render_options(const sub::Subscription& s,
   return o;
 }
 
+// The entity after an attributeDeleted change as its notification shows it (§5.11): each
+// deleted instance of `names` present again, with the value "urn:ngsi-ld:null".
+Entity with_deleted_attributes(const Entity& before, const Entity& after,
+                               const std::vector<Atom>& names) {
+  Entity shown = after;
+  for (const ngsild::Attribute& a : before.attrs) {
+    if (std::find(names.begin(), names.end(), a.name) == names.end()) continue;
+    bool kept = std::any_of(after.attrs.begin(), after.attrs.end(), [&](const auto& b) {
+      return b.name == a.name && b.dataset_id == a.dataset_id;
+    });
+    if (kept) continue;
+    ngsild::Attribute gone;
+    gone.kind = a.kind == ngsild::AttrKind::kRelationship ? ngsild::AttrKind::kRelationship
+                                                          : ngsild::AttrKind::kProperty;
+    gone.name = a.name;
+    gone.dataset_id = a.dataset_id;
+    gone.value = ngsild::Value::string("urn:ngsi-ld:null");
+    // Instances of one name stay adjacent (ngsild/model/entity.hpp).
+    auto last = std::find_if(shown.attrs.rbegin(), shown.attrs.rend(),
+                             [&](const auto& b) { return b.name == a.name; });
+    shown.attrs.insert(last == shown.attrs.rend() ? shown.attrs.end() : last.base(),
+                       std::move(gone));
+  }
+  return shown;
+}
+
 }  // namespace
 
 struct SubscriptionService::Entry {
@@ -418,13 +444,17 @@ void SubscriptionService::match(const Pending& p) {
   }
   for (const auto& e : candidates) {
     const Subscription& s = *e->def;
-    if (!sub::fires(s, p.before.get(), p.after.get(), p.time)) continue;
+    auto firing = sub::fires(s, p.before.get(), p.after.get(), p.time);
+    if (!firing) continue;
     if (s.throttling_s && e->last_queued != kNoTime &&
         p.time - e->last_queued < static_cast<int64_t>(*s.throttling_s * 1e6)) {
       continue;  // within the throttling period: not notified (docs/subscriptions.md)
     }
     e->last_queued = p.time;
-    if (p.after) {
+    if (p.after && firing->trigger == sub::Trigger::kAttributeDeleted) {
+      Entity shown = with_deleted_attributes(*p.before, *p.after, firing->attributes);
+      notify(p.tenant, *e, {&shown}, nullptr, p.time);
+    } else if (p.after) {
       notify(p.tenant, *e, {p.after.get()}, nullptr, p.time);
     } else {
       notify(p.tenant, *e, {}, p.before.get(), p.time);
@@ -533,16 +563,16 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e,
     for (const Entity* entity : data)
       ngsild::render_feature(*entity, o, e.ctx->lookup("location"), w);
     w.end_array();
+    w.key("@context");
+    w.raw(e.ctx->body_json());
     w.end_object();
   } else {
+    // application/ld+json: each entity carries the @context, as in a query's response.
+    o.with_context = ld;
     w.begin_array();
     for (const Entity* entity : data)
       ngsild::render_entity(*entity, o, w);
     w.end_array();
-  }
-  if (ld || geojson) {
-    w.key("@context");
-    w.raw(e.ctx->body_json());
   }
   w.end_object();
 

@@ -754,9 +754,26 @@ Result<ContextPtr> ContextCache::build(const std::string& key, const JsonValue& 
   ContextBuilder b(this, options_.max_depth);
   TSUNAGU_RETURN_IF_ERROR(b.apply(value, 0));
   b.apply_core();
-  // Link header: a single URL can be advertised as is; inline contexts have no URL.
+  // Link header: a single URL can be advertised as is, also when it is the one item of an array
+  // beside the core context's URL; inline contexts have no URL.
   std::string link;
-  if (value.IsString()) link = std::string(value.GetString(), value.GetStringLength());
+  if (value.IsString()) {
+    link = std::string(value.GetString(), value.GetStringLength());
+  } else if (value.IsArray()) {
+    for (const auto& item : value.GetArray()) {
+      if (!item.IsString()) {
+        link.clear();
+        break;
+      }
+      std::string_view url(item.GetString(), item.GetStringLength());
+      if (is_core_context_url(url)) continue;
+      if (!link.empty()) {
+        link.clear();
+        break;
+      }
+      link = std::string(url);
+    }
+  }
   bool is_core = value.IsString() && is_core_context_url(link);
   if (is_core) return core_;
   // Body "@context": the request's context as it was given (the core context applies whether

@@ -8,7 +8,9 @@
 
 #include "common/test_random.hpp"
 #include "common/time.hpp"
+#include "ngsild/jsonld/context.hpp"
 #include "ngsild/model/test_atoms.hpp"
+#include "ngsild/parse/entity_parser.hpp"
 #include "store/codec/test_entities.hpp"
 
 namespace tsunagu::store {
@@ -307,6 +309,40 @@ TEST(EntityCodecTest, ReadsWhatTheEncoderDoesNotWrite) {
   ASSERT_TRUE(r.ok()) << r.status().detail();
   expect_same_entity(*r, vehicle());
   EXPECT_EQ(encode_entity(*r), kVehicleDoc);
+}
+
+// A document's names are IRIs already: they are taken as they are, never expanded.
+TEST(EntityCodecTest, TakesNamesAsTheyAre) {
+  auto r = decode_entity(R"({"id":"urn:a:b","type":"Car","speed":{"type":"Property","value":1}})");
+  ASSERT_TRUE(r.ok()) << r.status().detail();
+  EXPECT_EQ(r->types, std::vector<Atom>{A("Car")});
+  EXPECT_EQ(r->attrs[0].name, A("speed"));
+}
+
+// Names that are IRIs but not terms ('=', ';', '(', ')', '\'' are allowed in IRIs) can enter
+// through a user @context; the document must still read back.
+TEST(EntityCodecTest, NamesFromAUserContextRoundTrip) {
+  ngsild::jsonld::ContextCache cache(nullptr, {});
+  JsonDoc c;
+  ASSERT_TRUE(
+      parse_json(R"({"qq": "http://example.org/vocab?name=q", "TT": "http://example.org/t;v=1"})",
+                 c)
+          .ok());
+  auto ctx = cache.from_json(c);
+  ASSERT_TRUE(ctx.ok());
+  JsonDoc body;
+  ASSERT_TRUE(parse_json(R"({"id": "urn:a:b", "type": "TT", "qq": 1})", body).ok());
+  auto in = ngsild::parse_entity(body, **ctx, ngsild::ParseOptions{});
+  ASSERT_TRUE(in.ok()) << in.status().detail();
+  Entity e;
+  e.id = *in->id;
+  e.types = in->types;
+  e.attrs = in->attrs;
+  test_entities::inherit_times(e.attrs, e.created_at, e.modified_at);
+  ASSERT_EQ(e.attrs[0].name.str(), "http://example.org/vocab?name=q");
+  auto back = decode_entity(encode_entity(e));
+  ASSERT_TRUE(back.ok()) << back.status().detail();
+  expect_same_entity(*back, e);
 }
 
 // Every entity round-trips: decode(encode(e)) is e, field by field, and writes the same again.

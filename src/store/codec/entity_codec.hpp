@@ -15,9 +15,12 @@
 
 namespace tsunagu::store {
 
-// A stored document may nest one level deeper than a request: a concise value at the deepest
-// level a request may reach (kMaxJsonDepth) is written inside its attribute's object.
-inline constexpr int kMaxStoredDepth = kMaxJsonDepth + 1;
+// How deep a document may nest. Deeper than any one request (kMaxJsonDepth): a concise value is
+// written inside an attribute object, a request to /attrs/{attrId} starts one level down, and an
+// instance added later puts the instances of its attribute (or sub-attribute) in an array,
+// under which all that was there before moves down one level. About twice kMaxJsonDepth is as
+// deep as the API can build one; what reads is bounded only to keep the reader's stack small.
+inline constexpr int kMaxStoredDepth = 4 * kMaxJsonDepth;
 
 // The document of `e`: "id", "type" (a string, or an array for several types), "scope" when
 // there is one, "createdAt" and "modifiedAt", then each attribute (an object, or an array of

@@ -377,22 +377,35 @@ TEST(EntityCodecTest, AnAttributeWithoutTimesReadsBackWithItsHolders) {
   EXPECT_EQ(r->attrs[0].subs[0].modified_at, e.modified_at);
 }
 
-// A concise value as deep as a request may nest it (kMaxJsonDepth, the entity's object counted)
-// is written inside its attribute's object, one level deeper: the document must still read.
-TEST(EntityCodecTest, ReadsAValueAsDeepAsARequestMayNestIt) {
+// A document nests deeper than the request that wrote it. Found by PATCH
+// /entities/{id}/attrs/a with {"value": 2, "s": [[...]]} as deep as a body may be (the fragment
+// is a level down from an entity), then a second instance of "a": "s" is written inside an
+// object, and "a" inside an array. The server took both requests, and its next start refused
+// the document as nested deeper than 64 levels.
+TEST(EntityCodecTest, AnEntityNestedDeeperThanARequestReadsBack) {
   Entity e = minimal();
-  const int request_levels = kMaxJsonDepth - 1;  // below the entity's object
-  std::string deep = std::string(request_levels, '[') + "0" + std::string(request_levels, ']');
-  e.attrs.push_back(
-      attr(AttrKind::kProperty, D("deep"), Value::json(deep), e.created_at, e.modified_at));
-  auto r = decode_entity(encode_entity(e));
+  const int levels = kMaxJsonDepth - 1;  // the body's object holds the arrays
+  const std::string deep = std::string(levels, '[') + "0" + std::string(levels, ']');
+  Attribute a = attr(AttrKind::kProperty, D("a"), Value::integer(2), e.created_at, e.modified_at);
+  a.subs.push_back(
+      attr(AttrKind::kProperty, D("s"), Value::json(deep), e.created_at, e.modified_at));
+  e.attrs.push_back(a);
+  Attribute other =
+      attr(AttrKind::kProperty, D("a"), Value::integer(3), e.created_at, e.modified_at);
+  other.dataset_id = A("urn:ds:2");
+  e.attrs.push_back(other);
+  const std::string doc = encode_entity(e);
+  JsonDoc json;
+  EXPECT_FALSE(parse_json(doc, json).ok());  // deeper than kMaxJsonDepth
+  auto r = decode_entity(doc);
   ASSERT_TRUE(r.ok()) << r.status().detail();
-  EXPECT_EQ(r->attrs[0].value.text(), deep);
-  // One more level is more than any request could have held.
-  e.attrs[0].value = Value::json("[" + deep + "]");
+  EXPECT_EQ(r->attrs[0].subs[0].value.text(), deep);
+  // What no API could build is refused.
+  const std::string deeper = std::string(kMaxStoredDepth, '[') + std::string(kMaxStoredDepth, ']');
+  e.attrs[0].value = Value::json(deeper);
   r = decode_entity(encode_entity(e));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().detail().find("nesting deeper than 65"), std::string::npos)
+  EXPECT_NE(r.status().detail().find("nesting deeper than 256"), std::string::npos)
       << r.status().detail();
 }
 
@@ -498,11 +511,11 @@ TEST(EntityCodecTest, RefusesDocumentsOfTheWrongShape) {
   EXPECT_REFUSED(with(R"({"type":"Property","value":tru})"), "a value expected");
   EXPECT_REFUSED(with(R"({"type":"Property","value":01})"), "'}' expected");
   std::string deep_subs;
-  for (int i = 0; i < 70; ++i)
+  for (int i = 0; i < 300; ++i)
     deep_subs += R"({"type":"Property","value":1,"s":)";
-  EXPECT_REFUSED(with(deep_subs + "1" + std::string(70, '}')), "nesting deeper than 65");
+  EXPECT_REFUSED(with(deep_subs + "1" + std::string(300, '}')), "nesting deeper than 256");
   EXPECT_REFUSED(with(R"({"type":"Property","value":)" + std::string(100000, '[')),
-                 "nesting deeper than 65");
+                 "nesting deeper than 256");
 }
 
 // Every prefix of a document is refused, and so is every document with one byte changed that no

@@ -1,8 +1,8 @@
 // The reading half of the entity codec: the start-up rebuild runs it for every stored entity, so
 // it reads the document's text directly (json_reader.hpp) and builds the model as it goes,
-// without a DOM and without the API's parser and @context. What it yields for a document is
-// what the loader has always made of it; entity_codec_test.cpp holds documents as they were
-// written to keep it so.
+// without a DOM and without the API's parser and @context. What it yields for a document any
+// version wrote is what the loader has always made of it; entity_codec_test.cpp holds documents
+// as they were written to keep it so.
 #include <algorithm>
 #include <cstring>
 #include <unordered_set>

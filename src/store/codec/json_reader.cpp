@@ -4,7 +4,6 @@
 #include "store/codec/json_reader.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -315,7 +314,6 @@ bool JsonReader::convert(std::string_view text, bool integral, JsonNumber& out) 
     return true;
   }
   const std::string copy(text);
-  errno = 0;
   d = std::strtod(copy.c_str(), nullptr);
   if (std::isinf(d)) return fail("number " + copy.substr(0, 40) + " is too big for a double");
   out = {false, 0, d};

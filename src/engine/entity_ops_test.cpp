@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include "ngsild/format/entity_renderer.hpp"
 #include "ngsild/model/test_atoms.hpp"
+#include "store/codec/entity_codec.hpp"
 
 namespace tsunagu::ngsild {
 // Lets GoogleTest print a Value as its JSON text and an AttrKind by name.
@@ -70,12 +70,10 @@ class EntityOpsTest : public ::testing::Test {
 
   // The entity's stored document must read back (the loader refuses what does not).
   void expect_storable(const Entity& e) {
-    std::string doc = ngsild::stored_document(e);
-    JsonDoc json;
-    ASSERT_TRUE(parse_json(doc, json).ok()) << doc;
-    auto r = ngsild::parse_entity(json, *cache_.core(),
-                                  ngsild::ParseOptions{ParseMode::kStored, true, true});
-    EXPECT_TRUE(r.ok()) << "the stored document does not read back: " << r.status().detail();
+    const std::string doc = store::encode_entity(e);
+    auto r = store::decode_entity(doc);
+    EXPECT_TRUE(r.ok()) << "the stored document does not read back: " << r.status().detail() << "\n"
+                        << doc;
   }
 
   ngsild::jsonld::ContextCache cache_;

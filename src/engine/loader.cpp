@@ -2,8 +2,7 @@
 
 #include <algorithm>
 
-#include "ngsild/jsonld/context.hpp"
-#include "ngsild/parse/entity_parser.hpp"
+#include "store/codec/entity_codec.hpp"
 
 namespace tsunagu::engine {
 namespace {
@@ -11,7 +10,7 @@ namespace {
 class Visitor final : public store::LoadVisitor {
  public:
   Visitor(TenantRegistry& tenants, std::vector<std::pair<std::string, RecordLoader>> records)
-      : tenants_(tenants), records_(std::move(records)), contexts_(nullptr, {}) {}
+      : tenants_(tenants), records_(std::move(records)) {}
 
   Status record(std::string_view kind, std::string_view tenant, std::string_view key,
                 std::string_view doc) override {
@@ -34,19 +33,9 @@ class Visitor final : public store::LoadVisitor {
 
   Status entity(uint64_t row, std::string_view tenant, std::string_view id,
                 std::string_view doc) override {
-    JsonDoc json;
-    Status st = parse_json(doc, json);
-    if (!st.ok()) return damaged(tenant, id, st.detail());
-    auto in = ngsild::parse_entity(json, *contexts_.core(),
-                                   ngsild::ParseOptions{ngsild::ParseMode::kStored, true, true});
-    if (!in.ok()) return damaged(tenant, id, in.status().detail());
-    auto e = std::make_shared<ngsild::Entity>();
-    e->id = std::move(*in->id);
-    e->types = std::move(in->types);
-    if (in->scopes) e->scopes = std::move(*in->scopes);
-    e->created_at = in->created_at;
-    e->modified_at = in->modified_at;
-    e->attrs = std::move(in->attrs);
+    auto decoded = store::decode_entity(doc);
+    if (!decoded.ok()) return damaged(tenant, id, decoded.status().detail());
+    auto e = std::make_shared<ngsild::Entity>(std::move(*decoded));
     e->row = row;
     e->shrink_to_fit();
     stats.max_row = std::max(stats.max_row, row);
@@ -67,7 +56,6 @@ class Visitor final : public store::LoadVisitor {
 
   TenantRegistry& tenants_;
   std::vector<std::pair<std::string, RecordLoader>> records_;
-  ngsild::jsonld::ContextCache contexts_;
 };
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/time.hpp"
-#include "ngsild/format/entity_renderer.hpp"
+#include "store/codec/entity_codec.hpp"
 
 namespace tsunagu::engine {
 namespace {
@@ -279,11 +279,10 @@ void Writer::decide(Group& group, Decided& d) {
         after->shrink_to_fit();
         if (before) {
           after->row = before->row;
-          d.batch.update_entity(after->row, ngsild::stored_document(*after));
+          d.batch.update_entity(after->row, store::encode_entity(*after));
         } else {
           after->row = next_row_++;
-          d.batch.insert_entity(after->row, req->tenant, after->id,
-                                ngsild::stored_document(*after));
+          d.batch.insert_entity(after->row, req->tenant, after->id, store::encode_entity(*after));
         }
       } else if (before) {
         d.batch.delete_entity(before->row);

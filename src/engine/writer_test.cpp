@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "engine/loader.hpp"
-#include "ngsild/format/entity_renderer.hpp"
+#include "store/codec/entity_codec.hpp"
 
 namespace tsunagu::ngsild {
 // Lets GoogleTest print a Value as its JSON text and an AttrKind by name.
@@ -277,9 +277,7 @@ class WriterTest : public ::testing::TestWithParam<Writer::Committer> {
   static std::map<std::pair<std::string, std::string>, std::string> snapshot(TenantRegistry& r) {
     std::map<std::pair<std::string, std::string>, std::string> out;
     for (Tenant* t : r.all()) {
-      t->for_each([&](const EntityPtr& e) {
-        out[{t->name(), e->id}] = ngsild::stored_document(*e);
-      });
+      t->for_each([&](const EntityPtr& e) { out[{t->name(), e->id}] = store::encode_entity(*e); });
     }
     return out;
   }

@@ -236,18 +236,12 @@ class Renderer {
       w_.plain_key("datasetId");
       w_.string(a.dataset_id.str());
     }
-    const int64_t held_created = held_created_, held_modified = held_modified_;
     if (o_.sys_attrs) {
-      if (!o_.inherit_times || a.created_at != held_created) timestamp("createdAt", a.created_at);
-      if (!o_.inherit_times || a.modified_at != held_modified)
-        timestamp("modifiedAt", a.modified_at);
+      timestamp("createdAt", a.created_at);
+      timestamp("modifiedAt", a.modified_at);
     }
     if (link) linked(a);
-    held_created_ = a.created_at;
-    held_modified_ = a.modified_at;
     attributes(a.subs, false);
-    held_created_ = held_created;
-    held_modified_ = held_modified;
     w_.end_object();
   }
 
@@ -315,8 +309,6 @@ class Renderer {
       timestamp("createdAt", e.created_at);
       timestamp("modifiedAt", e.modified_at);
     }
-    held_created_ = e.created_at;
-    held_modified_ = e.modified_at;
     attributes(e.attrs, true);
     if (o_.with_context && o_.ctx != nullptr) {
       w_.plain_key("@context");
@@ -387,8 +379,6 @@ class Renderer {
 
   const RenderOptions& o_;
   JsonWriter& w_;
-  int64_t held_created_ = kNoTime, held_modified_ = kNoTime;  // of the entity or attribute
-                                                              // whose members are being written
   int64_t last_time_ = 0;  // timestamp(): the instant last written and its quoted text
   size_t last_len_ = 0;
   char last_text_[kDatetimeChars + 2];
@@ -485,17 +475,6 @@ void render_feature(const Entity& e, const RenderOptions& o, Atom geometry_prope
     w.raw(o.ctx->body_json());
   }
   w.end_object();
-}
-
-std::string stored_document(const Entity& e) {
-  RenderOptions o;
-  o.sys_attrs = true;
-  o.inherit_times = true;
-  std::string out;
-  out.reserve(4096);
-  JsonWriter w(out);
-  render_entity(e, o, w);
-  return out;
 }
 
 std::string best_language(std::string_view map_json, std::string_view lang,

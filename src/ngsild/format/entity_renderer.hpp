@@ -1,7 +1,7 @@
 // The model to response payloads: an Entity in the normalized, concise or simplified
 // (keyValues) representation (ETSI GS CIM 009 §4.5.1-§4.5.4), optionally as a GeoJSON Feature
 // (§4.5.16), with names compacted by the request's @context and the projection, language and
-// dataset selections applied. Also writes the store's own document form.
+// dataset selections applied. (The store's document of an entity is store/codec's, not this.)
 #pragma once
 
 #include <array>
@@ -85,12 +85,9 @@ struct JoinBudget {
 };
 
 struct RenderOptions {
-  const jsonld::Context* ctx = nullptr;  // nullptr: names stay expanded (the stored form)
+  const jsonld::Context* ctx = nullptr;  // nullptr: names stay expanded
   Format format = Format::kNormalized;
   bool sys_attrs = false;
-  // The store's form (needs sys_attrs): an attribute's createdAt and modifiedAt are left out
-  // where they equal those of the entity or attribute holding it (docs/storage.md).
-  bool inherit_times = false;
   bool with_context = false;      // add "@context" (application/ld+json)
   std::string lang;               // reduce LanguageProperties to this language
   bool dataset_filter = false;    // only instances whose datasetId is listed
@@ -117,10 +114,6 @@ std::string render_entity(const Entity& e, const RenderOptions& o);
 // Writes one entity as a GeoJSON Feature whose geometry is the value of `geometry_property`
 // (expanded name; null when absent or not a GeoProperty).
 void render_feature(const Entity& e, const RenderOptions& o, Atom geometry_property, JsonWriter& w);
-
-// The store's document for an entity: normalized, expanded names, system attributes kept
-// (an attribute's only where they differ from its holder's).
-std::string stored_document(const Entity& e);
 
 // Picks the best language of a languageMap for `lang` (exact tag, then primary subtag, then
 // "@none", then the first). Returns the chosen tag and writes the chosen value into `value_json`.

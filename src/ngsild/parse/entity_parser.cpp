@@ -71,8 +71,6 @@ enum class Member {
   kObservedAt,
   kUnitCode,
   kDatasetId,
-  kCreatedAt,
-  kModifiedAt,
   kValueType,
   kObjectType,
   kIgnored,
@@ -107,14 +105,14 @@ Member classify(std::string_view k) {
     case 9:
       if (same(k, "datasetId")) return Member::kDatasetId;
       if (same(k, "valueList")) return Member::kValueList;
-      if (same(k, "createdAt")) return Member::kCreatedAt;
+      if (same(k, "createdAt")) return Member::kIgnored;
       if (same(k, "valueType")) return Member::kValueType;
       if (same(k, "deletedAt")) return Member::kIgnored;
       break;
     case 10:
       if (same(k, "observedAt")) return Member::kObservedAt;
       if (same(k, "objectList")) return Member::kObjectList;
-      if (same(k, "modifiedAt")) return Member::kModifiedAt;
+      if (same(k, "modifiedAt")) return Member::kIgnored;
       if (same(k, "objectType")) return Member::kObjectType;
       if (same(k, "instanceId")) return Member::kIgnored;
       break;
@@ -207,16 +205,17 @@ namespace {
 
 class Parser {
  public:
-  Parser(const jsonld::Context& ctx, ParseMode mode) : ctx_(ctx), mode_(mode) {}
+  // `expanded`: terms in payloads are IRIs already, taken as they are (check_payload, which
+  // checks a value of the model again).
+  Parser(const jsonld::Context& ctx, ParseMode mode, bool expanded = false)
+      : ctx_(ctx), mode_(mode), expanded_(expanded) {}
 
   bool partial() const { return mode_ == ParseMode::kMerge; }
   // NGSI-LD Null deletes in the operations that update (§5.6.2, §5.6.4, §5.6.17).
   bool null_deletes() const { return mode_ == ParseMode::kMerge || mode_ == ParseMode::kUpdate; }
-  // Stored documents already hold expanded IRIs: they are taken as they are.
   Atom name_of(std::string_view term) const {
-    return stored() ? Atom::intern(term) : ctx_.expand(term);
+    return expanded_ ? Atom::intern(term) : ctx_.expand(term);
   }
-  bool stored() const { return mode_ == ParseMode::kStored; }
 
   // Parses one attribute value (object, concise scalar, or array of instances) into `out`.
   Status attribute(Atom name, std::string_view label, const JsonValue& v,
@@ -337,21 +336,15 @@ class Parser {
           }
           a.dataset_id = Atom::intern(sv(mv));
           break;
-        case Member::kCreatedAt:
-          if (stored()) TSUNAGU_RETURN_IF_ERROR(datetime(where, "createdAt", mv, a.created_at));
-          break;
-        case Member::kModifiedAt:
-          if (stored()) TSUNAGU_RETURN_IF_ERROR(datetime(where, "modifiedAt", mv, a.modified_at));
-          break;
         case Member::kValueType:
         case Member::kObjectType:
-          if (!mv.IsString() || (!stored() && !valid_name(sv(mv)))) {
+          if (!mv.IsString() || !valid_name(sv(mv))) {
             return fault(where, std::string(key) + " must be a type name (a string)");
           }
           a.value_type = name_of(sv(mv));
           break;
         case Member::kSub: {
-          if (!stored() && !valid_name(key)) {
+          if (!valid_name(key)) {
             return fault(where, "'" + std::string(key) + "' is not a valid sub-attribute name");
           }
           const Label sub_where(where, ".", key);
@@ -555,6 +548,7 @@ class Parser {
  private:
   const jsonld::Context& ctx_;
   ParseMode mode_;
+  bool expanded_;
 };
 
 bool is_entity_geo_name(std::string_view iri) {
@@ -565,11 +559,11 @@ bool is_entity_geo_name(std::string_view iri) {
 
 Status parse_types(const JsonValue& v, const Parser& p, std::vector<Atom>& out) {
   auto one = [&](const JsonValue& e) -> Status {
-    if (!e.IsString() || (!p.stored() && !valid_name(sv(e)))) {
+    if (!e.IsString() || !valid_name(sv(e))) {
       return Status::BadRequestData("type: " + Parser::describe(e) + " is not a valid type name");
     }
     // "id" and "type" are the core context's aliases of @id and @type (§5.5.7), not terms.
-    if (!p.stored() && (sv(e) == "type" || sv(e) == "id")) {
+    if (sv(e) == "type" || sv(e) == "id") {
       return Status::BadRequestData("type: \"" + std::string(sv(e)) +
                                     "\" is a JSON-LD keyword alias, not a type name");
     }
@@ -604,16 +598,6 @@ Status parse_scopes(const JsonValue& v, std::vector<std::string>& out) {
     return Status::Ok();
   }
   return one(v);
-}
-
-// A stored attribute without createdAt or modifiedAt has those of its holder (the entity, or
-// the attribute a sub-attribute belongs to): the store leaves out the equal ones.
-void inherit_times(std::vector<Attribute>& attrs, int64_t created, int64_t modified) {
-  for (auto& a : attrs) {
-    if (a.created_at == kNoTime) a.created_at = created;
-    if (a.modified_at == kNoTime) a.modified_at = modified;
-    inherit_times(a.subs, a.created_at, a.modified_at);
-  }
 }
 
 }  // namespace
@@ -655,7 +639,7 @@ Status check_payload(const Attribute& a, std::string_view where) {
   }
   // Re-run the payload rules of the attribute's kind on the value.
   static const jsonld::ContextCache* cache = new jsonld::ContextCache(nullptr, {});
-  Parser p(*cache->core(), ParseMode::kStored);
+  Parser p(*cache->core(), ParseMode::kEntity, true);
   Attribute probe;
   probe.kind = a.kind;
   return p.check(where, d, probe);
@@ -710,18 +694,10 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
       std::vector<std::string> scopes;
       TSUNAGU_RETURN_IF_ERROR(parse_scopes(v, scopes));
       e.scopes = std::move(scopes);
-    } else if (key == "createdAt" || key == "modifiedAt") {
-      if (options.mode == ParseMode::kStored) {
-        std::optional<int64_t> t;
-        if (v.IsString()) t = parse_datetime(sv(v));
-        if (!t) return Status::BadRequestData(std::string(key) + " is not a date-time");
-        (key == "createdAt" ? e.created_at : e.modified_at) = *t;
-      }
-    } else if (key == "deletedAt") {
-      continue;
+    } else if (key == "createdAt" || key == "modifiedAt" || key == "deletedAt") {
+      continue;  // system attributes: the broker's, ignored on input
     } else {
-      // Stored documents hold expanded IRIs, which may contain characters names may not.
-      if (options.mode != ParseMode::kStored && !valid_name(key)) {
+      if (!valid_name(key)) {
         return Status::BadRequestData("'" + std::string(key) + "' is not a valid attribute name");
       }
       Atom name = p.name_of(key);
@@ -765,7 +741,6 @@ Result<EntityInput> parse_entity(const JsonValue& body, const jsonld::Context& c
   }
   if (options.require_id && !e.id) return Status::BadRequestData("id: missing");
   if (options.require_type && e.types.empty()) return Status::BadRequestData("type: missing");
-  if (options.mode == ParseMode::kStored) inherit_times(e.attrs, e.created_at, e.modified_at);
   return e;
 }
 

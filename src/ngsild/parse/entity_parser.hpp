@@ -43,8 +43,6 @@ enum class ParseMode : unsigned char {
   kFragment,  // append / replace: complete attributes, id and type optional
   kUpdate,    // update attributes: as kFragment, and an NGSI-LD Null payload deletes
   kMerge,     // merge / partial update: attributes may be partial, "urn:ngsi-ld:null" deletes
-  kStored,    // the store's own documents: trusted, system attributes kept (an attribute
-              // without them takes its holder's)
 };
 
 struct ParseOptions {
@@ -59,8 +57,6 @@ struct EntityInput {
   std::vector<Atom> types;                         // empty when "type" was absent
   std::optional<std::vector<std::string>> scopes;  // set when "scope" was given
   bool scope_delete = false;                       // "scope": "urn:ngsi-ld:null" (merge)
-  int64_t created_at = kNoTime;                    // kStored only
-  int64_t modified_at = kNoTime;
   std::vector<Attribute> attrs;
 };
 

@@ -101,7 +101,6 @@ TEST_F(EntityParserTest, MinimalEntity) {
   EXPECT_EQ(r->types, std::vector<Atom>{D("Vehicle")});
   EXPECT_FALSE(r->scopes.has_value());
   EXPECT_FALSE(r->scope_delete);
-  EXPECT_EQ(r->created_at, kNoTime);
   EXPECT_TRUE(r->attrs.empty());
 }
 
@@ -223,8 +222,6 @@ TEST_F(EntityParserTest, SystemMembersAreIgnoredOnInput) {
                           "deletedAt": "x",
                           "speed": {"value": 5, "createdAt": "2020-01-01T00:00:00Z",
                                     "modifiedAt": "2020-01-01T00:00:00Z", "instanceId": "urn:x:y"}})");
-  EXPECT_EQ(in.created_at, kNoTime);
-  EXPECT_EQ(in.modified_at, kNoTime);
   ASSERT_EQ(in.attrs.size(), 1u);
   EXPECT_EQ(in.attrs[0].created_at, kNoTime);
   EXPECT_EQ(in.attrs[0].modified_at, kNoTime);
@@ -649,76 +646,6 @@ TEST_F(EntityParserTest, MergeLocationMayBeDeleted) {
   EntityInput in = ok(R"({"location": "urn:ngsi-ld:null"})", ParseMode::kMerge);
   ASSERT_EQ(in.attrs.size(), 1u);
   EXPECT_TRUE(in.attrs[0].flags & kFlagDelete);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Stored mode
-
-TEST_F(EntityParserTest, StoredModeKeepsSystemAttributesAndExpandedNames) {
-  std::string speed = std::string(kDefault) + "speed";
-  std::string doc = R"({"id": "urn:a:b", "type": "https://example.org/Car",
-      "createdAt": "2026-01-01T00:00:00Z", "modifiedAt": "2026-01-02T00:00:00.5Z",
-      ")" + speed + R"(": {"type": "Property", "value": 5,
-          "createdAt": "2026-01-01T00:00:00Z", "modifiedAt": "2026-01-03T00:00:00Z",
-          "https://example.org/acc": {"type": "Property", "value": 1,
-              "createdAt": "2026-01-01T00:00:01Z", "modifiedAt": "2026-01-01T00:00:02Z"}},
-      "https://example.org/mode": {"type": "VocabProperty", "vocab": "https://example.org/Fast"}})";
-  auto r = parse(doc, ParseMode::kStored);
-  ASSERT_TRUE(r.ok()) << r.status().detail();
-  EXPECT_EQ(r->types, std::vector<Atom>{A("https://example.org/Car")});
-  EXPECT_EQ(r->created_at, *parse_datetime("2026-01-01T00:00:00Z"));
-  EXPECT_EQ(r->modified_at, *parse_datetime("2026-01-02T00:00:00.5Z"));
-  ASSERT_EQ(r->attrs.size(), 2u);
-  EXPECT_EQ(r->attrs[0].name, A(speed));
-  EXPECT_EQ(r->attrs[0].created_at, *parse_datetime("2026-01-01T00:00:00Z"));
-  EXPECT_EQ(r->attrs[0].modified_at, *parse_datetime("2026-01-03T00:00:00Z"));
-  const Attribute* acc = r->attrs[0].find_sub(A("https://example.org/acc"));
-  ASSERT_NE(acc, nullptr);
-  EXPECT_EQ(acc->created_at, *parse_datetime("2026-01-01T00:00:01Z"));
-  EXPECT_EQ(acc->modified_at, *parse_datetime("2026-01-01T00:00:02Z"));
-  EXPECT_EQ(r->attrs[1].value, Value::string("https://example.org/Fast"));
-}
-
-TEST_F(EntityParserTest, StoredModeGivesAnAttributeWithoutTimesItsHolders) {
-  std::string doc = R"({"id": "urn:a:b", "type": "https://example.org/Car",
-      "https://example.org/a": {"type": "Property", "value": 1, "modifiedAt": "2026-01-03T00:00:00Z",
-          "https://example.org/s": {"type": "Property", "value": 2}},
-      "https://example.org/b": {"type": "Property", "value": 3, "createdAt": "2026-01-02T00:00:00Z"},
-      "createdAt": "2026-01-01T00:00:00Z", "modifiedAt": "2026-01-04T00:00:00Z"})";
-  auto r = parse(doc, ParseMode::kStored);
-  ASSERT_TRUE(r.ok()) << r.status().detail();
-  ASSERT_EQ(r->attrs.size(), 2u);
-  const Attribute& a = r->attrs[0];
-  EXPECT_EQ(a.created_at, *parse_datetime("2026-01-01T00:00:00Z"));  // the entity's, given after
-  EXPECT_EQ(a.modified_at, *parse_datetime("2026-01-03T00:00:00Z"));
-  ASSERT_EQ(a.subs.size(), 1u);
-  EXPECT_EQ(a.subs[0].created_at, *parse_datetime("2026-01-01T00:00:00Z"));  // a's
-  EXPECT_EQ(a.subs[0].modified_at, *parse_datetime("2026-01-03T00:00:00Z"));
-  EXPECT_EQ(r->attrs[1].created_at, *parse_datetime("2026-01-02T00:00:00Z"));
-  EXPECT_EQ(r->attrs[1].modified_at, *parse_datetime("2026-01-04T00:00:00Z"));
-  // Other modes take no times from the payload.
-  auto p = parse(doc, ParseMode::kEntity);
-  ASSERT_TRUE(p.ok()) << p.status().detail();
-  EXPECT_EQ(p->attrs[0].created_at, kNoTime);
-  EXPECT_EQ(p->attrs[0].subs[0].modified_at, kNoTime);
-}
-
-TEST_F(EntityParserTest, StoredModeDoesNotExpandThroughTheContext) {
-  // Stored documents hold expanded names; whatever is there is taken as is, never expanded.
-  auto r = parse(R"({"id": "urn:a:b", "type": "Car", "speed": 1})", ParseMode::kStored);
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->types, std::vector<Atom>{A("Car")});
-  EXPECT_EQ(r->attrs[0].name, A("speed"));
-}
-
-TEST_F(EntityParserTest, StoredModeRefusesBadTimestamps) {
-  auto r = parse(R"({"id": "urn:a:b", "type": "T", "createdAt": "nope"})", ParseMode::kStored);
-  ASSERT_FALSE(r.ok());
-  EXPECT_CONTAINS(r.status().detail(), "createdAt");
-  auto a = parse(R"({"id": "urn:a:b", "type": "T", "p": {"value": 1, "modifiedAt": 5}})",
-                 ParseMode::kStored);
-  ASSERT_FALSE(a.ok());
-  EXPECT_CONTAINS(a.status().detail(), "modifiedAt");
 }
 
 // ---------------------------------------------------------------------------------------------

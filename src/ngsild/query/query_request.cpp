@@ -22,17 +22,6 @@ Result<size_t> non_negative(const std::string& name, const std::string& v) {
   return static_cast<size_t>(std::stoull(v));
 }
 
-Result<std::shared_ptr<re2::RE2>> id_pattern(const std::string& pattern) {
-  RE2::Options o;
-  o.set_log_errors(false);
-  o.set_max_mem(8 << 20);
-  auto re = std::make_shared<re2::RE2>(pattern, o);
-  if (!re->ok()) {
-    return Status::BadRequestData("idPattern: '" + pattern.substr(0, 100) +
-                                  "' is not a valid regular expression: " + re->error());
-  }
-  return re;
-}
 
 // Paging and counting (§6.3.10, §6.3.13), shared by GET and POST.
 Status paging(const QueryParams& params, const PageLimits& limits, EntityQuery& q) {
@@ -150,7 +139,7 @@ Result<EntityQuery> query_from_params(const QueryParams& params, const jsonld::C
     }
   }
   if (const std::string* v = params.find("idPattern")) {
-    auto re = id_pattern(*v);
+    auto re = compile_id_pattern(*v, "idPattern");
     if (!re.ok()) return re.status();
     q.id_pattern = std::move(*re);
   }
@@ -245,7 +234,7 @@ Result<EntityQuery> query_from_object(const JsonValue& b, const QueryParams& par
             }
             sel.id = str(f.value);
           } else if (fk == "idPattern") {
-            auto re = id_pattern(str(f.value));
+            auto re = compile_id_pattern(str(f.value), "idPattern");
             if (!re.ok()) return re.status();
             sel.id_pattern = std::move(*re);
           } else if (fk == "type") {
@@ -335,6 +324,20 @@ Result<EntityQuery> query_from_object(const JsonValue& b, const QueryParams& par
   TSUNAGU_RETURN_IF_ERROR(paging(params, limits, q));
   TSUNAGU_RETURN_IF_ERROR(ordering(params, ctx, q));
   return q;
+}
+
+Result<std::shared_ptr<re2::RE2>> compile_id_pattern(std::string_view pattern,
+                                                     std::string_view member) {
+  RE2::Options o;
+  o.set_log_errors(false);
+  o.set_max_mem(8 << 20);
+  auto re = std::make_shared<re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), o);
+  if (!re->ok()) {
+    return Status::BadRequestData(std::string(member) + ": '" +
+                                  std::string(pattern.substr(0, 100)) +
+                                  "' is not a valid regular expression: " + re->error());
+  }
+  return re;
 }
 
 }  // namespace tsunagu::ngsild::query

@@ -3,6 +3,11 @@
 // read into one store-neutral EntityQuery.
 #pragma once
 
+#include <memory>
+#include <string_view>
+
+#include <re2/re2.h>
+
 #include "common/json.hpp"
 #include "common/params.hpp"
 #include "common/status.hpp"
@@ -29,5 +34,10 @@ Result<EntityQuery> query_from_params(const QueryParams& params, const jsonld::C
 Result<EntityQuery> query_from_object(const JsonValue& body, const QueryParams& params,
                                       const jsonld::Context& ctx, const PageLimits& limits,
                                       RenderOptions& options);
+
+// An idPattern (a regular expression, searched, not anchored), or BadRequestData naming
+// `member`. Bounded in memory, so that a hostile pattern cannot take the server's.
+Result<std::shared_ptr<re2::RE2>> compile_id_pattern(std::string_view pattern,
+                                                     std::string_view member);
 
 }  // namespace tsunagu::ngsild::query

@@ -3,13 +3,12 @@
 // a PATCH changes members one by one and must leave a subscription a create would accept.
 #include "ngsild/subscription/subscription_parser.hpp"
 
-#include <re2/re2.h>
-
 #include <algorithm>
 #include <cmath>
 
 #include "common/uri.hpp"
 #include "ngsild/format/representation.hpp"
+#include "ngsild/query/query_request.hpp"
 
 namespace tsunagu::ngsild::subscription {
 namespace {
@@ -64,17 +63,6 @@ Result<std::vector<Atom>> names_member(std::string_view name, const JsonValue& v
   return out;
 }
 
-Result<std::shared_ptr<re2::RE2>> id_pattern(const std::string& pattern) {
-  RE2::Options o;
-  o.set_log_errors(false);
-  o.set_max_mem(8 << 20);
-  auto re = std::make_shared<re2::RE2>(pattern, o);
-  if (!re->ok()) {
-    return bad("entities[].idPattern: '" + pattern.substr(0, 100) +
-               "' is not a valid regular expression: " + re->error());
-  }
-  return re;
-}
 
 // EntitySelector (§5.2.33): type required; id and idPattern optional.
 Result<std::vector<query::EntitySelector>> read_entities(const JsonValue& v,
@@ -94,7 +82,7 @@ Result<std::vector<query::EntitySelector>> read_entities(const JsonValue& v,
         if (!is_absolute_uri(text)) return bad("entities[].id: '" + text + "' is not a URI");
         sel.id = text;
       } else if (key == "idPattern") {
-        auto re = id_pattern(text);
+        auto re = query::compile_id_pattern(text, "entities[].idPattern");
         if (!re.ok()) return re.status();
         sel.id_pattern = std::move(*re);
       } else if (key == "type") {

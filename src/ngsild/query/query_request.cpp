@@ -22,7 +22,6 @@ Result<size_t> non_negative(const std::string& name, const std::string& v) {
   return static_cast<size_t>(std::stoull(v));
 }
 
-
 // Paging and counting (§6.3.10, §6.3.13), shared by GET and POST.
 Status paging(const QueryParams& params, const PageLimits& limits, EntityQuery& q) {
   q.limit = static_cast<size_t>(limits.default_limit);

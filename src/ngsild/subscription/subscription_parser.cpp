@@ -63,7 +63,6 @@ Result<std::vector<Atom>> names_member(std::string_view name, const JsonValue& v
   return out;
 }
 
-
 // EntitySelector (§5.2.33): type required; id and idPattern optional.
 Result<std::vector<query::EntitySelector>> read_entities(const JsonValue& v,
                                                          const jsonld::Context& ctx) {

@@ -137,6 +137,16 @@ int run(const app::Config& cfg) {
   engine::TenantRegistry tenants;
   engine::SubscriptionService subscriptions(tenants, contexts, delivery);
   subscriptions_ptr = &subscriptions;
+  // However run() ends, notifications stop before the subscriptions go: what is in flight ends,
+  // then nothing reports to them (the delivery queues and the client are destroyed after them).
+  struct StopNotifications {
+    http::HttpClient& client;
+    engine::Delivery& delivery;
+    ~StopNotifications() {
+      client.stop();
+      delivery.stop();
+    }
+  } stop_notifications{notify_client, delivery};
   auto loaded = engine::load_state(
       **store, tenants,
       {{std::string(engine::SubscriptionService::kRecordKind),

@@ -57,6 +57,7 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
     bool final = true;
     {
       std::lock_guard lock(mu);
+      if (stopping) return;
       auto it = queues.find(key);
       if (it == queues.end() || it->second.generation != generation) return;  // forgotten
       Queue& q = it->second;
@@ -123,12 +124,16 @@ Delivery::Delivery(Options options, Transport transport, Report report)
 }
 
 Delivery::~Delivery() {
+  stop();
+}
+
+void Delivery::stop() {
   {
     std::lock_guard lock(s_->mu);
     s_->stopping = true;
   }
   s_->cv.notify_all();
-  s_->timer.join();
+  if (s_->timer.joinable()) s_->timer.join();
 }
 
 void Delivery::enqueue(const std::string& key, Message m) {
@@ -137,6 +142,7 @@ void Delivery::enqueue(const std::string& key, Message m) {
   uint64_t generation = 0;
   {
     std::lock_guard lock(s_->mu);
+    if (s_->stopping) return;
     auto [it, created] = s_->queues.try_emplace(key);
     State::Queue& q = it->second;
     if (created) q.generation = s_->next_generation++;

@@ -43,7 +43,10 @@ class Delivery {
   using Report = std::function<void(const std::string& key, const Result& r, bool final)>;
 
   Delivery(Options options, Transport transport, Report report);
-  ~Delivery();  // stops retries; messages still queued are dropped unreported
+  ~Delivery();  // stop()s
+  // Ends retries and reports: later results, retries and enqueue()s are dropped unreported.
+  // Called at shutdown before the report's receiver goes away. Idempotent.
+  void stop();
   Delivery(const Delivery&) = delete;
   Delivery& operator=(const Delivery&) = delete;
 

@@ -303,6 +303,10 @@ class Notifications(unittest.TestCase):
                 self.assertEqual(len(got), 201)
                 self.assertLess(time.time() - t0, 10)
                 print(f"200 writes took {writes:.2f} s beside a receiver that never answers")
+                # A stop does not wait for the silent receiver's timeouts, and ends cleanly.
+                t0 = time.time()
+                self.assertEqual(server.stop(), 0, server.read_log())
+                self.assertLess(time.time() - t0, 5)
         finally:
             receiver.close()
             silent.close()

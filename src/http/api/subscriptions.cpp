@@ -65,25 +65,14 @@ Result<ngsild::jsonld::ContextPtr> notification_context(Env& env, const sub::Sub
   return env.contexts.from_url(*s.jsonld_context);
 }
 
-bool sys_attrs(const Prepared& p) {
-  const std::string* v = p.call.query.find("options");
-  if (v == nullptr) return false;
-  for (const auto& o : split_list(*v)) {
-    if (o == "sysAttrs") return true;
-  }
-  return false;
-}
-
-Status check_options(const Prepared& p) {
+// How GET renders subscriptions: options (only sysAttrs) read once per request.
+Result<sub::SubscriptionRenderOptions> render_options_of(const Prepared& p) {
   auto options = options_list(p.call.query, {"sysAttrs"});
-  return options.ok() ? Status::Ok() : options.status();
-}
-
-void render(const Prepared& p, const engine::SubscriptionService::View& v, JsonWriter& w) {
+  if (!options.ok()) return options.status();
   sub::SubscriptionRenderOptions o;
-  o.sys_attrs = sys_attrs(p);
+  o.sys_attrs = !options->empty();
   o.with_context = p.accept == MediaType::kJsonLd;
-  sub::render_subscription(*v.def, v.state, *p.ctx, w, o);
+  return o;
 }
 
 }  // namespace
@@ -116,7 +105,8 @@ void query_subscription(Env& env, Call&& c) {
   static const CallSpec spec{false, {}, kViews, {"limit", "offset", "count", "options", "local"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     if (env.subscriptions == nullptr) return p.fail(unavailable());
-    if (Status st = check_options(p); !st.ok()) return p.fail(st);
+    auto options = render_options_of(p);
+    if (!options.ok()) return p.fail(options.status());
     auto page = ngsild::query::query_from_params(p.call.query, *p.ctx, env.limits, true);
     if (!page.ok()) return p.fail(page.status());
     auto all = env.subscriptions->list(p.tenant);
@@ -124,7 +114,7 @@ void query_subscription(Env& env, Call&& c) {
     JsonWriter w(body);
     w.begin_array();
     for (size_t i = page->offset; i < all.size() && i < page->offset + page->limit; ++i)
-      render(p, all[i], w);
+      sub::render_subscription(*all[i].def, all[i].state, *p.ctx, w, *options);
     w.end_array();
     std::vector<Header> extra;
     if (page->count) extra.push_back({"NGSILD-Results-Count", std::to_string(all.size())});
@@ -136,14 +126,15 @@ void retrieve_subscription(Env& env, Call&& c) {
   static const CallSpec spec{false, {}, kViews, {"options", "local"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     if (env.subscriptions == nullptr) return p.fail(unavailable());
-    if (Status st = check_options(p); !st.ok()) return p.fail(st);
+    auto options = render_options_of(p);
+    if (!options.ok()) return p.fail(options.status());
     auto id = subscription_id(p);
     if (!id.ok()) return p.fail(id.status());
     auto v = env.subscriptions->retrieve(p.tenant, *id);
     if (!v.ok()) return p.fail(v.status());
     std::string body;
     JsonWriter w(body);
-    render(p, *v, w);
+    sub::render_subscription(*v->def, v->state, *p.ctx, w, *options);
     p.respond_json(200, std::move(body));
   });
 }

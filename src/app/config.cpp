@@ -117,6 +117,12 @@ const std::vector<Option>& options() {
                "connections open at once from one client address (503 above)"),
     INT_OPTION("shutdown-grace-s", "TSUNAGU_SHUTDOWN_GRACE_S", shutdown_grace_s, 0, 3600,
                "on SIGTERM/SIGINT, how long requests in flight may take to finish"),
+    STRING_OPTION("durable-notifications", "TSUNAGU_DURABLE_NOTIFICATIONS", durable_notifications,
+                  "on: a change that may notify is kept in the store until its notifications "
+                  "have left, so one acknowledged before a crash is notified after the restart; "
+                  "off: notifications waiting at a crash or a stop are lost",
+                  if (v != "on" && v != "off") return Status::InvalidRequest(
+                      "--durable-notifications: '" + v + "' is not on or off")),
     STRING_OPTION("metrics-tenants", "TSUNAGU_METRICS_TENANTS", metrics_tenants,
                   "names: /metrics gives figures per tenant, by name; total: one figure for all, "
                   "so that tenant names stay off /metrics",

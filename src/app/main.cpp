@@ -133,25 +133,37 @@ int run(const app::Config& cfg) {
       },
       [&subscriptions_ptr](const std::string& key, const engine::Delivery::Result& r, bool final) {
         if (subscriptions_ptr != nullptr) subscriptions_ptr->report(key, r, final);
+      },
+      [&subscriptions_ptr](const std::string& key) {
+        if (subscriptions_ptr != nullptr) subscriptions_ptr->attempt(key);
       });
   engine::TenantRegistry tenants;
-  engine::SubscriptionService subscriptions(tenants, contexts, delivery);
+  engine::SubscriptionService::Options sub_options;
+  sub_options.durable = cfg.durable_notifications == "on";
+  engine::SubscriptionService subscriptions(tenants, contexts, delivery, sub_options);
   subscriptions_ptr = &subscriptions;
   // However run() ends, notifications stop before the subscriptions go: what is in flight ends,
   // then nothing reports to them (the delivery queues and the client are destroyed after them).
+  // What has not left its queue by then stays in the outbox for the next start.
   struct StopNotifications {
+    engine::SubscriptionService& subscriptions;
     http::HttpClient& client;
     engine::Delivery& delivery;
     ~StopNotifications() {
+      subscriptions.close();
       client.stop();
       delivery.stop();
     }
-  } stop_notifications{notify_client, delivery};
+  } stop_notifications{subscriptions, notify_client, delivery};
   auto loaded = engine::load_state(
       **store, tenants,
       {{std::string(engine::SubscriptionService::kRecordKind),
         [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
           return subscriptions.load(tenant, key, doc);
+        }},
+       {std::string(engine::SubscriptionService::kOutboxKind),
+        [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
+          return subscriptions.load_outbox(tenant, key, doc);
         }}});
   if (!loaded.ok()) {
     log::error("store_load_failed", {{"detail", loaded.status().detail()}});
@@ -183,6 +195,11 @@ int run(const app::Config& cfg) {
   writer.set_next_row(loaded->max_row + 1);
   writer.start();
   subscriptions.attach(writer);
+  // However run() ends, the subscriptions stop using the writer before it goes.
+  struct DetachSubscriptions {
+    engine::SubscriptionService& subscriptions;
+    ~DetachSubscriptions() { subscriptions.close(); }
+  } detach_subscriptions{subscriptions};
   engine::EntityService entities(tenants, writer);
 
   auto preloaded = app::load_contexts(contexts, cfg.context_dir);
@@ -275,6 +292,7 @@ int run(const app::Config& cfg) {
   server.stop();
   server.wait();
   blocking.join();
+  subscriptions.close();
   writer.stop();
   log::info("stopped");
   return 0;

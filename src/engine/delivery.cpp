@@ -34,12 +34,13 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
     uint64_t generation;
   };
 
-  State(Options o, Transport t, Report r)
-      : options(o), transport(std::move(t)), report(std::move(r)) {}
+  State(Options o, Transport t, Report r, Attempt a)
+      : options(o), transport(std::move(t)), report(std::move(r)), attempt(std::move(a)) {}
 
   // Sends the front message of `key`'s queue. Not under mu.
   void send(const std::string& key, uint64_t generation, MessagePtr m) {
     std::weak_ptr<State> weak = shared_from_this();
+    if (attempt) attempt(key);
     transport(*m, [weak, key, generation](Result r) {
       if (auto self = weak.lock()) self->on_result(key, generation, std::move(r));
     });
@@ -107,6 +108,7 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
   Options options;
   Transport transport;
   Report report;
+  Attempt attempt;
   std::mutex mu;
   std::condition_variable cv;
   std::unordered_map<std::string, Queue> queues;
@@ -118,8 +120,9 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
   std::thread timer;
 };
 
-Delivery::Delivery(Options options, Transport transport, Report report)
-    : s_(std::make_shared<State>(options, std::move(transport), std::move(report))) {
+Delivery::Delivery(Options options, Transport transport, Report report, Attempt attempt)
+    : s_(std::make_shared<State>(options, std::move(transport), std::move(report),
+                                 std::move(attempt))) {
   s_->timer = std::thread([s = s_.get()] { s->timer_loop(); });
 }
 

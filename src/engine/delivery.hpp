@@ -30,6 +30,11 @@ class Delivery {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     int timeout_ms = 10000;
+    // Held while the message is queued, sending or waiting for a retry, and let go when it
+    // leaves for good (delivered, out of attempts, dropped from a full queue, or its queue
+    // forgotten) or when the Delivery is destroyed: what it points to learns so by its
+    // destructor. Durable notifications use it to know when a change is settled.
+    std::shared_ptr<void> receipt;
   };
   struct Result {
     bool ok = false;
@@ -41,8 +46,10 @@ class Delivery {
   // Told of every message that left the queue: `final` when it will not be tried again
   // (delivered, out of attempts, or dropped from a full queue). Any thread; must not block.
   using Report = std::function<void(const std::string& key, const Result& r, bool final)>;
+  // Told as each attempt starts, before the transport has it. Any thread; must not block.
+  using Attempt = std::function<void(const std::string& key)>;
 
-  Delivery(Options options, Transport transport, Report report);
+  Delivery(Options options, Transport transport, Report report, Attempt attempt = nullptr);
   ~Delivery();  // stop()s
   // Ends retries and reports: later results, retries and enqueue()s are dropped unreported.
   // Called at shutdown before the report's receiver goes away. Idempotent.

@@ -1,6 +1,10 @@
 #include "engine/subscriptions.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cinttypes>
 #include <random>
 #include <unordered_set>
 
@@ -13,6 +17,7 @@
 #include "ngsild/format/entity_renderer.hpp"
 #include "ngsild/subscription/notification_trigger.hpp"
 #include "ngsild/subscription/subscription_codec.hpp"
+#include "store/codec/entity_codec.hpp"
 
 namespace tsunagu::engine {
 namespace {
@@ -28,6 +33,88 @@ std::string key_of(std::string_view tenant, std::string_view id) {
   k += '\n';
   k += id;
   return k;
+}
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// An outbox record: "O1 <time> <n>\n", then for each change "<before length> <after length>\n"
+// and the two stored documents (store/codec; -1 for a state that is not there).
+std::string encode_outbox(int64_t time, const std::vector<const Change*>& changes) {
+  std::string out = "O1 " + std::to_string(time) + " " + std::to_string(changes.size()) + "\n";
+  for (const Change* c : changes) {
+    std::string before = c->before ? store::encode_entity(*c->before) : std::string();
+    std::string after = c->after ? store::encode_entity(*c->after) : std::string();
+    out += std::to_string(c->before ? static_cast<int64_t>(before.size()) : -1);
+    out += ' ';
+    out += std::to_string(c->after ? static_cast<int64_t>(after.size()) : -1);
+    out += '\n';
+    out += before;
+    out += after;
+  }
+  return out;
+}
+
+struct OutboxRecord {
+  int64_t time = 0;
+  std::vector<std::pair<EntityPtr, EntityPtr>> changes;  // before, after
+};
+
+Result<OutboxRecord> decode_outbox(std::string_view doc) {
+  auto bad = [](const std::string& why) { return Status::Internal("outbox record: " + why); };
+  size_t pos = 0;
+  auto number = [&](char end, int64_t& v) -> bool {
+    size_t stop = doc.find(end, pos);
+    if (stop == std::string_view::npos) return false;
+    auto r = std::from_chars(doc.data() + pos, doc.data() + stop, v);
+    if (r.ec != std::errc() || r.ptr != doc.data() + stop) return false;
+    pos = stop + 1;
+    return true;
+  };
+  if (doc.substr(0, 3) != "O1 ") return bad("unknown format");
+  pos = 3;
+  OutboxRecord rec;
+  int64_t n = 0;
+  if (!number(' ', rec.time) || !number('\n', n) || n < 0) return bad("bad header");
+  auto state = [&](int64_t len, EntityPtr& out) -> Status {
+    if (len < 0) return Status::Ok();
+    if (static_cast<uint64_t>(len) > doc.size() - pos) return bad("truncated");
+    auto e = store::decode_entity(doc.substr(pos, static_cast<size_t>(len)));
+    pos += static_cast<size_t>(len);
+    if (!e.ok()) return e.status();
+    out = std::make_shared<const Entity>(std::move(*e));
+    return Status::Ok();
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t before_len = 0, after_len = 0;
+    if (!number(' ', before_len) || !number('\n', after_len)) return bad("bad change header");
+    EntityPtr before, after;
+    TSUNAGU_RETURN_IF_ERROR(state(before_len, before));
+    TSUNAGU_RETURN_IF_ERROR(state(after_len, after));
+    if (!before && !after) return bad("a change with neither state");
+    rec.changes.emplace_back(std::move(before), std::move(after));
+  }
+  if (pos != doc.size()) return bad("trailing bytes");
+  return rec;
+}
+
+// FNV-1a, to tell subscriptions apart in a durable notification's id.
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string hex16(uint64_t v) {
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
 }
 
 std::string notification_id() {
@@ -171,21 +258,54 @@ struct SubscriptionService::TenantSubs {
   }
 };
 
+// The outbox's bookkeeping, shared with the tickets that messages hold (they may outlive the
+// service inside Delivery).
+struct SubscriptionService::Outbox {
+  std::mutex mu;
+  bool closed = false;
+  // Records whose notifications all left their queues: (tenant, key), to be deleted.
+  std::vector<std::pair<std::string, std::string>> settled;
+  // Deleted by the group persist() last saw, until it is published (a group the store refuses
+  // is never published: the next one deletes them again).
+  std::vector<std::pair<std::string, std::string>> flushing;
+  std::atomic<int64_t> last_persist_ms{0};
+  int64_t last_seq = 0;  // the committing thread's
+};
+
+// One outbox record while anything of it may still notify: held by its changes until they are
+// matched, then by the messages they caused. Its end settles the record, except at shutdown.
+struct SubscriptionService::Ticket {
+  std::shared_ptr<Outbox> outbox;
+  std::string tenant, key;
+  ~Ticket() {
+    std::lock_guard lock(outbox->mu);
+    if (!outbox->closed) outbox->settled.emplace_back(std::move(tenant), std::move(key));
+  }
+};
+
 // One change of a published group, kept for the matching thread.
 struct SubscriptionService::Pending {
   std::string tenant;
   EntityPtr before, after;
   int64_t time = 0;
+  std::shared_ptr<Ticket> ticket;  // when the change is in the outbox
+  uint32_t index = 0;              // its place in the record
 };
 
 SubscriptionService::SubscriptionService(TenantRegistry& tenants,
-                                         ngsild::jsonld::ContextCache& contexts, Delivery& delivery)
-    : tenant_registry_(tenants), contexts_(contexts), delivery_(delivery) {
+                                         ngsild::jsonld::ContextCache& contexts, Delivery& delivery,
+                                         Options options)
+    : tenant_registry_(tenants),
+      contexts_(contexts),
+      delivery_(delivery),
+      options_(options),
+      outbox_(std::make_shared<Outbox>()) {
   matcher_ = std::thread([this] { match_loop(); });
   periodic_ = std::thread([this] { periodic_loop(); });
 }
 
 SubscriptionService::~SubscriptionService() {
+  close();
   {
     std::lock_guard lock(queue_mu_);
     stopping_ = true;
@@ -207,6 +327,61 @@ ngsild::jsonld::ContextPtr SubscriptionService::context_for(const Subscription& 
     if (c.ok()) return *c;
   }
   return contexts_.core();
+}
+
+void SubscriptionService::close() {
+  {
+    std::lock_guard lock(outbox_->mu);
+    if (outbox_->closed) return;
+    outbox_->closed = true;
+  }
+  flush_settled(true);
+}
+
+void SubscriptionService::attach(Writer& writer) {
+  writer_ = &writer;
+  if (replay_.empty()) return;
+  log::info("notifications_replayed", {{"changes", replay_.size()}});
+  // In the order the records were written (their keys grow), whatever order the store gave.
+  std::stable_sort(replay_.begin(), replay_.end(),
+                   [](const auto& a, const auto& b) { return a->ticket->key < b->ticket->key; });
+  {
+    std::lock_guard lock(queue_mu_);
+    for (auto& p : replay_)
+      queue_.push_back(std::move(p));
+  }
+  replay_.clear();
+  queue_cv_.notify_one();
+}
+
+Status SubscriptionService::load_outbox(std::string_view tenant, std::string_view key,
+                                        std::string_view doc) {
+  auto rec = decode_outbox(doc);
+  if (!rec.ok()) {
+    return Status::Internal("outbox record '" + std::string(key) + "' of tenant '" +
+                            std::string(tenant) + "' cannot be read: " + rec.status().detail());
+  }
+  uint64_t seq = 0;
+  if (std::from_chars(key.data(), key.data() + key.size(), seq, 16).ec == std::errc()) {
+    outbox_->last_seq = std::max(outbox_->last_seq, static_cast<int64_t>(seq));
+  }
+  auto ticket = std::make_shared<Ticket>();
+  ticket->outbox = outbox_;
+  ticket->tenant = tenant;
+  ticket->key = key;
+  // Records come in key order, the order they were written.
+  uint32_t index = 0;
+  for (auto& [before, after] : rec->changes) {
+    auto p = std::make_unique<Pending>();
+    p->tenant = tenant;
+    p->before = std::move(before);
+    p->after = std::move(after);
+    p->time = rec->time;
+    p->ticket = ticket;
+    p->index = index++;
+    replay_.push_back(std::move(p));
+  }
+  return Status::Ok();
 }
 
 Status SubscriptionService::load(std::string_view tenant, std::string_view key,
@@ -380,7 +555,77 @@ size_t SubscriptionService::count() const {
   return n;
 }
 
+bool SubscriptionService::watched(const TenantSubs& t, const Entity* before, const Entity* after) {
+  if (!t.others.empty()) return true;
+  const Entity* any = after != nullptr ? after : before;
+  if (t.by_entity_id.count(any->id) != 0) return true;
+  for (const Entity* e : {before, after}) {
+    if (e == nullptr) continue;
+    for (Atom type : e->types) {
+      if (t.by_type.count(type) != 0) return true;
+    }
+  }
+  return false;
+}
+
+void SubscriptionService::persist(const std::vector<CommittedChange>& changes, int64_t time,
+                                  store::WriteBatch& batch) {
+  group_tickets_.assign(changes.size(), nullptr);
+  std::vector<std::pair<std::string, std::string>> flushing;
+  {
+    std::lock_guard lock(outbox_->mu);
+    // The last group that carried deletions was not published: its transaction did not happen.
+    for (auto& r : outbox_->flushing)
+      outbox_->settled.push_back(std::move(r));
+    outbox_->flushing = std::move(outbox_->settled);
+    outbox_->settled.clear();
+    flushing = outbox_->flushing;
+  }
+  outbox_->last_persist_ms.store(steady_ms(), std::memory_order_relaxed);
+  for (auto& [tenant, key] : flushing)
+    batch.delete_record(std::string(kOutboxKind), tenant, key);
+  if (!options_.durable || changes.empty()) return;
+  // The changes some subscription may be watching, by tenant (a group rarely spans two).
+  std::vector<std::pair<Tenant*, std::vector<size_t>>> kept;
+  {
+    std::shared_lock lock(mu_);
+    if (tenants_.empty()) return;
+    for (size_t i = 0; i < changes.size(); ++i) {
+      const CommittedChange& c = changes[i];
+      auto t = tenants_.find(c.tenant->name());
+      if (t == tenants_.end()) continue;
+      if (!watched(*t->second, c.change->before.get(), c.change->after.get())) continue;
+      auto it = std::find_if(kept.begin(), kept.end(),
+                             [&](const auto& k) { return k.first == c.tenant; });
+      if (it == kept.end()) it = kept.insert(kept.end(), {c.tenant, {}});
+      it->second.push_back(i);
+    }
+  }
+  for (auto& [tenant, indexes] : kept) {
+    std::vector<const Change*> group;
+    group.reserve(indexes.size());
+    for (size_t i : indexes)
+      group.push_back(changes[i].change);
+    int64_t seq = std::max(outbox_->last_seq + 1, time);
+    outbox_->last_seq = seq;
+    auto ticket = std::make_shared<Ticket>();
+    ticket->outbox = outbox_;
+    ticket->tenant = tenant->name();
+    ticket->key = hex16(static_cast<uint64_t>(seq));
+    batch.put_record(std::string(kOutboxKind), ticket->tenant, ticket->key,
+                     encode_outbox(time, group));
+    for (size_t i : indexes)
+      group_tickets_[i] = ticket;
+  }
+}
+
 void SubscriptionService::published(const std::vector<CommittedChange>& changes, int64_t time) {
+  std::vector<std::shared_ptr<Ticket>> tickets;
+  tickets.swap(group_tickets_);
+  {
+    std::lock_guard lock(outbox_->mu);
+    outbox_->flushing.clear();  // deleted for good
+  }
   if (changes.empty()) return;
   {
     std::shared_lock lock(mu_);
@@ -388,12 +633,18 @@ void SubscriptionService::published(const std::vector<CommittedChange>& changes,
   }
   std::vector<std::unique_ptr<Pending>> batch;
   batch.reserve(changes.size());
-  for (const CommittedChange& c : changes) {
+  std::unordered_map<const Ticket*, uint32_t> next_index;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const CommittedChange& c = changes[i];
     auto p = std::make_unique<Pending>();
     p->tenant = c.tenant->name();
     p->before = c.change->before;
     p->after = c.change->after;
     p->time = time;
+    if (i < tickets.size() && tickets[i]) {
+      p->index = next_index[tickets[i].get()]++;
+      p->ticket = std::move(tickets[i]);
+    }
     batch.push_back(std::move(p));
   }
   {
@@ -451,13 +702,19 @@ void SubscriptionService::match(const Pending& p) {
       continue;  // within the throttling period: not notified (docs/subscriptions.md)
     }
     e->last_queued = p.time;
+    // A change kept in the outbox gives the same id each time it is matched.
+    std::string id;
+    if (p.ticket) {
+      id = "urn:ngsi-ld:Notification:" + p.ticket->key + "-" + std::to_string(p.index) + "-" +
+           hex16(fnv1a(s.id));
+    }
     if (p.after && firing->trigger == sub::Trigger::kAttributeDeleted) {
       Entity shown = with_deleted_attributes(*p.before, *p.after, firing->attributes);
-      notify(p.tenant, *e, {&shown}, nullptr, p.time);
+      notify(p.tenant, *e, {&shown}, nullptr, p.time, std::move(id), p.ticket);
     } else if (p.after) {
-      notify(p.tenant, *e, {p.after.get()}, nullptr, p.time);
+      notify(p.tenant, *e, {p.after.get()}, nullptr, p.time, std::move(id), p.ticket);
     } else {
-      notify(p.tenant, *e, {}, p.before.get(), p.time);
+      notify(p.tenant, *e, {}, p.before.get(), p.time, std::move(id), p.ticket);
     }
   }
 }
@@ -483,6 +740,7 @@ void SubscriptionService::periodic_loop() {
       }
     }
     lock.unlock();
+    flush_settled(false);
     for (auto& [tenant, e] : due) {
       e->next_due = now + static_cast<int64_t>(*e->def->time_interval_s * 1e6);
       next = std::min(next, e->next_due);
@@ -517,7 +775,7 @@ void SubscriptionService::notify_periodic(const std::string& tenant, Entry& e, i
 
 void SubscriptionService::notify(const std::string& tenant, const Entry& e,
                                  const std::vector<const Entity*>& data, const Entity* before,
-                                 int64_t now) {
+                                 int64_t now, std::string id, std::shared_ptr<void> receipt) {
   const Subscription& s = *e.def;
   const std::string& accept = s.notification.endpoint.effective_accept();
   const bool geojson = accept == "application/geo+json";
@@ -527,7 +785,7 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e,
   JsonWriter w(body);
   w.begin_object();
   w.key("id");
-  w.string(notification_id());
+  w.string(id.empty() ? notification_id() : id);
   w.key("type");
   w.string("Notification");
   w.key("subscriptionId");
@@ -591,7 +849,49 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e,
   if (s.notification.endpoint.timeout_ms) {
     m.timeout_ms = static_cast<int>(std::max(1.0, *s.notification.endpoint.timeout_ms));
   }
+  m.receipt = std::move(receipt);
   delivery_.enqueue(e.key, std::move(m));
+}
+
+void SubscriptionService::attempt(const std::string& key) {
+  size_t nl = key.find('\n');
+  std::string tenant = key.substr(0, nl), id = key.substr(nl + 1);
+  int64_t now = now_us();
+  std::unique_lock lock(mu_);
+  auto t = tenants_.find(tenant);
+  if (t == tenants_.end()) return;
+  auto it = t->second->by_id.find(id);
+  if (it == t->second->by_id.end()) return;
+  // Every attempt counts as a notification sent, as it leaves; a retry is another attempt.
+  sub::SubscriptionState& st = it->second->state;
+  ++st.times_sent;
+  st.last_notification = now;
+}
+
+void SubscriptionService::flush_settled(bool now) {
+  // Held while submitting, so that once close() returned no flush reaches the writer.
+  std::lock_guard flushing(flush_mu_);
+  if (writer_ == nullptr) return;
+  std::string tenant;
+  {
+    std::lock_guard lock(outbox_->mu);
+    if (outbox_->closed && !now) return;
+    if (outbox_->settled.empty()) return;
+    tenant = outbox_->settled.front().first;
+  }
+  if (!now && steady_ms() - outbox_->last_persist_ms.load(std::memory_order_relaxed) < 1000) {
+    return;
+  }
+  // A group with no change: persist() adds the deletions to it.
+  auto req = std::make_unique<WriteRequest>();
+  req->tenant = std::move(tenant);
+  RecordWork w;
+  w.decide = [](store::WriteBatch&) { return Status::Ok(); };
+  w.finished = [](const Status&) {};
+  req->records = std::move(w);
+  req->done = [](WriteRequest&) {};
+  outbox_->last_persist_ms.store(steady_ms(), std::memory_order_relaxed);
+  writer_->submit(std::move(req));
 }
 
 void SubscriptionService::report(const std::string& key, const Delivery::Result& r, bool final) {
@@ -603,10 +903,7 @@ void SubscriptionService::report(const std::string& key, const Delivery::Result&
   if (t == tenants_.end()) return;
   auto it = t->second->by_id.find(id);
   if (it == t->second->by_id.end()) return;
-  // Every attempt counts as a notification sent; a retry is another attempt.
   sub::SubscriptionState& st = it->second->state;
-  ++st.times_sent;
-  st.last_notification = now;
   if (r.ok) {
     st.last_success = now;
   } else {

@@ -6,7 +6,12 @@
 // group's changes (snapshots, cheap to keep), so a write never waits for matching, rendering or
 // a receiver. Candidates come from indexes by entity id and by entity type; only subscriptions
 // that name neither (idPattern alone, or watchedAttributes alone) are tried for every change.
-// docs/subscriptions.md.
+//
+// Durable notifications: a group's changes that some subscription may be watching are also
+// written, in the group's own transaction, as an outbox record (kind "outbox"), deleted once
+// every notification they caused has left its queue for good. Records still there at start are
+// matched again, so a change acknowledged before a crash is notified after the restart, with
+// the same notification ids. docs/subscriptions.md.
 #pragma once
 
 #include <condition_variable>
@@ -38,6 +43,13 @@ class SubscriptionService final : public ChangeListener {
   using SubscriptionPtr = std::shared_ptr<const Subscription>;
   using Done = std::function<void(const Status&)>;
   static constexpr std::string_view kRecordKind = "subscription";
+  static constexpr std::string_view kOutboxKind = "outbox";
+
+  struct Options {
+    // Keep the changes that may notify in the store until their notifications are settled
+    // (--durable-notifications).
+    bool durable = true;
+  };
 
   // A subscription as reads see it.
   struct View {
@@ -48,13 +60,23 @@ class SubscriptionService final : public ChangeListener {
   // `tenants` answers periodic subscriptions; `contexts` resolves the @context notifications are
   // compacted with; `delivery` sends them.
   SubscriptionService(TenantRegistry& tenants, ngsild::jsonld::ContextCache& contexts,
-                      Delivery& delivery);
-  ~SubscriptionService() override;  // stops the matching thread
+                      Delivery& delivery, Options options);
+  SubscriptionService(TenantRegistry& tenants, ngsild::jsonld::ContextCache& contexts,
+                      Delivery& delivery)
+      : SubscriptionService(tenants, contexts, delivery, Options{}) {}
+  ~SubscriptionService() override;  // close()s and stops the threads
   // The writer through which definitions are stored (it lists this service among its
-  // listeners, so it is built after it).
-  void attach(Writer& writer) { writer_ = &writer; }
+  // listeners, so it is built after it). The outbox's changes loaded at start are matched from
+  // now on.
+  void attach(Writer& writer);
   // A stored subscription, at start (before attach).
   Status load(std::string_view tenant, std::string_view key, std::string_view doc);
+  // A stored outbox record, at start (before attach).
+  Status load_outbox(std::string_view tenant, std::string_view key, std::string_view doc);
+  // Shutting down: notifications that have not left their queue keep their outbox records, so
+  // the next start sends them; those settled are deleted now. Before the writer stops (and
+  // again, harmlessly, before Delivery stops).
+  void close();
 
   // AlreadyExists when the id is taken in the tenant (created with its first write). `ctx` is
   // what notifications are compacted with.
@@ -68,8 +90,12 @@ class SubscriptionService final : public ChangeListener {
               ngsild::jsonld::ContextPtr ctx, Done done);
   void remove(std::string tenant, std::string id, Done done);
 
+  void persist(const std::vector<CommittedChange>& changes, int64_t time,
+               store::WriteBatch& batch) override;
   void published(const std::vector<CommittedChange>& changes, int64_t time) override;
-  // Delivery's report of one attempt: the subscription's statistics (§5.2.14).
+  // Delivery's reports of one attempt, as it starts and once it ended: the subscription's
+  // statistics (§5.2.14).
+  void attempt(const std::string& key);
   void report(const std::string& key, const Delivery::Result& r, bool final);
 
   size_t count() const;
@@ -78,15 +104,24 @@ class SubscriptionService final : public ChangeListener {
   struct Entry;
   struct TenantSubs;
   struct Pending;
+  struct Outbox;
+  struct Ticket;
   void match_loop();
   void match(const Pending& p);
   // Periodic subscriptions (timeInterval): every interval, the entities that match now.
   void periodic_loop();
   void notify_periodic(const std::string& tenant, Entry& e, int64_t now);
-  // Renders a notification of `data` (or of `deleted`, an entity gone) and queues it.
+  // Renders a notification of `data` (or of `deleted`, an entity gone) and queues it. `id` is
+  // the notification's (a fresh one when empty); `receipt` rides with the message.
   void notify(const std::string& tenant, const Entry& e,
               const std::vector<const ngsild::Entity*>& data, const ngsild::Entity* deleted,
-              int64_t now);
+              int64_t now, std::string id = {}, std::shared_ptr<void> receipt = nullptr);
+  // Whether a subscription of `t` may be watching the change from `before` to `after`.
+  static bool watched(const TenantSubs& t, const ngsild::Entity* before,
+                      const ngsild::Entity* after);
+  // Asks the writer for a group of its own when settled outbox records wait and no write came
+  // for a second (`now`: at once); their deletions otherwise ride with the next group.
+  void flush_settled(bool now);
   // Record work that stores `next` (null: deletes) under (tenant, id) once `check` passes
   // against the definition the committing thread last decided.
   void write(std::string tenant, std::string id,
@@ -98,6 +133,9 @@ class SubscriptionService final : public ChangeListener {
   ngsild::jsonld::ContextCache& contexts_;
   Delivery& delivery_;
   Writer* writer_ = nullptr;
+  Options options_;
+  std::shared_ptr<Outbox> outbox_;
+  std::mutex flush_mu_;
 
   mutable std::shared_mutex mu_;  // guards tenants_ and each Entry's state
   std::unordered_map<std::string, std::unique_ptr<TenantSubs>> tenants_;
@@ -111,6 +149,10 @@ class SubscriptionService final : public ChangeListener {
   bool stopping_ = false;
   std::thread matcher_;
   std::thread periodic_;
+  // The committing thread's: the tickets of the group persist() wrote, for published().
+  std::vector<std::shared_ptr<Ticket>> group_tickets_;
+  // Loaded at start, matched once attached: by record key (the order they were written).
+  std::vector<std::unique_ptr<Pending>> replay_;
 };
 
 }  // namespace tsunagu::engine

@@ -8,6 +8,7 @@ Run: python3 -m unittest tests/integration/test_subscriptions.py"""
 import http.server
 import json
 import os
+import shutil
 import socket
 import sys
 import threading
@@ -23,13 +24,16 @@ ENTITIES = "/ngsi-ld/v1/entities"
 
 
 class Receiver:
-    """An HTTP receiver that keeps every notification; answers 500 to the first `fail_first`."""
+    """An HTTP receiver that keeps every notification; answers 500 to the first `fail_first`.
+    While `gate` is clear, a notification is kept as it arrives but not answered."""
 
     def __init__(self, fail_first=0):
         self.got = []
         self.lock = threading.Lock()
         self.fail_left = fail_first
         self.attempts = 0
+        self.gate = threading.Event()
+        self.gate.set()
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -44,6 +48,7 @@ class Receiver:
                         outer.fail_left -= 1
                     else:
                         outer.got.append((dict(self.headers), json.loads(body)))
+                outer.gate.wait(60)
                 self.send_response(500 if fail else 204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -52,6 +57,7 @@ class Receiver:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/notify"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
@@ -66,6 +72,7 @@ class Receiver:
             return list(self.got)
 
     def close(self):
+        self.gate.set()
         self.httpd.shutdown()
 
 
@@ -310,6 +317,136 @@ class Notifications(unittest.TestCase):
         finally:
             receiver.close()
             silent.close()
+
+
+class DurableNotifications(unittest.TestCase):
+    """A change acknowledged before kill -9 is notified after the restart (at least once; a
+    repeat carries the same notification id), with --durable-notifications on (the default)."""
+
+    ENTITIES = 20
+
+    def run_crash(self, receiver, args=(), settle=30):
+        """Per-entity subscriptions and one type subscription with q, a receiver that takes
+        notifications but answers none (so they stay queued), updates under load, kill -9, and a
+        restart with the receiver answering. Returns the acknowledged updates."""
+        acknowledged = []
+        with Server(keep_data=True, args=args) as server:
+            data = server.data_dir
+            for n in range(self.ENTITIES):
+                self.assertEqual(server.create(vehicle(n, 0)).status, 201)
+                r = server.request("POST", SUBS, subscription(
+                    f"urn:ngsi-ld:Subscription:e{n}", receiver.url,
+                    entities=[{"id": f"urn:ngsi-ld:Vehicle:{n}", "type": "Vehicle"}],
+                    watchedAttributes=["speed"]))
+                self.assertEqual(r.status, 201, r)
+            r = server.request("POST", SUBS, subscription(
+                "urn:ngsi-ld:Subscription:t", receiver.url, q="speed>0",
+                watchedAttributes=["speed"]))
+            self.assertEqual(r.status, 201, r)
+            receiver.gate.clear()
+            stop = threading.Event()
+
+            def load():
+                conn = server.connection()
+                i = 0
+                while not stop.is_set():
+                    i += 1
+                    n = i % self.ENTITIES
+                    try:
+                        if patch_speed(server, n, i, conn).status == 204:
+                            acknowledged.append((n, i))
+                    except OSError:
+                        return
+            loader = threading.Thread(target=load)
+            loader.start()
+            deadline = time.time() + 10
+            while len(acknowledged) < 300 and time.time() < deadline:
+                time.sleep(0.01)
+            server.kill()  # under load
+            stop.set()
+            loader.join()
+        self.assertGreaterEqual(len(acknowledged), 300)
+        receiver.gate.set()
+        with Server(data_dir=data, args=args) as server:
+            # Each acknowledged update: its entity's subscription and the type subscription.
+            receiver.wait_for(2 * len(acknowledged), timeout=settle)
+            time.sleep(0.5)
+        shutil.rmtree(data, ignore_errors=True)
+        return acknowledged
+
+    def received(self, receiver):
+        """(subscription, entity number, speed) -> the notification ids that carried it."""
+        seen = {}
+        for _, body in receiver.wait_for(0, timeout=0):
+            for e in body["data"]:
+                n = int(e["id"].rsplit(":", 1)[1])
+                key = (body["subscriptionId"], n, e["speed"]["value"])
+                seen.setdefault(key, set()).add(body["id"])
+        return seen
+
+    def test_acknowledged_changes_are_notified_after_kill_9(self):
+        receiver = Receiver()
+        try:
+            acknowledged = self.run_crash(receiver)
+            seen = self.received(receiver)
+            missing = [(n, i) for n, i in acknowledged
+                       if (f"urn:ngsi-ld:Subscription:e{n}", n, i) not in seen or
+                       ("urn:ngsi-ld:Subscription:t", n, i) not in seen]
+            self.assertEqual(missing, [], f"{len(missing)} of {len(acknowledged)} acknowledged "
+                                          "updates were never notified")
+            repeated = [k for k, ids in seen.items() if len(ids) != 1]
+            self.assertEqual(repeated, [], "a repeated notification changed its id")
+            got = len(receiver.wait_for(0, timeout=0))
+            print(f"{len(acknowledged)} acknowledged updates before kill -9, "
+                  f"{got} notifications received for {2 * len(acknowledged)} expected")
+        finally:
+            receiver.close()
+
+    def test_without_the_outbox_a_crash_loses_them(self):
+        """The setting is what makes the difference: with it off, what was queued at the crash
+        is gone."""
+        receiver = Receiver()
+        try:
+            acknowledged = self.run_crash(receiver, args=("--durable-notifications", "off"),
+                                          settle=3)
+            seen = self.received(receiver)
+            missing = [(n, i) for n, i in acknowledged
+                       if (f"urn:ngsi-ld:Subscription:e{n}", n, i) not in seen]
+            self.assertGreater(len(missing), 0)
+        finally:
+            receiver.close()
+
+    def test_what_a_clean_stop_leaves_queued_is_sent_at_the_next_start(self):
+        receiver = Receiver()
+        try:
+            with Server(keep_data=True) as server:
+                data = server.data_dir
+                r = server.request("POST", SUBS, subscription(
+                    "urn:ngsi-ld:Subscription:s", receiver.url, watchedAttributes=["speed"]))
+                self.assertEqual(r.status, 201, r)
+                receiver.gate.clear()
+                self.assertEqual(server.create(vehicle(1, 0)).status, 201)
+                for i in range(1, 21):
+                    self.assertEqual(patch_speed(server, 1, i).status, 204)
+                receiver.wait_for(1)
+                self.assertEqual(server.stop(), 0, server.read_log())
+            receiver.gate.set()
+            with Server(data_dir=data) as server:
+                got = receiver.wait_for(22, timeout=20)
+                speeds = sorted({b["data"][0]["speed"]["value"] for _, b in got})
+                self.assertEqual(speeds, list(range(21)))
+                # Once delivered, the outbox is emptied: a later start sends nothing again.
+                time.sleep(1.5)
+                self.assertEqual(server.create(vehicle(2, 0)).status, 201)
+                time.sleep(0.5)
+                self.assertEqual(server.stop(), 0, server.read_log())
+            before = len(receiver.wait_for(0, timeout=0))
+            with Server(data_dir=data):
+                time.sleep(1.5)
+            self.assertEqual(len(receiver.wait_for(0, timeout=0)), before)
+            shutil.rmtree(data, ignore_errors=True)
+        finally:
+            receiver.close()
 
 
 if __name__ == "__main__":

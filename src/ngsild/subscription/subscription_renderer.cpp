@@ -207,14 +207,13 @@ void render_subscription(const Subscription& s, const SubscriptionState& st,
     w.end_array();
   }
   names(w, "watchedAttributes", s.watched_attributes, ctx);
-  if (!s.periodic()) {
-    w.plain_key("notificationTrigger");
-    w.begin_array();
-    for (Trigger t : kAllTriggers) {
-      if (s.triggers() & bit(t)) w.plain_string(trigger_name(t));
-    }
-    w.end_array();
+  // Shown for periodic subscriptions too: the default applies to every subscription (§5.2.12).
+  w.plain_key("notificationTrigger");
+  w.begin_array();
+  for (Trigger t : kAllTriggers) {
+    if (s.triggers() & bit(t)) w.plain_string(trigger_name(t));
   }
+  w.end_array();
   if (s.time_interval_s) {
     w.plain_key("timeInterval");
     w.number(*s.time_interval_s);

@@ -70,7 +70,9 @@ TEST_F(SubscriptionRendererTest, SuiteExpectationOfCreate) {
     "endpoint":{"uri":"http://localhost:1111/notify","accept":"application/json"}}})");
   EXPECT_EQ(render(s, contexts_.suite()),
             R"({"id":"urn:ngsi-ld:Subscription:randomUUID","type":"Subscription",)"
-            R"("entities":[{"type":"Building"}],"timeInterval":5,"notification":)"
+            R"("entities":[{"type":"Building"}],)"
+            R"("notificationTrigger":["attributeCreated","attributeUpdated"],)"
+            R"("timeInterval":5,"notification":)"
             R"({"format":"keyValues","endpoint":{"uri":"http://localhost:1111/notify",)"
             R"("accept":"application/json"}},"status":"active"})");
 }

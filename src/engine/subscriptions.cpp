@@ -138,6 +138,14 @@ ngsild::RenderOptions render_options(const sub::Subscription& s,
   o.format = n.format.value_or(ngsild::Format::kNormalized);
   o.sys_attrs = n.sys_attrs.value_or(false);
   if (s.lang) o.lang = *s.lang;
+  // datasetId selects the instances a notification shows, as it does a query's (§4.5.5).
+  if (!s.dataset_ids.empty()) {
+    o.dataset_filter = true;
+    for (const std::string& d : s.dataset_ids) {
+      Atom a = d == "@none" ? Atom::intern("@none") : Atom::find(d);
+      if (!a.empty()) o.dataset_ids.push_back(a);
+    }
+  }
   ngsild::Projection& pr = o.projection;
   if (!n.attributes.empty()) {
     pr.pick = pr.pick_id = pr.pick_type = pr.pick_scope = true;

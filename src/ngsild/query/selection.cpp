@@ -7,54 +7,109 @@
 namespace tsunagu::ngsild::query {
 namespace {
 
-// Splits a disjunction of (a;b) groups; returns the groups' raw items. Commas and '|' separate
-// alternatives at the top level; ';' joins items inside parentheses (and outside when
-// `bare_and`).
+// A selection as a disjunction of conjunctions (each group's items all hold): what matching
+// wants. Parsed by descent over expr := term (('|' | ',') term)*, term := factor (';' factor)*,
+// factor := name | '(' expr ')', so parentheses may also hold an or, "(Building|Tower)" (ETSI
+// suite 046_16), and nest. ';' binds tighter than '|' and ','; a type selection's ';' needs
+// parentheses around it (§4.17), a scope query's may go without (`bare_and`): "A;B|C" is
+// "(A;B)|C" (ETSI suite 019_01_06).
+class DnfParser {
+ public:
+  using Groups = std::vector<std::vector<std::string>>;
+  DnfParser(std::string_view text, const char* what, bool bare_and)
+      : text_(text), what_(what), bare_and_(bare_and) {}
+
+  Result<Groups> parse() {
+    if (text_.empty()) return fail("is empty");
+    auto g = expr();
+    if (!g.ok()) return g;
+    if (i_ < text_.size()) return fail(std::string("unexpected '") + text_[i_] + "'");
+    return g;
+  }
+
+ private:
+  // An and of two selections multiplies their groups: kept small, as a request may nest.
+  static constexpr size_t kMaxGroups = 1000;
+  static constexpr int kMaxDepth = 32;
+
+  Status fail(const std::string& why) const {
+    return Status::BadRequestData(std::string(what_) + ": " + why + " at position " +
+                                  std::to_string(i_) + " of '" +
+                                  std::string(text_.substr(0, 200)) + "'");
+  }
+
+  Result<Groups> expr() {
+    auto first = term();
+    if (!first.ok()) return first;
+    Groups out = std::move(*first);
+    while (i_ < text_.size() && (text_[i_] == '|' || text_[i_] == ',')) {
+      ++i_;
+      if (i_ == text_.size()) return fail("expected a name after the last separator");
+      auto next = term();
+      if (!next.ok()) return next;
+      for (auto& g : *next)
+        out.push_back(std::move(g));
+      if (out.size() > kMaxGroups) return fail("too many alternatives");
+    }
+    return out;
+  }
+
+  Result<Groups> term() {
+    auto first = factor();
+    if (!first.ok()) return first;
+    Groups out = std::move(*first);
+    while (i_ < text_.size() && text_[i_] == ';') {
+      if (depth_ == 0 && !bare_and_) {
+        return fail("';' joins names only inside parentheses, as in (A;B)");
+      }
+      ++i_;
+      auto next = factor();
+      if (!next.ok()) return next;
+      if (out.size() * next->size() > kMaxGroups) return fail("too many alternatives");
+      Groups product;
+      for (const auto& a : out) {
+        for (const auto& b : *next) {
+          std::vector<std::string> g = a;
+          g.insert(g.end(), b.begin(), b.end());
+          product.push_back(std::move(g));
+        }
+      }
+      out = std::move(product);
+    }
+    return out;
+  }
+
+  Result<Groups> factor() {
+    if (i_ < text_.size() && text_[i_] == '(') {
+      if (depth_ == kMaxDepth) return fail("parentheses nest too deep");
+      ++i_;
+      ++depth_;
+      auto inner = expr();
+      --depth_;
+      if (!inner.ok()) return inner;
+      if (i_ >= text_.size() || text_[i_] != ')') return fail("'(' is never closed");
+      ++i_;
+      return inner;
+    }
+    size_t start = i_;
+    while (i_ < text_.size() && text_[i_] != ';' && text_[i_] != '|' && text_[i_] != ',' &&
+           text_[i_] != ')' && text_[i_] != '(') {
+      ++i_;
+    }
+    if (i_ == start) return fail("expected a name");
+    return Groups{{std::string(text_.substr(start, i_ - start))}};
+  }
+
+  std::string_view text_;
+  const char* what_;
+  bool bare_and_;
+  size_t i_ = 0;
+  int depth_ = 0;
+};
+
 Result<std::vector<std::vector<std::string>>> split_dnf(std::string_view text, const char* what,
                                                         bool bare_and) {
-  std::vector<std::vector<std::string>> groups;
-  size_t i = 0;
-  auto fail = [&](const std::string& why) {
-    return Status::BadRequestData(std::string(what) + ": " + why + " at position " +
-                                  std::to_string(i) + " of '" + std::string(text.substr(0, 200)) +
-                                  "'");
-  };
-  if (text.empty()) return fail("is empty");
-  while (i < text.size()) {
-    std::vector<std::string> group;
-    bool paren = text[i] == '(';
-    if (paren) ++i;
-    for (;;) {
-      size_t start = i;
-      while (i < text.size() && text[i] != ';' && text[i] != '|' && text[i] != ',' &&
-             text[i] != ')' && text[i] != '(') {
-        ++i;
-      }
-      if (i == start) return fail("expected a name");
-      group.emplace_back(text.substr(start, i - start));
-      if (i < text.size() && text[i] == ';') {
-        // A type selection's and needs its parentheses (§4.17); a scope query's may go without,
-        // binding tighter than '|' and ',': "A;B|C" is "(A;B)|C" (ETSI suite 019_01_06).
-        if (!paren && !bare_and)
-          return fail("';' joins names only inside parentheses, as in (A;B)");
-        ++i;
-        continue;
-      }
-      break;
-    }
-    if (paren) {
-      if (i >= text.size() || text[i] != ')') return fail("'(' is never closed");
-      ++i;
-    } else if (i < text.size() && (text[i] == ')' || text[i] == '(')) {
-      return fail(std::string("unexpected '") + text[i] + "'");
-    }
-    groups.push_back(std::move(group));
-    if (i == text.size()) break;
-    if (text[i] != '|' && text[i] != ',') return fail(std::string("unexpected '") + text[i] + "'");
-    ++i;
-    if (i == text.size()) return fail("expected a name after the last separator");
-  }
-  return groups;
+  return DnfParser(text, what, bare_and).parse();
 }
 
 }  // namespace

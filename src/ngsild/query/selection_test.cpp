@@ -51,6 +51,12 @@ TEST_F(SelectionTest, TypesOrAndAndGroups) {
   EXPECT_TRUE(types("(Home;Vehicle)|Motorhome", motorhome));
   EXPECT_FALSE(types("(Home;Vehicle)|Motorhome", home));
   EXPECT_TRUE(types("*", home));
+  // Parentheses may hold an or, and nest (ETSI suite 046_16).
+  EXPECT_TRUE(types("(Building|Home)", home));
+  EXPECT_FALSE(types("(Building|Tower)", home));
+  EXPECT_TRUE(types("((Home|Tower);Vehicle)", motorhome));
+  EXPECT_FALSE(types("((Home|Tower);Vehicle)", home));
+  EXPECT_TRUE(types("(Vehicle;(Tower|Home))|Building", motorhome));
   auto one = parse_type_selection("Building", *contexts_.core());
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(one->single(), D("Building"));
@@ -63,7 +69,8 @@ TEST_F(SelectionTest, TypesOrAndAndGroups) {
 TEST_F(SelectionTest, MalformedTypeSelectionsAreRefused) {
   // A conjunction needs its parentheses (§4.17; docs/decisions.md).
   for (const char* bad :
-       {"", "(Home", "Home)", "Home|", ";Home", "Home;Vehicle", "(Home;;Vehicle)", "()"}) {
+       {"", "(Home", "Home)", "Home|", ";Home", "Home;Vehicle", "(Home;;Vehicle)", "()",
+        "(Home|)", "((Home)", "Home(Vehicle)", "(Home)Vehicle"}) {
     auto s = parse_type_selection(bad, *contexts_.core());
     EXPECT_FALSE(s.ok()) << "'" << bad << "' parsed";
     if (!s.ok()) {

@@ -353,7 +353,11 @@ Status read_member(const std::string& key, const JsonValue& v, const jsonld::Con
   } else if (key == "q") {
     auto t = string_member(key, v);
     if (!t.ok()) return t.status();
-    auto e = query::parse_q(*t, ctx, {}, query::NameUse::kIntern);
+    // A q written as it would be in a URI (percent-encoded) means what it means there
+    // (docs/decisions.md, "Subscriptions"); one with a '%' that escapes nothing is taken as is.
+    std::string decoded;
+    bool encoded = t->find('%') != std::string::npos && percent_decode(*t, decoded);
+    auto e = query::parse_q(encoded ? decoded : *t, ctx, {}, query::NameUse::kIntern);
     if (!e.ok()) return e.status();
     s.q = std::move(*e);
     s.q_text = std::move(*t);

@@ -238,6 +238,16 @@ int run(const app::Config& cfg) {
         rows.push_back({{"documents"}, static_cast<double>(u.document_bytes)});
         rows.push_back({{"contexts"}, static_cast<double>(u.context_bytes)});
       });
+  metrics::registry().gauge(
+      "tsunagu_notifications_pending",
+      "Notifications queued, sending or waiting for a retry, over all subscriptions", {},
+      [&delivery](auto& rows) {
+        rows.push_back({{}, static_cast<double>(delivery.pending())});
+      });
+  metrics::registry().gauge("tsunagu_subscriptions", "Subscriptions held, over all tenants", {},
+                            [&subscriptions](auto& rows) {
+                              rows.push_back({{}, static_cast<double>(subscriptions.count())});
+                            });
   metrics::registry().gauge("tsunagu_render_cache_bytes",
                             "Bytes held by entities kept as last rendered", {},
                             [&renders](auto& rows) {

@@ -10,8 +10,29 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/metrics.hpp"
+
 namespace tsunagu::engine {
 namespace {
+
+metrics::Counter& outcomes(const char* result) {
+  static auto& family = metrics::registry().counter(
+      "tsunagu_notifications_total",
+      "Notifications that left their subscription's queue for good, by result: delivered, "
+      "failed (out of attempts), dropped (the queue was full)",
+      {"result"});
+  return family.with({result});
+}
+
+metrics::Histogram& delivery_seconds() {
+  static auto& h = metrics::registry()
+                       .histogram("tsunagu_notification_delivery_seconds",
+                                  "From a notification's queueing to its receiver's success, "
+                                  "retries and the wait behind earlier ones included",
+                                  {})
+                       .with({});
+  return h;
+}
 
 int64_t steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -26,6 +47,7 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
   struct Queue {
     uint64_t generation = 0;         // a forgotten and re-created queue is another queue
     std::deque<MessagePtr> waiting;  // front: the one being sent or waiting for its retry
+    std::deque<int64_t> queued_at;   // beside `waiting`: when each was queued
     bool busy = false;
     int attempts = 0;  // of the front message
   };
@@ -67,7 +89,14 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
         timers.emplace(steady_us() + backoff(q.attempts), Due{key, generation});
         cv.notify_all();
       } else {
+        if (r.ok) {
+          outcomes("delivered").inc();
+          delivery_seconds().observe(static_cast<double>(steady_us() - q.queued_at.front()) / 1e6);
+        } else {
+          outcomes("failed").inc();
+        }
         q.waiting.pop_front();
+        q.queued_at.pop_front();
         --pending;
         q.attempts = 0;
         if (!q.waiting.empty()) {
@@ -153,16 +182,19 @@ void Delivery::enqueue(const std::string& key, Message m) {
     if (q.waiting.size() >= std::max<size_t>(s_->options.max_pending, 2)) {
       // The front one is being sent: the oldest that is only waiting goes.
       q.waiting.erase(q.waiting.begin() + 1);
+      q.queued_at.erase(q.queued_at.begin() + 1);
       --s_->pending;
       drop = true;
     }
     q.waiting.push_back(message);
+    q.queued_at.push_back(steady_us());
     ++s_->pending;
     if (!q.busy) {
       q.busy = start = true;
     }
   }
   if (drop) {
+    outcomes("dropped").inc();
     s_->dropped.fetch_add(1, std::memory_order_relaxed);
     s_->report(key, Result{false, 0, "dropped: the subscription's queue was full"}, true);
   }

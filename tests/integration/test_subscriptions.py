@@ -214,6 +214,12 @@ class Notifications(unittest.TestCase):
                 status = server.get(SUBS + "/urn:ngsi-ld:Subscription:n").json()
                 self.assertEqual(status["notification"]["timesSent"], expected)
                 self.assertEqual(status["notification"]["status"], "ok")
+                metrics = server.get("/metrics").body.decode()
+                self.assertIn(f'tsunagu_notifications_total{{result="delivered"}} {expected}\n',
+                              metrics)
+                self.assertIn("tsunagu_notifications_pending 0\n", metrics)
+                self.assertIn("tsunagu_subscriptions 1\n", metrics)
+                self.assertIn("tsunagu_notification_delivery_seconds_count", metrics)
         finally:
             receiver.close()
 

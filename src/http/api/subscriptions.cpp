@@ -122,12 +122,13 @@ void query_subscription(Env& env, Call&& c) {
     // the media type of this response.
     std::string type(media_type_name(p.accept));
     auto link = [&](size_t offset, const char* rel) {
-      return "<" + std::string(kBase.substr(0, kBase.size() - 1)) + "?limit=" + std::to_string(page->limit) +
-             "&offset=" + std::to_string(offset) + ">;rel=\"" + rel + "\";type=\"" + type + "\"";
+      return "<" + std::string(kBase.substr(0, kBase.size() - 1)) +
+             "?limit=" + std::to_string(page->limit) + "&offset=" + std::to_string(offset) +
+             ">;rel=\"" + rel + "\";type=\"" + type + "\"";
     };
     if (page->limit > 0 && page->offset > 0) {
-      extra.push_back({"Link", link(page->offset > page->limit ? page->offset - page->limit : 0,
-                                    "prev")});
+      extra.push_back(
+          {"Link", link(page->offset > page->limit ? page->offset - page->limit : 0, "prev")});
     }
     if (page->limit > 0 && page->offset + page->limit < all.size()) {
       extra.push_back({"Link", link(page->offset + page->limit, "next")});

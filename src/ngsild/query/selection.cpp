@@ -34,8 +34,8 @@ class DnfParser {
 
   Status fail(const std::string& why) const {
     return Status::BadRequestData(std::string(what_) + ": " + why + " at position " +
-                                  std::to_string(i_) + " of '" +
-                                  std::string(text_.substr(0, 200)) + "'");
+                                  std::to_string(i_) + " of '" + std::string(text_.substr(0, 200)) +
+                                  "'");
   }
 
   Result<Groups> expr() {

@@ -68,9 +68,8 @@ TEST_F(SelectionTest, TypesOrAndAndGroups) {
 
 TEST_F(SelectionTest, MalformedTypeSelectionsAreRefused) {
   // A conjunction needs its parentheses (§4.17; docs/decisions.md).
-  for (const char* bad :
-       {"", "(Home", "Home)", "Home|", ";Home", "Home;Vehicle", "(Home;;Vehicle)", "()",
-        "(Home|)", "((Home)", "Home(Vehicle)", "(Home)Vehicle"}) {
+  for (const char* bad : {"", "(Home", "Home)", "Home|", ";Home", "Home;Vehicle", "(Home;;Vehicle)",
+                          "()", "(Home|)", "((Home)", "Home(Vehicle)", "(Home)Vehicle"}) {
     auto s = parse_type_selection(bad, *contexts_.core());
     EXPECT_FALSE(s.ok()) << "'" << bad << "' parsed";
     if (!s.ok()) {

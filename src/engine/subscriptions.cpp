@@ -15,6 +15,8 @@
 #include "engine/tenant.hpp"
 #include "engine/writer.hpp"
 #include "ngsild/format/entity_renderer.hpp"
+#include "ngsild/geo/query_index.hpp"
+#include "ngsild/query/entity_query.hpp"
 #include "ngsild/subscription/notification_trigger.hpp"
 #include "ngsild/subscription/subscription_codec.hpp"
 #include "store/codec/entity_codec.hpp"
@@ -216,13 +218,33 @@ struct SubscriptionService::Entry {
   int64_t next_due = kNoTime;      // periodic: the next notification; the periodic thread's
 };
 
-// One tenant's subscriptions and the indexes that narrow a change's candidates.
+// One tenant's subscriptions and the indexes that narrow a change's candidates: by entity id;
+// by entity type, spatially within a type for a geoQ that can prune (a geo-subscription is tried
+// only for an entity whose geometry meets its area's box); by watched attribute for those that
+// name no entities; and the rest (idPattern alone, `*`, a geoQ that cannot prune) for every
+// change.
 struct SubscriptionService::TenantSubs {
+  // The geo-subscriptions of one type on one GeoProperty.
+  struct GeoBucket {
+    Atom property;
+    ngsild::geo::QueryIndex index;
+  };
   std::unordered_map<std::string, std::shared_ptr<Entry>> by_id;
   std::unordered_map<std::string, std::vector<Entry*>> by_entity_id;
   std::unordered_map<Atom, std::vector<Entry*>> by_type;
-  std::vector<Entry*> others;  // named by neither
+  std::unordered_map<Atom, std::vector<GeoBucket>> geo_by_type;
+  std::unordered_map<Atom, std::vector<Entry*>> by_attribute;
+  std::vector<Entry*> others;  // tried for every change
   uint64_t next_order = 0;
+
+  static uint64_t key_of(Entry* e) { return reinterpret_cast<uintptr_t>(e); }
+  static Entry* entry_of(uint64_t k) { return reinterpret_cast<Entry*>(static_cast<uintptr_t>(k)); }
+
+  // Whether `e` goes to the spatial index of its types (the same answer each time for one
+  // definition, so that removal finds what insertion did).
+  static bool spatial(const Entry* e) {
+    return e->def->geo_q && ngsild::geo::search_boxes(*e->def->geo_q).prunes;
+  }
 
   void index(Entry* e, bool add) {
     auto edit = [&](std::vector<Entry*>& v) {
@@ -232,14 +254,36 @@ struct SubscriptionService::TenantSubs {
         v.erase(std::remove(v.begin(), v.end(), e), v.end());
       }
     };
+    auto edit_geo = [&](Atom type) {
+      auto& buckets = geo_by_type[type];
+      auto it = std::find_if(buckets.begin(), buckets.end(), [&](const GeoBucket& b) {
+        return b.property == e->def->geo_property;
+      });
+      if (add) {
+        if (it == buckets.end()) it = buckets.insert(buckets.end(), {e->def->geo_property, {}});
+        it->index.insert(key_of(e), *e->def->geo_q);
+      } else if (it != buckets.end()) {
+        it->index.remove(key_of(e));
+        if (it->index.empty()) buckets.erase(it);
+        if (buckets.empty()) geo_by_type.erase(type);
+      }
+    };
     const auto& selectors = e->def->entities;
-    if (selectors.empty()) edit(others);
+    if (selectors.empty()) {
+      if (e->def->watched_attributes.empty()) edit(others);
+      for (Atom a : e->def->watched_attributes)
+        edit(by_attribute[a]);
+    }
     for (const auto& s : selectors) {
       if (s.id) {
         edit(by_entity_id[*s.id]);
       } else if (s.types && !s.types->any && !s.types->all_types().empty()) {
-        for (Atom t : s.types->all_types())
-          edit(by_type[t]);
+        for (Atom t : s.types->all_types()) {
+          if (spatial(e))
+            edit_geo(t);
+          else
+            edit(by_type[t]);
+        }
       } else {
         edit(others);
       }
@@ -263,6 +307,45 @@ struct SubscriptionService::TenantSubs {
     if (it == by_id.end()) return;
     index(it->second.get(), false);
     by_id.erase(it);
+  }
+
+  // Calls f(Entry*) for each subscription that may fire on the change from `before` to `after`
+  // (either may be null), each once. Under the service's lock.
+  template <class F>
+  void for_each_candidate(const Entity* before, const Entity* after, F&& f) const {
+    std::unordered_set<Entry*> seen;
+    auto take = [&](Entry* e) {
+      if (seen.insert(e).second) f(e);
+    };
+    auto take_all = [&](const std::vector<Entry*>& v) {
+      for (Entry* e : v)
+        take(e);
+    };
+    const Entity* any = after != nullptr ? after : before;
+    if (auto it = by_entity_id.find(any->id); it != by_entity_id.end()) take_all(it->second);
+    std::vector<uint64_t> keys;
+    for (const Entity* e : {before, after}) {
+      if (e == nullptr) continue;
+      for (Atom type : e->types) {
+        if (auto it = by_type.find(type); it != by_type.end()) take_all(it->second);
+        auto geo = geo_by_type.find(type);
+        if (geo == geo_by_type.end()) continue;
+        for (const GeoBucket& b : geo->second) {
+          auto g = ngsild::query::geometry_of(*e, b.property);
+          if (!g) continue;  // no geometry: the geoQ cannot match this state
+          keys.clear();
+          b.index.candidates(*g, keys);
+          for (uint64_t k : keys)
+            take(entry_of(k));
+        }
+      }
+      if (!by_attribute.empty()) {
+        for (const ngsild::Attribute& a : e->attrs) {
+          if (auto it = by_attribute.find(a.name); it != by_attribute.end()) take_all(it->second);
+        }
+      }
+    }
+    take_all(others);
   }
 };
 
@@ -565,15 +648,9 @@ size_t SubscriptionService::count() const {
 
 bool SubscriptionService::watched(const TenantSubs& t, const Entity* before, const Entity* after) {
   if (!t.others.empty()) return true;
-  const Entity* any = after != nullptr ? after : before;
-  if (t.by_entity_id.count(any->id) != 0) return true;
-  for (const Entity* e : {before, after}) {
-    if (e == nullptr) continue;
-    for (Atom type : e->types) {
-      if (t.by_type.count(type) != 0) return true;
-    }
-  }
-  return false;
+  bool any = false;
+  t.for_each_candidate(before, after, [&](Entry*) { any = true; });
+  return any;
 }
 
 void SubscriptionService::persist(const std::vector<CommittedChange>& changes, int64_t time,
@@ -685,21 +762,8 @@ void SubscriptionService::match(const Pending& p) {
     auto t = tenants_.find(p.tenant);
     if (t == tenants_.end()) return;
     const TenantSubs& subs = *t->second;
-    std::unordered_set<Entry*> seen;
-    auto take = [&](const std::vector<Entry*>& v) {
-      for (Entry* e : v) {
-        if (seen.insert(e).second) candidates.push_back(subs.by_id.at(e->def->id));
-      }
-    };
-    const Entity* any = p.after ? p.after.get() : p.before.get();
-    if (auto it = subs.by_entity_id.find(any->id); it != subs.by_entity_id.end()) take(it->second);
-    for (const Entity* e : {p.before.get(), p.after.get()}) {
-      if (e == nullptr) continue;
-      for (Atom type : e->types) {
-        if (auto it = subs.by_type.find(type); it != subs.by_type.end()) take(it->second);
-      }
-    }
-    take(subs.others);
+    subs.for_each_candidate(p.before.get(), p.after.get(),
+                            [&](Entry* e) { candidates.push_back(subs.by_id.at(e->def->id)); });
   }
   for (const auto& e : candidates) {
     const Subscription& s = *e->def;

@@ -4,8 +4,9 @@
 //
 // Matching runs on a thread of its own: the change feed's published moment only queues the
 // group's changes (snapshots, cheap to keep), so a write never waits for matching, rendering or
-// a receiver. Candidates come from indexes by entity id and by entity type; only subscriptions
-// that name neither (idPattern alone, or watchedAttributes alone) are tried for every change.
+// a receiver. Candidates come from indexes by entity id, by entity type (spatially within a type
+// for a geoQ with a bounded area) and by watched attribute; only the rest (an idPattern alone,
+// `*`, a geoQ that cannot prune) are tried for every change.
 //
 // Durable notifications: a group's changes that some subscription may be watching are also
 // written, in the group's own transaction, as an outbox record (kind "outbox"), deleted once

@@ -250,6 +250,56 @@ class Notifications(unittest.TestCase):
         finally:
             receiver.close()
 
+    def test_geo_and_watched_attribute_subscriptions_see_what_concerns_them(self):
+        """Subscriptions indexed spatially (a type and a geoQ) and by watched attribute (no
+        entities) are notified exactly as an unindexed check would be."""
+        receiver = Receiver()
+        try:
+            with Server() as server:
+                places = {"tokyo": [139.767, 35.681], "osaka": [135.5, 34.69],
+                          "sapporo": [141.35, 43.06]}
+                for name, point in places.items():
+                    s = subscription(f"urn:ngsi-ld:Subscription:{name}", receiver.url,
+                                     watchedAttributes=["location"])
+                    s["geoQ"] = {"geometry": "Point", "coordinates": point,
+                                 "georel": "near;maxDistance==5000"}
+                    self.assertEqual(server.request("POST", SUBS, s).status, 201)
+                # Not near Sapporo: its matches lie anywhere, so it is tried for every change.
+                s = subscription("urn:ngsi-ld:Subscription:far", receiver.url,
+                                 watchedAttributes=["location"])
+                s["geoQ"] = {"geometry": "Point", "coordinates": places["sapporo"],
+                             "georel": "near;minDistance==100000"}
+                self.assertEqual(server.request("POST", SUBS, s).status, 201)
+                s = {"id": "urn:ngsi-ld:Subscription:colour", "type": "Subscription",
+                     "watchedAttributes": ["colour"],
+                     "notification": {"endpoint": {"uri": receiver.url}}}
+                self.assertEqual(server.request("POST", SUBS, s).status, 201, s)
+
+                def move(lon, lat):
+                    r = server.request("PATCH", f"{ENTITIES}/urn:ngsi-ld:Vehicle:1/attrs", {
+                        "location": {"type": "GeoProperty",
+                                     "value": {"type": "Point", "coordinates": [lon, lat]}}})
+                    self.assertEqual(r.status, 204, r)
+
+                v = vehicle(1, 10)
+                v["location"] = {"type": "GeoProperty",
+                                 "value": {"type": "Point", "coordinates": [139.77, 35.68]}}
+                self.assertEqual(server.create(v).status, 201)  # near Tokyo; colour created
+                move(135.501, 34.691)  # to Osaka
+                move(10, 50)  # far from all three
+                r = server.request("PATCH", f"{ENTITIES}/urn:ngsi-ld:Vehicle:1/attrs",
+                                   {"colour": {"type": "Property", "value": "blue"}})
+                self.assertEqual(r.status, 204, r)
+                got = receiver.wait_for(7)
+                time.sleep(0.5)
+                got = receiver.wait_for(8, timeout=0.1)
+                fired = sorted(b["subscriptionId"].rsplit(":", 1)[1] for _, b in got)
+                # far: more than 100 km from Sapporo at all three places.
+                self.assertEqual(fired,
+                                 ["colour", "colour", "far", "far", "far", "osaka", "tokyo"])
+        finally:
+            receiver.close()
+
     def test_periodic_notifications_carry_what_matches_now(self):
         receiver = Receiver()
         try:

@@ -133,8 +133,6 @@ class SubscriptionApi(unittest.TestCase):
                 (subscription("urn:ngsi-ld:Subscription:c", "http://127.0.0.1:9/x",
                               timeInterval=10, watchedAttributes=["speed"]), 400,
                  "timeInterval"),
-                (subscription("urn:ngsi-ld:Subscription:c", "mqtt://127.0.0.1:1883/t"), 422,
-                 "mqtt"),
                 (subscription("urn:ngsi-ld:Subscription:c", "mqtt://127.0.0.1:1883"), 400,
                  "topic"),
                 (subscription("urn:ngsi-ld:Subscription:c", "mqtt://127.0.0.1:1883/a/+"), 400,

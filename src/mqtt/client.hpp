@@ -64,7 +64,8 @@ class MqttClient {
   // `done` is called with the reason before submit() returns true.
   bool submit(Publish p, Done done);
   // Ends every publish still waiting or in flight with the error "client stopped", closes the
-  // connections and joins their threads. Idempotent.
+  // connections and joins their threads (one resolving a broker's name finishes that first).
+  // Idempotent.
   void stop();
 
   size_t outstanding() const;  // publishes waiting or in flight

@@ -2,7 +2,8 @@
 // loopback port; the tests skip when it is not installed) and against sockets that refuse or
 // never answer: publishes arrive with their QoS and protocol version, a broker that never
 // answers or is down costs each publish its timeout and delays nobody else, wrong credentials
-// fail at once, a restarted broker is reconnected to, and the bounds and stop() end as they say.
+// fail at once, a restarted broker is reconnected to, an idle connection closes and the next
+// publish opens another, and the bounds and stop() end as they say.
 #include "mqtt/client.hpp"
 
 #include <arpa/inet.h>
@@ -344,6 +345,29 @@ TEST_F(MqttClientTest, ARestartedBrokerIsConnectedToAgain) {
   auto msgs = sub.wait(1);
   ASSERT_GE(msgs.size(), 1u);
   EXPECT_EQ(msgs.back().payload, "after");
+}
+
+TEST_F(MqttClientTest, AnIdleConnectionClosesAndTheNextPublishOpensAnother) {
+  Broker broker;
+  Subscriber sub(broker, "t");
+  Outcomes got;
+  MqttClient::Options o;
+  o.idle_close_ms = 200;
+  MqttClient client(o);
+  ASSERT_TRUE(client.submit(publish(broker.url("t"), "one", 1), got.add()));
+  ASSERT_EQ(got.wait(1).size(), 1u);
+  EXPECT_EQ(client.connections(), 1u);
+  for (int i = 0; i < 100 && client.connections() != 0; ++i)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(client.connections(), 0u);
+  ASSERT_TRUE(client.submit(publish(broker.url("t"), "two", 1), got.add()));
+  auto all = got.wait(2);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_TRUE(all[1].ok()) << all[1].error;
+  EXPECT_EQ(client.connections(), 1u);
+  auto msgs = sub.wait(2);
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[1].payload, "two");
 }
 
 TEST_F(MqttClientTest, ABadUrlFailsBeforeSubmitReturns) {

@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -92,6 +94,12 @@ const std::vector<Option>& options() {
                   "folder of @context documents answered for their URLs with no network; its "
                   "file 'index' has lines 'URL = FILE' (docs/jsonld.md)",
                   (void)0),
+    STRING_OPTION("notify-ca-file", "TSUNAGU_NOTIFY_CA_FILE", notify_ca_file,
+                  "PEM file of the CA certificates that https and mqtts notification "
+                  "receivers' certificates are checked against; empty: the system's "
+                  "(/etc/ssl/certs)",
+                  if (!v.empty() && ::access(v.c_str(), R_OK) != 0) return Status::InvalidRequest(
+                      "--notify-ca-file: cannot read '" + v + "'")),
     INT_OPTION("max-entity-attributes", "TSUNAGU_MAX_ENTITY_ATTRIBUTES", max_entity_attributes,
                size_t{1}, size_t{100000000},
                "attribute instances one entity may hold (a write that would leave more is 400)"),

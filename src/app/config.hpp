@@ -27,6 +27,7 @@ struct Config {
   std::string context_dir;                        // preloaded @contexts (none when empty)
   std::string context_hosts;                      // comma-separated; empty: any host
   std::string context_private_networks = "deny";  // allow | deny
+  std::string notify_ca_file;  // CA certificates for https and mqtts notifications; empty: system's
   size_t max_entity_attributes = 10000;
   size_t max_geometry_positions = 100000;
   int default_limit = 20;

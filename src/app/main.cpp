@@ -11,6 +11,7 @@
 
 #include "app/config.hpp"
 #include "app/context_files.hpp"
+#include "app/notification_transport.hpp"
 #include "common/log.hpp"
 #include "common/memory.hpp"
 #include "common/metrics.hpp"
@@ -25,6 +26,7 @@
 #include "http/context_loader.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "mqtt/client.hpp"
 #include "ngsild/format/render_cache.hpp"
 #include "ngsild/geo/geometry.hpp"
 #include "ngsild/jsonld/context.hpp"
@@ -110,26 +112,21 @@ int run(const app::Config& cfg) {
   ngsild::jsonld::ContextCache contexts(std::make_shared<HttpDocumentLoader>(fetch), co,
                                         std::make_shared<app::HostedContextFiles>(cfg.data_dir));
 
-  // Notifications: an outbound HTTP client, per-subscription delivery queues, and the
+  // Notifications: outbound HTTP and MQTT clients, per-subscription delivery queues, and the
   // subscriptions themselves, which the store's records fill before the writer starts.
-  http::HttpClient notify_client;
+  http::HttpClient::Options hco;
+  hco.ca_file = cfg.notify_ca_file;
+  http::HttpClient notify_client(hco);
+  mqtt::MqttClient::Options mco;
+  mco.ca_file = cfg.notify_ca_file;
+  mqtt::MqttClient mqtt_client(mco);
+  app::NotificationTransport transport(notify_client, mqtt_client);
   engine::SubscriptionService* subscriptions_ptr = nullptr;
   engine::Delivery delivery(
       {},
-      [&notify_client](const engine::Delivery::Message& m,
-                       std::function<void(engine::Delivery::Result)> done) {
-        http::HttpClient::Request r;
-        r.url = m.url;
-        r.body = m.body;
-        r.timeout_ms = m.timeout_ms;
-        for (const auto& [name, value] : m.headers)
-          r.headers.push_back({name, value});
-        bool queued = notify_client.submit(std::move(r), [done](http::HttpClient::Outcome&& o) {
-          std::string error = o.error;
-          if (error.empty() && !o.ok()) error = "the receiver answered " + std::to_string(o.status);
-          done({o.ok(), o.status, std::move(error)});
-        });
-        if (!queued) done({false, 0, "the outbound queue is full"});
+      [&transport](const engine::Delivery::Message& m,
+                   std::function<void(engine::Delivery::Result)> done) {
+        transport.send(m, std::move(done));
       },
       [&subscriptions_ptr](const std::string& key, const engine::Delivery::Result& r, bool final) {
         if (subscriptions_ptr != nullptr) subscriptions_ptr->report(key, r, final);
@@ -148,13 +145,15 @@ int run(const app::Config& cfg) {
   struct StopNotifications {
     engine::SubscriptionService& subscriptions;
     http::HttpClient& client;
+    mqtt::MqttClient& mqtt;
     engine::Delivery& delivery;
     ~StopNotifications() {
       subscriptions.close();
       client.stop();
+      mqtt.stop();
       delivery.stop();
     }
-  } stop_notifications{subscriptions, notify_client, delivery};
+  } stop_notifications{subscriptions, notify_client, mqtt_client, delivery};
   auto loaded = engine::load_state(
       **store, tenants,
       {{std::string(engine::SubscriptionService::kRecordKind),

@@ -3,7 +3,8 @@
 // and a failed one is retried with growing pauses before the next is sent. A slow or dead
 // receiver holds its own queue and nobody else's. Queues are bounded: when a subscription's is
 // full, the oldest waiting message is dropped and reported as failed (docs/subscriptions.md).
-// The transport (HTTP now, MQTT later) is handed in by app/, so the engine knows no protocol.
+// The transport (HTTP or MQTT, by the URL's scheme) is handed in by app/, so the engine knows no
+// protocol.
 // Thread-safe.
 #pragma once
 
@@ -35,6 +36,9 @@ class Delivery {
     // forgotten) or when the Delivery is destroyed: what it points to learns so by its
     // destructor. Durable notifications use it to know when a change is settled.
     std::shared_ptr<void> receipt;
+    // How the transport itself is to be set up (the endpoint's notifierInfo: MQTT-Version,
+    // MQTT-QoS); the transport reads the keys it knows.
+    std::vector<std::pair<std::string, std::string>> notifier_info;
   };
   struct Result {
     bool ok = false;

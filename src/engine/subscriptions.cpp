@@ -918,6 +918,8 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e,
   if (!tenant.empty()) m.headers.push_back({"NGSILD-Tenant", tenant});
   for (const auto& kv : s.notification.endpoint.receiver_info)
     m.headers.push_back({kv.key, kv.value});
+  for (const auto& kv : s.notification.endpoint.notifier_info)
+    m.notifier_info.push_back({kv.key, kv.value});
   if (s.notification.endpoint.timeout_ms) {
     m.timeout_ms = static_cast<int>(std::max(1.0, *s.notification.endpoint.timeout_ms));
   }

@@ -68,6 +68,7 @@ struct HttpClient::State {
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(std::min(t->req.timeout_ms, options.connect_timeout_ms)));
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    if (!options.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_file.c_str());
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &State::write_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());

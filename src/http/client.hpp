@@ -24,6 +24,7 @@ class HttpClient {
     size_t max_queued = 100000;
     int connect_timeout_ms = 3000;
     size_t max_response_bytes = 64 << 10;  // a response body beyond this is cut off (not kept)
+    std::string ca_file;  // https: PEM file of the CA certificates to trust; empty: libcurl's
   };
   struct Request {
     std::string url;  // http or https; nothing else is fetched, redirects are not followed

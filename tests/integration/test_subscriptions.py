@@ -140,8 +140,10 @@ class SubscriptionApi(unittest.TestCase):
                 (subscription("urn:ngsi-ld:Subscription:c", "http://127.0.0.1:9/x",
                               timeInterval=10, watchedAttributes=["speed"]), 400,
                  "timeInterval"),
-                (subscription("urn:ngsi-ld:Subscription:c", "mqtt://127.0.0.1:1883/t"), 422,
-                 "mqtt"),
+                (subscription("urn:ngsi-ld:Subscription:c", "mqtt://127.0.0.1:1883"), 400,
+                 "topic"),
+                (subscription("urn:ngsi-ld:Subscription:c", "mqtt://127.0.0.1:1883/a/+"), 400,
+                 "wildcard"),
                 (subscription("urn:ngsi-ld:Subscription:c", "http://127.0.0.1:9/x") | {
                     "notification": {"showChanges": True, "endpoint": {
                         "uri": "http://127.0.0.1:9/x"}}}, 422, "showChanges"),

@@ -49,11 +49,6 @@ Status deliverable(const sub::Subscription& s) {
         "notification.join: linked entities in notifications are not "
         "supported yet");
   }
-  const std::string& uri = s.notification.endpoint.uri;
-  if (uri.rfind("http://", 0) != 0 && uri.rfind("https://", 0) != 0) {
-    return Status::NotSupported("notification.endpoint.uri: '" + uri.substr(0, 200) +
-                                "': only http and https endpoints are supported yet");
-  }
   return Status::Ok();
 }
 

@@ -147,6 +147,17 @@ Result<Endpoint> read_endpoint(const JsonValue& v) {
       if (scheme != "http" && scheme != "https" && scheme != "mqtt" && scheme != "mqtts") {
         return bad(where + ": scheme '" + scheme + "' is not http, https, mqtt or mqtts");
       }
+      if (scheme == "mqtt" || scheme == "mqtts") {
+        // §7.2: mqtt[s]://[user[:password]@]host[:port]/topic, and a publish names one topic.
+        std::string_view rest = std::string_view(*s).substr(scheme.size() + 1);
+        size_t slash = rest.rfind("//", 0) == 0 ? rest.find('/', 2) : std::string_view::npos;
+        if (slash == std::string_view::npos || slash + 1 == rest.size()) {
+          return bad(where + ": '" + *s + "' names no MQTT topic (mqtt[s]://host[:port]/topic)");
+        }
+        if (rest.find_first_of("+#", slash) != std::string_view::npos) {
+          return bad(where + ": the MQTT topic of '" + *s + "' holds a wildcard ('+' or '#')");
+        }
+      }
       e.uri = std::move(*s);
       has_uri = true;
     } else if (key == "accept") {

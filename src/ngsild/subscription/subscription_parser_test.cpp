@@ -150,6 +150,20 @@ TEST_F(SubscriptionParserTest, SuiteRefusalsAreBadRequestData) {
             ErrorKind::kBadRequestData);
 }
 
+TEST_F(SubscriptionParserTest, MqttEndpointsNameOneTopic) {
+  auto with_uri = [](std::string_view uri) {
+    return R"({"type":"Subscription","entities":[{"type":"Building"}],"notification":{)"
+           R"("endpoint":{"uri":")" +
+           std::string(uri) + R"("}}})";
+  };
+  EXPECT_TRUE(parse(with_uri("mqtt://user:pw@broker:1884/city/bins")).ok());
+  EXPECT_TRUE(parse(with_uri("MQTTS://broker/t")).ok());
+  for (std::string_view bad : {"mqtt://broker", "mqtt://broker/", "mqtts://broker:8883",
+                               "mqtt://broker/a/+/c", "mqtt://broker/a/#", "mqtt:broker/t"}) {
+    EXPECT_EQ(refusal(with_uri(bad)), ErrorKind::kBadRequestData) << bad;
+  }
+}
+
 TEST_F(SubscriptionParserTest, MemberRulesOfTheSpecification) {
   auto with = [](std::string_view extra,
                  std::string_view notification = R"({"endpoint":{"uri":"http://h/n"}})") {

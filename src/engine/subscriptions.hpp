@@ -83,10 +83,12 @@ class SubscriptionService final : public ChangeListener {
   // Periodic subscriptions (timeInterval): every interval, the entities that match now.
   void periodic_loop();
   void notify_periodic(const std::string& tenant, Entry& e, int64_t now);
-  // Renders a notification of `data` (or of `deleted`, an entity gone) and queues it.
+  // Renders a notification of `data` (or of `deleted`, an entity gone) and queues it. `before`:
+  // the entity before the change `data` shows (one entity), whose values showChanges adds;
+  // null for a creation or a periodic notification.
   void notify(const std::string& tenant, const Entry& e,
               const std::vector<const ngsild::Entity*>& data, const ngsild::Entity* deleted,
-              int64_t now);
+              const ngsild::Entity* before, int64_t now);
   // Record work that stores `next` (null: deletes) under (tenant, id) once `check` passes
   // against the definition the committing thread last decided.
   void write(std::string tenant, std::string id,

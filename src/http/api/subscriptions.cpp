@@ -34,21 +34,6 @@ Result<std::string> subscription_id(const Prepared& p) {
 
 // What this server cannot deliver yet is refused rather than accepted and never notified.
 Status deliverable(const sub::Subscription& s) {
-  const sub::NotificationParams& n = s.notification;
-  // Creations have no previous values: showChanges changes nothing for them.
-  const sub::TriggerSet with_previous =
-      sub::bit(sub::Trigger::kEntityUpdated) | sub::bit(sub::Trigger::kEntityDeleted) |
-      sub::bit(sub::Trigger::kAttributeUpdated) | sub::bit(sub::Trigger::kAttributeDeleted);
-  if (n.show_changes.value_or(false) && (s.triggers() & with_previous) != 0) {
-    return Status::NotSupported(
-        "notification.showChanges: previous values are not supported yet (only with the "
-        "entityCreated and attributeCreated triggers, which have none)");
-  }
-  if (n.join && *n.join != "@none") {
-    return Status::NotSupported(
-        "notification.join: linked entities in notifications are not "
-        "supported yet");
-  }
   const std::string& uri = s.notification.endpoint.uri;
   if (uri.rfind("http://", 0) != 0 && uri.rfind("https://", 0) != 0) {
     return Status::NotSupported("notification.endpoint.uri: '" + uri.substr(0, 200) +

@@ -93,10 +93,14 @@ class EntityService {
   void purge(std::string tenant, ngsild::query::EntityQuery q, std::vector<Atom> drop,
              std::vector<Atom> keep, Done done);
 
+  // Readies `o` for the Linked Entity retrieval it asks for (§4.5.23; nothing when it asks for
+  // none): linked entities are `tenant`'s current ones, within a fresh JoinBudget. The reads
+  // above call it; notifications do too (engine/subscriptions.cpp).
+  static void prepare_join(const Tenant& tenant, ngsild::RenderOptions& o);
+
  private:
   using Mutate = std::function<Status(Entity& e, int64_t now)>;
   Result<Tenant*> find_tenant(std::string_view name) const;
-  static void prepare_join(const Tenant& tenant, ngsild::RenderOptions& o);
   // Applies `mutate` to a copy of the existing entity (404 when absent or of another type).
   void modify(Target t, Mutate mutate, Done done);
 

@@ -11,12 +11,15 @@
 #include "common/json_writer.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "engine/entity_service.hpp"
 #include "engine/query_engine.hpp"
 #include "engine/tenant.hpp"
 #include "engine/writer.hpp"
 #include "ngsild/format/entity_renderer.hpp"
+#include "ngsild/format/response_body.hpp"
 #include "ngsild/geo/query_index.hpp"
 #include "ngsild/query/entity_query.hpp"
+#include "ngsild/subscription/notification_data.hpp"
 #include "ngsild/subscription/notification_trigger.hpp"
 #include "ngsild/subscription/subscription_codec.hpp"
 #include "store/codec/entity_codec.hpp"
@@ -129,81 +132,6 @@ std::string notification_id() {
       id += kHex[v & 15];
   }
   return id;
-}
-
-// The representation NotificationParams asks for (§5.2.14), in `ctx`'s names.
-ngsild::RenderOptions render_options(const sub::Subscription& s,
-                                     const ngsild::jsonld::Context* ctx) {
-  ngsild::RenderOptions o;
-  o.ctx = ctx;
-  const sub::NotificationParams& n = s.notification;
-  o.format = n.format.value_or(ngsild::Format::kNormalized);
-  o.sys_attrs = n.sys_attrs.value_or(false);
-  if (s.lang) o.lang = *s.lang;
-  // datasetId selects the instances a notification shows, as it does a query's (§4.5.5).
-  if (!s.dataset_ids.empty()) {
-    o.dataset_filter = true;
-    for (const std::string& d : s.dataset_ids) {
-      Atom a = d == "@none" ? Atom::intern("@none") : Atom::find(d);
-      if (!a.empty()) o.dataset_ids.push_back(a);
-    }
-  }
-  ngsild::Projection& pr = o.projection;
-  if (!n.attributes.empty()) {
-    pr.pick = pr.pick_id = pr.pick_type = pr.pick_scope = true;
-    pr.pick_attrs = n.attributes;
-  }
-  auto apply = [](const std::vector<sub::Member>& members, bool pick, ngsild::Projection& p) {
-    if (members.empty()) return;
-    if (pick) p.pick = true;
-    for (const sub::Member& m : members) {
-      switch (m.kind) {
-        case sub::Member::Kind::kId:
-          (pick ? p.pick_id : p.omit_id) = true;
-          break;
-        case sub::Member::Kind::kType:
-          (pick ? p.pick_type : p.omit_type) = true;
-          break;
-        case sub::Member::Kind::kScope:
-          (pick ? p.pick_scope : p.omit_scope) = true;
-          break;
-        case sub::Member::Kind::kAttribute:
-          (pick ? p.pick_attrs : p.omit_attrs).push_back(m.attribute);
-          break;
-        case sub::Member::Kind::kLinked:  // linked entities are not followed in notifications
-          break;
-      }
-    }
-  };
-  apply(n.pick, true, pr);
-  apply(n.omit, false, pr);
-  return o;
-}
-
-// The entity after an attributeDeleted change as its notification shows it (§5.11): each
-// deleted instance of `names` present again, with the value "urn:ngsi-ld:null".
-Entity with_deleted_attributes(const Entity& before, const Entity& after,
-                               const std::vector<Atom>& names) {
-  Entity shown = after;
-  for (const ngsild::Attribute& a : before.attrs) {
-    if (std::find(names.begin(), names.end(), a.name) == names.end()) continue;
-    bool kept = std::any_of(after.attrs.begin(), after.attrs.end(), [&](const auto& b) {
-      return b.name == a.name && b.dataset_id == a.dataset_id;
-    });
-    if (kept) continue;
-    ngsild::Attribute gone;
-    gone.kind = a.kind == ngsild::AttrKind::kRelationship ? ngsild::AttrKind::kRelationship
-                                                          : ngsild::AttrKind::kProperty;
-    gone.name = a.name;
-    gone.dataset_id = a.dataset_id;
-    gone.value = ngsild::Value::string("urn:ngsi-ld:null");
-    // Instances of one name stay adjacent (ngsild/model/entity.hpp).
-    auto last = std::find_if(shown.attrs.rbegin(), shown.attrs.rend(),
-                             [&](const auto& b) { return b.name == a.name; });
-    shown.attrs.insert(last == shown.attrs.rend() ? shown.attrs.end() : last.base(),
-                       std::move(gone));
-  }
-  return shown;
 }
 
 }  // namespace
@@ -780,14 +708,14 @@ void SubscriptionService::match(const Pending& p) {
       id = "urn:ngsi-ld:Notification:" + p.ticket->key + "-" + std::to_string(p.index) + "-" +
            hex16(fnv1a(s.id));
     }
-    if (p.after && firing->trigger == sub::Trigger::kAttributeDeleted) {
-      Entity shown = with_deleted_attributes(*p.before, *p.after, firing->attributes);
-      notify(p.tenant, *e, {&shown}, nullptr, p.time, std::move(id), p.ticket);
-    } else if (p.after) {
-      notify(p.tenant, *e, {p.after.get()}, nullptr, p.time, std::move(id), p.ticket);
-    } else {
-      notify(p.tenant, *e, {}, p.before.get(), p.time, std::move(id), p.ticket);
+    if (!p.after) {
+      notify(p.tenant, *e, {}, p.before.get(), nullptr, p.time, std::move(id), p.ticket);
+      continue;
     }
+    std::optional<Entity> shown;
+    if (p.before) shown = sub::with_deleted_attributes(*p.before, *p.after, firing->attributes);
+    notify(p.tenant, *e, {shown ? &*shown : p.after.get()}, nullptr, p.before.get(), p.time,
+           std::move(id), p.ticket);
   }
 }
 
@@ -842,17 +770,26 @@ void SubscriptionService::notify_periodic(const std::string& tenant, Entry& e, i
   std::vector<const Entity*> data;
   for (const auto& entity : r.entities)
     data.push_back(entity.get());
-  notify(tenant, e, data, nullptr, now);
+  notify(tenant, e, data, nullptr, nullptr, now);
 }
 
 void SubscriptionService::notify(const std::string& tenant, const Entry& e,
-                                 const std::vector<const Entity*>& data, const Entity* before,
-                                 int64_t now, std::string id, std::shared_ptr<void> receipt) {
+                                 const std::vector<const Entity*>& data, const Entity* deleted,
+                                 const Entity* before, int64_t now, std::string id,
+                                 std::shared_ptr<void> receipt) {
   const Subscription& s = *e.def;
   const std::string& accept = s.notification.endpoint.effective_accept();
   const bool geojson = accept == "application/geo+json";
   const bool ld = accept == "application/ld+json";
-  ngsild::RenderOptions o = render_options(s, e.ctx.get());
+  ngsild::RenderOptions o = sub::notification_render_options(s, e.ctx.get());
+  if (sub::shows_changes(s)) o.previous = deleted != nullptr ? deleted : before;
+  if (o.join != ngsild::Join::kNone) {
+    // Linked entities as the tenant holds them now, as a query would find them (§4.5.23).
+    if (const Tenant* t = tenant_registry_.find(tenant))
+      EntityService::prepare_join(*t, o);
+    else
+      o.join = ngsild::Join::kNone;
+  }
   std::string body;
   JsonWriter w(body);
   w.begin_object();
@@ -865,24 +802,11 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e,
   w.key("notifiedAt");
   w.string(format_datetime(now));
   w.key("data");
-  if (before != nullptr) {
-    // A deleted entity: what identifies it, and when it went (§5.11).
+  if (deleted != nullptr) {
+    // What identifies the entity and when it went (§5.11), in an array whatever the Accept.
+    o.with_context = ld;
     w.begin_array();
-    w.begin_object();
-    w.key("id");
-    w.string(before->id);
-    w.key("type");
-    if (before->types.size() == 1) {
-      w.string(e.ctx->compact(before->types[0]));
-    } else {
-      w.begin_array();
-      for (Atom t : before->types)
-        w.string(e.ctx->compact(t));
-      w.end_array();
-    }
-    w.key("deletedAt");
-    w.string(format_datetime(now));
-    w.end_object();
+    ngsild::render_deleted_entity(*deleted, now, o, w);
     w.end_array();
   } else if (geojson) {
     w.begin_object();
@@ -902,9 +826,14 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e,
     w.begin_array();
     for (const Entity* entity : data)
       ngsild::render_entity(*entity, o, w);
+    ngsild::render_flat_linked(data, o, w);
     w.end_array();
   }
   w.end_object();
+  if (o.join_budget && o.join_budget->exhausted) {
+    log::warn("notification_join_incomplete",
+              {{"subscription", s.id}, {"detail", "more linked entities than one body may hold"}});
+  }
 
   Delivery::Message m;
   m.url = s.notification.endpoint.uri;

@@ -112,11 +112,14 @@ class SubscriptionService final : public ChangeListener {
   // Periodic subscriptions (timeInterval): every interval, the entities that match now.
   void periodic_loop();
   void notify_periodic(const std::string& tenant, Entry& e, int64_t now);
-  // Renders a notification of `data` (or of `deleted`, an entity gone) and queues it. `id` is
-  // the notification's (a fresh one when empty); `receipt` rides with the message.
+  // Renders a notification of `data` (or of `deleted`, an entity gone) and queues it. `before`:
+  // the entity before the change `data` shows (one entity), whose values showChanges adds;
+  // null for a creation or a periodic notification. `id` is the notification's (a fresh one
+  // when empty); `receipt` rides with the message.
   void notify(const std::string& tenant, const Entry& e,
               const std::vector<const ngsild::Entity*>& data, const ngsild::Entity* deleted,
-              int64_t now, std::string id = {}, std::shared_ptr<void> receipt = nullptr);
+              const ngsild::Entity* before, int64_t now, std::string id = {},
+              std::shared_ptr<void> receipt = nullptr);
   // Whether a subscription of `t` may be watching the change from `before` to `after`.
   static bool watched(const TenantSubs& t, const ngsild::Entity* before,
                       const ngsild::Entity* after);

@@ -145,11 +145,11 @@ class SubscriptionApi(unittest.TestCase):
                 (subscription("urn:ngsi-ld:Subscription:c", "mqtt://127.0.0.1:1883/a/+"), 400,
                  "wildcard"),
                 (subscription("urn:ngsi-ld:Subscription:c", "http://127.0.0.1:9/x") | {
-                    "notification": {"showChanges": True, "endpoint": {
-                        "uri": "http://127.0.0.1:9/x"}}}, 422, "showChanges"),
+                    "notification": {"showChanges": True, "format": "keyValues", "endpoint": {
+                        "uri": "http://127.0.0.1:9/x"}}}, 400, "showChanges"),
                 (subscription("urn:ngsi-ld:Subscription:c", "http://127.0.0.1:9/x") | {
-                    "notification": {"join": "flat", "endpoint": {
-                        "uri": "http://127.0.0.1:9/x"}}}, 422, "join"),
+                    "notification": {"join": "flat", "joinLevel": 9, "endpoint": {
+                        "uri": "http://127.0.0.1:9/x"}}}, 400, "joinLevel"),
             ]:
                 r = server.request("POST", SUBS, body)
                 self.assertEqual(r.status, status, (body, r))
@@ -505,6 +505,170 @@ class DurableNotifications(unittest.TestCase):
             shutil.rmtree(data, ignore_errors=True)
         finally:
             receiver.close()
+
+
+NULL = "urn:ngsi-ld:null"
+
+
+def by_subscription(got):
+    """The notified data of each subscription, in the order received."""
+    out = {}
+    for _, body in got:
+        out.setdefault(body["subscriptionId"], []).append(body["data"])
+    return out
+
+
+class ShowChanges(unittest.TestCase):
+    """showChanges (§5.2.14): each changed attribute instance carries its previous payload,
+    per kind and per datasetId; deletions show NGSI-LD Null beside what was there."""
+
+    CAR = {"id": "urn:ngsi-ld:Vehicle:sc", "type": "Vehicle",
+           "speed": {"type": "Property", "value": 10},
+           "owner": {"type": "Relationship", "object": "urn:ngsi-ld:Person:Ann"},
+           "name": {"type": "LanguageProperty", "languageMap": {"en": "Swift", "ja": "速い"}},
+           "temp": [{"type": "Property", "value": 20},
+                    {"type": "Property", "value": 21, "datasetId": "urn:ngsi-ld:ds:gps"}],
+           "colour": {"type": "Property", "value": "red"}}
+
+    def test_updates_and_deletions_carry_previous_values(self):
+        receiver = Receiver()
+        car = "urn:ngsi-ld:Vehicle:sc"
+        attrs = f"{ENTITIES}/{car}/attrs"
+        try:
+            with Server() as server:
+                triggers = ["attributeUpdated", "attributeDeleted", "entityDeleted"]
+                for sid, fmt in [("normalized", "normalized"), ("concise", "concise")]:
+                    s = subscription(f"urn:ngsi-ld:Subscription:{sid}", receiver.url,
+                                     notificationTrigger=triggers)
+                    s["notification"] |= {"showChanges": True, "format": fmt}
+                    r = server.request("POST", SUBS, s)
+                    self.assertEqual(r.status, 201, r)
+                self.assertEqual(server.create(self.CAR).status, 201)
+                steps = [
+                    ("PATCH", attrs, {"speed": {"type": "Property", "value": 30}}),
+                    ("PATCH", attrs, {"owner": {"type": "Relationship",
+                                                "object": "urn:ngsi-ld:Person:Bob"}}),
+                    ("PATCH", attrs, {"name": {"type": "LanguageProperty",
+                                               "languageMap": {"en": "Quick"}}}),
+                    ("PATCH", attrs, {"temp": {"type": "Property", "value": 25,
+                                               "datasetId": "urn:ngsi-ld:ds:gps"}}),
+                    ("DELETE", f"{attrs}/speed", None),
+                    ("DELETE", f"{attrs}/name", None),
+                    ("DELETE", f"{attrs}/temp?datasetId=urn:ngsi-ld:ds:gps", None),
+                    ("DELETE", f"{ENTITIES}/{car}", None),
+                ]
+                for method, path, body in steps:
+                    r = server.request(method, path, body)
+                    self.assertEqual(r.status, 204, (method, path, r))
+                got = by_subscription(receiver.wait_for(2 * len(steps)))
+                normalized = [d[0] for d in got["urn:ngsi-ld:Subscription:normalized"]]
+                concise = [d[0] for d in got["urn:ngsi-ld:Subscription:concise"]]
+                self.assertEqual((len(normalized), len(concise)), (len(steps), len(steps)))
+        finally:
+            receiver.close()
+
+        upd_speed, upd_owner, upd_name, upd_temp, del_speed, del_name, del_temp, gone = \
+            normalized
+        self.assertEqual(upd_speed["speed"], {"type": "Property", "value": 30,
+                                              "previousValue": 10})
+        self.assertEqual(upd_speed["colour"], {"type": "Property", "value": "red"},
+                         "an attribute that did not change has no previous value")
+        self.assertEqual(upd_owner["owner"], {"type": "Relationship",
+                                              "object": "urn:ngsi-ld:Person:Bob",
+                                              "previousObject": "urn:ngsi-ld:Person:Ann"})
+        self.assertEqual(upd_name["name"], {
+            "type": "LanguageProperty", "languageMap": {"en": "Quick"},
+            "previousLanguageMap": {"en": "Swift", "ja": "速い"}})
+        # Each datasetId instance against its own: only the gps one changed.
+        self.assertEqual(upd_temp["temp"], [
+            {"type": "Property", "value": 20},
+            {"type": "Property", "value": 25, "datasetId": "urn:ngsi-ld:ds:gps",
+             "previousValue": 21}])
+        self.assertEqual(del_speed["speed"], {"type": "Property", "value": NULL,
+                                              "previousValue": 30})
+        self.assertEqual(del_name["name"], {
+            "type": "LanguageProperty", "languageMap": {"@none": NULL},
+            "previousLanguageMap": {"en": "Quick"}})
+        self.assertEqual(del_temp["temp"], [
+            {"type": "Property", "value": 20},
+            {"type": "Property", "value": NULL, "datasetId": "urn:ngsi-ld:ds:gps",
+             "previousValue": 25}])
+        # A deleted entity: its id, type, deletedAt and every attribute it had, deleted.
+        self.assertIn("deletedAt", gone)
+        self.assertEqual(gone["owner"], {"type": "Relationship", "object": NULL,
+                                         "previousObject": "urn:ngsi-ld:Person:Bob"})
+        self.assertEqual(gone["colour"], {"type": "Property", "value": NULL,
+                                          "previousValue": "red"})
+        self.assertEqual(gone["temp"], {"type": "Property", "value": NULL,
+                                        "previousValue": 20})
+        self.assertEqual(sorted(gone), ["colour", "deletedAt", "id", "owner", "temp", "type"])
+
+        # Concise: no "type", and a changed attribute is never written bare.
+        self.assertEqual(concise[0]["speed"], {"value": 30, "previousValue": 10})
+        self.assertEqual(concise[0]["colour"], "red")
+        self.assertEqual(concise[1]["owner"], {"object": "urn:ngsi-ld:Person:Bob",
+                                               "previousObject": "urn:ngsi-ld:Person:Ann"})
+        self.assertEqual(concise[5]["name"], {"languageMap": {"@none": NULL},
+                                              "previousLanguageMap": {"en": "Quick"}})
+
+
+class JoinInNotifications(unittest.TestCase):
+    """join and joinLevel (§5.2.14, §4.5.23): the entities a notified entity links to, flat
+    (beside it in data) or inline (inside its Relationship), as far as joinLevel reaches."""
+
+    ENTITIES = [
+        {"id": "urn:ngsi-ld:Country:fr", "type": "Country",
+         "name": {"type": "Property", "value": "France"}},
+        {"id": "urn:ngsi-ld:City:paris", "type": "City",
+         "name": {"type": "Property", "value": "Paris"},
+         "inCountry": {"type": "Relationship", "object": "urn:ngsi-ld:Country:fr"}},
+        {"id": "urn:ngsi-ld:Building:eiffel", "type": "Building",
+         "name": {"type": "Property", "value": "Eiffel Tower"},
+         "locatedAt": {"type": "Relationship", "object": "urn:ngsi-ld:City:paris"}},
+    ]
+
+    def test_flat_and_inline_at_one_and_two_levels(self):
+        receiver = Receiver()
+        try:
+            with Server() as server:
+                for join in ("flat", "inline"):
+                    for level in (1, 2):
+                        s = subscription(f"urn:ngsi-ld:Subscription:{join}{level}",
+                                         receiver.url, entities=[{"type": "Building"}],
+                                         watchedAttributes=["name"])
+                        s["notification"] |= {"join": join, "joinLevel": level}
+                        r = server.request("POST", SUBS, s)
+                        self.assertEqual(r.status, 201, r)
+                s = subscription("urn:ngsi-ld:Subscription:default", receiver.url,
+                                 entities=[{"type": "Building"}], watchedAttributes=["name"])
+                s["notification"] |= {"join": "inline"}
+                self.assertEqual(server.request("POST", SUBS, s).status, 201)
+                for e in self.ENTITIES:
+                    self.assertEqual(server.create(e).status, 201)
+                r = server.request("PATCH", f"{ENTITIES}/urn:ngsi-ld:Building:eiffel/attrs",
+                                   {"name": {"type": "Property", "value": "Tour Eiffel"}})
+                self.assertEqual(r.status, 204, r)
+                got = by_subscription(receiver.wait_for(10))
+        finally:
+            receiver.close()
+        # Each subscription: the creation, then the update; the update's data is checked.
+        self.assertEqual(sorted(len(v) for v in got.values()), [2] * 5, got)
+        data = {sid.rsplit(":", 1)[1]: notes[1] for sid, notes in got.items()}
+        city = self.ENTITIES[1]
+        country = self.ENTITIES[0]
+        building = {"id": "urn:ngsi-ld:Building:eiffel", "type": "Building",
+                    "name": {"type": "Property", "value": "Tour Eiffel"},
+                    "locatedAt": {"type": "Relationship", "object": "urn:ngsi-ld:City:paris"}}
+        self.assertEqual(data["flat1"], [building, city])
+        self.assertEqual(data["flat2"], [building, city, country])
+        inline1 = json.loads(json.dumps(building))
+        inline1["locatedAt"]["entity"] = city
+        self.assertEqual(data["inline1"], [inline1])
+        self.assertEqual(data["default"], [inline1], "joinLevel defaults to 1")
+        inline2 = json.loads(json.dumps(inline1))
+        inline2["locatedAt"]["entity"] = json.loads(json.dumps(city))
+        inline2["locatedAt"]["entity"]["inCountry"]["entity"] = country
+        self.assertEqual(data["inline2"], [inline2])
 
 
 if __name__ == "__main__":

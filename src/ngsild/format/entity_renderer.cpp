@@ -138,7 +138,7 @@ class Renderer {
       if (o_.format == Format::kKeyValues)
         simplified(list[k], link);
       else
-        instance(list[k], n > 1, link);
+        instance(list[k], n > 1, link, top ? previous_of(list[k]) : nullptr);
     }
     if (n > 1) w_.end_array();
   }
@@ -190,16 +190,62 @@ class Renderer {
     return a.kind == AttrKind::kLanguageProperty && !o_.lang.empty();
   }
 
+  // showChanges: the instance `a` replaced, when its content changed.
+  const Attribute* previous_of(const Attribute& a) const {
+    if (o_.previous == nullptr) return nullptr;
+    const Attribute* p = o_.previous->find(a.name, a.dataset_id);
+    return p != nullptr && !same_content(*p, a) ? p : nullptr;
+  }
+
+  // The member holding a previous payload, named after the kind the instance had then.
+  static std::string_view previous_member(AttrKind k) {
+    switch (k) {
+      case AttrKind::kRelationship:
+        return "previousObject";
+      case AttrKind::kLanguageProperty:
+        return "previousLanguageMap";
+      case AttrKind::kVocabProperty:
+        return "previousVocab";
+      case AttrKind::kJsonProperty:
+        return "previousJson";
+      case AttrKind::kListProperty:
+        return "previousValueList";
+      case AttrKind::kListRelationship:
+        return "previousObjectList";
+      case AttrKind::kProperty:
+      case AttrKind::kGeoProperty:
+        break;
+    }
+    return "previousValue";
+  }
+
+  // The previous payload in the form the current one takes: with `lang`, a languageMap is
+  // reduced to its best value, as the current one is.
+  void previous(const Attribute& p) {
+    if (language_reduced(p)) {
+      std::string v;
+      best_language(p.value.text(), o_.lang, v);
+      w_.plain_key("previousValue");
+      w_.raw(v);
+      return;
+    }
+    w_.plain_key(previous_member(p.kind));
+    payload(p);
+  }
+
   // `in_array`: one of several instances, where a bare value would read back as the whole
   // array being one Property's value. `link`: a Relationship whose entities join=inline adds.
-  void instance(const Attribute& a, bool in_array = false, bool link = false) {
+  // `prev`: the instance it replaced (showChanges), whose payload it carries too.
+  void instance(const Attribute& a, bool in_array = false, bool link = false,
+                const Attribute* prev = nullptr) {
     bool concise = o_.format == Format::kConcise;
     bool reduce_lang = language_reduced(a);
     std::string lang_value, lang_tag;
     if (reduce_lang) lang_tag = best_language(a.value.text(), o_.lang, lang_value);
     bool bare =
-        concise && !in_array && a.subs.empty() && a.observed_at == kNoTime && a.unit_code.empty() &&
-        a.dataset_id.empty() && a.value_type.empty() && !o_.sys_attrs && !reduce_lang &&
+        concise && !in_array && prev == nullptr && a.subs.empty() && a.observed_at == kNoTime &&
+        a.unit_code.empty() && a.dataset_id.empty() && a.value_type.empty() && !o_.sys_attrs &&
+        !reduce_lang &&
         ((a.kind == AttrKind::kProperty && !a.value.is_json()) || a.kind == AttrKind::kGeoProperty);
     if (bare) {
       a.value.append_json(w_.buffer_for_raw());
@@ -221,6 +267,7 @@ class Renderer {
       w_.plain_key(payload_member(a.kind));
       payload(a);
     }
+    if (prev != nullptr) previous(*prev);
     if (!a.value_type.empty()) {
       w_.plain_key(a.kind == AttrKind::kRelationship || a.kind == AttrKind::kListRelationship
                        ? "objectType"
@@ -289,7 +336,8 @@ class Renderer {
     w_.end_object();
   }
 
-  void entity(const Entity& e, bool with_id_and_type = true) {
+  // `deleted_at`: a deleted entity's "deletedAt" (§5.11), or kNoTime.
+  void entity(const Entity& e, bool with_id_and_type = true, int64_t deleted_at = kNoTime) {
     if (o_.join == Join::kInline) path_.push_back(e.id);
     w_.begin_object();
     const Projection& p = o_.projection;
@@ -309,6 +357,7 @@ class Renderer {
       timestamp("createdAt", e.created_at);
       timestamp("modifiedAt", e.modified_at);
     }
+    timestamp("deletedAt", deleted_at);
     attributes(e.attrs, true);
     if (o_.with_context && o_.ctx != nullptr) {
       w_.plain_key("@context");
@@ -342,6 +391,7 @@ class Renderer {
     o.projection = p != nullptr ? *p : Projection{};
     o.with_context = false;
     o.dataset_filter = false;
+    o.previous = nullptr;
     Renderer r(o, w_);
     r.depth_ = depth_ + 1;
     r.path_ = path_;
@@ -444,6 +494,21 @@ std::string render_entity(const Entity& e, const RenderOptions& o) {
   JsonWriter w(out);
   render_entity(e, o, w);
   return out;
+}
+
+void render_deleted_entity(const Entity& e, int64_t deleted_at, const RenderOptions& o,
+                           JsonWriter& w) {
+  Entity shown;
+  shown.id = e.id;
+  shown.types = e.types;
+  shown.created_at = e.created_at;  // with sysAttrs, the times it had beside deletedAt
+  shown.modified_at = e.modified_at;
+  if (o.previous != nullptr) {
+    shown.attrs.reserve(e.attrs.size());
+    for (const Attribute& a : e.attrs)
+      shown.attrs.push_back(deleted_instance(a));
+  }
+  Renderer(o, w).entity(shown, true, deleted_at);
 }
 
 void render_feature(const Entity& e, const RenderOptions& o, Atom geometry_property,

@@ -98,7 +98,14 @@ struct RenderOptions {
   EntityLookup lookup;                      // required unless join is kNone
   std::shared_ptr<JoinBudget> join_budget;  // required unless join is kNone
   std::vector<std::string> contained_by;    // entity ids never followed (containedBy)
-  mutable CompactedNames names;             // filled by the renderer
+  // showChanges in a notification (§5.2.14): the entity before the change. Each attribute
+  // instance of the rendered entity whose content differs from its instance here (same name
+  // and datasetId) also carries that instance's payload as "previousValue", "previousObject",
+  // "previousLanguageMap", "previousVocab", "previousJson", "previousValueList" or
+  // "previousObjectList", after its own kind. Only the entity's own attributes: not those of
+  // linked entities. Not with keyValues.
+  const Entity* previous = nullptr;
+  mutable CompactedNames names;  // filled by the renderer
 };
 
 // Ask the CPU to start loading what rendering an entity reads: a page of query results is
@@ -110,6 +117,13 @@ void prefetch_values(const Entity& e);
 // Writes one entity object.
 void render_entity(const Entity& e, const RenderOptions& o, JsonWriter& w);
 std::string render_entity(const Entity& e, const RenderOptions& o);
+
+// Writes a deleted entity as a notification shows it (§5.11): its id, type and "deletedAt"
+// (with sysAttrs also the createdAt and modifiedAt it had). With o.previous (showChanges), also
+// each of its attributes the projection keeps, deleted (deleted_instance(),
+// ngsild/model/entity.hpp) and with its previous payload.
+void render_deleted_entity(const Entity& e, int64_t deleted_at, const RenderOptions& o,
+                           JsonWriter& w);
 
 // Writes one entity as a GeoJSON Feature whose geometry is the value of `geometry_property`
 // (expanded name; null when absent or not a GeoProperty).

@@ -112,8 +112,8 @@ bool RenderCache::keeps(const RenderOptions& o) const {
   const Projection& p = o.projection;
   // A joined rendering holds other entities, whose changes do not change this one's stamp.
   return shard_budget_ != 0 && o.ctx != nullptr && o.lang.empty() && o.join == Join::kNone &&
-         !o.dataset_filter && !p.pick && p.omit_attrs.empty() && !p.omit_id && !p.omit_type &&
-         !p.omit_scope;
+         o.previous == nullptr && !o.dataset_filter && !p.pick && p.omit_attrs.empty() &&
+         !p.omit_id && !p.omit_type && !p.omit_scope;
 }
 
 void RenderCache::prefetch(const Entity& e, const RenderOptions& o, int stage) const {

@@ -7,8 +7,8 @@
 // sysAttrs, @context member). A published snapshot never changes and neither number is ever
 // reused, so an entry can never be stale: a write publishes a new snapshot, whose renderings
 // are new entries; the old ones are dropped by forget() (the writer's change feed calls it) or
-// age out. Renderings that depend on more of the request
-// (pick, omit, attrs, lang, datasetId) are not kept. The cache holds at most a configured
+// age out. Renderings that depend on more of the request (pick, omit, attrs, lang, datasetId,
+// join, a notification's previous values) are not kept. The cache holds at most a configured
 // number of bytes, evicting first the entries not read since they were last looked at (a
 // clock); thread-safe.
 #pragma once

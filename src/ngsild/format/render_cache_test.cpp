@@ -172,19 +172,22 @@ TEST_F(RenderCacheTest, ForgetDropsEveryRenderingOfASnapshotAndNothingElse) {
 TEST_F(RenderCacheTest, RenderingsThatDependOnTheRequestAreNotKept) {
   RenderCache cache(1 << 20);
   const Entity e = sensor(1);
-  RenderOptions lang = opts(), pick = opts(), omit = opts(), dataset = opts();
+  RenderOptions lang = opts(), pick = opts(), omit = opts(), dataset = opts(), changes = opts();
   lang.lang = "ja";
   pick.projection.pick = true;
   pick.projection.pick_attrs = {D("name")};
   omit.projection.omit_attrs = {D("name")};
   dataset.dataset_filter = true;
-  for (const RenderOptions* o : {&lang, &pick, &omit, &dataset}) {
+  const Entity earlier = sensor(2);  // a notification's showChanges: values of another state
+  changes.previous = &earlier;
+  for (const RenderOptions* o : {&lang, &pick, &omit, &dataset, &changes}) {
     EXPECT_FALSE(cache.keeps(*o));
     EXPECT_EQ(through(cache, e, *o), render_entity(e, *o));
     EXPECT_EQ(through(cache, e, *o), render_entity(e, *o));
   }
   EXPECT_NE(through(cache, e, lang).find("公園"), std::string::npos);
   EXPECT_EQ(through(cache, e, lang).find("park"), std::string::npos);
+  EXPECT_NE(through(cache, e, changes).find("\"previousValue\":22.5"), std::string::npos);
   EXPECT_EQ(cache.stats().entries, 0u);
   EXPECT_FALSE(RenderCache(0).keeps(opts()));
 }

@@ -10,6 +10,7 @@ namespace {
 void render_linked(const std::vector<LinkedEntity>& linked, const RenderOptions& options,
                    JsonWriter& w) {
   RenderOptions o = options;
+  o.previous = nullptr;  // a notification's previous values are the notified entity's only
   for (const auto& l : linked) {
     o.projection = *l.projection;
     render_entity(*l.entity, o, w);
@@ -84,9 +85,15 @@ void render_page(const std::vector<std::shared_ptr<const Entity>>& page, const R
     roots.reserve(page.size());
     for (const auto& e : page)
       roots.push_back(e.get());
-    render_linked(linked_entities(roots, o), o, w);
+    render_flat_linked(roots, o, w);
   }
   w.end_array();
+}
+
+void render_flat_linked(std::span<const Entity* const> roots, const RenderOptions& o,
+                        JsonWriter& w) {
+  if (o.join != Join::kFlat) return;
+  render_linked(linked_entities(roots, o), o, w);
 }
 
 }  // namespace tsunagu::ngsild

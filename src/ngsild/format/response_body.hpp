@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "common/atom.hpp"
@@ -23,6 +24,12 @@ struct BodyShape {
 // One entity. A join must have been readied in `o` (RenderOptions::lookup) when it asks for one.
 void render_entity_body(const Entity& e, const RenderOptions& o, const BodyShape& shape,
                         RenderCache& renders, JsonWriter& w);
+
+// join=flat (§4.5.23): the entities `roots` link to, each with its own projection, written as
+// items of the array the caller has begun (nothing without a join=flat). A join must have been
+// readied in `o`. Notifications add them after the entities they notify.
+void render_flat_linked(std::span<const Entity* const> roots, const RenderOptions& o,
+                        JsonWriter& w);
 
 // One page of entities, in order: a JSON array, or a FeatureCollection.
 void render_page(const std::vector<std::shared_ptr<const Entity>>& page, const RenderOptions& o,

@@ -76,6 +76,41 @@ const Attribute* Attribute::find_sub(Atom n) const {
   return nullptr;
 }
 
+bool same_content(const Attribute& a, const Attribute& b) {
+  if (a.kind != b.kind || a.name != b.name || a.dataset_id != b.dataset_id ||
+      a.unit_code != b.unit_code || a.value_type != b.value_type || !(a.value == b.value) ||
+      a.observed_at != b.observed_at || a.subs.size() != b.subs.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.subs.size(); ++i) {
+    if (!same_content(a.subs[i], b.subs[i])) return false;
+  }
+  return true;
+}
+
+Attribute deleted_instance(const Attribute& a) {
+  static constexpr std::string_view kNull = "urn:ngsi-ld:null";
+  Attribute gone;
+  gone.kind = a.kind;
+  gone.name = a.name;
+  gone.dataset_id = a.dataset_id;
+  switch (a.kind) {
+    case AttrKind::kLanguageProperty:
+      gone.value = Value::json(R"({"@none":"urn:ngsi-ld:null"})");
+      break;
+    case AttrKind::kListProperty:
+      gone.value = Value::json(R"(["urn:ngsi-ld:null"])");
+      break;
+    case AttrKind::kListRelationship:
+      gone.value = Value::json(R"([{"object":"urn:ngsi-ld:null"}])");
+      break;
+    default:
+      gone.value = Value::string(kNull);
+      break;
+  }
+  return gone;
+}
+
 void for_each_object(const Attribute& a, const std::function<void(std::string_view)>& f) {
   if (a.kind != AttrKind::kRelationship && a.kind != AttrKind::kListRelationship) return;
   if (a.value.is_string()) return f(a.value.text());

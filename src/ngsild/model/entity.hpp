@@ -106,6 +106,16 @@ struct Entity {
   void shrink_to_fit();
 };
 
+// Whether two instances hold the same content: everything but createdAt and modifiedAt counts,
+// sub-attributes included. A change to an instance is a change of its content (§5.11).
+bool same_content(const Attribute& a, const Attribute& b);
+
+// The instance `a` as deleted elements are represented in notifications (ETSI GS CIM 009 §5.2.1):
+// its kind, name and datasetId with NGSI-LD Null as its payload, "urn:ngsi-ld:null" as value,
+// object, vocab or json, {"@none": "urn:ngsi-ld:null"} as languageMap, and a one-item valueList
+// or objectList of it; no metadata and no sub-attributes.
+Attribute deleted_instance(const Attribute& a);
+
 // Calls f with each object a Relationship or ListRelationship instance points to, in order
 // (an object is one URI, or an array of them; an objectList holds {"object": URI} items); never
 // for other kinds. A view of a string value stays valid as long as `a`; one taken out of an

@@ -11,18 +11,6 @@
 namespace tsunagu::ngsild::subscription {
 namespace {
 
-bool same_content(const Attribute& a, const Attribute& b) {
-  if (a.kind != b.kind || a.name != b.name || a.dataset_id != b.dataset_id ||
-      a.unit_code != b.unit_code || a.value_type != b.value_type || !(a.value == b.value) ||
-      a.observed_at != b.observed_at || a.subs.size() != b.subs.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.subs.size(); ++i) {
-    if (!same_content(a.subs[i], b.subs[i])) return false;
-  }
-  return true;
-}
-
 bool selected(const Subscription& s, const Entity& e) {
   if (s.entities.empty()) return true;
   return std::any_of(s.entities.begin(), s.entities.end(), [&](const query::EntitySelector& sel) {

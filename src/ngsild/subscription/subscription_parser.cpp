@@ -263,8 +263,9 @@ Result<NotificationParams> read_notification(const JsonValue& v, const jsonld::C
       }
       n.join = std::move(*s);
     } else if (key == "joinLevel") {
-      if (!f.IsInt() || f.GetInt() < 1)
-        return bad(where + ": must be a whole number of at least 1");
+      if (!f.IsInt() || f.GetInt() < 1 || f.GetInt() > kMaxJoinLevel) {
+        return bad(where + ": must be a whole number from 1 to " + std::to_string(kMaxJoinLevel));
+      }
       n.join_level = f.GetInt();
     } else if (key == "status" || key == "timesSent" || key == "timesFailed" ||
                key == "lastNotification" || key == "lastFailure" || key == "lastSuccess") {

@@ -197,6 +197,8 @@ TEST_F(SubscriptionParserTest, MemberRulesOfTheSpecification) {
               R"({"endpoint":{"uri":"http://h/n","notifierInfo":[{"key":"MQTT-QoS","value":"3"}]}})"),
           with("", R"({"endpoint":{"uri":"http://h/n"},"format":"keyValues","showChanges":true})"),
           with("", R"({"endpoint":{"uri":"http://h/n"},"format":"compact"})"),
+          with("", R"({"endpoint":{"uri":"http://h/n"},"join":"flat","joinLevel":0})"),
+          with("", R"({"endpoint":{"uri":"http://h/n"},"join":"flat","joinLevel":9})"),
           R"({"type":"Subscription","notification":{"endpoint":{"uri":"http://h/n"}}})",
           R"({"type":"Query","entities":[{"type":"Building"}],"notification":{"endpoint":{"uri":"http://h/n"}}})",
           R"({"type":"Subscription","entities":[{"id":"urn:a:1"}],"notification":{"endpoint":{"uri":"http://h/n"}}})",

@@ -709,7 +709,10 @@ void SubscriptionService::match(const Pending& p) {
            hex16(fnv1a(s.id));
     }
     if (!p.after) {
-      notify(p.tenant, *e, {}, p.before.get(), nullptr, p.time, std::move(id), p.ticket);
+      // Under attributeDeleted, the attributes it fired for are shown deleted.
+      std::vector<Atom> names;
+      if (firing->trigger == sub::Trigger::kAttributeDeleted) names = firing->attributes;
+      notify(p.tenant, *e, {}, p.before.get(), nullptr, p.time, std::move(id), p.ticket, names);
       continue;
     }
     std::optional<Entity> shown;
@@ -776,12 +779,14 @@ void SubscriptionService::notify_periodic(const std::string& tenant, Entry& e, i
 void SubscriptionService::notify(const std::string& tenant, const Entry& e,
                                  const std::vector<const Entity*>& data, const Entity* deleted,
                                  const Entity* before, int64_t now, std::string id,
-                                 std::shared_ptr<void> receipt) {
+                                 std::shared_ptr<void> receipt,
+                                 const std::vector<Atom>& deleted_names) {
   const Subscription& s = *e.def;
   const std::string& accept = s.notification.endpoint.effective_accept();
   const bool geojson = accept == "application/geo+json";
   const bool ld = accept == "application/ld+json";
   ngsild::RenderOptions o = sub::notification_render_options(s, e.ctx.get());
+  o.deleted_at = now;  // for the deleted instances it shows, with sysAttrs
   if (sub::shows_changes(s)) o.previous = deleted != nullptr ? deleted : before;
   if (o.join != ngsild::Join::kNone) {
     // Linked entities as the tenant holds them now, as a query would find them (§4.5.23).
@@ -806,7 +811,7 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e,
     // What identifies the entity and when it went (§5.11), in an array whatever the Accept.
     o.with_context = ld;
     w.begin_array();
-    ngsild::render_deleted_entity(*deleted, now, o, w);
+    ngsild::render_deleted_entity(*deleted, now, o, w, deleted_names);
     w.end_array();
   } else if (geojson) {
     w.begin_object();

@@ -115,11 +115,12 @@ class SubscriptionService final : public ChangeListener {
   // Renders a notification of `data` (or of `deleted`, an entity gone) and queues it. `before`:
   // the entity before the change `data` shows (one entity), whose values showChanges adds;
   // null for a creation or a periodic notification. `id` is the notification's (a fresh one
-  // when empty); `receipt` rides with the message.
+  // when empty); `receipt` rides with the message. `deleted_names`: the attributes of `deleted`
+  // shown deleted (those an attributeDeleted subscription fired for).
   void notify(const std::string& tenant, const Entry& e,
               const std::vector<const ngsild::Entity*>& data, const ngsild::Entity* deleted,
               const ngsild::Entity* before, int64_t now, std::string id = {},
-              std::shared_ptr<void> receipt = nullptr);
+              std::shared_ptr<void> receipt = nullptr, const std::vector<Atom>& deleted_names = {});
   // Whether a subscription of `t` may be watching the change from `before` to `after`.
   static bool watched(const TenantSubs& t, const ngsild::Entity* before,
                       const ngsild::Entity* after);

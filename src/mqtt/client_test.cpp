@@ -342,7 +342,9 @@ TEST_F(MqttClientTest, ARestartedBrokerIsConnectedToAgain) {
   auto a = after.wait(1);
   ASSERT_EQ(a.size(), 1u);
   EXPECT_TRUE(a[0].ok()) << a[0].error;
+  // "during" reaches the subscriber too when it subscribed before that publish went out.
   auto msgs = sub.wait(1);
+  if (!msgs.empty() && msgs.back().payload == "during") msgs = sub.wait(2);
   ASSERT_GE(msgs.size(), 1u);
   EXPECT_EQ(msgs.back().payload, "after");
 }

@@ -286,6 +286,9 @@ class Renderer {
     if (o_.sys_attrs) {
       timestamp("createdAt", a.created_at);
       timestamp("modifiedAt", a.modified_at);
+      if (o_.deleted_at != kNoTime && is_deleted_instance(a)) {
+        timestamp("deletedAt", o_.deleted_at);
+      }
     }
     if (link) linked(a);
     attributes(a.subs, false);
@@ -497,18 +500,21 @@ std::string render_entity(const Entity& e, const RenderOptions& o) {
 }
 
 void render_deleted_entity(const Entity& e, int64_t deleted_at, const RenderOptions& o,
-                           JsonWriter& w) {
+                           JsonWriter& w, const std::vector<Atom>& deleted_names) {
   Entity shown;
   shown.id = e.id;
   shown.types = e.types;
   shown.created_at = e.created_at;  // with sysAttrs, the times it had beside deletedAt
   shown.modified_at = e.modified_at;
-  if (o.previous != nullptr) {
-    shown.attrs.reserve(e.attrs.size());
-    for (const Attribute& a : e.attrs)
+  for (const Attribute& a : e.attrs) {
+    if (o.previous != nullptr ||
+        std::find(deleted_names.begin(), deleted_names.end(), a.name) != deleted_names.end()) {
       shown.attrs.push_back(deleted_instance(a));
+    }
   }
-  Renderer(o, w).entity(shown, true, deleted_at);
+  RenderOptions with_time = o;
+  with_time.deleted_at = deleted_at;
+  Renderer(with_time, w).entity(shown, true, deleted_at);
 }
 
 void render_feature(const Entity& e, const RenderOptions& o, Atom geometry_property,

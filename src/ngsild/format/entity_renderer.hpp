@@ -105,6 +105,9 @@ struct RenderOptions {
   // "previousObjectList", after its own kind. Only the entity's own attributes: not those of
   // linked entities. Not with keyValues.
   const Entity* previous = nullptr;
+  // In a notification: when the deleted instances it shows (NGSI-LD Null, deleted_instance())
+  // went; with sysAttrs they carry it as "deletedAt" (§5.11). kNoTime elsewhere.
+  int64_t deleted_at = kNoTime;
   mutable CompactedNames names;  // filled by the renderer
 };
 
@@ -121,9 +124,10 @@ std::string render_entity(const Entity& e, const RenderOptions& o);
 // Writes a deleted entity as a notification shows it (§5.11): its id, type and "deletedAt"
 // (with sysAttrs also the createdAt and modifiedAt it had). With o.previous (showChanges), also
 // each of its attributes the projection keeps, deleted (deleted_instance(),
-// ngsild/model/entity.hpp) and with its previous payload.
+// ngsild/model/entity.hpp) and with its previous payload; without, the attributes named in
+// `deleted_names` (those an attributeDeleted subscription fired for), deleted.
 void render_deleted_entity(const Entity& e, int64_t deleted_at, const RenderOptions& o,
-                           JsonWriter& w);
+                           JsonWriter& w, const std::vector<Atom>& deleted_names = {});
 
 // Writes one entity as a GeoJSON Feature whose geometry is the value of `geometry_property`
 // (expanded name; null when absent or not a GeoProperty).

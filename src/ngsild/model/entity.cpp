@@ -94,6 +94,8 @@ Attribute deleted_instance(const Attribute& a) {
   gone.kind = a.kind;
   gone.name = a.name;
   gone.dataset_id = a.dataset_id;
+  gone.created_at = a.created_at;  // with sysAttrs, the times it had beside deletedAt
+  gone.modified_at = a.modified_at;
   switch (a.kind) {
     case AttrKind::kLanguageProperty:
       gone.value = Value::json(R"({"@none":"urn:ngsi-ld:null"})");
@@ -109,6 +111,10 @@ Attribute deleted_instance(const Attribute& a) {
       break;
   }
   return gone;
+}
+
+bool is_deleted_instance(const Attribute& a) {
+  return a.value == deleted_instance(a).value;
 }
 
 void for_each_object(const Attribute& a, const std::function<void(std::string_view)>& f) {

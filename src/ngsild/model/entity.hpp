@@ -113,8 +113,10 @@ bool same_content(const Attribute& a, const Attribute& b);
 // The instance `a` as deleted elements are represented in notifications (ETSI GS CIM 009 §5.2.1):
 // its kind, name and datasetId with NGSI-LD Null as its payload, "urn:ngsi-ld:null" as value,
 // object, vocab or json, {"@none": "urn:ngsi-ld:null"} as languageMap, and a one-item valueList
-// or objectList of it; no metadata and no sub-attributes.
+// or objectList of it; no metadata and no sub-attributes, the createdAt and modifiedAt it had.
 Attribute deleted_instance(const Attribute& a);
+// Whether `a` holds NGSI-LD Null as deleted_instance() writes it (no stored attribute does).
+bool is_deleted_instance(const Attribute& a);
 
 // Calls f with each object a Relationship or ListRelationship instance points to, in order
 // (an object is one URI, or an array of them; an objectList holds {"object": URI} items); never

@@ -77,9 +77,21 @@ RenderOptions notification_render_options(const Subscription& s, const jsonld::C
 std::optional<Entity> with_deleted_attributes(const Entity& before, const Entity& after,
                                               const std::vector<Atom>& names) {
   std::optional<Entity> shown;
+  std::vector<Atom> gone_whole;  // names of which no instance is left: shown once, as one Null
   for (const Attribute& a : before.attrs) {
     if (std::find(names.begin(), names.end(), a.name) == names.end()) continue;
     if (after.find(a.name, a.dataset_id) != nullptr) continue;  // still there
+    if (after.instances(a.name).empty()) {
+      if (std::find(gone_whole.begin(), gone_whole.end(), a.name) != gone_whole.end()) continue;
+      gone_whole.push_back(a.name);
+      if (!shown) shown = after;
+      // The attribute went as a whole (deleteAll, or its only instance): one Null, the
+      // default instance (the suite's 046_22_08), with the times of the first instance.
+      Attribute whole = deleted_instance(a);
+      whole.dataset_id = Atom();
+      shown->attrs.push_back(std::move(whole));
+      continue;
+    }
     if (!shown) shown = after;
     // Instances of one name stay adjacent (ngsild/model/entity.hpp): after the last of its name.
     std::vector<Attribute>& attrs = shown->attrs;

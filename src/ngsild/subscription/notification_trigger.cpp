@@ -82,9 +82,9 @@ std::optional<Firing> fires(const Subscription& s, const Entity* before, const E
     return whole_entity(s, *after, Trigger::kEntityCreated, Trigger::kAttributeCreated);
   }
   if (after == nullptr) {
-    // Deleting an entity is not the deletion of each attribute: only entityDeleted fires.
-    if (!(s.triggers() & bit(Trigger::kEntityDeleted))) return std::nullopt;
-    return whole_entity(s, *before, Trigger::kEntityDeleted, Trigger::kEntityDeleted);
+    // Every attribute of a deleted entity is deleted, as every one of a new entity is created:
+    // attributeDeleted subscriptions fire for those they watch (the suite's 046_22_12).
+    return whole_entity(s, *before, Trigger::kEntityDeleted, Trigger::kAttributeDeleted);
   }
 
   std::vector<Atom> created, updated, deleted;

@@ -71,6 +71,9 @@ TEST_F(NotificationTriggerTest, EachTriggerKind) {
   EXPECT_EQ(fired(only("attributeUpdated"), &v1, nullptr), "");
   EXPECT_EQ(fired(only("attributeDeleted"), &v1, &fewer), "attributeDeleted");
   EXPECT_EQ(fired(only("attributeDeleted"), &v1, &v2), "");
+  // A deleted entity's attributes are deleted, as a new one's are created (suite 046_22_12).
+  EXPECT_EQ(fired(only("attributeDeleted"), &v1, nullptr), "attributeDeleted");
+  EXPECT_EQ(fired(only("attributeDeleted"), &fewer, nullptr), "");  // it had none
   // entityUpdated: attributeCreated, attributeUpdated and attributeDeleted together.
   EXPECT_EQ(fired(only("entityUpdated"), &v1, &v2), "entityUpdated");
   EXPECT_EQ(fired(only("entityUpdated"), &v1, &fewer), "entityUpdated");

@@ -129,7 +129,9 @@ void retrieve_subscription(Env& env, Call&& c) {
 }
 
 void update_subscription(Env& env, Call&& c) {
-  static const CallSpec spec{true, kBodies, {}, {"local"}};
+  // A subscription patch is a merge (§5.8.2): application/merge-patch+json too (suite 044_02).
+  static const CallSpec spec{
+      true, {MediaType::kJson, MediaType::kJsonLd, MediaType::kMergePatch}, {}, {"local"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     if (env.subscriptions == nullptr) return p.fail(unavailable());
     auto id = subscription_id(p);

@@ -377,6 +377,64 @@ class Notifications(unittest.TestCase):
             silent.close()
 
 
+class SustainedLoad(unittest.TestCase):
+    def test_every_notification_once_and_in_order_under_load(self):
+        """Updates from several connections at once, per-entity subscriptions and one type
+        subscription with q: each subscription gets each matching change exactly once, and an
+        entity's changes in the order they were acknowledged."""
+        receiver = Receiver()
+        entities, writers, rounds = 200, 4, 50
+        try:
+            with Server() as server:
+                for n in range(entities):
+                    self.assertEqual(server.create(vehicle(n, 0)).status, 201)
+                    r = server.request("POST", SUBS, subscription(
+                        f"urn:ngsi-ld:Subscription:e{n}", receiver.url,
+                        entities=[{"id": f"urn:ngsi-ld:Vehicle:{n}", "type": "Vehicle"}],
+                        watchedAttributes=["speed"]))
+                    self.assertEqual(r.status, 201, r)
+                # Half of the updates match q.
+                r = server.request("POST", SUBS, subscription(
+                    "urn:ngsi-ld:Subscription:odd", receiver.url, q="speed>50",
+                    watchedAttributes=["speed"]))
+                self.assertEqual(r.status, 201, r)
+                failures = []
+
+                def write(w):
+                    # Writer w owns the entities n % writers == w, so each entity's updates
+                    # are acknowledged in the order they were sent.
+                    conn = server.connection()
+                    for i in range(1, rounds + 1):
+                        for n in range(w, entities, writers):
+                            if patch_speed(server, n, i * 4, conn).status != 204:
+                                failures.append((n, i))
+                    conn.close()
+                threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                self.assertEqual(failures, [])
+                speeds = [i * 4 for i in range(1, rounds + 1)]
+                typed = [v for v in speeds if v > 50]
+                expected = entities * len(speeds) + entities * len(typed)
+                receiver.wait_for(expected, timeout=60)
+                time.sleep(0.5)
+                got = receiver.wait_for(expected + 1, timeout=0.1)
+                per = {}
+                for _, body in got:
+                    e = body["data"][0]
+                    per.setdefault((body["subscriptionId"], e["id"]), []).append(
+                        e["speed"]["value"])
+                for n in range(entities):
+                    eid = f"urn:ngsi-ld:Vehicle:{n}"
+                    self.assertEqual(per.get((f"urn:ngsi-ld:Subscription:e{n}", eid)), speeds)
+                    self.assertEqual(per.get(("urn:ngsi-ld:Subscription:odd", eid)), typed)
+                self.assertEqual(len(got), expected)
+        finally:
+            receiver.close()
+
+
 class DurableNotifications(unittest.TestCase):
     """A change acknowledged before kill -9 is notified after the restart (at least once; a
     repeat carries the same notification id), with --durable-notifications on (the default)."""

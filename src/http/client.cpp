@@ -1,6 +1,7 @@
 #include "http/client.hpp"
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
@@ -183,7 +184,10 @@ HttpClient::HttpClient(Options options) : s_(std::make_unique<State>(options)) {
   // short-lived handle, every lull closed connections that the next burst opened again: one
   // new connection per five notifications under load (bench/: S9).
   curl_multi_setopt(s_->multi, CURLMOPT_MAXCONNECTS, static_cast<long>(options.max_in_flight));
-  s_->thread = std::thread([this] { s_->loop(); });
+  s_->thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "tsunagu-client");  // as top -H and perf show it
+    s_->loop();
+  });
 }
 
 HttpClient::~HttpClient() {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <vector>
 
 #include "net.hpp"
@@ -31,25 +32,34 @@ bool drive(uint16_t port, int connections, Source& source, std::string& error) {
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   std::vector<Conn> conns(static_cast<size_t>(std::max(connections, 1)));
   int ep = epoll_create1(EPOLL_CLOEXEC);
-  std::vector<size_t> free_conns;
+  // Least recently used first, so that at a low rate every connection still carries requests
+  // (the broker closes a connection that sends nothing for a while).
+  std::deque<size_t> free_conns;
   auto close_all = [&] {
     for (Conn& c : conns) {
       if (c.fd >= 0) close(c.fd);
     }
     close(ep);
   };
-  for (size_t i = 0; i < conns.size(); ++i) {
+  auto open = [&](size_t i) {
     conns[i].fd = connect_loopback(port);
     if (conns[i].fd < 0) {
       error = "cannot connect to 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno);
-      close_all();
       return false;
     }
+    conns[i].in.clear();
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = i;
     epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
-    free_conns.push_back(conns.size() - 1 - i);
+    return true;
+  };
+  for (size_t i = 0; i < conns.size(); ++i) {
+    if (!open(i)) {
+      close_all();
+      return false;
+    }
+    free_conns.push_back(i);
   }
 
   size_t in_flight = 0;
@@ -63,8 +73,8 @@ bool drive(uint16_t port, int connections, Source& source, std::string& error) {
       uint64_t id = 0;
       request.clear();
       if (!source.next(now, request, id, wake)) break;
-      Conn& c = conns[free_conns.back()];
-      free_conns.pop_back();
+      Conn& c = conns[free_conns.front()];
+      free_conns.pop_front();
       if (!write_all(c.fd, request)) {
         error = std::string("writing a request failed: ") + std::strerror(errno);
         close_all();
@@ -110,8 +120,18 @@ bool drive(uint16_t port, int connections, Source& source, std::string& error) {
                         all.substr(f.head_bytes, f.body_bytes), t);
         c.in.erase(0, f.head_bytes + f.body_bytes);
       }
+      if (eof && !c.busy && c.in.empty()) {
+        // An idle connection the broker closed: open it again (it stays in the free list).
+        close(c.fd);
+        if (!open(index)) {
+          close_all();
+          return false;
+        }
+        continue;
+      }
       if (f.malformed || eof) {
-        error = eof ? "the broker closed a connection" : "the broker sent a malformed response";
+        error = eof ? "the broker closed a connection with a request in flight"
+                    : "the broker sent a malformed response";
         close_all();
         return false;
       }

@@ -224,8 +224,13 @@ def parse_args(argv):
     ap.add_argument("--s9-subscriptions",
                     help="per-entity subscriptions of S9's throughput rows (default "
                          "100,1000,100000; at most --s9-size)")
+    ap.add_argument("--s9-parts", default="latency,throughput",
+                    help="which S9 rows: latency, throughput or both (default both)")
     ap.add_argument("--sync", default="full", choices=["full", "normal"],
                     help="the server's --sync (default full: fsync every commit)")
+    ap.add_argument("--server-args", default="",
+                    help="more options for every broker, quoted (e.g. \"--durable-notifications "
+                         "off\")")
     ap.add_argument("--out-dir", default=os.path.join(server.ROOT, "bench", "results"))
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, pools)")
     a = ap.parse_args(argv)
@@ -240,6 +245,7 @@ def parse_args(argv):
     a.s9_size = a.s9_size or (10_000 if a.quick else notify.THROUGHPUT_SIZE)
     a.s9_subscriptions = (ints(a.s9_subscriptions) if a.s9_subscriptions
                           else [n for n in notify.THROUGHPUT_SUBS if n <= a.s9_size])
+    a.s9_parts = [x for x in a.s9_parts.split(",") if x]
     a.only = [k.strip() for k in a.only.split(",") if k.strip()]
     unknown = [k for k in a.only if k not in KEYS]
     if unknown:
@@ -267,7 +273,7 @@ def main(argv):
     load_start = report.loadavg()
     work_dir = tempfile.mkdtemp(prefix="tsunagu-bench-")
     print(f"work dir: {work_dir}", flush=True)
-    ctx = Context(work_dir, ["--sync", args.sync])
+    ctx = Context(work_dir, ["--sync", args.sync] + shlex.split(args.server_args))
     rows, failures = [], []
     commit = "unknown"
     t0 = time.time()
@@ -294,7 +300,8 @@ def main(argv):
         else:
             shutil.rmtree(work_dir, ignore_errors=True)
     settings = (f"{args.duration:g} s per run after {args.warmup:g} s warm-up, "
-                f"connections {','.join(map(str, args.connections))}, --sync {args.sync}")
+                f"connections {','.join(map(str, args.connections))}, --sync {args.sync}"
+                + (f" {args.server_args}" if args.server_args else ""))
     header = report.conditions(command, started, commit, load_start, report.loadavg(), settings)
     print()
     print(header)

@@ -26,6 +26,7 @@ THROUGHPUT_SUBS = [100, 1_000, 100_000]
 HOT = 100                   # the throughput row that updates only its subscribed entities
 RATES = [1_000, 10_000]
 OPEN_LOOP_CONNECTIONS = 64  # enough that an update never waits for a free connection
+NEVER_Q = "dissolvedOxygen<0"
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Variant:
     provides: Optional[str] = None
     baseline: Optional[str] = None
     share: str = ""             # which updates notify, for the notes
+    part: str = "latency"       # "latency" or "throughput" (run.py --s9-parts)
+    never_q: str = ""           # a q no update satisfies: the subscriptions never fire
 
 
 def _shuffled(n, seed):
@@ -51,8 +54,8 @@ def _type_of(entity_id):
     return entity_id.split(":")[2]
 
 
-def variants(rates, throughput_size, throughput_subs):
-    """Every S9 row but the connection count, in report order."""
+def variants(rates, throughput_size, throughput_subs, parts=("latency", "throughput")):
+    """Every S9 row of `parts` but the connection count, in report order."""
     out = []
     every = [(eid, _type_of(eid), True) for _, eid in _shuffled(LATENCY_SIZE, 91)]
     of_type = [(eid, t, False) for eid, t, _ in every if t == E.QUERY_TYPE]
@@ -64,6 +67,7 @@ def variants(rates, throughput_size, throughput_subs):
             out.append(Variant(f"S9 latency {kind}, {pace}", LATENCY_SIZE, lines, type_sub, rate,
                                share=subs))
     spread = _shuffled(throughput_size, 92)
+    first_throughput = len(out)
     out.append(Variant("S9 updates, no subscription", throughput_size,
                        [(eid, _type_of(eid), False) for _, eid in spread], None, 0,
                        provides="S9-0"))
@@ -73,13 +77,22 @@ def variants(rates, throughput_size, throughput_subs):
         out.append(Variant(f"S9 updates, {n:,} per-entity subscriptions", throughput_size, lines,
                            None, 0, baseline="S9-0",
                            share=f"{100.0 * n / throughput_size:.3g} % of updates notify"))
+    # Matching alone: as many subscriptions, each a candidate for its entity's every update, but
+    # with a q that no update satisfies (the values are sequence numbers, never negative).
+    n = min(max(throughput_subs), throughput_size)
+    out.append(Variant(f"S9 updates, {n:,} per-entity subscriptions that never fire",
+                       throughput_size, [(eid, _type_of(eid), i < n) for i, eid in spread], None,
+                       0, baseline="S9-0", never_q=NEVER_Q,
+                       share=f"q {NEVER_Q} never holds: matched, nothing notified"))
     hot = [(eid, _type_of(eid), False) for i, eid in spread if i < HOT]
     out.append(Variant(f"S9 updates of {HOT} entities, no subscription", throughput_size, hot,
                        None, 0, provides="S9-0-hot"))
     out.append(Variant(f"S9 updates of {HOT} entities, each subscribed", throughput_size,
                        [(eid, t, True) for eid, t, _ in hot], None, 0, baseline="S9-0-hot",
                        share="every update notifies"))
-    return out
+    for v in out[first_throughput:]:
+        v.part = "throughput"
+    return [v for v in out if v.part in parts]
 
 
 def tool_path():
@@ -111,6 +124,8 @@ def run_one(ctx, v, connections, args, n):
            str(p.proc.pid)]
     if v.type_sub:
         cmd += ["--type-subscription", v.type_sub]
+    if v.never_q:
+        cmd += ["--never-q", v.never_q]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=die_with_parent,
                            timeout=args.warmup + args.duration + 600)
@@ -145,6 +160,8 @@ def make_row(ctx, v, connections, f):
                       ("misdirected", "misdirected"), ("out_of_order", "out of order")):
         if f[key]:
             notes.append(f"**{int(f[key]):,} {what}**")
+    if f["lag_p99_us"] >= 1000:
+        notes.append(f"sender p99 {f['lag_p99_us'] / 1000:.1f} ms behind schedule")
     if f["drain_s"] >= 1:
         notes.append(f"last notification {f['drain_s']:.1f} s after the last update")
     return report.Row(label=v.label, key="S9", data=v.preload, connections=connections,
@@ -158,7 +175,8 @@ def make_row(ctx, v, connections, f):
 def run_all(ctx, args, first_index):
     """Every S9 row; returns (rows, labels of the rows that failed)."""
     rows, failures = [], []
-    for k, v in enumerate(variants(args.s9_rates, args.s9_size, args.s9_subscriptions)):
+    chosen = variants(args.s9_rates, args.s9_size, args.s9_subscriptions, args.s9_parts)
+    for k, v in enumerate(chosen):
         n = first_index + k
         print(f"[{n}] {v.label} over {v.preload:,} entities", flush=True)
         counts = [OPEN_LOOP_CONNECTIONS] if v.rate else args.connections

@@ -6,6 +6,7 @@
 // matches every notification to its update; the report gives latency percentiles from the
 // update's due time to the notification's arrival, delivered/expected, duplicates and order.
 // bench/run.py starts the broker and runs this; it can also be run by hand (--help).
+#include <dirent.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -35,6 +37,8 @@ constexpr char kUsage[] =
     "                         in order; S = 1 gives the entity a per-entity subscription\n"
     "  --type-subscription T  also one subscription on every entity of type T\n"
     "  --attribute NAME       the attribute PATCHed (default dissolvedOxygen)\n"
+    "  --never-q Q            give the per-entity subscriptions this q, one that no update\n"
+    "                         satisfies: they are matched but are not expected to notify\n"
     "  --rate R               updates/s, open loop; 0 = as fast as answered (default 1000)\n"
     "  --connections C        connections for the updates (default 64; closed loop: the load)\n"
     "  --warmup S             seconds before the measured window (default 1)\n"
@@ -50,6 +54,7 @@ struct Options {
   std::string updates;
   std::string type_subscription;
   std::string attribute = "dissolvedOxygen";
+  std::string never_q;
   double rate = 1000;
   int connections = 64;
   double warmup_s = 1;
@@ -86,6 +91,8 @@ bool parse_options(int argc, char** argv, Options& o) {
       o.type_subscription = v;
     else if (arg == "--attribute")
       o.attribute = v;
+    else if (arg == "--never-q")
+      ok = (o.never_q = v).find_first_of("\"\\") == std::string::npos;
     else if (arg == "--rate")
       ok = parse_number(v, o.rate) && o.rate >= 0;
     else if (arg == "--connections")
@@ -244,13 +251,14 @@ class UpdateSource final : public Source {
   std::string first_error_;
 };
 
-// CPU seconds (user + system) of process `pid`, all its threads; 0 when unknown.
-double process_cpu_s(int pid) {
-  if (pid <= 0) return 0;
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+// CPU seconds (user + system) from a /proc stat file (a process: all its threads); 0 when
+// unknown. `name` gets the command name between the parentheses.
+double stat_cpu_s(const std::string& path, std::string* name = nullptr) {
+  std::ifstream f(path);
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t paren = text.rfind(')');
-  if (paren == std::string::npos) return 0;
+  size_t open = text.find('('), paren = text.rfind(')');
+  if (open == std::string::npos || paren == std::string::npos || paren < open) return 0;
+  if (name != nullptr) *name = text.substr(open + 1, paren - open - 1);
   std::vector<std::string> fields;
   for (size_t pos = paren + 2; pos < text.size();) {
     size_t sp = text.find(' ', pos);
@@ -261,6 +269,28 @@ double process_cpu_s(int pid) {
   if (fields.size() < 13) return 0;
   return (std::stod(fields[11]) + std::stod(fields[12])) /
          static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double process_cpu_s(int pid) {
+  return pid > 0 ? stat_cpu_s("/proc/" + std::to_string(pid) + "/stat") : 0;
+}
+
+// CPU seconds of each thread of `pid`: tid -> (name, seconds).
+std::map<int, std::pair<std::string, double>> thread_cpu_s(int pid) {
+  std::map<int, std::pair<std::string, double>> out;
+  if (pid <= 0) return out;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    int tid = 0;
+    if (!parse_number(std::string_view(e->d_name), tid)) continue;
+    std::string name;
+    double cpu = stat_cpu_s(dir + "/" + e->d_name + "/stat", &name);
+    out[tid] = {name, cpu};
+  }
+  closedir(d);
+  return out;
 }
 
 double own_cpu_s() {
@@ -295,6 +325,7 @@ int run(const Options& o) {
   std::vector<Target> targets;
   std::unordered_map<std::string, int64_t> entity_subs;
   std::vector<std::string> creates;
+  const std::string never_q = o.never_q.empty() ? "" : "\"q\":\"" + o.never_q + "\",";
   for (const Entity& e : entities) {
     Target t;
     t.path = "/ngsi-ld/v1/entities/" + e.id + "/attrs/" + o.attribute;
@@ -304,10 +335,10 @@ int run(const Options& o) {
         creates.push_back(post("/ngsi-ld/v1/subscriptions",
                                "{\"id\":\"" + prefix + std::to_string(it->second) +
                                    "\",\"type\":\"Subscription\",\"entities\":[{\"id\":\"" + e.id +
-                                   "\",\"type\":\"" + e.type + "\"}],\"notification\":" + endpoint +
-                                   "}"));
+                                   "\",\"type\":\"" + e.type + "\"}]," + never_q +
+                                   "\"notification\":" + endpoint + "}"));
       }
-      t.entity_sub = it->second;
+      if (o.never_q.empty()) t.entity_sub = it->second;
     }
     t.type_sub = !o.type_subscription.empty() && e.type == o.type_subscription;
     targets.push_back(std::move(t));
@@ -341,12 +372,14 @@ int run(const Options& o) {
   const int64_t window_end = window_start + static_cast<int64_t>(o.duration_s * 1e9);
   UpdateSource updates(targets, o.rate, start, window_end);
   double cpu[2][2] = {};
+  std::map<int, std::pair<std::string, double>> threads[2];
   std::thread sampler([&] {
     for (int i = 0; i < 2; ++i) {
       int64_t at = i == 0 ? window_start : window_end;
       std::this_thread::sleep_for(std::chrono::nanoseconds(std::max<int64_t>(at - now_ns(), 0)));
       cpu[i][0] = process_cpu_s(o.server_pid);
       cpu[i][1] = own_cpu_s();
+      threads[i] = thread_cpu_s(o.server_pid);
     }
   });
   bool driven = drive(o.port, o.connections, updates, error);
@@ -428,6 +461,15 @@ int run(const Options& o) {
               static_cast<unsigned long long>(receiver.connections()));
   std::printf("CPU over the window: broker %.0f %%, this tool %.0f %%\n", 100 * server_cpu,
               100 * tool_cpu);
+  // Where the broker's time went, thread by thread (unnamed ones show the process's name).
+  for (const auto& [tid, after] : threads[1]) {
+    auto before = threads[0].find(tid);
+    double used = after.second - (before != threads[0].end() ? before->second.second : 0);
+    if (used / window_s < 0.005) continue;
+    std::printf("  broker thread %d %-16s %5.1f %%, %6.1f us per update\n", tid,
+                after.first.c_str(), 100 * used / window_s,
+                rate > 0 ? 1e6 * used / window_s / rate : 0);
+  }
   std::printf(
       "TSUNAGU_NOTIFY rate=%.1f target_rate=%.1f connections=%d updates=%llu bad_status=%llu "
       "subscriptions=%zu per_entity=%zu per_type=%d create_s=%.3f expected=%llu delivered=%llu "

@@ -222,6 +222,9 @@ struct SubscriptionService::TenantSubs {
   std::unordered_map<std::string, std::vector<Entry*>> by_entity_id;
   std::unordered_map<Atom, std::vector<Entry*>> by_type;
   std::vector<Entry*> others;  // named by neither
+  // Those with a timeInterval, so that the periodic thread need not look at every subscription
+  // every second (with 100,000 that held the lock for about 17 ms each time; bench/: S9).
+  std::vector<Entry*> periodic;
   uint64_t next_order = 0;
 
   void index(Entry* e, bool add) {
@@ -232,6 +235,7 @@ struct SubscriptionService::TenantSubs {
         v.erase(std::remove(v.begin(), v.end(), e), v.end());
       }
     };
+    if (e->def->periodic()) edit(periodic);
     const auto& selectors = e->def->entities;
     if (selectors.empty()) edit(others);
     for (const auto& s : selectors) {
@@ -736,11 +740,10 @@ void SubscriptionService::periodic_loop() {
     {
       std::shared_lock subs(mu_);
       for (const auto& [tenant, t] : tenants_) {
-        for (const auto& [id, e] : t->by_id) {
-          if (!e->def->periodic()) continue;
+        for (Entry* e : t->periodic) {
           if (e->next_due == kNoTime) e->next_due = now;  // the first one at once
           if (e->next_due <= now) {
-            due.emplace_back(tenant, e);
+            due.emplace_back(tenant, t->by_id.at(e->def->id));
           } else {
             next = std::min(next, e->next_due);
           }

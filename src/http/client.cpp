@@ -57,7 +57,13 @@ struct HttpClient::State {
   }
 
   void start(std::unique_ptr<Transfer> t) {
-    CURL* e = curl_easy_init();
+    CURL* e = nullptr;
+    if (spare.empty()) {
+      e = curl_easy_init();
+    } else {
+      e = spare.back();
+      spare.pop_back();
+    }
     t->easy = e;
     t->start_us = steady_us();
     t->max_body = options.max_response_bytes;
@@ -111,7 +117,14 @@ struct HttpClient::State {
     }
     t->out.micros = steady_us() - t->start_us;
     curl_slist_free_all(t->headers);
-    curl_easy_cleanup(e);
+    // Kept for the next transfer: a fresh handle costs dozens of allocations (its buffers,
+    // its URL, its state), a reset one none.
+    if (spare.size() < options.max_in_flight) {
+      curl_easy_reset(e);
+      spare.push_back(e);
+    } else {
+      curl_easy_cleanup(e);
+    }
     outcomes(!t->out.error.empty() ? "failed" : t->out.ok() ? "ok" : "status").inc();
     t->done(std::move(t->out));
   }
@@ -168,6 +181,7 @@ struct HttpClient::State {
   std::atomic<size_t> queued{0};
   std::atomic<size_t> in_flight{0};
   std::unordered_set<CURL*> active;  // the loop thread's only
+  std::vector<CURL*> spare;          // finished handles, reset, for the next transfers
   bool stopping = false;
   bool stopped = false;
   std::thread thread;
@@ -192,6 +206,8 @@ HttpClient::HttpClient(Options options) : s_(std::make_unique<State>(options)) {
 
 HttpClient::~HttpClient() {
   stop();
+  for (CURL* e : s_->spare)
+    curl_easy_cleanup(e);
   curl_multi_cleanup(s_->multi);
 }
 

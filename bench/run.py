@@ -4,6 +4,7 @@ For each scenario: a fresh server pinned to CPU 0 with a fresh data directory (a
 preloaded seed directory when the scenario needs data), a check that the first request gets the
 expected status, a short warm-up, then wrk pinned to CPU 1 at each connection count (for the
 scenarios that write, on a fresh server each, so that every count starts from the same data).
+S9 (notifications) runs bench/notify's tool instead of wrk: benchlib/notify.py.
 Prints one table and writes bench/results/latest.md (and latest.json)."""
 
 import argparse
@@ -18,10 +19,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from benchlib import entities as E  # noqa: E402
-from benchlib import loader, report, scenarios, server, wrk  # noqa: E402
+from benchlib import loader, notify, report, scenarios, server, wrk  # noqa: E402
 from benchlib.server import BenchError  # noqa: E402
 
-KEYS = ["L0", "L0b", "S1", "S2", "S3", "S4", "S5", "S6", "S8", "S10"]
+KEYS = ["L0", "L0b", "S1", "S2", "S3", "S4", "S5", "S6", "S8", "S9", "S10"]
 
 
 class Context:
@@ -217,8 +218,19 @@ def parse_args(argv):
     ap.add_argument("--connections", default="10,50", help="connection counts (default 10,50)")
     ap.add_argument("--sizes", help="preloaded entities for S4/S5 (default 1000,10000,100000)")
     ap.add_argument("--geo-sizes", help="preloaded entities for S10 (default 10000,100000)")
+    ap.add_argument("--s9-rates", help="S9 open-loop rates in updates/s (default 1000,10000)")
+    ap.add_argument("--s9-size", type=int,
+                    help="entities of S9's throughput rows (default 100000; 10000 quick)")
+    ap.add_argument("--s9-subscriptions",
+                    help="per-entity subscriptions of S9's throughput rows (default "
+                         "100,1000,100000; at most --s9-size)")
+    ap.add_argument("--s9-parts", default="latency,throughput",
+                    help="which S9 rows: latency, throughput or both (default both)")
     ap.add_argument("--sync", default="full", choices=["full", "normal"],
                     help="the server's --sync (default full: fsync every commit)")
+    ap.add_argument("--server-args", default="",
+                    help="more options for every broker, quoted (e.g. \"--durable-notifications "
+                         "off\")")
     ap.add_argument("--out-dir", default=os.path.join(server.ROOT, "bench", "results"))
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, pools)")
     a = ap.parse_args(argv)
@@ -229,6 +241,11 @@ def parse_args(argv):
     a.sizes = ints(a.sizes) if a.sizes else ([1_000, 10_000] if a.quick else scenarios.QUERY_SIZES)
     a.geo_sizes = (ints(a.geo_sizes) if a.geo_sizes
                    else ([10_000] if a.quick else scenarios.GEO_SIZES))
+    a.s9_rates = ints(a.s9_rates) if a.s9_rates else notify.RATES
+    a.s9_size = a.s9_size or (10_000 if a.quick else notify.THROUGHPUT_SIZE)
+    a.s9_subscriptions = (ints(a.s9_subscriptions) if a.s9_subscriptions
+                          else [n for n in notify.THROUGHPUT_SUBS if n <= a.s9_size])
+    a.s9_parts = [x for x in a.s9_parts.split(",") if x]
     a.only = [k.strip() for k in a.only.split(",") if k.strip()]
     unknown = [k for k in a.only if k not in KEYS]
     if unknown:
@@ -256,14 +273,15 @@ def main(argv):
     load_start = report.loadavg()
     work_dir = tempfile.mkdtemp(prefix="tsunagu-bench-")
     print(f"work dir: {work_dir}", flush=True)
-    ctx = Context(work_dir, ["--sync", args.sync])
+    ctx = Context(work_dir, ["--sync", args.sync] + shlex.split(args.server_args))
     rows, failures = [], []
     commit = "unknown"
     t0 = time.time()
     try:
         server.snapshot_binaries(work_dir)
         commit = report.git_describe()
-        for n, sc in enumerate(select(args)):
+        chosen = select(args)
+        for n, sc in enumerate(chosen):
             try:
                 rows += run_scenario(ctx, sc, n, args)
             except BenchError as e:
@@ -271,6 +289,10 @@ def main(argv):
                 print(f"    FAILED: {e}", file=sys.stderr, flush=True)
                 failures.append(sc.label)
                 rows.append(failed_row(sc, str(e)))
+        if not args.only or "S9" in args.only:
+            s9_rows, s9_failures = notify.run_all(ctx, args, len(chosen))
+            rows += s9_rows
+            failures += s9_failures
     finally:
         server.stop_all()
         if args.keep or failures:
@@ -278,7 +300,8 @@ def main(argv):
         else:
             shutil.rmtree(work_dir, ignore_errors=True)
     settings = (f"{args.duration:g} s per run after {args.warmup:g} s warm-up, "
-                f"connections {','.join(map(str, args.connections))}, --sync {args.sync}")
+                f"connections {','.join(map(str, args.connections))}, --sync {args.sync}"
+                + (f" {args.server_args}" if args.server_args else ""))
     header = report.conditions(command, started, commit, load_start, report.loadavg(), settings)
     print()
     print(header)

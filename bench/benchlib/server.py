@@ -18,7 +18,10 @@ if not os.path.isabs(BUILD):
     BUILD = os.path.join(ROOT, BUILD)
 
 _running = []
-_binaries = {"tsunagu": os.path.join(BUILD, "tsunagu"), "null": os.path.join(BUILD, "tsunagu-null")}
+_binaries = {"tsunagu": os.path.join(BUILD, "tsunagu"), "null": os.path.join(BUILD, "tsunagu-null"),
+             "notify": os.path.join(BUILD, "tsunagu-notify-bench")}
+# Copied when present: only S9 needs it, and it fails with its own message when it is missing.
+_optional = {"notify"}
 
 
 class BenchError(Exception):
@@ -40,6 +43,8 @@ def snapshot_binaries(work_dir, wait_s=120):
     Waits up to `wait_s` for a binary that is being relinked."""
     os.makedirs(os.path.join(work_dir, "bin"), exist_ok=True)
     for kind, path in list(_binaries.items()):
+        if kind in _optional and not os.path.exists(path):
+            continue
         deadline = time.time() + wait_s
         # A binary modified in the last two seconds may be half-written by a linker.
         while not os.access(path, os.X_OK) or time.time() - os.path.getmtime(path) < 2:
@@ -49,6 +54,11 @@ def snapshot_binaries(work_dir, wait_s=120):
         copy = os.path.join(work_dir, "bin", os.path.basename(path))
         shutil.copy2(path, copy)
         _binaries[kind] = copy
+
+
+def binary(kind):
+    """The path of a binary of the build (its copy once snapshot_binaries ran)."""
+    return _binaries[kind]
 
 
 def free_port():

@@ -223,7 +223,7 @@ def parse_args(argv):
                     help="entities of S9's throughput rows (default 100000; 10000 quick)")
     ap.add_argument("--s9-subscriptions",
                     help="per-entity subscriptions of S9's throughput rows (default "
-                         "100,1000,100000; at most --s9-size)")
+                         "100,1000,100000, each at most --s9-size)")
     ap.add_argument("--s9-parts", default="latency,throughput",
                     help="which S9 rows: latency, throughput or both (default both)")
     ap.add_argument("--sync", default="full", choices=["full", "normal"],
@@ -244,7 +244,7 @@ def parse_args(argv):
     a.s9_rates = ints(a.s9_rates) if a.s9_rates else notify.RATES
     a.s9_size = a.s9_size or (10_000 if a.quick else notify.THROUGHPUT_SIZE)
     a.s9_subscriptions = (ints(a.s9_subscriptions) if a.s9_subscriptions
-                          else [n for n in notify.THROUGHPUT_SUBS if n <= a.s9_size])
+                          else sorted({min(n, a.s9_size) for n in notify.THROUGHPUT_SUBS}))
     a.s9_parts = [x for x in a.s9_parts.split(",") if x]
     a.only = [k.strip() for k in a.only.split(",") if k.strip()]
     unknown = [k for k in a.only if k not in KEYS]
@@ -302,7 +302,12 @@ def main(argv):
     settings = (f"{args.duration:g} s per run after {args.warmup:g} s warm-up, "
                 f"connections {','.join(map(str, args.connections))}, --sync {args.sync}"
                 + (f" {args.server_args}" if args.server_args else ""))
-    header = report.conditions(command, started, commit, load_start, report.loadavg(), settings)
+    placement = None
+    if not args.only or "S9" in args.only:
+        placement = ("server on CPU 0 (`--threads 1`), wrk (`-t1`) and S9's tsunagu-notify-bench "
+                     "on CPU 1")
+    header = report.conditions(command, started, commit, load_start, report.loadavg(), settings,
+                               **({"placement": placement} if placement else {}))
     print()
     print(header)
     print()

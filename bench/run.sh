@@ -2,8 +2,8 @@
 # The load benchmarks in one command: installs wrk if missing, builds in Release, then runs every
 # scenario beside the null-handler baselines and prints one table (also written to
 # bench/results/latest.md). docs/benchmarks.md describes the scenarios.
-#   bench/run.sh                         everything (about 15 minutes)
-#   bench/run.sh --quick                 3 s runs, small data sets (about 3 minutes)
+#   bench/run.sh                         everything (about 20 minutes; S9 about 5 of them)
+#   bench/run.sh --quick                 3 s runs, small data sets (about 6 minutes)
 #   bench/run.sh --only S1,S6 --duration 10
 #   bench/run.sh --micro [gbench args]   the Google Benchmark micro-benchmarks instead
 #   bench/run.sh --help                  every option

@@ -578,10 +578,15 @@ size_t SubscriptionService::count() const {
   return n;
 }
 
-bool SubscriptionService::watched(const TenantSubs& t, const Entity* before, const Entity* after) {
-  if (!t.others.empty()) return true;
+bool SubscriptionService::fires_any(const TenantSubs& t, const Entity* before, const Entity* after,
+                                    int64_t time) {
+  // The §5.11 predicate on the indexed candidates: a change that only meets subscriptions it
+  // does not fire (another attribute, q false, paused) is not kept. Throttling is left to the
+  // matching thread, so a kept change may still go unnotified.
   bool any = false;
-  t.for_each_candidate(before, after, [&](Entry*) { any = true; });
+  t.for_each_candidate(before, after, [&](Entry* e) {
+    if (!any && sub::fires(*e->def, before, after, time)) any = true;
+  });
   return any;
 }
 
@@ -611,7 +616,7 @@ void SubscriptionService::persist(const std::vector<CommittedChange>& changes, i
       const CommittedChange& c = changes[i];
       auto t = tenants_.find(c.tenant->name());
       if (t == tenants_.end()) continue;
-      if (!watched(*t->second, c.change->before.get(), c.change->after.get())) continue;
+      if (!fires_any(*t->second, c.change->before.get(), c.change->after.get(), time)) continue;
       auto it = std::find_if(kept.begin(), kept.end(),
                              [&](const auto& k) { return k.first == c.tenant; });
       if (it == kept.end()) it = kept.insert(kept.end(), {c.tenant, {}});

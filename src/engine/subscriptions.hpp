@@ -8,7 +8,7 @@
 // for a geoQ with a bounded area) and by watched attribute; only the rest (an idPattern alone,
 // `*`, a geoQ that cannot prune) are tried for every change.
 //
-// Durable notifications: a group's changes that some subscription may be watching are also
+// Durable notifications: a group's changes that fire some subscription are also
 // written, in the group's own transaction, as an outbox record (kind "outbox"), deleted once
 // every notification they caused has left its queue for good. Records still there at start are
 // matched again, so a change acknowledged before a crash is notified after the restart, with
@@ -121,9 +121,9 @@ class SubscriptionService final : public ChangeListener {
               const std::vector<const ngsild::Entity*>& data, const ngsild::Entity* deleted,
               const ngsild::Entity* before, int64_t now, std::string id = {},
               std::shared_ptr<void> receipt = nullptr, const std::vector<Atom>& deleted_names = {});
-  // Whether a subscription of `t` may be watching the change from `before` to `after`.
-  static bool watched(const TenantSubs& t, const ngsild::Entity* before,
-                      const ngsild::Entity* after);
+  // Whether the change from `before` to `after` fires a subscription of `t`.
+  static bool fires_any(const TenantSubs& t, const ngsild::Entity* before,
+                        const ngsild::Entity* after, int64_t time);
   // Asks the writer for a group of its own when settled outbox records wait and no write came
   // for a second (`now`: at once); their deletions otherwise ride with the next group.
   void flush_settled(bool now);

@@ -869,19 +869,24 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e,
   delivery_.enqueue(e.key, std::move(m));
 }
 
-void SubscriptionService::attempt(const std::string& key) {
+void SubscriptionService::with_state(const std::string& key,
+                                     const std::function<void(sub::SubscriptionState&)>& f) {
   size_t nl = key.find('\n');
   std::string tenant = key.substr(0, nl), id = key.substr(nl + 1);
-  int64_t now = now_us();
   std::unique_lock lock(mu_);
   auto t = tenants_.find(tenant);
   if (t == tenants_.end()) return;
   auto it = t->second->by_id.find(id);
-  if (it == t->second->by_id.end()) return;
+  if (it != t->second->by_id.end()) f(it->second->state);
+}
+
+void SubscriptionService::attempt(const std::string& key) {
+  int64_t now = now_us();
   // Every attempt counts as a notification sent, as it leaves; a retry is another attempt.
-  sub::SubscriptionState& st = it->second->state;
-  ++st.times_sent;
-  st.last_notification = now;
+  with_state(key, [now](sub::SubscriptionState& st) {
+    ++st.times_sent;
+    st.last_notification = now;
+  });
 }
 
 void SubscriptionService::flush_settled(bool now) {
@@ -911,23 +916,20 @@ void SubscriptionService::flush_settled(bool now) {
 }
 
 void SubscriptionService::report(const std::string& key, const Delivery::Result& r, bool final) {
-  size_t nl = key.find('\n');
-  std::string tenant = key.substr(0, nl), id = key.substr(nl + 1);
   int64_t now = now_us();
-  std::unique_lock lock(mu_);
-  auto t = tenants_.find(tenant);
-  if (t == tenants_.end()) return;
-  auto it = t->second->by_id.find(id);
-  if (it == t->second->by_id.end()) return;
-  sub::SubscriptionState& st = it->second->state;
-  if (r.ok) {
-    st.last_success = now;
-  } else {
-    ++st.times_failed;
-    st.last_failure = now;
-  }
-  if (!r.ok && final) {
-    log::warn("notification_failed", {{"subscription", id}, {"detail", r.error}});
+  bool known = false;
+  with_state(key, [&](sub::SubscriptionState& st) {
+    known = true;
+    if (r.ok) {
+      st.last_success = now;
+    } else {
+      ++st.times_failed;
+      st.last_failure = now;
+    }
+  });
+  if (known && !r.ok && final) {
+    log::warn("notification_failed",
+              {{"subscription", key.substr(key.find('\n') + 1)}, {"detail", r.error}});
   }
 }
 

@@ -121,6 +121,10 @@ class SubscriptionService final : public ChangeListener {
               const std::vector<const ngsild::Entity*>& data, const ngsild::Entity* deleted,
               const ngsild::Entity* before, int64_t now, std::string id = {},
               std::shared_ptr<void> receipt = nullptr, const std::vector<Atom>& deleted_names = {});
+  // Calls f with the statistics of the subscription Delivery knows as `key`, under the lock;
+  // not when it is gone.
+  void with_state(const std::string& key,
+                  const std::function<void(ngsild::subscription::SubscriptionState&)>& f);
   // Whether the change from `before` to `after` fires a subscription of `t`.
   static bool fires_any(const TenantSubs& t, const ngsild::Entity* before,
                         const ngsild::Entity* after, int64_t time);

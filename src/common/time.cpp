@@ -118,6 +118,11 @@ int64_t now_us() {
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+int64_t steady_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 namespace {
 
 // "YYYY-MM-DDThh:mm:ssZ", the form nearly every observedAt takes (and the one Tsunagu writes

@@ -15,6 +15,10 @@ inline constexpr int64_t kNoTime = INT64_MIN;
 // Wall-clock time now, in microseconds since the epoch.
 int64_t now_us();
 
+// Monotonic time now, in microseconds from an arbitrary start: for timeouts, back-off and
+// durations, which must not jump with the wall clock.
+int64_t steady_us();
+
 // Parses an ISO 8601 date-time ("2026-04-01T06:00:00Z", with optional fraction of up to 9 digits
 // and an optional "Z" or "+hh:mm"/"-hh:mm"/"+hhmm" offset; no offset means UTC). Returns
 // microseconds since the epoch, or nullopt when the text is not a valid date-time.

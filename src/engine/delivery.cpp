@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "common/metrics.hpp"
+#include "common/time.hpp"
 
 namespace tsunagu::engine {
 namespace {
@@ -32,12 +33,6 @@ metrics::Histogram& delivery_seconds() {
                                   {})
                        .with({});
   return h;
-}
-
-int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace

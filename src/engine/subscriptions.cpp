@@ -41,9 +41,7 @@ std::string key_of(std::string_view tenant, std::string_view id) {
 }
 
 int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return steady_us() / 1000;
 }
 
 // An outbox record: "O1 <time> <n>\n", then for each change "<before length> <after length>\n"

@@ -13,15 +13,10 @@
 #include <unordered_set>
 
 #include "common/metrics.hpp"
+#include "common/time.hpp"
 
 namespace tsunagu::http {
 namespace {
-
-int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 metrics::Counter& outcomes(const char* result) {
   static auto& family = metrics::registry().counter(

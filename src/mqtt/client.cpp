@@ -9,17 +9,12 @@
 #include <optional>
 #include <tuple>
 
+#include "common/time.hpp"
 #include "mqtt/connection.hpp"
 #include "mqtt/endpoint.hpp"
 
 namespace tsunagu::mqtt {
 namespace {
-
-int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // What identifies one connection: publishes with equal keys share it.
 using Key = std::tuple<bool, std::string, uint16_t, std::optional<std::string>,

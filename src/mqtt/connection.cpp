@@ -10,14 +10,10 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/time.hpp"
+
 namespace tsunagu::mqtt {
 namespace {
-
-int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // Pauses between connection attempts while publishes wait.
 const int64_t kFirstRetryUs = 100'000;

@@ -83,8 +83,11 @@ class Mosquitto:
             f.write(f"listener {self.anon} 127.0.0.1\nallow_anonymous true\n")
             f.write(f"listener {self.auth} 127.0.0.1\nallow_anonymous false\n"
                     f"password_file {passwd}\n")
-            f.write(f"listener {self.tls} 127.0.0.1\nallow_anonymous true\n"
-                    f"cafile {self.ca_file}\ncertfile {cert}\nkeyfile {key}\n")
+            # The TLS listener is reached as "localhost" (its certificate's name), which some
+            # machines resolve to ::1 first: it listens on both loopback addresses.
+            for address in ("127.0.0.1", "::1"):
+                f.write(f"listener {self.tls} {address}\nallow_anonymous true\n"
+                        f"cafile {self.ca_file}\ncertfile {cert}\nkeyfile {key}\n")
         self.log_path = os.path.join(self.dir, "mosquitto.log")
         self.proc = None
 

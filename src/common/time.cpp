@@ -2,6 +2,7 @@
 // (days from civil, after H. Hinnant's well-known algorithm) on plain integers.
 #include "common/time.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -154,6 +155,24 @@ std::optional<int64_t> parse_plain_utc(std::string_view s) {
 }
 
 }  // namespace
+
+int64_t add_months(int64_t us, int64_t months) {
+  constexpr int64_t kDayUs = 86400LL * 1000000LL;
+  int64_t days = us / kDayUs;
+  int64_t time_of_day = us % kDayUs;
+  if (time_of_day < 0) {
+    time_of_day += kDayUs;
+    --days;
+  }
+  int64_t y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  int64_t index = y * 12 + (m - 1) + months;  // months since year 0
+  int64_t ny = index >= 0 ? index / 12 : (index - 11) / 12;
+  auto nm = static_cast<unsigned>(index - ny * 12 + 1);
+  unsigned nd = std::min(d, days_in_month(ny, nm));
+  return days_from_civil(ny, nm, nd) * kDayUs + time_of_day;
+}
 
 std::optional<int64_t> parse_datetime(std::string_view s) {
   if (auto plain = parse_plain_utc(s)) return plain;

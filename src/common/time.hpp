@@ -30,6 +30,11 @@ std::optional<int64_t> parse_date(std::string_view text);
 // Parses a time of day ("06:00:00", "06:00:00.5Z") as microseconds after midnight.
 std::optional<int64_t> parse_time(std::string_view text);
 
+// `us` moved by `months` calendar months (negative: back), the day of the month kept where the
+// target month has it and the month's last day otherwise (January 31 + 1 month: February 28 or
+// 29); the time of day is kept. UTC, so every day has 24 hours.
+int64_t add_months(int64_t us, int64_t months);
+
 // Appends the UTC form of `us`: "2026-04-01T06:00:00Z", with ".mmm" or ".uuuuuu" only when the
 // value has a fractional second.
 void append_datetime(int64_t us, std::string& out);

@@ -241,5 +241,19 @@ TEST(NowTest, IsAfterThisTestWasWritten) {
   EXPECT_GT(now_us(), *parse_datetime("2025-01-01T00:00:00Z"));
 }
 
+TEST(AddMonthsTest, KeepsTheDayAndTimeOrClampsToTheMonthsEnd) {
+  auto at = [](const char* s) { return *parse_datetime(s); };
+  EXPECT_EQ(add_months(at("2026-01-15T06:30:00.25Z"), 1), at("2026-02-15T06:30:00.25Z"));
+  EXPECT_EQ(add_months(at("2026-01-31T23:00:00Z"), 1), at("2026-02-28T23:00:00Z"));
+  EXPECT_EQ(add_months(at("2028-01-31T00:00:00Z"), 1), at("2028-02-29T00:00:00Z"));
+  EXPECT_EQ(add_months(at("2026-01-31T00:00:00Z"), 2), at("2026-03-31T00:00:00Z"));
+  EXPECT_EQ(add_months(at("2026-11-30T12:00:00Z"), 3), at("2027-02-28T12:00:00Z"));
+  EXPECT_EQ(add_months(at("2026-03-31T00:00:00Z"), -1), at("2026-02-28T00:00:00Z"));
+  EXPECT_EQ(add_months(at("2026-01-10T00:00:00Z"), -13), at("2024-12-10T00:00:00Z"));
+  EXPECT_EQ(add_months(at("2026-05-05T05:05:05Z"), 0), at("2026-05-05T05:05:05Z"));
+  EXPECT_EQ(add_months(at("1969-12-31T23:59:59Z"), 1), at("1970-01-31T23:59:59Z"));
+  EXPECT_EQ(add_months(at("2026-02-28T00:00:00Z"), 12 * 4), at("2030-02-28T00:00:00Z"));
+}
+
 }  // namespace
 }  // namespace tsunagu

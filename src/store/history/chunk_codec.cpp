@@ -174,11 +174,13 @@ bool decode_int_column(std::string_view payload, size_t n, std::vector<int64_t>&
   return decode_ints(in, n, v.data()) && in.at_end();
 }
 
-bool decode_string_column(std::string_view payload, size_t n, std::vector<std::string_view>& v) {
+// The views point into `payload` or `storage`.
+bool decode_string_column(std::string_view payload, size_t n, std::vector<std::string_view>& v,
+                          std::string& storage) {
   v.assign(n, {});
   if (payload.empty()) return true;
   ByteReader in(payload);
-  return decode_strings(in, n, v.data()) && in.at_end();
+  return decode_strings(in, n, v.data(), storage) && in.at_end();
 }
 
 // The time() of every instance, from the timestamp columns, and the first and last instance in
@@ -371,20 +373,29 @@ Status decode_chunk(std::string_view chunk, std::vector<Instance>& out, TimeRang
   TSUNAGU_RETURN_IF_ERROR(decode_kinds(p, kinds, per_kind));
   TSUNAGU_RETURN_IF_ERROR(decode_number_columns(p, per_kind, ints, doubles));
   std::vector<std::string_view> strings, json, unit, value_type, ids, subs;
+  std::string expanded[6];  // what compressed string columns expand to
   if (!decode_int_column(p.columns[kSeq], n, seq)) return damaged("seq column");
+  for (size_t i = 1; i < n; ++i)  // at equal times, by seq (decode_numbers has no use for it)
+    if (t.key[i] == t.key[i - 1] &&
+        static_cast<uint64_t>(seq[i]) < static_cast<uint64_t>(seq[i - 1]))
+      return damaged("instances at one time out of seq order");
   if (!decode_int_column(p.columns[kAttrType], n, attr_type)) return damaged("attribute types");
   if (!decode_int_column(p.columns[kBools], per_kind[static_cast<int>(Kind::kBool)], bools))
     return damaged("boolean values");
-  if (!decode_string_column(p.columns[kStrings], per_kind[static_cast<int>(Kind::kString)],
-                            strings))
+  if (!decode_string_column(p.columns[kStrings], per_kind[static_cast<int>(Kind::kString)], strings,
+                            expanded[0]))
     return damaged("string values");
-  if (!decode_string_column(p.columns[kJson], per_kind[static_cast<int>(Kind::kJson)], json))
+  if (!decode_string_column(p.columns[kJson], per_kind[static_cast<int>(Kind::kJson)], json,
+                            expanded[1]))
     return damaged("JSON values");
-  if (!decode_string_column(p.columns[kUnitCode], n, unit)) return damaged("unitCode column");
-  if (!decode_string_column(p.columns[kValueType], n, value_type))
+  if (!decode_string_column(p.columns[kUnitCode], n, unit, expanded[2]))
+    return damaged("unitCode column");
+  if (!decode_string_column(p.columns[kValueType], n, value_type, expanded[3]))
     return damaged("valueType column");
-  if (!decode_string_column(p.columns[kInstanceId], n, ids)) return damaged("instanceId column");
-  if (!decode_string_column(p.columns[kSubs], n, subs)) return damaged("sub-attribute column");
+  if (!decode_string_column(p.columns[kInstanceId], n, ids, expanded[4]))
+    return damaged("instanceId column");
+  if (!decode_string_column(p.columns[kSubs], n, subs, expanded[5]))
+    return damaged("sub-attribute column");
 
   size_t next[kKindCount] = {};
   out.reserve(out.size() + (t.hi - t.lo));

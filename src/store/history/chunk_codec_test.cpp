@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <fstream>
+#include <iterator>
 
 #include "common/test_random.hpp"
 
@@ -334,6 +336,19 @@ TEST(HistoryChunk, DamagedOrTruncatedChunksAreRefused) {
   std::vector<Instance> out;
   const Status st = decode_chunk(other_version, out);
   EXPECT_NE(st.detail().find("version 2"), std::string::npos) << st.detail();
+}
+
+// Found by fuzz/history.cpp: instances at one time out of seq order decoded, and came out of a
+// second encoding in another order.
+TEST(HistoryChunk, ATieOutOfSeqOrderIsDamaged) {
+  std::ifstream f(TSUNAGU_SOURCE_DIR "/fuzz/corpus/history/regress-tie-out-of-seq-order",
+                  std::ios::binary);
+  ASSERT_TRUE(f.good());
+  const std::string chunk((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<Instance> out;
+  const Status st = decode_chunk(chunk, out);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.detail().find("seq order"), std::string::npos) << st.detail();
 }
 
 }  // namespace

@@ -34,9 +34,12 @@ bool encode_doubles(std::span<const double> v, std::string& out,
 bool decode_doubles(ByteReader& in, size_t n, double* out);
 
 // Strings (bytes; JSON text for JSON values): a dictionary of the distinct strings in first-seen
-// order and an integer column of indices, or, when that is not smaller, each string in turn.
+// order and an integer column of indices; or each string in turn; or, for runs of long strings
+// that the dictionary does not shrink (JSON values), each string in turn compressed with zstd.
+// Whichever is smallest.
 void encode_strings(std::span<const std::string_view> v, std::string& out);
-// The views point into the input.
-bool decode_strings(ByteReader& in, size_t n, std::string_view* out);
+// The views point into the input, or into `storage` for the compressed form (which then must
+// outlive them).
+bool decode_strings(ByteReader& in, size_t n, std::string_view* out, std::string& storage);
 
 }  // namespace tsunagu::store::history

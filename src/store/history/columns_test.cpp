@@ -150,17 +150,45 @@ TEST(HistoryColumns, StringsUseADictionaryWhenItIsSmaller) {
     encode_strings(*v, s);
     std::vector<std::string_view> back(v->size());
     ByteReader in(s);
-    ASSERT_TRUE(decode_strings(in, v->size(), back.data()));
+    std::string storage;
+    ASSERT_TRUE(decode_strings(in, v->size(), back.data(), storage));
     EXPECT_TRUE(in.at_end());
     EXPECT_EQ(back, *v);
     for (size_t cut = 0; cut < s.size(); ++cut) {
       ByteReader short_in(std::string_view(s).substr(0, cut));
-      EXPECT_FALSE(decode_strings(short_in, v->size(), back.data()));
+      std::string scratch;
+      EXPECT_FALSE(decode_strings(short_in, v->size(), back.data(), scratch));
     }
   }
   std::string s;
   encode_strings(repeated, s);
   EXPECT_LT(s.size(), 100u);
+}
+
+TEST(HistoryColumns, DistinctJsonValuesAreCompressed) {
+  Xorshift rng(3);
+  std::vector<std::string> text;
+  size_t plain = 0;
+  for (int i = 0; i < 200; ++i) {
+    text.push_back(R"({"averageSpeed":)" + std::to_string(30 + rng.below(400) / 10.0) +
+                   R"(,"intensity":)" + std::to_string(rng.below(60)) + "}");
+    plain += text.back().size();
+  }
+  const std::vector<std::string_view> v(text.begin(), text.end());
+  std::string s;
+  encode_strings(v, s);
+  EXPECT_EQ(s[0], 2);  // the compressed form
+  EXPECT_LT(s.size(), plain / 3);
+  std::vector<std::string_view> back(v.size());
+  std::string storage;
+  ByteReader in(s);
+  ASSERT_TRUE(decode_strings(in, v.size(), back.data(), storage));
+  EXPECT_EQ(back, v);
+  for (size_t cut = 0; cut < s.size(); ++cut) {
+    ByteReader short_in(std::string_view(s).substr(0, cut));
+    std::string scratch;
+    EXPECT_FALSE(decode_strings(short_in, v.size(), back.data(), scratch)) << "cut at " << cut;
+  }
 }
 
 }  // namespace

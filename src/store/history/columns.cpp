@@ -424,6 +424,22 @@ constexpr int kZstdLevel = 1;
 // allocate without bound.
 constexpr uint64_t kMaxExpanded = uint64_t{64} << 20;
 
+// zstd's contexts, one per thread and kept rather than made and freed by every call
+// (ZSTD_compress, ZSTD_decompress): a chunk's strings are small, and the setup was a share of the
+// work that grew as chunks shrank.
+struct ZstdContexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ZstdContexts() = default;
+  ZstdContexts(const ZstdContexts&) = delete;
+  ZstdContexts& operator=(const ZstdContexts&) = delete;
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+thread_local ZstdContexts zstd;
+
 bool read_each(ByteReader& in, size_t n, std::string_view* out) {
   for (size_t i = 0; i < n; ++i) {
     uint64_t len;
@@ -467,8 +483,8 @@ void encode_strings(std::span<const std::string_view> v, std::string& out) {
     put_varint(z, plain.size());
     const size_t head = z.size();
     z.resize(head + ZSTD_compressBound(plain.size()));
-    const size_t n =
-        ZSTD_compress(z.data() + head, z.size() - head, plain.data(), plain.size(), kZstdLevel);
+    const size_t n = ZSTD_compressCCtx(zstd.c, z.data() + head, z.size() - head, plain.data(),
+                                       plain.size(), kZstdLevel);
     if (ZSTD_isError(n)) {
       z.clear();
     } else {
@@ -491,7 +507,7 @@ bool decode_strings(ByteReader& in, size_t n, std::string_view* out, std::string
     if (!in.bytes(in.remaining(), packed)) return false;
     storage.resize(size);
     const size_t got =
-        ZSTD_decompress(storage.data(), storage.size(), packed.data(), packed.size());
+        ZSTD_decompressDCtx(zstd.d, storage.data(), storage.size(), packed.data(), packed.size());
     if (ZSTD_isError(got) || got != size) return false;
     ByteReader plain(storage);
     return read_each(plain, n, out) && plain.at_end();

@@ -121,7 +121,12 @@ class OidcProviderTest(unittest.TestCase):
         self.assertEqual(claims["scope"], "tsunagu:read")
         self.assertEqual(claims["sub"], "reader-only")
         r = self.idp.request_token("reader-only", "reader-s3cret", scope="tsunagu:admin")
-        self.assertNotEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertNotIn("access_token", r.text)
+        # Asked for more than it may have, it gets what it may have.
+        _, claims = jws.decode(self.idp.token("reader-only", "reader-s3cret",
+                                              scope="tsunagu:read tsunagu:admin"))
+        self.assertEqual(claims["scope"], "tsunagu:read")
         r = self.idp.request_token(audience="https://elsewhere.test/")
         self.assertEqual(r.status_code, 400, r.text)
         self.assertEqual(r.json()["error"], "invalid_target")

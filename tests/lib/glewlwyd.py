@@ -20,17 +20,22 @@ Glewlwyd's log):
                /api/oidc-es256   signs with the P-256 key (ES256)
              both with the client_credentials and password grants, access tokens valid for
              `token_lifetime` seconds, their public keys at <issuer>/jwks, and resource
-             indicators (RFC 8707) allowed for `audience`: a token asked for with
-             resource=<audience> carries aud=<audience>, one asked for without it carries the
-             granted scopes as aud (Glewlwyd's default)
+             indicators (RFC 8707) allowed for `audience`: a client_credentials token asked
+             for with resource=<audience> carries aud=<audience>, one asked for without it
+             carries the granted scopes as aud (Glewlwyd's default); another resource is
+             refused (400 invalid_target). Glewlwyd 2.7 ignores the resource in the password
+             grant: those tokens always carry the scopes as aud.
   client     the confidential client `client_id`/`client_secret`, allowed every scope, the
              client_credentials and password grants, secret by HTTP Basic or POST body
   user       `username`/`password`, allowed every scope, with a `roles` property that the
              plugins copy into access tokens of the password grant as the `roles` claim
 
-An access token (Glewlwyd's JWT profile, header typ at+jwt with the key's kid) carries iss (the
-issuer), sub (the client id for client_credentials, a pairwise-free subject id for a user), aud,
-client_id, iat, nbf, exp, jti, type "access_token" and scope (space-separated granted scopes).
+An access token (Glewlwyd's JWT profile: header typ at+jwt, alg, and the kid of the key in the
+issuer's JWK Set) carries iss (the issuer), sub (the client id for client_credentials; for a user,
+a random subject id Glewlwyd keeps for that user), aud, client_id, iat, nbf, exp, jti, type
+"access_token", scope (the granted scopes, space-separated) and, for a user, roles (the user's
+roles joined with commas, as Glewlwyd copies multi-valued properties). A refused client gets 403
+with an empty body; a refused scope or resource gets 400 with an OAuth2 error.
 
 Standard library plus python3-requests; the programs come from the Debian packages glewlwyd and
 openssl (scripts/install-deps test). It runs as root (CI) or as any user.
@@ -246,7 +251,7 @@ class Glewlwyd:
         except GlewlwydError as e:
             raise GlewlwydError(f"glewlwyd step '{name}': {e}") from None
         except (OSError, subprocess.CalledProcessError, requests.RequestException,
-                sqlite3.Error, ValueError) as e:
+                sqlite3.Error, ValueError, KeyError) as e:
             detail = e.stderr.decode(errors="replace") if getattr(e, "stderr", None) else ""
             raise GlewlwydError(f"glewlwyd step '{name}' failed: {e} {detail}\n"
                                 f"glewlwyd log:\n{self.read_log()}") from None

@@ -312,8 +312,8 @@ class Glewlwyd:
             try:
                 if requests.get(self.base + "/config", timeout=1).status_code == 200:
                     return True
-            except requests.ConnectionError:
-                pass
+            except requests.RequestException:
+                pass  # not listening yet, or someone else is (then Glewlwyd exits, above)
             time.sleep(0.02)
         raise GlewlwydError(f"glewlwyd did not answer within {timeout} s:\n{self.read_log()}")
 

@@ -35,9 +35,6 @@ class OidcProviderTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.idp.close()
 
-    def jwks_of(self, alg):
-        return requests.get(self.idp.provider(alg).jwks_url, timeout=5).json()
-
     def test_discovery_document_names_the_issuer_and_jwks_uri(self):
         d = self.discovery
         self.assertEqual(d["issuer"], self.idp.issuer)
@@ -99,6 +96,7 @@ class OidcProviderTest(unittest.TestCase):
         self.assertNotEqual(es.issuer, self.idp.issuer)
         jwks = requests.get(d["jwks_uri"], timeout=5).json()
         self.assertEqual([(k["kty"], k["crv"]) for k in jwks["keys"]], [("EC", "P-256")])
+        self.assertEqual(jwks, self.idp.jwks("ES256"))
         token = self.idp.token(scope="tsunagu:read", audience=self.idp.audience, alg="ES256")
         header, claims = jws.decode(token)
         self.assertEqual(header["alg"], "ES256")

@@ -103,6 +103,9 @@ class GlewlwydError(RuntimeError):
 
 
 class Glewlwyd:
+    """One Glewlwyd server and what start() configures in it (the module's docstring). Owned by
+    one test class or test; close() stops the server and removes its directory."""
+
     def __init__(self, scopes=("tsunagu:read", "tsunagu:write", "tsunagu:admin"),
                  audience="https://tsunagu.test/ngsi-ld", token_lifetime=300,
                  client_id="tsunagu-test", client_secret="client-s3cret",
@@ -121,6 +124,15 @@ class Glewlwyd:
     # --- life cycle ---
 
     def start(self, timeout=20):
+        """Builds and starts everything; raises GlewlwydError naming the step that failed (the
+        server is stopped then, its directory kept until close())."""
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout):
         t0 = time.monotonic()
         self._step("keys", self._make_keys)
         self._step("database", self._make_database)
@@ -199,6 +211,12 @@ class Glewlwyd:
     @property
     def jwks_url(self):
         return self.provider().jwks_url
+
+    def jwks(self, alg="RS256"):
+        """The issuer's JWK Set (a dict) as its jwks_uri serves it: what a fallback file holds."""
+        r = requests.get(self.provider(alg).jwks_url, timeout=5)
+        r.raise_for_status()
+        return r.json()
 
     def request_token(self, client_id=None, client_secret=None, scope=None, audience=None,
                       alg="RS256", grant_type="client_credentials", username=None,

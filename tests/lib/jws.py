@@ -77,3 +77,38 @@ def verify(token, jwks):
     except InvalidSignature:
         return False
     return True
+
+
+class SigningKey:
+    """A key pair made here to issue test tokens the way an identity provider does: `jwk` is its
+    public half (with kid and alg), `sign(claims)` a compact JWS of the claims."""
+
+    def __init__(self, alg="RS256", kid="test-key"):
+        self.alg, self.kid = alg, kid
+        if alg == "RS256":
+            self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            n = self.private.public_key().public_numbers()
+            self.jwk = {"kty": "RSA", "alg": alg, "use": "sig", "kid": kid,
+                        "n": b64url_encode(n.n.to_bytes((n.n.bit_length() + 7) // 8, "big")),
+                        "e": b64url_encode(n.e.to_bytes(3, "big"))}
+        elif alg == "ES256":
+            self.private = ec.generate_private_key(ec.SECP256R1())
+            p = self.private.public_key().public_numbers()
+            self.jwk = {"kty": "EC", "crv": "P-256", "alg": alg, "use": "sig", "kid": kid,
+                        "x": b64url_encode(p.x.to_bytes(32, "big")),
+                        "y": b64url_encode(p.y.to_bytes(32, "big"))}
+        else:
+            raise ValueError(f"unsupported alg {alg}")
+
+    def sign(self, claims, header=None):
+        h = {"alg": self.alg, "typ": "JWT", "kid": self.kid}
+        h.update(header or {})
+        signing_input = (b64url_encode(json.dumps(h).encode()) + "." +
+                         b64url_encode(json.dumps(claims).encode()))
+        if self.alg == "RS256":
+            sig = self.private.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        else:
+            r, s = utils.decode_dss_signature(
+                self.private.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+            sig = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        return signing_input + "." + b64url_encode(sig)

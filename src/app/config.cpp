@@ -100,6 +100,20 @@ const std::vector<Option>& options() {
                   "(/etc/ssl/certs)",
                   if (!v.empty() && ::access(v.c_str(), R_OK) != 0) return Status::InvalidRequest(
                       "--notify-ca-file: cannot read '" + v + "'")),
+    STRING_OPTION("auth-issuer", "TSUNAGU_AUTH_ISSUER", auth_issuer,
+                  "OpenID Connect issuer URL: the NGSI-LD API then answers only requests with "
+                  "a bearer token (JWT, RS256 or ES256) it signed, whose iss is this URL; its "
+                  "keys come from its discovery document (docs/security.md)",
+                  (void)0),
+    STRING_OPTION("auth-jwks-file", "TSUNAGU_AUTH_JWKS_FILE", auth_jwks_file,
+                  "JWK Set file of the token issuer's keys, read when the issuer cannot be "
+                  "reached (or alone, without --auth-issuer)",
+                  if (!v.empty() && ::access(v.c_str(), R_OK) != 0) return Status::InvalidRequest(
+                      "--auth-jwks-file: cannot read '" + v + "'")),
+    STRING_OPTION("auth-audience", "TSUNAGU_AUTH_AUDIENCE", auth_audience,
+                  "a value a token's aud must hold; empty: any", (void)0),
+    INT_OPTION("auth-jwks-refresh-s", "TSUNAGU_AUTH_JWKS_REFRESH_S", auth_jwks_refresh_s, 1, 86400,
+               "seconds between reads of the issuer's keys (rotation)"),
     INT_OPTION("max-entity-attributes", "TSUNAGU_MAX_ENTITY_ATTRIBUTES", max_entity_attributes,
                size_t{1}, size_t{100000000},
                "attribute instances one entity may hold (a write that would leave more is 400)"),

@@ -39,7 +39,11 @@ struct Config {
   size_t max_connections_per_client = 1000;
   int shutdown_grace_s = 20;
   std::string durable_notifications = "on";  // on | off
-  std::string metrics_tenants = "names";     // names | total
+  std::string auth_issuer;     // OpenID Connect issuer whose tokens are accepted; empty: none
+  std::string auth_jwks_file;  // JWK Set file: the keys when the issuer cannot be reached
+  std::string auth_audience;   // required among a token's aud; empty: any
+  int auth_jwks_refresh_s = 900;
+  std::string metrics_tenants = "names";  // names | total
   std::string log_level = "info";
   std::string log_format = "json";
   std::string config_file;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/auth_keys.hpp"
 #include "app/config.hpp"
 #include "app/context_files.hpp"
 #include "app/notification_transport.hpp"
@@ -255,6 +256,30 @@ int run(const app::Config& cfg) {
   const int64_t started = now_us();
   http::api::Env env{entities, contexts, blocking, renders, {cfg.default_limit, cfg.max_limit}, {}};
   env.subscriptions = &subscriptions;
+  // Bearer tokens: with an issuer or a key file, the NGSI-LD API answers only callers that
+  // present a valid token; the keys are read now and again every refresh period.
+  std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<app::IssuerKeys> issuer_keys;
+  if (!cfg.auth_issuer.empty() || !cfg.auth_jwks_file.empty()) {
+    authenticator = std::make_unique<auth::Authenticator>(
+        auth::Verifier::Options{cfg.auth_issuer, cfg.auth_audience, 60, true});
+    issuer_keys = std::make_unique<app::IssuerKeys>(*authenticator, cfg.auth_issuer,
+                                                    cfg.auth_jwks_file, cfg.auth_jwks_refresh_s);
+    // An issuer that is down at start (restarting with the city's systems) is tried again
+    // soon; until then every request is refused, not let through.
+    if (Status st = issuer_keys->load(); !st.ok())
+      log::error("auth_keys_unavailable", {{"detail", st.detail()}});
+    issuer_keys->start();
+    env.auth = authenticator.get();
+    log::info("access", {{"ngsi_ld_api", "bearer token required"},
+                         {"issuer", cfg.auth_issuer.empty() ? cfg.auth_jwks_file : cfg.auth_issuer},
+                         {"open_without_credentials", "/health, /metrics"}});
+  } else {
+    log::warn("access", {{"ngsi_ld_api",
+                          "open: no --auth-issuer or --auth-jwks-file, so "
+                          "whoever reaches the port reads and writes every tenant"},
+                         {"open_without_credentials", "everything"}});
+  }
   std::string store_name = (*store)->describe();
   env.health = [&, started, store_name](JsonWriter& w) {
     w.key("store");

@@ -33,7 +33,7 @@ using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 enum class Alg { kRS256, kES256 };
 
 Status refuse(std::string why) {
-  return Status::InvalidRequest("the bearer token is not valid: " + std::move(why));
+  return {ErrorKind::kUnauthorized, "the bearer token is not valid: " + std::move(why)};
 }
 
 const JsonValue* member(const JsonValue& o, const char* name) {

@@ -62,8 +62,8 @@ class Verifier {
   Verifier(KeySet keys, Options options);
 
   // The token's claims when it is a compact JWS signed with one of the keys and its claims
-  // hold at `now_s` (seconds since the epoch). Otherwise an error whose detail says what was
-  // wrong in terms safe to show the caller (never which keys exist).
+  // hold at `now_s` (seconds since the epoch). Otherwise Unauthorized, whose detail says what
+  // was wrong in terms safe to show the caller (never which keys exist).
   Result<Claims> verify(std::string_view token, int64_t now_s) const;
 
  private:

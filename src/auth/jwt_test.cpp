@@ -3,6 +3,8 @@
 // keyed with the public key, another key, changed claims, expiry, nbf, issuer, audience, kid).
 #include "auth/jwt.hpp"
 
+#include "auth/authenticator.hpp"
+
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -124,7 +126,7 @@ TEST_F(JwtTest, AcceptsTokensSignedByTheIssuersKeys) {
 
 void expect_refused(const Result<Claims>& r, const char* says) {
   ASSERT_FALSE(r.ok()) << says;
-  EXPECT_EQ(r.status().kind(), ErrorKind::kInvalidRequest);
+  EXPECT_EQ(r.status().kind(), ErrorKind::kUnauthorized);
   EXPECT_NE(r.status().detail().find(says), std::string::npos) << r.status().detail();
 }
 
@@ -196,9 +198,33 @@ TEST_F(JwtTest, RefusesMalformedTokens) {
        {"", "abc", "a.b", "a.b.c.d", "!!.e30.", "e30.e30.###", "bm90IGpzb24.e30.AAAA"}) {
     auto r = v.verify(bad, kNow);
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.status().kind(), ErrorKind::kInvalidRequest);
+    EXPECT_EQ(r.status().kind(), ErrorKind::kUnauthorized);
   }
   expect_refused(v.verify(std::string(20000, 'a'), kNow), "too long");
+}
+
+TEST_F(JwtTest, AuthenticatorReadsTheHeaderAndFollowsKeyRotation) {
+  Authenticator auth({"https://idp.city.example", "broker", 60, true});
+  std::string t = token(*rsa_, R"({"alg":"RS256","kid":"r1"})", claims());
+  // Before any key set is read, nothing passes.
+  EXPECT_EQ(auth.authenticate("Bearer " + t, kNow).status().kind(), ErrorKind::kUnauthorized);
+  ASSERT_TRUE(auth.set_keys(R"({"keys":[)" + rsa_->jwk + "]}").ok());
+  EXPECT_TRUE(auth.has_keys());
+  EXPECT_TRUE(auth.authenticate("Bearer " + t, kNow).ok());
+  EXPECT_TRUE(auth.authenticate("bearer   " + t + " ", kNow).ok());
+  expect_refused(auth.authenticate("", kNow), "no bearer token");
+  expect_refused(auth.authenticate("Basic YWxpY2U6c2VjcmV0", kNow), "not a Bearer token");
+  expect_refused(auth.authenticate("Bearer", kNow), "not a Bearer token");
+  expect_refused(auth.authenticate("Bearertoken", kNow), "not a Bearer token");
+  // A set with no usable key leaves the keys in use.
+  EXPECT_EQ(auth.set_keys(R"({"keys":[]})").kind(), ErrorKind::kBadRequestData);
+  EXPECT_TRUE(auth.authenticate("Bearer " + t, kNow).ok());
+  // The issuer rotates: tokens of the old key stop passing, the new key's pass.
+  ASSERT_TRUE(auth.set_keys(R"({"keys":[)" + ec_->jwk + "]}").ok());
+  expect_refused(auth.authenticate("Bearer " + t, kNow), "signature does not verify");
+  EXPECT_TRUE(
+      auth.authenticate("Bearer " + token(*ec_, R"({"alg":"ES256","kid":"e1"})", claims()), kNow)
+          .ok());
 }
 
 TEST(KeySetTest, KeepsSigningKeysAndSkipsTheRest) {

@@ -35,6 +35,7 @@ enum class ErrorKind : unsigned char {
   kUriTooLong,
   kServiceUnavailable,
   kNotImplemented,  // HTTP features the server does not implement (a transfer coding, RFC 9112)
+  kUnauthorized,    // no valid credentials (401 with WWW-Authenticate, RFC 9110 §15.5.2)
 };
 
 class [[nodiscard]] Status {

@@ -70,6 +70,8 @@ int http_status(ErrorKind kind) {
       return 503;
     case ErrorKind::kNotImplemented:
       return 501;
+    case ErrorKind::kUnauthorized:
+      return 401;
   }
   return 500;
 }
@@ -150,6 +152,8 @@ std::string_view problem_title(ErrorKind kind) {
       return "Service unavailable";
     case ErrorKind::kNotImplemented:
       return "Not implemented";
+    case ErrorKind::kUnauthorized:
+      return "Unauthorized";
   }
   return "Error";
 }
@@ -176,6 +180,10 @@ Response problem_response(const Status& status) {
   r.status = http_status(status.kind());
   r.content_type = "application/json";
   r.body = problem_json(status);
+  // The scheme a client is to authenticate with (RFC 6750 §3). No error code: the detail says
+  // what was wrong, and a request without credentials should get none.
+  if (status.kind() == ErrorKind::kUnauthorized)
+    r.add_header("WWW-Authenticate", "Bearer realm=\"ngsi-ld\"");
   return r;
 }
 

@@ -30,10 +30,11 @@ struct RouteInfo {
 };
 
 // For whom a request is, established before its handler runs: the tenant (from NGSILD-Tenant
-// for the NGSI-LD routes), later the caller's identity.
+// for the NGSI-LD routes) and the caller's identity.
 struct RequestContext {
   std::string tenant;  // "" = the default tenant
   bool tenant_given = false;
+  std::string subject;  // the bearer token's `sub`; "" when the server checks no tokens
   // A header that names the tenant badly: the handler reports it where its checks put it, so
   // that an unknown parameter is still named first.
   Status problem;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/authenticator.hpp"
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
 #include "engine/entity_service.hpp"
@@ -39,6 +40,8 @@ struct Env {
   std::function<void(JsonWriter&)> health;  // adds members to GET /health
   // Subscriptions (§5.8); null: the subscription routes answer OperationNotSupported.
   engine::SubscriptionService* subscriptions = nullptr;
+  // Bearer tokens (docs/security.md); null: the API is open to whoever reaches the port.
+  const auth::Authenticator* auth = nullptr;
 };
 
 // Registers every route of the API (routes.cpp: the NGSI-LD API, /health, /metrics).

@@ -2,6 +2,7 @@
 // route (docs/decisions.md, "One route table").
 #include "common/json_writer.hpp"
 #include "common/metrics.hpp"
+#include "common/time.hpp"
 #include "http/api/api.hpp"
 
 namespace tsunagu::http::api {
@@ -59,9 +60,15 @@ const Row kNgsiLd[] = {
 };
 // clang-format on
 
-// The NGSI-LD context step: the tenant a request names (§6.3.14). A malformed NGSILD-Tenant is
-// kept for prepare(), which names an unknown parameter first.
-Status ngsild_context(Call& c) {
+// The NGSI-LD context step: who calls, when the server checks bearer tokens (a request without
+// a valid one is answered 401 before anything else is read), and the tenant it names (§6.3.14).
+// A malformed NGSILD-Tenant is kept for prepare(), which names an unknown parameter first.
+Status ngsild_context(const Env& env, Call& c) {
+  if (env.auth) {
+    auto claims = env.auth->authenticate(c.req.header("authorization"), now_us() / 1'000'000);
+    if (!claims.ok()) return claims.status();
+    c.context.subject = std::move(claims->subject);
+  }
   Tenant t = tenant_of(c.req);
   c.context.tenant = std::move(t.name);
   c.context.tenant_given = t.given;
@@ -95,7 +102,7 @@ RouteHandler bind(Env& env, Handler h) {
 }  // namespace
 
 void add_routes(Router& router, Env& env) {
-  RouteSet ngsild{ngsild_context, {}};
+  RouteSet ngsild{[&env](Call& c) { return ngsild_context(env, c); }, {}};
   for (const Row& r : kNgsiLd) {
     ngsild.routes.emplace_back(RouteInfo{r.method, std::string("/ngsi-ld/v1") + r.path, r.operation,
                                          r.access, r.forwardable},

@@ -319,7 +319,21 @@ class LogStore final : public Store {
         if (op.kind == OpKind::kNote) notes_[std::move(op.id)] = std::move(op.doc);
       }
     }
-    if (log_.size() >= options_.checkpoint_bytes) rotate();
+    // Transient records' documents do not count towards the next fold (up to a bound): a fold
+    // writes few of them, but the entity rows it writes cost SQLite page writes that fewer,
+    // larger folds share between more updates (docs/storage.md, "Transient records").
+    if (!transient_.empty()) {
+      for (const auto& op : batch.ops) {
+        if (op.kind == OpKind::kPutRecord && transient_.count(op.record_kind) != 0) {
+          logged_transient_ += op.doc.size();
+        }
+      }
+    }
+    const uint64_t size = log_.size();
+    if (size - std::min(size, logged_transient_) >= options_.checkpoint_bytes ||
+        size >= kTransientBound * options_.checkpoint_bytes) {
+      rotate();
+    }
     return Status::Ok();
   }
 
@@ -593,6 +607,7 @@ class LogStore final : public Store {
       failure_ = st;
       return;
     }
+    logged_transient_ = 0;
     (void)sync_dir(options_.dir);
     lock.lock();
     const StoreState state{next_seq_, folded_};
@@ -738,6 +753,9 @@ class LogStore final : public Store {
   std::string spare_path() const { return options_.dir + "/" + kSpareName; }
 
   static constexpr std::chrono::seconds kReleaseDelay{2};
+  // A segment holding transient records folds at checkpoint_bytes of other changes, or at this
+  // many times checkpoint_bytes in all.
+  static constexpr uint64_t kTransientBound = 4;
 
   std::unique_ptr<DirLock> lock_;  // first in, last out: held until everything is closed
   std::unique_ptr<Store> checkpoint_;
@@ -748,6 +766,7 @@ class LogStore final : public Store {
   uint64_t next_seq_ = 1;       // next segment number
   uint64_t first_new_seq_ = 1;  // segments from this one on may be reused (set by load())
   bool loaded_ = false;
+  uint64_t logged_transient_ = 0;  // the committing thread's: transient documents in the segment
 
   // Record kinds declared transient: set before load(), then read by the fold thread.
   TransientKinds transient_;

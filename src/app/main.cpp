@@ -139,6 +139,13 @@ int run(const app::Config& cfg) {
   engine::SubscriptionService::Options sub_options;
   sub_options.durable = cfg.durable_notifications == "on";
   engine::SubscriptionService subscriptions(tenants, contexts, delivery, sub_options);
+  // Settled outbox records need not reach the checkpoint (docs/storage.md, "Transient records").
+  if (auto st = (*store)->declare_transient(std::string(engine::SubscriptionService::kOutboxKind),
+                                            subscriptions.outbox_settled());
+      !st.ok()) {
+    log::error("store_open_failed", {{"detail", st.detail()}});
+    return 1;
+  }
   subscriptions_ptr = &subscriptions;
   // However run() ends, notifications stop before the subscriptions go: what is in flight ends,
   // then nothing reports to them (the delivery queues and the client are destroyed after them).

@@ -45,18 +45,48 @@ int64_t steady_ms() {
 }
 
 // An outbox record: "O1 <time> <n>\n", then for each change "<before length> <after length>\n"
-// and the two stored documents (store/codec; -1 for a state that is not there).
-std::string encode_outbox(int64_t time, const std::vector<const Change*>& changes) {
+// and the two stored documents (store/codec; -1 for a state that is not there). Each change comes
+// with its after state's stored document, which the writer encoded into the group's batch.
+struct OutboxChange {
+  const Change* change;
+  std::string_view after;
+};
+std::string encode_outbox(int64_t time, const std::vector<OutboxChange>& changes) {
   std::string out = "O1 " + std::to_string(time) + " " + std::to_string(changes.size()) + "\n";
-  for (const Change* c : changes) {
-    std::string before = c->before ? store::encode_entity(*c->before) : std::string();
-    std::string after = c->after ? store::encode_entity(*c->after) : std::string();
-    out += std::to_string(c->before ? static_cast<int64_t>(before.size()) : -1);
-    out += ' ';
-    out += std::to_string(c->after ? static_cast<int64_t>(after.size()) : -1);
-    out += '\n';
+  std::string before;
+  for (const auto& [c, after] : changes) {
+    before.clear();
+    if (c->before) before = store::encode_entity(*c->before);
+    char lengths[48];
+    const int n = std::snprintf(lengths, sizeof lengths, "%" PRId64 " %" PRId64 "\n",
+                                c->before ? static_cast<int64_t>(before.size()) : int64_t{-1},
+                                c->after ? static_cast<int64_t>(after.size()) : int64_t{-1});
+    out.reserve(out.size() + static_cast<size_t>(n) + before.size() + after.size());
+    out.append(lengths, static_cast<size_t>(n));
     out += before;
     out += after;
+  }
+  return out;
+}
+
+// The stored document of each change's after state, as the writer encoded it into `batch` (its
+// entity ops come in the order of `changes`, one for each change); empty for a change with none.
+std::vector<std::string_view> stored_afters(const std::vector<CommittedChange>& changes,
+                                            const store::WriteBatch& batch) {
+  using Kind = store::WriteBatch::OpKind;
+  std::vector<std::string_view> out(changes.size());
+  size_t op = 0;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const Entity* after = changes[i].change->after.get();
+    if (after == nullptr) continue;
+    auto matches = [&](const store::WriteBatch::Op& o) {
+      return (o.kind == Kind::kInsertEntity || o.kind == Kind::kUpdateEntity) &&
+             o.row == after->row;
+    };
+    while (op < batch.ops.size() && !matches(batch.ops[op]))
+      ++op;
+    if (op == batch.ops.size()) break;  // not written by this batch: encoded by the caller
+    out[i] = batch.ops[op++].doc;
   }
   return out;
 }
@@ -291,6 +321,18 @@ struct SubscriptionService::Outbox {
   std::vector<std::pair<std::string, std::string>> flushing;
   std::atomic<int64_t> last_persist_ms{0};
   int64_t last_seq = 0;  // the committing thread's
+  // The records some ticket holds ("<tenant>\n<key>"), from before they are written until they
+  // are settled; what a shutdown leaves held stays held.
+  std::unordered_set<std::string> held;
+
+  static std::string address(std::string_view tenant, std::string_view key) {
+    std::string a;
+    a.reserve(tenant.size() + 1 + key.size());
+    a += tenant;
+    a += '\n';
+    a += key;
+    return a;
+  }
 };
 
 // One outbox record while anything of it may still notify: held by its changes until they are
@@ -298,9 +340,16 @@ struct SubscriptionService::Outbox {
 struct SubscriptionService::Ticket {
   std::shared_ptr<Outbox> outbox;
   std::string tenant, key;
+  Ticket(std::shared_ptr<Outbox> o, std::string_view t, std::string_view k)
+      : outbox(std::move(o)), tenant(t), key(k) {
+    std::lock_guard lock(outbox->mu);
+    outbox->held.insert(Outbox::address(tenant, key));
+  }
   ~Ticket() {
     std::lock_guard lock(outbox->mu);
-    if (!outbox->closed) outbox->settled.emplace_back(std::move(tenant), std::move(key));
+    if (outbox->closed) return;
+    outbox->held.erase(Outbox::address(tenant, key));
+    outbox->settled.emplace_back(std::move(tenant), std::move(key));
   }
 };
 
@@ -375,6 +424,15 @@ void SubscriptionService::attach(Writer& writer) {
   queue_cv_.notify_one();
 }
 
+std::function<bool(std::string_view, std::string_view)> SubscriptionService::outbox_settled()
+    const {
+  return [outbox = outbox_](std::string_view tenant, std::string_view key) {
+    const std::string address = Outbox::address(tenant, key);
+    std::lock_guard lock(outbox->mu);
+    return outbox->held.count(address) == 0;
+  };
+}
+
 Status SubscriptionService::load_outbox(std::string_view tenant, std::string_view key,
                                         std::string_view doc) {
   auto rec = decode_outbox(doc);
@@ -386,10 +444,7 @@ Status SubscriptionService::load_outbox(std::string_view tenant, std::string_vie
   if (std::from_chars(key.data(), key.data() + key.size(), seq, 16).ec == std::errc()) {
     outbox_->last_seq = std::max(outbox_->last_seq, static_cast<int64_t>(seq));
   }
-  auto ticket = std::make_shared<Ticket>();
-  ticket->outbox = outbox_;
-  ticket->tenant = tenant;
-  ticket->key = key;
+  auto ticket = std::make_shared<Ticket>(outbox_, tenant, key);
   // Records come in key order, the order they were written.
   uint32_t index = 0;
   for (auto& [before, after] : rec->changes) {
@@ -621,22 +676,31 @@ void SubscriptionService::persist(const std::vector<CommittedChange>& changes, i
       it->second.push_back(i);
     }
   }
+  if (kept.empty()) return;
+  // Encoded before any is added: the views point into the batch's documents.
+  const std::vector<std::string_view> afters = stored_afters(changes, batch);
+  std::vector<std::pair<std::shared_ptr<Ticket>, std::string>> records;
   for (auto& [tenant, indexes] : kept) {
-    std::vector<const Change*> group;
+    std::vector<OutboxChange> group;
     group.reserve(indexes.size());
-    for (size_t i : indexes)
-      group.push_back(changes[i].change);
+    std::vector<std::string> encoded;  // afters the batch did not hold (none, in practice)
+    encoded.reserve(indexes.size());   // the views into it stay put
+    for (size_t i : indexes) {
+      const Change* c = changes[i].change;
+      std::string_view after = afters[i];
+      if (c->after && after.empty()) after = encoded.emplace_back(store::encode_entity(*c->after));
+      group.push_back({c, after});
+    }
     int64_t seq = std::max(outbox_->last_seq + 1, time);
     outbox_->last_seq = seq;
-    auto ticket = std::make_shared<Ticket>();
-    ticket->outbox = outbox_;
-    ticket->tenant = tenant->name();
-    ticket->key = hex16(static_cast<uint64_t>(seq));
-    batch.put_record(std::string(kOutboxKind), ticket->tenant, ticket->key,
-                     encode_outbox(time, group));
+    auto ticket =
+        std::make_shared<Ticket>(outbox_, tenant->name(), hex16(static_cast<uint64_t>(seq)));
+    records.emplace_back(ticket, encode_outbox(time, group));
     for (size_t i : indexes)
       group_tickets_[i] = ticket;
   }
+  for (auto& [ticket, doc] : records)
+    batch.put_record(std::string(kOutboxKind), ticket->tenant, ticket->key, std::move(doc));
 }
 
 void SubscriptionService::published(const std::vector<CommittedChange>& changes, int64_t time) {

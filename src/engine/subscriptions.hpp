@@ -72,6 +72,11 @@ class SubscriptionService final : public ChangeListener {
   void attach(Writer& writer);
   // A stored subscription, at start (before attach).
   Status load(std::string_view tenant, std::string_view key, std::string_view doc);
+  // Whether the outbox record (tenant, key) is settled: no notification of it is waiting,
+  // being sent or retried, so a crash that lost it would lose nothing. The store may skip such
+  // records (store::Store::declare_transient); the function is safe to call from any thread for
+  // as long as it lives, also once this service is gone.
+  std::function<bool(std::string_view tenant, std::string_view key)> outbox_settled() const;
   // A stored outbox record, at start (before attach).
   Status load_outbox(std::string_view tenant, std::string_view key, std::string_view doc);
   // Shutting down: notifications that have not left their queue keep their outbox records, so

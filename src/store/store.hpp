@@ -125,6 +125,16 @@ class Store {
     }
     return apply(std::move(batch));
   }
+  // Declares the records of `kind` transient: short-lived, each kept only until `settled` says
+  // its owner is done with it (docs/storage.md, "Transient records"). Its owner still deletes
+  // every record it puts, but a store may forget a settled record before that deletion is
+  // durable: losing it in a crash loses nothing. `settled(tenant, key)` answers for the record
+  // the store last saw put at that address; it may be called from the store's own threads for as
+  // long as the store lives, must answer true only when the record is settled, and stays true
+  // until the address is put again. Before load(). The default keeps transient records as any
+  // other (what SQLite and memory do: they write a record's put and delete where they are).
+  using SettledFn = std::function<bool(std::string_view tenant, std::string_view key)>;
+  virtual Status declare_transient(std::string kind, SettledFn settled) { return Status::Ok(); }
   // Visits everything stored, in the order LoadVisitor states (entities in the order they were
   // created). Stops at the first error the visitor returns, and returns it.
   virtual Status load(LoadVisitor& visitor) = 0;

@@ -47,6 +47,10 @@ struct Pending {
 // A record's address: (record kind, tenant, key). Ordered as the checkpoint orders its records
 // (bytewise, field by field), so that the two can be merged at load.
 using RecordKey = std::tuple<std::string_view, std::string_view, std::string_view>;
+// The same, owned.
+using RecordAddress = std::tuple<std::string, std::string, std::string>;
+using HeldRecords = std::set<RecordAddress, std::less<>>;
+using TransientKinds = std::map<std::string, Store::SettledFn, std::less<>>;
 
 // Logged changes not yet folded into the checkpoint.
 struct Changes {
@@ -315,11 +319,37 @@ class LogStore final : public Store {
         if (op.kind == OpKind::kNote) notes_[std::move(op.id)] = std::move(op.doc);
       }
     }
-    if (log_.size() >= options_.checkpoint_bytes) rotate();
+    // Transient records' documents do not count towards the next fold (up to a bound): a fold
+    // writes few of them, but the entity rows it writes cost SQLite page writes that fewer,
+    // larger folds share between more updates (docs/storage.md, "Transient records").
+    if (!transient_.empty()) {
+      for (const auto& op : batch.ops) {
+        if (op.kind == OpKind::kPutRecord && transient_.count(op.record_kind) != 0) {
+          logged_transient_ += op.doc.size();
+        }
+      }
+    }
+    const uint64_t size = log_.size();
+    if (size - std::min(size, logged_transient_) >= options_.checkpoint_bytes ||
+        size >= kTransientBound * options_.checkpoint_bytes) {
+      rotate();
+    }
+    return Status::Ok();
+  }
+
+  // Transient records (docs/storage.md, "Transient records") cost the fold nothing once
+  // settled: a put settled by the time it is folded is not copied into the checkpoint, and the
+  // deletion of a record the checkpoint does not hold is not applied to it.
+  Status declare_transient(std::string kind, SettledFn settled) override {
+    if (loaded_) {
+      return Status::Internal("store: record kind '" + kind + "' declared transient after load");
+    }
+    transient_[std::move(kind)] = std::move(settled);
     return Status::Ok();
   }
 
   Status load(LoadVisitor& visitor) override {
+    loaded_ = true;
     auto note = checkpoint_->note(kFoldedNote);
     if (!note.ok()) return note.status();
     const bool noted = note->has_value();
@@ -452,8 +482,9 @@ class LogStore final : public Store {
     class Overlay final : public LoadVisitor {
      public:
       Overlay(LoadVisitor& out, Changes& changes,
-              std::map<std::string, std::string, std::less<>>& notes)
-          : out_(out), changes_(changes), notes_(notes) {}
+              std::map<std::string, std::string, std::less<>>& notes,
+              const TransientKinds& transient, HeldRecords& held)
+          : out_(out), changes_(changes), notes_(notes), transient_(transient), held_(held) {}
       Status note(std::string_view key, std::string_view value) override {
         if (key.rfind(kOwnNotes, 0) != 0) notes_[std::string(key)] = std::string(value);
         return Status::Ok();
@@ -481,6 +512,8 @@ class LogStore final : public Store {
       Status record(std::string_view kind, std::string_view tenant, std::string_view key,
                     std::string_view doc) override {
         TSUNAGU_RETURN_IF_ERROR(flush_entities());
+        // Held by the checkpoint, whatever the log says of it since.
+        if (transient_.count(kind) != 0) held_.emplace(kind, tenant, key);
         const RecordKey address{kind, tenant, key};
         TSUNAGU_RETURN_IF_ERROR(flush_records_before(&address));
         auto& next = *next_record_;
@@ -541,6 +574,8 @@ class LogStore final : public Store {
       LoadVisitor& out_;
       Changes& changes_;
       std::map<std::string, std::string, std::less<>>& notes_;
+      const TransientKinds& transient_;
+      HeldRecords& held_;
       std::set<uint64_t> emitted_;
       uint64_t next_ = 0;
       bool tenants_done_ = false;
@@ -548,7 +583,7 @@ class LogStore final : public Store {
       std::optional<std::map<RecordKey, std::optional<std::string_view>>::iterator> next_record_;
     };
     std::lock_guard lock(notes_mu_);
-    Overlay overlay(visitor, changes, notes_);
+    Overlay overlay(visitor, changes, notes_, transient_, held_);
     TSUNAGU_RETURN_IF_ERROR(checkpoint_->load(overlay));
     return overlay.finish();
   }
@@ -572,6 +607,7 @@ class LogStore final : public Store {
       failure_ = st;
       return;
     }
+    logged_transient_ = 0;
     (void)sync_dir(options_.dir);
     lock.lock();
     const StoreState state{next_seq_, folded_};
@@ -640,9 +676,15 @@ class LogStore final : public Store {
       }
       // The changes, and the note of what the checkpoint now holds, in one transaction.
       std::vector<OpView> ops = changes.ops();
+      std::vector<RecordAddress> put, deleted;
+      settle_transient(ops, put, deleted);
       const std::string upto_text = std::to_string(upto);
       ops.push_back({OpKind::kNote, 0, {}, kFoldedNote, upto_text});
       TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply_views(ops));
+      for (auto& r : put)
+        held_.insert(std::move(r));
+      for (const auto& r : deleted)
+        held_.erase(r);
     }
     {
       std::lock_guard lock(mu_);
@@ -677,9 +719,43 @@ class LogStore final : public Store {
     return Status::Ok();
   }
 
+  // Drops from a fold's `ops` what transient records need not cost the checkpoint: a put already
+  // settled becomes a deletion (its owner's own deletion is merely not logged yet), and a
+  // deletion of a record the checkpoint does not hold is left out (the record was put and
+  // deleted or settled within the log). `put` and `deleted` receive the transient records the
+  // checkpoint holds and no longer holds once `ops` are applied.
+  void settle_transient(std::vector<OpView>& ops, std::vector<RecordAddress>& put,
+                        std::vector<RecordAddress>& deleted) const {
+    if (transient_.empty()) return;
+    size_t kept = 0;
+    for (OpView& op : ops) {
+      const bool record = op.kind == OpKind::kPutRecord || op.kind == OpKind::kDeleteRecord;
+      auto kind = record ? transient_.find(op.record_kind) : transient_.end();
+      if (kind != transient_.end()) {
+        if (op.kind == OpKind::kPutRecord && kind->second(op.tenant, op.id)) {
+          op.kind = OpKind::kDeleteRecord;
+          op.doc = {};
+        }
+        const RecordKey address{op.record_kind, op.tenant, op.id};
+        const bool held = held_.find(address) != held_.end();
+        if (op.kind == OpKind::kDeleteRecord) {
+          if (!held) continue;
+          deleted.emplace_back(op.record_kind, op.tenant, op.id);
+        } else if (!held) {
+          put.emplace_back(op.record_kind, op.tenant, op.id);
+        }
+      }
+      ops[kept++] = op;
+    }
+    ops.resize(kept);
+  }
+
   std::string spare_path() const { return options_.dir + "/" + kSpareName; }
 
   static constexpr std::chrono::seconds kReleaseDelay{2};
+  // A segment holding transient records folds at checkpoint_bytes of other changes, or at this
+  // many times checkpoint_bytes in all.
+  static constexpr uint64_t kTransientBound = 4;
 
   std::unique_ptr<DirLock> lock_;  // first in, last out: held until everything is closed
   std::unique_ptr<Store> checkpoint_;
@@ -689,6 +765,14 @@ class LogStore final : public Store {
   Status failure_;              // the committing thread: set when the log can no longer be written
   uint64_t next_seq_ = 1;       // next segment number
   uint64_t first_new_seq_ = 1;  // segments from this one on may be reused (set by load())
+  bool loaded_ = false;
+  uint64_t logged_transient_ = 0;  // the committing thread's: transient documents in the segment
+
+  // Record kinds declared transient: set before load(), then read by the fold thread.
+  TransientKinds transient_;
+  // The records of transient kinds the checkpoint holds: found by load(), then kept by the
+  // fold thread.
+  HeldRecords held_;
 
   std::mutex notes_mu_;
   std::map<std::string, std::string, std::less<>> notes_;  // every note but the log's own

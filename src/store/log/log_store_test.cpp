@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -174,6 +175,13 @@ class LogStoreTest : public ::testing::Test {
     auto s = open_embedded(o);
     EXPECT_TRUE(s.ok()) << s.status().detail();
     if (!s.ok()) return nullptr;
+    if (!settled_.empty()) {
+      Status st = (*s)->declare_transient("outbox", [this](std::string_view, std::string_view key) {
+        std::lock_guard lock(settled_mu_);  // asked by the fold thread
+        return settled_.count(std::string(key)) != 0;
+      });
+      EXPECT_TRUE(st.ok()) << st.detail();
+    }
     Recorder scratch;
     Status st = (*s)->load(into != nullptr ? *into : scratch);
     EXPECT_TRUE(st.ok()) << st.detail();
@@ -244,9 +252,18 @@ class LogStoreTest : public ::testing::Test {
     }
   }
 
+  void settle(const std::string& key) {
+    std::lock_guard lock(settled_mu_);
+    settled_.insert(key);
+  }
+
   std::string dir_;
   std::vector<std::string> dirs_;
   Model model_;
+  // When not empty, open() declares records of kind "outbox" transient, settled when their key
+  // is in here ("" stands for none, so that the declaration can be made before any settles).
+  std::mutex settled_mu_;
+  std::set<std::string> settled_;
 };
 
 WriteBatch inserts(uint64_t from, uint64_t to, const std::string& tenant, const std::string& tag) {
@@ -1082,6 +1099,113 @@ TEST_F(LogStoreTest, DamageBeforeIntactRecordsOfTheNewestSegmentFailsTheLoad) {
       << "loaded " << r.entities.size() << " of 3 acknowledged entities without an error";
   s->reset();
   EXPECT_EQ(fs::file_size(segment(1)), data.size()) << "the damaged log must not be cut";
+}
+
+}  // namespace
+}  // namespace tsunagu::store
+
+namespace tsunagu::store {
+namespace {
+
+// Transient records (Store::declare_transient): a put settled by the time it is folded never
+// reaches the checkpoint, nor does one put and deleted within the log; one still unsettled does,
+// and its deletion follows it there, also when the deletion comes after a restart.
+TEST_F(LogStoreTest, SettledTransientRecordsNeverReachTheCheckpoint) {
+  settle("");
+  const std::string big(3000, 'x');  // as an outbox record: worth not copying
+  {
+    auto s = open();
+    WriteBatch a;
+    a.put_record("outbox", "", "1", "settled " + big);
+    a.put_record("outbox", "", "2", "waiting " + big);
+    a.put_record("outbox", "t", "3", "deleted " + big);
+    a.put_record("subscription", "", "1", "not transient");
+    apply(*s, a);
+    WriteBatch b;
+    b.delete_record("outbox", "t", "3");
+    apply(*s, b);
+    settle("1");  // its notifications left; its deletion is not logged yet
+    settle("3");
+  }
+  fold_now();
+  EXPECT_EQ(segments(), std::vector<uint64_t>{2});
+  EXPECT_EQ(checkpoint_only().records,
+            (std::vector<std::string>{"record outbox [] 2 = waiting " + big,
+                                      "record subscription [] 1 = not transient"}));
+  // Settled and never deleted, record 1 is forgotten: a crash before its deletion would lose it
+  // the same way, which its owner declared harmless.
+  model_.records.erase({"outbox", "", "1"});
+  expect_loads(model_);
+  {
+    auto s = open();
+    WriteBatch c;
+    c.delete_record("outbox", "", "1");  // the deletion logged at last: nothing to delete
+    c.delete_record("outbox", "", "2");  // held by the checkpoint, which this start found
+    apply(*s, c);
+    settle("2");
+  }
+  fold_now();
+  EXPECT_EQ(checkpoint_only().records,
+            std::vector<std::string>{"record subscription [] 1 = not transient"});
+  expect_loads(model_);
+}
+
+// An unsettled record is folded like any other, and settling it later changes nothing until its
+// deletion: the checkpoint keeps it, and every start loads it.
+TEST_F(LogStoreTest, UnsettledTransientRecordsAreFoldedAndKept) {
+  settle("");
+  {
+    auto s = open(1);  // every batch rotates; the destructor finishes the fold
+    for (int i = 0; i < 4; ++i) {
+      WriteBatch b;
+      b.put_record("outbox", "", std::to_string(i), "v" + std::to_string(i));
+      if (i > 0) b.put_record("outbox", "", "0", "replaced " + std::to_string(i));
+      apply(*s, b);
+    }
+  }
+  fold_now();
+  EXPECT_EQ(checkpoint_only().lines(), model_.lines());
+  settle("1");
+  expect_loads(model_);
+  fold_now();  // nothing logged: the settled record stays where it is until it is deleted
+  EXPECT_EQ(checkpoint_only().lines(), model_.lines());
+}
+
+// Transient documents do not bring the next fold closer, up to four times the threshold: a fold
+// costs SQLite page writes per entity row, shared by more rows when folds are fewer.
+TEST_F(LogStoreTest, TransientRecordsDoNotCountTowardsTheFold) {
+  settle("");
+  auto s = open(4096);
+  ASSERT_NE(s, nullptr);
+  for (int i = 0; i < 4; ++i) {
+    WriteBatch b;
+    b.put_record("outbox", "", std::to_string(i), std::string(3000, 'o'));
+    apply(*s, b);
+  }
+  EXPECT_EQ(segments(), std::vector<uint64_t>{1}) << "12,000 bytes of transient records only";
+  WriteBatch e;
+  e.insert_entity(1, "", "urn:ngsi-ld:E:1", std::string(4096, 'e'));
+  apply(*s, e);
+  EXPECT_EQ(segments().back(), 2u) << "4,096 bytes of an entity start the next segment";
+  // A rotation waits while a fold runs: let the fold of segment 1 end (it deletes the segment).
+  for (int wait = 0; wait < 5000 && segments().front() == 1; ++wait)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 4; i < 10; ++i) {
+    WriteBatch b;
+    b.put_record("outbox", "", std::to_string(i), std::string(3000, 'o'));
+    apply(*s, b);
+  }
+  s.reset();  // the fold in progress, if any, finishes
+  EXPECT_EQ(segments().back(), 3u) << "18,000 bytes of transient records are over the bound";
+  expect_loads(model_);
+}
+
+TEST_F(LogStoreTest, TransientKindsAreDeclaredBeforeLoad) {
+  auto s = open();
+  ASSERT_NE(s, nullptr);
+  Status st =
+      s->declare_transient("outbox", [](std::string_view, std::string_view) { return true; });
+  EXPECT_FALSE(st.ok());
 }
 
 }  // namespace

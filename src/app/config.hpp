@@ -39,7 +39,8 @@ struct Config {
   size_t max_connections_per_client = 1000;
   int shutdown_grace_s = 20;
   std::string durable_notifications = "on";  // on | off
-  std::string metrics_tenants = "names";     // names | total
+  size_t notify_window = 8;  // notifications of one subscription unanswered at once (http://)
+  std::string metrics_tenants = "names";  // names | total
   std::string log_level = "info";
   std::string log_format = "json";
   std::string config_file;

@@ -42,9 +42,10 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
   struct Entry {
     MessagePtr message;
     int64_t queued_at = 0;
-    uint64_t seq = 0;  // its number in its queue, to match its result
-    int attempts = 0;  // failed sends so far
-    bool due = false;  // failed, and its pause is over: to be sent again
+    uint64_t seq = 0;      // its number in its queue, to match its result
+    int attempts = 0;      // failed sends so far
+    bool waiting = false;  // failed, and waiting to be sent again
+    bool due = false;      // ... and its pause is over
   };
   struct Queue {
     uint64_t generation = 0;  // a forgotten and re-created queue is another queue
@@ -103,11 +104,13 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
       Queue& q = it->second;
       uint64_t generation = q.generation;
       std::vector<Send> batch;
+      // Retries in queue order: one whose pause is not over holds those behind it.
       for (size_t i = 0; i < q.started; ++i) {
-        if (q.entries[i].due) {
-          q.entries[i].due = false;
-          batch.push_back({q.entries[i].seq, q.entries[i].message});
-        }
+        Entry& e = q.entries[i];
+        if (!e.waiting) continue;
+        if (!e.due) break;
+        e.waiting = e.due = false;
+        batch.push_back({e.seq, e.message});
       }
       while (may_start(q)) {
         const Entry& e = q.entries[q.started++];
@@ -146,6 +149,7 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
       if (!r.ok && e->attempts + 1 < options.max_attempts) {
         final = false;
         if (e->attempts++ == 0) ++q.retrying;
+        e->waiting = true;
         timers.emplace(steady_us() + backoff(e->attempts), Due{key, generation, seq});
         cv.notify_all();
       } else {

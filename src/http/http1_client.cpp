@@ -161,7 +161,7 @@ struct Http1Client::State {
     int64_t start_us = 0;
     int64_t deadline_us = 0;
     Outcome out;
-    bool reused_resend = false;  // sent again once already because a reused connection closed
+    bool resent = false;  // sent again once already after a connection that answered nothing
   };
   using PendingPtr = std::unique_ptr<Pending>;
 
@@ -479,30 +479,28 @@ struct Http1Client::State {
     idle[c->host_key].push_back(c.get());
   }
 
-  // `c` closed or broke with requests on it. The front one fails if its answer had begun, or
-  // if it was the connection's first request; the others were not answered and are sent again
-  // on another connection (a receiver that closes an idle connection as a request arrives is
-  // not an error either; that resend happens once per request).
+  // `c` closed or broke with requests on it, none of them with its answer begun. They are sent
+  // again on another connection, in order, when that can succeed: the connection answered
+  // some (the receiver closes after so many; answered `Connection: close`; HTTP/1.0), or it
+  // answered none but its first request was not sent again before (a kept-alive connection
+  // the receiver closed as the request arrived, a connection reset as it was accepted).
+  // Otherwise, or when an answer had begun, they all fail, the later ones too, so that none
+  // overtakes the first: Delivery retries them in order.
   void lost(const ConnPtr& c, const std::string& why) {
     std::deque<PendingPtr> left;
     left.swap(c->sent);
-    bool started = c->answer_started;
-    bool reused = c->answered > 0;
+    bool resend = !c->answer_started && !left.empty() && (c->answered > 0 || !left.front()->resent);
     close_conn(c);
-    std::deque<PendingPtr> again;
-    for (size_t i = 0; i < left.size(); ++i) {
-      PendingPtr& p = left[i];
-      bool resend = i > 0 || (!started && reused && !p->reused_resend);
-      if (!resend) {
+    if (!resend) {
+      for (auto& p : left) {
         p->out.error = why;
         finish(std::move(p));
-        continue;
       }
-      if (i == 0) p->reused_resend = true;
-      outcomes("resent").inc();
-      again.push_back(std::move(p));
+      return;
     }
-    reassign(again);
+    if (c->answered == 0) left.front()->resent = true;
+    outcomes("resent").inc(left.size());
+    reassign(left);
   }
 
   // Puts the requests of a closed connection on others, in their order. Their streams let go
@@ -564,22 +562,26 @@ struct Http1Client::State {
     }
     if (!c->open && now >= c->connect_deadline_us)
       return fail_conn(c, "connection to " + c->host_key + " timed out");
-    // Requests past their deadline fail; the connection cannot skip their answers, so it is
-    // closed and the others go again on another.
-    std::deque<PendingPtr> expired, rest;
-    for (auto& p : c->sent)
-      (now >= p->deadline_us ? expired : rest).push_back(std::move(p));
-    c->sent.clear();
-    if (expired.empty()) {
-      c->sent.swap(rest);
-      return arm(c);
+    // A request past its deadline fails. The connection cannot skip its answer, so it is
+    // closed; the requests behind it fail too (none may overtake it), and those before it go
+    // again on another connection.
+    size_t first_expired = c->sent.size();
+    for (size_t i = 0; i < c->sent.size() && first_expired == c->sent.size(); ++i) {
+      if (now >= c->sent[i]->deadline_us) first_expired = i;
     }
+    if (first_expired == c->sent.size()) return arm(c);
+    std::deque<PendingPtr> before, failed;
+    for (size_t i = 0; i < c->sent.size(); ++i)
+      (i < first_expired ? before : failed).push_back(std::move(c->sent[i]));
+    c->sent.clear();
     close_conn(c);
-    for (auto& p : expired) {
-      p->out.error = "timed out after " + std::to_string(p->timeout_ms) + " ms";
+    for (auto& p : failed) {
+      p->out.error = now >= p->deadline_us
+                         ? "timed out after " + std::to_string(p->timeout_ms) + " ms"
+                         : "not answered: an earlier request on its connection timed out";
       finish(std::move(p));
     }
-    reassign(rest);
+    reassign(before);
   }
 
   // `p` leaves the client: its callback learns how it ended.

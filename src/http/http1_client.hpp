@@ -38,7 +38,9 @@ class Http1Client {
     // Requests with the same non-empty stream go on one connection, in submit() order, the
     // later ones written before the earlier ones are answered (HTTP/1.1 pipelining, RFC 9112
     // §9.3.2). When that connection closes with some of them unanswered, those are sent again
-    // on a new one, in order: a receiver may see one twice.
+    // on a new one, in order (a receiver may see one twice), or, when that cannot help (the
+    // connection answered nothing twice, an answer broke off, one timed out), they fail from
+    // the first unanswered one on, so that none overtakes an earlier one.
     std::string stream;
   };
   using Outcome = HttpClient::Outcome;

@@ -177,6 +177,8 @@ struct Http1Client::State {
     std::string out;              // bytes not yet handed to a write
     std::string writing;          // bytes of the write under way
     bool write_busy = false;
+    static constexpr size_t kReadBytes = 16384;
+    std::unique_ptr<char[]> read_buf{new char[kReadBytes]};
     std::string in;  // bytes read and not yet parsed
     std::optional<ResponseParser> parser;
     bool answer_started = false;  // bytes of the front request's answer arrived
@@ -397,11 +399,10 @@ struct Http1Client::State {
   }
 
   void read(const ConnPtr& c) {
-    size_t used = c->in.size();
-    c->in.resize(used + 16384);
     c->socket.async_read_some(
-        asio::buffer(c->in.data() + used, 16384), [this, c, used](const error_code& e, size_t n) {
-          c->in.resize(used + n);
+        asio::buffer(c->read_buf.get(), Conn::kReadBytes),
+        [this, c](const error_code& e, size_t n) {
+          c->in.append(c->read_buf.get(), n);
           if (c->dead) return;
           if (e) {
             if (e == asio::error::eof && c->parser && c->parser->need_eof()) {
@@ -543,7 +544,10 @@ struct Http1Client::State {
       due = std::min(due, p->deadline_us);
     if (!c->open) due = std::min(due, c->connect_deadline_us);
     if (c->sent.empty()) due = c->idle_since_us + int64_t{options.idle_timeout_ms} * 1000;
-    if (due == c->armed_us) return;
+    // A later deadline leaves the timer as it is: it fires early and is set again then. Each
+    // change would cost a cancelled wait, and requests come and go far more often than they
+    // time out.
+    if (c->armed_us != 0 && due >= c->armed_us) return;
     c->armed_us = due;
     c->timer.expires_at(asio::steady_timer::clock_type::now() +
                         std::chrono::microseconds(due - steady_us()));

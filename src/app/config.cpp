@@ -145,6 +145,10 @@ const std::vector<Option>& options() {
                   "off: notifications waiting at a crash or a stop are lost",
                   if (v != "on" && v != "off") return Status::InvalidRequest(
                       "--durable-notifications: '" + v + "' is not on or off")),
+    INT_OPTION("notify-window", "TSUNAGU_NOTIFY_WINDOW", notify_window, size_t{1}, size_t{1024},
+               "notifications of one subscription to an http:// receiver sent before the "
+               "earlier ones are answered (pipelined on one connection, in order); https and "
+               "MQTT receivers get one at a time"),
     STRING_OPTION("metrics-tenants", "TSUNAGU_METRICS_TENANTS", metrics_tenants,
                   "names: /metrics gives figures per tenant, by name; total: one figure for all, "
                   "so that tenant names stay off /metrics",

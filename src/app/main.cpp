@@ -25,6 +25,7 @@
 #include "http/api/api.hpp"
 #include "http/client.hpp"
 #include "http/context_loader.hpp"
+#include "http/http1_client.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "mqtt/client.hpp"
@@ -117,17 +118,21 @@ int run(const app::Config& cfg) {
   // subscriptions themselves, which the store's records fill before the writer starts.
   http::HttpClient::Options hco;
   hco.ca_file = cfg.notify_ca_file;
-  http::HttpClient notify_client(hco);
+  http::HttpClient notify_tls_client(hco);
+  http::Http1Client notify_client;
   mqtt::MqttClient::Options mco;
   mco.ca_file = cfg.notify_ca_file;
   mqtt::MqttClient mqtt_client(mco);
-  app::NotificationTransport transport(notify_client, mqtt_client);
+  app::NotificationTransport transport(notify_client, notify_tls_client, mqtt_client);
   engine::SubscriptionService* subscriptions_ptr = nullptr;
+  engine::Delivery::Options delivery_options;
+  delivery_options.window = cfg.notify_window;
+  delivery_options.keeps_order = &app::NotificationTransport::keeps_order;
   engine::Delivery delivery(
-      {},
-      [&transport](const engine::Delivery::Message& m,
+      delivery_options,
+      [&transport](const std::string& key, const engine::Delivery::Message& m,
                    std::function<void(engine::Delivery::Result)> done) {
-        transport.send(m, std::move(done));
+        transport.send(key, m, std::move(done));
       },
       [&subscriptions_ptr](const std::string& key, const engine::Delivery::Result& r, bool final) {
         if (subscriptions_ptr != nullptr) subscriptions_ptr->report(key, r, final);
@@ -152,16 +157,18 @@ int run(const app::Config& cfg) {
   // What has not left its queue by then stays in the outbox for the next start.
   struct StopNotifications {
     engine::SubscriptionService& subscriptions;
-    http::HttpClient& client;
+    http::Http1Client& client;
+    http::HttpClient& tls_client;
     mqtt::MqttClient& mqtt;
     engine::Delivery& delivery;
     ~StopNotifications() {
       subscriptions.close();
       client.stop();
+      tls_client.stop();
       mqtt.stop();
       delivery.stop();
     }
-  } stop_notifications{subscriptions, notify_client, mqtt_client, delivery};
+  } stop_notifications{subscriptions, notify_client, notify_tls_client, mqtt_client, delivery};
   auto loaded = engine::load_state(
       **store, tenants,
       {{std::string(engine::SubscriptionService::kRecordKind),

@@ -48,28 +48,56 @@ mqtt::MqttClient::Publish mqtt_publish(const engine::Delivery::Message& m) {
   return p;
 }
 
-void NotificationTransport::send(const engine::Delivery::Message& m,
+bool NotificationTransport::keeps_order(const engine::Delivery::Message& m) {
+  return strncasecmp(m.url.c_str(), "http://", 7) == 0;
+}
+
+void NotificationTransport::send(const std::string& key, const engine::Delivery::Message& m,
                                  std::function<void(engine::Delivery::Result)> done) const {
   if (is_mqtt_url(m.url)) {
     send_mqtt(m, std::move(done));
+  } else if (keeps_order(m)) {
+    send_http(key, m, std::move(done));
   } else {
-    send_http(m, std::move(done));
+    send_https(m, std::move(done));
   }
 }
 
-void NotificationTransport::send_http(const engine::Delivery::Message& m,
+namespace {
+
+// What the receiver's answer means for the notification.
+engine::Delivery::Result result_of(http::HttpClient::Outcome&& o) {
+  std::string error = std::move(o.error);
+  if (error.empty() && !o.ok()) error = "the receiver answered " + std::to_string(o.status);
+  return {error.empty(), o.status, std::move(error)};
+}
+
+}  // namespace
+
+void NotificationTransport::send_http(const std::string& key, const engine::Delivery::Message& m,
                                       std::function<void(engine::Delivery::Result)> done) const {
+  http::Http1Client::Request r;
+  r.url = m.url;
+  r.body = m.body;
+  r.timeout_ms = m.timeout_ms;
+  r.stream = key;
+  for (const auto& [name, value] : m.headers)
+    r.headers.push_back({name, value});
+  bool queued = http_.submit(
+      std::move(r), [done](http::HttpClient::Outcome&& o) { done(result_of(std::move(o))); });
+  if (!queued) done({false, 0, "the outbound HTTP queue is full"});
+}
+
+void NotificationTransport::send_https(const engine::Delivery::Message& m,
+                                       std::function<void(engine::Delivery::Result)> done) const {
   http::HttpClient::Request r;
   r.url = m.url;
   r.body = m.body;
   r.timeout_ms = m.timeout_ms;
   for (const auto& [name, value] : m.headers)
     r.headers.push_back({name, value});
-  bool queued = http_.submit(std::move(r), [done](http::HttpClient::Outcome&& o) {
-    std::string error = o.error;
-    if (error.empty() && !o.ok()) error = "the receiver answered " + std::to_string(o.status);
-    done({o.ok(), o.status, std::move(error)});
-  });
+  bool queued = https_.submit(
+      std::move(r), [done](http::HttpClient::Outcome&& o) { done(result_of(std::move(o))); });
   if (!queued) done({false, 0, "the outbound HTTP queue is full"});
 }
 

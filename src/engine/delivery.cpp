@@ -39,29 +39,39 @@ metrics::Histogram& delivery_seconds() {
 
 struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
   using MessagePtr = std::shared_ptr<const Message>;
+  struct Entry {
+    MessagePtr message;
+    int64_t queued_at = 0;
+    uint64_t seq = 0;      // its number in its queue, to match its result
+    int attempts = 0;      // failed sends so far
+    bool waiting = false;  // failed, and waiting to be sent again
+    bool due = false;      // ... and its pause is over
+  };
   struct Queue {
-    uint64_t generation = 0;         // a forgotten and re-created queue is another queue
-    std::deque<MessagePtr> waiting;  // front: the one being sent or waiting for its retry
-    std::deque<int64_t> queued_at;   // beside `waiting`: when each was queued
-    bool busy = false;
-    int attempts = 0;  // of the front message
+    uint64_t generation = 0;  // a forgotten and re-created queue is another queue
+    // In queueing order. The first `started` are sent and unanswered or waiting for a retry;
+    // the rest wait for their turn.
+    std::deque<Entry> entries;
+    size_t started = 0;
+    size_t retrying = 0;  // started ones that failed and are not settled: nothing new starts
+    uint64_t next_seq = 0;
+    bool pumping = false;  // a thread is handing this queue's messages to the transport
   };
   struct Due {
     std::string key;
     uint64_t generation;
+    uint64_t seq;
+  };
+  struct Send {
+    uint64_t seq;
+    MessagePtr message;
   };
 
   State(Options o, Transport t, Report r, Attempt a)
-      : options(o), transport(std::move(t)), report(std::move(r)), attempt(std::move(a)) {}
-
-  // Sends the front message of `key`'s queue. Not under mu.
-  void send(const std::string& key, uint64_t generation, MessagePtr m) {
-    std::weak_ptr<State> weak = shared_from_this();
-    if (attempt) attempt(key);
-    transport(*m, [weak, key, generation](Result r) {
-      if (auto self = weak.lock()) self->on_result(key, generation, std::move(r));
-    });
-  }
+      : options(std::move(o)),
+        transport(std::move(t)),
+        report(std::move(r)),
+        attempt(std::move(a)) {}
 
   int64_t backoff(int attempts) const {
     int64_t pause = options.first_retry_us;
@@ -70,8 +80,62 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
     return std::min(pause, options.max_retry_us);
   }
 
-  void on_result(const std::string& key, uint64_t generation, Result r) {
-    MessagePtr next;
+  // Whether `q`'s next waiting message may start now. Under mu.
+  bool may_start(const Queue& q) const {
+    if (q.started >= q.entries.size() || q.retrying > 0) return false;
+    if (q.started == 0) return true;
+    if (q.started >= options.window || !options.keeps_order) return false;
+    const Message& next = *q.entries[q.started].message;
+    const Message& first = *q.entries.front().message;
+    return next.url == first.url && options.keeps_order(next) && options.keeps_order(first);
+  }
+
+  // Hands `key`'s messages that may go to the transport, in order: retries that are due, then
+  // new ones while the window has room. One thread at a time per queue, so the transport gets
+  // them in order even when several threads enqueue at once; the others leave it to that one.
+  // Not under mu.
+  void pump(const std::string& key) {
+    std::unique_lock lock(mu);
+    auto it = queues.find(key);
+    if (stopping || it == queues.end() || it->second.pumping) return;
+    it->second.pumping = true;
+    std::weak_ptr<State> weak = shared_from_this();
+    while (true) {
+      Queue& q = it->second;
+      uint64_t generation = q.generation;
+      std::vector<Send> batch;
+      // Retries in queue order: one whose pause is not over holds those behind it.
+      for (size_t i = 0; i < q.started; ++i) {
+        Entry& e = q.entries[i];
+        if (!e.waiting) continue;
+        if (!e.due) break;
+        e.waiting = e.due = false;
+        batch.push_back({e.seq, e.message});
+      }
+      while (may_start(q)) {
+        const Entry& e = q.entries[q.started++];
+        batch.push_back({e.seq, e.message});
+      }
+      if (batch.empty()) {
+        q.pumping = false;
+        if (q.entries.empty()) queues.erase(it);
+        return;
+      }
+      lock.unlock();
+      for (auto& send : batch) {
+        if (attempt) attempt(key);
+        transport(key, *send.message, [weak, key, generation, seq = send.seq](Result r) {
+          if (auto self = weak.lock()) self->on_result(key, generation, seq, std::move(r));
+        });
+      }
+      lock.lock();
+      it = queues.find(key);
+      // Stopped, or forgotten meanwhile: a queue under this key now is another's to pump.
+      if (stopping || it == queues.end() || it->second.generation != generation) return;
+    }
+  }
+
+  void on_result(const std::string& key, uint64_t generation, uint64_t seq, Result r) {
     bool final = true;
     {
       std::lock_guard lock(mu);
@@ -79,30 +143,31 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
       auto it = queues.find(key);
       if (it == queues.end() || it->second.generation != generation) return;  // forgotten
       Queue& q = it->second;
-      if (!r.ok && ++q.attempts < options.max_attempts) {
+      auto e = std::find_if(q.entries.begin(), q.entries.begin() + q.started,
+                            [seq](const Entry& x) { return x.seq == seq; });
+      if (e == q.entries.begin() + q.started) return;
+      if (!r.ok && e->attempts + 1 < options.max_attempts) {
         final = false;
-        timers.emplace(steady_us() + backoff(q.attempts), Due{key, generation});
+        if (e->attempts++ == 0) ++q.retrying;
+        e->waiting = true;
+        timers.emplace(steady_us() + backoff(e->attempts), Due{key, generation, seq});
         cv.notify_all();
       } else {
         if (r.ok) {
           outcomes("delivered").inc();
-          delivery_seconds().observe(static_cast<double>(steady_us() - q.queued_at.front()) / 1e6);
+          delivery_seconds().observe(static_cast<double>(steady_us() - e->queued_at) / 1e6);
         } else {
           outcomes("failed").inc();
         }
-        q.waiting.pop_front();
-        q.queued_at.pop_front();
+        if (e->attempts > 0) --q.retrying;
+        q.entries.erase(e);
+        --q.started;
         --pending;
-        q.attempts = 0;
-        if (!q.waiting.empty()) {
-          next = q.waiting.front();
-        } else {
-          queues.erase(it);
-        }
+        if (q.entries.empty() && !q.pumping) queues.erase(it);
       }
     }
     report(key, r, final);
-    if (next) send(key, generation, std::move(next));
+    if (final) pump(key);
   }
 
   void timer_loop() {
@@ -122,9 +187,12 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
       timers.erase(first);
       auto it = queues.find(due.key);
       if (it == queues.end() || it->second.generation != due.generation) continue;
-      MessagePtr m = it->second.waiting.front();
+      Queue& q = it->second;
+      for (size_t i = 0; i < q.started; ++i) {
+        if (q.entries[i].seq == due.seq) q.entries[i].due = true;
+      }
       lock.unlock();
-      send(due.key, due.generation, std::move(m));
+      pump(due.key);
       lock.lock();
     }
   }
@@ -165,42 +233,35 @@ void Delivery::stop() {
 
 void Delivery::enqueue(const std::string& key, Message m) {
   auto message = std::make_shared<const Message>(std::move(m));
-  bool start = false, drop = false;
-  uint64_t generation = 0;
+  bool drop = false;
   {
     std::lock_guard lock(s_->mu);
     if (s_->stopping) return;
     auto [it, created] = s_->queues.try_emplace(key);
     State::Queue& q = it->second;
     if (created) q.generation = s_->next_generation++;
-    generation = q.generation;
-    if (q.waiting.size() >= std::max<size_t>(s_->options.max_pending, 2)) {
-      // The front one is being sent: the oldest that is only waiting goes.
-      q.waiting.erase(q.waiting.begin() + 1);
-      q.queued_at.erase(q.queued_at.begin() + 1);
+    if (q.entries.size() >= s_->options.max_pending && q.started < q.entries.size()) {
+      // The started ones are with the transport: the oldest that is only waiting goes.
+      q.entries.erase(q.entries.begin() + static_cast<std::ptrdiff_t>(q.started));
       --s_->pending;
       drop = true;
     }
-    q.waiting.push_back(message);
-    q.queued_at.push_back(steady_us());
+    q.entries.push_back({std::move(message), steady_us(), q.next_seq++});
     ++s_->pending;
-    if (!q.busy) {
-      q.busy = start = true;
-    }
   }
   if (drop) {
     outcomes("dropped").inc();
     s_->dropped.fetch_add(1, std::memory_order_relaxed);
     s_->report(key, Result{false, 0, "dropped: the subscription's queue was full"}, true);
   }
-  if (start) s_->send(key, generation, std::move(message));
+  s_->pump(key);
 }
 
 void Delivery::forget(const std::string& key) {
   std::lock_guard lock(s_->mu);
   auto it = s_->queues.find(key);
   if (it == s_->queues.end()) return;
-  s_->pending -= it->second.waiting.size();
+  s_->pending -= it->second.entries.size();
   s_->queues.erase(it);
 }
 

@@ -1,7 +1,9 @@
 // Delivery of notifications, apart from what they say: each subscription's messages leave in
-// the order they were queued, one at a time (a receiver sees the changes of an entity in order),
-// and a failed one is retried with growing pauses before the next is sent. A slow or dead
-// receiver holds its own queue and nobody else's. Queues are bounded: when a subscription's is
+// the order they were queued (a receiver sees the changes of an entity in order), up to
+// `window` of them unanswered at once where the transport keeps their order on the wire (HTTP/1.1
+// pipelining), otherwise one at a time; a failed one is retried with growing pauses, and no
+// later one starts until it is settled. A slow or dead receiver holds its own queue and nobody
+// else's. Queues are bounded: when a subscription's is
 // full, the oldest waiting message is dropped and reported as failed (docs/subscriptions.md).
 // The transport (HTTP or MQTT, by the URL's scheme) is handed in by app/, so the engine knows no
 // protocol.
@@ -20,12 +22,6 @@ namespace tsunagu::engine {
 
 class Delivery {
  public:
-  struct Options {
-    size_t max_pending = 10000;  // waiting messages per subscription
-    int max_attempts = 4;        // sends of one message before it counts as failed
-    int64_t first_retry_us = 250'000;
-    int64_t max_retry_us = 30'000'000;
-  };
   struct Message {
     std::string url;
     std::vector<std::pair<std::string, std::string>> headers;
@@ -45,8 +41,22 @@ class Delivery {
     int status = 0;     // the receiver's answer, 0 when none came
     std::string error;  // what went wrong, empty when ok
   };
-  // Sends `m` and calls `done` exactly once, from any thread; never blocks.
-  using Transport = std::function<void(const Message& m, std::function<void(Result)> done)>;
+  struct Options {
+    size_t max_pending = 10000;  // waiting messages per subscription
+    int max_attempts = 4;        // sends of one message before it counts as failed
+    int64_t first_retry_us = 250'000;
+    int64_t max_retry_us = 30'000'000;
+    // Messages of one subscription sent and not yet answered, at most. More than one only for
+    // messages `keeps_order` says the transport delivers in the order it was handed them, and
+    // only while they go to the same URL. When one of them fails, those behind it that are
+    // already sent may arrive before its retry (docs/subscriptions.md).
+    size_t window = 1;
+    std::function<bool(const Message&)> keeps_order;
+  };
+  // Sends `m`, a message of subscription `key`, and calls `done` exactly once, from any thread;
+  // never blocks. Messages of one key are handed over in their order, one call after another.
+  using Transport = std::function<void(const std::string& key, const Message& m,
+                                       std::function<void(Result)> done)>;
   // Told of every message that left the queue: `final` when it will not be tried again
   // (delivered, out of attempts, or dropped from a full queue). Any thread; must not block.
   using Report = std::function<void(const std::string& key, const Result& r, bool final)>;

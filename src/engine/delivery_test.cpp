@@ -1,10 +1,12 @@
 // Delivery's promises with a transport the test answers by hand: per subscription in order and
-// one at a time, retries with pauses before the next message, a final report for each message,
-// the oldest waiting message dropped from a full queue, and nothing more for a forgotten one.
+// one at a time (or a window of them, where the transport keeps their order), retries with
+// pauses before the next message, a final report for each message, the oldest waiting message
+// dropped from a full queue, and nothing more for a forgotten one.
 #include "engine/delivery.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -21,7 +23,8 @@ using namespace std::chrono_literals;
 class HeldTransport {
  public:
   Delivery::Transport transport() {
-    return [this](const Delivery::Message& m, std::function<void(Delivery::Result)> done) {
+    return [this](const std::string&, const Delivery::Message& m,
+                  std::function<void(Delivery::Result)> done) {
       std::lock_guard lock(mu_);
       sent_.push_back(m.body);
       held_.push_back({m.body, std::move(done)});
@@ -156,6 +159,98 @@ TEST(DeliveryTest, AForgottenSubscriptionGetsNothingMore) {
   EXPECT_TRUE(reports.snapshot().empty());
   d.enqueue("s", message("2"));  // a new subscription under the same key starts afresh
   EXPECT_EQ(t.answer(true), "2");
+}
+
+Delivery::Options windowed(size_t window) {
+  Delivery::Options o = fast();
+  o.window = window;
+  o.keeps_order = [](const Delivery::Message& m) { return m.url.rfind("http:", 0) == 0; };
+  return o;
+}
+
+TEST(DeliveryTest, AWindowSendsSeveralInOrderAndHoldsEachReceiptUntilItLeaves) {
+  HeldTransport t;
+  Reports reports;
+  Delivery d(windowed(3), t.transport(), reports.report());
+  auto receipt = std::make_shared<int>(1);
+  std::weak_ptr<int> watch = receipt;
+  for (int i = 0; i < 5; ++i) {
+    auto m = message(std::to_string(i));
+    if (i == 1) m.receipt = std::move(receipt);
+    d.enqueue("s", std::move(m));
+  }
+  EXPECT_EQ(t.sent(), (std::vector<std::string>{"0", "1", "2"}));
+  EXPECT_EQ(t.answer(true), "0");
+  EXPECT_EQ(t.sent(), (std::vector<std::string>{"0", "1", "2", "3"}));
+  EXPECT_FALSE(watch.expired());
+  EXPECT_EQ(t.answer(true), "1");
+  EXPECT_TRUE(watch.expired());
+  for (const char* next : {"2", "3", "4"})
+    EXPECT_EQ(t.answer(true), next);
+  EXPECT_EQ(d.pending(), 0u);
+  EXPECT_EQ(reports.snapshot().size(), 5u);
+}
+
+TEST(DeliveryTest, AWindowNeedsATransportThatKeepsOrderAndOneUrl) {
+  HeldTransport t;
+  Reports reports;
+  Delivery d(windowed(4), t.transport(), reports.report());
+  auto mqtt = message("m0");
+  mqtt.url = "mqtt://broker/topic";
+  d.enqueue("mqtt", mqtt);
+  d.enqueue("mqtt", mqtt);
+  d.enqueue("mixed", message("h0"));
+  auto other = message("h1");
+  other.url = "http://elsewhere/";
+  d.enqueue("mixed", other);
+  // One each: MQTT keeps no order here, and h1 goes elsewhere than h0.
+  EXPECT_EQ(t.held(), 2u);
+  for (int i = 0; i < 4; ++i)
+    t.answer(true);
+  EXPECT_EQ(t.sent().size(), 4u);
+}
+
+TEST(DeliveryTest, AFailureInTheWindowHoldsNewOnesUntilItIsSettled) {
+  HeldTransport t;
+  Reports reports;
+  Delivery d(windowed(3), t.transport(), reports.report());
+  for (int i = 0; i < 5; ++i)
+    d.enqueue("s", message(std::to_string(i)));
+  EXPECT_EQ(t.answer(false), "0");
+  // 1 and 2 were sent already and arrive before 0's retry; 3 waits for it.
+  EXPECT_EQ(t.answer(true), "1");
+  EXPECT_EQ(t.answer(true), "2");
+  auto so_far = t.sent();
+  EXPECT_EQ(std::count(so_far.begin(), so_far.end(), "3"), 0);
+  EXPECT_EQ(t.answer(true), "0");
+  EXPECT_EQ(t.answer(true), "3");
+  EXPECT_EQ(t.answer(true), "4");
+  EXPECT_EQ(t.sent(), (std::vector<std::string>{"0", "1", "2", "0", "3", "4"}));
+  EXPECT_EQ(reports.snapshot(),
+            (std::vector<std::string>{"s failed retry", "s ok final", "s ok final", "s ok final",
+                                      "s ok final", "s ok final"}));
+  EXPECT_EQ(d.pending(), 0u);
+}
+
+TEST(DeliveryTest, ATransportThatAnswersAtOnceStillGetsTheQueueInOrder) {
+  std::vector<std::string> sent;
+  Reports reports;
+  Delivery d(
+      windowed(4),
+      [&sent](const std::string&, const Delivery::Message& m,
+              std::function<void(Delivery::Result)> done) {
+        sent.push_back(m.body);
+        done(Delivery::Result{true, 204, ""});
+      },
+      reports.report());
+  std::vector<std::string> expected;
+  for (int i = 0; i < 100; ++i) {
+    d.enqueue("s", message(std::to_string(i)));
+    expected.push_back(std::to_string(i));
+  }
+  EXPECT_EQ(sent, expected);
+  EXPECT_EQ(d.pending(), 0u);
+  EXPECT_EQ(reports.snapshot().size(), 100u);
 }
 
 }  // namespace

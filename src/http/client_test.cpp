@@ -15,35 +15,14 @@
 
 #include <gtest/gtest.h>
 
+#include "http/client_test_outcomes.hpp"
+
 #include "http/server.hpp"
 
 namespace tsunagu::http {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Collects outcomes from the client's thread.
-class Outcomes {
- public:
-  HttpClient::Done add() {
-    return [this](HttpClient::Outcome&& o) {
-      std::lock_guard lock(mu_);
-      all_.push_back(std::move(o));
-      cv_.notify_all();
-    };
-  }
-  // Waits until `n` outcomes arrived (or 20 s passed) and returns them.
-  std::vector<HttpClient::Outcome> wait(size_t n) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, 20s, [&] { return all_.size() >= n; });
-    return all_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<HttpClient::Outcome> all_;
-};
 
 // A port that accepts connections (the kernel completes them) and never reads or answers.
 class SilentPort {

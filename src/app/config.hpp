@@ -39,7 +39,7 @@ struct Config {
   size_t max_connections_per_client = 1000;
   int shutdown_grace_s = 20;
   std::string durable_notifications = "on";  // on | off
-  size_t notify_window = 8;  // notifications of one subscription unanswered at once (http://)
+  size_t notify_window = 8;    // notifications of one subscription unanswered at once (http://)
   std::string auth_issuer;     // OpenID Connect issuer whose tokens are accepted; empty: none
   std::string auth_jwks_file;  // JWK Set file: the keys when the issuer cannot be reached
   std::string auth_audience;   // required among a token's aud; empty: any

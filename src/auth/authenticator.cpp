@@ -10,6 +10,7 @@ Status Authenticator::set_keys(std::string_view jwks_json) {
   auto verifier = std::make_shared<const Verifier>(std::move(*keys), options_);
   std::lock_guard lock(mu_);
   verifier_ = std::move(verifier);
+  passed_.clear();  // a key that is gone must not keep its tokens passing
   return Status::Ok();
 }
 
@@ -36,12 +37,27 @@ Result<Claims> Authenticator::authenticate(std::string_view authorization, int64
   {
     std::lock_guard lock(mu_);
     verifier = verifier_;
+    auto it = passed_.find(std::string(token));
+    if (it != passed_.end()) {
+      if (now_s < it->second.valid_until_s) return it->second.claims;
+      passed_.erase(it);  // expired: checked again below, and refused
+    }
   }
   if (!verifier) {
     return Status(ErrorKind::kUnauthorized,
                   "the bearer token cannot be checked: the issuer's keys are not available");
   }
-  return verifier->verify(token, now_s);
+  auto claims = verifier->verify(token, now_s);
+  if (!claims.ok()) return claims;
+  constexpr int64_t kWithoutExpiryS = 300;
+  int64_t until =
+      claims->expires != 0 ? claims->expires + options_.leeway_s : now_s + kWithoutExpiryS;
+  std::lock_guard lock(mu_);
+  if (verifier_ == verifier) {  // the keys were not read again meanwhile
+    if (passed_.size() >= max_remembered_) passed_.clear();
+    passed_.emplace(std::string(token), Remembered{*claims, until});
+  }
+  return claims;
 }
 
 }  // namespace tsunagu::auth

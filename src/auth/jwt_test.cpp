@@ -227,6 +227,29 @@ TEST_F(JwtTest, AuthenticatorReadsTheHeaderAndFollowsKeyRotation) {
           .ok());
 }
 
+TEST_F(JwtTest, RememberedTokensStillExpire) {
+  Authenticator auth({"https://idp.city.example", "broker", 60, true}, 2);
+  ASSERT_TRUE(auth.set_keys(R"({"keys":[)" + rsa_->jwk + "]}").ok());
+  std::string t = token(*rsa_, R"({"alg":"RS256"})", claims(300));
+  ASSERT_TRUE(auth.authenticate("Bearer " + t, kNow).ok());
+  auto again = auth.authenticate("Bearer " + t, kNow + 100);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->subject, "alice");
+  EXPECT_TRUE(auth.authenticate("Bearer " + t, kNow + 300 + 59).ok());
+  expect_refused(auth.authenticate("Bearer " + t, kNow + 300 + 60), "expired");
+  // More distinct tokens than remembered: each still passes or fails on its own.
+  for (int i = 0; i < 5; ++i) {
+    std::string other = token(*rsa_, R"({"alg":"RS256"})", claims(200 + i));
+    EXPECT_TRUE(auth.authenticate("Bearer " + other, kNow).ok());
+    EXPECT_TRUE(auth.authenticate("Bearer " + other, kNow + 1).ok());
+    expect_refused(auth.authenticate("Bearer " + other, kNow + 200 + i + 60), "expired");
+  }
+  // A token refused once is refused again (only tokens that passed are remembered).
+  std::string foreign = token(*stranger_, R"({"alg":"RS256"})", claims());
+  expect_refused(auth.authenticate("Bearer " + foreign, kNow), "signature does not verify");
+  expect_refused(auth.authenticate("Bearer " + foreign, kNow), "signature does not verify");
+}
+
 TEST(KeySetTest, KeepsSigningKeysAndSkipsTheRest) {
   auto r = rsa("a");
   auto weak = rsa("weak", 1024);

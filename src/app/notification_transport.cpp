@@ -65,6 +65,15 @@ void NotificationTransport::send(const std::string& key, const engine::Delivery:
 
 namespace {
 
+// The POST that carries `m`, for either HTTP client.
+void fill(http::HttpClient::Request& r, const engine::Delivery::Message& m) {
+  r.url = m.url;
+  r.body = m.body;
+  r.timeout_ms = m.timeout_ms;
+  for (const auto& [name, value] : m.headers)
+    r.headers.push_back({name, value});
+}
+
 // What the receiver's answer means for the notification.
 engine::Delivery::Result result_of(http::HttpClient::Outcome&& o) {
   std::string error = std::move(o.error);
@@ -77,12 +86,8 @@ engine::Delivery::Result result_of(http::HttpClient::Outcome&& o) {
 void NotificationTransport::send_http(const std::string& key, const engine::Delivery::Message& m,
                                       std::function<void(engine::Delivery::Result)> done) const {
   http::Http1Client::Request r;
-  r.url = m.url;
-  r.body = m.body;
-  r.timeout_ms = m.timeout_ms;
+  fill(r, m);
   r.stream = key;
-  for (const auto& [name, value] : m.headers)
-    r.headers.push_back({name, value});
   bool queued = http_.submit(
       std::move(r), [done](http::HttpClient::Outcome&& o) { done(result_of(std::move(o))); });
   if (!queued) done({false, 0, "the outbound HTTP queue is full"});
@@ -91,11 +96,7 @@ void NotificationTransport::send_http(const std::string& key, const engine::Deli
 void NotificationTransport::send_https(const engine::Delivery::Message& m,
                                        std::function<void(engine::Delivery::Result)> done) const {
   http::HttpClient::Request r;
-  r.url = m.url;
-  r.body = m.body;
-  r.timeout_ms = m.timeout_ms;
-  for (const auto& [name, value] : m.headers)
-    r.headers.push_back({name, value});
+  fill(r, m);
   bool queued = https_.submit(
       std::move(r), [done](http::HttpClient::Outcome&& o) { done(result_of(std::move(o))); });
   if (!queued) done({false, 0, "the outbound HTTP queue is full"});

@@ -37,7 +37,7 @@ Result<Claims> Authenticator::authenticate(std::string_view authorization, int64
   {
     std::lock_guard lock(mu_);
     verifier = verifier_;
-    auto it = passed_.find(std::string(token));
+    auto it = passed_.find(token);
     if (it != passed_.end()) {
       if (now_s < it->second.valid_until_s) return it->second.claims;
       passed_.erase(it);  // expired: checked again below, and refused

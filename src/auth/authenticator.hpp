@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,7 +44,13 @@ class Authenticator {
   const size_t max_remembered_;
   mutable std::mutex mu_;
   std::shared_ptr<const Verifier> verifier_;
-  mutable std::unordered_map<std::string, Remembered> passed_;  // by token, for verifier_
+  // Looked up by the header's view of the token, without copying it.
+  struct TokenHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view t) const { return std::hash<std::string_view>{}(t); }
+  };
+  mutable std::unordered_map<std::string, Remembered, TokenHash, std::equal_to<>>
+      passed_;  // by token, for verifier_
 };
 
 }  // namespace tsunagu::auth

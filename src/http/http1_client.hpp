@@ -29,12 +29,9 @@ class Http1Client {
     size_t max_response_bytes = 64 << 10;  // a response body beyond this is read and dropped
     int idle_timeout_ms = 30000;           // an unused connection is closed after this long
   };
-  struct Request {
-    std::string url;  // http://host[:port][/path][?query]; anything else fails at once
-    std::string method = "POST";
-    std::vector<Header> headers;
-    std::string body;
-    int timeout_ms = 10000;  // the whole request, connecting and any resend included
+  // HttpClient's request, with a URL of http://host[:port][/path][?query] only (anything else
+  // fails at once) and a timeout that covers connecting and any resend.
+  struct Request : HttpClient::Request {
     // Requests with the same non-empty stream go on one connection, in submit() order, the
     // later ones written before the earlier ones are answered (HTTP/1.1 pipelining, RFC 9112
     // §9.3.2). When that connection closes with some of them unanswered, those are sent again

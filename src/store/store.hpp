@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/status.hpp"
+#include "store/history/chunk_codec.hpp"
 
 namespace tsunagu::store {
 
@@ -42,6 +43,10 @@ struct WriteBatch {
     kNote,
     kPutRecord = 6,     // insert or replace the record (record_kind, tenant, id) with `doc`
     kDeleteRecord = 7,  // remove the record (record_kind, tenant, id), if there is one
+    // Attribute history (docs/temporal.md). `row` is the series: a number the engine assigns to
+    // one (tenant, entity, attribute, datasetId) and keeps for its life, as an entity's row.
+    kAppendHistory = 8,  // adds the instances of `doc`, one history chunk (encode_chunk)
+    kDropHistory = 9,    // forgets every instance of the series
   };
   struct Op {
     OpKind kind;
@@ -76,6 +81,12 @@ struct WriteBatch {
     ops.push_back(
         {OpKind::kDeleteRecord, 0, std::move(tenant), std::move(key), {}, std::move(kind)});
   }
+  // `chunk` is history::encode_chunk() of the instances to add: they may come in any order and
+  // fall anywhere in the series' time (a gateway's late upload); each keeps the seq it has.
+  void append_history(uint64_t series, std::string chunk) {
+    ops.push_back({OpKind::kAppendHistory, series, {}, {}, std::move(chunk)});
+  }
+  void drop_history(uint64_t series) { ops.push_back({OpKind::kDropHistory, series, {}, {}, {}}); }
   bool empty() const { return ops.empty(); }
 };
 
@@ -141,6 +152,13 @@ class Store {
   // The value last set for note `key` by an OpKind::kNote op, or nullopt when none was. Like
   // load(), before any write.
   virtual Result<std::optional<std::string>> note(std::string_view key) = 0;
+  // Appends to `out` the instances of history series `series` whose time() lies in `range`, in
+  // time order (then seq); with last_n > 0, only the last last_n of them. Unlike every other
+  // member, any thread may call it at any time after load(), concurrently with apply() and the
+  // store's own threads; it sees at least every batch whose apply() has returned. A series never
+  // appended to (or dropped) has no instances.
+  virtual Status read_history(uint64_t series, const history::TimeRange& range, size_t last_n,
+                              std::vector<history::Instance>& out) = 0;
   // "sqlite:/var/lib/tsunagu/tsunagu.db", for logs and /health.
   virtual std::string describe() const = 0;
 };

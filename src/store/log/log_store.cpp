@@ -94,6 +94,9 @@ struct Changes {
       case OpKind::kDeleteRecord:
         records[{op.record_kind, op.tenant, op.id}] = std::nullopt;
         return;
+      case OpKind::kAppendHistory:
+      case OpKind::kDropHistory:
+        return;  // refused by apply() until the log store keeps history
     }
   }
 
@@ -302,6 +305,9 @@ class LogStore final : public Store {
       if (op.kind == OpKind::kNote && op.id.rfind(kOwnNotes, 0) == 0) {
         return Status::Internal("store: note '" + op.id + "' is the change log's own");
       }
+      if (op.kind == OpKind::kAppendHistory || op.kind == OpKind::kDropHistory) {
+        return Status::Internal("store: history is not kept by the change log yet");
+      }
     }
     payload_.clear();
     encode_batch(batch, payload_);
@@ -420,6 +426,10 @@ class LogStore final : public Store {
     return Status::Ok();
   }
 
+  Status read_history(uint64_t, const history::TimeRange&, size_t,
+                      std::vector<history::Instance>&) override {
+    return Status::Ok();
+  }
   std::string describe() const override {
     return checkpoint_->describe() + " with change log in " + options_.dir;
   }

@@ -1,5 +1,7 @@
 #include "store/memory/memory_store.hpp"
 
+#include <algorithm>
+
 namespace tsunagu::store {
 
 Status MemoryStore::apply(WriteBatch batch) {
@@ -9,6 +11,8 @@ Status MemoryStore::apply(WriteBatch batch) {
   auto tenants = data_->tenants;
   auto notes = data_->notes;
   auto records = data_->records;
+  // History changes are decoded first and applied last, so that a damaged chunk changes nothing.
+  std::vector<std::pair<uint64_t, std::optional<std::vector<history::Instance>>>> history_ops;
   for (auto& op : batch.ops) {
     switch (op.kind) {
       case WriteBatch::OpKind::kCreateTenant:
@@ -43,6 +47,34 @@ Status MemoryStore::apply(WriteBatch batch) {
       case WriteBatch::OpKind::kDeleteRecord:
         records.erase({op.record_kind, op.tenant, op.id});
         break;
+      case WriteBatch::OpKind::kAppendHistory: {
+        std::vector<history::Instance> instances;
+        TSUNAGU_RETURN_IF_ERROR(history::decode_chunk(op.doc, instances));
+        history_ops.emplace_back(op.row, std::move(instances));
+        break;
+      }
+      case WriteBatch::OpKind::kDropHistory:
+        history_ops.emplace_back(op.row, std::nullopt);
+        break;
+    }
+  }
+  if (!history_ops.empty()) {
+    std::lock_guard history_lock(data_->history_mu);
+    for (auto& [series, instances] : history_ops) {
+      if (!instances) {
+        data_->history.erase(series);
+        continue;
+      }
+      auto& kept = data_->history[series];
+      for (auto& instance : *instances) {
+        // After every instance of an earlier time, or of the same time and a lower seq.
+        auto at = std::upper_bound(kept.begin(), kept.end(), instance,
+                                   [](const history::Instance& a, const history::Instance& b) {
+                                     return a.time() != b.time() ? a.time() < b.time()
+                                                                 : a.seq < b.seq;
+                                   });
+        kept.insert(at, std::move(instance));
+      }
     }
   }
   data_->rows = std::move(rows);
@@ -64,6 +96,22 @@ Status MemoryStore::load(LoadVisitor& visitor) {
     const auto& [kind, tenant, key] = address;
     TSUNAGU_RETURN_IF_ERROR(visitor.record(kind, tenant, key, doc));
   }
+  return Status::Ok();
+}
+
+Status MemoryStore::read_history(uint64_t series, const history::TimeRange& range, size_t last_n,
+                                 std::vector<history::Instance>& out) {
+  std::lock_guard lock(data_->history_mu);
+  auto it = data_->history.find(series);
+  if (it == data_->history.end()) return Status::Ok();
+  const auto& kept = it->second;
+  auto first = std::lower_bound(
+      kept.begin(), kept.end(), range.from,
+      [](const history::Instance& a, int64_t t) { return a.time() < t; });
+  auto last = std::lower_bound(first, kept.end(), range.until,
+                               [](const history::Instance& a, int64_t t) { return a.time() < t; });
+  if (last_n > 0 && static_cast<size_t>(last - first) > last_n) first = last - last_n;
+  out.insert(out.end(), first, last);
   return Status::Ok();
 }
 

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "store/store.hpp"
 
@@ -27,6 +28,9 @@ class MemoryStore final : public Store {
     std::map<std::string, std::string> notes;
     // (record kind, tenant, key) -> document; std::tuple orders as LoadVisitor promises.
     std::map<std::tuple<std::string, std::string, std::string>, std::string> records;
+    // series -> its instances in time order (then seq); read_history() takes only this lock.
+    std::mutex history_mu;
+    std::map<uint64_t, std::vector<history::Instance>> history;
   };
 
   explicit MemoryStore(std::shared_ptr<Data> data = std::make_shared<Data>())
@@ -35,6 +39,8 @@ class MemoryStore final : public Store {
   Status apply(WriteBatch batch) override;
   Status load(LoadVisitor& visitor) override;
   Result<std::optional<std::string>> note(std::string_view key) override;
+  Status read_history(uint64_t series, const history::TimeRange& range, size_t last_n,
+                      std::vector<history::Instance>& out) override;
   std::string describe() const override { return "memory"; }
 
  private:

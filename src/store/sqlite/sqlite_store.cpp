@@ -214,6 +214,10 @@ class SqliteStore final : public Store {
           delete_record_.bind(3, op.id);
           st = run(delete_record_, "delete record");
           break;
+        case WriteBatch::OpKind::kAppendHistory:
+        case WriteBatch::OpKind::kDropHistory:
+          st = Status::Internal("sqlite: history is not stored by this backend yet");
+          break;
       }
       if (!st.ok()) {
         (void)exec("ROLLBACK");
@@ -265,6 +269,10 @@ class SqliteStore final : public Store {
     return meta(std::string(kNotePrefix).append(key));
   }
 
+  Status read_history(uint64_t, const history::TimeRange&, size_t,
+                      std::vector<history::Instance>&) override {
+    return Status::Ok();
+  }
   std::string describe() const override { return "sqlite:" + options_.path; }
 
  private:

@@ -117,6 +117,10 @@ const std::vector<Option>& options() {
     INT_OPTION("max-entity-attributes", "TSUNAGU_MAX_ENTITY_ATTRIBUTES", max_entity_attributes,
                size_t{1}, size_t{100000000},
                "attribute instances one entity may hold (a write that would leave more is 400)"),
+    INT_OPTION("temporal-max-instances", "TSUNAGU_TEMPORAL_MAX_INSTANCES", temporal_max_instances,
+               size_t{1}, size_t{100000000},
+               "attribute instances one temporal entity shows per response (206 and "
+               "Content-Range beyond)"),
     INT_OPTION("max-geometry-positions", "TSUNAGU_MAX_GEOMETRY_POSITIONS", max_geometry_positions,
                size_t{4}, size_t{100000000},
                "positions one GeoJSON geometry may hold, in an entity or a geo-query (400 above)"),

@@ -169,9 +169,15 @@ int run(const app::Config& cfg) {
       delivery.stop();
     }
   } stop_notifications{subscriptions, notify_client, notify_tls_client, mqtt_client, delivery};
+  // History: which series each entity has (the instances stay in the store).
+  engine::TemporalService temporal(**store);
   auto loaded = engine::load_state(
       **store, tenants,
-      {{std::string(engine::SubscriptionService::kRecordKind),
+      {{std::string(engine::TemporalService::kRecordKind),
+        [&temporal](std::string_view tenant, std::string_view key, std::string_view doc) {
+          return temporal.load(tenant, key, doc);
+        }},
+       {std::string(engine::SubscriptionService::kRecordKind),
         [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
           return subscriptions.load(tenant, key, doc);
         }},
@@ -183,6 +189,14 @@ int run(const app::Config& cfg) {
     log::error("store_load_failed", {{"detail", loaded.status().detail()}});
     return 1;
   }
+  {
+    auto seq = (*store)->note(engine::TemporalService::kSeqNote);
+    Status st = seq.ok() ? temporal.load_seq(*seq) : seq.status();
+    if (!st.ok()) {
+      log::error("store_load_failed", {{"detail", st.detail()}});
+      return 1;
+    }
+  }
   double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Reading the store back needed buffers (log segments, documents) that are free now: give
   // their pages back to the OS rather than keep them in the allocator's free lists for good.
@@ -191,6 +205,7 @@ int run(const app::Config& cfg) {
                              {"tenants", loaded->tenants},
                              {"entities", loaded->entities},
                              {"subscriptions", subscriptions.count()},
+                             {"temporal_entities", temporal.count()},
                              {"seconds", load_s}});
 
   // With --sync full a commit waits for fdatasync, which must not hold up an event loop; without
@@ -199,7 +214,7 @@ int run(const app::Config& cfg) {
   ngsild::RenderCache renders(static_cast<size_t>(cfg.render_cache_mb) << 20);
   ForgetReplacedRenderings forget_replaced(renders);
   engine::Writer::Options wo;
-  wo.listeners = {&forget_replaced, &subscriptions};
+  wo.listeners = {&forget_replaced, &subscriptions, &temporal};
   wo.committer = so.sync == store::SyncMode::kFull ? engine::Writer::Committer::kOwnThread
                                                    : engine::Writer::Committer::kEventLoops;
   // A loop that stays busy still commits within a millisecond of a write's arrival.
@@ -209,6 +224,7 @@ int run(const app::Config& cfg) {
   writer.set_next_row(loaded->max_row + 1);
   writer.start();
   subscriptions.attach(writer);
+  temporal.attach(writer);
   // However run() ends, the subscriptions stop using the writer before it goes.
   struct DetachSubscriptions {
     engine::SubscriptionService& subscriptions;
@@ -270,6 +286,8 @@ int run(const app::Config& cfg) {
   const int64_t started = now_us();
   http::api::Env env{entities, contexts, blocking, renders, {cfg.default_limit, cfg.max_limit}, {}};
   env.subscriptions = &subscriptions;
+  env.temporal = &temporal;
+  env.temporal_max_instances = cfg.temporal_max_instances;
   // Bearer tokens: with an issuer or a key file, the NGSI-LD API answers only callers that
   // present a valid token; the keys are read now and again every refresh period.
   std::unique_ptr<auth::Authenticator> authenticator;

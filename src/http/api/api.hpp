@@ -13,6 +13,7 @@
 #include "common/json_writer.hpp"
 #include "engine/entity_service.hpp"
 #include "engine/subscriptions.hpp"
+#include "engine/temporal.hpp"
 #include "http/api/headers.hpp"
 #include "http/router.hpp"
 #include "ngsild/format/entity_renderer.hpp"
@@ -40,6 +41,10 @@ struct Env {
   std::function<void(JsonWriter&)> health;  // adds members to GET /health
   // Subscriptions (§5.8); null: the subscription routes answer OperationNotSupported.
   engine::SubscriptionService* subscriptions = nullptr;
+  // History and the temporal API (§5.6.11-§5.7.4); null: those routes answer
+  // OperationNotSupported.
+  engine::TemporalService* temporal = nullptr;
+  size_t temporal_max_instances = 10000;  // per temporal entity in one answer (206 beyond)
   // Bearer tokens (docs/security.md); null: the API is open to whoever reaches the port.
   const auth::Authenticator* auth = nullptr;
 };
@@ -134,5 +139,15 @@ void query_subscription(Env& env, Call&& c);
 void retrieve_subscription(Env& env, Call&& c);
 void update_subscription(Env& env, Call&& c);
 void delete_subscription(Env& env, Call&& c);
+// temporal.cpp
+void create_temporal(Env& env, Call&& c);
+void query_temporal(Env& env, Call&& c);
+void query_temporal_batch(Env& env, Call&& c);
+void retrieve_temporal(Env& env, Call&& c);
+void delete_temporal(Env& env, Call&& c);
+void add_temporal_attrs(Env& env, Call&& c);
+void delete_temporal_attr(Env& env, Call&& c);
+void update_temporal_instance(Env& env, Call&& c);
+void delete_temporal_instance(Env& env, Call&& c);
 
 }  // namespace tsunagu::http::api

@@ -236,8 +236,10 @@ class Renderer {
   // `in_array`: one of several instances, where a bare value would read back as the whole
   // array being one Property's value. `link`: a Relationship whose entities join=inline adds.
   // `prev`: the instance it replaced (showChanges), whose payload it carries too.
+  // `extra` writes members of the instance's own after the rest (a temporal instance's).
   void instance(const Attribute& a, bool in_array = false, bool link = false,
-                const Attribute* prev = nullptr) {
+                const Attribute* prev = nullptr,
+                const std::function<void(JsonWriter&)>* extra = nullptr) {
     bool concise = o_.format == Format::kConcise;
     bool reduce_lang = language_reduced(a);
     std::string lang_value, lang_tag;
@@ -292,6 +294,7 @@ class Renderer {
     }
     if (link) linked(a);
     attributes(a.subs, false);
+    if (extra != nullptr && *extra) (*extra)(w_);
     w_.end_object();
   }
 
@@ -342,6 +345,14 @@ class Renderer {
   // `deleted_at`: a deleted entity's "deletedAt" (§5.11), or kNoTime.
   void entity(const Entity& e, bool with_id_and_type = true, int64_t deleted_at = kNoTime) {
     if (o_.join == Join::kInline) path_.push_back(e.id);
+    head(e, with_id_and_type);
+    timestamp("deletedAt", deleted_at);
+    attributes(e.attrs, true);
+    tail();
+  }
+
+  // An entity object up to its attributes: left open.
+  void head(const Entity& e, bool with_id_and_type = true) {
     w_.begin_object();
     const Projection& p = o_.projection;
     if (with_id_and_type && p.keeps_id()) {
@@ -360,8 +371,10 @@ class Renderer {
       timestamp("createdAt", e.created_at);
       timestamp("modifiedAt", e.modified_at);
     }
-    timestamp("deletedAt", deleted_at);
-    attributes(e.attrs, true);
+  }
+
+  // What closes an entity object: its @context when it carries one.
+  void tail() {
     if (o_.with_context && o_.ctx != nullptr) {
       w_.plain_key("@context");
       w_.raw(o_.ctx->body_json());
@@ -490,6 +503,27 @@ bool Projection::keeps(Atom attr) const {
 void render_entity(const Entity& e, const RenderOptions& o, JsonWriter& w) {
   Renderer r(o, w);
   r.entity(e);
+}
+
+void render_instance(const Attribute& a, const RenderOptions& o, JsonWriter& w,
+                     const std::function<void(JsonWriter&)>& extra) {
+  Renderer(o, w).instance(a, true, false, nullptr, &extra);
+}
+
+void render_simplified(const Attribute& a, const RenderOptions& o, JsonWriter& w) {
+  Renderer(o, w).simplified(a);
+}
+
+void render_entity_head(const Entity& e, const RenderOptions& o, JsonWriter& w) {
+  Renderer(o, w).head(e);
+}
+
+void render_entity_tail(const RenderOptions& o, JsonWriter& w) {
+  Renderer(o, w).tail();
+}
+
+void render_name(Atom iri, const RenderOptions& o, JsonWriter& w) {
+  Renderer(o, w).name(iri);
 }
 
 std::string render_entity(const Entity& e, const RenderOptions& o) {

@@ -121,6 +121,21 @@ void prefetch_values(const Entity& e);
 void render_entity(const Entity& e, const RenderOptions& o, JsonWriter& w);
 std::string render_entity(const Entity& e, const RenderOptions& o);
 
+// Writes one attribute instance as an object, as one of several instances of an entity's
+// attribute shows (names compacted by o.ctx, sysAttrs as o asks); `extra` writes members of
+// its own before the object closes (a temporal instance's instanceId and deletedAt).
+void render_instance(const Attribute& a, const RenderOptions& o, JsonWriter& w,
+                     const std::function<void(JsonWriter&)>& extra = {});
+// Writes the simplified (keyValues) form of one instance's payload.
+void render_simplified(const Attribute& a, const RenderOptions& o, JsonWriter& w);
+// An entity object in two parts, for a caller that writes its attributes itself (the temporal
+// representation): the head opens the object and writes id, type, scope and (with sysAttrs)
+// the entity's times; the tail writes the @context when o asks for it and closes the object.
+void render_entity_head(const Entity& e, const RenderOptions& o, JsonWriter& w);
+void render_entity_tail(const RenderOptions& o, JsonWriter& w);
+// Writes `iri` compacted by o.ctx as an object key.
+void render_name(Atom iri, const RenderOptions& o, JsonWriter& w);
+
 // Writes a deleted entity as a notification shows it (§5.11): its id, type and "deletedAt"
 // (with sysAttrs also the createdAt and modifiedAt it had). With o.previous (showChanges), also
 // each of its attributes the projection keeps, deleted (deleted_instance(),

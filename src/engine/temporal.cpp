@@ -40,6 +40,26 @@ constexpr uint64_t kSeqBlock = 1'000'000;
 // The prefix of derived instanceIds; the rest is the instance's seq.
 constexpr std::string_view kInstancePrefix = "urn:ngsi-ld:Instance:";
 
+// An entity's scope (§4.18) has a history too, as a Property named by its core term whose value
+// is the array of scopes (the suite's 020_19 reads it so).
+Atom scope_atom() {
+  static const Atom scope = Atom::intern("https://uri.etsi.org/ngsi-ld/scope");
+  return scope;
+}
+
+ngsild::Attribute scope_instance(const std::vector<std::string>& scopes) {
+  std::string json;
+  JsonWriter w(json);
+  w.begin_array();
+  for (const auto& s : scopes)
+    w.string(s);
+  w.end_array();
+  ngsild::Attribute a;
+  a.name = scope_atom();
+  a.value = ngsild::Value::json(json);
+  return a;
+}
+
 // Sub-attributes travel in the history as the store's entity document of an entity holding
 // only them: the codec the entities use, so that they come back exactly.
 std::string encode_subs(const std::vector<Attribute>& subs) {
@@ -56,9 +76,10 @@ std::vector<Attribute> decode_subs(std::string_view doc) {
   return std::move(e->attrs);
 }
 
+// A deletion keeps no value (it shows NGSI-LD Null), except the scope's, which shows [].
 history::Instance to_instance(const Attribute& a, int64_t now, uint64_t seq, int64_t deleted_at) {
   history::Instance i;
-  if (deleted_at == kNoTime) {
+  if (deleted_at == kNoTime || a.name == scope_atom()) {
     switch (a.value.type()) {
       case ngsild::Value::Type::kNull:
         i.kind = history::Instance::Kind::kNull;
@@ -128,7 +149,7 @@ TemporalInstance from_instance(const history::Instance& i, Atom name, Atom datas
   a.created_at = i.created_at;
   a.modified_at = i.modified_at;
   if (!i.subs.empty()) a.subs = decode_subs(i.subs);
-  if (i.deleted_at != kNoTime) {
+  if (i.deleted_at != kNoTime && name != scope_atom()) {
     a = ngsild::deleted_instance(a);
     a.name = name;
     a.dataset_id = dataset;
@@ -406,6 +427,12 @@ void TemporalService::persist(const std::vector<CommittedChange>& changes, int64
         add_instance(series_for(key, b.name, b.dataset_id, b.kind), b, now, now, {}, batch);
       }
     }
+    if (after != nullptr && (before != nullptr ? before->scopes : std::vector<std::string>{}) !=
+                                after->scopes) {
+      uint64_t series = series_for(key, scope_atom(), Atom(), ngsild::AttrKind::kProperty);
+      add_instance(series, scope_instance(after->scopes), now,
+                   after->scopes.empty() ? now : kNoTime, {}, batch);
+    }
   }
   flush(batch);
 }
@@ -506,6 +533,10 @@ Status TemporalService::provide(const std::string& tenant, const Input& in,
   std::string key = key_of(tenant, in.id);
   decided_record(key, in.id, now);
   merge_types(key, in.types, in.scopes ? &*in.scopes : nullptr);
+  if (in.scopes) {
+    add_instance(series_for(key, scope_atom(), Atom(), ngsild::AttrKind::kProperty),
+                 scope_instance(*in.scopes), now, in.scopes->empty() ? now : kNoTime, {}, batch);
+  }
   // The instances by series, in payload order.
   std::map<uint64_t, std::vector<const InstanceInput*>> by_series;
   for (const auto& i : in.instances)
@@ -852,6 +883,7 @@ Result<TemporalEntityView> TemporalService::view(const Record& r,
     ts.kind = s->kind;
     TSUNAGU_RETURN_IF_ERROR(read_series(*s, spec, ts.instances));
     if (ts.instances.empty()) continue;  // nothing in the window
+    if (s->name == scope_atom()) v.scopes.clear();  // shown as its history instead
     for (const auto& i : ts.instances)
       v.modified_at = std::max(v.modified_at, i.attr.modified_at);
     v.series.push_back(std::move(ts));

@@ -427,8 +427,8 @@ void TemporalService::persist(const std::vector<CommittedChange>& changes, int64
         add_instance(series_for(key, b.name, b.dataset_id, b.kind), b, now, now, {}, batch);
       }
     }
-    if (after != nullptr && (before != nullptr ? before->scopes : std::vector<std::string>{}) !=
-                                after->scopes) {
+    if (after != nullptr &&
+        (before != nullptr ? before->scopes : std::vector<std::string>{}) != after->scopes) {
       uint64_t series = series_for(key, scope_atom(), Atom(), ngsild::AttrKind::kProperty);
       add_instance(series, scope_instance(after->scopes), now,
                    after->scopes.empty() ? now : kNoTime, {}, batch);
@@ -882,7 +882,7 @@ Result<TemporalEntityView> TemporalService::view(const Record& r,
     ts.dataset_id = s->dataset;
     ts.kind = s->kind;
     TSUNAGU_RETURN_IF_ERROR(read_series(*s, spec, ts.instances));
-    if (ts.instances.empty()) continue;  // nothing in the window
+    if (ts.instances.empty()) continue;             // nothing in the window
     if (s->name == scope_atom()) v.scopes.clear();  // shown as its history instead
     for (const auto& i : ts.instances)
       v.modified_at = std::max(v.modified_at, i.attr.modified_at);

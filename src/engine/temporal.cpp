@@ -327,7 +327,7 @@ TemporalService::Record& TemporalService::edit(const std::string& key) {
 }
 
 void TemporalService::touch(const std::string& key) {
-  if (std::find(touched_.begin(), touched_.end(), key) == touched_.end()) touched_.push_back(key);
+  if (touched_set_.insert(key).second) touched_.push_back(key);
 }
 
 uint64_t TemporalService::series_for(const std::string& key, Atom name, Atom dataset,
@@ -398,6 +398,7 @@ void TemporalService::flush(store::WriteBatch& batch) {
   }
   group_touched_ = std::move(touched_);
   touched_.clear();
+  touched_set_.clear();
   provided_.clear();
 }
 

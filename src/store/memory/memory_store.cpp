@@ -68,11 +68,11 @@ Status MemoryStore::apply(WriteBatch batch) {
       auto& kept = data_->history[series];
       for (auto& instance : *instances) {
         // After every instance of an earlier time, or of the same time and a lower seq.
-        auto at = std::upper_bound(kept.begin(), kept.end(), instance,
-                                   [](const history::Instance& a, const history::Instance& b) {
-                                     return a.time() != b.time() ? a.time() < b.time()
-                                                                 : a.seq < b.seq;
-                                   });
+        auto at =
+            std::upper_bound(kept.begin(), kept.end(), instance,
+                             [](const history::Instance& a, const history::Instance& b) {
+                               return a.time() != b.time() ? a.time() < b.time() : a.seq < b.seq;
+                             });
         kept.insert(at, std::move(instance));
       }
     }
@@ -105,9 +105,8 @@ Status MemoryStore::read_history(uint64_t series, const history::TimeRange& rang
   auto it = data_->history.find(series);
   if (it == data_->history.end()) return Status::Ok();
   const auto& kept = it->second;
-  auto first = std::lower_bound(
-      kept.begin(), kept.end(), range.from,
-      [](const history::Instance& a, int64_t t) { return a.time() < t; });
+  auto first = std::lower_bound(kept.begin(), kept.end(), range.from,
+                                [](const history::Instance& a, int64_t t) { return a.time() < t; });
   auto last = std::lower_bound(first, kept.end(), range.until,
                                [](const history::Instance& a, int64_t t) { return a.time() < t; });
   if (last_n > 0 && static_cast<size_t>(last - first) > last_n) first = last - last_n;

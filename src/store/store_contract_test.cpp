@@ -13,11 +13,13 @@
 
 #include "store/memory/memory_store.hpp"
 #include "store/store.hpp"
+#include "store/test_history.hpp"
 
 namespace tsunagu::store {
 namespace {
 
 namespace fs = std::filesystem;
+namespace th = ::tsunagu::testing;
 
 struct Backend {
   const char* name;
@@ -94,6 +96,7 @@ struct Model {
   std::set<std::string> tenants;
   std::map<uint64_t, std::string> rows;  // row -> "[tenant] id doc"
   std::map<RecordAddress, std::string> records;
+  th::HistoryModel history;
   void apply(const WriteBatch& b) {
     for (const auto& op : b.ops) {
       switch (op.kind) {
@@ -119,6 +122,10 @@ struct Model {
           break;
         case WriteBatch::OpKind::kDeleteRecord:
           records.erase({op.record_kind, op.tenant, op.id});
+          break;
+        case WriteBatch::OpKind::kAppendHistory:
+        case WriteBatch::OpKind::kDropHistory:
+          history.apply(op);
           break;
       }
     }

@@ -4,6 +4,7 @@
 // docs/storage.md.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -30,9 +31,12 @@ const char* advice(int rc) {
 
 constexpr int kSchemaVersion = 5;
 
-// How long a history read waits for the writer's lock (a rollback journal's readers wait for
-// the writer's exclusive lock; WAL's never do).
+// How long a history read waits for the writer's lock: with a rollback journal, for a commit
+// (docs/storage.md, "History reads beside the fold"); with WAL, never.
 constexpr int kReadBusyMs = 30000;
+// With a rollback journal, the changed pages a transaction keeps in memory before it writes
+// them into the database (and locks readers out until its commit).
+constexpr uint64_t kSpillBytes = 64ull << 20;
 
 // Notes (WriteBatch::OpKind::kNote) share the meta table under this prefix.
 constexpr std::string_view kNotePrefix = "note.";
@@ -120,6 +124,18 @@ class SqliteStore final : public Store {
     // Another process (a backup, the sqlite3 shell) may hold the lock for a moment.
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA busy_timeout=5000"));
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA cache_size=-16384"));  // 16 MiB page cache
+    // With a rollback journal, a writer whose changed pages outgrow the cache writes them into
+    // the database before its commit, and holds the exclusive lock from then on: history reads
+    // would wait for the rest of a fold (seconds) instead of its commit (docs/storage.md,
+    // "History reads beside the fold"). Changed pages stay in memory up to this many.
+    if (!options_.wal) {
+      Statement page_size;
+      TSUNAGU_RETURN_IF_ERROR(page_size.prepare(db_, "PRAGMA page_size"));
+      const int64_t page = page_size.step() == SQLITE_ROW ? page_size.int64(0) : 16384;
+      TSUNAGU_RETURN_IF_ERROR(
+          exec(("PRAGMA cache_spill=" + std::to_string(kSpillBytes / std::max<int64_t>(page, 512)))
+                   .c_str()));
+    }
     TSUNAGU_RETURN_IF_ERROR(
         exec(("PRAGMA mmap_size=" + std::to_string(options_.mmap_bytes)).c_str()));
     TSUNAGU_RETURN_IF_ERROR(migrate());

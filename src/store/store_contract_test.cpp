@@ -3,21 +3,26 @@
 // the in-memory store. A new backend (PostgreSQL) joins the list and must pass it unchanged.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include "store/memory/memory_store.hpp"
 #include "store/store.hpp"
+#include "store/test_history.hpp"
 
 namespace tsunagu::store {
 namespace {
 
 namespace fs = std::filesystem;
+namespace th = ::tsunagu::testing;
+using history::Instance;
 
 struct Backend {
   const char* name;
@@ -94,6 +99,7 @@ struct Model {
   std::set<std::string> tenants;
   std::map<uint64_t, std::string> rows;  // row -> "[tenant] id doc"
   std::map<RecordAddress, std::string> records;
+  th::HistoryModel history;
   void apply(const WriteBatch& b) {
     for (const auto& op : b.ops) {
       switch (op.kind) {
@@ -119,6 +125,10 @@ struct Model {
           break;
         case WriteBatch::OpKind::kDeleteRecord:
           records.erase({op.record_kind, op.tenant, op.id});
+          break;
+        case WriteBatch::OpKind::kAppendHistory:
+        case WriteBatch::OpKind::kDropHistory:
+          history.apply(op);
           break;
       }
     }
@@ -178,6 +188,29 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
     EXPECT_EQ(std::set<std::string>(loaded.tenants.begin(), loaded.tenants.end()), model_.tenants);
     EXPECT_EQ(loaded.tenants.size(), model_.tenants.size()) << "a tenant visited twice";
     EXPECT_EQ(loaded.records, model_.record_list());
+  }
+
+  // Reads `series` (a range of it, its last last_n) and compares it with the model.
+  void expect_history(uint64_t series, history::TimeRange range = {}, size_t last_n = 0) {
+    std::vector<Instance> got;
+    Status st = store_->read_history(series, range, last_n, got);
+    ASSERT_TRUE(st.ok()) << st.detail();
+    ASSERT_EQ(th::lines(got), th::lines(model_.history.read(series, range, last_n)))
+        << "series " << series << " in [" << range.from << ", " << range.until << "), last "
+        << last_n;
+  }
+  // Every range between two of `edges`, whole and its last 1 and 3, and every series whole.
+  void expect_history_between(uint64_t series, const std::vector<int64_t>& edges) {
+    for (const auto& [s, _] : model_.history.series)
+      expect_history(s);
+    for (int64_t from : edges) {
+      for (int64_t until : edges) {
+        for (size_t last_n : {0, 1, 3}) {
+          expect_history(series, {from, until}, last_n);
+          if (HasFatalFailure()) return;
+        }
+      }
+    }
   }
 
   std::string dir_;
@@ -496,6 +529,317 @@ TEST_P(StoreContract, RandomBatchesLoadAsTheModelSays) {
       apply(std::move(b));
     }
     expect_loads_model();
+  }
+}
+
+// The time of minute `m` of the test series.
+int64_t minute(int64_t m) {
+  return th::kHistoryStart + m * th::kMinute;
+}
+
+// Every instance time of `v`, and one microsecond on either side.
+std::vector<int64_t> edges_of(const std::vector<Instance>& v) {
+  std::vector<int64_t> out;
+  for (const Instance& in : v)
+    for (int64_t d : {-1, 0, 1})
+      out.push_back(in.time() + d);
+  return out;
+}
+
+// Instances come back in time order (then seq), whatever order they were appended in: within a
+// chunk, across batches, late ones between earlier ones or before them all, several at one time.
+TEST_P(StoreContract, HistoryAppendsInAnyOrderReadBackInTimeOrder) {
+  std::vector<Instance> first;
+  for (int i = 9; i >= 0; --i)  // newest first
+    first.push_back(th::reading(i, minute(2 * i), 20 + i / 10.0));
+  WriteBatch a;
+  a.append_history(1, th::chunk_of(first));
+  a.append_history(2, th::chunk_of(std::vector{th::reading(0, minute(1), 5)}));
+  apply(std::move(a));
+  expect_history(1);
+  WriteBatch b;
+  b.append_history(
+      1, th::chunk_of(std::vector{th::reading(10, minute(30), 1), th::reading(11, minute(31), 2)}));
+  // Late: between the first ones, before them all, and at a time an instance has already.
+  b.append_history(
+      1, th::chunk_of(std::vector{th::reading(12, minute(3), 3), th::reading(13, minute(-5), 4),
+                                  th::reading(14, minute(4), 5)}));
+  b.append_history(
+      1, th::chunk_of(std::vector{th::reading(16, minute(4), 7), th::reading(15, minute(4), 6)}));
+  apply(std::move(b));
+  std::vector<Instance> all = model_.history.read(1, {}, 0);
+  ASSERT_EQ(all.size(), 17u);
+  expect_history_between(1, edges_of(all));
+  expect_history(1, {minute(4), minute(4) + 1});  // the three at one time, by seq
+  expect_history(1, {minute(4), minute(4)});      // empty
+  expect_history(1, {minute(5), minute(4)});      // backwards: empty
+  expect_history(1, {}, 100);
+  expect_history(3);  // never appended to
+  reopen();
+  expect_history_between(1, edges_of(all));
+}
+
+// Thousands of instances: more than a chunk holds, appended as a fold appends them (many at
+// once, then a few at a time) and late among them, read whole, in ranges and from the end.
+TEST_P(StoreContract, HistoryOfThousandsOfInstancesReadsBackAcrossChunks) {
+  uint64_t seq = 0;
+  auto next = [&](int64_t t) {
+    Instance in = th::reading(seq, t, static_cast<double>(seq % 97) / 10);
+    ++seq;
+    return in;
+  };
+  for (int b = 0; b < 60; ++b) {
+    std::vector<Instance> v;
+    for (int i = 0; i < 100; ++i)
+      v.push_back(next(minute(static_cast<int64_t>(seq))));
+    WriteBatch batch;
+    batch.append_history(7, th::chunk_of(v));
+    apply(std::move(batch));
+  }
+  for (int b = 0; b < 20; ++b) {
+    WriteBatch batch;
+    batch.append_history(7, th::chunk_of(std::vector{next(minute(static_cast<int64_t>(seq))),
+                                                     next(minute(static_cast<int64_t>(seq) + 1))}));
+    apply(std::move(batch));
+  }
+  // Late: half a minute after every seventh minute, newest first, 100 a batch; and a second
+  // instance at the time of every 500th.
+  std::vector<Instance> late;
+  for (int64_t m = 6000; m >= 0; m -= 7)
+    late.push_back(next(minute(m) + th::kMinute / 2));
+  for (int64_t m = 0; m <= 6000; m += 500)
+    late.push_back(next(minute(m)));
+  for (size_t i = 0; i < late.size(); i += 100) {
+    WriteBatch batch;
+    batch.append_history(
+        7, th::chunk_of(std::span(late).subspan(i, std::min<size_t>(100, late.size() - i))));
+    apply(std::move(batch));
+  }
+  const std::vector<Instance> all = model_.history.read(7, {}, 0);
+  ASSERT_GT(all.size(), 6800u);
+  expect_history(7);
+  // Ranges starting and ending around every 250th instance (where chunks of 1,000 or their
+  // halves end), and single instances there.
+  std::vector<int64_t> edges;
+  for (size_t i = 0; i < all.size(); i += 250)
+    for (size_t j = i > 2 ? i - 2 : 0; j <= i + 2 && j < all.size(); ++j)
+      edges.push_back(all[j].time());
+  for (size_t i = 0; i + 1 < edges.size(); ++i) {
+    expect_history(7, {edges[i], edges[i + 1]});
+    expect_history(7, {edges[i], edges[i] + 1});
+    expect_history(7, {edges[i] - 1, edges[std::min(i + 12, edges.size() - 1)]}, 7);
+    if (HasFatalFailure()) return;
+  }
+  for (size_t last_n : {1, 2, 999, 1000, 1001, 2500, 6000}) {
+    expect_history(7, {}, last_n);
+    expect_history(7, {minute(1000), minute(4000)}, last_n);
+    expect_history(7, {INT64_MIN, minute(2000) + 1}, last_n);
+  }
+  expect_history(7, {}, all.size());
+  expect_history(7, {}, all.size() + 1);
+  reopen();
+  expect_history(7);
+  expect_history(7, {minute(1000), minute(4000)}, 1500);
+}
+
+// A drop forgets the series; a drop and an append in one batch rewrite it (what the engine does
+// when one instance is modified or deleted), and appends after a drop start it again.
+TEST_P(StoreContract, HistoryDropsAndRewrites) {
+  std::vector<Instance> v;
+  for (uint64_t i = 0; i < 1500; ++i)
+    v.push_back(th::reading(i, minute(static_cast<int64_t>(i)), 1));
+  WriteBatch a;
+  a.append_history(1, th::chunk_of(v));
+  a.append_history(2, th::chunk_of(std::span(v).first(10)));
+  a.append_history(3, th::chunk_of(std::span(v).first(10)));
+  apply(std::move(a));
+  WriteBatch b;
+  b.drop_history(2);
+  b.drop_history(99);      // never appended to: no error
+  v[700].number = 42;      // modified
+  v.erase(v.begin() + 3);  // deleted
+  b.drop_history(1);
+  b.append_history(1, th::chunk_of(v));
+  b.append_history(3, th::chunk_of(std::vector{th::reading(10, minute(10), 2)}));
+  b.drop_history(3);  // after an append in the same batch: forgets it too
+  b.append_history(3, th::chunk_of(std::vector{th::reading(11, minute(11), 3)}));
+  apply(std::move(b));
+  EXPECT_EQ(model_.history.series.count(2), 0u);
+  for (uint64_t s : {1, 2, 3, 99})
+    expect_history(s);
+  expect_history(1, {minute(690), minute(710)});
+  WriteBatch c;
+  c.append_history(2, th::chunk_of(std::vector{th::reading(50, minute(50), 9)}));
+  apply(std::move(c));
+  reopen();
+  for (uint64_t s : {1, 2, 3, 99})
+    expect_history(s);
+  expect_history(1, {}, 1);
+}
+
+// A batch whose chunk is damaged is refused whole: its entity, record and other history ops
+// with it.
+TEST_P(StoreContract, HistoryBatchWithADamagedChunkChangesNothing) {
+  std::vector<Instance> v{th::reading(0, minute(0), 1), th::reading(1, minute(1), 2)};
+  WriteBatch a;
+  a.insert_entity(1, "", "urn:ngsi-ld:E:1", "e1");
+  a.append_history(1, th::chunk_of(v));
+  a.append_history(2, th::chunk_of(v));
+  apply(std::move(a));
+  std::string damaged = th::chunk_of(std::vector{th::reading(2, minute(2), 3)});
+  damaged[damaged.size() / 2] ^= 0x10;
+  for (const std::string& bad : {damaged, std::string("not a chunk")}) {
+    WriteBatch b;
+    b.create_tenant("t");
+    b.insert_entity(2, "t", "urn:ngsi-ld:E:2", "e2");
+    b.update_entity(1, "e1b");
+    b.put_record("subscription", "t", "urn:s", "s");
+    b.append_history(1, th::chunk_of(std::vector{th::reading(3, minute(3), 4)}));
+    b.drop_history(2);
+    b.append_history(3, bad);
+    Status st = store_->apply(std::move(b));
+    EXPECT_FALSE(st.ok());
+    EXPECT_EQ(st.kind(), ErrorKind::kInternalError) << st.detail();
+    for (uint64_t s : {1, 2, 3})
+      expect_history(s);
+  }
+  expect_loads_model();
+  for (uint64_t s : {1, 2, 3})
+    expect_history(s);
+}
+
+// History across reopenings and (embedded_folding) folds: some of it in the checkpoint, some
+// only in the log, drops in either over appends in the other.
+TEST_P(StoreContract, HistorySurvivesReopeningAndFolds) {
+  std::mt19937 rng(17);
+  std::map<uint64_t, uint64_t> next_seq;
+  for (int round = 0; round < 8; ++round) {
+    for (int i = 0; i < 12; ++i) {
+      WriteBatch b;
+      for (uint64_t series = 1; series <= 4; ++series) {
+        if (rng() % 9 == 0) {
+          b.drop_history(series);
+          continue;
+        }
+        std::vector<Instance> v;
+        for (int k = 0; k < 1 + static_cast<int>(rng() % 5); ++k) {
+          const uint64_t seq = next_seq[series]++;
+          // Mostly in order, some late.
+          const int64_t m = static_cast<int64_t>(seq) - (rng() % 4 == 0 ? rng() % 50 : 0);
+          v.push_back(th::reading(seq, minute(m) + static_cast<int64_t>(rng() % 3),
+                                  static_cast<double>(rng() % 1000) / 10));
+        }
+        b.append_history(series, th::chunk_of(v));
+      }
+      // Large enough to start a fold on the embedded store that folds every 2 KiB.
+      b.put_entity(1, "", "urn:ngsi-ld:E:1", std::string(1000 + rng() % 2000, 'a'));
+      apply(std::move(b));
+      if (i % 4 == 3) {
+        for (uint64_t series = 1; series <= 4; ++series)
+          expect_history(series, {minute(10), minute(60)}, 5);
+      }
+    }
+    expect_loads_model();
+    for (uint64_t series = 1; series <= 5; ++series) {
+      expect_history(series);
+      expect_history(series, {}, 3);
+    }
+  }
+}
+
+// read_history from other threads while batches are applied and (embedded_folding) folds run:
+// every read is in order, holds each instance once, and holds every instance of the batches
+// applied before it started, rewrites (a drop and an append in one batch) included.
+TEST_P(StoreContract, HistoryReadsFromOtherThreadsSeeEveryAppliedBatch) {
+  constexpr int kBatches = 300;
+  constexpr uint64_t kSeries = 4;
+  constexpr uint64_t kPerBatch = 3;
+  std::vector<std::vector<Instance>> written(kSeries);
+  auto instance = [](uint64_t seq) {
+    // Every third instance arrives late, among earlier ones.
+    const int64_t m = static_cast<int64_t>(seq) - (seq % 3 == 2 ? 40 : 0);
+    return th::reading(seq, minute(m) + 1, static_cast<double>(seq));
+  };
+  std::atomic<int> applied{0};
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  std::atomic<bool> failed{false};
+  std::mutex problems_mu;
+  std::vector<std::string> problems;
+  auto reader = [&](uint64_t tid) {
+    while (!done.load()) {
+      const uint64_t series = tid % kSeries;
+      const int before = applied.load();
+      std::vector<Instance> got;
+      Status st = store_->read_history(series, {}, 0, got);
+      std::string problem = st.ok() ? th::order_problem(got) : st.detail();
+      std::set<uint64_t> seqs;
+      for (const Instance& in : got)
+        seqs.insert(in.seq);
+      for (uint64_t seq = 0; problem.empty() && seq < before * kPerBatch; ++seq)
+        if (seqs.count(seq) == 0) problem = "seq " + std::to_string(seq) + " missing";
+      std::vector<Instance> last;
+      if (problem.empty()) st = store_->read_history(series, {minute(100), INT64_MAX}, 5, last);
+      if (problem.empty()) problem = st.ok() ? th::order_problem(last) : st.detail();
+      if (problem.empty() && before * kPerBatch > 150 && last.size() != 5)
+        problem = "a last 5 read gave " + std::to_string(last.size());
+      if (!problem.empty()) {
+        std::lock_guard lock(problems_mu);
+        problems.push_back("series " + std::to_string(series) + " after " + std::to_string(before) +
+                           " batches: " + problem);
+        failed.store(true);
+        return;
+      }
+      ++tid;
+      ++reads;
+    }
+  };
+  std::thread r1(reader, 0), r2(reader, 1);
+  for (int b = 0; b < kBatches; ++b) {
+    WriteBatch batch;
+    for (uint64_t series = 0; series < kSeries; ++series) {
+      std::vector<Instance> v;
+      for (uint64_t k = 0; k < kPerBatch; ++k)
+        v.push_back(instance(static_cast<uint64_t>(b) * kPerBatch + k));
+      written[series].insert(written[series].end(), v.begin(), v.end());
+      if (series == 0 && b % 10 == 9) {
+        // A rewrite: every instance again, one of them modified.
+        written[series][static_cast<size_t>(b)].number = -1;
+        batch.drop_history(series);
+        batch.append_history(series, th::chunk_of(written[series]));
+      } else {
+        batch.append_history(series, th::chunk_of(v));
+      }
+    }
+    // Large enough to start a fold on the embedded store that folds every 2 KiB.
+    batch.put_entity(1, "", "urn:ngsi-ld:E:1", std::string(2500, 'a' + static_cast<char>(b % 26)));
+    Status st = store_->apply(std::move(batch));
+    if (!st.ok()) {
+      ADD_FAILURE() << st.detail();
+      break;
+    }
+    applied.store(b + 1);
+    // Reads and batches take turns: at least one read between two batches.
+    const int seen = reads.load();
+    while (reads.load() == seen && !failed.load())
+      std::this_thread::yield();
+  }
+  // Let the readers see the last state too.
+  const int seen = reads.load();
+  while (reads.load() < seen + 10 && !failed.load())
+    std::this_thread::yield();
+  done.store(true);
+  r1.join();
+  r2.join();
+  EXPECT_EQ(problems, std::vector<std::string>{});
+  for (uint64_t series = 0; series < kSeries; ++series) {
+    std::vector<Instance> got;
+    ASSERT_TRUE(store_->read_history(series, {}, 0, got).ok());
+    std::vector<Instance> want = written[series];
+    std::stable_sort(want.begin(), want.end(), [](const Instance& a, const Instance& b) {
+      return a.time() != b.time() ? a.time() < b.time() : a.seq < b.seq;
+    });
+    EXPECT_EQ(th::lines(got), th::lines(want)) << "series " << series;
   }
 }
 

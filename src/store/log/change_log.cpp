@@ -103,7 +103,8 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the change log format 
 
 // An op is its kind and then, for the kinds up to kNote, the entity row and three strings
 // (tenant, id, doc); for the record ops, which have no row, the record kind, tenant and key,
-// and a put's document (docs/storage.md, "Record format").
+// and a put's document; for the history ops, the series and an append's chunk
+// (docs/storage.md, "Record format").
 void encode_batch(const WriteBatch& batch, std::string& out) {
   put32(out, static_cast<uint32_t>(batch.ops.size()));
   for (const auto& op : batch.ops) {
@@ -115,6 +116,13 @@ void encode_batch(const WriteBatch& batch, std::string& out) {
         put_string(out, op.tenant);
         put_string(out, op.id);
         if (op.kind == WriteBatch::OpKind::kPutRecord) put_string(out, op.doc);
+        break;
+      case WriteBatch::OpKind::kAppendHistory:
+        put64(out, op.row);
+        put_string(out, op.doc);
+        break;
+      case WriteBatch::OpKind::kDropHistory:
+        put64(out, op.row);
         break;
       default:
         put64(out, op.row);
@@ -142,6 +150,10 @@ Status decode_ops(std::string_view payload, std::vector<OpView>& out) {
       ok = r.string(op.record_kind) && r.string(op.tenant) && r.string(op.id) && r.string(op.doc);
     } else if (ok && kind == static_cast<uint8_t>(WriteBatch::OpKind::kDeleteRecord)) {
       ok = r.string(op.record_kind) && r.string(op.tenant) && r.string(op.id);
+    } else if (ok && kind == static_cast<uint8_t>(WriteBatch::OpKind::kAppendHistory)) {
+      ok = r.u64(op.row) && r.string(op.doc);
+    } else if (ok && kind == static_cast<uint8_t>(WriteBatch::OpKind::kDropHistory)) {
+      ok = r.u64(op.row);
     } else {
       ok = false;
     }

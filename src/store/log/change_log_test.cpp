@@ -67,6 +67,9 @@ WriteBatch every_kind() {
   b.put_record(binary_bytes(), binary_bytes(), binary_bytes(), std::string(1 << 16, 'r'));
   b.delete_record("subscription", "city", "urn:ngsi-ld:Subscription:1");
   b.delete_record("", "", "");
+  b.append_history(12, binary_bytes());  // the log does not read the chunk
+  b.drop_history(UINT64_MAX);
+  b.append_history(0, "");
   return b;
 }
 
@@ -201,6 +204,19 @@ TEST_F(ChangeLogTest, RecordOpsAreEncodedAsTheFormatSays) {
   };
   const std::string want = std::string("\x02\0\0\0", 4) + '\x06' + str("sub") + str("t") +
                            str("k1") + str("{}") + '\x07' + str("sub") + str("") + str("k1");
+  EXPECT_EQ(payload, want);
+}
+
+// The history ops' layout: the kind and the series, and an append's chunk; nothing else.
+TEST_F(ChangeLogTest, HistoryOpsAreEncodedAsTheFormatSays) {
+  WriteBatch b;
+  b.append_history(0x0102, "chunk");
+  b.drop_history(7);
+  std::string payload;
+  encode_batch(b, payload);
+  const std::string want = std::string("\x02\0\0\0", 4) + '\x08' +
+                           std::string("\x02\x01\0\0\0\0\0\0", 8) + std::string("\x05\0\0\0", 4) +
+                           "chunk" + '\x09' + std::string("\x07\0\0\0\0\0\0\0", 8);
   EXPECT_EQ(payload, want);
 }
 
@@ -580,7 +596,7 @@ TEST_F(ChangeLogTest, DecodeRefusesAnUnknownOpKind) {
   b.delete_entity(1);
   std::string payload;
   encode_batch(b, payload);
-  for (unsigned char kind : {8, 9, 0x7f, 0xff}) {
+  for (unsigned char kind : {10, 0x7f, 0xff}) {
     std::string bad = payload;
     bad[4] = static_cast<char>(kind);  // after the 4-byte op count
     WriteBatch out;
@@ -596,6 +612,8 @@ TEST_F(ChangeLogTest, DecodeRefusesEveryTruncation) {
   b.update_entity(3, "{}");
   b.put_record("subscription", "t", "urn:s", "{}");
   b.delete_record("subscription", "t", "urn:s");
+  b.append_history(5, "chunk");
+  b.drop_history(5);
   std::string payload;
   encode_batch(b, payload);
   for (size_t n = 0; n < payload.size(); ++n) {

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -29,6 +30,7 @@
 #include "common/time.hpp"
 #include "store/document_files.hpp"
 #include "store/log/change_log.hpp"
+#include "store/log/history_tail.hpp"
 #include "store/store.hpp"
 
 namespace tsunagu::store {
@@ -60,6 +62,10 @@ struct Changes {
   // The latest logged state of each record: its document, or nullopt when it was deleted (it
   // may be in the checkpoint, or nowhere: a delete is idempotent). Views, like `rows`.
   std::map<RecordKey, std::optional<std::string_view>> records;
+  // The history ops, every one in log order with the segment it came from: unlike the other
+  // changes they do not replace each other (an append adds to what is there).
+  std::vector<std::pair<uint64_t, OpView>> history;
+  uint64_t segment = 0;  // the segment add() is reading
   // The segments read, kept mapped while the views above are in use: documents go from the
   // file's pages to the checkpoint without a copy (or an allocation) each.
   std::vector<ChangeLog::Mapping> segments;
@@ -96,7 +102,8 @@ struct Changes {
         return;
       case OpKind::kAppendHistory:
       case OpKind::kDropHistory:
-        return;  // refused by apply() until the log store keeps history
+        history.emplace_back(segment, op);
+        return;
     }
   }
 
@@ -104,6 +111,7 @@ struct Changes {
   Status add_segment(const std::string& path, uint64_t seq, uint64_t& valid, bool& torn) {
     std::vector<OpView> ops;
     ChangeLog::Mapping mapping;
+    segment = seq;
     TSUNAGU_RETURN_IF_ERROR(ChangeLog::replay(
         path, seq,
         [&](std::string_view payload) {
@@ -121,7 +129,7 @@ struct Changes {
   // The changes as ops for the checkpoint, tenants first; valid while these Changes live.
   std::vector<OpView> ops() const {
     std::vector<OpView> out;
-    out.reserve(tenants.size() + rows.size() + notes.size() + records.size());
+    out.reserve(tenants.size() + rows.size() + notes.size() + records.size() + history.size());
     for (const auto& [key, value] : notes)
       out.push_back({OpKind::kNote, 0, {}, key, value});
     for (const auto& t : tenants)
@@ -144,9 +152,14 @@ struct Changes {
       out.push_back({doc ? OpKind::kPutRecord : OpKind::kDeleteRecord, 0, tenant, id,
                      doc.value_or(std::string_view()), kind});
     }
+    // In log order: the checkpoint applies them one series at a time (HistoryWriter).
+    for (const auto& [seq, op] : history)
+      out.push_back(op);
     return out;
   }
-  bool empty() const { return rows.empty() && tenants.empty() && notes.empty() && records.empty(); }
+  bool empty() const {
+    return rows.empty() && tenants.empty() && notes.empty() && records.empty() && history.empty();
+  }
 };
 
 std::string segment_name(uint64_t seq) {
@@ -305,8 +318,14 @@ class LogStore final : public Store {
       if (op.kind == OpKind::kNote && op.id.rfind(kOwnNotes, 0) == 0) {
         return Status::Internal("store: note '" + op.id + "' is the change log's own");
       }
-      if (op.kind == OpKind::kAppendHistory || op.kind == OpKind::kDropHistory) {
-        return Status::Internal("store: history is not kept by the change log yet");
+      // A damaged chunk would be logged and acknowledged, then fail every fold.
+      if (op.kind == OpKind::kAppendHistory) {
+        history_check_.clear();
+        Status st = history::decode_chunk(op.doc, history_check_);
+        if (!st.ok()) {
+          return Status::Internal("store: history series " + std::to_string(op.row) + ": " +
+                                  st.detail());
+        }
       }
     }
     payload_.clear();
@@ -323,6 +342,12 @@ class LogStore final : public Store {
       std::lock_guard lock(notes_mu_);
       for (auto& op : batch.ops) {
         if (op.kind == OpKind::kNote) notes_[std::move(op.id)] = std::move(op.doc);
+      }
+    }
+    // Readable from here on, until the fold of this segment has written them.
+    for (auto& op : batch.ops) {
+      if (op.kind == OpKind::kAppendHistory || op.kind == OpKind::kDropHistory) {
+        history_.add(open_seq_, op.row, op.kind == OpKind::kDropHistory, std::move(op.doc));
       }
     }
     // Transient records' documents do not count towards the next fold (up to a bound): a fold
@@ -400,6 +425,10 @@ class LogStore final : public Store {
       last_size = valid;
     }
     TSUNAGU_RETURN_IF_ERROR(stream(visitor, logged));
+    // The logged history ops wait in memory for their fold, as those applied from now on.
+    for (const auto& [seq, op] : logged.history) {
+      history_.add(seq, op.row, op.kind == OpKind::kDropHistory, std::string(op.doc));
+    }
     // From here on the checkpoint says what it holds: a store an older version wrote, or one
     // started with missing files accepted, is taken to be whole as it is.
     if (!noted || !missing.empty()) {
@@ -413,6 +442,9 @@ class LogStore final : public Store {
                                       segs.empty() ? 0 : last_size));
     if (segs.empty()) (void)sync_dir(options_.dir);
     folded_ = folded;
+    fold_reach_ = folded;
+    open_seq_ = next_seq_;
+    history_.start_segment(open_seq_);
     TSUNAGU_RETURN_IF_ERROR(write_state(options_.dir, {next_seq_, folded}));
     // Segments this process creates hold records of the current format only (a segment left by
     // an earlier version and appended to here may hold older ones).
@@ -426,9 +458,24 @@ class LogStore final : public Store {
     return Status::Ok();
   }
 
-  Status read_history(uint64_t, const history::TimeRange&, size_t,
-                      std::vector<history::Instance>&) override {
-    return Status::Ok();
+  // The checkpoint's instances with the history tail laid over them (docs/storage.md, "The
+  // history tail"). The tail is taken first: taken after, it could miss ops that a fold
+  // committing in between took out of it and wrote into the checkpoint after the checkpoint was
+  // read.
+  Status read_history(uint64_t series, const history::TimeRange& range, size_t last_n,
+                      std::vector<history::Instance>& out) override {
+    for (;;) {
+      HistoryTail::Snapshot tail = history_.snapshot(series);
+      std::vector<history::Instance> base;
+      if (!tail.dropped) {
+        TSUNAGU_RETURN_IF_ERROR(checkpoint_->read_history(series, range, last_n, base));
+        // A fold of the segment the snapshot was taken in may have written ops logged after
+        // it (a drop, which the tail's older appends laid over the checkpoint would undo).
+        // Rare (a rotation within a read): read again.
+        if (fold_reach_.load() >= tail.segment) continue;
+      }
+      return HistoryTail::overlay(tail, range, last_n, std::move(base), out);
+    }
   }
   std::string describe() const override {
     return checkpoint_->describe() + " with change log in " + options_.dir;
@@ -618,6 +665,8 @@ class LogStore final : public Store {
       return;
     }
     logged_transient_ = 0;
+    open_seq_ = next_seq_;
+    history_.start_segment(open_seq_);
     (void)sync_dir(options_.dir);
     lock.lock();
     const StoreState state{next_seq_, folded_};
@@ -627,6 +676,7 @@ class LogStore final : public Store {
     if (!st.ok()) log::error("store_state_write_failed", {{"detail", st.detail()}});
     lock.lock();
     fold_upto_ = next_seq_ - 1;
+    fold_reach_ = fold_upto_;
     ++next_seq_;
     folding_ = true;
     lock.unlock();
@@ -691,6 +741,7 @@ class LogStore final : public Store {
       const std::string upto_text = std::to_string(upto);
       ops.push_back({OpKind::kNote, 0, {}, kFoldedNote, upto_text});
       TSUNAGU_RETURN_IF_ERROR(checkpoint_->apply_views(ops));
+      history_.forget_upto(upto);
       for (auto& r : put)
         held_.insert(std::move(r));
       for (const auto& r : deleted)
@@ -777,6 +828,13 @@ class LogStore final : public Store {
   uint64_t first_new_seq_ = 1;  // segments from this one on may be reused (set by load())
   bool loaded_ = false;
   uint64_t logged_transient_ = 0;  // the committing thread's: transient documents in the segment
+  uint64_t open_seq_ = 0;          // the committing thread's: the segment log_ appends to
+  std::vector<history::Instance> history_check_;  // the committing thread's: chunks decoded
+
+  // History ops logged and perhaps not yet folded, for read_history().
+  HistoryTail history_;
+  // The newest segment a fold may have written into the checkpoint (set before the fold runs).
+  std::atomic<uint64_t> fold_reach_{0};
 
   // Record kinds declared transient: set before load(), then read by the fold thread.
   TransientKinds transient_;

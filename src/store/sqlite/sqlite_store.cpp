@@ -1,13 +1,17 @@
 // The embedded store: one SQLite file in WAL mode, written by a single thread. Each WriteBatch is
 // one transaction, so the engine's group commit makes many requests durable with one fsync.
-// Schema and versioning: docs/storage.md.
+// History reads run on connections of their own (history_table.hpp). Schema and versioning:
+// docs/storage.md.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
 
+#include "store/sqlite/history_table.hpp"
+#include "store/sqlite/statement.hpp"
 #include "store/store.hpp"
 
 namespace tsunagu::store {
@@ -25,11 +29,21 @@ const char* advice(int rc) {
   return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? kUnreadable : "";
 }
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
+
+// How long a history read waits for the writer's lock: with a rollback journal, for a commit
+// (docs/storage.md, "History reads beside the fold"); with WAL, never.
+constexpr int kReadBusyMs = 30000;
+// With a rollback journal, the changed pages a transaction keeps in memory before it writes
+// them into the database (and locks readers out until its commit).
+constexpr uint64_t kSpillBytes = 64ull << 20;
 
 // Notes (WriteBatch::OpKind::kNote) share the meta table under this prefix.
 constexpr std::string_view kNotePrefix = "note.";
 
+// Version 5: the tables of version 4 and `history_chunks`, the attribute history: one row per
+// chunk of a series (WriteBatch's history ops), found by (series, first_time). An older
+// Tsunagu refuses the database rather than serve it without its history.
 // Version 4: the tables of version 3 and `records`, documents of other kinds than entities
 // (WriteBatch's record ops), keyed by (kind, tenant, key): the key's order is the order load()
 // visits them in, and the documents are small, so the table has no rowid of its own. An older
@@ -56,6 +70,14 @@ CREATE TABLE IF NOT EXISTS records (
   doc TEXT NOT NULL,
   PRIMARY KEY (kind, tenant, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history_chunks (
+  series INTEGER NOT NULL,
+  first_time INTEGER NOT NULL,
+  last_time INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_chunks_by_series ON history_chunks (series, first_time);
 )SQL";
 
 // Version 1 kept (tenant, id) unique in SQLite and let SQLite number the rows.
@@ -71,39 +93,16 @@ INSERT INTO entities (row, tenant, id, doc) SELECT rowid, tenant, id, doc FROM e
 DROP TABLE entities_v1;
 )SQL";
 
-class Statement {
- public:
-  Statement() = default;
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Status prepare(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) {
-      return Status::Internal(std::string("sqlite: cannot prepare statement: ") +
-                              sqlite3_errmsg(db));
-    }
-    return Status::Ok();
-  }
-  sqlite3_stmt* get() const { return stmt_; }
-  void bind(int i, std::string_view s) {
-    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
-  }
-  void bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  int step() { return sqlite3_step(stmt_); }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
-  // sqlite3_close_v2 defers the close until the statements (members) are finalized.
-  ~SqliteStore() override { sqlite3_close_v2(db_); }
+  // sqlite3_close_v2 defers the close until the statements (members) are finalized. The read
+  // connections close first, so that the writer's close is the last (it then folds a WAL file
+  // into the database and removes it).
+  ~SqliteStore() override {
+    readers_.reset();
+    sqlite3_close_v2(db_);
+  }
 
   Status open() {
     int rc =
@@ -125,6 +124,18 @@ class SqliteStore final : public Store {
     // Another process (a backup, the sqlite3 shell) may hold the lock for a moment.
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA busy_timeout=5000"));
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA cache_size=-16384"));  // 16 MiB page cache
+    // With a rollback journal, a writer whose changed pages outgrow the cache writes them into
+    // the database before its commit, and holds the exclusive lock from then on: history reads
+    // would wait for the rest of a fold (seconds) instead of its commit (docs/storage.md,
+    // "History reads beside the fold"). Changed pages stay in memory up to this many.
+    if (!options_.wal) {
+      Statement page_size;
+      TSUNAGU_RETURN_IF_ERROR(page_size.prepare(db_, "PRAGMA page_size"));
+      const int64_t page = page_size.step() == SQLITE_ROW ? page_size.int64(0) : 16384;
+      TSUNAGU_RETURN_IF_ERROR(
+          exec(("PRAGMA cache_spill=" + std::to_string(kSpillBytes / std::max<int64_t>(page, 512)))
+                   .c_str()));
+    }
     TSUNAGU_RETURN_IF_ERROR(
         exec(("PRAGMA mmap_size=" + std::to_string(options_.mmap_bytes)).c_str()));
     TSUNAGU_RETURN_IF_ERROR(migrate());
@@ -147,6 +158,8 @@ class SqliteStore final : public Store {
         db_, "DELETE FROM records WHERE kind = ?1 AND tenant = ?2 AND key = ?3"));
     TSUNAGU_RETURN_IF_ERROR(begin_.prepare(db_, "BEGIN IMMEDIATE"));
     TSUNAGU_RETURN_IF_ERROR(commit_.prepare(db_, "COMMIT"));
+    TSUNAGU_RETURN_IF_ERROR(history_.prepare(db_, options_.path));
+    readers_ = std::make_unique<HistoryReaders>(options_.path, options_.mmap_bytes, kReadBusyMs);
     return Status::Ok();
   }
 
@@ -216,15 +229,21 @@ class SqliteStore final : public Store {
           break;
         case WriteBatch::OpKind::kAppendHistory:
         case WriteBatch::OpKind::kDropHistory:
-          st = Status::Internal("sqlite: history is not stored by this backend yet");
+          history_.add(op);  // written below, each series once
           break;
       }
       if (!st.ok()) {
+        history_.clear();
         (void)exec("ROLLBACK");
         return st;
       }
     }
-    Status st = run(commit_, "COMMIT");
+    Status st = history_.write();
+    if (!st.ok()) {
+      (void)exec("ROLLBACK");
+      return st;
+    }
+    st = run(commit_, "COMMIT");
     if (!st.ok()) (void)exec("ROLLBACK");
     return st;
   }
@@ -269,9 +288,10 @@ class SqliteStore final : public Store {
     return meta(std::string(kNotePrefix).append(key));
   }
 
-  Status read_history(uint64_t, const history::TimeRange&, size_t,
-                      std::vector<history::Instance>&) override {
-    return Status::Ok();
+  // On connections of its own, from any thread (HistoryReaders).
+  Status read_history(uint64_t series, const history::TimeRange& range, size_t last_n,
+                      std::vector<history::Instance>& out) override {
+    return readers_->read(series, range, last_n, out);
   }
   std::string describe() const override { return "sqlite:" + options_.path; }
 
@@ -350,6 +370,8 @@ class SqliteStore final : public Store {
   sqlite3* db_ = nullptr;
   Statement insert_, update_, put_, del_, tenant_, note_, put_record_, delete_record_, begin_,
       commit_;
+  HistoryWriter history_;
+  std::unique_ptr<HistoryReaders> readers_;
 };
 
 }  // namespace

@@ -7,12 +7,14 @@
 #include <map>
 #include <vector>
 
+#include "store/sqlite/test_shell.hpp"
 #include "store/store.hpp"
 
 namespace tsunagu::store {
 namespace {
 
 namespace fs = std::filesystem;
+using ::tsunagu::testing::Shell;
 
 // Everything a store holds, in visiting order.
 class Recorder : public LoadVisitor {
@@ -34,35 +36,6 @@ class Recorder : public LoadVisitor {
   std::map<std::pair<std::string, std::string>, std::string> entities;
   std::map<std::pair<std::string, std::string>, uint64_t> rows;
   uint64_t last_row = 0;
-};
-
-// A second connection to the same database file, as an operator's sqlite3 shell would be.
-class Shell {
- public:
-  explicit Shell(const std::string& path) {
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
-  }
-  ~Shell() { sqlite3_close(db_); }
-  void exec(const std::string& sql) {
-    char* msg = nullptr;
-    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &msg);
-    EXPECT_EQ(rc, SQLITE_OK) << (msg ? msg : "") << " in " << sql;
-    sqlite3_free(msg);
-  }
-  // The first column of the first row, or "" when there is none.
-  std::string text(const std::string& sql) {
-    sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
-    std::string out;
-    if (st != nullptr && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
-      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    }
-    sqlite3_finalize(st);
-    return out;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
 };
 
 class SqliteStoreTest : public ::testing::Test {
@@ -103,7 +76,7 @@ TEST_F(SqliteStoreTest, OpenCreatesTheDatabase) {
   EXPECT_TRUE(r.tenants.empty());
   EXPECT_TRUE(r.entities.empty());
   Shell sh(path_);
-  EXPECT_EQ(sh.text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
+  EXPECT_EQ(sh.text("SELECT value FROM meta WHERE key = 'schema_version'"), "5");
 }
 
 // A version-1 database (SQLite-numbered rows, unique (tenant, id)) is migrated in place.
@@ -127,7 +100,7 @@ TEST_F(SqliteStoreTest, VersionOneIsMigrated) {
   EXPECT_EQ((r.entities[{"", "urn:b"}]), "B");
   EXPECT_EQ((r.rows[{"tokyo", "urn:a"}]), 1u);
   EXPECT_EQ((r.rows[{"", "urn:b"}]), 2u);
-  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "5");
 }
 
 // A version-2 database has the tables of version 3 and documents it reads the same: only the
@@ -146,7 +119,7 @@ TEST_F(SqliteStoreTest, VersionTwoIsMigrated) {
   Recorder r = load(*s);
   EXPECT_EQ((r.entities[{"tokyo", "urn:a"}]), "A");
   EXPECT_EQ((r.rows[{"tokyo", "urn:a"}]), 7u);
-  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "5");
 }
 
 TEST_F(SqliteStoreTest, WalModeIsOn) {
@@ -337,13 +310,13 @@ TEST_F(SqliteStoreTest, MissingTableFailsTheBatchAtomically) {
 
 TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
   open();
-  Shell(path_).exec("UPDATE meta SET value = '5' WHERE key = 'schema_version'");
+  Shell(path_).exec("UPDATE meta SET value = '6' WHERE key = 'schema_version'");
   auto s = open_sqlite({path_, SyncMode::kFull});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().kind(), ErrorKind::kInternalError);
-  EXPECT_NE(s.status().detail().find("schema version 5"), std::string::npos) << s.status().detail();
+  EXPECT_NE(s.status().detail().find("schema version 6"), std::string::npos) << s.status().detail();
   // Nothing was changed by the refused open.
-  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "5");
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "6");
 }
 
 // A version-3 database (no records table) gains the table and keeps its rows and notes.
@@ -353,6 +326,7 @@ TEST_F(SqliteStoreTest, VersionThreeGainsTheRecordsTable) {
     Shell sh(path_);
     sh.exec(
         "DROP TABLE records;"
+        "DROP TABLE history_chunks;"
         "UPDATE meta SET value = '3' WHERE key = 'schema_version';"
         "INSERT INTO meta VALUES ('note.log.folded_upto', '4');"
         "INSERT INTO tenants VALUES ('tokyo', 0);"
@@ -360,7 +334,7 @@ TEST_F(SqliteStoreTest, VersionThreeGainsTheRecordsTable) {
   }
   auto s = open();
   ASSERT_NE(s, nullptr);
-  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
+  EXPECT_EQ(Shell(path_).text("SELECT value FROM meta WHERE key = 'schema_version'"), "5");
   EXPECT_EQ(s->note("log.folded_upto")->value_or("none"), "4");
   WriteBatch b;
   b.put_record("subscription", "tokyo", "urn:s", "S");
@@ -378,6 +352,33 @@ TEST_F(SqliteStoreTest, VersionThreeGainsTheRecordsTable) {
   EXPECT_EQ((r.rows[{"tokyo", "urn:a"}]), 7u);
   EXPECT_EQ(r.seen, std::vector<std::string>{"subscription/tokyo/urn:s=S"});
   EXPECT_EQ(Shell(path_).text("SELECT doc FROM records WHERE kind = 'subscription'"), "S");
+}
+
+// A version-4 database (no history) gains the history table and its index, and keeps the rest.
+TEST_F(SqliteStoreTest, VersionFourGainsTheHistoryTable) {
+  open();
+  {
+    Shell sh(path_);
+    sh.exec(
+        "DROP TABLE history_chunks;"
+        "UPDATE meta SET value = '4' WHERE key = 'schema_version';"
+        "INSERT INTO entities VALUES (7, '', 'urn:a', 'A');");
+  }
+  auto s = open();
+  ASSERT_NE(s, nullptr);
+  Shell sh(path_);
+  EXPECT_EQ(sh.text("SELECT value FROM meta WHERE key = 'schema_version'"), "5");
+  EXPECT_EQ(sh.text("SELECT count(*) FROM sqlite_master WHERE name = 'history_chunks_by_series'"),
+            "1");
+  EXPECT_EQ((load(*s).rows[{"", "urn:a"}]), 7u);
+  history::Instance in;
+  in.observed_at = 1;
+  auto chunk = history::encode_chunk(std::vector{in});
+  ASSERT_TRUE(chunk.ok());
+  WriteBatch b;
+  b.append_history(1, *chunk);
+  ASSERT_TRUE(s->apply(std::move(b)).ok());
+  EXPECT_EQ(sh.text("SELECT count FROM history_chunks WHERE series = 1"), "1");
 }
 
 // A failing op rolls back the record ops of its batch with everything else.

@@ -1,0 +1,83 @@
+#include "store/log/history_tail.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <unordered_set>
+#include <utility>
+
+namespace tsunagu::store {
+
+using history::Instance;
+
+void HistoryTail::start_segment(uint64_t seq) {
+  std::lock_guard lock(mu_);
+  segment_ = seq;
+}
+
+void HistoryTail::add(uint64_t segment, uint64_t series, bool drop, std::string chunk) {
+  auto shared = drop ? nullptr : std::make_shared<const std::string>(std::move(chunk));
+  std::lock_guard lock(mu_);
+  auto& ops = series_[series];
+  if (drop) ops.clear();
+  ops.push_back({segment, drop, std::move(shared)});
+}
+
+void HistoryTail::forget_upto(uint64_t segment) {
+  std::lock_guard lock(mu_);
+  for (auto it = series_.begin(); it != series_.end();) {
+    auto& ops = it->second;
+    while (!ops.empty() && ops.front().segment <= segment)
+      ops.pop_front();
+    it = ops.empty() ? series_.erase(it) : std::next(it);
+  }
+}
+
+HistoryTail::Snapshot HistoryTail::snapshot(uint64_t series) const {
+  Snapshot s;
+  std::lock_guard lock(mu_);
+  s.segment = segment_;
+  auto it = series_.find(series);
+  if (it == series_.end()) return s;
+  for (const Op& op : it->second) {
+    if (op.drop) {
+      s.dropped = true;  // only the first op can be one: a drop forgets the ops before it
+    } else {
+      s.chunks.push_back(op.chunk);
+    }
+  }
+  return s;
+}
+
+Status HistoryTail::overlay(const Snapshot& snapshot, const history::TimeRange& range,
+                            size_t last_n, std::vector<Instance> base, std::vector<Instance>& out) {
+  auto before = [](const Instance& a, const Instance& b) {
+    const int64_t ta = a.time(), tb = b.time();
+    return ta != tb ? ta < tb : a.seq < b.seq;
+  };
+  std::vector<Instance> logged;
+  for (const auto& chunk : snapshot.chunks)
+    TSUNAGU_RETURN_IF_ERROR(history::decode_chunk(*chunk, logged, range));
+  if (!logged.empty()) {
+    std::stable_sort(logged.begin(), logged.end(), before);
+    // An instance both logged and in `base` has the same time in both: only the instances of
+    // `base` within the logged times need to be looked at.
+    auto first = std::lower_bound(base.begin(), base.end(), logged.front().time(),
+                                  [](const Instance& a, int64_t t) { return a.time() < t; });
+    auto last = std::upper_bound(first, base.end(), logged.back().time(),
+                                 [](int64_t t, const Instance& a) { return t < a.time(); });
+    std::unordered_set<uint64_t> seen;
+    for (auto it = first; it != last; ++it)
+      seen.insert(it->seq);
+    std::erase_if(logged, [&](const Instance& in) { return !seen.insert(in.seq).second; });
+    const auto middle = static_cast<ptrdiff_t>(base.size());
+    base.insert(base.end(), std::make_move_iterator(logged.begin()),
+                std::make_move_iterator(logged.end()));
+    std::inplace_merge(base.begin(), base.begin() + middle, base.end(), before);
+  }
+  const size_t skip = last_n > 0 && base.size() > last_n ? base.size() - last_n : 0;
+  out.insert(out.end(), std::make_move_iterator(base.begin() + static_cast<ptrdiff_t>(skip)),
+             std::make_move_iterator(base.end()));
+  return Status::Ok();
+}
+
+}  // namespace tsunagu::store

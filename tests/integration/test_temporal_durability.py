@@ -42,9 +42,16 @@ class Worker(threading.Thread):
         self.sent = {"reading": set(), "uploaded": set()}
         self.stop = False
         self.errors = []
+        self.conn = None
 
     def run(self):
-        conn = None
+        try:
+            self.load()
+        finally:
+            if self.conn is not None:
+                self.conn.close()
+
+    def load(self):
         while not self.stop:
             self.n += 1
             attr = "reading" if self.n % 2 else "uploaded"
@@ -57,8 +64,8 @@ class Worker(threading.Thread):
                 method, ok = "POST", 204
             self.sent[attr].add(self.n)
             try:
-                conn = conn or self.server.connection(timeout=10)
-                r = self.server.request(method, path, {attr: instance}, conn=conn)
+                self.conn = self.conn or self.server.connection(timeout=10)
+                r = self.server.request(method, path, {attr: instance}, conn=self.conn)
             except (OSError, http.client.HTTPException):
                 return  # the server went
             if r.status != ok:

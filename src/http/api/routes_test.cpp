@@ -49,7 +49,7 @@ TEST_F(RoutesTest, EachRouteAndOperationOnce) {
     EXPECT_TRUE(operations.insert(r->operation).second) << r->operation;
     EXPECT_FALSE(r->operation.empty()) << r->pattern;
   }
-  EXPECT_EQ(operations.size(), 33u);  // 31 NGSI-LD operations, /health and /metrics
+  EXPECT_EQ(operations.size(), 42u);  // 40 NGSI-LD operations, /health and /metrics
 }
 
 TEST_F(RoutesTest, ReadsAndWrites) {
@@ -70,9 +70,11 @@ TEST_F(RoutesTest, ReadsAndWrites) {
   EXPECT_EQ(ops["updateAttrs"]->pattern, "/ngsi-ld/v1/entities/{entityId}/attrs/{attrId}");
 }
 
-TEST_F(RoutesTest, ForwardableAreTheEntityOperations) {
+TEST_F(RoutesTest, ForwardableAreTheEntityAndTemporalOperations) {
   for (const RouteInfo* r : router_.routes()) {
+    // Temporal evolution is distributed too (§4.3.6.2): registrations may offer it.
     bool entity_data = r->pattern.rfind("/ngsi-ld/v1/entit", 0) == 0 ||
+                       r->pattern.rfind("/ngsi-ld/v1/temporal/", 0) == 0 ||
                        r->pattern.rfind("/ngsi-ld/v1/types", 0) == 0 ||
                        r->pattern.rfind("/ngsi-ld/v1/attributes", 0) == 0;
     bool purge = r->operation == "purgeEntities";

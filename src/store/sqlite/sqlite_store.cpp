@@ -30,9 +30,18 @@ const char* advice(int rc) {
 
 constexpr int kSchemaVersion = 5;
 
-// How long a history read waits for the writer's lock (a rollback journal's readers wait for
-// the writer's exclusive lock; WAL's never do).
+// How long a history read waits for the writer's lock: with a rollback journal, for a commit
+// (docs/storage.md, "History reads beside the fold"); with WAL, never.
 constexpr int kReadBusyMs = 30000;
+
+// The page cache. With a rollback journal, a writer whose changed pages outgrow it writes them
+// into the database before its commit and holds the exclusive lock from then on: history reads
+// on other connections would wait for the rest of a fold (seconds) instead of its commit. So
+// the change log's checkpoint (the one user of a rollback journal) has a cache that holds the
+// pages a fold of a default segment changes, and gives back what its reads and writes left in
+// it after each commit (docs/storage.md, "History reads beside the fold").
+constexpr int kCacheKiB = 16384;
+constexpr int kJournalCacheKiB = 131072;
 
 // Notes (WriteBatch::OpKind::kNote) share the meta table under this prefix.
 constexpr std::string_view kNotePrefix = "note.";
@@ -119,7 +128,9 @@ class SqliteStore final : public Store {
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA foreign_keys=OFF"));
     // Another process (a backup, the sqlite3 shell) may hold the lock for a moment.
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA busy_timeout=5000"));
-    TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA cache_size=-16384"));  // 16 MiB page cache
+    TSUNAGU_RETURN_IF_ERROR(
+        exec(("PRAGMA cache_size=-" + std::to_string(options_.wal ? kCacheKiB : kJournalCacheKiB))
+                 .c_str()));
     TSUNAGU_RETURN_IF_ERROR(
         exec(("PRAGMA mmap_size=" + std::to_string(options_.mmap_bytes)).c_str()));
     TSUNAGU_RETURN_IF_ERROR(migrate());
@@ -229,6 +240,7 @@ class SqliteStore final : public Store {
     }
     st = run(commit_, "COMMIT");
     if (!st.ok()) (void)exec("ROLLBACK");
+    if (!options_.wal) sqlite3_db_release_memory(db_);
     return st;
   }
 
@@ -265,6 +277,7 @@ class SqliteStore final : public Store {
                                              text(records.get(), 2), text(records.get(), 3)));
     }
     if (rc != SQLITE_DONE) return error("read records");
+    if (!options_.wal) sqlite3_db_release_memory(db_);  // every page was read once
     return Status::Ok();
   }
 

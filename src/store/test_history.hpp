@@ -36,6 +36,15 @@ inline Instance reading(uint64_t seq, int64_t t, double value) {
   return in;
 }
 
+// Readings seq from..to-1, one a minute from kHistoryStart (seq s at minute s).
+inline std::vector<Instance> readings(uint64_t from, uint64_t to) {
+  std::vector<Instance> v;
+  for (uint64_t seq = from; seq < to; ++seq)
+    v.push_back(reading(seq, kHistoryStart + static_cast<int64_t>(seq) * kMinute,
+                        static_cast<double>(seq) / 4));
+  return v;
+}
+
 inline std::string chunk_of(std::span<const Instance> instances) {
   auto chunk = store::history::encode_chunk(instances);
   EXPECT_TRUE(chunk.ok()) << chunk.status().detail();

@@ -30,13 +30,15 @@ using history::Instance;
 
 constexpr uint64_t kNoFold = 1ull << 40;  // a checkpoint threshold never reached
 
-std::vector<Instance> readings(uint64_t from, uint64_t to) {
-  std::vector<Instance> v;
-  for (uint64_t seq = from; seq < to; ++seq)
-    v.push_back(th::reading(seq, th::kHistoryStart + static_cast<int64_t>(seq) * th::kMinute,
-                            static_cast<double>(seq) / 4));
-  return v;
-}
+using th::readings;
+
+// A load that keeps nothing: these tests read history only.
+struct NoVisit : LoadVisitor {
+  Status tenant(std::string_view) override { return Status::Ok(); }
+  Status entity(uint64_t, std::string_view, std::string_view, std::string_view) override {
+    return Status::Ok();
+  }
+};
 
 std::vector<uint64_t> seqs(const std::vector<Instance>& v) {
   std::vector<uint64_t> out;
@@ -138,12 +140,7 @@ class LogHistoryTest : public ::testing::Test {
     auto s = open_embedded(o);
     EXPECT_TRUE(s.ok()) << s.status().detail();
     if (!s.ok()) return nullptr;
-    struct Nothing : LoadVisitor {
-      Status tenant(std::string_view) override { return Status::Ok(); }
-      Status entity(uint64_t, std::string_view, std::string_view, std::string_view) override {
-        return Status::Ok();
-      }
-    } nothing;
+    NoVisit nothing;
     Status st = (*s)->load(nothing);
     EXPECT_TRUE(st.ok()) << st.detail();
     return st.ok() ? std::move(*s) : nullptr;
@@ -282,12 +279,7 @@ TEST_F(LogHistoryTest, AFoldKilledMidwayAndRunAgainAppendsEveryInstanceOnce) {
       o.sync = SyncMode::kNormal;
       o.checkpoint_bytes = 64 << 10;
       auto s = open_embedded(o);
-      struct Nothing : LoadVisitor {
-        Status tenant(std::string_view) override { return Status::Ok(); }
-        Status entity(uint64_t, std::string_view, std::string_view, std::string_view) override {
-          return Status::Ok();
-        }
-      } nothing;
+      NoVisit nothing;
       if (!s.ok() || !(*s)->load(nothing).ok()) _exit(1);
       for (uint32_t b = 0;; ++b) {
         WriteBatch batch;

@@ -31,6 +31,12 @@ size_t first_cut(std::span<const Instance> v) {
   return n;
 }
 
+// The codec's refusal (a damaged chunk, more instances at one time than a chunk holds), as the
+// store reports it.
+Status series_error(uint64_t series, const Status& st) {
+  return Status::Internal("sqlite: history series " + std::to_string(series) + ": " + st.detail());
+}
+
 struct Packed {
   size_t count;
   std::string data;
@@ -133,20 +139,9 @@ Status HistoryWriter::write() {
     }
     add.clear();
     for (std::string_view chunk : ops.chunks) {
-      Status st = history::decode_chunk(chunk, add);
-      if (!st.ok()) {
-        return Status::Internal("sqlite: history series " + std::to_string(series) + ": " +
-                                st.detail());
-      }
+      if (Status st = history::decode_chunk(chunk, add); !st.ok()) return series_error(series, st);
     }
-    if (add.empty()) continue;
-    Status st = merge(series, add);
-    if (!st.ok() && st.detail().rfind("sqlite:", 0) != 0) {
-      // The codec's refusal (more instances at one time than a chunk holds).
-      return Status::Internal("sqlite: history series " + std::to_string(series) + ": " +
-                              st.detail());
-    }
-    TSUNAGU_RETURN_IF_ERROR(st);
+    if (!add.empty()) TSUNAGU_RETURN_IF_ERROR(merge(series, add));
   }
   return Status::Ok();
 }
@@ -167,7 +162,7 @@ Status HistoryWriter::merge(uint64_t series, std::vector<Instance>& add) {
     // last chunk), or before the whole series: that chunk takes what it has room for, without
     // touching any other, and the rest start chunks of their own.
     size_t taken = 0;
-    if (!last.empty()) TSUNAGU_RETURN_IF_ERROR(fill(last[0], add, taken));
+    if (!last.empty()) TSUNAGU_RETURN_IF_ERROR(fill(series, last[0], add, taken));
     return insert(series, std::span<const Instance>(add).subspan(taken), false);
   }
   // Late instances among older ones: the chunks they fall into are decoded, merged with them,
@@ -175,7 +170,8 @@ Status HistoryWriter::merge(uint64_t series, std::vector<Instance>& add) {
   if (!last.empty() && last[0].last >= lo) inside.insert(inside.begin(), std::move(last[0]));
   std::vector<Instance> merged;
   for (const Row& row : inside) {
-    TSUNAGU_RETURN_IF_ERROR(history::decode_chunk(row.data, merged));
+    if (Status st = history::decode_chunk(row.data, merged); !st.ok())
+      return series_error(series, st);
     delete_.bind(1, row.rowid);
     TSUNAGU_RETURN_IF_ERROR(run(delete_, "rewrite history chunk"));
   }
@@ -186,13 +182,14 @@ Status HistoryWriter::merge(uint64_t series, std::vector<Instance>& add) {
   return insert(series, merged, true);
 }
 
-Status HistoryWriter::fill(const Row& last, std::span<const Instance> add, size_t& taken) {
+Status HistoryWriter::fill(uint64_t series, const Row& last, std::span<const Instance> add,
+                           size_t& taken) {
   taken = 0;
   if (last.count >= static_cast<int64_t>(kChunkInstances)) return Status::Ok();
   const size_t n = cut_at_or_before(add, kChunkInstances - static_cast<size_t>(last.count));
   if (n == 0) return Status::Ok();
   auto data = history::append_to_chunk(last.data, add.first(n));
-  if (!data.ok()) return data.status();
+  if (!data.ok()) return series_error(series, data.status());
   if (data->size() > kChunkBytes) return Status::Ok();  // full: it stays as it is
   update_.bind(1, last.rowid);
   update_.bind(2, add[n - 1].time());
@@ -205,7 +202,7 @@ Status HistoryWriter::fill(const Row& last, std::span<const Instance> add, size_
 
 Status HistoryWriter::insert(uint64_t series, std::span<const Instance> v, bool even) {
   std::vector<Packed> packed;
-  TSUNAGU_RETURN_IF_ERROR(pack(v, even, packed));
+  if (Status st = pack(v, even, packed); !st.ok()) return series_error(series, st);
   for (const Packed& p : packed) {
     insert_.bind(1, static_cast<int64_t>(series));
     insert_.bind(2, v.front().time());

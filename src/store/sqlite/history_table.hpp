@@ -57,7 +57,8 @@ class HistoryWriter {
   Status merge(uint64_t series, std::vector<history::Instance>& add);
   // Extends `last`, the chunk just before every instance of `add`, with as many of them as it
   // has room for; `taken` is how many it took.
-  Status fill(const Row& last, std::span<const history::Instance> add, size_t& taken);
+  Status fill(uint64_t series, const Row& last, std::span<const history::Instance> add,
+              size_t& taken);
   // Writes `v` as new chunks: filled in order (`even` false) or of equal size (`even` true).
   Status insert(uint64_t series, std::span<const history::Instance> v, bool even);
   Status read_rows(Statement& q, std::vector<Row>& out);

@@ -167,10 +167,7 @@ TEST_F(HistoryTableTest, ChunksOfIncompressibleValuesEndAtTheirByteLimit) {
 // Late instances are merged into the chunk whose time they fall in; a full one splits into
 // halves, and the chunks around it are not written.
 TEST_F(HistoryTableTest, LateInstancesMergeIntoTheirChunkAndSplitIt) {
-  std::vector<Instance> v;
-  for (int64_t m = 0; m < 3000; ++m)
-    v.push_back(th::reading(static_cast<uint64_t>(m), minute(m), 20));
-  append(1, v);
+  append(1, th::readings(0, 3000));
   EXPECT_EQ(counts(1), (std::vector<int64_t>{1000, 1000, 1000}));
   const auto before = chunks(1);
   append(1, {th::reading(5000, minute(10) + 1, 1)});  // in the first chunk
@@ -244,10 +241,7 @@ TEST_F(HistoryTableTest, AppendsOfOneBatchToASeriesAreWrittenTogether) {
 
 // A chunk damaged on disk is reported by the reads and appends that meet it; the others work.
 TEST_F(HistoryTableTest, AChunkDamagedOnDiskIsReported) {
-  std::vector<Instance> v;
-  for (int64_t m = 0; m < 2000; ++m)
-    v.push_back(th::reading(static_cast<uint64_t>(m), minute(m), 20));
-  append(1, v);
+  append(1, th::readings(0, 2000));
   th::Shell(dir_ + "/tsunagu.db")
       .exec("UPDATE history_chunks SET data = substr(data, 1, 40) WHERE first_time = " +
             std::to_string(minute(0)));

@@ -4,7 +4,6 @@
 // docs/storage.md.
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -34,9 +33,15 @@ constexpr int kSchemaVersion = 5;
 // How long a history read waits for the writer's lock: with a rollback journal, for a commit
 // (docs/storage.md, "History reads beside the fold"); with WAL, never.
 constexpr int kReadBusyMs = 30000;
-// With a rollback journal, the changed pages a transaction keeps in memory before it writes
-// them into the database (and locks readers out until its commit).
-constexpr uint64_t kSpillBytes = 64ull << 20;
+
+// The page cache. With a rollback journal, a writer whose changed pages outgrow it writes them
+// into the database before its commit and holds the exclusive lock from then on: history reads
+// on other connections would wait for the rest of a fold (seconds) instead of its commit. So
+// the change log's checkpoint (the one user of a rollback journal) has a cache that holds the
+// pages a fold of a default segment changes, and gives back what its reads and writes left in
+// it after each commit (docs/storage.md, "History reads beside the fold").
+constexpr int kCacheKiB = 16384;
+constexpr int kJournalCacheKiB = 131072;
 
 // Notes (WriteBatch::OpKind::kNote) share the meta table under this prefix.
 constexpr std::string_view kNotePrefix = "note.";
@@ -123,19 +128,9 @@ class SqliteStore final : public Store {
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA foreign_keys=OFF"));
     // Another process (a backup, the sqlite3 shell) may hold the lock for a moment.
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA busy_timeout=5000"));
-    TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA cache_size=-16384"));  // 16 MiB page cache
-    // With a rollback journal, a writer whose changed pages outgrow the cache writes them into
-    // the database before its commit, and holds the exclusive lock from then on: history reads
-    // would wait for the rest of a fold (seconds) instead of its commit (docs/storage.md,
-    // "History reads beside the fold"). Changed pages stay in memory up to this many.
-    if (!options_.wal) {
-      Statement page_size;
-      TSUNAGU_RETURN_IF_ERROR(page_size.prepare(db_, "PRAGMA page_size"));
-      const int64_t page = page_size.step() == SQLITE_ROW ? page_size.int64(0) : 16384;
-      TSUNAGU_RETURN_IF_ERROR(
-          exec(("PRAGMA cache_spill=" + std::to_string(kSpillBytes / std::max<int64_t>(page, 512)))
-                   .c_str()));
-    }
+    TSUNAGU_RETURN_IF_ERROR(
+        exec(("PRAGMA cache_size=-" + std::to_string(options_.wal ? kCacheKiB : kJournalCacheKiB))
+                 .c_str()));
     TSUNAGU_RETURN_IF_ERROR(
         exec(("PRAGMA mmap_size=" + std::to_string(options_.mmap_bytes)).c_str()));
     TSUNAGU_RETURN_IF_ERROR(migrate());
@@ -245,6 +240,7 @@ class SqliteStore final : public Store {
     }
     st = run(commit_, "COMMIT");
     if (!st.ok()) (void)exec("ROLLBACK");
+    if (!options_.wal) sqlite3_db_release_memory(db_);
     return st;
   }
 
@@ -281,6 +277,7 @@ class SqliteStore final : public Store {
                                              text(records.get(), 2), text(records.get(), 3)));
     }
     if (rc != SQLITE_DONE) return error("read records");
+    if (!options_.wal) sqlite3_db_release_memory(db_);  // every page was read once
     return Status::Ok();
   }
 

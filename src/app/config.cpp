@@ -117,6 +117,12 @@ const std::vector<Option>& options() {
     INT_OPTION("max-entity-attributes", "TSUNAGU_MAX_ENTITY_ATTRIBUTES", max_entity_attributes,
                size_t{1}, size_t{100000000},
                "attribute instances one entity may hold (a write that would leave more is 400)"),
+    STRING_OPTION("history", "TSUNAGU_HISTORY", history,
+                  "on: every change is kept in the attribute history, which the temporal API "
+                  "reads; off: no history is kept and the temporal API answers 501 (what was "
+                  "kept before stays in the store)",
+                  if (v != "on" && v != "off") return Status::InvalidRequest("--history: '" + v +
+                                                                             "' is not on or off")),
     INT_OPTION("temporal-max-instances", "TSUNAGU_TEMPORAL_MAX_INSTANCES", temporal_max_instances,
                size_t{1}, size_t{100000000},
                "attribute instances one temporal entity shows per response (206 and "

@@ -29,6 +29,7 @@ struct Config {
   std::string context_private_networks = "deny";  // allow | deny
   std::string notify_ca_file;  // CA certificates for https and mqtts notifications; empty: system's
   size_t max_entity_attributes = 10000;
+  std::string history = "on";  // on | off
   size_t temporal_max_instances = 10000;
   size_t max_geometry_positions = 100000;
   int default_limit = 20;

@@ -214,7 +214,10 @@ int run(const app::Config& cfg) {
   ngsild::RenderCache renders(static_cast<size_t>(cfg.render_cache_mb) << 20);
   ForgetReplacedRenderings forget_replaced(renders);
   engine::Writer::Options wo;
-  wo.listeners = {&forget_replaced, &subscriptions, &temporal};
+  const bool history = cfg.history == "on";
+  wo.listeners = {&forget_replaced, &subscriptions};
+  if (history) wo.listeners.push_back(&temporal);
+  log::info("history", {{"kept", history}, {"temporal_max_instances", cfg.temporal_max_instances}});
   wo.committer = so.sync == store::SyncMode::kFull ? engine::Writer::Committer::kOwnThread
                                                    : engine::Writer::Committer::kEventLoops;
   // A loop that stays busy still commits within a millisecond of a write's arrival.
@@ -286,7 +289,7 @@ int run(const app::Config& cfg) {
   const int64_t started = now_us();
   http::api::Env env{entities, contexts, blocking, renders, {cfg.default_limit, cfg.max_limit}, {}};
   env.subscriptions = &subscriptions;
-  env.temporal = &temporal;
+  env.temporal = history ? &temporal : nullptr;
   env.temporal_max_instances = cfg.temporal_max_instances;
   // Bearer tokens: with an issuer or a key file, the NGSI-LD API answers only callers that
   // present a valid token; the keys are read now and again every refresh period.

@@ -311,7 +311,9 @@ const TemporalService::Record& TemporalService::decided_record(const std::string
     d.record->created_at = now;
     d.durable = false;
   }
-  touch(key);
+  // A record the store holds as it is needs neither storing nor publishing again; one a failed
+  // group left behind is stored with this one.
+  if (!d.durable) touch(key);
   return *d.record;
 }
 

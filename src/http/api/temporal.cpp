@@ -28,7 +28,7 @@ const std::vector<MediaType> kViews = {MediaType::kJson, MediaType::kJsonLd};
 constexpr std::string_view kBase = "/ngsi-ld/v1/temporal/entities/";
 
 Status unavailable() {
-  return Status::NotSupported("the temporal API is not enabled on this server");
+  return Status::NotSupported("this server keeps no history (--history off)");
 }
 
 Result<std::string> path_id(const Prepared& p) {

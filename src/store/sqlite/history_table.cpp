@@ -113,6 +113,9 @@ Status HistoryWriter::prepare(sqlite3* db, std::string path) {
   TSUNAGU_RETURN_IF_ERROR(update_.prepare(
       db, "UPDATE history_chunks SET last_time = ?2, count = ?3, data = ?4 WHERE rowid = ?1"));
   TSUNAGU_RETURN_IF_ERROR(delete_.prepare(db, "DELETE FROM history_chunks WHERE rowid = ?1"));
+  Statement max;
+  TSUNAGU_RETURN_IF_ERROR(max.prepare(db, "SELECT max(series) FROM history_chunks"));
+  if (max.step() == SQLITE_ROW) max_series_ = static_cast<uint64_t>(max.int64(0));
   return drop_.prepare(db, "DELETE FROM history_chunks WHERE series = ?1");
 }
 
@@ -138,10 +141,34 @@ Status HistoryWriter::write() {
       TSUNAGU_RETURN_IF_ERROR(run(drop_, "drop history"));
     }
     add.clear();
+    if (series > max_series_ && ops.chunks.size() == 1) {
+      // A new series' first chunk, as the engine encoded it, when it is within the limits: the
+      // common case of an entity's creation, written without being decoded and encoded again.
+      std::string_view chunk = ops.chunks.front();
+      auto info = history::read_chunk_info(chunk);
+      if (!info.ok()) return series_error(series, info.status());
+      if (info->count > 0 && info->count <= kChunkInstances && chunk.size() <= kChunkBytes) {
+        insert_.bind(1, static_cast<int64_t>(series));
+        insert_.bind(2, info->first_time);
+        insert_.bind(3, info->last_time);
+        insert_.bind(4, static_cast<int64_t>(info->count));
+        insert_.bind_blob(5, chunk);
+        TSUNAGU_RETURN_IF_ERROR(run(insert_, "insert history chunk"));
+        max_series_ = series;
+        continue;
+      }
+    }
     for (std::string_view chunk : ops.chunks) {
       if (Status st = history::decode_chunk(chunk, add); !st.ok()) return series_error(series, st);
     }
-    if (!add.empty()) TSUNAGU_RETURN_IF_ERROR(merge(series, add));
+    if (add.empty()) continue;
+    if (series > max_series_) {
+      // No chunk of it yet: nothing to look up or merge with.
+      std::stable_sort(add.begin(), add.end(), before);
+      TSUNAGU_RETURN_IF_ERROR(insert(series, add, false));
+      continue;
+    }
+    TSUNAGU_RETURN_IF_ERROR(merge(series, add));
   }
   return Status::Ok();
 }
@@ -201,6 +228,7 @@ Status HistoryWriter::fill(uint64_t series, const Row& last, std::span<const Ins
 }
 
 Status HistoryWriter::insert(uint64_t series, std::span<const Instance> v, bool even) {
+  max_series_ = std::max(max_series_, series);
   std::vector<Packed> packed;
   if (Status st = pack(v, even, packed); !st.ok()) return series_error(series, st);
   for (const Packed& p : packed) {

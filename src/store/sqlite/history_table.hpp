@@ -68,6 +68,9 @@ class HistoryWriter {
   sqlite3* db_ = nullptr;
   std::string path_;
   std::map<uint64_t, SeriesOps> pending_;  // by series: each is written once per batch
+  // At least the highest series any chunk belongs to: the engine numbers series in increasing
+  // order, so a series above it is new, and its first appends need no lookup.
+  uint64_t max_series_ = 0;
   Statement last_before_, starting_within_, insert_, update_, delete_, drop_;
 };
 

@@ -45,6 +45,25 @@ Result<Atom> path_attr(const Prepared& p) {
   return p.ctx->expand(name);
 }
 
+// The entity, attribute and instanceId of .../attrs/{attrId}/{instanceId}, each checked.
+struct InstancePath {
+  std::string id;
+  Atom name;
+  std::string instance;
+};
+
+Result<InstancePath> instance_path(const Prepared& p) {
+  auto id = path_id(p);
+  if (!id.ok()) return id.status();
+  auto name = path_attr(p);
+  if (!name.ok()) return name.status();
+  const std::string& instance = p.call.params.at(2);
+  if (!is_absolute_uri(instance)) {
+    return Status::BadRequestData("instanceId '" + instance.substr(0, 200) + "' is not a URI");
+  }
+  return InstancePath{std::move(*id), *name, instance};
+}
+
 // Members of an instance that the history keeps itself, not the attribute parser.
 bool history_member(std::string_view key) {
   return key == "instanceId" || key == "createdAt" || key == "modifiedAt" || key == "deletedAt";
@@ -454,15 +473,8 @@ void update_temporal_instance(Env& env, Call&& c) {
   static const CallSpec spec{true, kBodies, {}, {}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     if (env.temporal == nullptr) return p.fail(unavailable());
-    auto id = path_id(p);
-    if (!id.ok()) return p.fail(id.status());
-    auto name = path_attr(p);
-    if (!name.ok()) return p.fail(name.status());
-    const std::string& instance = p.call.params.at(2);
-    if (!is_absolute_uri(instance)) {
-      return p.fail(
-          Status::BadRequestData("instanceId '" + instance.substr(0, 200) + "' is not a URI"));
-    }
+    auto at = instance_path(p);
+    if (!at.ok()) return p.fail(at.status());
     // The body is the attribute with the one instance (§6.22.3.1): {"attr": [{...}]} or the
     // instance itself.
     const JsonValue* item = p.body.get();
@@ -478,11 +490,11 @@ void update_temporal_instance(Env& env, Call&& c) {
         }
       }
     }
-    auto in = parse_instance(*item, *name, key, *p.ctx);
+    auto in = parse_instance(*item, at->name, key, *p.ctx);
     if (!in.ok()) return p.fail(in.status());
     auto shared = std::make_shared<Prepared>(std::move(p));
-    env.temporal->update_instance(shared->tenant, std::move(*id), *name, instance,
-                                  std::move(in->attr), no_content(shared));
+    env.temporal->update_instance(shared->tenant, std::move(at->id), at->name,
+                                  std::move(at->instance), std::move(in->attr), no_content(shared));
   });
 }
 
@@ -490,18 +502,11 @@ void delete_temporal_instance(Env& env, Call&& c) {
   static const CallSpec spec{false, {}, {}, {}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     if (env.temporal == nullptr) return p.fail(unavailable());
-    auto id = path_id(p);
-    if (!id.ok()) return p.fail(id.status());
-    auto name = path_attr(p);
-    if (!name.ok()) return p.fail(name.status());
-    const std::string& instance = p.call.params.at(2);
-    if (!is_absolute_uri(instance)) {
-      return p.fail(
-          Status::BadRequestData("instanceId '" + instance.substr(0, 200) + "' is not a URI"));
-    }
+    auto at = instance_path(p);
+    if (!at.ok()) return p.fail(at.status());
     auto shared = std::make_shared<Prepared>(std::move(p));
-    env.temporal->delete_instance(shared->tenant, std::move(*id), *name, instance,
-                                  no_content(shared));
+    env.temporal->delete_instance(shared->tenant, std::move(at->id), at->name,
+                                  std::move(at->instance), no_content(shared));
   });
 }
 

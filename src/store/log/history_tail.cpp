@@ -26,8 +26,9 @@ void HistoryTail::forget_upto(uint64_t segment) {
   std::lock_guard lock(mu_);
   for (auto it = series_.begin(); it != series_.end();) {
     auto& ops = it->second;
-    while (!ops.empty() && ops.front().segment <= segment)
-      ops.pop_front();
+    auto kept = std::find_if(ops.begin(), ops.end(),
+                             [segment](const Op& op) { return op.segment > segment; });
+    ops.erase(ops.begin(), kept);
     it = ops.empty() ? series_.erase(it) : std::next(it);
   }
 }

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -55,7 +54,9 @@ class HistoryTail {
   };
   mutable std::mutex mu_;
   uint64_t segment_ = 0;
-  std::unordered_map<uint64_t, std::deque<Op>> series_;
+  // A vector, not a deque: most series hold one or two ops, and a deque's first block alone
+  // is 512 bytes (half a gigabyte for the first instances of a million series).
+  std::unordered_map<uint64_t, std::vector<Op>> series_;
 };
 
 }  // namespace tsunagu::store

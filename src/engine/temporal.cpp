@@ -178,9 +178,8 @@ int64_t time_of(const history::Instance& i, TimeProperty p) {
   return kNoTime;
 }
 
-std::string encode_record(const std::string& id, const std::vector<Atom>& types,
-                          const std::vector<std::string>& scopes, int64_t created_at,
-                          const auto& series) {
+std::string encode_record(const std::vector<Atom>& types, const std::vector<std::string>& scopes,
+                          int64_t created_at, const auto& series) {
   std::string doc;
   JsonWriter w(doc);
   w.begin_object();
@@ -210,7 +209,6 @@ std::string encode_record(const std::string& id, const std::vector<Atom>& types,
   }
   w.end_array();
   w.end_object();
-  (void)id;
   return doc;
 }
 
@@ -219,13 +217,6 @@ bool listed(const std::vector<Atom>& list, Atom a) {
 }
 
 }  // namespace
-
-const TemporalService::Series* TemporalService::Record::find(Atom name, Atom dataset) const {
-  for (const auto& s : series) {
-    if (s.name == name && s.dataset == dataset) return &s;
-  }
-  return nullptr;
-}
 
 std::string TemporalService::key_of(std::string_view tenant, std::string_view id) {
   std::string key(tenant);
@@ -388,7 +379,7 @@ void TemporalService::flush(store::WriteBatch& batch) {
     const Record& r = *it->second.record;
     std::string tenant = key.substr(0, key.find('\0'));
     batch.put_record(std::string(kRecordKind), tenant, r.id,
-                     encode_record(r.id, r.types, r.scopes, r.created_at, r.series));
+                     encode_record(r.types, r.scopes, r.created_at, r.series));
   }
   if (group_) {
     for (auto& [series, instances] : group_->appends) {

@@ -100,7 +100,9 @@ class TemporalService final : public ChangeListener {
                                                         std::string_view id,
                                                         const TemporalReadSpec& spec) const;
   // Query Temporal Evolution of Entities (§5.7.4): q and geo-queries hold for an entity when
-  // some instances in the window satisfy them. In entity id order.
+  // some instances in the window satisfy them; an entity with none in the window is left out.
+  // In entity id order, or orderBy's (by each attribute's latest instance in the window; ties
+  // in creation order).
   struct Page {
     std::vector<ngsild::temporal::TemporalEntityView> entities;
     size_t total = 0;
@@ -122,9 +124,11 @@ class TemporalService final : public ChangeListener {
     std::vector<std::string> scopes;
     int64_t created_at = kNoTime;
     std::vector<Series> series;
-    const Series* find(Atom name, Atom dataset) const;
   };
   using RecordPtr = std::shared_ptr<const Record>;
+  // A record as the committing thread has decided it. One that a group changes is not durable
+  // until the group is published; a group the store refused leaves it so, and the next group
+  // that touches it stores it.
   struct Decided {
     std::shared_ptr<Record> record;  // null: deleted in a group not yet published
     bool durable = false;            // stored as it is
@@ -133,8 +137,8 @@ class TemporalService final : public ChangeListener {
   struct Group;
 
   static std::string key_of(std::string_view tenant, std::string_view id);
-  // The committing thread's record under `key` (key_of), created when absent; a group that
-  // touches a record publishes it.
+  // The committing thread's record under `key` (key_of), created when absent; one the store
+  // does not hold as it is goes with the group.
   const Record& decided_record(const std::string& key, const std::string& id, int64_t now);
   // The record under `key`, to be changed: stored again with the group.
   Record& edit(const std::string& key);

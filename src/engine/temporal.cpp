@@ -527,56 +527,68 @@ Status TemporalService::provide(const std::string& tenant, const Input& in,
   std::string key = key_of(tenant, in.id);
   decided_record(key, in.id, now);
   merge_types(key, in.types, in.scopes ? &*in.scopes : nullptr);
-  if (in.scopes) {
-    add_instance(series_for(key, scope_atom(), Atom(), ngsild::AttrKind::kProperty),
-                 scope_instance(*in.scopes), now, in.scopes->empty() ? now : kNoTime, {}, batch);
-  }
   // The instances by series, in payload order.
   std::map<uint64_t, std::vector<const InstanceInput*>> by_series;
   for (const auto& i : in.instances)
     by_series[series_for(key, i.attr.name, i.attr.dataset_id, i.attr.kind)].push_back(&i);
-  for (auto& [series, instances] : by_series) {
-    // An instance observed when one the series holds was observed replaces it (§5.6.11: a
-    // representation sent again updates its instances rather than doubling them); so does a
-    // later one of the same payload.
-    std::vector<int64_t> observed;
+  // An instance observed when one the series holds was observed replaces it (§5.6.11: a
+  // representation sent again updates its instances rather than doubling them); so does a
+  // later one of the same payload. The store is read for every series first, so that a read
+  // that fails leaves nothing of the provision in the group.
+  struct Plan {
+    uint64_t series;
+    const std::vector<const InstanceInput*>* instances;
+    std::vector<int64_t> observed;       // sorted
+    bool rewrite = false;                // some instance is observed again
+    std::vector<history::Instance> all;  // the series as the store holds it, to rewrite
+  };
+  std::vector<Plan> plans;
+  for (const auto& [series, instances] : by_series) {
+    Plan& p = plans.emplace_back(Plan{series, &instances, {}, false, {}});
     for (const InstanceInput* i : instances) {
-      if (i->attr.observed_at != kNoTime) observed.push_back(i->attr.observed_at);
+      if (i->attr.observed_at != kNoTime) p.observed.push_back(i->attr.observed_at);
     }
-    std::sort(observed.begin(), observed.end());
-    bool repeats = std::adjacent_find(observed.begin(), observed.end()) != observed.end();
+    std::sort(p.observed.begin(), p.observed.end());
+    p.rewrite = std::adjacent_find(p.observed.begin(), p.observed.end()) != p.observed.end();
+    if (p.observed.empty()) continue;
     std::vector<history::Instance> held;
-    if (!observed.empty()) {
-      TSUNAGU_RETURN_IF_ERROR(
-          store_.read_history(series, {observed.front(), observed.back() + 1}, 0, held));
-      if (group_) {
-        if (auto g = group_->appends.find(series); g != group_->appends.end()) {
-          held.insert(held.end(), g->second.begin(), g->second.end());
-        }
-      }
-      for (const auto& h : held) {
-        if (h.observed_at != kNoTime && h.deleted_at == kNoTime &&
-            std::binary_search(observed.begin(), observed.end(), h.observed_at)) {
-          repeats = true;
-        }
+    TSUNAGU_RETURN_IF_ERROR(
+        store_.read_history(series, {p.observed.front(), p.observed.back() + 1}, 0, held));
+    if (group_) {
+      if (auto g = group_->appends.find(series); g != group_->appends.end()) {
+        held.insert(held.end(), g->second.begin(), g->second.end());
       }
     }
-    if (!repeats) {
-      for (const InstanceInput* i : instances)
-        add_instance(series, i->attr, now, kNoTime, i->instance_id, batch);
+    auto observed_again = [&](const history::Instance& h) {
+      return h.observed_at != kNoTime && h.deleted_at == kNoTime &&
+             std::binary_search(p.observed.begin(), p.observed.end(), h.observed_at);
+    };
+    p.rewrite = p.rewrite || std::any_of(held.begin(), held.end(), observed_again);
+    if (p.rewrite) TSUNAGU_RETURN_IF_ERROR(store_.read_history(series, {}, 0, p.all));
+  }
+  if (in.scopes) {
+    add_instance(series_for(key, scope_atom(), Atom(), ngsild::AttrKind::kProperty),
+                 scope_instance(*in.scopes), now, in.scopes->empty() ? now : kNoTime, {}, batch);
+  }
+  for (Plan& p : plans) {
+    if (!p.rewrite) {
+      for (const InstanceInput* i : *p.instances)
+        add_instance(p.series, i->attr, now, kNoTime, i->instance_id, batch);
       continue;
     }
     // Rewritten whole: what it held but the instances observed again, then the new ones.
-    std::vector<history::Instance> all;
-    TSUNAGU_RETURN_IF_ERROR(store_.read_history(series, {}, 0, all));
     if (group_) {
-      if (auto g = group_->appends.find(series); g != group_->appends.end()) {
-        all.insert(all.end(), g->second.begin(), g->second.end());
+      if (auto g = group_->appends.find(p.series); g != group_->appends.end()) {
+        p.all.insert(p.all.end(), g->second.begin(), g->second.end());
         group_->appends.erase(g);
       }
     }
+    std::erase_if(p.all, [&](const history::Instance& h) {
+      return h.observed_at != kNoTime && h.deleted_at == kNoTime &&
+             std::binary_search(p.observed.begin(), p.observed.end(), h.observed_at);
+    });
     std::vector<const InstanceInput*> last;  // the last of the payload at each observedAt
-    for (auto it = instances.rbegin(); it != instances.rend(); ++it) {
+    for (auto it = p.instances->rbegin(); it != p.instances->rend(); ++it) {
       const InstanceInput* i = *it;
       bool later = i->attr.observed_at != kNoTime &&
                    std::any_of(last.begin(), last.end(), [&](const InstanceInput* o) {
@@ -584,15 +596,11 @@ Status TemporalService::provide(const std::string& tenant, const Input& in,
                    });
       if (!later) last.push_back(i);
     }
-    std::erase_if(all, [&](const history::Instance& h) {
-      return h.observed_at != kNoTime && h.deleted_at == kNoTime &&
-             std::binary_search(observed.begin(), observed.end(), h.observed_at);
-    });
-    batch.drop_history(series);
+    batch.drop_history(p.series);
     if (!group_) group_ = std::make_unique<Group>();
-    group_->appends[series] = std::move(all);
+    group_->appends[p.series] = std::move(p.all);
     for (auto it = last.rbegin(); it != last.rend(); ++it)
-      add_instance(series, (*it)->attr, now, kNoTime, (*it)->instance_id, batch);
+      add_instance(p.series, (*it)->attr, now, kNoTime, (*it)->instance_id, batch);
   }
   return Status::Ok();
 }

@@ -1,4 +1,5 @@
 #include "app/config.hpp"
+#include "app/history_retention.hpp"
 
 #include <unistd.h>
 
@@ -123,6 +124,17 @@ const std::vector<Option>& options() {
                   "kept before stays in the store)",
                   if (v != "on" && v != "off") return Status::InvalidRequest("--history: '" + v +
                                                                              "' is not on or off")),
+    INT_OPTION("history-retention-days", "TSUNAGU_HISTORY_RETENTION_DAYS", history_retention_days,
+               int64_t{0}, int64_t{36500},
+               "instances older than this many days are forgotten, in every tenant without a "
+               "period of its own; 0: keep everything"),
+    STRING_OPTION("history-retention-tenants", "TSUNAGU_HISTORY_RETENTION_TENANTS",
+                  history_retention_tenants,
+                  "tenants' own retention periods, TENANT=DAYS,... (0: keep everything)",
+                  if (auto t = app::parse_retention_tenants(v); !t.ok()) return t.status()),
+    INT_OPTION("history-retention-check-s", "TSUNAGU_HISTORY_RETENTION_CHECK_S",
+               history_retention_check_s, int64_t{1}, int64_t{86400},
+               "seconds between passes that apply the retention periods"),
     INT_OPTION("temporal-max-instances", "TSUNAGU_TEMPORAL_MAX_INSTANCES", temporal_max_instances,
                size_t{1}, size_t{100000000},
                "attribute instances one temporal entity shows per response (206 and "

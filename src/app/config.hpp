@@ -30,6 +30,9 @@ struct Config {
   std::string notify_ca_file;  // CA certificates for https and mqtts notifications; empty: system's
   size_t max_entity_attributes = 10000;
   std::string history = "on";  // on | off
+  int64_t history_retention_days = 0;
+  std::string history_retention_tenants;
+  int64_t history_retention_check_s = 3600;
   size_t temporal_max_instances = 10000;
   size_t max_geometry_positions = 100000;
   int default_limit = 20;

@@ -12,6 +12,7 @@
 #include "app/auth_keys.hpp"
 #include "app/config.hpp"
 #include "app/context_files.hpp"
+#include "app/history_retention.hpp"
 #include "app/notification_transport.hpp"
 #include "common/log.hpp"
 #include "common/memory.hpp"
@@ -234,6 +235,13 @@ int run(const app::Config& cfg) {
     ~DetachSubscriptions() { subscriptions.close(); }
   } detach_subscriptions{subscriptions};
   engine::EntityService entities(tenants, writer);
+  // Retention passes use the writer: ended before it (declared after it).
+  app::RetentionPolicy retention_policy;
+  retention_policy.default_days = cfg.history_retention_days;
+  retention_policy.tenants = *app::parse_retention_tenants(cfg.history_retention_tenants);
+  retention_policy.check_s = cfg.history_retention_check_s;
+  app::HistoryRetention retention(temporal, retention_policy);
+  if (history) retention.start();
 
   auto preloaded = app::load_contexts(contexts, cfg.context_dir);
   if (!preloaded.ok()) {
@@ -362,6 +370,7 @@ int run(const app::Config& cfg) {
   server.wait();
   blocking.join();
   subscriptions.close();
+  retention.stop();
   writer.stop();
   log::info("stopped");
   return 0;

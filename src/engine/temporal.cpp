@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <tuple>
 
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
@@ -306,6 +307,15 @@ const TemporalService::Record& TemporalService::decided_record(const std::string
   // group left behind is stored with this one.
   if (!d.durable) touch(key);
   return *d.record;
+}
+
+std::vector<std::string> TemporalService::tenants() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, records] : published_) {
+    if (!records.empty()) out.push_back(name);
+  }
+  return out;
 }
 
 TemporalService::Record& TemporalService::edit(const std::string& key) {
@@ -809,6 +819,68 @@ void TemporalService::delete_instance(std::string tenant, std::string id, Atom n
             t, id, name, instance_id, [](Attribute&) { return false; }, batch);
       },
       std::move(done));
+}
+
+void TemporalService::trim(const std::vector<std::pair<std::string, int64_t>>& cutoffs, Done done) {
+  constexpr size_t kSeriesPerRequest = 4096;
+  // The series to trim, by tenant, as published now; series added later are newer than any
+  // cutoff anyway, and a trim of a series dropped meanwhile does nothing.
+  std::vector<std::tuple<std::string, int64_t, std::vector<uint64_t>>> work;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [tenant, cutoff] : cutoffs) {
+      auto t = published_.find(tenant);
+      if (t == published_.end()) continue;
+      std::vector<uint64_t> series;
+      for (const auto& [_, r] : t->second) {
+        for (const Series& s : r->series)
+          series.push_back(s.number);
+      }
+      work.emplace_back(tenant, cutoff, std::move(series));
+    }
+  }
+  struct Pending {
+    std::mutex mu;
+    size_t left = 0;
+    Status first;
+    Done done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->done = std::move(done);
+  std::vector<std::tuple<std::string, int64_t, std::vector<uint64_t>>> requests;
+  for (auto& [tenant, cutoff, series] : work) {
+    for (size_t at = 0; at < series.size(); at += kSeriesPerRequest) {
+      auto end =
+          series.begin() + static_cast<ptrdiff_t>(std::min(at + kSeriesPerRequest, series.size()));
+      requests.emplace_back(
+          tenant, cutoff, std::vector<uint64_t>(series.begin() + static_cast<ptrdiff_t>(at), end));
+    }
+  }
+  if (requests.empty()) return pending->done(Status::Ok());
+  pending->left = requests.size();
+  for (auto& [tenant, cutoff, series] : requests) {
+    auto numbers = std::make_shared<std::vector<uint64_t>>(std::move(series));
+    const int64_t before = cutoff;
+    submit(
+        tenant, false, std::nullopt,
+        [numbers, before](const Change*, store::WriteBatch& batch) -> Status {
+          for (uint64_t s : *numbers)
+            batch.trim_history(s, before);
+          return Status::Ok();
+        },
+        [pending](const Status& st) {
+          Done finish;
+          Status result;
+          {
+            std::lock_guard lock(pending->mu);
+            if (!st.ok() && pending->first.ok()) pending->first = st;
+            if (--pending->left > 0) return;
+            finish = std::move(pending->done);
+            result = pending->first;
+          }
+          finish(result);
+        });
+  }
 }
 
 // --- Reads -------------------------------------------------------------------------------

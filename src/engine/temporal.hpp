@@ -70,6 +70,8 @@ class TemporalService final : public ChangeListener {
   Status load(std::string_view tenant, std::string_view key, std::string_view doc);
   Status load_seq(const std::optional<std::string>& note);
   size_t count() const;
+  // The tenants that have history.
+  std::vector<std::string> tenants() const;
   // The writer through which provision goes (it lists this service among its listeners).
   void attach(Writer& writer) { writer_ = &writer; }
 
@@ -93,6 +95,11 @@ class TemporalService final : public ChangeListener {
                        ngsild::Attribute fragment, Done done);
   void delete_instance(std::string tenant, std::string id, Atom name, std::string instance_id,
                        Done done);
+
+  // Retention: every series of the tenants named forgets its instances before the tenant's
+  // cutoff (microseconds), in write requests of a few thousand series each; `done` follows the
+  // last (with the first error, if any). A tenant without history is no error.
+  void trim(const std::vector<std::pair<std::string, int64_t>>& cutoffs, Done done);
 
   // Retrieve Temporal Evolution of an Entity (§5.7.3). ResourceNotFound for an entity without
   // history, or when the attributes asked for have none.

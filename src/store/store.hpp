@@ -47,6 +47,9 @@ struct WriteBatch {
     // one (tenant, entity, attribute, datasetId) and keeps for its life, as an entity's row.
     kAppendHistory = 8,  // adds the instances of `doc`, one history chunk (encode_chunk)
     kDropHistory = 9,    // forgets every instance of the series
+    // Forgets the instances whose time() is before the cutoff in `doc` (decimal microseconds)
+    // that the series holds at this point of the batch; what later ops append stays. Retention.
+    kTrimHistory = 10,
   };
   struct Op {
     OpKind kind;
@@ -87,8 +90,14 @@ struct WriteBatch {
     ops.push_back({OpKind::kAppendHistory, series, {}, {}, std::move(chunk)});
   }
   void drop_history(uint64_t series) { ops.push_back({OpKind::kDropHistory, series, {}, {}, {}}); }
+  void trim_history(uint64_t series, int64_t cutoff) {
+    ops.push_back({OpKind::kTrimHistory, series, {}, {}, std::to_string(cutoff)});
+  }
   bool empty() const { return ops.empty(); }
 };
+
+// The cutoff of a kTrimHistory op's document; nullopt when it is not a decimal integer.
+std::optional<int64_t> trim_cutoff(std::string_view doc);
 
 // A WriteBatch op whose strings are borrowed: from a WriteBatch, or from a mapped change log
 // segment that a fold writes into the checkpoint without copying its documents.

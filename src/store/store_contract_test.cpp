@@ -128,6 +128,7 @@ struct Model {
           break;
         case WriteBatch::OpKind::kAppendHistory:
         case WriteBatch::OpKind::kDropHistory:
+        case WriteBatch::OpKind::kTrimHistory:
           history.apply(op);
           break;
       }
@@ -677,6 +678,42 @@ TEST_P(StoreContract, HistoryDropsAndRewrites) {
   expect_history(1, {}, 1);
 }
 
+// Retention: a trim forgets what the series holds before its cutoff at that point of the batch,
+// across chunks and inside one, in the checkpoint or only in the log; appends after it stay.
+TEST_P(StoreContract, HistoryTrimsForgetWhatCameBefore) {
+  std::vector<Instance> v;
+  for (uint64_t i = 0; i < 2500; ++i)
+    v.push_back(th::reading(i, minute(static_cast<int64_t>(i)), 1));
+  WriteBatch a;
+  a.append_history(1, th::chunk_of(v));
+  a.append_history(2, th::chunk_of(std::span(v).first(20)));
+  apply(std::move(a));
+  WriteBatch b;
+  b.trim_history(1, minute(1234));  // inside a chunk, after whole ones
+  b.append_history(2, th::chunk_of(std::vector{th::reading(20, minute(3), 5)}));
+  b.trim_history(2, minute(10));  // after an append in the batch: trims it too
+  b.append_history(2, th::chunk_of(std::vector{th::reading(21, minute(4), 6)}));  // stays
+  b.trim_history(3, minute(1));  // never appended to: no error
+  apply(std::move(b));
+  for (uint64_t s : {1, 2, 3})
+    expect_history(s);
+  expect_history(1, {minute(1200), minute(1300)});
+  expect_history(1, {}, 7);
+  WriteBatch c;
+  c.trim_history(1, minute(5000));  // after everything
+  c.append_history(1, th::chunk_of(std::vector{th::reading(3000, minute(3000), 2)}));
+  apply(std::move(c));
+  reopen();
+  for (uint64_t s : {1, 2, 3})
+    expect_history(s);
+  WriteBatch d;
+  d.trim_history(2, minute(15));
+  apply(std::move(d));
+  reopen();
+  for (uint64_t s : {1, 2})
+    expect_history(s);
+}
+
 // A batch whose chunk is damaged is refused whole: its entity, record and other history ops
 // with it.
 TEST_P(StoreContract, HistoryBatchWithADamagedChunkChangesNothing) {
@@ -720,6 +757,9 @@ TEST_P(StoreContract, HistorySurvivesReopeningAndFolds) {
         if (rng() % 9 == 0) {
           b.drop_history(series);
           continue;
+        }
+        if (rng() % 11 == 0) {
+          b.trim_history(series, minute(static_cast<int64_t>(next_seq[series] - rng() % 20)));
         }
         std::vector<Instance> v;
         for (int k = 0; k < 1 + static_cast<int>(rng() % 5); ++k) {

@@ -92,6 +92,9 @@ struct HistoryModel {
   void apply(const store::WriteBatch::Op& op) {
     if (op.kind == store::WriteBatch::OpKind::kDropHistory) {
       series.erase(op.row);
+    } else if (op.kind == store::WriteBatch::OpKind::kTrimHistory) {
+      const int64_t cutoff = store::trim_cutoff(op.doc).value_or(INT64_MIN);
+      std::erase_if(series[op.row], [cutoff](const Instance& in) { return in.time() < cutoff; });
     } else if (op.kind == store::WriteBatch::OpKind::kAppendHistory) {
       auto& v = series[op.row];
       EXPECT_TRUE(store::history::decode_chunk(op.doc, v).ok());

@@ -118,6 +118,7 @@ void encode_batch(const WriteBatch& batch, std::string& out) {
         if (op.kind == WriteBatch::OpKind::kPutRecord) put_string(out, op.doc);
         break;
       case WriteBatch::OpKind::kAppendHistory:
+      case WriteBatch::OpKind::kTrimHistory:
         put64(out, op.row);
         put_string(out, op.doc);
         break;
@@ -150,7 +151,8 @@ Status decode_ops(std::string_view payload, std::vector<OpView>& out) {
       ok = r.string(op.record_kind) && r.string(op.tenant) && r.string(op.id) && r.string(op.doc);
     } else if (ok && kind == static_cast<uint8_t>(WriteBatch::OpKind::kDeleteRecord)) {
       ok = r.string(op.record_kind) && r.string(op.tenant) && r.string(op.id);
-    } else if (ok && kind == static_cast<uint8_t>(WriteBatch::OpKind::kAppendHistory)) {
+    } else if (ok && (kind == static_cast<uint8_t>(WriteBatch::OpKind::kAppendHistory) ||
+                      kind == static_cast<uint8_t>(WriteBatch::OpKind::kTrimHistory))) {
       ok = r.u64(op.row) && r.string(op.doc);
     } else if (ok && kind == static_cast<uint8_t>(WriteBatch::OpKind::kDropHistory)) {
       ok = r.u64(op.row);

@@ -14,12 +14,19 @@ void HistoryTail::start_segment(uint64_t seq) {
   segment_ = seq;
 }
 
-void HistoryTail::add(uint64_t segment, uint64_t series, bool drop, std::string chunk) {
-  auto shared = drop ? nullptr : std::make_shared<const std::string>(std::move(chunk));
+void HistoryTail::add(uint64_t segment, uint64_t series, WriteBatch::OpKind kind, std::string doc) {
+  const bool drop = kind == WriteBatch::OpKind::kDropHistory;
+  int64_t trim = INT64_MIN;
+  std::shared_ptr<const std::string> chunk;
+  if (kind == WriteBatch::OpKind::kTrimHistory) {
+    trim = trim_cutoff(doc).value_or(INT64_MIN);
+  } else if (!drop) {
+    chunk = std::make_shared<const std::string>(std::move(doc));
+  }
   std::lock_guard lock(mu_);
   auto& ops = series_[series];
   if (drop) ops.clear();
-  ops.push_back({segment, drop, std::move(shared)});
+  ops.push_back({segment, drop, trim, std::move(chunk)});
 }
 
 void HistoryTail::forget_upto(uint64_t segment) {
@@ -42,6 +49,9 @@ HistoryTail::Snapshot HistoryTail::snapshot(uint64_t series) const {
   for (const Op& op : it->second) {
     if (op.drop) {
       s.dropped = true;  // only the first op can be one: a drop forgets the ops before it
+    } else if (op.chunk == nullptr) {
+      s.trim = std::max(s.trim, op.trim);
+      s.trimmed_chunks = s.chunks.size();
     } else {
       s.chunks.push_back(op.chunk);
     }
@@ -55,9 +65,16 @@ Status HistoryTail::overlay(const Snapshot& snapshot, const history::TimeRange& 
     const int64_t ta = a.time(), tb = b.time();
     return ta != tb ? ta < tb : a.seq < b.seq;
   };
+  if (snapshot.trim != INT64_MIN) {
+    const int64_t cutoff = snapshot.trim;
+    std::erase_if(base, [cutoff](const Instance& in) { return in.time() < cutoff; });
+  }
   std::vector<Instance> logged;
-  for (const auto& chunk : snapshot.chunks)
-    TSUNAGU_RETURN_IF_ERROR(history::decode_chunk(*chunk, logged, range));
+  for (size_t i = 0; i < snapshot.chunks.size(); ++i) {
+    history::TimeRange r = range;
+    if (i < snapshot.trimmed_chunks) r.from = std::max(r.from, snapshot.trim);
+    TSUNAGU_RETURN_IF_ERROR(history::decode_chunk(*snapshot.chunks[i], logged, r));
+  }
   if (!logged.empty()) {
     std::stable_sort(logged.begin(), logged.end(), before);
     // An instance both logged and in `base` has the same time in both: only the instances of

@@ -24,6 +24,10 @@ class HistoryTail {
     bool dropped = false;
     // The chunks appended since (or since the last fold), in the order they were logged.
     std::vector<std::shared_ptr<const std::string>> chunks;
+    // Trims (retention): the latest cutoff (a later one is never earlier), and how many of
+    // `chunks` were logged before it. The checkpoint's instances before it do not count either.
+    int64_t trim = INT64_MIN;
+    size_t trimmed_chunks = 0;
     // The log segment being written at that moment: every op logged later is in it or a later
     // one, so a fold of segments before it wrote only ops the snapshot holds.
     uint64_t segment = 0;
@@ -31,9 +35,9 @@ class HistoryTail {
 
   // Ops logged from now on go to log segment `seq`.
   void start_segment(uint64_t seq);
-  // Adds an op logged in segment `segment`: a drop (which makes every earlier op of the series
-  // irrelevant to a read, and so forgets them) or an append of `chunk`.
-  void add(uint64_t segment, uint64_t series, bool drop, std::string chunk);
+  // Adds a history op logged in segment `segment`: a drop (which makes every earlier op of the
+  // series irrelevant to a read, and so forgets them), a trim, or an append of `doc`'s chunk.
+  void add(uint64_t segment, uint64_t series, WriteBatch::OpKind kind, std::string doc);
   // Forgets the ops of segments up to `segment`: the checkpoint holds them.
   void forget_upto(uint64_t segment);
   Snapshot snapshot(uint64_t series) const;
@@ -50,7 +54,8 @@ class HistoryTail {
   struct Op {
     uint64_t segment;
     bool drop;
-    std::shared_ptr<const std::string> chunk;  // shared with snapshots
+    int64_t trim;                              // a trim's cutoff; INT64_MIN for other ops
+    std::shared_ptr<const std::string> chunk;  // an append's, shared with snapshots
   };
   mutable std::mutex mu_;
   uint64_t segment_ = 0;

@@ -31,6 +31,7 @@ using history::Instance;
 constexpr uint64_t kNoFold = 1ull << 40;  // a checkpoint threshold never reached
 
 using th::readings;
+using OpKind = WriteBatch::OpKind;
 
 // A load that keeps nothing: these tests read history only.
 struct NoVisit : LoadVisitor {
@@ -50,9 +51,9 @@ std::vector<uint64_t> seqs(const std::vector<Instance>& v) {
 TEST(HistoryTailTest, ASnapshotHoldsTheOpsSinceTheLastDropThatAreNotFolded) {
   HistoryTail tail;
   tail.start_segment(1);
-  tail.add(1, 7, false, "a");
-  tail.add(1, 8, false, "other series");
-  tail.add(2, 7, false, "b");
+  tail.add(1, 7, OpKind::kAppendHistory, "a");
+  tail.add(1, 8, OpKind::kAppendHistory, "other series");
+  tail.add(2, 7, OpKind::kAppendHistory, "b");
   tail.start_segment(3);
   auto s = tail.snapshot(7);
   EXPECT_FALSE(s.dropped);
@@ -65,8 +66,8 @@ TEST(HistoryTailTest, ASnapshotHoldsTheOpsSinceTheLastDropThatAreNotFolded) {
   ASSERT_EQ(s.chunks.size(), 1u);
   EXPECT_EQ(*s.chunks[0], "b");
   EXPECT_TRUE(tail.snapshot(8).chunks.empty());
-  tail.add(3, 7, true, "");
-  tail.add(3, 7, false, "c");
+  tail.add(3, 7, OpKind::kDropHistory, "");
+  tail.add(3, 7, OpKind::kAppendHistory, "c");
   s = tail.snapshot(7);
   EXPECT_TRUE(s.dropped);  // "b" is gone with the drop
   ASSERT_EQ(s.chunks.size(), 1u);

@@ -102,6 +102,7 @@ struct Changes {
         return;
       case OpKind::kAppendHistory:
       case OpKind::kDropHistory:
+      case OpKind::kTrimHistory:
         history.emplace_back(segment, op);
         return;
     }
@@ -318,6 +319,10 @@ class LogStore final : public Store {
       if (op.kind == OpKind::kNote && op.id.rfind(kOwnNotes, 0) == 0) {
         return Status::Internal("store: note '" + op.id + "' is the change log's own");
       }
+      if (op.kind == OpKind::kTrimHistory && !trim_cutoff(op.doc)) {
+        return Status::Internal("store: history series " + std::to_string(op.row) +
+                                ": a trim without a cutoff");
+      }
       // A damaged chunk would be logged and acknowledged, then fail every fold.
       if (op.kind == OpKind::kAppendHistory) {
         history_check_.clear();
@@ -346,8 +351,9 @@ class LogStore final : public Store {
     }
     // Readable from here on, until the fold of this segment has written them.
     for (auto& op : batch.ops) {
-      if (op.kind == OpKind::kAppendHistory || op.kind == OpKind::kDropHistory) {
-        history_.add(open_seq_, op.row, op.kind == OpKind::kDropHistory, std::move(op.doc));
+      if (op.kind == OpKind::kAppendHistory || op.kind == OpKind::kDropHistory ||
+          op.kind == OpKind::kTrimHistory) {
+        history_.add(open_seq_, op.row, op.kind, std::move(op.doc));
       }
     }
     // Transient records' documents do not count towards the next fold (up to a bound): a fold
@@ -427,7 +433,7 @@ class LogStore final : public Store {
     TSUNAGU_RETURN_IF_ERROR(stream(visitor, logged));
     // The logged history ops wait in memory for their fold, as those applied from now on.
     for (const auto& [seq, op] : logged.history) {
-      history_.add(seq, op.row, op.kind == OpKind::kDropHistory, std::string(op.doc));
+      history_.add(seq, op.row, op.kind, std::string(op.doc));
     }
     // From here on the checkpoint says what it holds: a store an older version wrote, or one
     // started with missing files accepted, is taken to be whole as it is.

@@ -124,6 +124,7 @@ struct Model {
           break;
         case OpKind::kAppendHistory:  // history_tail_test.cpp checks history
         case OpKind::kDropHistory:
+        case OpKind::kTrimHistory:
           break;
       }
     }

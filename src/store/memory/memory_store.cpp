@@ -12,7 +12,13 @@ Status MemoryStore::apply(WriteBatch batch) {
   auto notes = data_->notes;
   auto records = data_->records;
   // History changes are decoded first and applied last, so that a damaged chunk changes nothing.
-  std::vector<std::pair<uint64_t, std::optional<std::vector<history::Instance>>>> history_ops;
+  struct HistoryOp {
+    uint64_t series;
+    WriteBatch::OpKind kind;
+    std::vector<history::Instance> instances;  // kAppendHistory
+    int64_t cutoff = 0;                        // kTrimHistory
+  };
+  std::vector<HistoryOp> history_ops;
   for (auto& op : batch.ops) {
     switch (op.kind) {
       case WriteBatch::OpKind::kCreateTenant:
@@ -50,23 +56,34 @@ Status MemoryStore::apply(WriteBatch batch) {
       case WriteBatch::OpKind::kAppendHistory: {
         std::vector<history::Instance> instances;
         TSUNAGU_RETURN_IF_ERROR(history::decode_chunk(op.doc, instances));
-        history_ops.emplace_back(op.row, std::move(instances));
+        history_ops.push_back({op.row, op.kind, std::move(instances)});
         break;
       }
       case WriteBatch::OpKind::kDropHistory:
-        history_ops.emplace_back(op.row, std::nullopt);
+        history_ops.push_back({op.row, op.kind, {}});
         break;
+      case WriteBatch::OpKind::kTrimHistory: {
+        auto cutoff = trim_cutoff(op.doc);
+        if (!cutoff) return Status::Internal("memory: a history trim without a cutoff");
+        history_ops.push_back({op.row, op.kind, {}, *cutoff});
+        break;
+      }
     }
   }
   if (!history_ops.empty()) {
     std::lock_guard history_lock(data_->history_mu);
-    for (auto& [series, instances] : history_ops) {
-      if (!instances) {
+    for (auto& [series, kind, instances, cutoff] : history_ops) {
+      if (kind == WriteBatch::OpKind::kDropHistory) {
         data_->history.erase(series);
         continue;
       }
       auto& kept = data_->history[series];
-      for (auto& instance : *instances) {
+      if (kind == WriteBatch::OpKind::kTrimHistory) {
+        const int64_t before = cutoff;
+        std::erase_if(kept, [before](const history::Instance& i) { return i.time() < before; });
+        continue;
+      }
+      for (auto& instance : instances) {
         // After every instance of an earlier time, or of the same time and a lower seq.
         auto at =
             std::upper_bound(kept.begin(), kept.end(), instance,

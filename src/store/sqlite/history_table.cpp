@@ -113,6 +113,15 @@ Status HistoryWriter::prepare(sqlite3* db, std::string path) {
   TSUNAGU_RETURN_IF_ERROR(update_.prepare(
       db, "UPDATE history_chunks SET last_time = ?2, count = ?3, data = ?4 WHERE rowid = ?1"));
   TSUNAGU_RETURN_IF_ERROR(delete_.prepare(db, "DELETE FROM history_chunks WHERE rowid = ?1"));
+  TSUNAGU_RETURN_IF_ERROR(
+      trim_whole_.prepare(db, "DELETE FROM history_chunks WHERE series = ?1 AND last_time < ?2"));
+  // After trim_whole_, the one chunk that may still start before the cutoff.
+  TSUNAGU_RETURN_IF_ERROR(
+      cut_.prepare(db,
+                   "SELECT rowid, first_time, last_time, count, data FROM history_chunks "
+                   "WHERE series = ?1 AND first_time < ?2"));
+  TSUNAGU_RETURN_IF_ERROR(recut_.prepare(
+      db, "UPDATE history_chunks SET first_time = ?2, count = ?3, data = ?4 WHERE rowid = ?1"));
   Statement max;
   TSUNAGU_RETURN_IF_ERROR(max.prepare(db, "SELECT max(series) FROM history_chunks"));
   if (max.step() == SQLITE_ROW) max_series_ = static_cast<uint64_t>(max.int64(0));
@@ -124,6 +133,13 @@ void HistoryWriter::add(const OpView& op) {
   if (op.kind == WriteBatch::OpKind::kDropHistory) {
     s.drop = true;
     s.chunks.clear();
+    s.trim = INT64_MIN;
+    s.trimmed_chunks = 0;
+  } else if (op.kind == WriteBatch::OpKind::kTrimHistory) {
+    // A cutoff that does not read is taken as none: apply() checked it (log store), and a
+    // trim that does nothing loses nothing.
+    s.trim = std::max(s.trim, trim_cutoff(op.doc).value_or(INT64_MIN));
+    s.trimmed_chunks = s.chunks.size();
   } else {
     s.chunks.push_back(op.doc);
   }
@@ -134,6 +150,7 @@ void HistoryWriter::add(const OpView& op) {
 // per append. Only one series' instances are decoded at a time.
 Status HistoryWriter::write() {
   auto pending = std::exchange(pending_, {});
+  trimmed_ = false;
   std::vector<Instance> add;
   for (auto& [series, ops] : pending) {
     if (ops.drop) {
@@ -141,7 +158,20 @@ Status HistoryWriter::write() {
       TSUNAGU_RETURN_IF_ERROR(run(drop_, "drop history"));
     }
     add.clear();
-    if (series > max_series_ && ops.chunks.size() == 1) {
+    if (ops.trim != INT64_MIN) {
+      trimmed_ = true;
+      TSUNAGU_RETURN_IF_ERROR(trim(series, ops.trim));
+      // The appends before the trim keep only what it leaves of them.
+      for (size_t i = 0; i < ops.trimmed_chunks; ++i) {
+        if (Status st = history::decode_chunk(ops.chunks[i], add, {ops.trim, INT64_MAX});
+            !st.ok()) {
+          return series_error(series, st);
+        }
+      }
+      ops.chunks.erase(ops.chunks.begin(),
+                       ops.chunks.begin() + static_cast<ptrdiff_t>(ops.trimmed_chunks));
+    }
+    if (series > max_series_ && add.empty() && ops.chunks.size() == 1) {
       // A new series' first chunk, as the engine encoded it, when it is within the limits: the
       // common case of an entity's creation, written without being decoded and encoded again.
       std::string_view chunk = ops.chunks.front();
@@ -169,6 +199,35 @@ Status HistoryWriter::write() {
       continue;
     }
     TSUNAGU_RETURN_IF_ERROR(merge(series, add));
+  }
+  return Status::Ok();
+}
+
+Status HistoryWriter::trim(uint64_t series, int64_t cutoff) {
+  trim_whole_.bind(1, static_cast<int64_t>(series));
+  trim_whole_.bind(2, cutoff);
+  TSUNAGU_RETURN_IF_ERROR(run(trim_whole_, "trim history"));
+  cut_.bind(1, static_cast<int64_t>(series));
+  cut_.bind(2, cutoff);
+  std::vector<Row> straddling;
+  TSUNAGU_RETURN_IF_ERROR(read_rows(cut_, straddling));
+  for (const Row& row : straddling) {
+    std::vector<Instance> kept;
+    if (Status st = history::decode_chunk(row.data, kept, {cutoff, INT64_MAX}); !st.ok()) {
+      return series_error(series, st);
+    }
+    if (kept.empty()) {
+      delete_.bind(1, row.rowid);
+      TSUNAGU_RETURN_IF_ERROR(run(delete_, "trim history chunk"));
+      continue;
+    }
+    auto data = history::encode_chunk(kept);
+    if (!data.ok()) return series_error(series, data.status());
+    recut_.bind(1, row.rowid);
+    recut_.bind(2, kept.front().time());
+    recut_.bind(3, static_cast<int64_t>(kept.size()));
+    recut_.bind_blob(4, *data);
+    TSUNAGU_RETURN_IF_ERROR(run(recut_, "trim history chunk"));
   }
   return Status::Ok();
 }

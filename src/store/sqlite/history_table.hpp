@@ -42,17 +42,26 @@ class HistoryWriter {
   // appended after it. A damaged chunk gives InternalError; the caller then rolls back.
   Status write();
   void clear() { pending_.clear(); }
+  // Whether the last write() trimmed a series (pages may have been freed).
+  bool trimmed() const { return trimmed_; }
 
  private:
   struct SeriesOps {
     bool drop = false;
     std::vector<std::string_view> chunks;
+    // Trims (retention): the latest cutoff, and how many of `chunks` came before it (a later
+    // trim's cutoff is never earlier, so it applies to all of those).
+    int64_t trim = INT64_MIN;
+    size_t trimmed_chunks = 0;
   };
   struct Row {
     int64_t rowid = 0, first = 0, last = 0, count = 0;
     std::string data;
   };
 
+  // Forgets the series' stored instances before `cutoff`: whole chunks are deleted, the one the
+  // cutoff falls in is cut.
+  Status trim(uint64_t series, int64_t cutoff);
   // Adds `add` (sorted by time, then seq) to the series' chunks.
   Status merge(uint64_t series, std::vector<history::Instance>& add);
   // Extends `last`, the chunk just before every instance of `add`, with as many of them as it
@@ -71,7 +80,9 @@ class HistoryWriter {
   // At least the highest series any chunk belongs to: the engine numbers series in increasing
   // order, so a series above it is new, and its first appends need no lookup.
   uint64_t max_series_ = 0;
+  bool trimmed_ = false;
   Statement last_before_, starting_within_, insert_, update_, delete_, drop_;
+  Statement trim_whole_, cut_, recut_;
 };
 
 // Reads the chunks of a series for Store::read_history. Thread-safe: each call takes an idle

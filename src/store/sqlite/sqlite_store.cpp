@@ -121,6 +121,9 @@ class SqliteStore final : public Store {
     // Entity documents are 1-4 KB: on the default 4 KiB pages most take a page of their own and
     // leave the rest empty. Takes effect only when the database is created.
     TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA page_size=16384"));
+    // Free pages can be given back (history retention, docs/temporal.md); like page_size, this
+    // takes effect only when the database is created.
+    TSUNAGU_RETURN_IF_ERROR(exec("PRAGMA auto_vacuum=INCREMENTAL"));
     TSUNAGU_RETURN_IF_ERROR(
         exec(options_.wal ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=TRUNCATE"));
     TSUNAGU_RETURN_IF_ERROR(exec(options_.sync == SyncMode::kFull ? "PRAGMA synchronous=FULL"
@@ -224,6 +227,7 @@ class SqliteStore final : public Store {
           break;
         case WriteBatch::OpKind::kAppendHistory:
         case WriteBatch::OpKind::kDropHistory:
+        case WriteBatch::OpKind::kTrimHistory:
           history_.add(op);  // written below, each series once
           break;
       }
@@ -240,6 +244,9 @@ class SqliteStore final : public Store {
     }
     st = run(commit_, "COMMIT");
     if (!st.ok()) (void)exec("ROLLBACK");
+    // Pages that trimmed history left free go back to the file system (a database created
+    // before auto_vacuum was set keeps them for its next rows instead).
+    if (st.ok() && history_.trimmed()) (void)exec("PRAGMA incremental_vacuum");
     if (!options_.wal) sqlite3_db_release_memory(db_);
     return st;
   }

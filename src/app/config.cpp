@@ -120,8 +120,8 @@ const std::vector<Option>& options() {
                "attribute instances one entity may hold (a write that would leave more is 400)"),
     STRING_OPTION("history", "TSUNAGU_HISTORY", history,
                   "on: every change is kept in the attribute history, which the temporal API "
-                  "reads; off: no history is kept and the temporal API answers 501 (what was "
-                  "kept before stays in the store)",
+                  "reads; off: no history is kept and the temporal API answers 422 "
+                  "OperationNotSupported (what was kept before stays in the store)",
                   if (v != "on" && v != "off") return Status::InvalidRequest("--history: '" + v +
                                                                              "' is not on or off")),
     INT_OPTION("history-retention-days", "TSUNAGU_HISTORY_RETENTION_DAYS", history_retention_days,

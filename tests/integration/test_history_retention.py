@@ -35,7 +35,9 @@ def instances(days_back, count, rng=None):
             for n in range(count)]
 
 
-class HistoryRetention(unittest.TestCase):
+class TemporalServers(unittest.TestCase):
+    """Servers one after another on one data directory, and what the tests send and read."""
+
     def setUp(self):
         self.data_dir = tempfile.mkdtemp(prefix="tsunagu-retention-")
         self.servers = []
@@ -75,6 +77,9 @@ class HistoryRetention(unittest.TestCase):
             time.sleep(0.2)
         self.fail("gave up waiting: " + what)
 
+
+
+class HistoryRetention(TemporalServers):
     def test_old_instances_go_per_tenant_and_stay_gone(self):
         server = self.start()
         self.provision(server, "urn:ngsi-ld:Meter:r1")
@@ -128,6 +133,29 @@ class HistoryRetention(unittest.TestCase):
         after = os.path.getsize(db)
         print(f"\n  [retention] database {before} bytes before, {after} after", file=sys.stderr)
         self.assertLess(after, before * 0.5)
+
+
+class HistoryOff(TemporalServers):
+    """--history off: writes keep no history and the temporal API answers 422
+    (OperationNotSupported); what was kept
+    before stays, and is read again once history is back on."""
+
+    def test_off_keeps_none_and_loses_nothing_kept(self):
+        server = self.start()
+        self.provision(server, "urn:ngsi-ld:Meter:o1", count=10)
+        server.stop()
+        server = self.start("--history", "off")
+        r = server.get(f"{BASE}/urn:ngsi-ld:Meter:o1")
+        self.assertEqual(r.status, 422, repr(r))
+        self.assertEqual(r.json()["type"],
+                         "https://uri.etsi.org/ngsi-ld/errors/OperationNotSupported")
+        r = server.request("PATCH", "/ngsi-ld/v1/entities/urn:ngsi-ld:Meter:o1/attrs",
+                           {"power": {"type": "Property", "value": 99,
+                                      "observedAt": iso(NOW)}})
+        self.assertEqual(r.status, 204, repr(r))
+        server.stop()
+        server = self.start()
+        self.assertEqual(len(self.times(server, "urn:ngsi-ld:Meter:o1")), 10)
 
 
 if __name__ == "__main__":

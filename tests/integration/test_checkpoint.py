@@ -15,7 +15,6 @@ import signal
 import sqlite3
 import struct
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -24,7 +23,7 @@ import zlib
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from counter_load import Ledger, Load, counter_entity, reconcile  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import OneDataDir, Server  # noqa: E402
 
 ENTITIES = "/ngsi-ld/v1/entities"
 BATCH_CREATE = "/ngsi-ld/v1/entityOperations/create"
@@ -220,7 +219,7 @@ def counter(eid, label):
     return counter_entity(eid, label, {"pad": {"type": "Property", "value": label.ljust(PAD, "p")}})
 
 
-class KillDuringFolds(unittest.TestCase):
+class KillDuringFolds(OneDataDir):
     """kill -9 under write load, at a moment when a fold has finished during the load and
     (when the moment can be caught) another one is in progress; three times on the same data."""
 
@@ -228,20 +227,7 @@ class KillDuringFolds(unittest.TestCase):
     LOAD_LIMIT_S = 30      # gives up waiting for a fold under load (then fails)
     MID_FOLD_WAIT_S = 3.0  # how long to try to kill while a fold is in progress
 
-    def setUp(self):
-        self.data_dir = tempfile.mkdtemp(prefix="tsunagu-checkpoint-")
-        self.servers = []
-
-    def tearDown(self):
-        for s in self.servers:
-            s.stop(signal.SIGKILL)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def start_server(self):
-        s = Server(data_dir=self.data_dir, args=CHECKPOINT)
-        self.servers.append(s)
-        s.start(timeout=60)
-        return s
+    SERVER_ARGS = CHECKPOINT
 
     def load_then_kill(self, server, ledger, tag):
         """Runs the load until a fold of segments written under it has finished, then kills the

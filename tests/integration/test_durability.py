@@ -7,17 +7,15 @@ times are printed, not asserted.
 Run: python3 -m unittest tests/integration/test_durability.py"""
 
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from counter_load import ENTITIES, Ledger, Load, counter_entity, reconcile  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import OneDataDir  # noqa: E402
 
 WORKERS = 4
 LOAD_SECONDS = 2.0
@@ -31,23 +29,12 @@ def initial_entity(eid, label):
     })
 
 
-class Durability(unittest.TestCase):
+class Durability(OneDataDir):
     SERVER_ARGS = ()  # the default: --sync full, a commit thread of its own
 
-    def setUp(self):
-        self.data_dir = tempfile.mkdtemp(prefix="tsunagu-durability-")
-        self.servers = []
-
-    def tearDown(self):
-        for s in self.servers:
-            s.stop(signal.SIGKILL)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def start_server(self, label):
-        s = Server(data_dir=self.data_dir, args=self.SERVER_ARGS)
-        self.servers.append(s)
+    def start_timed(self, label):
         t0 = time.monotonic()
-        s.start(timeout=60)
+        s = self.start_server()
         print(f"\n  [durability] {label}: start took {time.monotonic() - t0:.3f} s",
               file=sys.stderr)
         return s
@@ -83,18 +70,18 @@ class Durability(unittest.TestCase):
 
     def test_kill_9_under_load_three_times(self):
         ledger = Ledger(WORKERS)
-        server = self.start_server("fresh data dir")
+        server = self.start_timed("fresh data dir")
         for cycle in range(3):
             self.run_load(server, ledger, f"k{cycle}", server.kill)
             self.assertEqual(server.proc.returncode, -signal.SIGKILL)
-            server = self.start_server(f"after kill -9 #{cycle + 1} "
+            server = self.start_timed(f"after kill -9 #{cycle + 1} "
                                        f"({ledger.entities()} entities)")
             self.verify(server, ledger)
         server.stop()
 
     def test_sigterm_under_load(self):
         ledger = Ledger(WORKERS)
-        server = self.start_server("fresh data dir")
+        server = self.start_timed("fresh data dir")
 
         def terminate():
             server.proc.send_signal(signal.SIGTERM)
@@ -106,7 +93,7 @@ class Durability(unittest.TestCase):
         self.run_load(server, ledger, "term", terminate)
         code = server.stop()
         self.assertEqual(code, 0, "exit code after SIGTERM:\n" + server.read_log())
-        server = self.start_server(f"after SIGTERM ({ledger.entities()} entities)")
+        server = self.start_timed(f"after SIGTERM ({ledger.entities()} entities)")
         self.verify(server, ledger)
         server.stop()
 

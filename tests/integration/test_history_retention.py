@@ -8,15 +8,13 @@ Run: python3 -m unittest tests/integration/test_history_retention.py"""
 import datetime
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-from harness import Server  # noqa: E402
+from harness import OneDataDir  # noqa: E402
 
 BASE = "/ngsi-ld/v1/temporal/entities"
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
@@ -35,24 +33,10 @@ def instances(days_back, count, rng=None):
             for n in range(count)]
 
 
-class TemporalServers(unittest.TestCase):
-    """Servers one after another on one data directory, and what the tests send and read."""
+class TemporalServers(OneDataDir):
+    """What the tests send and read, on servers one after another on one data directory."""
 
-    def setUp(self):
-        self.data_dir = tempfile.mkdtemp(prefix="tsunagu-retention-")
-        self.servers = []
-
-    def tearDown(self):
-        for s in self.servers:
-            s.stop()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def start(self, *args):
-        s = Server(data_dir=self.data_dir, args=("--checkpoint-mb", "1",
-                                                 "--temporal-max-instances", "1000000") + args)
-        self.servers.append(s)
-        s.start(timeout=60)
-        return s
+    SERVER_ARGS = ("--checkpoint-mb", "1", "--temporal-max-instances", "1000000")
 
     def provision(self, server, eid, tenant=None, days_back=10, count=2000, rng=None):
         headers = {"NGSILD-Tenant": tenant} if tenant else {}
@@ -81,14 +65,14 @@ class TemporalServers(unittest.TestCase):
 
 class HistoryRetention(TemporalServers):
     def test_old_instances_go_per_tenant_and_stay_gone(self):
-        server = self.start()
+        server = self.start_server()
         self.provision(server, "urn:ngsi-ld:Meter:r1")
         self.provision(server, "urn:ngsi-ld:Meter:r2", tenant="keeper")
         self.assertEqual(len(self.times(server, "urn:ngsi-ld:Meter:r1")), 2000)
         server.stop()
         # Three days for the default tenant, everything for "keeper".
-        server = self.start("--history-retention-days", "3", "--history-retention-tenants",
-                            "keeper=0", "--history-retention-check-s", "1")
+        server = self.start_server("--history-retention-days", "3", "--history-retention-tenants",
+                                   "keeper=0", "--history-retention-check-s", "1")
         limit = NOW - datetime.timedelta(days=3, seconds=5)
         self.wait_for(lambda: min(self.times(server, "urn:ngsi-ld:Meter:r1")) > limit,
                       "the default tenant's old instances to go")
@@ -101,7 +85,7 @@ class HistoryRetention(TemporalServers):
         r = server.get("/ngsi-ld/v1/entities/urn:ngsi-ld:Meter:r1")
         self.assertEqual(r.status, 200, repr(r))
         server.stop()
-        server = self.start()
+        server = self.start_server()
         self.assertEqual(self.times(server, "urn:ngsi-ld:Meter:r1"), kept)
 
     def fill_log(self, server, megabytes):
@@ -115,7 +99,7 @@ class HistoryRetention(TemporalServers):
             self.assertIn(r.status, (201, 204), repr(r))
 
     def test_the_space_goes_back(self):
-        server = self.start()
+        server = self.start_server()
         rng = random.Random(7)
         for n in range(40):
             self.provision(server, f"urn:ngsi-ld:Meter:s{n}", days_back=30, count=5000, rng=rng)
@@ -124,7 +108,8 @@ class HistoryRetention(TemporalServers):
         server.stop()
         db = os.path.join(self.data_dir, "tsunagu.db")
         before = os.path.getsize(db)
-        server = self.start("--history-retention-days", "1", "--history-retention-check-s", "1")
+        server = self.start_server("--history-retention-days", "1",
+                                   "--history-retention-check-s", "1")
         self.wait_for(lambda: len(self.times(server, "urn:ngsi-ld:Meter:s0")) < 200,
                       "the old instances to go")
         self.fill_log(server, 3)
@@ -141,10 +126,10 @@ class HistoryOff(TemporalServers):
     before stays, and is read again once history is back on."""
 
     def test_off_keeps_none_and_loses_nothing_kept(self):
-        server = self.start()
+        server = self.start_server()
         self.provision(server, "urn:ngsi-ld:Meter:o1", count=10)
         server.stop()
-        server = self.start("--history", "off")
+        server = self.start_server("--history", "off")
         r = server.get(f"{BASE}/urn:ngsi-ld:Meter:o1")
         self.assertEqual(r.status, 422, repr(r))
         self.assertEqual(r.json()["type"],
@@ -154,7 +139,7 @@ class HistoryOff(TemporalServers):
                                       "observedAt": iso(NOW)}})
         self.assertEqual(r.status, 204, repr(r))
         server.stop()
-        server = self.start()
+        server = self.start_server()
         self.assertEqual(len(self.times(server, "urn:ngsi-ld:Meter:o1")), 10)
 
 

@@ -9,17 +9,14 @@ Run: python3 -m unittest tests/integration/test_temporal_durability.py"""
 
 import http.client
 import os
-import shutil
-import signal
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-from harness import Server  # noqa: E402
+from harness import OneDataDir  # noqa: E402
 
 WORKERS = 4
 LOAD_SECONDS = 2.0
@@ -74,23 +71,8 @@ class Worker(threading.Thread):
             self.acked[attr].append(self.n)
 
 
-class TemporalDurability(unittest.TestCase):
+class TemporalDurability(OneDataDir):
     SERVER_ARGS = ("--checkpoint-mb", "1", "--temporal-max-instances", "1000000")
-
-    def setUp(self):
-        self.data_dir = tempfile.mkdtemp(prefix="tsunagu-temporal-durability-")
-        self.servers = []
-
-    def tearDown(self):
-        for s in self.servers:
-            s.stop(signal.SIGKILL)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def start_server(self):
-        s = Server(data_dir=self.data_dir, args=self.SERVER_ARGS)
-        self.servers.append(s)
-        s.start(timeout=60)
-        return s
 
     def history(self, server, eid, attr):
         r = server.get(f"/ngsi-ld/v1/temporal/entities/{eid}?attrs={attr}&options=temporalValues")

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BINARY = os.environ.get("TSUNAGU_BINARY", os.path.join(ROOT, "build", "tsunagu"))
@@ -146,6 +147,29 @@ class Server:
 
     def get(self, path, headers=None):
         return self.request("GET", path, headers=headers)
+
+
+class OneDataDir(unittest.TestCase):
+    """A test case whose servers run one after another on one data directory (restarts, kill -9):
+    start_server() starts the next with SERVER_ARGS and any more given; whatever still runs is
+    killed at the end, and the directory removed."""
+
+    SERVER_ARGS = ()
+
+    def setUp(self):
+        self.data_dir = tempfile.mkdtemp(prefix="tsunagu-" + type(self).__name__.lower() + "-")
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.stop(signal.SIGKILL)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def start_server(self, *args, timeout=60):
+        s = Server(data_dir=self.data_dir, args=tuple(self.SERVER_ARGS) + args)
+        self.servers.append(s)
+        s.start(timeout=timeout)
+        return s
 
 
 class ContextServer:

@@ -330,7 +330,7 @@ TemporalService::Record& TemporalService::edit(const std::string& key) {
 }
 
 void TemporalService::touch(const std::string& key) {
-  if (touched_set_.insert(key).second) touched_.push_back(key);
+  touched_.insert(key);
 }
 
 uint64_t TemporalService::series_for(const std::string& key, Atom name, Atom dataset,
@@ -401,7 +401,6 @@ void TemporalService::flush(store::WriteBatch& batch) {
   }
   group_touched_ = std::move(touched_);
   touched_.clear();
-  touched_set_.clear();
   provided_.clear();
 }
 
@@ -1056,6 +1055,9 @@ Result<TemporalService::Page> TemporalService::query(std::string_view tenant,
   const ngsild::geo::Geometry* from = q.order_from ? &*q.order_from : nullptr;
   std::shared_ptr<const ngsild::query::Collation> collation = q.collation;
   if (!collation && !q.order_by.empty()) collation = *ngsild::query::Collation::get("");
+  // Without a window, q, geo-query, attrs or orderBy, the records alone decide.
+  const bool reads_instances =
+      spec.time.rel != TimeRel::kAny || q.q || q.geo || !q.attrs.empty() || !q.order_by.empty();
   struct Match {
     RecordPtr record;
     std::vector<ngsild::query::SortKey> keys;
@@ -1068,6 +1070,10 @@ Result<TemporalService::Page> TemporalService::query(std::string_view tenant,
     e.scopes = r->scopes;
     e.created_at = r->created_at;
     if (!head.matches(e)) continue;
+    if (!reads_instances) {
+      matches.push_back({r, {}});
+      continue;
+    }
     auto all = view(*r, window);
     if (!all.ok()) return all.status();
     // An entity with no instance in the window is not in the answer.

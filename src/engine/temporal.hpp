@@ -185,9 +185,8 @@ class TemporalService final : public ChangeListener {
   std::unordered_map<std::string, Decided> decided_;
   std::unordered_set<const Change*> provided_;  // changes whose history provision adds
   std::unique_ptr<Group> group_;
-  // The records the group touched, in order (published when it commits).
-  std::vector<std::string> touched_, group_touched_;
-  std::unordered_set<std::string> touched_set_;
+  // The records the group touched (stored with it, published when it commits).
+  std::unordered_set<std::string> touched_, group_touched_;
   uint64_t next_series_ = 1;
   uint64_t next_seq_ = 1;
   uint64_t reserved_seq_ = 0;  // seqs below this are reserved in the store

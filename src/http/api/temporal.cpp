@@ -77,8 +77,7 @@ Result<TemporalService::InstanceInput> parse_instance(const JsonValue& v, Atom n
     return Status::BadRequestData(std::string(key) + ": each instance must be a JSON object");
   }
   TemporalService::InstanceInput in;
-  JsonDoc copy;
-  copy.SetObject();
+  bool has_history_members = false;
   for (const auto& m : v.GetObject()) {
     std::string_view k(m.name.GetString(), m.name.GetStringLength());
     if (k == "instanceId") {
@@ -87,13 +86,22 @@ Result<TemporalService::InstanceInput> parse_instance(const JsonValue& v, Atom n
         return Status::BadRequestData(std::string(key) + ": instanceId must be a URI");
       }
       in.instance_id.assign(m.value.GetString(), m.value.GetStringLength());
-      continue;
     }
-    if (history_member(k)) continue;
-    copy.AddMember(JsonValue(m.name, copy.GetAllocator()), JsonValue(m.value, copy.GetAllocator()),
-                   copy.GetAllocator());
+    has_history_members = has_history_members || history_member(k);
   }
-  auto attrs = ngsild::parse_attribute_fragment(copy, name, ctx, ngsild::ParseMode::kFragment);
+  // The attribute parser sees the instance without the members the history keeps itself: a
+  // copy, only when there are some.
+  JsonDoc copy;
+  if (has_history_members) {
+    copy.SetObject();
+    for (const auto& m : v.GetObject()) {
+      if (history_member({m.name.GetString(), m.name.GetStringLength()})) continue;
+      copy.AddMember(JsonValue(m.name, copy.GetAllocator()),
+                     JsonValue(m.value, copy.GetAllocator()), copy.GetAllocator());
+    }
+  }
+  const JsonValue& attribute = has_history_members ? static_cast<const JsonValue&>(copy) : v;
+  auto attrs = ngsild::parse_attribute_fragment(attribute, name, ctx, ngsild::ParseMode::kFragment);
   if (!attrs.ok()) return attrs.status();
   if (attrs->size() != 1) {
     return Status::BadRequestData(std::string(key) + ": an instance must be one attribute");

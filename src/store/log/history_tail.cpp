@@ -14,7 +14,7 @@ void HistoryTail::start_segment(uint64_t seq) {
   segment_ = seq;
 }
 
-void HistoryTail::add(uint64_t segment, uint64_t series, WriteBatch::OpKind kind, std::string doc) {
+HistoryTail::Op HistoryTail::make_op(uint64_t segment, WriteBatch::OpKind kind, std::string doc) {
   const bool drop = kind == WriteBatch::OpKind::kDropHistory;
   int64_t trim = INT64_MIN;
   std::shared_ptr<const std::string> chunk;
@@ -23,10 +23,34 @@ void HistoryTail::add(uint64_t segment, uint64_t series, WriteBatch::OpKind kind
   } else if (!drop) {
     chunk = std::make_shared<const std::string>(std::move(doc));
   }
-  std::lock_guard lock(mu_);
+  return {segment, drop, trim, std::move(chunk)};
+}
+
+void HistoryTail::add_locked(uint64_t series, Op op) {
   auto& ops = series_[series];
-  if (drop) ops.clear();
-  ops.push_back({segment, drop, trim, std::move(chunk)});
+  if (op.drop) ops.clear();
+  ops.push_back(std::move(op));
+}
+
+void HistoryTail::add(uint64_t segment, uint64_t series, WriteBatch::OpKind kind, std::string doc) {
+  Op op = make_op(segment, kind, std::move(doc));
+  std::lock_guard lock(mu_);
+  add_locked(series, std::move(op));
+}
+
+void HistoryTail::add_batch(uint64_t segment, std::vector<WriteBatch::Op>& ops) {
+  std::vector<std::pair<uint64_t, Op>> made;
+  for (auto& op : ops) {
+    if (op.kind == WriteBatch::OpKind::kAppendHistory ||
+        op.kind == WriteBatch::OpKind::kDropHistory ||
+        op.kind == WriteBatch::OpKind::kTrimHistory) {
+      made.emplace_back(op.row, make_op(segment, op.kind, std::move(op.doc)));
+    }
+  }
+  if (made.empty()) return;
+  std::lock_guard lock(mu_);
+  for (auto& [series, op] : made)
+    add_locked(series, std::move(op));
 }
 
 void HistoryTail::forget_upto(uint64_t segment) {

@@ -38,6 +38,9 @@ class HistoryTail {
   // Adds a history op logged in segment `segment`: a drop (which makes every earlier op of the
   // series irrelevant to a read, and so forgets them), a trim, or an append of `doc`'s chunk.
   void add(uint64_t segment, uint64_t series, WriteBatch::OpKind kind, std::string doc);
+  // Adds the history ops among `ops` (one batch's), taking their docs, all at once: a snapshot
+  // holds all of them or none, so that a rewrite (a drop, then an append) is never seen half done.
+  void add_batch(uint64_t segment, std::vector<WriteBatch::Op>& ops);
   // Forgets the ops of segments up to `segment`: the checkpoint holds them.
   void forget_upto(uint64_t segment);
   Snapshot snapshot(uint64_t series) const;
@@ -57,6 +60,9 @@ class HistoryTail {
     int64_t trim;                              // a trim's cutoff; INT64_MIN for other ops
     std::shared_ptr<const std::string> chunk;  // an append's, shared with snapshots
   };
+  static Op make_op(uint64_t segment, WriteBatch::OpKind kind, std::string doc);
+  void add_locked(uint64_t series, Op op);
+
   mutable std::mutex mu_;
   uint64_t segment_ = 0;
   // A vector, not a deque: most series hold one or two ops, and a deque's first block alone

@@ -350,12 +350,7 @@ class LogStore final : public Store {
       }
     }
     // Readable from here on, until the fold of this segment has written them.
-    for (auto& op : batch.ops) {
-      if (op.kind == OpKind::kAppendHistory || op.kind == OpKind::kDropHistory ||
-          op.kind == OpKind::kTrimHistory) {
-        history_.add(open_seq_, op.row, op.kind, std::move(op.doc));
-      }
-    }
+    history_.add_batch(open_seq_, batch.ops);
     // Transient records' documents do not count towards the next fold (up to a bound): a fold
     // writes few of them, but the entity rows it writes cost SQLite page writes that fewer,
     // larger folds share between more updates (docs/storage.md, "Transient records").

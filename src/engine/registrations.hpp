@@ -1,0 +1,89 @@
+// Context Source Registrations (ETSI GS CIM 009 §5.9, §5.10): each tenant's registrations in
+// memory, stored as records of kind "registration" through the writer (durable with their
+// request, like an entity). Listeners (registration subscriptions) hear of every change once it
+// is durable. docs/federation.md.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.hpp"
+#include "ngsild/registration/registration.hpp"
+#include "ngsild/registration/registration_query.hpp"
+
+namespace tsunagu::engine {
+
+class Writer;
+
+class RegistrationService {
+ public:
+  using Registration = ngsild::registration::Registration;
+  using RegistrationPtr = std::shared_ptr<const Registration>;
+  using Done = std::function<void(const Status&)>;
+  static constexpr std::string_view kRecordKind = "registration";
+
+  struct View {
+    RegistrationPtr def;
+    ngsild::registration::RegistrationState state;
+  };
+  // One registration's change, once durable: `before` null for a creation, `after` null for a
+  // deletion.
+  struct Change {
+    std::string tenant;
+    RegistrationPtr before, after;
+    int64_t time = 0;
+  };
+  // Called on the committing thread: must not block.
+  using Listener = std::function<void(const Change&)>;
+
+  // Before attach.
+  void add_listener(Listener l) { listeners_.push_back(std::move(l)); }
+  void attach(Writer& writer) { writer_ = &writer; }
+  // A stored registration, at start (before attach).
+  Status load(std::string_view tenant, std::string_view key, std::string_view doc);
+
+  // AlreadyExists when the id is taken in the tenant (created with its first write).
+  void create(std::string tenant, Registration r, Done done);
+  // ResourceNotFound naming the id.
+  Result<View> retrieve(std::string_view tenant, std::string_view id) const;
+  // In creation order; expired registrations are left out (§5.2.9 expiresAt).
+  std::vector<View> list(std::string_view tenant) const;
+  // Those of list() that `q` matches.
+  std::vector<View> query(std::string_view tenant,
+                          const ngsild::registration::RegistrationQuery& q) const;
+  // Applies `change` to a copy of the registration; its error is the request's.
+  void update(std::string tenant, std::string id, std::function<Status(Registration&)> change,
+              Done done);
+  void remove(std::string tenant, std::string id, Done done);
+
+  size_t count() const;
+
+ private:
+  struct Entry {
+    RegistrationPtr def;
+    ngsild::registration::RegistrationState state;
+    uint64_t order = 0;
+  };
+  using Tenant = std::unordered_map<std::string, Entry>;
+  // Record work that stores what `make` returns (null: deletes) under (tenant, id), judged
+  // against the registration the committing thread last decided.
+  void write(std::string tenant, std::string id,
+             std::function<Result<std::shared_ptr<Registration>>(const Registration* current)> make,
+             bool create_tenant, Done done);
+  void put(const std::string& tenant, RegistrationPtr def,
+           const ngsild::registration::RegistrationState& state);
+
+  Writer* writer_ = nullptr;
+  std::vector<Listener> listeners_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, Tenant> tenants_;
+  uint64_t next_order_ = 0;
+  // What the committing thread decided, published or not: (tenant, id) -> registration.
+  std::unordered_map<std::string, RegistrationPtr> decided_;
+};
+
+}  // namespace tsunagu::engine

@@ -21,6 +21,7 @@
 #include "engine/delivery.hpp"
 #include "engine/entity_service.hpp"
 #include "engine/loader.hpp"
+#include "engine/registrations.hpp"
 #include "engine/subscriptions.hpp"
 #include "engine/writer.hpp"
 #include "http/api/api.hpp"
@@ -172,11 +173,17 @@ int run(const app::Config& cfg) {
   } stop_notifications{subscriptions, notify_client, notify_tls_client, mqtt_client, delivery};
   // History: which series each entity has (the instances stay in the store).
   engine::TemporalService temporal(**store);
+  // Context source registrations (docs/federation.md).
+  engine::RegistrationService registrations(contexts.core());
   auto loaded = engine::load_state(
       **store, tenants,
       {{std::string(engine::TemporalService::kRecordKind),
         [&temporal](std::string_view tenant, std::string_view key, std::string_view doc) {
           return temporal.load(tenant, key, doc);
+        }},
+       {std::string(engine::RegistrationService::kRecordKind),
+        [&registrations](std::string_view tenant, std::string_view key, std::string_view doc) {
+          return registrations.load(tenant, key, doc);
         }},
        {std::string(engine::SubscriptionService::kRecordKind),
         [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
@@ -206,6 +213,7 @@ int run(const app::Config& cfg) {
                              {"tenants", loaded->tenants},
                              {"entities", loaded->entities},
                              {"subscriptions", subscriptions.count()},
+                             {"registrations", registrations.count()},
                              {"temporal_entities", temporal.count()},
                              {"seconds", load_s}});
 
@@ -229,6 +237,7 @@ int run(const app::Config& cfg) {
   writer.start();
   subscriptions.attach(writer);
   temporal.attach(writer);
+  registrations.attach(writer);
   // However run() ends, the subscriptions stop using the writer before it goes.
   struct DetachSubscriptions {
     engine::SubscriptionService& subscriptions;
@@ -297,6 +306,7 @@ int run(const app::Config& cfg) {
   const int64_t started = now_us();
   http::api::Env env{entities, contexts, blocking, renders, {cfg.default_limit, cfg.max_limit}, {}};
   env.subscriptions = &subscriptions;
+  env.registrations = &registrations;
   env.temporal = history ? &temporal : nullptr;
   env.temporal_max_instances = cfg.temporal_max_instances;
   // Bearer tokens: with an issuer or a key file, the NGSI-LD API answers only callers that

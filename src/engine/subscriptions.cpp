@@ -13,6 +13,7 @@
 #include "common/time.hpp"
 #include "engine/entity_service.hpp"
 #include "engine/query_engine.hpp"
+#include "engine/record_change.hpp"
 #include "engine/tenant.hpp"
 #include "engine/writer.hpp"
 #include "ngsild/format/entity_renderer.hpp"
@@ -32,13 +33,6 @@ using ngsild::Entity;
 
 // A periodic notification carries at most this many entities (the first in creation order).
 constexpr size_t kMaxPeriodicEntities = 1000;
-
-std::string key_of(std::string_view tenant, std::string_view id) {
-  std::string k(tenant);
-  k += '\n';
-  k += id;
-  return k;
-}
 
 int64_t steady_ms() {
   return steady_us() / 1000;
@@ -471,7 +465,7 @@ Status SubscriptionService::load(std::string_view tenant, std::string_view key,
   auto def = std::make_shared<const Subscription>(std::move(stored->subscription));
   e->ctx = context_for(*def);
   e->def = def;
-  e->key = key_of(tenant, key);
+  e->key = record_key(tenant, key);
   e->state = stored->state;
   std::unique_lock lock(mu_);
   decided_[e->key] = def;
@@ -485,52 +479,25 @@ void SubscriptionService::write(
     std::string tenant, std::string id,
     std::function<Result<std::shared_ptr<Subscription>>(const Subscription* current)> make,
     ngsild::jsonld::ContextPtr ctx, bool create_tenant, Done done) {
-  auto req = std::make_unique<WriteRequest>();
-  req->tenant = tenant;
-  req->create_tenant = create_tenant;
-  std::string key = key_of(tenant, id);
-  // What decide chose, for finished: the new definition, and the one it replaced.
-  struct Decision {
-    SubscriptionPtr next, previous;
-    bool had_previous = false;
+  RecordChange<Subscription> c;
+  c.kind = std::string(kRecordKind);
+  c.tenant = tenant;
+  c.id = id;
+  c.create_tenant = create_tenant;
+  c.make = std::move(make);
+  c.encode = [this, tenant, id](const Subscription& s) {
+    sub::SubscriptionState state;  // delivery's statistics, kept across a change
+    if (auto v = retrieve(tenant, id); v.ok()) state = v->state;
+    return sub::encode_subscription(s, state);
   };
-  auto decision = std::make_shared<Decision>();
-  RecordWork w;
-  w.decide = [this, tenant, id, key, make = std::move(make),
-              decision](store::WriteBatch& batch) -> Status {
-    auto it = decided_.find(key);
-    const Subscription* current = it != decided_.end() ? it->second.get() : nullptr;
-    auto next = make(current);
-    if (!next.ok()) return next.status();
-    decision->had_previous = current != nullptr;
-    if (current != nullptr) decision->previous = it->second;
-    decision->next = *next;
-    if (decision->next) {
-      sub::SubscriptionState state;
-      if (auto v = retrieve(tenant, id); v.ok()) state = v->state;
-      batch.put_record(std::string(kRecordKind), tenant, id,
-                       sub::encode_subscription(*decision->next, state));
-      decided_[key] = decision->next;
-    } else {
-      batch.delete_record(std::string(kRecordKind), tenant, id);
-      decided_.erase(key);
-    }
-    return Status::Ok();
-  };
-  w.finished = [this, tenant, id, key, ctx, decision](const Status& stored) {
-    if (!stored.ok()) {  // forget what was decided
-      if (decision->had_previous)
-        decided_[key] = decision->previous;
-      else
-        decided_.erase(key);
-      return;
-    }
+  c.publish = [this, tenant, id, ctx](const SubscriptionPtr&, const SubscriptionPtr& next) {
     std::unique_lock lock(mu_);
     auto& t = tenants_[tenant];
     if (!t) t = std::make_unique<TenantSubs>();
-    if (decision->next) {
+    const std::string key = record_key(tenant, id);
+    if (next) {
       auto e = std::make_shared<Entry>();
-      e->def = decision->next;
+      e->def = next;
       e->ctx = ctx ? ctx : contexts_.core();
       e->key = key;
       t->put(std::move(e));
@@ -539,9 +506,8 @@ void SubscriptionService::write(
       delivery_.forget(key);
     }
   };
-  req->records = std::move(w);
-  req->done = [done = std::move(done)](WriteRequest& r) { done(r.records->status); };
-  writer_->submit(std::move(req));
+  c.done = std::move(done);
+  submit_record_change(*writer_, decided_, std::move(c));
 }
 
 void SubscriptionService::create(std::string tenant, Subscription s, ngsild::jsonld::ContextPtr ctx,
@@ -614,13 +580,7 @@ std::vector<SubscriptionService::View> SubscriptionService::list(std::string_vie
     for (const auto& [id, e] : t->second->by_id)
       found.push_back({e->order, View{e->def, e->state}});
   }
-  std::sort(found.begin(), found.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<View> out;
-  out.reserve(found.size());
-  for (auto& [order, v] : found)
-    out.push_back(std::move(v));
-  return out;
+  return in_creation_order(std::move(found));
 }
 
 size_t SubscriptionService::count() const {

@@ -12,6 +12,7 @@
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
 #include "engine/entity_service.hpp"
+#include "engine/registrations.hpp"
 #include "engine/subscriptions.hpp"
 #include "engine/temporal.hpp"
 #include "http/api/headers.hpp"
@@ -41,6 +42,9 @@ struct Env {
   std::function<void(JsonWriter&)> health;  // adds members to GET /health
   // Subscriptions (§5.8); null: the subscription routes answer OperationNotSupported.
   engine::SubscriptionService* subscriptions = nullptr;
+  // Context source registrations (§5.9, §5.10); null: those routes answer
+  // OperationNotSupported.
+  engine::RegistrationService* registrations = nullptr;
   // History and the temporal API (§5.6.11-§5.7.4); null: those routes answer
   // OperationNotSupported.
   engine::TemporalService* temporal = nullptr;
@@ -101,6 +105,17 @@ ngsild::BodyShape body_shape(const Prepared& p);
 Result<std::vector<std::string>> options_list(const QueryParams& q,
                                               std::initializer_list<std::string_view> allowed);
 
+// The request's path (without a trailing '/') and its parameters but limit and offset, each
+// followed by '&': what a paging link adds the window to.
+std::string page_base(const Request& req);
+
+// The headers of one page of a collection that is not entities (subscriptions, registrations):
+// NGSILD-Results-Count when `page` asked for count, and Link headers to the previous and next
+// windows (the request with another limit and offset), in the response's media type (§6.3.17,
+// §5.5.9).
+std::vector<Header> page_headers(const Prepared& p, const ngsild::query::EntityQuery& page,
+                                 size_t total);
+
 // The handlers, one per operation; routes.cpp maps each to its method, path and metadata.
 // entities.cpp
 void create_entity(Env& env, Call&& c);
@@ -139,6 +154,13 @@ void query_subscription(Env& env, Call&& c);
 void retrieve_subscription(Env& env, Call&& c);
 void update_subscription(Env& env, Call&& c);
 void delete_subscription(Env& env, Call&& c);
+// registrations.cpp
+void create_registration(Env& env, Call&& c);
+void query_registration(Env& env, Call&& c);
+void retrieve_registration(Env& env, Call&& c);
+void update_registration(Env& env, Call&& c);
+void delete_registration(Env& env, Call&& c);
+
 // temporal.cpp
 void create_temporal(Env& env, Call&& c);
 void query_temporal(Env& env, Call&& c);

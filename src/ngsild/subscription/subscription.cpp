@@ -1,7 +1,7 @@
 // Small helpers of the Subscription model: trigger names, status, fresh ids.
 #include "ngsild/subscription/subscription.hpp"
 
-#include <random>
+#include "common/uri.hpp"
 
 namespace tsunagu::ngsild::subscription {
 
@@ -59,17 +59,7 @@ std::optional<std::string_view> notification_status(const SubscriptionState& st)
 }
 
 std::string make_subscription_id() {
-  // A thread's own generator, seeded once from the OS: ids need to be unlikely to collide, not
-  // unguessable (the store refuses a duplicate with AlreadyExists anyway).
-  thread_local std::mt19937_64 gen{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "urn:ngsi-ld:Subscription:";
-  for (int half = 0; half < 2; ++half) {
-    uint64_t r = gen();
-    for (int i = 0; i < 16; ++i, r >>= 4)
-      id.push_back(kHex[r & 15]);
-  }
-  return id;
+  return random_urn("urn:ngsi-ld:Subscription:");
 }
 
 }  // namespace tsunagu::ngsild::subscription

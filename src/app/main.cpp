@@ -5,6 +5,8 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -122,6 +124,13 @@ int run(const app::Config& cfg) {
   hco.ca_file = cfg.notify_ca_file;
   http::HttpClient notify_tls_client(hco);
   http::Http1Client notify_client;
+  // Requests forwarded to context sources (docs/federation.md).
+  http::Http1Client::Options fco;
+  fco.max_response_bytes = cfg.max_body_bytes * 4;
+  http::Http1Client forward_client(fco);
+  http::HttpClient::Options ftls = hco;
+  ftls.max_response_bytes = fco.max_response_bytes;
+  http::HttpClient forward_tls_client(ftls);
   mqtt::MqttClient::Options mco;
   mco.ca_file = cfg.notify_ca_file;
   mqtt::MqttClient mqtt_client(mco);
@@ -307,6 +316,25 @@ int run(const app::Config& cfg) {
   http::api::Env env{entities, contexts, blocking, renders, {cfg.default_limit, cfg.max_limit}, {}};
   env.subscriptions = &subscriptions;
   env.registrations = &registrations;
+  // Distributed operations: requests to context sources go through clients of their own, so
+  // that they never wait behind notifications; answers may be whole query results.
+  env.forward = [&forward_client, &forward_tls_client](http::HttpClient::Request r,
+                                                       http::HttpClient::Done done) {
+    if (r.url.rfind("http://", 0) == 0) {
+      http::Http1Client::Request plain;
+      static_cast<http::HttpClient::Request&>(plain) = std::move(r);
+      return forward_client.submit(std::move(plain), std::move(done));
+    }
+    return forward_tls_client.submit(std::move(r), std::move(done));
+  };
+  env.source_identity = cfg.source_identity;
+  if (env.source_identity.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    env.source_identity =
+        "tsunagu@" + std::string(host[0] ? host : "localhost") + ":" + std::to_string(cfg.port);
+  }
+  env.forward_timeout_ms = cfg.forward_timeout_ms;
   env.temporal = history ? &temporal : nullptr;
   env.temporal_max_instances = cfg.temporal_max_instances;
   // Bearer tokens: with an issuer or a key file, the NGSI-LD API answers only callers that

@@ -16,6 +16,7 @@
 #include "engine/subscriptions.hpp"
 #include "engine/temporal.hpp"
 #include "http/api/headers.hpp"
+#include "http/client.hpp"
 #include "http/router.hpp"
 #include "ngsild/format/entity_renderer.hpp"
 #include "ngsild/format/render_cache.hpp"
@@ -45,6 +46,11 @@ struct Env {
   // Context source registrations (§5.9, §5.10); null: those routes answer
   // OperationNotSupported.
   engine::RegistrationService* registrations = nullptr;
+  // Distributed operations (§4.3.6, docs/federation.md): sends one request to a context source
+  // (http or https); null: the server answers from its own data only.
+  std::function<bool(HttpClient::Request, HttpClient::Done)> forward;
+  std::string source_identity;    // this broker, in the Via headers it adds and reads
+  int forward_timeout_ms = 5000;  // per forwarded request
   // History and the temporal API (§5.6.11-§5.7.4); null: those routes answer
   // OperationNotSupported.
   engine::TemporalService* temporal = nullptr;

@@ -42,6 +42,7 @@ void RegistrationService::put(const std::string& tenant, RegistrationPtr def,
   }
   std::string id = def->id;
   t.emplace(std::move(id), Entry{std::move(def), state, next_order_++});
+  count_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void RegistrationService::write(
@@ -65,7 +66,7 @@ void RegistrationService::write(
       if (next) {
         put(tenant, next, {});
       } else if (auto t = tenants_.find(tenant); t != tenants_.end()) {
-        t->second.erase(id);
+        count_.fetch_sub(t->second.erase(id), std::memory_order_relaxed);
       }
     }
     const Change change{tenant, previous, next, now_us()};
@@ -152,6 +153,13 @@ std::vector<RegistrationService::View> RegistrationService::query(
     }
   }
   return in_creation_order(std::move(found));
+}
+
+bool RegistrationService::any(std::string_view tenant) const {
+  if (count_.load(std::memory_order_relaxed) == 0) return false;
+  std::shared_lock lock(mu_);
+  auto t = tenants_.find(std::string(tenant));
+  return t != tenants_.end() && !t->second.empty();
 }
 
 size_t RegistrationService::count() const {

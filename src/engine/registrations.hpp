@@ -4,6 +4,7 @@
 // is durable. docs/federation.md.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <shared_mutex>
@@ -65,6 +66,8 @@ class RegistrationService {
   void remove(std::string tenant, std::string id, Done done);
 
   size_t count() const;
+  // Whether the tenant has any registration (cheap: a read checks it before building a query).
+  bool any(std::string_view tenant) const;
 
  private:
   struct Entry {
@@ -90,6 +93,7 @@ class RegistrationService {
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, Tenant> tenants_;
   uint64_t next_order_ = 0;
+  std::atomic<size_t> count_{0};  // registrations over all tenants
   // What the committing thread decided, published or not: (tenant, id) -> registration.
   std::unordered_map<std::string, RegistrationPtr> decided_;
 };

@@ -42,8 +42,9 @@ def registration(endpoint, **more):
 
 
 class Source(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    """A context source as §6.4.3.2 and §6.5.3.1 describe it, holding `entities` (normalized,
-    core @context): GET /ngsi-ld/v1/entities?type=... and GET /ngsi-ld/v1/entities/{id}. With
+    """A context source as §6.4.3.2, §6.5.3.1 and §6.23.3.1 describe it, holding `entities`
+    (normalized, core @context): GET /ngsi-ld/v1/entities?type=..., GET
+    /ngsi-ld/v1/entities/{id} and POST /ngsi-ld/v1/entityOperations/query (by type and id). With
     `delay` it answers that late; with `garbage` it answers 200 with a body that is not JSON.
     Keeps the requests it got."""
     daemon_threads = True
@@ -77,6 +78,21 @@ class Source(socketserver.ThreadingMixIn, http.server.HTTPServer):
                         "type": "https://uri.etsi.org/ngsi-ld/errors/ResourceNotFound",
                         "title": "Not found", "status": 404}).encode())
                 return self.answer(400, b"{}")
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                query = json.loads(self.rfile.read(length) or b"{}")
+                source.requests.append((self.path, dict(self.headers), query))
+                if self.path != "/ngsi-ld/v1/entityOperations/query":
+                    return self.answer(400, b"{}")
+                found = []
+                for e in source.entities:
+                    for sel in query.get("entities", [{}]):
+                        if sel.get("type", e["type"]) == e["type"] and \
+                                sel.get("id", e["id"]) == e["id"]:
+                            found.append(e)
+                            break
+                return self.answer(200, json.dumps(found).encode())
 
             def answer(self, status, body):
                 self.send_response(status)
@@ -199,6 +215,33 @@ class Federation(unittest.TestCase):
         self.assertEqual(headers.get("Authorization"), "Bearer city-a-token")
         self.assertEqual(headers.get("NGSILD-Tenant"), "fleet")
         self.assertIn("cityA", headers.get("Via", ""))
+
+    def test_each_source_is_asked_the_way_its_registration_allows(self):
+        broker = self.start("cityA")
+        self.ok(broker.create(vehicle("urn:ngsi-ld:Vehicle:a1", speed=1)), 201)
+        by_post = self.source([vehicle("urn:ngsi-ld:Vehicle:p1", speed=2, colour="red")])
+        self.register(broker, by_post.url, operations=["queryBatch"])
+        # A query by GET here becomes a Query object there.
+        self.assertEqual(self.ids(broker.get(f"{ENTITIES}?type=Vehicle")),
+                         ["urn:ngsi-ld:Vehicle:a1", "urn:ngsi-ld:Vehicle:p1"])
+        path, _, query = by_post.requests[-1]
+        self.assertEqual(path, "/ngsi-ld/v1/entityOperations/query")
+        self.assertEqual(query, {"type": "Query", "entities": [{"type": "Vehicle"}]})
+        # A retrieval too, by id and the type the registration gives.
+        got = self.ok(broker.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:p1"))
+        self.assertEqual(got["colour"]["value"], "red")
+        self.assertEqual(by_post.requests[-1][2]["entities"],
+                         [{"id": "urn:ngsi-ld:Vehicle:p1", "type": "Vehicle"}])
+        # attrs is applied once merged: an attribute only the source knows selects its entity.
+        self.assertEqual(self.ids(broker.get(f"{ENTITIES}?type=Vehicle&attrs=colour")),
+                         ["urn:ngsi-ld:Vehicle:p1"])
+        only_colour = self.ok(broker.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:p1?attrs=colour"))
+        self.assertEqual(sorted(only_colour), ["colour", "id", "type"])
+        # A Query object sent here goes as it is to a source that takes one.
+        r = broker.request("POST", "/ngsi-ld/v1/entityOperations/query",
+                           {"type": "Query", "entities": [{"type": "Vehicle",
+                                                           "id": "urn:ngsi-ld:Vehicle:p1"}]})
+        self.assertEqual(self.ids(r), ["urn:ngsi-ld:Vehicle:p1"])
 
     def test_failing_sources_are_reported_and_the_rest_is_answered(self):
         broker = self.start("cityA")

@@ -161,49 +161,57 @@ void retrieve_entity(Env& env, Call&& c) {
     if (!options.ok()) return p.fail(options.status());
     auto e = env.entities.retrieve(*t, *options);
     // Registered sources that may hold some of it (§4.3.6): asked, and merged in.
-    ngsild::registration::RegistrationQuery which;
-    which.entities.ids = {t->id};
-    which.entities.types = t->type;
-    if (p.call.query.find("attrs") != nullptr)
-      which.entities.attrs = options->projection.pick_attrs;
-    auto sources = read_sources(env, p, "retrieveEntity", which);
+    std::vector<engine::RegistrationService::RegistrationPtr> sources;
+    if (may_forward(env, p)) {
+      ngsild::registration::RegistrationQuery which;
+      which.entities.ids = {t->id};
+      which.entities.types = t->type;
+      if (p.call.query.find("attrs") != nullptr)
+        which.entities.attrs = options->projection.pick_attrs;
+      sources = read_sources(env, p, {"retrieveEntity", "queryEntity", "queryBatch"}, which);
+    }
     if (sources.empty()) {
       if (!e.ok()) return p.fail(e.status());
       return respond_entity(p, **e, *options, env.renders, {});
     }
     auto shared = std::make_shared<Prepared>(std::move(p));
     auto local = e.ok() ? *e : nullptr;
-    const std::string path =
-        "/ngsi-ld/v1/entities/" + percent_encode_segment(t->id) + forwarded_query(shared->call.req);
-    fan_out(env, *shared, sources, path,
-            [&env, shared, local, options = std::move(*options),
-             id = t->id](std::vector<SourceAnswer> answers) mutable {
+    const std::string id = t->id;
+    auto make = [shared, id](const ngsild::registration::Registration& r) {
+      return retrieve_request(r, id, shared->call.query.find("type"), shared->call.query,
+                              *shared->ctx);
+    };
+    fan_out(env, *shared, sources, make,
+            [shared, local, options = std::move(*options),
+             id](std::vector<SourceAnswer> answers) mutable {
               std::shared_ptr<ngsild::Entity> merged;
               if (local) merged = std::make_shared<ngsild::Entity>(*local);
               for (auto& a : answers) {
                 if (!a.outcome.ok()) continue;
-                JsonDoc doc;
-                auto remote = parse_json(a.outcome.body, doc).ok()
-                                  ? source_entity(doc, *shared->ctx)
-                                  : Status::BadRequestData("not JSON");
-                if (!remote.ok() || (*remote)->id != id) {
-                  a.outcome.error = "its answer is not the entity: " +
-                                    (remote.ok() ? "another id" : remote.status().detail());
+                auto remote = source_entities(a.outcome.body, *shared->ctx);
+                if (!remote.ok()) {
+                  a.outcome.error = remote.status().detail();
                   continue;
                 }
-                if (!merged) {
-                  merged = std::move(*remote);
-                } else {
-                  merge_entity(*merged, **remote);
+                for (auto& entity : *remote) {
+                  if (entity->id != id) continue;
+                  if (!merged) {
+                    merged = std::move(entity);
+                  } else {
+                    merge_entity(*merged, *entity);
+                  }
                 }
               }
               if (!merged) {
                 return shared->fail(Status::NotFound("entity '" + id + "' was not found here " +
                                                      "or at the registered sources"));
               }
+              // The sources' attribute names are known now: the projection is read again.
+              auto fresh = render_options(*shared, true);
               // A merged entity is this answer's only: not kept among the renderings.
               static ngsild::RenderCache kNotKept(0);
-              respond_entity(*shared, *merged, options, kNotKept, source_warnings(answers));
+              respond_entity(*shared, *merged, fresh.ok() ? *fresh : options, kNotKept,
+                             source_warnings(answers));
             });
   });
 }

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "common/json_writer.hpp"
+#include "common/uri.hpp"
 #include "ngsild/parse/entity_parser.hpp"
 
 namespace tsunagu::http::api {
@@ -35,21 +37,31 @@ int64_t instance_time(const ngsild::Attribute& a) {
 
 }  // namespace
 
-std::vector<RegistrationPtr> read_sources(Env& env, const Prepared& p, std::string_view op,
+bool may_forward(Env& env, const Prepared& p) {
+  if (!env.forward || env.registrations == nullptr || !env.registrations->any(p.tenant)) {
+    return false;
+  }
+  const std::string* local = p.call.query.find("local");
+  return (local == nullptr || *local != "true") && !passed_here(env, p.call.req);
+}
+
+std::vector<RegistrationPtr> read_sources(Env& env, const Prepared& p,
+                                          std::initializer_list<std::string_view> ops,
                                           const reg::RegistrationQuery& q) {
-  if (!env.forward || env.registrations == nullptr) return {};
-  if (const std::string* local = p.call.query.find("local"); local != nullptr && *local == "true")
-    return {};
-  if (passed_here(env, p.call.req)) return {};
+  if (!may_forward(env, p)) return {};
   std::vector<RegistrationPtr> out;
   for (auto& v : env.registrations->query(p.tenant, q)) {
-    if (reg::supports(*v.def, op)) out.push_back(std::move(v.def));
+    if (std::any_of(ops.begin(), ops.end(),
+                    [&v](std::string_view op) { return reg::supports(*v.def, op); })) {
+      out.push_back(std::move(v.def));
+    }
   }
   return out;
 }
 
 void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& sources,
-             const std::string& path_query, std::function<void(std::vector<SourceAnswer>)> done) {
+             const std::function<Forward(const reg::Registration&)>& make,
+             std::function<void(std::vector<SourceAnswer>)> done) {
   struct Gather {
     std::mutex mu;
     std::vector<SourceAnswer> answers;
@@ -82,13 +94,18 @@ void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& so
   };
   for (size_t i = 0; i < sources.size(); ++i) {
     const reg::Registration& r = *sources[i];
+    Forward f = make(r);
     HttpClient::Request req;
     std::string endpoint = r.endpoint;
     while (!endpoint.empty() && endpoint.back() == '/')
       endpoint.pop_back();
-    req.url = endpoint + path_query;
-    req.method = "GET";
+    req.url = endpoint + f.path_query;
+    req.method = f.method;
     req.headers = common;
+    if (!f.body.empty()) {
+      req.headers.push_back({"Content-Type", "application/json"});
+      req.body = std::move(f.body);
+    }
     if (r.tenant) req.headers.push_back({"NGSILD-Tenant", *r.tenant});
     for (const auto& [k, v] : r.context_source_info)
       req.headers.push_back({k, v});
@@ -102,25 +119,72 @@ void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& so
   }
 }
 
-std::string forwarded_query(const Request& req) {
+std::string forwarded_query(const QueryParams& params,
+                            std::initializer_list<std::string_view> drop) {
   static constexpr std::string_view kKeptHere[] = {"options", "format",    "pick",  "omit",
                                                    "join",    "joinLevel", "local", "limit",
-                                                   "offset",  "count"};
+                                                   "offset",  "count",     "attrs"};
   std::string out;
-  std::string_view query = req.query;
-  while (!query.empty()) {
-    const size_t amp = std::min(query.find('&'), query.size());
-    std::string_view item = query.substr(0, amp);
-    query.remove_prefix(std::min(amp + 1, query.size()));
-    std::string_view name = item.substr(0, item.find('='));
-    if (item.empty() ||
-        std::find(std::begin(kKeptHere), std::end(kKeptHere), name) != std::end(kKeptHere)) {
+  for (const auto& [name, value] : params.items) {
+    if (std::find(std::begin(kKeptHere), std::end(kKeptHere), name) != std::end(kKeptHere) ||
+        std::find(drop.begin(), drop.end(), name) != drop.end()) {
       continue;
     }
     out += out.empty() ? "?" : "&";
-    out.append(item);
+    out += percent_encode_query_value(name) + "=" + percent_encode_query_value(value);
   }
   return out;
+}
+
+Forward retrieve_request(const reg::Registration& r, const std::string& id, const std::string* type,
+                         const QueryParams& query, const ngsild::jsonld::Context& ctx) {
+  if (reg::supports(r, "retrieveEntity")) {
+    return {"GET", "/ngsi-ld/v1/entities/" + percent_encode_segment(id) + forwarded_query(query),
+            ""};
+  }
+  // The types the registration gives for this id, compacted for the source.
+  std::string types;
+  if (type != nullptr) {
+    types = *type;
+  } else {
+    std::string scratch;
+    for (const auto& info : r.information) {
+      for (const auto& e : info.entities.value_or(std::vector<reg::EntityInfo>{})) {
+        const bool covers =
+            e.id ? *e.id == id : !e.id_pattern || RE2::PartialMatch(id, *e.id_pattern);
+        for (Atom t : covers ? e.types : std::vector<Atom>{}) {
+          std::string name(ctx.compact(t, scratch));
+          if (("," + types + ",").find("," + name + ",") != std::string::npos) continue;
+          types += (types.empty() ? "" : ",") + name;
+        }
+      }
+    }
+  }
+  if (reg::supports(r, "queryEntity")) {
+    std::string rest = forwarded_query(query, {"type", "id", "idPattern"});
+    std::string path = "/ngsi-ld/v1/entities?id=" + percent_encode_query_value(id);
+    if (!types.empty()) path += "&type=" + percent_encode_query_value(types);
+    if (!rest.empty()) path += "&" + rest.substr(1);
+    return {"GET", path, ""};
+  }
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("type");
+  w.string("Query");
+  w.key("entities");
+  w.begin_array();
+  w.begin_object();
+  w.key("id");
+  w.string(id);
+  if (!types.empty()) {
+    w.key("type");
+    w.string(types);
+  }
+  w.end_object();
+  w.end_array();
+  w.end_object();
+  return {"POST", "/ngsi-ld/v1/entityOperations/query", body};
 }
 
 std::vector<Header> source_warnings(const std::vector<SourceAnswer>& answers) {
@@ -151,6 +215,95 @@ Result<std::shared_ptr<ngsild::Entity>> source_entity(const JsonValue& v,
   for (auto& a : in->attrs)
     e->put(std::move(a));
   return e;
+}
+
+std::string query_object_of(const QueryParams& params) {
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("type");
+  w.string("Query");
+  const std::string* type = params.find("type");
+  const std::string* ids = params.find("id");
+  const std::string* pattern = params.find("idPattern");
+  if (type != nullptr || ids != nullptr || pattern != nullptr) {
+    w.key("entities");
+    w.begin_array();
+    auto selector = [&](const std::string* id) {
+      w.begin_object();
+      if (id != nullptr) {
+        w.key("id");
+        w.string(*id);
+      } else if (pattern != nullptr) {
+        w.key("idPattern");
+        w.string(*pattern);
+      }
+      if (type != nullptr) {
+        w.key("type");
+        w.string(*type);
+      }
+      w.end_object();
+    };
+    if (ids != nullptr) {
+      for (const auto& id : split_list(*ids))
+        selector(&id);
+    } else {
+      selector(nullptr);
+    }
+    w.end_array();
+  }
+  for (const char* name : {"q", "scopeQ", "lang"}) {
+    if (const std::string* v = params.find(name)) {
+      w.key(name);
+      w.string(*v);
+    }
+  }
+  if (const std::string* georel = params.find("georel")) {
+    w.key("geoQ");
+    w.begin_object();
+    w.key("georel");
+    w.string(*georel);
+    if (const std::string* g = params.find("geometry")) {
+      w.key("geometry");
+      w.string(*g);
+    }
+    if (const std::string* c = params.find("coordinates")) {
+      JsonDoc coords;
+      w.key("coordinates");
+      if (parse_json(*c, coords).ok()) {
+        w.raw(json_text(coords));
+      } else {
+        w.string(*c);
+      }
+    }
+    if (const std::string* gp = params.find("geoproperty")) {
+      w.key("geoproperty");
+      w.string(*gp);
+    }
+    w.end_object();
+  }
+  w.end_object();
+  return body;
+}
+
+Result<std::vector<std::shared_ptr<ngsild::Entity>>> source_entities(
+    const std::string& body, const ngsild::jsonld::Context& ctx) {
+  JsonDoc doc;
+  if (!parse_json(body, doc).ok()) return Status::BadRequestData("its answer is not JSON");
+  std::vector<std::shared_ptr<ngsild::Entity>> out;
+  auto add = [&](const JsonValue& v) -> Status {
+    auto e = source_entity(v, ctx);
+    if (!e.ok()) return Status::BadRequestData("an entity of its answer: " + e.status().detail());
+    out.push_back(std::move(*e));
+    return Status::Ok();
+  };
+  if (doc.IsArray()) {
+    for (const auto& v : doc.GetArray())
+      TSUNAGU_RETURN_IF_ERROR(add(v));
+  } else {
+    TSUNAGU_RETURN_IF_ERROR(add(doc));
+  }
+  return out;
 }
 
 void merge_entity(ngsild::Entity& into, const ngsild::Entity& from) {

@@ -6,18 +6,69 @@
 #include <gtest/gtest.h>
 
 #include "ngsild/jsonld/context.hpp"
+#include "ngsild/registration/registration_parser.hpp"
 
 namespace tsunagu::http::api {
 namespace {
 
 TEST(FederationTest, TheForwardedQueryKeepsTheSelectionOnly) {
-  Request r;
-  r.query =
-      "type=Vehicle&options=keyValues&attrs=speed&limit=5&offset=10&count=true&"
-      "local=false&pick=speed&q=speed%3E3&format=simplified";
-  EXPECT_EQ(forwarded_query(r), "?type=Vehicle&attrs=speed&q=speed%3E3");
-  r.query = "limit=3";
-  EXPECT_EQ(forwarded_query(r), "");
+  QueryParams params{{{"type", "Vehicle"},
+                      {"options", "keyValues"},
+                      {"attrs", "speed"},
+                      {"limit", "5"},
+                      {"offset", "10"},
+                      {"count", "true"},
+                      {"local", "false"},
+                      {"id", "urn:ngsi-ld:Vehicle:A1"},
+                      {"pick", "speed"},
+                      {"q", "speed>3;name==\"a b\""},
+                      {"format", "simplified"}}};
+  // Ids as they are (a source may compare them as text), the rest escaped where a query needs.
+  EXPECT_EQ(forwarded_query(params),
+            "?type=Vehicle&id=urn:ngsi-ld:Vehicle:A1&q=speed%3E3;name==%22a%20b%22");
+  EXPECT_EQ(forwarded_query(params, {"type", "id"}), "?q=speed%3E3;name==%22a%20b%22");
+  EXPECT_EQ(forwarded_query(QueryParams{{{"limit", "3"}}}), "");
+}
+
+TEST(FederationTest, ARetrievalAsksEachSourceTheWayItTakes) {
+  ngsild::jsonld::ContextCache cache(nullptr, {});
+  JsonDoc d;
+  ASSERT_TRUE(parse_json(R"({"type": "ContextSourceRegistration", "endpoint": "http://s",
+      "information": [{"entities": [{"type": "Vehicle", "idPattern": "^urn:ngsi-ld:Vehicle:"},
+                                    {"type": "Bus", "id": "urn:ngsi-ld:Bus:1"}]},
+                      {"entities": [{"type": "Car"}]}]})",
+                         d)
+                  .ok());
+  auto r = ngsild::registration::parse_registration(d, *cache.core());
+  ASSERT_TRUE(r.ok()) << r.status().detail();
+  const QueryParams none;
+  const std::string id = "urn:ngsi-ld:Vehicle:A1";
+  Forward f = retrieve_request(*r, id, nullptr, none, *cache.core());
+  EXPECT_EQ(f.method, "GET");
+  EXPECT_EQ(f.path_query, "/ngsi-ld/v1/entities/urn:ngsi-ld:Vehicle:A1");
+  r->operations = {"queryEntity"};
+  f = retrieve_request(*r, id, nullptr, none, *cache.core());
+  EXPECT_EQ(f.path_query, "/ngsi-ld/v1/entities?id=urn:ngsi-ld:Vehicle:A1&type=Vehicle,Car");
+  r->operations = {"queryBatch"};
+  f = retrieve_request(*r, id, nullptr, none, *cache.core());
+  EXPECT_EQ(f.method, "POST");
+  EXPECT_EQ(f.path_query, "/ngsi-ld/v1/entityOperations/query");
+  EXPECT_EQ(
+      f.body,
+      R"({"type":"Query","entities":[{"id":"urn:ngsi-ld:Vehicle:A1","type":"Vehicle,Car"}]})");
+}
+
+TEST(FederationTest, AQueryObjectAsksWhatTheParametersAsk) {
+  QueryParams params{{{"type", "Vehicle"},
+                      {"id", "urn:a:1,urn:a:2"},
+                      {"q", "speed>3"},
+                      {"georel", "near;maxDistance==10"},
+                      {"geometry", "Point"},
+                      {"coordinates", "[1,2]"}}};
+  EXPECT_EQ(query_object_of(params),
+            R"({"type":"Query","entities":[{"id":"urn:a:1","type":"Vehicle"},)"
+            R"({"id":"urn:a:2","type":"Vehicle"}],"q":"speed>3","geoQ":{"georel":)"
+            R"("near;maxDistance==10","geometry":"Point","coordinates":[1,2]}})");
 }
 
 TEST(FederationTest, MergingKeepsWhatIsMissingAndTheLatestOfTheRest) {

@@ -58,6 +58,7 @@ def main():
     servers = []
 
     def start(name, *extra):
+        os.makedirs(os.path.join(work, name))
         s = harness.Server(data_dir=os.path.join(work, name),
                            args=["--sync", "normal", "--threads", "1", "--log-level", "warn",
                                  "--source-identity", name, *extra])

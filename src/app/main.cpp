@@ -20,6 +20,7 @@
 #include "common/memory.hpp"
 #include "common/metrics.hpp"
 #include "common/time.hpp"
+#include "common/uri.hpp"
 #include "engine/delivery.hpp"
 #include "engine/entity_service.hpp"
 #include "engine/loader.hpp"
@@ -40,6 +41,9 @@
 
 namespace tsunagu {
 namespace {
+
+// The store's note holding this broker's URI (/info/sourceIdentity).
+constexpr std::string_view kSourceIdNote = "federation.source_id";
 
 // A snapshot that a write replaced or deleted is never rendered again: its kept renderings go at
 // once, so that deleted data does not stay in memory until the cache evicts it.
@@ -214,6 +218,25 @@ int run(const app::Config& cfg) {
       return 1;
     }
   }
+  // This broker's URI (/info/sourceIdentity): made at the first start, kept in the store.
+  std::string source_id;
+  {
+    auto kept = (*store)->note(kSourceIdNote);
+    Status st = kept.ok() ? Status::Ok() : kept.status();
+    if (kept.ok() && kept->has_value()) {
+      source_id = **kept;
+    } else if (kept.ok()) {
+      source_id = random_urn("urn:ngsi-ld:ContextSource:");
+      store::WriteBatch batch;
+      batch.ops.push_back(
+          {store::WriteBatch::OpKind::kNote, 0, {}, std::string(kSourceIdNote), source_id});
+      st = (*store)->apply(std::move(batch));
+    }
+    if (!st.ok()) {
+      log::error("store_load_failed", {{"detail", st.detail()}});
+      return 1;
+    }
+  }
   double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Reading the store back needed buffers (log segments, documents) that are free now: give
   // their pages back to the OS rather than keep them in the allocator's free lists for good.
@@ -335,6 +358,8 @@ int run(const app::Config& cfg) {
         "tsunagu@" + std::string(host[0] ? host : "localhost") + ":" + std::to_string(cfg.port);
   }
   env.forward_timeout_ms = cfg.forward_timeout_ms;
+  env.started_at = now_us();
+  env.source_id = source_id;
   env.temporal = history ? &temporal : nullptr;
   env.temporal_max_instances = cfg.temporal_max_instances;
   // Bearer tokens: with an issuer or a key file, the NGSI-LD API answers only callers that

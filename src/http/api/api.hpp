@@ -50,6 +50,8 @@ struct Env {
   // (http or https); null: the server answers from its own data only.
   std::function<bool(HttpClient::Request, HttpClient::Done)> forward;
   std::string source_identity;    // this broker, in the Via headers it adds and reads
+  std::string source_id;          // this broker's URI (/info/sourceIdentity), kept in the store
+  int64_t started_at = 0;         // µs since the epoch
   int forward_timeout_ms = 5000;  // per forwarded request
   // History and the temporal API (§5.6.11-§5.7.4); null: those routes answer
   // OperationNotSupported.
@@ -166,6 +168,9 @@ void query_registration(Env& env, Call&& c);
 void retrieve_registration(Env& env, Call&& c);
 void update_registration(Env& env, Call&& c);
 void delete_registration(Env& env, Call&& c);
+
+// federation.cpp
+void retrieve_source_identity(Env& env, Call&& c);
 
 // temporal.cpp
 void create_temporal(Env& env, Call&& c);

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "common/json_writer.hpp"
+#include "common/time.hpp"
 #include "common/uri.hpp"
 #include "ngsild/parse/entity_parser.hpp"
 
@@ -51,6 +52,11 @@ std::vector<RegistrationPtr> read_sources(Env& env, const Prepared& p,
   if (!may_forward(env, p)) return {};
   std::vector<RegistrationPtr> out;
   for (auto& v : env.registrations->query(p.tenant, q)) {
+    // A registration of this very broker would only come back here.
+    if (v.def->alias && (*v.def->alias == env.source_identity ||
+                         *v.def->alias == env.source_identity + "/" + p.tenant)) {
+      continue;
+    }
     if (std::any_of(ops.begin(), ops.end(),
                     [&v](std::string_view op) { return reg::supports(*v.def, op); })) {
       out.push_back(std::move(v.def));
@@ -319,6 +325,39 @@ void merge_entity(ngsild::Entity& into, const ngsild::Entity& from) {
     const ngsild::Attribute* held = into.find(a.name, a.dataset_id);
     if (held == nullptr || instance_time(a) > instance_time(*held)) into.put(a);
   }
+}
+
+void retrieve_source_identity(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, {MediaType::kJson, MediaType::kJsonLd}, {}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    // §5.2.40. The alias is the name this broker gives itself in Via, per tenant when one is
+    // named, so that a registration can say which broker (and tenant) it points at.
+    const int64_t now = now_us();
+    std::string body;
+    JsonWriter w(body);
+    w.begin_object();
+    w.key("id");
+    w.string(env.source_id);
+    w.key("type");
+    w.string("ContextSourceIdentity");
+    w.key("contextSourceUpTime");
+    w.string("PT" + std::to_string(std::max<int64_t>(0, now - env.started_at) / 1000000) + "S");
+    w.key("contextSourceTimeAt");
+    w.string(format_datetime(now));
+    w.key("contextSourceAlias");
+    w.string(p.tenant.empty() ? env.source_identity : env.source_identity + "/" + p.tenant);
+    w.key("contextSourceExtras");
+    w.begin_object();
+    w.key("software");
+    w.string("Tsunagu");
+    w.end_object();
+    if (p.accept == MediaType::kJsonLd) {
+      w.plain_key("@context");
+      w.raw(p.ctx->body_json());
+    }
+    w.end_object();
+    p.respond_json(200, std::move(body));
+  });
 }
 
 }  // namespace tsunagu::http::api

@@ -78,6 +78,8 @@ struct Registration {
   // contextSourceInfo: headers to send the source (§5.2.9), as (key, value).
   std::vector<std::pair<std::string, std::string>> context_source_info;
   std::optional<double> timeout_ms;  // management.timeout
+  // contextSourceAlias: the source's own name for itself (its /info/sourceIdentity alias).
+  std::optional<std::string> alias;
   int64_t expires_at = kNoTime;
   // What q, csf, scopeQ and geo-queries of discovery are evaluated against: an entity of type
   // ContextSourceRegistration whose attributes are the context source properties (Properties),

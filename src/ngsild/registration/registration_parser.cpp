@@ -250,6 +250,7 @@ struct Reader {
       auto s = string_member(key, v);
       if (!s.ok()) return s.status();
       if (key == "tenant") r.tenant = *s;
+      if (key == "contextSourceAlias") r.alias = *s;
     } else if (key == "mode") {
       auto m = v.IsString() ? mode_from_name(str(v)) : std::nullopt;
       if (!m) {

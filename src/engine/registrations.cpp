@@ -79,10 +79,13 @@ void RegistrationService::write(
 
 Status RegistrationService::check_exclusive(const std::string& tenant,
                                             const Registration& r) const {
+  // An exclusive source owns what it names; redirect sources may share an entity (each is
+  // sent the request), but not what an exclusive one owns.
   auto owns = [](const Registration& x) {
     return x.mode == reg::Mode::kExclusive || x.mode == reg::Mode::kRedirect;
   };
   if (!owns(r)) return Status::Ok();
+  const bool exclusive = r.mode == reg::Mode::kExclusive;
   // Whether two RegistrationInfo name one attribute (one that names none names them all).
   auto share_attributes = [](const reg::RegistrationInfo& a, const reg::RegistrationInfo& b) {
     if (!a.names_attributes() || !b.names_attributes()) return true;
@@ -95,7 +98,8 @@ Status RegistrationService::check_exclusive(const std::string& tenant,
   };
   const std::string prefix = record_key(tenant, "");
   for (const auto& [key, other] : decided_) {
-    if (key.compare(0, prefix.size(), prefix) != 0 || other->id == r.id || !owns(*other)) {
+    if (key.compare(0, prefix.size(), prefix) != 0 || other->id == r.id || !owns(*other) ||
+        (!exclusive && other->mode != reg::Mode::kExclusive)) {
       continue;
     }
     for (const auto& a : r.information) {

@@ -52,8 +52,9 @@ class RegistrationService {
   Status load(std::string_view tenant, std::string_view key, std::string_view doc);
 
   // AlreadyExists when the id is taken in the tenant (created with its first write), or when an
-  // exclusive or redirect registration names an entity id and an attribute that another one of
-  // the tenant names too (one source owns an attribute of an entity, §4.3.6.3; also on update).
+  // exclusive registration names an entity id and an attribute that another exclusive or redirect
+  // one of the tenant names too, or a redirect one what an exclusive one names (one source owns
+  // an attribute of an entity, §4.3.6.3; also on update).
   void create(std::string tenant, Registration r, Done done);
   // ResourceNotFound naming the id.
   Result<View> retrieve(std::string_view tenant, std::string_view id) const;

@@ -180,9 +180,12 @@ TEST_F(RegistrationsTest, OneSourceOwnsAnAttributeOfAnEntity) {
   // Another owner of the same attribute of the same entity is refused, in any tenant but its own.
   EXPECT_EQ(create("", owner("b", "exclusive", "speed")).kind(), ErrorKind::kAlreadyExists);
   EXPECT_EQ(create("", owner("c", "redirect", "speed")).kind(), ErrorKind::kAlreadyExists);
+  // Two redirect sources may share an entity: each is sent the request (the suite's D010_01_red).
+  EXPECT_TRUE(create("", owner("r1", "redirect", "fuel")).ok());
+  EXPECT_TRUE(create("", owner("r2", "redirect", "fuel")).ok());
   EXPECT_TRUE(create("cityB", owner("b", "exclusive", "speed")).ok());
   // Another attribute, or a source that only adds (inclusive), is not.
-  EXPECT_TRUE(create("", owner("d", "exclusive", "fuel")).ok());
+  EXPECT_TRUE(create("", owner("d", "exclusive", "seats")).ok());
   EXPECT_TRUE(create("", owner("e", "inclusive", "speed")).ok());
   // Nor may an update make one.
   Status st = wait([&](auto done) {

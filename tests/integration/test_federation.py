@@ -238,10 +238,71 @@ class Federation(unittest.TestCase):
         only_colour = self.ok(broker.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:p1?attrs=colour"))
         self.assertEqual(sorted(only_colour), ["colour", "id", "type"])
         # A Query object sent here goes as it is to a source that takes one.
-        r = broker.request("POST", "/ngsi-ld/v1/entityOperations/query",
-                           {"type": "Query", "entities": [{"type": "Vehicle",
-                                                           "id": "urn:ngsi-ld:Vehicle:p1"}]})
+        query = {"type": "Query", "entities": [{"type": "Vehicle", "id": "urn:ngsi-ld:Vehicle:p1"}]}
+        r = broker.request("POST", "/ngsi-ld/v1/entityOperations/query", query)
         self.assertEqual(self.ids(r), ["urn:ngsi-ld:Vehicle:p1"])
+        self.assertEqual(by_post.requests[-1][2], query)
+
+    def local(self, broker, eid):
+        r = broker.get(f"{ENTITIES}/{eid}?local=true")
+        return r.json() if r.status == 200 else r.status
+
+    def test_writes_go_where_the_registrations_say(self):
+        city, fleet, archive = self.start("city"), self.start("fleet"), self.start("archive")
+        # The fleet operator owns the speed of one bus (exclusive), every Tram is written at the
+        # archive only (redirect), and every Vehicle is also copied to the archive (inclusive).
+        self.register(city, self.url(fleet), mode="exclusive", operations=["redirectionOps"],
+                      information=[{"entities": [{"id": "urn:ngsi-ld:Bus:1", "type": "Bus"}],
+                                    "propertyNames": ["speed"]}])
+        self.register(city, self.url(archive), mode="redirect", operations=["redirectionOps"],
+                      information=[{"entities": [{"type": "Tram"}]}])
+        self.register(city, self.url(archive), mode="inclusive", operations=["redirectionOps"])
+
+        bus = {"id": "urn:ngsi-ld:Bus:1", "type": "Bus",
+               "speed": {"type": "Property", "value": 40},
+               "route": {"type": "Property", "value": "12"}}
+        r = city.create(bus)
+        self.assertEqual(r.status, 201, repr(r))
+        self.assertEqual(r.header("NGSILD-Warning"), None)
+        here, there = self.local(city, "urn:ngsi-ld:Bus:1"), self.local(fleet, "urn:ngsi-ld:Bus:1")
+        self.assertEqual((sorted(here), sorted(there)),
+                         (["id", "route", "type"], ["id", "speed", "type"]))
+        # An update of the owned attribute goes to its owner only.
+        r = city.request("PATCH", f"{ENTITIES}/urn:ngsi-ld:Bus:1/attrs/speed", {"value": 55})
+        self.assertEqual(r.status, 204, repr(r))
+        self.assertEqual(self.local(fleet, "urn:ngsi-ld:Bus:1")["speed"]["value"], 55)
+        self.assertNotIn("speed", self.local(city, "urn:ngsi-ld:Bus:1"))
+        # Reading it back through the city merges both halves.
+        merged = self.ok(city.get(f"{ENTITIES}/urn:ngsi-ld:Bus:1"))
+        self.assertEqual((merged["speed"]["value"], merged["route"]["value"]), (55, "12"))
+
+        # A Tram is written at the archive only; deleting it there, through the city, works
+        # although the city never held it.
+        self.ok(city.create({"id": "urn:ngsi-ld:Tram:1", "type": "Tram"}), 201)
+        self.assertEqual(self.local(city, "urn:ngsi-ld:Tram:1"), 404)
+        self.assertEqual(self.local(archive, "urn:ngsi-ld:Tram:1")["type"], "Tram")
+        self.assertEqual(city.request("DELETE", f"{ENTITIES}/urn:ngsi-ld:Tram:1").status, 204)
+        self.assertEqual(self.local(archive, "urn:ngsi-ld:Tram:1"), 404)
+
+        # A Vehicle is written here and copied to the archive; a refused payload goes nowhere.
+        self.ok(city.create(vehicle("urn:ngsi-ld:Vehicle:v1", speed=3)), 201)
+        self.assertEqual(self.local(archive, "urn:ngsi-ld:Vehicle:v1")["speed"]["value"], 3)
+        self.assertEqual(self.local(city, "urn:ngsi-ld:Vehicle:v1")["speed"]["value"], 3)
+        bad = city.create({"id": "urn:ngsi-ld:Vehicle:v2", "type": "Vehicle",
+                           "speed": {"type": "Property"}})
+        self.assertEqual(bad.status, 400, repr(bad))
+        self.assertEqual(self.local(archive, "urn:ngsi-ld:Vehicle:v2"), 404)
+        # local=true keeps a write here.
+        r = city.request("POST", f"{ENTITIES}?local=true", vehicle("urn:ngsi-ld:Vehicle:v3"))
+        self.assertEqual(r.status, 201, repr(r))
+        self.assertEqual(self.local(archive, "urn:ngsi-ld:Vehicle:v3"), 404)
+        # A source that is down is reported; what is written here still is.
+        dead = f"http://127.0.0.1:{free_port()}"
+        self.register(city, dead, mode="inclusive", operations=["redirectionOps"])
+        r = city.create(vehicle("urn:ngsi-ld:Vehicle:v4", speed=1))
+        self.assertEqual(r.status, 201, repr(r))
+        self.assertIn(dead, r.header("NGSILD-Warning"))
+        self.assertEqual(self.local(city, "urn:ngsi-ld:Vehicle:v4")["speed"]["value"], 1)
 
     def test_failing_sources_are_reported_and_the_rest_is_answered(self):
         broker = self.start("cityA")

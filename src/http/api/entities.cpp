@@ -104,16 +104,57 @@ engine::EntityService::DoneUpdate no_content_or_207(std::shared_ptr<Prepared> p)
 
 }  // namespace
 
+namespace {
+
+// A write of the entity of the path (or, for create, of the payload) and, with `attribute`, of
+// the attribute of the path, sent first to the registered sources it concerns (federation.hpp);
+// `local` writes what is left here.
+void through_sources(Env& env, Prepared&& p, const char* op, bool attribute, bool body_attributes,
+                     std::function<void(Prepared&&)> local) {
+  WriteTarget t;
+  t.op = op;
+  if (!p.call.params.empty()) {
+    t.id = p.call.params.at(0);
+  } else if (p.body && p.body->IsObject()) {
+    auto id = p.body->FindMember("id");
+    if (id == p.body->MemberEnd() || !id->value.IsString()) return local(std::move(p));
+    t.id.assign(id->value.GetString(), id->value.GetStringLength());
+  }
+  if (attribute && p.call.params.size() > 1) {
+    t.path_attribute = true;
+    t.attribute = p.ctx->lookup(p.call.params.at(1));
+  }
+  t.body_attributes = body_attributes;
+  if (body_attributes) {
+    const std::string_view name = op;
+    const ParseMode mode = name == "createEntity"   ? ParseMode::kEntity
+                           : name == "mergeEntity"  ? ParseMode::kMerge
+                           : name == "updateEntity" ? ParseMode::kUpdate
+                                                    : ParseMode::kFragment;
+    t.check = [mode](const Prepared& p) {
+      auto in = ngsild::parse_entity(
+          *p.body, *p.ctx,
+          ParseOptions{mode, mode == ParseMode::kEntity, mode == ParseMode::kEntity});
+      return in.ok() ? Status::Ok() : in.status();
+    };
+  }
+  distribute_write(env, std::move(p), std::move(t), std::move(local));
+}
+
+}  // namespace
+
 void create_entity(Env& env, Call&& c) {
   static const CallSpec spec{true, kJsonBodies, {}, {"local"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kEntity});
-    if (!in.ok()) return p.fail(in.status());
-    std::string location = "/ngsi-ld/v1/entities/" + percent_encode_segment(*in->id);
-    auto shared = std::make_shared<Prepared>(std::move(p));
-    env.entities.create(shared->tenant, std::move(*in), [shared, location](const Status& st) {
-      if (!st.ok()) return shared->fail(st);
-      shared->respond_empty(201, {{"Location", location}});
+    through_sources(env, std::move(p), "createEntity", false, true, [&env](Prepared&& p) {
+      auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kEntity});
+      if (!in.ok()) return p.fail(in.status());
+      std::string location = "/ngsi-ld/v1/entities/" + percent_encode_segment(*in->id);
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env.entities.create(shared->tenant, std::move(*in), [shared, location](const Status& st) {
+        if (!st.ok()) return shared->fail(st);
+        shared->respond_empty(201, {{"Location", location}});
+      });
     });
   });
 }
@@ -219,24 +260,28 @@ void retrieve_entity(Env& env, Call&& c) {
 void delete_entity(Env& env, Call&& c) {
   static const CallSpec spec{false, {}, {}, {"type", "local"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    auto t = target_of(p);
-    if (!t.ok()) return p.fail(t.status());
-    auto shared = std::make_shared<Prepared>(std::move(p));
-    env.entities.remove(std::move(*t), no_content(shared));
+    through_sources(env, std::move(p), "deleteEntity", false, false, [&env](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env.entities.remove(std::move(*t), no_content(shared));
+    });
   });
 }
 
 void replace_entity(Env& env, Call&& c) {
   static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    auto t = target_of(p);
-    if (!t.ok()) return p.fail(t.status());
-    auto in =
-        ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
-    if (!in.ok()) return p.fail(in.status());
-    if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
-    auto shared = std::make_shared<Prepared>(std::move(p));
-    env.entities.replace(std::move(*t), std::move(*in), no_content(shared));
+    through_sources(env, std::move(p), "replaceEntity", false, true, [&env](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto in =
+          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
+      if (!in.ok()) return p.fail(in.status());
+      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env.entities.replace(std::move(*t), std::move(*in), no_content(shared));
+    });
   });
 }
 
@@ -246,52 +291,60 @@ void merge_entity(Env& env, Call&& c) {
                              {},
                              {"type", "observedAt", "lang", "local", "options", "format"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    auto t = target_of(p);
-    if (!t.ok()) return p.fail(t.status());
-    engine::MergeOptions options;
-    if (const std::string* v = p.call.query.find("lang")) options.lang = *v;
-    if (const std::string* v = p.call.query.find("observedAt")) {
-      options.observed_at = parse_datetime(*v);
-      if (!options.observed_at) {
-        return p.fail(
-            Status::BadRequestData("observedAt: '" + *v + "' is not an ISO 8601 date-time"));
+    through_sources(env, std::move(p), "mergeEntity", false, true, [&env](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      engine::MergeOptions options;
+      if (const std::string* v = p.call.query.find("lang")) options.lang = *v;
+      if (const std::string* v = p.call.query.find("observedAt")) {
+        options.observed_at = parse_datetime(*v);
+        if (!options.observed_at) {
+          return p.fail(
+              Status::BadRequestData("observedAt: '" + *v + "' is not an ISO 8601 date-time"));
+        }
       }
-    }
-    auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kMerge, false, false});
-    if (!in.ok()) return p.fail(in.status());
-    if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
-    auto shared = std::make_shared<Prepared>(std::move(p));
-    env.entities.merge(std::move(*t), std::move(*in), std::move(options), no_content(shared));
+      auto in =
+          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kMerge, false, false});
+      if (!in.ok()) return p.fail(in.status());
+      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env.entities.merge(std::move(*t), std::move(*in), std::move(options), no_content(shared));
+    });
   });
 }
 
 void append_attrs(Env& env, Call&& c) {
   static const CallSpec spec{true, kJsonBodies, {}, {"type", "options", "local"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    auto t = target_of(p);
-    if (!t.ok()) return p.fail(t.status());
-    auto options = options_list(p.call.query, {"noOverwrite"});
-    if (!options.ok()) return p.fail(options.status());
-    auto in =
-        ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
-    if (!in.ok()) return p.fail(in.status());
-    if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
-    bool no_overwrite = !options->empty();
-    auto shared = std::make_shared<Prepared>(std::move(p));
-    env.entities.append(std::move(*t), std::move(*in), no_overwrite, no_content_or_207(shared));
+    through_sources(env, std::move(p), "appendAttrs", false, true, [&env](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto options = options_list(p.call.query, {"noOverwrite"});
+      if (!options.ok()) return p.fail(options.status());
+      auto in =
+          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kFragment, false, false});
+      if (!in.ok()) return p.fail(in.status());
+      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+      bool no_overwrite = !options->empty();
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env.entities.append(std::move(*t), std::move(*in), no_overwrite, no_content_or_207(shared));
+    });
   });
 }
 
 void update_entity(Env& env, Call&& c) {
   static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    auto t = target_of(p);
-    if (!t.ok()) return p.fail(t.status());
-    auto in = ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kUpdate, false, false});
-    if (!in.ok()) return p.fail(in.status());
-    if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
-    auto shared = std::make_shared<Prepared>(std::move(p));
-    env.entities.update(std::move(*t), std::move(*in), no_content_or_207(shared));
+    through_sources(env, std::move(p), "updateEntity", false, true, [&env](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto in =
+          ngsild::parse_entity(*p.body, *p.ctx, ParseOptions{ParseMode::kUpdate, false, false});
+      if (!in.ok()) return p.fail(in.status());
+      if (Status st = same_id(*in, *t); !st.ok()) return p.fail(st);
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env.entities.update(std::move(*t), std::move(*in), no_content_or_207(shared));
+    });
   });
 }
 
@@ -300,55 +353,61 @@ void update_attrs(Env& env, Call&& c) {
   static const CallSpec spec{
       true, {MediaType::kJson, MediaType::kJsonLd, MediaType::kMergePatch}, {}, {"type", "local"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    auto t = target_of(p);
-    if (!t.ok()) return p.fail(t.status());
-    auto name = attr_name(p);
-    if (!name.ok()) return p.fail(name.status());
-    auto frag = ngsild::parse_attribute_fragment(*p.body, *name, *p.ctx, ParseMode::kMerge);
-    if (!frag.ok()) return p.fail(frag.status());
-    auto shared = std::make_shared<Prepared>(std::move(p));
-    env.entities.partial_update_attribute(std::move(*t), *name, std::move(*frag),
-                                          no_content(shared));
+    through_sources(env, std::move(p), "updateAttrs", true, false, [&env](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto name = attr_name(p);
+      if (!name.ok()) return p.fail(name.status());
+      auto frag = ngsild::parse_attribute_fragment(*p.body, *name, *p.ctx, ParseMode::kMerge);
+      if (!frag.ok()) return p.fail(frag.status());
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env.entities.partial_update_attribute(std::move(*t), *name, std::move(*frag),
+                                            no_content(shared));
+    });
   });
 }
 
 void replace_attrs(Env& env, Call&& c) {
   static const CallSpec spec{true, kJsonBodies, {}, {"type", "local"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    auto t = target_of(p);
-    if (!t.ok()) return p.fail(t.status());
-    auto name = attr_name(p);
-    if (!name.ok()) return p.fail(name.status());
-    auto frag = ngsild::parse_attribute_fragment(*p.body, *name, *p.ctx, ParseMode::kFragment);
-    if (!frag.ok()) return p.fail(frag.status());
-    auto shared = std::make_shared<Prepared>(std::move(p));
-    env.entities.replace_attribute(std::move(*t), *name, std::move(*frag), no_content(shared));
+    through_sources(env, std::move(p), "replaceAttrs", true, false, [&env](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto name = attr_name(p);
+      if (!name.ok()) return p.fail(name.status());
+      auto frag = ngsild::parse_attribute_fragment(*p.body, *name, *p.ctx, ParseMode::kFragment);
+      if (!frag.ok()) return p.fail(frag.status());
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env.entities.replace_attribute(std::move(*t), *name, std::move(*frag), no_content(shared));
+    });
   });
 }
 
 void delete_attrs(Env& env, Call&& c) {
   static const CallSpec spec{false, {}, {}, {"type", "datasetId", "deleteAll", "local"}};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    auto t = target_of(p);
-    if (!t.ok()) return p.fail(t.status());
-    auto name = attr_name(p);
-    if (!name.ok()) return p.fail(name.status());
-    std::optional<Atom> dataset;
-    if (const std::string* d = p.call.query.find("datasetId")) {
-      if (*d != "@none") {
-        if (!is_absolute_uri(*d)) {
-          return p.fail(Status::BadRequestData("datasetId: '" + *d + "' is not a URI"));
+    through_sources(env, std::move(p), "deleteAttrs", true, false, [&env](Prepared&& p) {
+      auto t = target_of(p);
+      if (!t.ok()) return p.fail(t.status());
+      auto name = attr_name(p);
+      if (!name.ok()) return p.fail(name.status());
+      std::optional<Atom> dataset;
+      if (const std::string* d = p.call.query.find("datasetId")) {
+        if (*d != "@none") {
+          if (!is_absolute_uri(*d)) {
+            return p.fail(Status::BadRequestData("datasetId: '" + *d + "' is not a URI"));
+          }
+          dataset = Atom::intern(*d);
         }
-        dataset = Atom::intern(*d);
       }
-    }
-    auto all = flag_param(p.call.query, "deleteAll");
-    if (!all.ok()) return p.fail(all.status());
-    if (*all && dataset) {
-      return p.fail(Status::BadRequestData("deleteAll=true and datasetId cannot be combined"));
-    }
-    auto shared = std::make_shared<Prepared>(std::move(p));
-    env.entities.delete_attribute(std::move(*t), *name, dataset, *all, no_content(shared));
+      auto all = flag_param(p.call.query, "deleteAll");
+      if (!all.ok()) return p.fail(all.status());
+      if (*all && dataset) {
+        return p.fail(Status::BadRequestData("deleteAll=true and datasetId cannot be combined"));
+      }
+      auto shared = std::make_shared<Prepared>(std::move(p));
+      env.entities.delete_attribute(std::move(*t), *name, dataset, *all, no_content(shared));
+    });
   });
 }
 

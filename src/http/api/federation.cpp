@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <unordered_map>
 
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
@@ -109,7 +110,7 @@ void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& so
     req.method = f.method;
     req.headers = common;
     if (!f.body.empty()) {
-      req.headers.push_back({"Content-Type", "application/json"});
+      req.headers.push_back({"Content-Type", f.content_type});
       req.body = std::move(f.body);
     }
     if (r.tenant) req.headers.push_back({"NGSILD-Tenant", *r.tenant});
@@ -325,6 +326,166 @@ void merge_entity(ngsild::Entity& into, const ngsild::Entity& from) {
     const ngsild::Attribute* held = into.find(a.name, a.dataset_id);
     if (held == nullptr || instance_time(a) > instance_time(*held)) into.put(a);
   }
+}
+
+namespace {
+
+// Whether registration `r` names attribute `name` of entity `id` (an information item that
+// covers the entity and provides the attribute).
+bool owns(const reg::Registration& r, const std::string& id, Atom name) {
+  for (const auto& info : r.information) {
+    bool entity = !info.entities;
+    for (const auto& e : info.entities.value_or(std::vector<reg::EntityInfo>{})) {
+      entity =
+          entity || (e.id ? *e.id == id : !e.id_pattern || RE2::PartialMatch(id, *e.id_pattern));
+    }
+    if (entity && info.provides(name)) return true;
+  }
+  return false;
+}
+
+// The members of an entity payload that are not attributes.
+bool entity_member(std::string_view key) {
+  return key == "id" || key == "type" || key == "scope" || key == "@context";
+}
+
+// The answer to a write that only sources took: their success, else their failure.
+void respond_from_sources(Prepared& p, const WriteTarget& t,
+                          const std::vector<SourceAnswer>& answers) {
+  for (const auto& a : answers) {
+    if (!a.outcome.ok()) continue;
+    std::vector<Header> extra = source_warnings(answers);
+    if (t.op == "createEntity") {
+      extra.push_back({"Location", "/ngsi-ld/v1/entities/" + percent_encode_segment(t.id)});
+      return p.respond_empty(201, std::move(extra));
+    }
+    return p.respond_empty(204, std::move(extra));
+  }
+  // Every source failed: the first one's answer, in this broker's terms.
+  const auto& first = answers.front();
+  const std::string what =
+      "context source " + first.registration->endpoint + " (" + first.registration->id + "): " +
+      (first.outcome.error.empty() ? "answered " + std::to_string(first.outcome.status)
+                                   : first.outcome.error);
+  switch (first.outcome.status) {
+    case 400:
+      return p.fail(Status::BadRequestData(what));
+    case 404:
+      return p.fail(Status::NotFound(what));
+    case 409:
+      return p.fail(Status::AlreadyExists(what));
+    default:
+      return p.fail(Status::Internal(what));
+  }
+}
+
+}  // namespace
+
+void distribute_write(Env& env, Prepared&& p, WriteTarget t,
+                      std::function<void(Prepared&&)> local) {
+  if (!may_forward(env, p)) return local(std::move(p));
+  reg::RegistrationQuery which;
+  which.entities.ids = {t.id};
+  if (t.op == "createEntity" && p.body && p.body->IsObject()) {
+    if (auto type = p.body->FindMember("type");
+        type != p.body->MemberEnd() && type->value.IsString()) {
+      auto selection = ngsild::query::parse_type_selection(
+          std::string_view(type->value.GetString(), type->value.GetStringLength()), *p.ctx);
+      if (selection.ok()) which.entities.types = std::move(*selection);
+    }
+  }
+  std::vector<RegistrationPtr> sources;
+  for (auto& r : read_sources(env, p, {t.op}, which)) {
+    if (r->mode != reg::Mode::kAuxiliary) sources.push_back(std::move(r));  // never written
+  }
+  if (sources.empty()) return local(std::move(p));
+  if (t.check) {
+    if (Status st = t.check(p); !st.ok()) return p.fail(st);
+  }
+
+  // The request as it came, but local.
+  std::string path = p.call.req.path;
+  std::string rest;
+  for (const auto& [name, value] : p.call.query.items) {
+    if (name == "local") continue;
+    rest += (rest.empty() ? "?" : "&") + percent_encode_query_value(name) + "=" +
+            percent_encode_query_value(value);
+  }
+  path += rest;
+  const std::string content_type(p.call.req.header("content-type"));
+  // The body as it was read (the request's own text was parsed in place).
+  const std::string body = p.body ? json_text(*p.body) : std::string();
+  bool here = true;
+  std::vector<RegistrationPtr> asked;
+  std::vector<Forward> requests;
+  for (const auto& r : sources) {
+    Forward f{std::string(method_name(p.call.req.method)), path, body,
+              content_type.empty() ? "application/json" : content_type};
+    if (r->mode == reg::Mode::kRedirect) {
+      here = false;
+    } else if (r->mode == reg::Mode::kExclusive && t.path_attribute) {
+      if (t.attribute.empty() || !owns(*r, t.id, t.attribute)) continue;
+      here = false;
+    } else if (r->mode == reg::Mode::kExclusive && t.body_attributes && p.body &&
+               p.body->IsObject()) {
+      // Its attributes go to it alone.
+      JsonDoc part(rapidjson::kObjectType);
+      auto& alloc = part.GetAllocator();
+      std::vector<std::string> taken;
+      for (auto& m : p.body->GetObject()) {
+        std::string_view key(m.name.GetString(), m.name.GetStringLength());
+        const bool attribute = !entity_member(key);
+        if (attribute && !owns(*r, t.id, p.ctx->expand(key))) continue;
+        part.AddMember(JsonValue(m.name, alloc), JsonValue(m.value, alloc), alloc);
+        if (attribute) taken.emplace_back(key);
+      }
+      if (taken.empty()) continue;
+      for (const auto& key : taken)
+        p.body->RemoveMember(key.c_str());
+      f.body = json_text(part);
+    }
+    asked.push_back(r);
+    requests.push_back(std::move(f));
+  }
+  if (asked.empty()) return local(std::move(p));
+  // An update that leaves no attribute here writes nothing here (a create still makes the
+  // entity, and a replacement still replaces it).
+  if (here && t.body_attributes && t.op != "createEntity" && t.op != "replaceEntity" && p.body &&
+      p.body->IsObject()) {
+    here = std::any_of(p.body->MemberBegin(), p.body->MemberEnd(), [](const auto& m) {
+      return !entity_member(std::string_view(m.name.GetString(), m.name.GetStringLength()));
+    });
+  }
+  auto shared = std::make_shared<Prepared>(std::move(p));
+  auto index = std::make_shared<std::unordered_map<const reg::Registration*, size_t>>();
+  for (size_t i = 0; i < asked.size(); ++i)
+    (*index)[asked[i].get()] = i;
+  auto make = [index, requests = std::move(requests)](const reg::Registration& r) {
+    return requests[index->at(&r)];
+  };
+  fan_out(env, *shared, asked, make,
+          [shared, t = std::move(t), here,
+           local = std::move(local)](std::vector<SourceAnswer> answers) mutable {
+            if (!here) return respond_from_sources(*shared, t, answers);
+            const bool any_ok = std::any_of(answers.begin(), answers.end(),
+                                            [](const auto& a) { return a.outcome.ok(); });
+            auto warnings = source_warnings(answers);
+            // This broker's answer, with what the sources did.
+            shared->call.reply = [reply = std::move(shared->call.reply), warnings, any_ok,
+                                  t](Response&& r) {
+              if (r.status == 404 && any_ok) {
+                Response ok;
+                ok.status = t.op == "createEntity" ? 201 : 204;
+                ok.headers = warnings;
+                return reply(std::move(ok));
+              }
+              if (r.status >= 200 && r.status < 300) {
+                r.headers.insert(r.headers.end(), warnings.begin(), warnings.end());
+              }
+              reply(std::move(r));
+            };
+            local(std::move(*shared));
+          });
 }
 
 void retrieve_source_identity(Env& env, Call&& c) {

@@ -37,8 +37,9 @@ std::vector<engine::RegistrationService::RegistrationPtr> read_sources(
 // One request to a source: below its endpoint.
 struct Forward {
   std::string method = "GET";
-  std::string path_query;  // "/ngsi-ld/v1/entities?type=Vehicle"
-  std::string body;        // JSON, for a POST
+  std::string path_query;                         // "/ngsi-ld/v1/entities?type=Vehicle"
+  std::string body;                               // JSON, for a POST
+  std::string content_type = "application/json";  // of the body
 };
 
 // Sends to every source at once the request `make` gives for it, with the request's @context,
@@ -72,6 +73,29 @@ Result<std::vector<std::shared_ptr<ngsild::Entity>>> source_entities(
 Forward retrieve_request(const ngsild::registration::Registration& r, const std::string& id,
                          const std::string* type, const QueryParams& query,
                          const ngsild::jsonld::Context& ctx);
+
+// A write of one entity, as distribute_write() needs to know it.
+struct WriteTarget {
+  std::string op;                // its operation name (§4.20): "createEntity", "updateAttrs", ...
+  std::string id;                // the entity's
+  bool path_attribute = false;   // the path names an attribute (/attrs/{attrId})
+  Atom attribute;                // that attribute (empty when no name is known by that IRI)
+  bool body_attributes = false;  // the body holds attributes (create, append, update, ...)
+  // Checks the request before any source is sent it, so that no source takes a write that this
+  // broker would refuse (null: nothing to check).
+  std::function<Status(const Prepared&)> check;
+};
+
+// Sends a write to the registered sources it concerns (§4.3.6.3), then runs `local` with what
+// is left for this broker. A source of a redirect or inclusive registration gets the whole
+// request; one of an exclusive registration gets only the attributes it owns (those its
+// registration names for the entity, all when it names none), which are then taken out of
+// `p.body`. Nothing is written here when a redirect source takes the write, when the attribute
+// of the path is owned by an exclusive source, or when an update leaves no attribute here.
+// The answer is this broker's, with the sources' failures in NGSILD-Warning; a 404 here is the
+// sources' success when one of them had the entity; with nothing written here, the sources'
+// answer. Runs `local` at once when no registration concerns the write.
+void distribute_write(Env& env, Prepared&& p, WriteTarget t, std::function<void(Prepared&&)> local);
 
 // The NGSILD-Warning header (§6.3.17) naming the sources that failed (one value each), none
 // when none did.

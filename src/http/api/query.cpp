@@ -263,7 +263,8 @@ void query_batch(Env& env, Call&& c) {
       sources = read_sources(env, p, {"queryBatch"}, which);
     }
     if (!sources.empty()) {
-      auto make = [body = p.call.req.body](const ngsild::registration::Registration&, size_t) {
+      // The Query as it was read (the request's own text was parsed in place).
+      auto make = [body = json_text(*p.body)](const ngsild::registration::Registration&, size_t) {
         return Forward{"POST", "/ngsi-ld/v1/entityOperations/query", body};
       };
       return respond_distributed(env, std::move(p), std::move(*q), std::move(*options), sources,

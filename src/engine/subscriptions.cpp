@@ -5,13 +5,13 @@
 #include <charconv>
 #include <chrono>
 #include <cinttypes>
-#include <random>
 #include <unordered_set>
 
 #include "common/json_writer.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "engine/entity_service.hpp"
+#include "engine/notification_message.hpp"
 #include "engine/query_engine.hpp"
 #include "engine/tenant.hpp"
 #include "engine/writer.hpp"
@@ -148,18 +148,6 @@ std::string hex16(uint64_t v) {
   char buf[17];
   snprintf(buf, sizeof buf, "%016" PRIx64, v);
   return buf;
-}
-
-std::string notification_id() {
-  thread_local std::mt19937_64 gen{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "urn:ngsi-ld:Notification:";
-  for (int i = 0; i < 2; ++i) {
-    uint64_t v = gen();
-    for (int j = 0; j < 16; ++j, v >>= 4)
-      id += kHex[v & 15];
-  }
-  return id;
 }
 
 }  // namespace
@@ -387,16 +375,7 @@ SubscriptionService::~SubscriptionService() {
 }
 
 ngsild::jsonld::ContextPtr SubscriptionService::context_for(const Subscription& s) {
-  if (s.jsonld_context) {
-    auto c = contexts_.from_url(*s.jsonld_context);
-    if (c.ok()) return *c;
-  }
-  JsonDoc doc;
-  if (!s.request_context.empty() && parse_json(s.request_context, doc).ok()) {
-    auto c = contexts_.from_json(doc);
-    if (c.ok()) return *c;
-  }
-  return contexts_.core();
+  return notification_context(contexts_, s);
 }
 
 void SubscriptionService::close() {
@@ -473,90 +452,49 @@ Status SubscriptionService::load(std::string_view tenant, std::string_view key,
   e->def = def;
   e->key = key_of(tenant, key);
   e->state = stored->state;
+  records_.load(tenant, key, def);
   std::unique_lock lock(mu_);
-  decided_[e->key] = def;
   auto& t = tenants_[std::string(tenant)];
   if (!t) t = std::make_unique<TenantSubs>();
   t->put(std::move(e));
   return Status::Ok();
 }
 
-void SubscriptionService::write(
-    std::string tenant, std::string id,
-    std::function<Result<std::shared_ptr<Subscription>>(const Subscription* current)> make,
-    ngsild::jsonld::ContextPtr ctx, bool create_tenant, Done done) {
-  auto req = std::make_unique<WriteRequest>();
-  req->tenant = tenant;
-  req->create_tenant = create_tenant;
-  std::string key = key_of(tenant, id);
-  // What decide chose, for finished: the new definition, and the one it replaced.
-  struct Decision {
-    SubscriptionPtr next, previous;
-    bool had_previous = false;
+void SubscriptionService::write(std::string tenant, std::string id, Records::Make make,
+                                ngsild::jsonld::ContextPtr ctx, bool create_tenant, Done done) {
+  // Written with the statistics it has now (docs/subscriptions.md, "Keeping them").
+  auto encode = [this, tenant, id](const Subscription& s) {
+    sub::SubscriptionState state;
+    if (auto v = retrieve(tenant, id); v.ok()) state = v->state;
+    return sub::encode_subscription(s, state);
   };
-  auto decision = std::make_shared<Decision>();
-  RecordWork w;
-  w.decide = [this, tenant, id, key, make = std::move(make),
-              decision](store::WriteBatch& batch) -> Status {
-    auto it = decided_.find(key);
-    const Subscription* current = it != decided_.end() ? it->second.get() : nullptr;
-    auto next = make(current);
-    if (!next.ok()) return next.status();
-    decision->had_previous = current != nullptr;
-    if (current != nullptr) decision->previous = it->second;
-    decision->next = *next;
-    if (decision->next) {
-      sub::SubscriptionState state;
-      if (auto v = retrieve(tenant, id); v.ok()) state = v->state;
-      batch.put_record(std::string(kRecordKind), tenant, id,
-                       sub::encode_subscription(*decision->next, state));
-      decided_[key] = decision->next;
-    } else {
-      batch.delete_record(std::string(kRecordKind), tenant, id);
-      decided_.erase(key);
-    }
-    return Status::Ok();
-  };
-  w.finished = [this, tenant, id, key, ctx, decision](const Status& stored) {
-    if (!stored.ok()) {  // forget what was decided
-      if (decision->had_previous)
-        decided_[key] = decision->previous;
-      else
-        decided_.erase(key);
-      return;
-    }
+  auto publish = [this, tenant, id, ctx](SubscriptionPtr next, SubscriptionPtr) {
+    std::string key = key_of(tenant, id);
     std::unique_lock lock(mu_);
     auto& t = tenants_[tenant];
     if (!t) t = std::make_unique<TenantSubs>();
-    if (decision->next) {
+    if (next) {
       auto e = std::make_shared<Entry>();
-      e->def = decision->next;
+      e->def = std::move(next);
       e->ctx = ctx ? ctx : contexts_.core();
-      e->key = key;
+      e->key = std::move(key);
       t->put(std::move(e));
     } else {
       t->erase(id);
       delivery_.forget(key);
     }
   };
-  req->records = std::move(w);
-  req->done = [done = std::move(done)](WriteRequest& r) { done(r.records->status); };
-  writer_->submit(std::move(req));
+  writer_->submit(records_.request(std::move(tenant), std::move(id), std::move(make),
+                                   std::move(encode), std::move(publish), create_tenant,
+                                   std::move(done)));
 }
 
 void SubscriptionService::create(std::string tenant, Subscription s, ngsild::jsonld::ContextPtr ctx,
                                  Done done) {
   std::string id = s.id;
-  auto def = std::make_shared<Subscription>(std::move(s));
-  write(
-      std::move(tenant), id,
-      [def](const Subscription* current) -> Result<std::shared_ptr<Subscription>> {
-        if (current != nullptr) {
-          return Status::AlreadyExists("subscription '" + def->id + "' already exists");
-        }
-        return def;
-      },
-      std::move(ctx), true, std::move(done));
+  write(std::move(tenant), id,
+        Records::creating(std::make_shared<Subscription>(std::move(s)), "subscription"),
+        std::move(ctx), true, std::move(done));
 }
 
 void SubscriptionService::update(std::string tenant, std::string id,
@@ -566,32 +504,13 @@ void SubscriptionService::update(std::string tenant, std::string id,
   if (!ctx) {
     if (auto v = retrieve(tenant, id); v.ok()) ctx = context_for(*v->def);
   }
-  std::string what = id;
-  write(
-      std::move(tenant), std::move(id),
-      [change = std::move(change),
-       what](const Subscription* current) -> Result<std::shared_ptr<Subscription>> {
-        if (current == nullptr) {
-          return Status::NotFound("subscription '" + what + "' does not exist");
-        }
-        auto next = std::make_shared<Subscription>(*current);
-        TSUNAGU_RETURN_IF_ERROR(change(*next));
-        return next;
-      },
-      std::move(ctx), false, std::move(done));
+  auto make = Records::changing(id, std::move(change), "subscription");
+  write(std::move(tenant), std::move(id), std::move(make), std::move(ctx), false, std::move(done));
 }
 
 void SubscriptionService::remove(std::string tenant, std::string id, Done done) {
-  std::string what = id;
-  write(
-      std::move(tenant), std::move(id),
-      [what](const Subscription* current) -> Result<std::shared_ptr<Subscription>> {
-        if (current == nullptr) {
-          return Status::NotFound("subscription '" + what + "' does not exist");
-        }
-        return std::shared_ptr<Subscription>();
-      },
-      nullptr, false, std::move(done));
+  auto make = Records::removing(id, "subscription");
+  write(std::move(tenant), std::move(id), std::move(make), nullptr, false, std::move(done));
 }
 
 Result<SubscriptionService::View> SubscriptionService::retrieve(std::string_view tenant,
@@ -614,13 +533,7 @@ std::vector<SubscriptionService::View> SubscriptionService::list(std::string_vie
     for (const auto& [id, e] : t->second->by_id)
       found.push_back({e->order, View{e->def, e->state}});
   }
-  std::sort(found.begin(), found.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<View> out;
-  out.reserve(found.size());
-  for (auto& [order, v] : found)
-    out.push_back(std::move(v));
-  return out;
+  return in_key_order(std::move(found));
 }
 
 size_t SubscriptionService::count() const {
@@ -910,23 +823,7 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e,
               {{"subscription", s.id}, {"detail", "more linked entities than one body may hold"}});
   }
 
-  Delivery::Message m;
-  m.url = s.notification.endpoint.uri;
-  m.body = std::move(body);
-  m.headers.push_back({"Content-Type", accept});
-  if (!ld && !geojson && !e.ctx->link_url().empty()) {
-    m.headers.push_back({"Link", "<" + e.ctx->link_url() +
-                                     ">; rel=\"http://www.w3.org/ns/json-ld#context\"; "
-                                     "type=\"application/ld+json\""});
-  }
-  if (!tenant.empty()) m.headers.push_back({"NGSILD-Tenant", tenant});
-  for (const auto& kv : s.notification.endpoint.receiver_info)
-    m.headers.push_back({kv.key, kv.value});
-  for (const auto& kv : s.notification.endpoint.notifier_info)
-    m.notifier_info.push_back({kv.key, kv.value});
-  if (s.notification.endpoint.timeout_ms) {
-    m.timeout_ms = static_cast<int>(std::max(1.0, *s.notification.endpoint.timeout_ms));
-  }
+  Delivery::Message m = notification_message(s, *e.ctx, tenant, std::move(body));
   m.receipt = std::move(receipt);
   delivery_.enqueue(e.key, std::move(m));
 }
@@ -945,10 +842,7 @@ void SubscriptionService::with_state(const std::string& key,
 void SubscriptionService::attempt(const std::string& key) {
   int64_t now = now_us();
   // Every attempt counts as a notification sent, as it leaves; a retry is another attempt.
-  with_state(key, [now](sub::SubscriptionState& st) {
-    ++st.times_sent;
-    st.last_notification = now;
-  });
+  with_state(key, [now](sub::SubscriptionState& st) { st.attempted(now); });
 }
 
 void SubscriptionService::flush_settled(bool now) {
@@ -982,12 +876,7 @@ void SubscriptionService::report(const std::string& key, const Delivery::Result&
   bool known = false;
   with_state(key, [&](sub::SubscriptionState& st) {
     known = true;
-    if (r.ok) {
-      st.last_success = now;
-    } else {
-      ++st.times_failed;
-      st.last_failure = now;
-    }
+    st.ended(r.ok, now);
   });
   if (known && !r.ok && final) {
     log::warn("notification_failed",

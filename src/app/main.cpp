@@ -18,6 +18,7 @@
 #include "common/memory.hpp"
 #include "common/metrics.hpp"
 #include "common/time.hpp"
+#include "engine/csource_subscriptions.hpp"
 #include "engine/delivery.hpp"
 #include "engine/entity_service.hpp"
 #include "engine/loader.hpp"
@@ -153,6 +154,7 @@ int run(const app::Config& cfg) {
     return 1;
   }
   subscriptions_ptr = &subscriptions;
+  engine::CsourceSubscriptionService csource_subscriptions(contexts, delivery);
   // However run() ends, notifications stop before the subscriptions go: what is in flight ends,
   // then nothing reports to them (the delivery queues and the client are destroyed after them).
   // What has not left its queue by then stays in the outbox for the next start.
@@ -182,6 +184,11 @@ int run(const app::Config& cfg) {
         [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
           return subscriptions.load(tenant, key, doc);
         }},
+       {std::string(engine::CsourceSubscriptionService::kRecordKind),
+        [&csource_subscriptions](std::string_view tenant, std::string_view key,
+                                 std::string_view doc) {
+          return csource_subscriptions.load(tenant, key, doc);
+        }},
        {std::string(engine::SubscriptionService::kOutboxKind),
         [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
           return subscriptions.load_outbox(tenant, key, doc);
@@ -206,6 +213,7 @@ int run(const app::Config& cfg) {
                              {"tenants", loaded->tenants},
                              {"entities", loaded->entities},
                              {"subscriptions", subscriptions.count()},
+                             {"csource_subscriptions", csource_subscriptions.count()},
                              {"temporal_entities", temporal.count()},
                              {"seconds", load_s}});
 
@@ -228,6 +236,7 @@ int run(const app::Config& cfg) {
   writer.set_next_row(loaded->max_row + 1);
   writer.start();
   subscriptions.attach(writer);
+  csource_subscriptions.attach(writer);
   temporal.attach(writer);
   // However run() ends, the subscriptions stop using the writer before it goes.
   struct DetachSubscriptions {
@@ -297,6 +306,7 @@ int run(const app::Config& cfg) {
   const int64_t started = now_us();
   http::api::Env env{entities, contexts, blocking, renders, {cfg.default_limit, cfg.max_limit}, {}};
   env.subscriptions = &subscriptions;
+  env.csource_subscriptions = &csource_subscriptions;
   env.temporal = history ? &temporal : nullptr;
   env.temporal_max_instances = cfg.temporal_max_instances;
   // Bearer tokens: with an issuer or a key file, the NGSI-LD API answers only callers that

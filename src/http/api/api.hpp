@@ -11,6 +11,7 @@
 #include "auth/authenticator.hpp"
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
+#include "engine/csource_subscriptions.hpp"
 #include "engine/entity_service.hpp"
 #include "engine/subscriptions.hpp"
 #include "engine/temporal.hpp"
@@ -41,6 +42,9 @@ struct Env {
   std::function<void(JsonWriter&)> health;  // adds members to GET /health
   // Subscriptions (§5.8); null: the subscription routes answer OperationNotSupported.
   engine::SubscriptionService* subscriptions = nullptr;
+  // Context Source Registration subscriptions (§5.11.2-§5.11.6); null: their routes answer
+  // OperationNotSupported.
+  engine::CsourceSubscriptionService* csource_subscriptions = nullptr;
   // History and the temporal API (§5.6.11-§5.7.4); null: those routes answer
   // OperationNotSupported.
   engine::TemporalService* temporal = nullptr;
@@ -133,12 +137,17 @@ void create_context(Env& env, Call&& c);
 void list_contexts(Env& env, Call&& c);
 void retrieve_context(Env& env, Call&& c);
 void delete_context(Env& env, Call&& c);
-// subscriptions.cpp
+// subscriptions.cpp (entity and registration subscriptions)
 void create_subscription(Env& env, Call&& c);
 void query_subscription(Env& env, Call&& c);
 void retrieve_subscription(Env& env, Call&& c);
 void update_subscription(Env& env, Call&& c);
 void delete_subscription(Env& env, Call&& c);
+void create_csource_subscription(Env& env, Call&& c);
+void query_csource_subscription(Env& env, Call&& c);
+void retrieve_csource_subscription(Env& env, Call&& c);
+void update_csource_subscription(Env& env, Call&& c);
+void delete_csource_subscription(Env& env, Call&& c);
 // temporal.cpp
 void create_temporal(Env& env, Call&& c);
 void query_temporal(Env& env, Call&& c);

@@ -22,6 +22,7 @@
 #include "engine/delivery.hpp"
 #include "engine/entity_service.hpp"
 #include "engine/loader.hpp"
+#include "engine/registrations.hpp"
 #include "engine/subscriptions.hpp"
 #include "engine/writer.hpp"
 #include "http/api/api.hpp"
@@ -154,6 +155,8 @@ int run(const app::Config& cfg) {
     return 1;
   }
   subscriptions_ptr = &subscriptions;
+  // Context source registrations (docs/federation.md), and the subscriptions to them.
+  engine::RegistrationService registrations(contexts.core());
   engine::CsourceSubscriptionService csource_subscriptions(contexts, delivery);
   // However run() ends, notifications stop before the subscriptions go: what is in flight ends,
   // then nothing reports to them (the delivery queues and the client are destroyed after them).
@@ -179,6 +182,10 @@ int run(const app::Config& cfg) {
       {{std::string(engine::TemporalService::kRecordKind),
         [&temporal](std::string_view tenant, std::string_view key, std::string_view doc) {
           return temporal.load(tenant, key, doc);
+        }},
+       {std::string(engine::RegistrationService::kRecordKind),
+        [&registrations](std::string_view tenant, std::string_view key, std::string_view doc) {
+          return registrations.load(tenant, key, doc);
         }},
        {std::string(engine::SubscriptionService::kRecordKind),
         [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
@@ -214,6 +221,7 @@ int run(const app::Config& cfg) {
                              {"entities", loaded->entities},
                              {"subscriptions", subscriptions.count()},
                              {"csource_subscriptions", csource_subscriptions.count()},
+                             {"registrations", registrations.count()},
                              {"temporal_entities", temporal.count()},
                              {"seconds", load_s}});
 
@@ -238,6 +246,7 @@ int run(const app::Config& cfg) {
   subscriptions.attach(writer);
   csource_subscriptions.attach(writer);
   temporal.attach(writer);
+  registrations.attach(writer);
   // However run() ends, the subscriptions stop using the writer before it goes.
   struct DetachSubscriptions {
     engine::SubscriptionService& subscriptions;
@@ -307,6 +316,7 @@ int run(const app::Config& cfg) {
   http::api::Env env{entities, contexts, blocking, renders, {cfg.default_limit, cfg.max_limit}, {}};
   env.subscriptions = &subscriptions;
   env.csource_subscriptions = &csource_subscriptions;
+  env.registrations = &registrations;
   env.temporal = history ? &temporal : nullptr;
   env.temporal_max_instances = cfg.temporal_max_instances;
   // Bearer tokens: with an issuer or a key file, the NGSI-LD API answers only callers that

@@ -1,6 +1,7 @@
 #include "common/uri.hpp"
 
 #include <array>
+#include <random>
 
 namespace tsunagu {
 namespace {
@@ -102,6 +103,19 @@ std::string percent_encode_segment(std::string_view s) {
     i = kept + 1;
   }
   return out;
+}
+
+std::string random_urn(std::string_view prefix) {
+  // A thread's own generator, seeded once from the OS.
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(prefix);
+  for (int half = 0; half < 2; ++half) {
+    uint64_t r = gen();
+    for (int i = 0; i < 16; ++i, r >>= 4)
+      id.push_back(kHex[r & 15]);
+  }
+  return id;
 }
 
 }  // namespace tsunagu

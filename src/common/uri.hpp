@@ -20,4 +20,9 @@ bool percent_decode(std::string_view s, std::string& out, bool plus_is_space = f
 // characters, sub-delims, ':' and '@').
 std::string percent_encode_segment(std::string_view s);
 
+// `prefix` followed by 32 random hex digits: ids made for resources created without one
+// ("urn:ngsi-ld:Subscription:"). Unlikely to collide, not unguessable (a store refuses a
+// duplicate anyway).
+std::string random_urn(std::string_view prefix);
+
 }  // namespace tsunagu

@@ -4,6 +4,7 @@
 
 #include "common/time.hpp"
 #include "engine/notification_message.hpp"
+#include "engine/record_change.hpp"
 #include "engine/writer.hpp"
 #include "ngsild/subscription/subscription_codec.hpp"
 
@@ -15,6 +16,7 @@ namespace sub = ngsild::subscription;
 // Delivery keys: "csource:" tenant '\n' id. A tenant name has no ':' (1-64 letters, digits,
 // '_', '-', '.'), so no entity subscription's key ("tenant\nid") begins like this.
 constexpr std::string_view kKeyPrefix = "csource:";
+constexpr const char* kWhat = "registration subscription";  // in errors
 
 std::string delivery_key(std::string_view tenant, std::string_view id) {
   std::string k(kKeyPrefix);
@@ -48,7 +50,7 @@ Status CsourceSubscriptionService::load(std::string_view tenant, std::string_vie
         (stored.ok() ? std::string("not a registration subscription") : stored.status().detail()));
   }
   auto def = std::make_shared<const Subscription>(std::move(stored->subscription));
-  records_.load(tenant, key, def);
+  decided_[record_key(tenant, key)] = def;
   auto e = std::make_shared<Entry>();
   e->ctx = notification_context(contexts_, *def);
   e->def = std::move(def);
@@ -60,15 +62,21 @@ Status CsourceSubscriptionService::load(std::string_view tenant, std::string_vie
   return Status::Ok();
 }
 
-void CsourceSubscriptionService::write(std::string tenant, std::string id, Records::Make make,
+void CsourceSubscriptionService::write(std::string tenant, std::string id, Make make,
                                        ngsild::jsonld::ContextPtr ctx, bool create_tenant,
                                        Done done) {
-  auto encode = [this, tenant, id](const Subscription& s) {
-    sub::SubscriptionState state;
+  RecordChange<Subscription> c;
+  c.kind = std::string(kRecordKind);
+  c.tenant = tenant;
+  c.id = id;
+  c.create_tenant = create_tenant;
+  c.make = std::move(make);
+  c.encode = [this, tenant, id](const Subscription& s) {
+    sub::SubscriptionState state;  // delivery's statistics, kept across a change
     if (auto v = retrieve(tenant, id); v.ok()) state = v->state;
     return sub::encode_subscription(s, state);
   };
-  auto publish = [this, tenant, id, ctx](SubscriptionPtr next, SubscriptionPtr) {
+  c.publish = [this, tenant, id, ctx](const SubscriptionPtr&, const SubscriptionPtr& next) {
     std::string key = delivery_key(tenant, id);
     if (!next) {
       {
@@ -82,7 +90,7 @@ void CsourceSubscriptionService::write(std::string tenant, std::string id, Recor
     auto e = std::make_shared<Entry>();
     e->ctx = ctx ? ctx : contexts_.core();
     e->key = std::move(key);
-    e->def = std::move(next);
+    e->def = next;
     {
       std::unique_lock lock(mu_);
       auto& slot = tenants_[tenant][id];
@@ -95,16 +103,14 @@ void CsourceSubscriptionService::write(std::string tenant, std::string id, Recor
       slot = std::move(e);
     }
   };
-  writer_->submit(records_.request(std::move(tenant), std::move(id), std::move(make),
-                                   std::move(encode), std::move(publish), create_tenant,
-                                   std::move(done)));
+  c.done = std::move(done);
+  submit_record_change(*writer_, decided_, std::move(c));
 }
 
 void CsourceSubscriptionService::create(std::string tenant, Subscription s,
                                         ngsild::jsonld::ContextPtr ctx, Done done) {
   std::string id = s.id;
-  auto make =
-      Records::creating(std::make_shared<Subscription>(std::move(s)), "registration subscription");
+  auto make = creating(std::make_shared<Subscription>(std::move(s)), kWhat);
   write(std::move(tenant), std::move(id), std::move(make), std::move(ctx), true, std::move(done));
 }
 
@@ -114,12 +120,12 @@ void CsourceSubscriptionService::update(std::string tenant, std::string id,
   if (!ctx) {
     if (auto e = find(tenant, id)) ctx = e->ctx;
   }
-  auto make = Records::changing(id, std::move(change), "registration subscription");
+  auto make = changing(id, std::move(change), kWhat);
   write(std::move(tenant), std::move(id), std::move(make), std::move(ctx), false, std::move(done));
 }
 
 void CsourceSubscriptionService::remove(std::string tenant, std::string id, Done done) {
-  auto make = Records::removing(id, "registration subscription");
+  auto make = removing<Subscription>(id, kWhat);
   write(std::move(tenant), std::move(id), std::move(make), nullptr, false, std::move(done));
 }
 
@@ -140,7 +146,7 @@ Result<CsourceSubscriptionService::View> CsourceSubscriptionService::retrieve(
     auto it = t->second.find(std::string(id));
     if (it != t->second.end()) return View{it->second->def, it->second->state};
   }
-  return Status::NotFound("registration subscription '" + std::string(id) + "' does not exist");
+  return Status::NotFound(std::string(kWhat) + " '" + std::string(id) + "' does not exist");
 }
 
 std::vector<CsourceSubscriptionService::View> CsourceSubscriptionService::list(
@@ -155,7 +161,7 @@ std::vector<CsourceSubscriptionService::View> CsourceSubscriptionService::list(
     for (const auto& [id, e] : t->second)
       found.push_back({{e->def->created_at, e->order}, View{e->def, e->state}});
   }
-  return in_key_order(std::move(found));
+  return in_creation_order(std::move(found));
 }
 
 size_t CsourceSubscriptionService::count() const {

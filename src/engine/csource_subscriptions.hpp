@@ -14,7 +14,6 @@
 
 #include "common/status.hpp"
 #include "engine/delivery.hpp"
-#include "engine/record_decisions.hpp"
 #include "ngsild/jsonld/context.hpp"
 #include "ngsild/subscription/subscription.hpp"
 
@@ -60,16 +59,17 @@ class CsourceSubscriptionService {
 
  private:
   struct Entry;
-  using Records = RecordDecisions<Subscription>;
+  using Make = std::function<Result<std::shared_ptr<Subscription>>(const Subscription* current)>;
 
-  void write(std::string tenant, std::string id, Records::Make make, ngsild::jsonld::ContextPtr ctx,
+  void write(std::string tenant, std::string id, Make make, ngsild::jsonld::ContextPtr ctx,
              bool create_tenant, Done done);
   std::shared_ptr<Entry> find(const std::string& tenant, const std::string& id) const;
 
   ngsild::jsonld::ContextCache& contexts_;
   Delivery& delivery_;
   Writer* writer_ = nullptr;
-  Records records_{std::string(kRecordKind)};
+  // What the committing thread decided (engine/record_change.hpp): only it reads or changes it.
+  std::unordered_map<std::string, SubscriptionPtr> decided_;
 
   mutable std::shared_mutex mu_;  // guards tenants_ and each Entry's state
   std::unordered_map<std::string, std::unordered_map<std::string, std::shared_ptr<Entry>>> tenants_;

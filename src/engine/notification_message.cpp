@@ -4,13 +4,14 @@
 #include <algorithm>
 
 #include "common/json.hpp"
+#include "common/uri.hpp"
 
 namespace tsunagu::engine {
 
 namespace sub = ngsild::subscription;
 
 std::string notification_id() {
-  return sub::make_urn("urn:ngsi-ld:Notification:");
+  return random_urn("urn:ngsi-ld:Notification:");
 }
 
 ngsild::jsonld::ContextPtr notification_context(ngsild::jsonld::ContextCache& contexts,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status.hpp"
+#include "ngsild/jsonld/context.hpp"
 #include "ngsild/registration/registration.hpp"
 #include "ngsild/registration/registration_query.hpp"
 
@@ -39,6 +40,9 @@ class RegistrationService {
   };
   // Called on the committing thread: must not block.
   using Listener = std::function<void(const Change&)>;
+
+  // `core`: the core context, which reads stored registrations back.
+  explicit RegistrationService(ngsild::jsonld::ContextPtr core) : core_(std::move(core)) {}
 
   // Before attach.
   void add_listener(Listener l) { listeners_.push_back(std::move(l)); }
@@ -74,9 +78,13 @@ class RegistrationService {
   void write(std::string tenant, std::string id,
              std::function<Result<std::shared_ptr<Registration>>(const Registration* current)> make,
              bool create_tenant, Done done);
+  std::vector<View> query(std::string_view tenant,
+                          const ngsild::registration::RegistrationQuery* q) const;
+  // Needs mu_ held exclusively.
   void put(const std::string& tenant, RegistrationPtr def,
            const ngsild::registration::RegistrationState& state);
 
+  ngsild::jsonld::ContextPtr core_;
   Writer* writer_ = nullptr;
   std::vector<Listener> listeners_;
   mutable std::shared_mutex mu_;

@@ -13,6 +13,7 @@
 #include "engine/entity_service.hpp"
 #include "engine/notification_message.hpp"
 #include "engine/query_engine.hpp"
+#include "engine/record_change.hpp"
 #include "engine/tenant.hpp"
 #include "engine/writer.hpp"
 #include "ngsild/format/entity_renderer.hpp"
@@ -32,13 +33,6 @@ using ngsild::Entity;
 
 // A periodic notification carries at most this many entities (the first in creation order).
 constexpr size_t kMaxPeriodicEntities = 1000;
-
-std::string key_of(std::string_view tenant, std::string_view id) {
-  std::string k(tenant);
-  k += '\n';
-  k += id;
-  return k;
-}
 
 int64_t steady_ms() {
   return steady_us() / 1000;
@@ -450,51 +444,57 @@ Status SubscriptionService::load(std::string_view tenant, std::string_view key,
   auto def = std::make_shared<const Subscription>(std::move(stored->subscription));
   e->ctx = context_for(*def);
   e->def = def;
-  e->key = key_of(tenant, key);
+  e->key = record_key(tenant, key);
   e->state = stored->state;
-  records_.load(tenant, key, def);
   std::unique_lock lock(mu_);
+  decided_[e->key] = def;
   auto& t = tenants_[std::string(tenant)];
   if (!t) t = std::make_unique<TenantSubs>();
   t->put(std::move(e));
   return Status::Ok();
 }
 
-void SubscriptionService::write(std::string tenant, std::string id, Records::Make make,
-                                ngsild::jsonld::ContextPtr ctx, bool create_tenant, Done done) {
-  // Written with the statistics it has now (docs/subscriptions.md, "Keeping them").
-  auto encode = [this, tenant, id](const Subscription& s) {
-    sub::SubscriptionState state;
+void SubscriptionService::write(
+    std::string tenant, std::string id,
+    std::function<Result<std::shared_ptr<Subscription>>(const Subscription* current)> make,
+    ngsild::jsonld::ContextPtr ctx, bool create_tenant, Done done) {
+  RecordChange<Subscription> c;
+  c.kind = std::string(kRecordKind);
+  c.tenant = tenant;
+  c.id = id;
+  c.create_tenant = create_tenant;
+  c.make = std::move(make);
+  c.encode = [this, tenant, id](const Subscription& s) {
+    sub::SubscriptionState state;  // delivery's statistics, kept across a change
     if (auto v = retrieve(tenant, id); v.ok()) state = v->state;
     return sub::encode_subscription(s, state);
   };
-  auto publish = [this, tenant, id, ctx](SubscriptionPtr next, SubscriptionPtr) {
-    std::string key = key_of(tenant, id);
+  c.publish = [this, tenant, id, ctx](const SubscriptionPtr&, const SubscriptionPtr& next) {
     std::unique_lock lock(mu_);
     auto& t = tenants_[tenant];
     if (!t) t = std::make_unique<TenantSubs>();
+    const std::string key = record_key(tenant, id);
     if (next) {
       auto e = std::make_shared<Entry>();
-      e->def = std::move(next);
+      e->def = next;
       e->ctx = ctx ? ctx : contexts_.core();
-      e->key = std::move(key);
+      e->key = key;
       t->put(std::move(e));
     } else {
       t->erase(id);
       delivery_.forget(key);
     }
   };
-  writer_->submit(records_.request(std::move(tenant), std::move(id), std::move(make),
-                                   std::move(encode), std::move(publish), create_tenant,
-                                   std::move(done)));
+  c.done = std::move(done);
+  submit_record_change(*writer_, decided_, std::move(c));
 }
 
 void SubscriptionService::create(std::string tenant, Subscription s, ngsild::jsonld::ContextPtr ctx,
                                  Done done) {
   std::string id = s.id;
   write(std::move(tenant), id,
-        Records::creating(std::make_shared<Subscription>(std::move(s)), "subscription"),
-        std::move(ctx), true, std::move(done));
+        creating(std::make_shared<Subscription>(std::move(s)), "subscription"), std::move(ctx),
+        true, std::move(done));
 }
 
 void SubscriptionService::update(std::string tenant, std::string id,
@@ -504,12 +504,12 @@ void SubscriptionService::update(std::string tenant, std::string id,
   if (!ctx) {
     if (auto v = retrieve(tenant, id); v.ok()) ctx = context_for(*v->def);
   }
-  auto make = Records::changing(id, std::move(change), "subscription");
+  auto make = changing(id, std::move(change), "subscription");
   write(std::move(tenant), std::move(id), std::move(make), std::move(ctx), false, std::move(done));
 }
 
 void SubscriptionService::remove(std::string tenant, std::string id, Done done) {
-  auto make = Records::removing(id, "subscription");
+  auto make = removing<Subscription>(id, "subscription");
   write(std::move(tenant), std::move(id), std::move(make), nullptr, false, std::move(done));
 }
 
@@ -533,7 +533,7 @@ std::vector<SubscriptionService::View> SubscriptionService::list(std::string_vie
     for (const auto& [id, e] : t->second->by_id)
       found.push_back({e->order, View{e->def, e->state}});
   }
-  return in_key_order(std::move(found));
+  return in_creation_order(std::move(found));
 }
 
 size_t SubscriptionService::count() const {

@@ -30,7 +30,6 @@
 #include "engine/change_feed.hpp"
 #include "engine/delivery.hpp"
 #include "engine/reads.hpp"
-#include "engine/record_decisions.hpp"
 #include "ngsild/jsonld/context.hpp"
 #include "ngsild/subscription/subscription.hpp"
 
@@ -137,11 +136,11 @@ class SubscriptionService final : public ChangeListener {
   // Asks the writer for a group of its own when settled outbox records wait and no write came
   // for a second (`now`: at once); their deletions otherwise ride with the next group.
   void flush_settled(bool now);
-  using Records = RecordDecisions<Subscription>;
-  // Stores what `make` decides under (tenant, id) through the writer; once durable, the
-  // definition (null: none) replaces the one held, its notifications compacted with `ctx`.
-  void write(std::string tenant, std::string id, Records::Make make, ngsild::jsonld::ContextPtr ctx,
-             bool create_tenant, Done done);
+  // Record work that stores `next` (null: deletes) under (tenant, id) once `check` passes
+  // against the definition the committing thread last decided.
+  void write(std::string tenant, std::string id,
+             std::function<Result<std::shared_ptr<Subscription>>(const Subscription* current)> make,
+             ngsild::jsonld::ContextPtr ctx, bool create_tenant, Done done);
   ngsild::jsonld::ContextPtr context_for(const Subscription& s);
 
   TenantRegistry& tenant_registry_;
@@ -154,7 +153,8 @@ class SubscriptionService final : public ChangeListener {
 
   mutable std::shared_mutex mu_;  // guards tenants_ and each Entry's state
   std::unordered_map<std::string, std::unique_ptr<TenantSubs>> tenants_;
-  Records records_{std::string(kRecordKind)};
+  // What the committing thread decided, published or not: (tenant, id) -> definition.
+  std::unordered_map<std::string, SubscriptionPtr> decided_;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;     // the matching thread waits for changes

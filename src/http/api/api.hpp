@@ -13,6 +13,7 @@
 #include "common/json_writer.hpp"
 #include "engine/csource_subscriptions.hpp"
 #include "engine/entity_service.hpp"
+#include "engine/registrations.hpp"
 #include "engine/subscriptions.hpp"
 #include "engine/temporal.hpp"
 #include "http/api/headers.hpp"
@@ -45,6 +46,9 @@ struct Env {
   // Context Source Registration subscriptions (§5.11.2-§5.11.6); null: their routes answer
   // OperationNotSupported.
   engine::CsourceSubscriptionService* csource_subscriptions = nullptr;
+  // Context source registrations (§5.9, §5.10); null: those routes answer
+  // OperationNotSupported.
+  engine::RegistrationService* registrations = nullptr;
   // History and the temporal API (§5.6.11-§5.7.4); null: those routes answer
   // OperationNotSupported.
   engine::TemporalService* temporal = nullptr;
@@ -105,6 +109,17 @@ ngsild::BodyShape body_shape(const Prepared& p);
 Result<std::vector<std::string>> options_list(const QueryParams& q,
                                               std::initializer_list<std::string_view> allowed);
 
+// The request's path (without a trailing '/') and its parameters but limit and offset, each
+// followed by '&': what a paging link adds the window to.
+std::string page_base(const Request& req);
+
+// The headers of one page of a collection that is not entities (subscriptions, registrations):
+// NGSILD-Results-Count when `page` asked for count, and Link headers to the previous and next
+// windows (the request with another limit and offset), in the response's media type (§6.3.17,
+// §5.5.9).
+std::vector<Header> page_headers(const Prepared& p, const ngsild::query::EntityQuery& page,
+                                 size_t total);
+
 // The handlers, one per operation; routes.cpp maps each to its method, path and metadata.
 // entities.cpp
 void create_entity(Env& env, Call&& c);
@@ -148,6 +163,13 @@ void query_csource_subscription(Env& env, Call&& c);
 void retrieve_csource_subscription(Env& env, Call&& c);
 void update_csource_subscription(Env& env, Call&& c);
 void delete_csource_subscription(Env& env, Call&& c);
+// registrations.cpp
+void create_registration(Env& env, Call&& c);
+void query_registration(Env& env, Call&& c);
+void retrieve_registration(Env& env, Call&& c);
+void update_registration(Env& env, Call&& c);
+void delete_registration(Env& env, Call&& c);
+
 // temporal.cpp
 void create_temporal(Env& env, Call&& c);
 void query_temporal(Env& env, Call&& c);

@@ -179,4 +179,39 @@ Result<std::vector<std::string>> options_list(const QueryParams& q,
   return out;
 }
 
+std::string page_base(const Request& req) {
+  std::string base = req.path;
+  if (base.size() > 1 && base.back() == '/') base.pop_back();  // the collection's own name
+  base.push_back('?');
+  std::string_view query = req.query;
+  while (!query.empty()) {
+    const size_t amp = std::min(query.find('&'), query.size());
+    std::string_view item = query.substr(0, amp);
+    query.remove_prefix(std::min(amp + 1, query.size()));
+    if (item.empty() || item.starts_with("offset=") || item.starts_with("limit=")) continue;
+    base.append(item);
+    base.push_back('&');
+  }
+  return base;
+}
+
+std::vector<Header> page_headers(const Prepared& p, const ngsild::query::EntityQuery& page,
+                                 size_t total) {
+  std::vector<Header> out;
+  if (page.count) out.push_back({"NGSILD-Results-Count", std::to_string(total)});
+  const std::string base = page_base(p.call.req);
+  const std::string type(media_type_name(p.accept));
+  auto link = [&](size_t offset, const char* rel) {
+    return "<" + base + "limit=" + std::to_string(page.limit) +
+           "&offset=" + std::to_string(offset) + ">;rel=\"" + rel + "\";type=\"" + type + "\"";
+  };
+  if (page.limit > 0 && page.offset > 0) {
+    out.push_back({"Link", link(page.offset > page.limit ? page.offset - page.limit : 0, "prev")});
+  }
+  if (page.limit > 0 && page.offset + page.limit < total) {
+    out.push_back({"Link", link(page.offset + page.limit, "next")});
+  }
+  return out;
+}
+
 }  // namespace tsunagu::http::api

@@ -19,18 +19,7 @@ const std::vector<MediaType> kListViews = {MediaType::kJson, MediaType::kJsonLd,
                                            MediaType::kGeoJson};
 
 std::string page_link(const Request& req, size_t offset, size_t limit, const char* rel) {
-  std::string target = req.path + "?";
-  size_t pos = 0;
-  const std::string& query = req.query;
-  while (pos < query.size()) {
-    size_t amp = query.find('&', pos);
-    if (amp == std::string::npos) amp = query.size();
-    std::string_view item(query.data() + pos, amp - pos);
-    pos = amp + 1;
-    if (item.empty() || item.substr(0, 7) == "offset=" || item.substr(0, 6) == "limit=") continue;
-    target.append(item);
-    target.push_back('&');
-  }
+  std::string target = page_base(req);
   target += "offset=" + std::to_string(offset) + "&limit=" + std::to_string(limit);
   return "<" + target + ">; rel=\"" + rel + "\"";
 }

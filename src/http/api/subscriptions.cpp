@@ -126,24 +126,7 @@ void query(Env& env, Call&& c, const Resource<Service>& r) {
     for (size_t i = page->offset; i < all.size() && i < page->offset + page->limit; ++i)
       sub::render_subscription(*all[i].def, all[i].state, *p.ctx, w, *options);
     w.end_array();
-    std::vector<Header> extra;
-    if (page->count) extra.push_back({"NGSILD-Results-Count", std::to_string(all.size())});
-    // Paging links (§6.3.17 / §5.5.9): the collection with the next and previous windows, in
-    // the media type of this response.
-    std::string type(media_type_name(p.accept));
-    auto link = [&](size_t offset, const char* rel) {
-      return "<" + std::string(r.base.substr(0, r.base.size() - 1)) +
-             "?limit=" + std::to_string(page->limit) + "&offset=" + std::to_string(offset) +
-             ">;rel=\"" + rel + "\";type=\"" + type + "\"";
-    };
-    if (page->limit > 0 && page->offset > 0) {
-      extra.push_back(
-          {"Link", link(page->offset > page->limit ? page->offset - page->limit : 0, "prev")});
-    }
-    if (page->limit > 0 && page->offset + page->limit < all.size()) {
-      extra.push_back({"Link", link(page->offset + page->limit, "next")});
-    }
-    p.respond_json(200, std::move(body), std::move(extra));
+    p.respond_json(200, std::move(body), page_headers(p, *page, all.size()));
   });
 }
 

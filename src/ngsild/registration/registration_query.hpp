@@ -29,6 +29,8 @@ struct RegistrationQuery {
   // observedAt) or managementInterval (for the system times) overlaps its window. Without one,
   // only registrations that give neither interval (they provide the latest information).
   std::optional<temporal::TimeFilter> time;
+  // Every registration, history sources too (a bare query with local=true).
+  bool all = false;
 
   bool matches(const Registration& r) const;
   // The information part alone: some RegistrationInfo covers the entity and attribute

@@ -1,7 +1,7 @@
 // Small helpers of the Subscription model: trigger names, status, fresh ids.
 #include "ngsild/subscription/subscription.hpp"
 
-#include <random>
+#include "common/uri.hpp"
 
 namespace tsunagu::ngsild::subscription {
 
@@ -58,22 +58,8 @@ std::optional<std::string_view> notification_status(const SubscriptionState& st)
   return st.last_failure != kNoTime && st.last_failure >= st.last_success ? "failed" : "ok";
 }
 
-std::string make_urn(std::string_view prefix) {
-  // A thread's own generator, seeded once from the OS: ids need to be unlikely to collide, not
-  // unguessable (the store refuses a duplicate with AlreadyExists anyway).
-  thread_local std::mt19937_64 gen{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(prefix);
-  for (int half = 0; half < 2; ++half) {
-    uint64_t r = gen();
-    for (int i = 0; i < 16; ++i, r >>= 4)
-      id.push_back(kHex[r & 15]);
-  }
-  return id;
-}
-
 std::string make_subscription_id() {
-  return make_urn("urn:ngsi-ld:Subscription:");
+  return random_urn("urn:ngsi-ld:Subscription:");
 }
 
 }  // namespace tsunagu::ngsild::subscription

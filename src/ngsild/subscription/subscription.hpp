@@ -171,8 +171,6 @@ std::string_view status_name(SubscriptionStatus s);
 // NotificationParams.status: "ok" or "failed" after the last attempt; nullopt before any.
 std::optional<std::string_view> notification_status(const SubscriptionState& st);
 
-// `prefix` and 32 random hex digits: a fresh id ("urn:ngsi-ld:Notification:...").
-std::string make_urn(std::string_view prefix);
 // A fresh id for a subscription created without one: "urn:ngsi-ld:Subscription:" and 32 random
 // hex digits.
 std::string make_subscription_id();

@@ -35,6 +35,7 @@
 #include "ngsild/format/render_cache.hpp"
 #include "ngsild/geo/geometry.hpp"
 #include "ngsild/jsonld/context.hpp"
+#include "ngsild/registration/registration_renderer.hpp"
 #include "store/store.hpp"
 
 namespace tsunagu {
@@ -128,6 +129,7 @@ int run(const app::Config& cfg) {
   mqtt::MqttClient mqtt_client(mco);
   app::NotificationTransport transport(notify_client, notify_tls_client, mqtt_client);
   engine::SubscriptionService* subscriptions_ptr = nullptr;
+  engine::CsourceSubscriptionService* csource_subscriptions_ptr = nullptr;
   engine::Delivery::Options delivery_options;
   delivery_options.window = cfg.notify_window;
   delivery_options.keeps_order = &app::NotificationTransport::keeps_order;
@@ -137,11 +139,22 @@ int run(const app::Config& cfg) {
                    std::function<void(engine::Delivery::Result)> done) {
         transport.send(key, m, std::move(done));
       },
-      [&subscriptions_ptr](const std::string& key, const engine::Delivery::Result& r, bool final) {
-        if (subscriptions_ptr != nullptr) subscriptions_ptr->report(key, r, final);
+      // Each report goes to the service whose subscription the key names.
+      [&subscriptions_ptr, &csource_subscriptions_ptr](
+          const std::string& key, const engine::Delivery::Result& r, bool final) {
+        if (engine::CsourceSubscriptionService::owns(key)) {
+          if (csource_subscriptions_ptr != nullptr)
+            csource_subscriptions_ptr->report(key, r, final);
+        } else if (subscriptions_ptr != nullptr) {
+          subscriptions_ptr->report(key, r, final);
+        }
       },
-      [&subscriptions_ptr](const std::string& key) {
-        if (subscriptions_ptr != nullptr) subscriptions_ptr->attempt(key);
+      [&subscriptions_ptr, &csource_subscriptions_ptr](const std::string& key) {
+        if (engine::CsourceSubscriptionService::owns(key)) {
+          if (csource_subscriptions_ptr != nullptr) csource_subscriptions_ptr->attempt(key);
+        } else if (subscriptions_ptr != nullptr) {
+          subscriptions_ptr->attempt(key);
+        }
       });
   engine::TenantRegistry tenants;
   engine::SubscriptionService::Options sub_options;
@@ -155,9 +168,27 @@ int run(const app::Config& cfg) {
     return 1;
   }
   subscriptions_ptr = &subscriptions;
-  // Context source registrations (docs/federation.md), and the subscriptions to them.
+  // Context source registrations (docs/federation.md), and the subscriptions to them, which
+  // hear of each change once durable and list them for their initial and periodic
+  // notifications.
   engine::RegistrationService registrations(contexts.core());
-  engine::CsourceSubscriptionService csource_subscriptions(contexts, delivery);
+  engine::CsourceSubscriptionService csource_subscriptions(
+      {[&registrations](const std::string& tenant) {
+         std::vector<engine::CsourceSubscriptionService::RegistrationPtr> out;
+         for (auto& v : registrations.list(tenant))
+           out.push_back(std::move(v.def));
+         return out;
+       },
+       [](const ngsild::registration::Registration& r, const ngsild::jsonld::Context& ctx,
+          bool with_context, JsonWriter& w) {
+         ngsild::registration::render_registration(r, {}, ctx, w, {false, with_context});
+       }},
+      contexts, delivery);
+  registrations.add_listener(
+      [&csource_subscriptions](const engine::RegistrationService::Change& c) {
+        csource_subscriptions.registration_changed(c);
+      });
+  csource_subscriptions_ptr = &csource_subscriptions;
   // However run() ends, notifications stop before the subscriptions go: what is in flight ends,
   // then nothing reports to them (the delivery queues and the client are destroyed after them).
   // What has not left its queue by then stays in the outbox for the next start.

@@ -1,3 +1,5 @@
+// Registration subscriptions (csource_subscriptions.hpp): their records, their matching against
+// registrations' changes, and their ContextSourceNotifications.
 #include "engine/csource_subscriptions.hpp"
 
 #include <algorithm>
@@ -93,9 +95,9 @@ struct CsourceSubscriptionService::Entry {
     return std::any_of(queries.begin(), queries.end(),
                        [&](const reg::RegistrationQuery& q) { return q.matches(r); });
   }
-  // The registration as a notification shows it: "implementations should only return the
-  // RegistrationInfo elements relevant for the subscription" (§5.11.7). All of them when each
-  // is, or when none is on its own.
+  // The registration as a notification shows it: §5.11.7 asks for the information relevant to
+  // the subscription, in particular only the RegistrationInfo elements that match. All of them
+  // when each does, or when none does on its own.
   std::shared_ptr<const Registration> relevant(const RegistrationPtr& r) const {
     Registration probe = *r;
     std::vector<size_t> keep;

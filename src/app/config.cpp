@@ -171,6 +171,15 @@ const std::vector<Option>& options() {
                "notifications of one subscription to an http:// receiver sent before the "
                "earlier ones are answered (pipelined on one connection, in order); https and "
                "MQTT receivers get one at a time"),
+    STRING_OPTION("source-identity", "TSUNAGU_SOURCE_IDENTITY", source_identity,
+                  "this broker's name in the Via header of requests it forwards to context "
+                  "sources, by which it recognises its own requests coming back (a loop); "
+                  "empty: tsunagu@<host name>:<port>",
+                  if (v.find_first_of(" ,") != std::string::npos) return Status::InvalidRequest(
+                      "--source-identity: '" + v + "' holds a space or a comma")),
+    INT_OPTION("forward-timeout-ms", "TSUNAGU_FORWARD_TIMEOUT_MS", forward_timeout_ms, 1, 600000,
+               "how long a request forwarded to a context source may take, unless its "
+               "registration's management.timeout says otherwise"),
     STRING_OPTION("metrics-tenants", "TSUNAGU_METRICS_TENANTS", metrics_tenants,
                   "names: /metrics gives figures per tenant, by name; total: one figure for all, "
                   "so that tenant names stay off /metrics",

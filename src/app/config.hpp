@@ -44,10 +44,12 @@ struct Config {
   size_t max_connections_per_client = 1000;
   int shutdown_grace_s = 20;
   std::string durable_notifications = "on";  // on | off
-  size_t notify_window = 8;    // notifications of one subscription unanswered at once (http://)
-  std::string auth_issuer;     // OpenID Connect issuer whose tokens are accepted; empty: none
-  std::string auth_jwks_file;  // JWK Set file: the keys when the issuer cannot be reached
-  std::string auth_audience;   // required among a token's aud; empty: any
+  std::string source_identity;    // Via name of this broker; empty: tsunagu@<host>:<port>
+  int forward_timeout_ms = 5000;  // per request forwarded to a context source
+  size_t notify_window = 8;       // notifications of one subscription unanswered at once (http://)
+  std::string auth_issuer;        // OpenID Connect issuer whose tokens are accepted; empty: none
+  std::string auth_jwks_file;     // JWK Set file: the keys when the issuer cannot be reached
+  std::string auth_audience;      // required among a token's aud; empty: any
   int auth_jwks_refresh_s = 900;
   std::string metrics_tenants = "names";  // names | total
   std::string log_level = "info";

@@ -5,6 +5,8 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -18,6 +20,7 @@
 #include "common/memory.hpp"
 #include "common/metrics.hpp"
 #include "common/time.hpp"
+#include "common/uri.hpp"
 #include "engine/csource_subscriptions.hpp"
 #include "engine/delivery.hpp"
 #include "engine/entity_service.hpp"
@@ -40,6 +43,9 @@
 
 namespace tsunagu {
 namespace {
+
+// The store's note holding this broker's URI (/info/sourceIdentity).
+constexpr std::string_view kSourceIdNote = "federation.source_id";
 
 // A snapshot that a write replaced or deleted is never rendered again: its kept renderings go at
 // once, so that deleted data does not stay in memory until the cache evicts it.
@@ -124,6 +130,13 @@ int run(const app::Config& cfg) {
   hco.ca_file = cfg.notify_ca_file;
   http::HttpClient notify_tls_client(hco);
   http::Http1Client notify_client;
+  // Requests forwarded to context sources (docs/federation.md).
+  http::Http1Client::Options fco;
+  fco.max_response_bytes = cfg.max_body_bytes * 4;
+  http::Http1Client forward_client(fco);
+  http::HttpClient::Options ftls = hco;
+  ftls.max_response_bytes = fco.max_response_bytes;
+  http::HttpClient forward_tls_client(ftls);
   mqtt::MqttClient::Options mco;
   mco.ca_file = cfg.notify_ca_file;
   mqtt::MqttClient mqtt_client(mco);
@@ -243,6 +256,25 @@ int run(const app::Config& cfg) {
       return 1;
     }
   }
+  // This broker's URI (/info/sourceIdentity): made at the first start, kept in the store.
+  std::string source_id;
+  {
+    auto kept = (*store)->note(kSourceIdNote);
+    Status st = kept.ok() ? Status::Ok() : kept.status();
+    if (kept.ok() && kept->has_value()) {
+      source_id = **kept;
+    } else if (kept.ok()) {
+      source_id = random_urn("urn:ngsi-ld:ContextSource:");
+      store::WriteBatch batch;
+      batch.ops.push_back(
+          {store::WriteBatch::OpKind::kNote, 0, {}, std::string(kSourceIdNote), source_id});
+      st = (*store)->apply(std::move(batch));
+    }
+    if (!st.ok()) {
+      log::error("store_load_failed", {{"detail", st.detail()}});
+      return 1;
+    }
+  }
   double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Reading the store back needed buffers (log segments, documents) that are free now: give
   // their pages back to the OS rather than keep them in the allocator's free lists for good.
@@ -348,6 +380,27 @@ int run(const app::Config& cfg) {
   env.subscriptions = &subscriptions;
   env.csource_subscriptions = &csource_subscriptions;
   env.registrations = &registrations;
+  // Distributed operations: requests to context sources go through clients of their own, so
+  // that they never wait behind notifications; answers may be whole query results.
+  env.forward = [&forward_client, &forward_tls_client](http::HttpClient::Request r,
+                                                       http::HttpClient::Done done) {
+    if (r.url.rfind("http://", 0) == 0) {
+      http::Http1Client::Request plain;
+      static_cast<http::HttpClient::Request&>(plain) = std::move(r);
+      return forward_client.submit(std::move(plain), std::move(done));
+    }
+    return forward_tls_client.submit(std::move(r), std::move(done));
+  };
+  env.source_identity = cfg.source_identity;
+  if (env.source_identity.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    env.source_identity =
+        "tsunagu@" + std::string(host[0] ? host : "localhost") + ":" + std::to_string(cfg.port);
+  }
+  env.forward_timeout_ms = cfg.forward_timeout_ms;
+  env.started_at = now_us();
+  env.source_id = source_id;
   env.temporal = history ? &temporal : nullptr;
   env.temporal_max_instances = cfg.temporal_max_instances;
   // Bearer tokens: with an issuer or a key file, the NGSI-LD API answers only callers that

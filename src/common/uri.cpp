@@ -75,6 +75,8 @@ bool percent_decode(std::string_view s, std::string& out, bool plus_is_space) {
   return true;
 }
 
+namespace {
+
 // The bytes a path segment keeps as they are (RFC 3986 pchar without '%': unreserved,
 // sub-delims, ':' and '@'). A table: every create encodes its id for the Location header.
 constexpr auto kSegmentKeeps = [] {
@@ -86,14 +88,23 @@ constexpr auto kSegmentKeeps = [] {
   return t;
 }();
 
-std::string percent_encode_segment(std::string_view s) {
+// The bytes a query parameter's value keeps as they are: pchar, '/' and '?' (RFC 3986 query),
+// but not the separators '&' and '+' (a space in forms).
+constexpr auto kQueryValueKeeps = [] {
+  std::array<bool, 256> t = kSegmentKeeps;
+  t['&'] = t['+'] = false;
+  t['/'] = t['?'] = true;
+  return t;
+}();
+
+std::string percent_encode(std::string_view s, const std::array<bool, 256>& keeps) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
     size_t kept = i;
-    while (kept < s.size() && kSegmentKeeps[static_cast<unsigned char>(s[kept])])
+    while (kept < s.size() && keeps[static_cast<unsigned char>(s[kept])])
       ++kept;
     out.append(s, i, kept - i);
     if (kept == s.size()) break;
@@ -103,6 +114,16 @@ std::string percent_encode_segment(std::string_view s) {
     i = kept + 1;
   }
   return out;
+}
+
+}  // namespace
+
+std::string percent_encode_segment(std::string_view s) {
+  return percent_encode(s, kSegmentKeeps);
+}
+
+std::string percent_encode_query_value(std::string_view s) {
+  return percent_encode(s, kQueryValueKeeps);
 }
 
 std::string random_urn(std::string_view prefix) {

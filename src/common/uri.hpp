@@ -19,6 +19,8 @@ bool percent_decode(std::string_view s, std::string& out, bool plus_is_space = f
 // Percent-encodes `s` for use as one path segment (RFC 3986 §3.3: everything but unreserved
 // characters, sub-delims, ':' and '@').
 std::string percent_encode_segment(std::string_view s);
+// The same for the name or value of a query parameter: also keeps '/', '?', but not '&', '+'.
+std::string percent_encode_query_value(std::string_view s);
 
 // `prefix` followed by 32 random hex digits: ids made for resources created without one
 // ("urn:ngsi-ld:Subscription:"). Unlikely to collide, not unguessable (a store refuses a

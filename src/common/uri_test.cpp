@@ -182,5 +182,14 @@ TEST(PercentEncodeSegmentTest, DecodesBackToTheOriginal) {
   EXPECT_EQ(decoded, all);
 }
 
+TEST(PercentEncodeTest, AQueryValueKeepsWhatAQueryMayHold) {
+  EXPECT_EQ(percent_encode_query_value("urn:ngsi-ld:Vehicle:A1"), "urn:ngsi-ld:Vehicle:A1");
+  EXPECT_EQ(percent_encode_query_value("near;maxDistance==2000"), "near;maxDistance==2000");
+  EXPECT_EQ(percent_encode_query_value("name==\"a b\"&x+1#"), "name==%22a%20b%22%26x%2B1%23");
+  EXPECT_EQ(percent_encode_query_value("[1,2]/?"), "%5B1,2%5D/?");
+  EXPECT_EQ(percent_encode_query_value("\xe6\x9d\xb1"), "%E6%9D%B1");
+  EXPECT_EQ(percent_encode_segment("a/b?c"), "a%2Fb%3Fc");
+}
+
 }  // namespace
 }  // namespace tsunagu

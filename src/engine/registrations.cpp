@@ -42,6 +42,7 @@ void RegistrationService::put(const std::string& tenant, RegistrationPtr def,
   }
   std::string id = def->id;
   t.emplace(std::move(id), Entry{std::move(def), state, next_order_++});
+  count_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void RegistrationService::write(
@@ -65,7 +66,7 @@ void RegistrationService::write(
       if (next) {
         put(tenant, next, {});
       } else if (auto t = tenants_.find(tenant); t != tenants_.end()) {
-        t->second.erase(id);
+        count_.fetch_sub(t->second.erase(id), std::memory_order_relaxed);
       }
     }
     const Change change{tenant, previous, next, now_us()};
@@ -76,16 +77,57 @@ void RegistrationService::write(
   submit_record_change(*writer_, decided_, std::move(c));
 }
 
+Status RegistrationService::check_exclusive(const std::string& tenant,
+                                            const Registration& r) const {
+  auto owns = [](const Registration& x) {
+    return x.mode == reg::Mode::kExclusive || x.mode == reg::Mode::kRedirect;
+  };
+  if (!owns(r)) return Status::Ok();
+  // Whether two RegistrationInfo name one attribute (one that names none names them all).
+  auto share_attributes = [](const reg::RegistrationInfo& a, const reg::RegistrationInfo& b) {
+    if (!a.names_attributes() || !b.names_attributes()) return true;
+    for (const auto* names : {&a.property_names, &a.relationship_names}) {
+      for (Atom n : names->value_or(std::vector<Atom>{})) {
+        if (b.provides(n)) return true;
+      }
+    }
+    return false;
+  };
+  const std::string prefix = record_key(tenant, "");
+  for (const auto& [key, other] : decided_) {
+    if (key.compare(0, prefix.size(), prefix) != 0 || other->id == r.id || !owns(*other)) {
+      continue;
+    }
+    for (const auto& a : r.information) {
+      for (const auto& b : other->information) {
+        if (!a.entities || !b.entities || !share_attributes(a, b)) continue;
+        for (const auto& ea : *a.entities) {
+          for (const auto& eb : *b.entities) {
+            if (ea.id && eb.id && *ea.id == *eb.id) {
+              return Status::AlreadyExists(
+                  "the " + std::string(reg::mode_name(r.mode)) + " registration of '" + *ea.id +
+                  "' overlaps the " + std::string(reg::mode_name(other->mode)) + " registration '" +
+                  other->id + "' (§4.3.6.3): one source owns an attribute");
+            }
+          }
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 void RegistrationService::create(std::string tenant, Registration r, Done done) {
   std::string id = r.id;
   auto def = std::make_shared<Registration>(std::move(r));
   write(
-      std::move(tenant), std::move(id),
-      [def](const Registration* current) -> Result<std::shared_ptr<Registration>> {
+      tenant, std::move(id),
+      [this, tenant, def](const Registration* current) -> Result<std::shared_ptr<Registration>> {
         if (current != nullptr) {
           return Status::AlreadyExists("context source registration '" + def->id +
                                        "' already exists");
         }
+        TSUNAGU_RETURN_IF_ERROR(check_exclusive(tenant, *def));
         return def;
       },
       true, std::move(done));
@@ -95,12 +137,13 @@ void RegistrationService::update(std::string tenant, std::string id,
                                  std::function<Status(Registration&)> change, Done done) {
   std::string what = id;
   write(
-      std::move(tenant), std::move(id),
-      [change = std::move(change),
+      tenant, std::move(id),
+      [this, tenant, change = std::move(change),
        what](const Registration* current) -> Result<std::shared_ptr<Registration>> {
         if (current == nullptr) return not_found(what);
         auto next = std::make_shared<Registration>(*current);
         TSUNAGU_RETURN_IF_ERROR(change(*next));
+        TSUNAGU_RETURN_IF_ERROR(check_exclusive(tenant, *next));
         return next;
       },
       false, std::move(done));
@@ -152,6 +195,13 @@ std::vector<RegistrationService::View> RegistrationService::query(
     }
   }
   return in_creation_order(std::move(found));
+}
+
+bool RegistrationService::any(std::string_view tenant) const {
+  if (count_.load(std::memory_order_relaxed) == 0) return false;
+  std::shared_lock lock(mu_);
+  auto t = tenants_.find(std::string(tenant));
+  return t != tenants_.end() && !t->second.empty();
 }
 
 size_t RegistrationService::count() const {

@@ -4,6 +4,7 @@
 // is durable. docs/federation.md.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <shared_mutex>
@@ -50,7 +51,9 @@ class RegistrationService {
   // A stored registration, at start (before attach).
   Status load(std::string_view tenant, std::string_view key, std::string_view doc);
 
-  // AlreadyExists when the id is taken in the tenant (created with its first write).
+  // AlreadyExists when the id is taken in the tenant (created with its first write), or when an
+  // exclusive or redirect registration names an entity id and an attribute that another one of
+  // the tenant names too (one source owns an attribute of an entity, §4.3.6.3; also on update).
   void create(std::string tenant, Registration r, Done done);
   // ResourceNotFound naming the id.
   Result<View> retrieve(std::string_view tenant, std::string_view id) const;
@@ -65,6 +68,8 @@ class RegistrationService {
   void remove(std::string tenant, std::string id, Done done);
 
   size_t count() const;
+  // Whether the tenant has any registration (cheap: a read checks it before building a query).
+  bool any(std::string_view tenant) const;
 
  private:
   struct Entry {
@@ -80,6 +85,8 @@ class RegistrationService {
              bool create_tenant, Done done);
   std::vector<View> query(std::string_view tenant,
                           const ngsild::registration::RegistrationQuery* q) const;
+  // The committing thread's: the conflict create() and update() refuse.
+  Status check_exclusive(const std::string& tenant, const Registration& r) const;
   // Needs mu_ held exclusively.
   void put(const std::string& tenant, RegistrationPtr def,
            const ngsild::registration::RegistrationState& state);
@@ -90,6 +97,7 @@ class RegistrationService {
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, Tenant> tenants_;
   uint64_t next_order_ = 0;
+  std::atomic<size_t> count_{0};  // registrations over all tenants
   // What the committing thread decided, published or not: (tenant, id) -> registration.
   std::unordered_map<std::string, RegistrationPtr> decided_;
 };

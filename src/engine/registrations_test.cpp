@@ -168,5 +168,37 @@ TEST_F(RegistrationsTest, AnExpiredRegistrationLeavesQueriesButCanBeRead) {
   EXPECT_EQ(listed[0].def->id, "urn:ngsi-ld:ContextSourceRegistration:w");
 }
 
+TEST_F(RegistrationsTest, OneSourceOwnsAnAttributeOfAnEntity) {
+  auto owner = [](const char* id, const char* mode, const char* attr) {
+    return std::string(R"({"id": "urn:ngsi-ld:ContextSourceRegistration:)") + id +
+           R"(", "type": "ContextSourceRegistration", "mode": ")" + mode +
+           R"(", "information": [{"entities": [{"id": "urn:ngsi-ld:Vehicle:1", "type": "Vehicle"}],
+               "propertyNames": [")" +
+           attr + R"("]}], "endpoint": "http://s.example"})";
+  };
+  ASSERT_TRUE(create("", owner("a", "exclusive", "speed")).ok());
+  // Another owner of the same attribute of the same entity is refused, in any tenant but its own.
+  EXPECT_EQ(create("", owner("b", "exclusive", "speed")).kind(), ErrorKind::kAlreadyExists);
+  EXPECT_EQ(create("", owner("c", "redirect", "speed")).kind(), ErrorKind::kAlreadyExists);
+  EXPECT_TRUE(create("cityB", owner("b", "exclusive", "speed")).ok());
+  // Another attribute, or a source that only adds (inclusive), is not.
+  EXPECT_TRUE(create("", owner("d", "exclusive", "fuel")).ok());
+  EXPECT_TRUE(create("", owner("e", "inclusive", "speed")).ok());
+  // Nor may an update make one.
+  Status st = wait([&](auto done) {
+    registrations_->update(
+        "", "urn:ngsi-ld:ContextSourceRegistration:e",
+        [](reg::Registration& r) {
+          r.mode = reg::Mode::kExclusive;
+          return Status::Ok();
+        },
+        done);
+  });
+  EXPECT_EQ(st.kind(), ErrorKind::kAlreadyExists);
+  EXPECT_NE(st.detail().find("urn:ngsi-ld:ContextSourceRegistration:a"), std::string::npos);
+  EXPECT_EQ(registrations_->retrieve("", "urn:ngsi-ld:ContextSourceRegistration:e")->def->mode,
+            reg::Mode::kInclusive);
+}
+
 }  // namespace
 }  // namespace tsunagu::engine

@@ -2,8 +2,8 @@
 threads register, update and delete registrations in two tenants while the server is killed
 with SIGKILL mid-load, twice on one data directory. After each restart every acknowledged
 registration is there as last acknowledged, every acknowledged deletion stays deleted, and a
-request in flight at the kill left either its before or its after state. Both with --sync full
-and normal.
+request in flight at the kill left either its before or its after state; the broker's own URI
+(/info/sourceIdentity) stays the same. Both with --sync full and normal.
 
 Run: python3 -m unittest tests/integration/test_registration_durability.py"""
 
@@ -90,9 +90,16 @@ class RegistrationDurability(OneDataDir):
         body = r.json()
         return body["version"]
 
+    def identity(self, server):
+        r = server.request("GET", "/ngsi-ld/v1/info/sourceIdentity")
+        self.assertEqual(r.status, 200, repr(r))
+        return r.json()["id"]
+
     def test_kill_9_during_registration_writes(self):
         server = self.start_server()
         expected = {}
+        # The broker's URI is made at its first start and kept (/info/sourceIdentity).
+        source_id = self.identity(server)
         for cycle in range(2):
             workers = [Worker(server, i, cycle) for i in range(WORKERS)]
             for w in workers:
@@ -114,6 +121,7 @@ class RegistrationDurability(OneDataDir):
             print(f"\n  [registrations] cycle {cycle}: {acked} registrations written, "
                   f"{len(in_flight)} requests in flight", file=sys.stderr)
             server = self.start_server()
+            self.assertEqual(self.identity(server), source_id)
             problems = []
             for key, state in expected.items():
                 got = self.read(server, key)

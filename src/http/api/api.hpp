@@ -17,6 +17,7 @@
 #include "engine/subscriptions.hpp"
 #include "engine/temporal.hpp"
 #include "http/api/headers.hpp"
+#include "http/client.hpp"
 #include "http/router.hpp"
 #include "ngsild/format/entity_renderer.hpp"
 #include "ngsild/format/render_cache.hpp"
@@ -49,6 +50,13 @@ struct Env {
   // Context source registrations (§5.9, §5.10); null: those routes answer
   // OperationNotSupported.
   engine::RegistrationService* registrations = nullptr;
+  // Distributed operations (§4.3.6, docs/federation.md): sends one request to a context source
+  // (http or https); null: the server answers from its own data only.
+  std::function<bool(HttpClient::Request, HttpClient::Done)> forward;
+  std::string source_identity;    // this broker, in the Via headers it adds and reads
+  std::string source_id;          // this broker's URI (/info/sourceIdentity), kept in the store
+  int64_t started_at = 0;         // µs since the epoch
+  int forward_timeout_ms = 5000;  // per forwarded request
   // History and the temporal API (§5.6.11-§5.7.4); null: those routes answer
   // OperationNotSupported.
   engine::TemporalService* temporal = nullptr;
@@ -169,6 +177,9 @@ void query_registration(Env& env, Call&& c);
 void retrieve_registration(Env& env, Call&& c);
 void update_registration(Env& env, Call&& c);
 void delete_registration(Env& env, Call&& c);
+
+// federation.cpp
+void retrieve_source_identity(Env& env, Call&& c);
 
 // temporal.cpp
 void create_temporal(Env& env, Call&& c);

@@ -6,6 +6,7 @@
 #include "common/time.hpp"
 #include "common/uri.hpp"
 #include "http/api/api.hpp"
+#include "http/api/federation.hpp"
 #include "ngsild/format/linked_entities.hpp"
 #include "ngsild/format/representation.hpp"
 #include "ngsild/parse/entity_parser.hpp"
@@ -117,6 +118,35 @@ void create_entity(Env& env, Call&& c) {
   });
 }
 
+namespace {
+
+// Retrieve Entity's answer: 404 when attrs, pick or omit leave nothing of `entity`.
+void respond_entity(Prepared& p, const ngsild::Entity& entity, ngsild::RenderOptions& options,
+                    ngsild::RenderCache& renders, std::vector<Header> extra) {
+  // attrs: the entity must hold at least one of the listed attributes (§6.3.18 note); a
+  // pick or omit that leaves nothing of it finds nothing either.
+  if (p.call.query.find("attrs") != nullptr) {
+    bool any = false;
+    for (Atom a : options.projection.pick_attrs)
+      any = any || !entity.instances(a).empty();
+    if (!any) {
+      return p.fail(
+          Status::NotFound("entity '" + entity.id + "' has none of the attributes in attrs"));
+    }
+  } else if (!ngsild::keeps_any(entity, options.projection)) {
+    return p.fail(Status::NotFound("entity '" + entity.id +
+                                   "' has none of the members that pick or omit leave"));
+  }
+  std::string body;
+  body.reserve(2048);
+  JsonWriter w(body);
+  ngsild::render_entity_body(entity, options, body_shape(p), renders, w);
+  if (Status st = ngsild::join_complete(options); !st.ok()) return p.fail(st);
+  p.respond_json(200, std::move(body), std::move(extra));
+}
+
+}  // namespace
+
 void retrieve_entity(Env& env, Call&& c) {
   static const CallSpec spec{
       false,
@@ -130,28 +160,59 @@ void retrieve_entity(Env& env, Call&& c) {
     auto options = render_options(p, true);
     if (!options.ok()) return p.fail(options.status());
     auto e = env.entities.retrieve(*t, *options);
-    if (!e.ok()) return p.fail(e.status());
-    const ngsild::Entity& entity = **e;
-    // attrs: the entity must hold at least one of the listed attributes (§6.3.18 note); a
-    // pick or omit that leaves nothing of it finds nothing either.
-    if (p.call.query.find("attrs") != nullptr) {
-      bool any = false;
-      for (Atom a : options->projection.pick_attrs)
-        any = any || !entity.instances(a).empty();
-      if (!any) {
-        return p.fail(
-            Status::NotFound("entity '" + t->id + "' has none of the attributes in attrs"));
-      }
-    } else if (!ngsild::keeps_any(entity, options->projection)) {
-      return p.fail(Status::NotFound("entity '" + t->id +
-                                     "' has none of the members that pick or omit leave"));
+    // Registered sources that may hold some of it (§4.3.6): asked, and merged in.
+    std::vector<engine::RegistrationService::RegistrationPtr> sources;
+    if (may_forward(env, p)) {
+      ngsild::registration::RegistrationQuery which;
+      which.entities.ids = {t->id};
+      which.entities.types = t->type;
+      if (p.call.query.find("attrs") != nullptr)
+        which.entities.attrs = options->projection.pick_attrs;
+      sources = read_sources(env, p, {"retrieveEntity", "queryEntity", "queryBatch"}, which);
     }
-    std::string body;
-    body.reserve(2048);
-    JsonWriter w(body);
-    ngsild::render_entity_body(entity, *options, body_shape(p), env.renders, w);
-    if (Status st = ngsild::join_complete(*options); !st.ok()) return p.fail(st);
-    p.respond_json(200, std::move(body));
+    if (sources.empty()) {
+      if (!e.ok()) return p.fail(e.status());
+      return respond_entity(p, **e, *options, env.renders, {});
+    }
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    auto local = e.ok() ? *e : nullptr;
+    const std::string id = t->id;
+    auto make = [shared, id](const ngsild::registration::Registration& r) {
+      return retrieve_request(r, id, shared->call.query.find("type"), shared->call.query,
+                              *shared->ctx);
+    };
+    fan_out(env, *shared, sources, make,
+            [shared, local, options = std::move(*options),
+             id](std::vector<SourceAnswer> answers) mutable {
+              std::shared_ptr<ngsild::Entity> merged;
+              if (local) merged = std::make_shared<ngsild::Entity>(*local);
+              for (auto& a : answers) {
+                if (!a.outcome.ok()) continue;
+                auto remote = source_entities(a.outcome.body, *shared->ctx);
+                if (!remote.ok()) {
+                  a.outcome.error = remote.status().detail();
+                  continue;
+                }
+                for (auto& entity : *remote) {
+                  if (entity->id != id) continue;
+                  if (!merged) {
+                    merged = std::move(entity);
+                  } else {
+                    merge_entity(*merged, *entity);
+                  }
+                }
+              }
+              if (!merged) {
+                return shared->fail(Status::NotFound("entity '" + id + "' was not found here " +
+                                                     "or at the registered sources"));
+              }
+              // The sources' attribute names are known now: the projection is read again.
+              auto fresh = render_options(*shared, true);
+              // A merged entity is this answer's only: not kept among the renderings.
+              static ngsild::RenderCache kNotKept(0);
+              respond_entity(*shared, *merged, fresh.ok() ? *fresh : options, kNotKept,
+                             source_warnings(answers));
+            });
   });
 }
 

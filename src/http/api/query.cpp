@@ -2,8 +2,11 @@
 // (§6.23), and Purge Entities. Both queries read one EntityQuery (ngsild/query/query_request),
 // run it through the EntityService, and render the page (ngsild/format/response_body) with
 // the HTTP part around it: the count header and the paging links.
+#include <unordered_map>
+
 #include "common/json_writer.hpp"
 #include "http/api/api.hpp"
+#include "http/api/federation.hpp"
 #include "ngsild/format/representation.hpp"
 #include "ngsild/format/response_body.hpp"
 #include "ngsild/parse/entity_parser.hpp"
@@ -24,22 +27,110 @@ std::string page_link(const Request& req, size_t offset, size_t limit, const cha
   return "<" + target + ">; rel=\"" + rel + "\"";
 }
 
-void respond_page(Env& env, Prepared& p, EntityQuery& q, ngsild::RenderOptions& options) {
-  // An entity that pick leaves empty is not in the result (§4.21): pick without id, type or
-  // scope matches the entities holding one of the picked attributes, as attrs does.
+void write_page(Prepared& p, const EntityQuery& q, ngsild::RenderOptions& options,
+                const engine::QueryResult& r, ngsild::RenderCache& renders,
+                std::vector<Header> extra);
+
+// An entity that pick leaves empty is not in the result (§4.21): pick without id, type or
+// scope matches the entities holding one of the picked attributes, as attrs does.
+void narrow_by_pick(EntityQuery& q, const ngsild::RenderOptions& options) {
   const ngsild::Projection& pr = options.projection;
   if (pr.pick && !pr.pick_id && !pr.pick_type && !pr.pick_scope && q.attrs.empty()) {
     q.attrs = pr.pick_attrs;
   }
+}
+
+// Query Entities over this broker and the registered sources that may hold matches
+// (§4.3.6): each source is asked (by `make`) for the entities up to the end of the requested
+// window; local ones come first in their order, then the sources' in theirs, an entity held in
+// several places merged into one. `attrs`: the attribute names a source's entity must hold one
+// of, when the request to the sources did not say (empty: any).
+void respond_distributed(
+    Env& env, Prepared&& p, EntityQuery q, ngsild::RenderOptions options,
+    const std::vector<engine::RegistrationService::RegistrationPtr>& sources,
+    std::function<Forward(const ngsild::registration::Registration&, size_t window)> make,
+    std::vector<std::string> attrs) {
+  narrow_by_pick(q, options);
+  const size_t offset = q.offset, limit = q.limit;
+  EntityQuery window = q;
+  window.offset = 0;
+  window.limit = offset + limit;
+  auto local = env.entities.query(p.tenant, window, options);
+  if (!local.ok()) return p.fail(local.status());
+  auto shared = std::make_shared<Prepared>(std::move(p));
+  fan_out(
+      env, *shared, sources,
+      [make = std::move(make), offset, limit](const ngsild::registration::Registration& r) {
+        return make(r, offset + limit);
+      },
+      [shared, q = std::move(q), options = std::move(options), local = std::move(*local), offset,
+       limit, attrs = std::move(attrs)](std::vector<SourceAnswer> answers) mutable {
+        std::vector<std::shared_ptr<ngsild::Entity>> merged;
+        std::unordered_map<std::string, size_t> at;
+        for (const auto& e : local.entities) {
+          at.emplace(e->id, merged.size());
+          merged.push_back(std::make_shared<ngsild::Entity>(*e));
+        }
+        std::vector<std::shared_ptr<ngsild::Entity>> remote;
+        for (auto& a : answers) {
+          if (!a.outcome.ok()) continue;
+          auto entities = source_entities(a.outcome.body, *shared->ctx);
+          if (!entities.ok()) {
+            a.outcome.error = entities.status().detail();
+            continue;
+          }
+          remote.insert(remote.end(), entities->begin(), entities->end());
+        }
+        // The sources' names are known now (reading their entities interned them).
+        std::vector<Atom> wanted;
+        for (const auto& a : attrs)
+          wanted.push_back(shared->ctx->lookup(a));
+        size_t remote_only = 0;
+        for (auto& e : remote) {
+          auto it = at.find(e->id);
+          if (it != at.end()) {
+            merge_entity(*merged[it->second], *e);
+            continue;
+          }
+          const bool holds =
+              wanted.empty() || std::any_of(wanted.begin(), wanted.end(),
+                                            [&](Atom n) { return !e->instances(n).empty(); });
+          if (!holds) continue;
+          at.emplace(e->id, merged.size());
+          merged.push_back(std::move(e));
+          ++remote_only;
+        }
+        engine::QueryResult r;
+        r.total = local.total + remote_only;
+        r.more = local.more || merged.size() > offset + limit;
+        for (size_t i = offset; i < merged.size() && i < offset + limit; ++i)
+          r.entities.push_back(merged[i]);
+        q.offset = offset;
+        q.limit = limit;
+        auto fresh = render_options(*shared, true);
+        if (fresh.ok() && shared->call.req.method == Method::kGet) options = std::move(*fresh);
+        // Merged entities are this answer's only: not kept among the renderings.
+        static ngsild::RenderCache kNotKept(0);
+        write_page(*shared, q, options, r, kNotKept, source_warnings(answers));
+      });
+}
+
+void respond_page(Env& env, Prepared& p, EntityQuery& q, ngsild::RenderOptions& options) {
+  narrow_by_pick(q, options);
   auto result = env.entities.query(p.tenant, q, options);
   if (!result.ok()) return p.fail(result.status());
-  const engine::QueryResult& r = *result;
+  write_page(p, q, options, *result, env.renders, {});
+}
+
+// One page of entities with its headers. `extra`: headers of the answer besides.
+void write_page(Prepared& p, const EntityQuery& q, ngsild::RenderOptions& options,
+                const engine::QueryResult& r, ngsild::RenderCache& renders,
+                std::vector<Header> extra) {
   std::string body;
   body.reserve(256 + r.entities.size() * 1400);
   JsonWriter w(body);
-  ngsild::render_page(r.entities, options, body_shape(p), env.renders, w);
+  ngsild::render_page(r.entities, options, body_shape(p), renders, w);
   if (Status st = ngsild::join_complete(options); !st.ok()) return p.fail(st);
-  std::vector<Header> extra;
   if (q.count) extra.push_back({"NGSILD-Results-Count", std::to_string(r.total)});
   // Paging links (§5.5.9, RFC 8288): the same request with another offset.
   // limit=0 (count only) has no pages: a "next" to the same offset would never end.
@@ -69,6 +160,37 @@ void query_entity(Env& env, Call&& c) {
     if (!options.ok()) return p.fail(options.status());
     auto q = ngsild::query::query_from_params(p.call.query, *p.ctx, env.limits);
     if (!q.ok()) return p.fail(q.status());
+    // Registered sources that may hold matches (§4.3.6, §5.12).
+    std::vector<engine::RegistrationService::RegistrationPtr> sources;
+    if (may_forward(env, p)) {
+      ngsild::registration::RegistrationQuery which;
+      which.entities.ids = q->ids;
+      which.entities.id_pattern = q->id_pattern;
+      which.entities.types = q->types;
+      which.entities.attrs = q->attrs;
+      which.entities.geo = q->geo;
+      which.entities.geo_property = q->geo_property;
+      sources = read_sources(env, p, {"queryEntity", "queryBatch"}, which);
+    }
+    if (!sources.empty()) {
+      const bool paged = p.call.query.find("limit") || p.call.query.find("offset");
+      auto make = [query = p.call.query, paged](const ngsild::registration::Registration& r,
+                                                size_t window) {
+        if (!ngsild::registration::supports(r, "queryEntity")) {
+          return Forward{"POST", "/ngsi-ld/v1/entityOperations/query", query_object_of(query)};
+        }
+        std::string path = "/ngsi-ld/v1/entities" + forwarded_query(query);
+        if (paged) {
+          path += (path.find('?') == std::string::npos ? "?" : "&") + std::string("limit=") +
+                  std::to_string(window);
+        }
+        return Forward{"GET", path, ""};
+      };
+      std::vector<std::string> attrs;
+      if (const std::string* a = p.call.query.find("attrs")) attrs = split_list(*a);
+      return respond_distributed(env, std::move(p), std::move(*q), std::move(*options), sources,
+                                 make, std::move(attrs));
+    }
     respond_page(env, p, *q, *options);
   });
 }
@@ -132,6 +254,21 @@ void query_batch(Env& env, Call&& c) {
     auto q = ngsild::query::query_from_object(*p.body, p.call.query, *p.ctx, env.limits, *options);
     if (!q.ok()) return p.fail(q.status());
     if (Status st = ngsild::check_linked_projection(*options); !st.ok()) return p.fail(st);
+    // Sources that take a Query object are sent this one as it came.
+    std::vector<engine::RegistrationService::RegistrationPtr> sources;
+    if (may_forward(env, p)) {
+      ngsild::registration::RegistrationQuery which;
+      which.entities.types = q->types;
+      which.entities.attrs = q->attrs;
+      sources = read_sources(env, p, {"queryBatch"}, which);
+    }
+    if (!sources.empty()) {
+      auto make = [body = p.call.req.body](const ngsild::registration::Registration&, size_t) {
+        return Forward{"POST", "/ngsi-ld/v1/entityOperations/query", body};
+      };
+      return respond_distributed(env, std::move(p), std::move(*q), std::move(*options), sources,
+                                 make, {});
+    }
     respond_page(env, p, *q, *options);
   });
 }

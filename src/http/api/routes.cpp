@@ -63,6 +63,7 @@ const Row kNgsiLd[] = {
   {Method::kGet,    "/csourceRegistrations/{registrationId}", "retrieveCSR",        kRead,  kLocal,       retrieve_registration},
   {Method::kPatch,  "/csourceRegistrations/{registrationId}", "updateCSR",          kWrite, kLocal,       update_registration},
   {Method::kDelete, "/csourceRegistrations/{registrationId}", "deleteCSR",          kWrite, kLocal,       delete_registration},
+  {Method::kGet,    "/info/sourceIdentity",               "retrieveCSIdentityInfo", kRead,  kLocal,       retrieve_source_identity},
   {Method::kPost,   "/temporal/entities",                 "upsertTemporal",         kWrite, kForwardable, create_temporal},
   {Method::kGet,    "/temporal/entities",                 "queryTemporal",          kRead,  kForwardable, query_temporal},
   {Method::kGet,    "/temporal/entities/{entityId}",      "retrieveTemporal",       kRead,  kForwardable, retrieve_temporal},

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/atom.hpp"
@@ -74,6 +75,11 @@ struct Registration {
   std::optional<geo::Geometry> operation_space;
   std::vector<std::string> scopes;
   std::optional<std::string> tenant;  // the tenant to name towards the source
+  // contextSourceInfo: headers to send the source (§5.2.9), as (key, value).
+  std::vector<std::pair<std::string, std::string>> context_source_info;
+  std::optional<double> timeout_ms;  // management.timeout
+  // contextSourceAlias: the source's own name for itself (its /info/sourceIdentity alias).
+  std::optional<std::string> alias;
   int64_t expires_at = kNoTime;
   // What q, csf, scopeQ and geo-queries of discovery are evaluated against: an entity of type
   // ContextSourceRegistration whose attributes are the context source properties (Properties),
@@ -92,6 +98,14 @@ struct RegistrationState {
   int64_t last_success = kNoTime;
   int64_t last_failure = kNoTime;
 };
+
+// Whether `name` is an operation or operation group of §4.20.
+bool known_operation(std::string_view name);
+
+// Whether the source answers operation `op` (an operation name of §4.20, "retrieveEntity"),
+// directly or through one of its groups; a registration without operations answers the
+// federationOps group.
+bool supports(const Registration& r, std::string_view op);
 
 // A fresh id for a registration created without one: "urn:ngsi-ld:ContextSourceRegistration:"
 // and 32 random hex digits.

@@ -27,55 +27,6 @@ constexpr std::array<std::string_view, 8> kReadOnly = {"createdAt",   "modifiedA
                                                        "status",      "timesSent",  "timesFailed",
                                                        "lastSuccess", "lastFailure"};
 
-// Operation names and groups (§4.20, Tables 4.20-1 and 4.20-2).
-constexpr std::array<std::string_view, 45> kOperations = {
-    "createEntity",
-    "updateEntity",
-    "appendAttrs",
-    "updateAttrs",
-    "deleteAttrs",
-    "deleteEntity",
-    "createBatch",
-    "upsertBatch",
-    "updateBatch",
-    "deleteBatch",
-    "upsertTemporal",
-    "appendAttrsTemporal",
-    "deleteAttrsTemporal",
-    "updateAttrsTemporal",
-    "deleteAttrInstanceTemporal",
-    "deleteTemporal",
-    "mergeEntity",
-    "replaceEntity",
-    "replaceAttrs",
-    "mergeBatch",
-    "retrieveEntity",
-    "queryEntity",
-    "queryBatch",
-    "retrieveTemporal",
-    "queryTemporal",
-    "retrieveEntityTypes",
-    "retrieveEntityTypeDetails",
-    "retrieveEntityTypeInfo",
-    "retrieveAttrTypes",
-    "retrieveAttrTypeDetails",
-    "retrieveAttrTypeInfo",
-    "createSubscription",
-    "updateSubscription",
-    "retrieveSubscription",
-    "querySubscription",
-    "deleteSubscription",
-    "queryEntityMap",
-    "createEntityMap",
-    "updateEntityMap",
-    "deleteEntityMap",
-    "retrieveEntityMap",
-    "federationOps",
-    "updateOps",
-    "retrieveOps",
-    "redirectionOps",
-};
-
 // The registration's own members (§5.2.9), stored under these names; any other name is a
 // context source property's, stored expanded.
 constexpr std::array<std::string_view, 19> kMembers = {"information",
@@ -299,6 +250,7 @@ struct Reader {
       auto s = string_member(key, v);
       if (!s.ok()) return s.status();
       if (key == "tenant") r.tenant = *s;
+      if (key == "contextSourceAlias") r.alias = *s;
     } else if (key == "mode") {
       auto m = v.IsString() ? mode_from_name(str(v)) : std::nullopt;
       if (!m) {
@@ -310,7 +262,7 @@ struct Reader {
       if (!v.IsArray() || v.Empty()) return bad("operations: must be a non-empty array");
       r.operations.clear();
       for (const auto& op : v.GetArray()) {
-        if (!op.IsString() || !one_of(kOperations, str(op))) {
+        if (!op.IsString() || !known_operation(str(op))) {
           return bad("operations: " + json_text(op).substr(0, 100) +
                      " is not an operation or operation group (§4.20)");
         }
@@ -355,8 +307,12 @@ struct Reader {
       if (!valid) return bad("datasetId: must be URIs or \"@none\"");
     } else if (key == "contextSourceInfo") {
       TSUNAGU_RETURN_IF_ERROR(key_values(v));
+      r.context_source_info.clear();
+      for (const auto& kv : v.GetArray())
+        r.context_source_info.emplace_back(str(kv["key"]), str(kv["value"]));
     } else if (key == "management") {
       TSUNAGU_RETURN_IF_ERROR(management(v));
+      if (auto t = v.FindMember("timeout"); t != v.MemberEnd()) r.timeout_ms = t->value.GetDouble();
     } else {
       // A context source property (§5.2.9: "Context Source Property" members, any name).
       if (!valid_name(name) && !is_absolute_uri(name)) {

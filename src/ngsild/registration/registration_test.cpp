@@ -268,6 +268,25 @@ TEST_F(RegistrationTest, ATemporalDiscoveryMatchesTheIntervalOfItsTimeProperty) 
       {{"timerel", "before"}, {"timeAt", "2021-01-01T00:00:00Z"}, {"timeproperty", "createdAt"}}));
 }
 
+TEST(RegistrationOperationsTest, GroupsHoldTheirOperations) {
+  Registration r;
+  EXPECT_TRUE(supports(r, "retrieveEntity"));  // federationOps by default
+  EXPECT_TRUE(supports(r, "createSubscription"));
+  EXPECT_FALSE(supports(r, "createEntity"));
+  r.operations = {"redirectionOps"};
+  EXPECT_TRUE(supports(r, "createEntity"));
+  EXPECT_TRUE(supports(r, "queryEntity"));
+  EXPECT_FALSE(supports(r, "queryTemporal"));
+  EXPECT_FALSE(supports(r, "createBatch"));
+  r.operations = {"updateOps", "queryEntity"};
+  EXPECT_TRUE(supports(r, "replaceAttrs"));
+  EXPECT_TRUE(supports(r, "queryEntity"));
+  EXPECT_FALSE(supports(r, "retrieveEntity"));
+  EXPECT_TRUE(known_operation("deleteAttrInstanceTemporal"));
+  EXPECT_TRUE(known_operation("retrieveOps"));
+  EXPECT_FALSE(known_operation("retrieveOp"));
+}
+
 TEST_F(RegistrationTest, ABareQueryIsRefusedUnlessLocal) {
   QueryParams bare;
   auto q = registration_query_from_params(bare, ctx_.suite(), {});

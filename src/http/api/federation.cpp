@@ -1,0 +1,363 @@
+#include "http/api/federation.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <algorithm>
+#include <mutex>
+
+#include "common/json_writer.hpp"
+#include "common/time.hpp"
+#include "common/uri.hpp"
+#include "ngsild/parse/entity_parser.hpp"
+
+namespace tsunagu::http::api {
+namespace {
+
+namespace reg = ngsild::registration;
+using RegistrationPtr = engine::RegistrationService::RegistrationPtr;
+
+// Whether the request already passed this broker: its Via names our identity (RFC 9110 §7.6.3:
+// "received-protocol received-by", comma-separated).
+bool passed_here(const Env& env, const Request& req) {
+  std::string_view via = req.header("via");
+  const std::string& me = env.source_identity;
+  for (size_t at = via.find(me); at != std::string_view::npos; at = via.find(me, at + 1)) {
+    const bool starts = at == 0 || via[at - 1] == ' ';
+    const size_t end = at + me.size();
+    const bool ends = end == via.size() || via[end] == ',' || via[end] == ' ';
+    if (starts && ends) return true;
+  }
+  return false;
+}
+
+// The time an instance stands for, to choose between two sources' instances.
+int64_t instance_time(const ngsild::Attribute& a) {
+  return a.observed_at != kNoTime ? a.observed_at : a.modified_at;
+}
+
+}  // namespace
+
+bool may_forward(Env& env, const Prepared& p) {
+  if (!env.forward || env.registrations == nullptr || !env.registrations->any(p.tenant)) {
+    return false;
+  }
+  const std::string* local = p.call.query.find("local");
+  return (local == nullptr || *local != "true") && !passed_here(env, p.call.req);
+}
+
+std::vector<RegistrationPtr> read_sources(Env& env, const Prepared& p,
+                                          std::initializer_list<std::string_view> ops,
+                                          const reg::RegistrationQuery& q) {
+  if (!may_forward(env, p)) return {};
+  std::vector<RegistrationPtr> out;
+  for (auto& v : env.registrations->query(p.tenant, q)) {
+    // A registration of this very broker would only come back here.
+    if (v.def->alias && (*v.def->alias == env.source_identity ||
+                         *v.def->alias == env.source_identity + "/" + p.tenant)) {
+      continue;
+    }
+    if (std::any_of(ops.begin(), ops.end(),
+                    [&v](std::string_view op) { return reg::supports(*v.def, op); })) {
+      out.push_back(std::move(v.def));
+    }
+  }
+  return out;
+}
+
+void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& sources,
+             const std::function<Forward(const reg::Registration&)>& make,
+             std::function<void(std::vector<SourceAnswer>)> done) {
+  struct Gather {
+    std::mutex mu;
+    std::vector<SourceAnswer> answers;
+    size_t left = 0;
+    std::function<void(std::vector<SourceAnswer>)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->left = sources.size();
+  g->done = std::move(done);
+  if (sources.empty()) {
+    boost::asio::post(env.blocking, [g] { g->done({}); });
+    return;
+  }
+  for (const auto& r : sources)
+    g->answers.push_back({r, {}});
+  // What every forwarded request carries: the @context it is to be read with, and Via.
+  std::vector<Header> common = {{"Accept", "application/json"}};
+  if (std::string_view link = p.call.req.header("link"); !link.empty()) {
+    common.push_back({"Link", std::string(link)});
+  }
+  std::string via(p.call.req.header("via"));
+  via += (via.empty() ? "" : ", ") + std::string("1.1 ") + env.source_identity;
+  common.push_back({"Via", via});
+  auto finish = [&env, g](size_t i, HttpClient::Outcome&& o) {
+    std::lock_guard lock(g->mu);
+    g->answers[i].outcome = std::move(o);
+    if (--g->left == 0) {
+      boost::asio::post(env.blocking, [g] { g->done(std::move(g->answers)); });
+    }
+  };
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const reg::Registration& r = *sources[i];
+    Forward f = make(r);
+    HttpClient::Request req;
+    std::string endpoint = r.endpoint;
+    while (!endpoint.empty() && endpoint.back() == '/')
+      endpoint.pop_back();
+    req.url = endpoint + f.path_query;
+    req.method = f.method;
+    req.headers = common;
+    if (!f.body.empty()) {
+      req.headers.push_back({"Content-Type", "application/json"});
+      req.body = std::move(f.body);
+    }
+    if (r.tenant) req.headers.push_back({"NGSILD-Tenant", *r.tenant});
+    for (const auto& [k, v] : r.context_source_info)
+      req.headers.push_back({k, v});
+    req.timeout_ms = r.timeout_ms ? static_cast<int>(*r.timeout_ms) : env.forward_timeout_ms;
+    if (!env.forward(std::move(req),
+                     [finish, i](HttpClient::Outcome&& o) { finish(i, std::move(o)); })) {
+      HttpClient::Outcome refused;
+      refused.error = "too many requests to context sources queued";
+      finish(i, std::move(refused));
+    }
+  }
+}
+
+std::string forwarded_query(const QueryParams& params,
+                            std::initializer_list<std::string_view> drop) {
+  static constexpr std::string_view kKeptHere[] = {"options", "format",    "pick",  "omit",
+                                                   "join",    "joinLevel", "local", "limit",
+                                                   "offset",  "count",     "attrs"};
+  std::string out;
+  for (const auto& [name, value] : params.items) {
+    if (std::find(std::begin(kKeptHere), std::end(kKeptHere), name) != std::end(kKeptHere) ||
+        std::find(drop.begin(), drop.end(), name) != drop.end()) {
+      continue;
+    }
+    out += out.empty() ? "?" : "&";
+    out += percent_encode_query_value(name) + "=" + percent_encode_query_value(value);
+  }
+  return out;
+}
+
+Forward retrieve_request(const reg::Registration& r, const std::string& id, const std::string* type,
+                         const QueryParams& query, const ngsild::jsonld::Context& ctx) {
+  if (reg::supports(r, "retrieveEntity")) {
+    return {"GET", "/ngsi-ld/v1/entities/" + percent_encode_segment(id) + forwarded_query(query),
+            ""};
+  }
+  // The types the registration gives for this id, compacted for the source.
+  std::string types;
+  if (type != nullptr) {
+    types = *type;
+  } else {
+    std::string scratch;
+    for (const auto& info : r.information) {
+      for (const auto& e : info.entities.value_or(std::vector<reg::EntityInfo>{})) {
+        const bool covers =
+            e.id ? *e.id == id : !e.id_pattern || RE2::PartialMatch(id, *e.id_pattern);
+        for (Atom t : covers ? e.types : std::vector<Atom>{}) {
+          std::string name(ctx.compact(t, scratch));
+          if (("," + types + ",").find("," + name + ",") != std::string::npos) continue;
+          types += (types.empty() ? "" : ",") + name;
+        }
+      }
+    }
+  }
+  if (reg::supports(r, "queryEntity")) {
+    std::string rest = forwarded_query(query, {"type", "id", "idPattern"});
+    std::string path = "/ngsi-ld/v1/entities?id=" + percent_encode_query_value(id);
+    if (!types.empty()) path += "&type=" + percent_encode_query_value(types);
+    if (!rest.empty()) path += "&" + rest.substr(1);
+    return {"GET", path, ""};
+  }
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("type");
+  w.string("Query");
+  w.key("entities");
+  w.begin_array();
+  w.begin_object();
+  w.key("id");
+  w.string(id);
+  if (!types.empty()) {
+    w.key("type");
+    w.string(types);
+  }
+  w.end_object();
+  w.end_array();
+  w.end_object();
+  return {"POST", "/ngsi-ld/v1/entityOperations/query", body};
+}
+
+std::vector<Header> source_warnings(const std::vector<SourceAnswer>& answers) {
+  // §6.3.17: 199 (miscellaneous) with the source and what went wrong, one value per source,
+  // comma-separated in one header.
+  std::string value;
+  for (const auto& a : answers) {
+    const auto& o = a.outcome;
+    if (o.ok() || (o.error.empty() && o.status == 404)) continue;
+    std::string what = o.error.empty() ? "answered " + std::to_string(o.status) : o.error;
+    std::replace(what.begin(), what.end(), '"', '\'');
+    if (!value.empty()) value += ", ";
+    value += "199 " + a.registration->endpoint + " \"" + a.registration->id + ": " + what + "\"";
+  }
+  if (value.empty()) return {};
+  return {{"NGSILD-Warning", std::move(value)}};
+}
+
+Result<std::shared_ptr<ngsild::Entity>> source_entity(const JsonValue& v,
+                                                      const ngsild::jsonld::Context& ctx) {
+  if (!v.IsObject()) return Status::BadRequestData("a source's entity is not a JSON object");
+  auto in = ngsild::parse_entity(v, ctx, {});
+  if (!in.ok()) return in.status();
+  auto e = std::make_shared<ngsild::Entity>();
+  e->id = std::move(*in->id);
+  e->types = std::move(in->types);
+  if (in->scopes) e->scopes = std::move(*in->scopes);
+  for (auto& a : in->attrs)
+    e->put(std::move(a));
+  return e;
+}
+
+std::string query_object_of(const QueryParams& params) {
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("type");
+  w.string("Query");
+  const std::string* type = params.find("type");
+  const std::string* ids = params.find("id");
+  const std::string* pattern = params.find("idPattern");
+  if (type != nullptr || ids != nullptr || pattern != nullptr) {
+    w.key("entities");
+    w.begin_array();
+    auto selector = [&](const std::string* id) {
+      w.begin_object();
+      if (id != nullptr) {
+        w.key("id");
+        w.string(*id);
+      } else if (pattern != nullptr) {
+        w.key("idPattern");
+        w.string(*pattern);
+      }
+      if (type != nullptr) {
+        w.key("type");
+        w.string(*type);
+      }
+      w.end_object();
+    };
+    if (ids != nullptr) {
+      for (const auto& id : split_list(*ids))
+        selector(&id);
+    } else {
+      selector(nullptr);
+    }
+    w.end_array();
+  }
+  for (const char* name : {"q", "scopeQ", "lang"}) {
+    if (const std::string* v = params.find(name)) {
+      w.key(name);
+      w.string(*v);
+    }
+  }
+  if (const std::string* georel = params.find("georel")) {
+    w.key("geoQ");
+    w.begin_object();
+    w.key("georel");
+    w.string(*georel);
+    if (const std::string* g = params.find("geometry")) {
+      w.key("geometry");
+      w.string(*g);
+    }
+    if (const std::string* c = params.find("coordinates")) {
+      JsonDoc coords;
+      w.key("coordinates");
+      if (parse_json(*c, coords).ok()) {
+        w.raw(json_text(coords));
+      } else {
+        w.string(*c);
+      }
+    }
+    if (const std::string* gp = params.find("geoproperty")) {
+      w.key("geoproperty");
+      w.string(*gp);
+    }
+    w.end_object();
+  }
+  w.end_object();
+  return body;
+}
+
+Result<std::vector<std::shared_ptr<ngsild::Entity>>> source_entities(
+    const std::string& body, const ngsild::jsonld::Context& ctx) {
+  JsonDoc doc;
+  if (!parse_json(body, doc).ok()) return Status::BadRequestData("its answer is not JSON");
+  std::vector<std::shared_ptr<ngsild::Entity>> out;
+  auto add = [&](const JsonValue& v) -> Status {
+    auto e = source_entity(v, ctx);
+    if (!e.ok()) return Status::BadRequestData("an entity of its answer: " + e.status().detail());
+    out.push_back(std::move(*e));
+    return Status::Ok();
+  };
+  if (doc.IsArray()) {
+    for (const auto& v : doc.GetArray())
+      TSUNAGU_RETURN_IF_ERROR(add(v));
+  } else {
+    TSUNAGU_RETURN_IF_ERROR(add(doc));
+  }
+  return out;
+}
+
+void merge_entity(ngsild::Entity& into, const ngsild::Entity& from) {
+  for (Atom t : from.types) {
+    if (!into.has_type(t)) into.types.push_back(t);
+  }
+  for (const auto& s : from.scopes) {
+    if (std::find(into.scopes.begin(), into.scopes.end(), s) == into.scopes.end()) {
+      into.scopes.push_back(s);
+    }
+  }
+  for (const auto& a : from.attrs) {
+    const ngsild::Attribute* held = into.find(a.name, a.dataset_id);
+    if (held == nullptr || instance_time(a) > instance_time(*held)) into.put(a);
+  }
+}
+
+void retrieve_source_identity(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, {MediaType::kJson, MediaType::kJsonLd}, {}};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    // §5.2.40. The alias is the name this broker gives itself in Via, per tenant when one is
+    // named, so that a registration can say which broker (and tenant) it points at.
+    const int64_t now = now_us();
+    std::string body;
+    JsonWriter w(body);
+    w.begin_object();
+    w.key("id");
+    w.string(env.source_id);
+    w.key("type");
+    w.string("ContextSourceIdentity");
+    w.key("contextSourceUpTime");
+    w.string("PT" + std::to_string(std::max<int64_t>(0, now - env.started_at) / 1000000) + "S");
+    w.key("contextSourceTimeAt");
+    w.string(format_datetime(now));
+    w.key("contextSourceAlias");
+    w.string(p.tenant.empty() ? env.source_identity : env.source_identity + "/" + p.tenant);
+    w.key("contextSourceExtras");
+    w.begin_object();
+    w.key("software");
+    w.string("Tsunagu");
+    w.end_object();
+    if (p.accept == MediaType::kJsonLd) {
+      w.plain_key("@context");
+      w.raw(p.ctx->body_json());
+    }
+    w.end_object();
+    p.respond_json(200, std::move(body));
+  });
+}
+
+}  // namespace tsunagu::http::api

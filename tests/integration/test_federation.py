@@ -1,0 +1,267 @@
+"""Federation between cities (issue 18): three Tsunagu servers, city A, city B and a prefecture
+broker that registers both, answer queries and retrievals over all of them; a small context
+source written here from the specification, not from Tsunagu, is asked the same way; two
+brokers registered with each other do not loop; a source that is down, one that is slow and one
+that answers garbage are reported in NGSILD-Warning while the rest of the answer is given.
+
+Run: python3 -m unittest tests/integration/test_federation.py"""
+
+import http.server
+import json
+import os
+import socketserver
+import sys
+import threading
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+from harness import Server, free_port  # noqa: E402
+
+ENTITIES = "/ngsi-ld/v1/entities"
+REGISTRATIONS = "/ngsi-ld/v1/csourceRegistrations"
+
+
+def vehicle(eid, **attrs):
+    e = {"id": eid, "type": "Vehicle"}
+    for name, value in attrs.items():
+        if name == "location":
+            e[name] = {"type": "GeoProperty", "value": {"type": "Point", "coordinates": value}}
+        else:
+            e[name] = {"type": "Property", "value": value}
+    return e
+
+
+def registration(endpoint, **more):
+    r = {"type": "ContextSourceRegistration",
+         "information": [{"entities": [{"type": "Vehicle"}]}], "endpoint": endpoint}
+    r.update(more)
+    return r
+
+
+class Source(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    """A context source as §6.4.3.2, §6.5.3.1 and §6.23.3.1 describe it, holding `entities`
+    (normalized, core @context): GET /ngsi-ld/v1/entities?type=..., GET
+    /ngsi-ld/v1/entities/{id} and POST /ngsi-ld/v1/entityOperations/query (by type and id). With
+    `delay` it answers that late; with `garbage` it answers 200 with a body that is not JSON.
+    Keeps the requests it got."""
+    daemon_threads = True
+
+    def __init__(self, entities=(), delay=0.0, garbage=False):
+        self.entities = list(entities)
+        self.delay, self.garbage = delay, garbage
+        self.requests = []
+        source = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                source.requests.append((self.path, dict(self.headers)))
+                time.sleep(source.delay)
+                url = urllib.parse.urlsplit(self.path)
+                params = urllib.parse.parse_qs(url.query)
+                if source.garbage:
+                    return self.answer(200, b"<html>not NGSI-LD</html>")
+                if url.path == ENTITIES:
+                    types = params.get("type", [""])[0].split(",")
+                    found = [e for e in source.entities if e["type"] in types]
+                    return self.answer(200, json.dumps(found).encode())
+                if url.path.startswith(ENTITIES + "/"):
+                    eid = urllib.parse.unquote(url.path[len(ENTITIES) + 1:])
+                    for e in source.entities:
+                        if e["id"] == eid:
+                            return self.answer(200, json.dumps(e).encode())
+                    return self.answer(404, json.dumps({
+                        "type": "https://uri.etsi.org/ngsi-ld/errors/ResourceNotFound",
+                        "title": "Not found", "status": 404}).encode())
+                return self.answer(400, b"{}")
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                query = json.loads(self.rfile.read(length) or b"{}")
+                source.requests.append((self.path, dict(self.headers), query))
+                if self.path != "/ngsi-ld/v1/entityOperations/query":
+                    return self.answer(400, b"{}")
+                found = []
+                for e in source.entities:
+                    for sel in query.get("entities", [{}]):
+                        if sel.get("type", e["type"]) == e["type"] and \
+                                sel.get("id", e["id"]) == e["id"]:
+                            found.append(e)
+                            break
+                return self.answer(200, json.dumps(found).encode())
+
+            def answer(self, status, body):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", free_port()), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class Federation(unittest.TestCase):
+    def setUp(self):
+        self.servers = []
+        self.sources = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.stop()
+        for s in self.sources:
+            s.shutdown()
+            s.server_close()
+
+    def start(self, name):
+        s = Server(args=("--source-identity", name, "--forward-timeout-ms", "800"))
+        s.start()
+        self.servers.append(s)
+        return s
+
+    def source(self, *args, **kwargs):
+        s = Source(*args, **kwargs)
+        self.sources.append(s)
+        return s
+
+    def url(self, server):
+        return f"http://127.0.0.1:{server.port}"
+
+    def ok(self, r, status=200):
+        self.assertEqual(r.status, status, repr(r))
+        return r.json() if r.body else None
+
+    def register(self, broker, endpoint, **more):
+        self.ok(broker.request("POST", REGISTRATIONS, registration(endpoint, **more)), 201)
+
+    def ids(self, r):
+        return sorted(e["id"] for e in self.ok(r))
+
+    def test_a_prefecture_answers_for_two_cities(self):
+        a, b, pref = self.start("cityA"), self.start("cityB"), self.start("prefecture")
+        self.ok(a.create(vehicle("urn:ngsi-ld:Vehicle:a1", speed=30, location=[134.05, 34.34])),
+                201)
+        self.ok(b.create(vehicle("urn:ngsi-ld:Vehicle:b1", speed=50, location=[133.80, 34.28])),
+                201)
+        # The same vehicle seen by both cities: each knows other attributes.
+        self.ok(b.create(vehicle("urn:ngsi-ld:Vehicle:a1", brandName="Mazda")), 201)
+        self.ok(pref.create(vehicle("urn:ngsi-ld:Vehicle:p1", speed=0)), 201)
+        self.register(pref, self.url(a), location={"type": "Point", "coordinates": [134.05, 34.34]})
+        self.register(pref, self.url(b), location={"type": "Point", "coordinates": [133.80, 34.28]})
+
+        found = self.ok(pref.get(f"{ENTITIES}?type=Vehicle&count=true"))
+        self.assertEqual(sorted(e["id"] for e in found),
+                         ["urn:ngsi-ld:Vehicle:a1", "urn:ngsi-ld:Vehicle:b1",
+                          "urn:ngsi-ld:Vehicle:p1"])
+        merged = next(e for e in found if e["id"] == "urn:ngsi-ld:Vehicle:a1")
+        self.assertEqual(merged["speed"]["value"], 30)
+        self.assertEqual(merged["brandName"]["value"], "Mazda")
+        # Retrieval by id, in another representation: the prefecture renders what it merged.
+        got = self.ok(pref.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:b1?options=keyValues"))
+        self.assertEqual(got, {"id": "urn:ngsi-ld:Vehicle:b1", "type": "Vehicle", "speed": 50,
+                               "location": {"type": "Point", "coordinates": [133.8, 34.28]}})
+        # local=true keeps to the prefecture's own data.
+        self.assertEqual(self.ids(pref.get(f"{ENTITIES}?type=Vehicle&local=true")),
+                         ["urn:ngsi-ld:Vehicle:p1"])
+        self.assertEqual(pref.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:b1?local=true").status, 404)
+        # A geo-query asks only the city whose registration is near: B's vehicle is not there
+        # even though B's own data would not match anyway, A's is.
+        near_a = self.ok(pref.get(
+            f"{ENTITIES}?type=Vehicle&georel=near;maxDistance==5000&geometry=Point"
+            f"&coordinates=[134.05,34.34]"))
+        self.assertEqual(sorted(e["id"] for e in near_a), ["urn:ngsi-ld:Vehicle:a1"])
+        # Paging over the merged result.
+        first = pref.get(f"{ENTITIES}?type=Vehicle&limit=2&count=true")
+        second = pref.get(f"{ENTITIES}?type=Vehicle&limit=2&offset=2&count=true")
+        self.assertEqual(first.header("NGSILD-Results-Count"), "3")
+        self.assertEqual(len(self.ok(first)) + len(self.ok(second)), 3)
+        self.assertEqual(set(e["id"] for e in self.ok(first)) & set(e["id"] for e in
+                                                                    self.ok(second)), set())
+
+    def test_brokers_registered_with_each_other_do_not_loop(self):
+        a, b = self.start("cityA"), self.start("cityB")
+        self.ok(a.create(vehicle("urn:ngsi-ld:Vehicle:a1", speed=1)), 201)
+        self.ok(b.create(vehicle("urn:ngsi-ld:Vehicle:b1", speed=2)), 201)
+        self.register(a, self.url(b))
+        self.register(b, self.url(a))
+        for broker in (a, b):
+            self.assertEqual(self.ids(broker.get(f"{ENTITIES}?type=Vehicle")),
+                             ["urn:ngsi-ld:Vehicle:a1", "urn:ngsi-ld:Vehicle:b1"])
+        self.assertEqual(self.ok(a.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:b1"))["speed"]["value"], 2)
+        self.assertEqual(a.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:none").status, 404)
+
+    def test_a_source_written_from_the_specification(self):
+        broker = self.start("cityA")
+        source = self.source([vehicle("urn:ngsi-ld:Vehicle:s1", speed=7)])
+        self.register(broker, source.url, contextSourceInfo=[
+            {"key": "Authorization", "value": "Bearer city-a-token"}], tenant="fleet")
+        self.assertEqual(self.ids(broker.get(f"{ENTITIES}?type=Vehicle")),
+                         ["urn:ngsi-ld:Vehicle:s1"])
+        self.assertEqual(self.ok(broker.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:s1"))["speed"],
+                         {"type": "Property", "value": 7})
+        path, headers = source.requests[0]
+        self.assertEqual(path, f"{ENTITIES}?type=Vehicle")
+        self.assertEqual(headers.get("Authorization"), "Bearer city-a-token")
+        self.assertEqual(headers.get("NGSILD-Tenant"), "fleet")
+        self.assertIn("cityA", headers.get("Via", ""))
+
+    def test_each_source_is_asked_the_way_its_registration_allows(self):
+        broker = self.start("cityA")
+        self.ok(broker.create(vehicle("urn:ngsi-ld:Vehicle:a1", speed=1)), 201)
+        by_post = self.source([vehicle("urn:ngsi-ld:Vehicle:p1", speed=2, colour="red")])
+        self.register(broker, by_post.url, operations=["queryBatch"])
+        # A query by GET here becomes a Query object there.
+        self.assertEqual(self.ids(broker.get(f"{ENTITIES}?type=Vehicle")),
+                         ["urn:ngsi-ld:Vehicle:a1", "urn:ngsi-ld:Vehicle:p1"])
+        path, _, query = by_post.requests[-1]
+        self.assertEqual(path, "/ngsi-ld/v1/entityOperations/query")
+        self.assertEqual(query, {"type": "Query", "entities": [{"type": "Vehicle"}]})
+        # A retrieval too, by id and the type the registration gives.
+        got = self.ok(broker.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:p1"))
+        self.assertEqual(got["colour"]["value"], "red")
+        self.assertEqual(by_post.requests[-1][2]["entities"],
+                         [{"id": "urn:ngsi-ld:Vehicle:p1", "type": "Vehicle"}])
+        # attrs is applied once merged: an attribute only the source knows selects its entity.
+        self.assertEqual(self.ids(broker.get(f"{ENTITIES}?type=Vehicle&attrs=colour")),
+                         ["urn:ngsi-ld:Vehicle:p1"])
+        only_colour = self.ok(broker.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:p1?attrs=colour"))
+        self.assertEqual(sorted(only_colour), ["colour", "id", "type"])
+        # A Query object sent here goes as it is to a source that takes one.
+        r = broker.request("POST", "/ngsi-ld/v1/entityOperations/query",
+                           {"type": "Query", "entities": [{"type": "Vehicle",
+                                                           "id": "urn:ngsi-ld:Vehicle:p1"}]})
+        self.assertEqual(self.ids(r), ["urn:ngsi-ld:Vehicle:p1"])
+
+    def test_failing_sources_are_reported_and_the_rest_is_answered(self):
+        broker = self.start("cityA")
+        self.ok(broker.create(vehicle("urn:ngsi-ld:Vehicle:a1", speed=1)), 201)
+        slow = self.source([vehicle("urn:ngsi-ld:Vehicle:slow", speed=2)], delay=3)
+        garbage = self.source(garbage=True)
+        dead_port = free_port()
+        self.register(broker, slow.url)
+        self.register(broker, garbage.url)
+        self.register(broker, f"http://127.0.0.1:{dead_port}")
+        r = broker.get(f"{ENTITIES}?type=Vehicle")
+        self.assertEqual(self.ids(r), ["urn:ngsi-ld:Vehicle:a1"])
+        warnings = r.header("NGSILD-Warning")
+        for endpoint in (slow.url, garbage.url, f"http://127.0.0.1:{dead_port}"):
+            self.assertIn(endpoint, warnings)
+        # The same for a retrieval of the local entity.
+        r = broker.get(f"{ENTITIES}/urn:ngsi-ld:Vehicle:a1")
+        self.assertEqual(self.ok(r)["id"], "urn:ngsi-ld:Vehicle:a1")
+        self.assertIn(garbage.url, r.header("NGSILD-Warning"))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -21,6 +21,7 @@
 #include "common/metrics.hpp"
 #include "common/time.hpp"
 #include "common/uri.hpp"
+#include "engine/csource_subscriptions.hpp"
 #include "engine/delivery.hpp"
 #include "engine/entity_service.hpp"
 #include "engine/loader.hpp"
@@ -37,6 +38,7 @@
 #include "ngsild/format/render_cache.hpp"
 #include "ngsild/geo/geometry.hpp"
 #include "ngsild/jsonld/context.hpp"
+#include "ngsild/registration/registration_renderer.hpp"
 #include "store/store.hpp"
 
 namespace tsunagu {
@@ -140,6 +142,7 @@ int run(const app::Config& cfg) {
   mqtt::MqttClient mqtt_client(mco);
   app::NotificationTransport transport(notify_client, notify_tls_client, mqtt_client);
   engine::SubscriptionService* subscriptions_ptr = nullptr;
+  engine::CsourceSubscriptionService* csource_subscriptions_ptr = nullptr;
   engine::Delivery::Options delivery_options;
   delivery_options.window = cfg.notify_window;
   delivery_options.keeps_order = &app::NotificationTransport::keeps_order;
@@ -149,11 +152,22 @@ int run(const app::Config& cfg) {
                    std::function<void(engine::Delivery::Result)> done) {
         transport.send(key, m, std::move(done));
       },
-      [&subscriptions_ptr](const std::string& key, const engine::Delivery::Result& r, bool final) {
-        if (subscriptions_ptr != nullptr) subscriptions_ptr->report(key, r, final);
+      // Each report goes to the service whose subscription the key names.
+      [&subscriptions_ptr, &csource_subscriptions_ptr](
+          const std::string& key, const engine::Delivery::Result& r, bool final) {
+        if (engine::CsourceSubscriptionService::owns(key)) {
+          if (csource_subscriptions_ptr != nullptr)
+            csource_subscriptions_ptr->report(key, r, final);
+        } else if (subscriptions_ptr != nullptr) {
+          subscriptions_ptr->report(key, r, final);
+        }
       },
-      [&subscriptions_ptr](const std::string& key) {
-        if (subscriptions_ptr != nullptr) subscriptions_ptr->attempt(key);
+      [&subscriptions_ptr, &csource_subscriptions_ptr](const std::string& key) {
+        if (engine::CsourceSubscriptionService::owns(key)) {
+          if (csource_subscriptions_ptr != nullptr) csource_subscriptions_ptr->attempt(key);
+        } else if (subscriptions_ptr != nullptr) {
+          subscriptions_ptr->attempt(key);
+        }
       });
   engine::TenantRegistry tenants;
   engine::SubscriptionService::Options sub_options;
@@ -167,6 +181,27 @@ int run(const app::Config& cfg) {
     return 1;
   }
   subscriptions_ptr = &subscriptions;
+  // Context source registrations (docs/federation.md), and the subscriptions to them, which
+  // hear of each change once durable and list them for their initial and periodic
+  // notifications.
+  engine::RegistrationService registrations(contexts.core());
+  engine::CsourceSubscriptionService csource_subscriptions(
+      {[&registrations](const std::string& tenant) {
+         std::vector<engine::CsourceSubscriptionService::RegistrationPtr> out;
+         for (auto& v : registrations.list(tenant))
+           out.push_back(std::move(v.def));
+         return out;
+       },
+       [](const ngsild::registration::Registration& r, const ngsild::jsonld::Context& ctx,
+          bool with_context, JsonWriter& w) {
+         ngsild::registration::render_registration(r, {}, ctx, w, {false, with_context});
+       }},
+      contexts, delivery);
+  registrations.add_listener(
+      [&csource_subscriptions](const engine::RegistrationService::Change& c) {
+        csource_subscriptions.registration_changed(c);
+      });
+  csource_subscriptions_ptr = &csource_subscriptions;
   // However run() ends, notifications stop before the subscriptions go: what is in flight ends,
   // then nothing reports to them (the delivery queues and the client are destroyed after them).
   // What has not left its queue by then stays in the outbox for the next start.
@@ -186,8 +221,6 @@ int run(const app::Config& cfg) {
   } stop_notifications{subscriptions, notify_client, notify_tls_client, mqtt_client, delivery};
   // History: which series each entity has (the instances stay in the store).
   engine::TemporalService temporal(**store);
-  // Context source registrations (docs/federation.md).
-  engine::RegistrationService registrations(contexts.core());
   auto loaded = engine::load_state(
       **store, tenants,
       {{std::string(engine::TemporalService::kRecordKind),
@@ -201,6 +234,11 @@ int run(const app::Config& cfg) {
        {std::string(engine::SubscriptionService::kRecordKind),
         [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
           return subscriptions.load(tenant, key, doc);
+        }},
+       {std::string(engine::CsourceSubscriptionService::kRecordKind),
+        [&csource_subscriptions](std::string_view tenant, std::string_view key,
+                                 std::string_view doc) {
+          return csource_subscriptions.load(tenant, key, doc);
         }},
        {std::string(engine::SubscriptionService::kOutboxKind),
         [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
@@ -245,6 +283,7 @@ int run(const app::Config& cfg) {
                              {"tenants", loaded->tenants},
                              {"entities", loaded->entities},
                              {"subscriptions", subscriptions.count()},
+                             {"csource_subscriptions", csource_subscriptions.count()},
                              {"registrations", registrations.count()},
                              {"temporal_entities", temporal.count()},
                              {"seconds", load_s}});
@@ -268,6 +307,7 @@ int run(const app::Config& cfg) {
   writer.set_next_row(loaded->max_row + 1);
   writer.start();
   subscriptions.attach(writer);
+  csource_subscriptions.attach(writer);
   temporal.attach(writer);
   registrations.attach(writer);
   // However run() ends, the subscriptions stop using the writer before it goes.
@@ -338,6 +378,7 @@ int run(const app::Config& cfg) {
   const int64_t started = now_us();
   http::api::Env env{entities, contexts, blocking, renders, {cfg.default_limit, cfg.max_limit}, {}};
   env.subscriptions = &subscriptions;
+  env.csource_subscriptions = &csource_subscriptions;
   env.registrations = &registrations;
   // Distributed operations: requests to context sources go through clients of their own, so
   // that they never wait behind notifications; answers may be whole query results.

@@ -28,8 +28,9 @@ inline std::string record_key(std::string_view tenant, std::string_view id) {
 }
 
 // The values of `found` (creation order, value), in creation order: how lists of records answer.
-template <typename V>
-std::vector<V> in_creation_order(std::vector<std::pair<uint64_t, V>> found) {
+// The order is any sortable key (a sequence number; createdAt then one).
+template <typename K, typename V>
+std::vector<V> in_creation_order(std::vector<std::pair<K, V>> found) {
   std::sort(found.begin(), found.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<V> out;
@@ -55,6 +56,37 @@ struct RecordChange {
   std::function<void(const Ptr& previous, const Ptr& next)> publish;
   std::function<void(const Status&)> done;
 };
+
+// The usual `make`s: a creation (AlreadyExists when the record is there), a change applied to a
+// copy of the record, and a deletion (both ResourceNotFound when it is not). `what` names the
+// record in errors ("subscription 'urn:...' already exists").
+template <typename T>
+auto creating(std::shared_ptr<T> def, std::string what) {
+  return [def = std::move(def),
+          what = std::move(what)](const T* current) -> Result<std::shared_ptr<T>> {
+    if (current != nullptr)
+      return Status::AlreadyExists(what + " '" + def->id + "' already exists");
+    return def;
+  };
+}
+template <typename T>
+auto changing(std::string id, std::function<Status(T&)> change, std::string what) {
+  return [id = std::move(id), change = std::move(change),
+          what = std::move(what)](const T* current) -> Result<std::shared_ptr<T>> {
+    if (current == nullptr) return Status::NotFound(what + " '" + id + "' does not exist");
+    auto next = std::make_shared<T>(*current);
+    TSUNAGU_RETURN_IF_ERROR(change(*next));
+    return next;
+  };
+}
+template <typename T>
+auto removing(std::string id, std::string what) {
+  return
+      [id = std::move(id), what = std::move(what)](const T* current) -> Result<std::shared_ptr<T>> {
+        if (current == nullptr) return Status::NotFound(what + " '" + id + "' does not exist");
+        return std::shared_ptr<T>();
+      };
+}
 
 // Submits `c` to `writer`. `decided` (record_key -> definition) is the committing thread's
 // memory of what it decided, published or not: only that thread reads or changes it.

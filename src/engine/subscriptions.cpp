@@ -5,13 +5,13 @@
 #include <charconv>
 #include <chrono>
 #include <cinttypes>
-#include <random>
 #include <unordered_set>
 
 #include "common/json_writer.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "engine/entity_service.hpp"
+#include "engine/notification_message.hpp"
 #include "engine/query_engine.hpp"
 #include "engine/record_change.hpp"
 #include "engine/tenant.hpp"
@@ -142,18 +142,6 @@ std::string hex16(uint64_t v) {
   char buf[17];
   snprintf(buf, sizeof buf, "%016" PRIx64, v);
   return buf;
-}
-
-std::string notification_id() {
-  thread_local std::mt19937_64 gen{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "urn:ngsi-ld:Notification:";
-  for (int i = 0; i < 2; ++i) {
-    uint64_t v = gen();
-    for (int j = 0; j < 16; ++j, v >>= 4)
-      id += kHex[v & 15];
-  }
-  return id;
 }
 
 }  // namespace
@@ -381,16 +369,7 @@ SubscriptionService::~SubscriptionService() {
 }
 
 ngsild::jsonld::ContextPtr SubscriptionService::context_for(const Subscription& s) {
-  if (s.jsonld_context) {
-    auto c = contexts_.from_url(*s.jsonld_context);
-    if (c.ok()) return *c;
-  }
-  JsonDoc doc;
-  if (!s.request_context.empty() && parse_json(s.request_context, doc).ok()) {
-    auto c = contexts_.from_json(doc);
-    if (c.ok()) return *c;
-  }
-  return contexts_.core();
+  return notification_context(contexts_, s);
 }
 
 void SubscriptionService::close() {
@@ -513,16 +492,9 @@ void SubscriptionService::write(
 void SubscriptionService::create(std::string tenant, Subscription s, ngsild::jsonld::ContextPtr ctx,
                                  Done done) {
   std::string id = s.id;
-  auto def = std::make_shared<Subscription>(std::move(s));
-  write(
-      std::move(tenant), id,
-      [def](const Subscription* current) -> Result<std::shared_ptr<Subscription>> {
-        if (current != nullptr) {
-          return Status::AlreadyExists("subscription '" + def->id + "' already exists");
-        }
-        return def;
-      },
-      std::move(ctx), true, std::move(done));
+  write(std::move(tenant), id,
+        creating(std::make_shared<Subscription>(std::move(s)), "subscription"), std::move(ctx),
+        true, std::move(done));
 }
 
 void SubscriptionService::update(std::string tenant, std::string id,
@@ -532,32 +504,13 @@ void SubscriptionService::update(std::string tenant, std::string id,
   if (!ctx) {
     if (auto v = retrieve(tenant, id); v.ok()) ctx = context_for(*v->def);
   }
-  std::string what = id;
-  write(
-      std::move(tenant), std::move(id),
-      [change = std::move(change),
-       what](const Subscription* current) -> Result<std::shared_ptr<Subscription>> {
-        if (current == nullptr) {
-          return Status::NotFound("subscription '" + what + "' does not exist");
-        }
-        auto next = std::make_shared<Subscription>(*current);
-        TSUNAGU_RETURN_IF_ERROR(change(*next));
-        return next;
-      },
-      std::move(ctx), false, std::move(done));
+  auto make = changing(id, std::move(change), "subscription");
+  write(std::move(tenant), std::move(id), std::move(make), std::move(ctx), false, std::move(done));
 }
 
 void SubscriptionService::remove(std::string tenant, std::string id, Done done) {
-  std::string what = id;
-  write(
-      std::move(tenant), std::move(id),
-      [what](const Subscription* current) -> Result<std::shared_ptr<Subscription>> {
-        if (current == nullptr) {
-          return Status::NotFound("subscription '" + what + "' does not exist");
-        }
-        return std::shared_ptr<Subscription>();
-      },
-      nullptr, false, std::move(done));
+  auto make = removing<Subscription>(id, "subscription");
+  write(std::move(tenant), std::move(id), std::move(make), nullptr, false, std::move(done));
 }
 
 Result<SubscriptionService::View> SubscriptionService::retrieve(std::string_view tenant,
@@ -870,23 +823,7 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e,
               {{"subscription", s.id}, {"detail", "more linked entities than one body may hold"}});
   }
 
-  Delivery::Message m;
-  m.url = s.notification.endpoint.uri;
-  m.body = std::move(body);
-  m.headers.push_back({"Content-Type", accept});
-  if (!ld && !geojson && !e.ctx->link_url().empty()) {
-    m.headers.push_back({"Link", "<" + e.ctx->link_url() +
-                                     ">; rel=\"http://www.w3.org/ns/json-ld#context\"; "
-                                     "type=\"application/ld+json\""});
-  }
-  if (!tenant.empty()) m.headers.push_back({"NGSILD-Tenant", tenant});
-  for (const auto& kv : s.notification.endpoint.receiver_info)
-    m.headers.push_back({kv.key, kv.value});
-  for (const auto& kv : s.notification.endpoint.notifier_info)
-    m.notifier_info.push_back({kv.key, kv.value});
-  if (s.notification.endpoint.timeout_ms) {
-    m.timeout_ms = static_cast<int>(std::max(1.0, *s.notification.endpoint.timeout_ms));
-  }
+  Delivery::Message m = notification_message(s, *e.ctx, tenant, std::move(body));
   m.receipt = std::move(receipt);
   delivery_.enqueue(e.key, std::move(m));
 }
@@ -905,10 +842,7 @@ void SubscriptionService::with_state(const std::string& key,
 void SubscriptionService::attempt(const std::string& key) {
   int64_t now = now_us();
   // Every attempt counts as a notification sent, as it leaves; a retry is another attempt.
-  with_state(key, [now](sub::SubscriptionState& st) {
-    ++st.times_sent;
-    st.last_notification = now;
-  });
+  with_state(key, [now](sub::SubscriptionState& st) { st.attempted(now); });
 }
 
 void SubscriptionService::flush_settled(bool now) {
@@ -942,12 +876,7 @@ void SubscriptionService::report(const std::string& key, const Delivery::Result&
   bool known = false;
   with_state(key, [&](sub::SubscriptionState& st) {
     known = true;
-    if (r.ok) {
-      st.last_success = now;
-    } else {
-      ++st.times_failed;
-      st.last_failure = now;
-    }
+    st.ended(r.ok, now);
   });
   if (known && !r.ok && final) {
     log::warn("notification_failed",

@@ -11,6 +11,7 @@
 #include "auth/authenticator.hpp"
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
+#include "engine/csource_subscriptions.hpp"
 #include "engine/entity_service.hpp"
 #include "engine/registrations.hpp"
 #include "engine/subscriptions.hpp"
@@ -43,6 +44,9 @@ struct Env {
   std::function<void(JsonWriter&)> health;  // adds members to GET /health
   // Subscriptions (§5.8); null: the subscription routes answer OperationNotSupported.
   engine::SubscriptionService* subscriptions = nullptr;
+  // Context Source Registration subscriptions (§5.11.2-§5.11.6); null: their routes answer
+  // OperationNotSupported.
+  engine::CsourceSubscriptionService* csource_subscriptions = nullptr;
   // Context source registrations (§5.9, §5.10); null: those routes answer
   // OperationNotSupported.
   engine::RegistrationService* registrations = nullptr;
@@ -156,12 +160,17 @@ void create_context(Env& env, Call&& c);
 void list_contexts(Env& env, Call&& c);
 void retrieve_context(Env& env, Call&& c);
 void delete_context(Env& env, Call&& c);
-// subscriptions.cpp
+// subscriptions.cpp (entity and registration subscriptions)
 void create_subscription(Env& env, Call&& c);
 void query_subscription(Env& env, Call&& c);
 void retrieve_subscription(Env& env, Call&& c);
 void update_subscription(Env& env, Call&& c);
 void delete_subscription(Env& env, Call&& c);
+void create_csource_subscription(Env& env, Call&& c);
+void query_csource_subscription(Env& env, Call&& c);
+void retrieve_csource_subscription(Env& env, Call&& c);
+void update_csource_subscription(Env& env, Call&& c);
+void delete_csource_subscription(Env& env, Call&& c);
 // registrations.cpp
 void create_registration(Env& env, Call&& c);
 void query_registration(Env& env, Call&& c);

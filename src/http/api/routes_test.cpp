@@ -49,7 +49,7 @@ TEST_F(RoutesTest, EachRouteAndOperationOnce) {
     EXPECT_TRUE(operations.insert(r->operation).second) << r->operation;
     EXPECT_FALSE(r->operation.empty()) << r->pattern;
   }
-  EXPECT_EQ(operations.size(), 48u);  // 46 NGSI-LD operations, /health and /metrics
+  EXPECT_EQ(operations.size(), 53u);  // 51 NGSI-LD operations, /health and /metrics
 }
 
 TEST_F(RoutesTest, ReadsAndWrites) {

@@ -1,5 +1,7 @@
-// Subscriptions (ETSI GS CIM 009 §5.8, §6.10-§6.11): create, query, retrieve, update and delete.
-// The payload is read by ngsild/subscription/, kept and matched by engine::SubscriptionService.
+// Subscriptions (ETSI GS CIM 009 §5.8, §6.10-§6.11) and Context Source Registration
+// subscriptions (§5.11.2-§5.11.6, §6.12-§6.13): create, query, retrieve, update and delete, one
+// pipeline for both. The payload is read by ngsild/subscription/ (by the rules of its kind), kept
+// and matched by engine::SubscriptionService or engine::CsourceSubscriptionService.
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
 #include "common/uri.hpp"
@@ -17,10 +19,42 @@ namespace sub = ngsild::subscription;
 
 const std::vector<MediaType> kBodies = {MediaType::kJson, MediaType::kJsonLd};
 const std::vector<MediaType> kViews = {MediaType::kJson, MediaType::kJsonLd};
-constexpr std::string_view kBase = "/ngsi-ld/v1/subscriptions/";
 
-Status unavailable() {
-  return Status::NotSupported("subscriptions are not enabled on this server");
+// What tells the two kinds of subscription apart in the API.
+template <class Service>
+struct Resource {
+  Service* Env::*service;
+  sub::SubscriptionKind kind;
+  std::string_view base;  // the collection's path, with a trailing '/'
+  std::string_view what;  // in OperationNotSupported
+  // The query parameters every operation takes besides its own (the entity subscriptions'
+  // routes accept `local`, suite 030_02).
+  std::vector<std::string_view> params;
+};
+
+const Resource<engine::SubscriptionService> kEntitySubscriptions{&Env::subscriptions,
+                                                                 sub::SubscriptionKind::kEntity,
+                                                                 "/ngsi-ld/v1/subscriptions/",
+                                                                 "subscriptions",
+                                                                 {"local"}};
+const Resource<engine::CsourceSubscriptionService> kCsourceSubscriptions{
+    &Env::csource_subscriptions,
+    sub::SubscriptionKind::kCsource,
+    "/ngsi-ld/v1/csourceSubscriptions/",
+    "registration subscriptions",
+    {}};
+
+template <class Service>
+Status unavailable(const Resource<Service>& r) {
+  return Status::NotSupported(std::string(r.what) + " are not enabled on this server");
+}
+
+template <class Service>
+std::vector<std::string_view> params_of(const Resource<Service>& r,
+                                        std::initializer_list<std::string_view> own) {
+  std::vector<std::string_view> out(own);
+  out.insert(out.end(), r.params.begin(), r.params.end());
+  return out;
 }
 
 // The {subscriptionId} of the path: a URI (§5.2.12).
@@ -50,40 +84,42 @@ Result<sub::SubscriptionRenderOptions> render_options_of(const Prepared& p) {
   return o;
 }
 
-}  // namespace
-
-void create_subscription(Env& env, Call&& c) {
-  static const CallSpec spec{true, kBodies, {}, {}};
-  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    if (env.subscriptions == nullptr) return p.fail(unavailable());
-    auto s = sub::parse_subscription(*p.body, *p.ctx);
+template <class Service>
+void create(Env& env, Call&& c, const Resource<Service>& r) {
+  static const CallSpec spec{true, kBodies, {}, params_of(r, {})};
+  prepare(env, std::move(c), spec, [&env, &r](Prepared&& p) {
+    Service* service = env.*r.service;
+    if (service == nullptr) return p.fail(unavailable(r));
+    auto s = sub::parse_subscription(*p.body, *p.ctx, now_us(), r.kind);
     if (!s.ok()) return p.fail(s.status());
     if (s->id.empty()) s->id = sub::make_subscription_id();
     s->created_at = s->modified_at = now_us();
     auto shared = std::make_shared<Prepared>(std::move(p));
     auto def = std::make_shared<sub::Subscription>(std::move(*s));
-    boost::asio::post(env.blocking, [&env, shared, def] {
+    boost::asio::post(env.blocking, [&env, &r, service, shared, def] {
       auto ctx = notification_context(env, *def, *shared);
       if (!ctx.ok()) return shared->fail(ctx.status());
-      std::string location = std::string(kBase) + percent_encode_segment(def->id);
-      env.subscriptions->create(shared->tenant, std::move(*def), *ctx,
-                                [shared, location](const Status& st) {
-                                  if (!st.ok()) return shared->fail(st);
-                                  shared->respond_empty(201, {{"Location", location}});
-                                });
+      std::string location = std::string(r.base) + percent_encode_segment(def->id);
+      service->create(shared->tenant, std::move(*def), *ctx, [shared, location](const Status& st) {
+        if (!st.ok()) return shared->fail(st);
+        shared->respond_empty(201, {{"Location", location}});
+      });
     });
   });
 }
 
-void query_subscription(Env& env, Call&& c) {
-  static const CallSpec spec{false, {}, kViews, {"limit", "offset", "count", "options", "local"}};
-  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    if (env.subscriptions == nullptr) return p.fail(unavailable());
+template <class Service>
+void query(Env& env, Call&& c, const Resource<Service>& r) {
+  static const CallSpec spec{
+      false, {}, kViews, params_of(r, {"limit", "offset", "count", "options"})};
+  prepare(env, std::move(c), spec, [&env, &r](Prepared&& p) {
+    Service* service = env.*r.service;
+    if (service == nullptr) return p.fail(unavailable(r));
     auto options = render_options_of(p);
     if (!options.ok()) return p.fail(options.status());
     auto page = ngsild::query::query_from_params(p.call.query, *p.ctx, env.limits, true);
     if (!page.ok()) return p.fail(page.status());
-    auto all = env.subscriptions->list(p.tenant);
+    auto all = service->list(p.tenant);
     std::string body;
     JsonWriter w(body);
     w.begin_array();
@@ -94,15 +130,17 @@ void query_subscription(Env& env, Call&& c) {
   });
 }
 
-void retrieve_subscription(Env& env, Call&& c) {
-  static const CallSpec spec{false, {}, kViews, {"options", "local"}};
-  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    if (env.subscriptions == nullptr) return p.fail(unavailable());
+template <class Service>
+void retrieve(Env& env, Call&& c, const Resource<Service>& r) {
+  static const CallSpec spec{false, {}, kViews, params_of(r, {"options"})};
+  prepare(env, std::move(c), spec, [&env, &r](Prepared&& p) {
+    Service* service = env.*r.service;
+    if (service == nullptr) return p.fail(unavailable(r));
     auto options = render_options_of(p);
     if (!options.ok()) return p.fail(options.status());
     auto id = subscription_id(p);
     if (!id.ok()) return p.fail(id.status());
-    auto v = env.subscriptions->retrieve(p.tenant, *id);
+    auto v = service->retrieve(p.tenant, *id);
     if (!v.ok()) return p.fail(v.status());
     std::string body;
     JsonWriter w(body);
@@ -111,12 +149,14 @@ void retrieve_subscription(Env& env, Call&& c) {
   });
 }
 
-void update_subscription(Env& env, Call&& c) {
+template <class Service>
+void update(Env& env, Call&& c, const Resource<Service>& r) {
   // A subscription patch is a merge (§5.8.2): application/merge-patch+json too (suite 044_02).
   static const CallSpec spec{
-      true, {MediaType::kJson, MediaType::kJsonLd, MediaType::kMergePatch}, {}, {"local"}};
-  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    if (env.subscriptions == nullptr) return p.fail(unavailable());
+      true, {MediaType::kJson, MediaType::kJsonLd, MediaType::kMergePatch}, {}, params_of(r, {})};
+  prepare(env, std::move(c), spec, [&env, &r](Prepared&& p) {
+    Service* service = env.*r.service;
+    if (service == nullptr) return p.fail(unavailable(r));
     auto id = subscription_id(p);
     if (!id.ok()) return p.fail(id.status());
     auto shared = std::make_shared<Prepared>(std::move(p));
@@ -126,25 +166,61 @@ void update_subscription(Env& env, Call&& c) {
       s.modified_at = now_us();
       return Status::Ok();
     };
-    env.subscriptions->update(shared->tenant, *id, change, nullptr, [shared](const Status& st) {
+    service->update(shared->tenant, *id, change, nullptr, [shared](const Status& st) {
       if (!st.ok()) return shared->fail(st);
       shared->respond_empty(204);
     });
   });
 }
 
-void delete_subscription(Env& env, Call&& c) {
-  static const CallSpec spec{false, {}, {}, {"local"}};
-  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    if (env.subscriptions == nullptr) return p.fail(unavailable());
+template <class Service>
+void remove(Env& env, Call&& c, const Resource<Service>& r) {
+  static const CallSpec spec{false, {}, {}, params_of(r, {})};
+  prepare(env, std::move(c), spec, [&env, &r](Prepared&& p) {
+    Service* service = env.*r.service;
+    if (service == nullptr) return p.fail(unavailable(r));
     auto id = subscription_id(p);
     if (!id.ok()) return p.fail(id.status());
     auto shared = std::make_shared<Prepared>(std::move(p));
-    env.subscriptions->remove(shared->tenant, *id, [shared](const Status& st) {
+    service->remove(shared->tenant, *id, [shared](const Status& st) {
       if (!st.ok()) return shared->fail(st);
       shared->respond_empty(204);
     });
   });
+}
+
+}  // namespace
+
+void create_subscription(Env& env, Call&& c) {
+  create(env, std::move(c), kEntitySubscriptions);
+}
+void query_subscription(Env& env, Call&& c) {
+  query(env, std::move(c), kEntitySubscriptions);
+}
+void retrieve_subscription(Env& env, Call&& c) {
+  retrieve(env, std::move(c), kEntitySubscriptions);
+}
+void update_subscription(Env& env, Call&& c) {
+  update(env, std::move(c), kEntitySubscriptions);
+}
+void delete_subscription(Env& env, Call&& c) {
+  remove(env, std::move(c), kEntitySubscriptions);
+}
+
+void create_csource_subscription(Env& env, Call&& c) {
+  create(env, std::move(c), kCsourceSubscriptions);
+}
+void query_csource_subscription(Env& env, Call&& c) {
+  query(env, std::move(c), kCsourceSubscriptions);
+}
+void retrieve_csource_subscription(Env& env, Call&& c) {
+  retrieve(env, std::move(c), kCsourceSubscriptions);
+}
+void update_csource_subscription(Env& env, Call&& c) {
+  update(env, std::move(c), kCsourceSubscriptions);
+}
+void delete_csource_subscription(Env& env, Call&& c) {
+  remove(env, std::move(c), kCsourceSubscriptions);
 }
 
 }  // namespace tsunagu::http::api

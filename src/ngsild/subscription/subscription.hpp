@@ -1,6 +1,8 @@
 // The NGSI-LD Subscription (ETSI GS CIM 009 §5.2.12) with its NotificationParams (§5.2.14) and
 // Endpoint (§5.2.15), as the parser builds it and the engine keeps it: names expanded, filters
-// parsed, and the text of q and geoQ kept for rendering. The definition (Subscription) changes
+// parsed, and the text of q and geoQ kept for rendering. One type serves both kinds of
+// subscription: to entities (§5.8) and to Context Source Registrations (§5.11.2), whose rules
+// differ in a few members (SubscriptionKind). The definition (Subscription) changes
 // only by create and PATCH; what delivery learns (SubscriptionState) is kept apart so that the
 // engine can update it without rewriting the definition.
 #pragma once
@@ -18,6 +20,7 @@
 #include "ngsild/query/entity_query.hpp"
 #include "ngsild/query/q.hpp"
 #include "ngsild/query/selection.hpp"
+#include "ngsild/temporal/temporal_request.hpp"
 
 namespace tsunagu::ngsild::subscription {
 
@@ -40,6 +43,12 @@ inline constexpr TriggerSet kDefaultTriggers =
 inline constexpr Trigger kAllTriggers[] = {Trigger::kEntityCreated,    Trigger::kEntityUpdated,
                                            Trigger::kEntityDeleted,    Trigger::kAttributeCreated,
                                            Trigger::kAttributeUpdated, Trigger::kAttributeDeleted};
+
+// What a subscription is to: entities (/subscriptions, §5.8) or Context Source Registrations
+// (/csourceSubscriptions, §5.11.2). The latter take temporalQ and a csf that is evaluated, and
+// none of the members that describe entity content (notificationTrigger, datasetId,
+// showChanges, join).
+enum class SubscriptionKind : uint8_t { kEntity, kCsource };
 
 // "entityCreated", ...; and back (nullopt for any other text).
 std::string_view trigger_name(Trigger t);
@@ -88,6 +97,7 @@ struct NotificationParams {
 // A Subscription definition. Owned by its caller (the engine's registry); immutable once
 // published, so any thread may read it.
 struct Subscription {
+  SubscriptionKind kind = SubscriptionKind::kEntity;
   std::string id;
   std::optional<std::string> name;  // subscriptionName
   std::optional<std::string> description;
@@ -102,7 +112,12 @@ struct Subscription {
   Atom geo_property;       // geo_q->geoproperty, expanded
   std::optional<query::ScopeQuery> scope_q;
   std::string scope_q_text;
-  std::optional<std::string> csf;  // kept and shown; context sources are not supported yet
+  std::optional<std::string> csf;  // as given; evaluated (csf_q) for registration subscriptions
+  std::optional<query::Expr> csf_q;
+  // TemporalQuery (§5.2.21), registration subscriptions only: matched against registrations'
+  // observationInterval or managementInterval. The object as given, for rendering.
+  std::optional<temporal::TimeFilter> temporal_q;
+  std::string temporal_q_json;
   std::optional<bool> local_only;
   std::optional<std::string> lang;
   std::optional<bool> is_active;  // default true
@@ -131,6 +146,21 @@ struct SubscriptionState {
   int64_t last_notification = kNoTime;
   int64_t last_success = kNoTime;
   int64_t last_failure = kNoTime;
+
+  // An attempt leaves: every attempt counts as sent, a retry too.
+  void attempted(int64_t now) {
+    ++times_sent;
+    last_notification = now;
+  }
+  // An attempt ended, delivered or not.
+  void ended(bool ok, int64_t now) {
+    if (ok) {
+      last_success = now;
+    } else {
+      ++times_failed;
+      last_failure = now;
+    }
+  }
 };
 
 // The subscription's status (§5.2.12): paused when isActive is false, expired once expiresAt

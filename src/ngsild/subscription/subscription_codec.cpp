@@ -6,6 +6,7 @@
 
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
+#include "ngsild/subscription/subscription_parser.hpp"
 
 namespace tsunagu::ngsild::subscription {
 namespace {
@@ -238,6 +239,10 @@ std::string encode_subscription(const Subscription& s, const SubscriptionState& 
   w.begin_object();
   w.key("v");
   w.number(int64_t{1});
+  if (s.kind == SubscriptionKind::kCsource) {  // absent: an entity subscription
+    w.key("csource");
+    w.boolean(true);
+  }
   w.key("id");
   w.string(s.id);
   opt_string(w, "name", s.name);
@@ -293,6 +298,14 @@ std::string encode_subscription(const Subscription& s, const SubscriptionState& 
     w.string(s.scope_q_text);
   }
   opt_string(w, "csf", s.csf);
+  if (s.csf_q) {
+    w.key("csfQ");
+    expr(w, *s.csf_q);
+  }
+  if (s.temporal_q) {
+    w.key("temporalQ");
+    w.string(s.temporal_q_json);
+  }
   opt_bool(w, "localOnly", s.local_only);
   opt_string(w, "lang", s.lang);
   opt_bool(w, "isActive", s.is_active);
@@ -352,6 +365,7 @@ Result<StoredSubscription> decode_subscription(std::string_view text) {
   if (r.integer(d, "v", 0) != 1) return r.fail("unknown version");
   StoredSubscription out;
   Subscription& s = out.subscription;
+  if (r.opt_bool(d, "csource").value_or(false)) s.kind = SubscriptionKind::kCsource;
   auto id = r.string(d, "id");
   if (!id.ok()) return id.status();
   s.id = std::move(*id);
@@ -410,6 +424,19 @@ Result<StoredSubscription> decode_subscription(std::string_view text) {
     s.scope_q_text = std::move(*t);
   }
   s.csf = r.opt_string(d, "csf");
+  if (auto m = d.FindMember("csfQ"); m != d.MemberEnd()) {
+    auto e = r.expr(m->value);
+    if (!e.ok()) return e.status();
+    s.csf_q = std::move(*e);
+  }
+  if (auto t = r.opt_string(d, "temporalQ")) {
+    JsonDoc td;
+    if (!parse_json(*t, td).ok()) return r.fail("temporalQ: not JSON");
+    auto f = parse_temporal_q(td);
+    if (!f.ok()) return r.fail(f.status().detail());
+    s.temporal_q = *f;
+    s.temporal_q_json = std::move(*t);
+  }
   s.local_only = r.opt_bool(d, "localOnly");
   s.lang = r.opt_string(d, "lang");
   s.is_active = r.opt_bool(d, "isActive");

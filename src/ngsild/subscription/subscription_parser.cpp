@@ -216,7 +216,20 @@ Result<std::vector<Member>> read_members(std::string_view name, const JsonValue&
   return out;
 }
 
-Result<NotificationParams> read_notification(const JsonValue& v, const jsonld::Context& ctx) {
+// The members of a Subscription that describe entity content, which a Context Source
+// Registration subscription does not take (§5.2.12, §5.2.14).
+bool entity_only(std::string_view key) {
+  return key == "notificationTrigger" || key == "datasetId" || key == "showChanges" ||
+         key == "join" || key == "joinLevel";
+}
+
+Status not_for_csource(std::string_view where) {
+  return bad(std::string(where) +
+             ": does not apply to Context Source Registration subscriptions (§5.2.12)");
+}
+
+Result<NotificationParams> read_notification(const JsonValue& v, const jsonld::Context& ctx,
+                                             SubscriptionKind kind) {
   if (!v.IsObject()) return bad("notification: must be an object");
   NotificationParams n;
   RenderOptions check;
@@ -225,6 +238,7 @@ Result<NotificationParams> read_notification(const JsonValue& v, const jsonld::C
     std::string key = str(m.name);
     const JsonValue& f = m.value;
     std::string where = "notification." + key;
+    if (kind == SubscriptionKind::kCsource && entity_only(key)) return not_for_csource(where);
     if (key == "endpoint") {
       auto e = read_endpoint(f);
       if (!e.ok()) return e.status();
@@ -314,7 +328,9 @@ Status read_member(const std::string& key, const JsonValue& v, const jsonld::Con
     else if (key == "scopeQ")
       s.scope_q.reset(), s.scope_q_text.clear();
     else if (key == "csf")
-      s.csf.reset();
+      s.csf.reset(), s.csf_q.reset();
+    else if (key == "temporalQ")
+      s.temporal_q.reset(), s.temporal_q_json.clear();
     else if (key == "localOnly")
       s.local_only.reset();
     else if (key == "lang")
@@ -333,7 +349,17 @@ Status read_member(const std::string& key, const JsonValue& v, const jsonld::Con
       return bad(key + ": cannot be removed (null)");
     return Status::Ok();
   }
-  if (key == "subscriptionName" || key == "description" || key == "csf" || key == "lang") {
+  const bool csource = s.kind == SubscriptionKind::kCsource;
+  if (csource && entity_only(key)) return not_for_csource(key);
+  if (key == "csf" && csource) {
+    // Evaluated against each registration's context source properties (§5.11.2, §4.9).
+    auto t = string_member(key, v);
+    if (!t.ok()) return t.status();
+    auto e = query::parse_q(*t, ctx, {}, query::NameUse::kIntern);
+    if (!e.ok()) return bad("csf: " + e.status().detail());
+    s.csf_q = std::move(*e);
+    s.csf = std::move(*t);
+  } else if (key == "subscriptionName" || key == "description" || key == "csf" || key == "lang") {
     auto t = string_member(key, v);
     if (!t.ok()) return t.status();
     (key == "subscriptionName" ? s.name
@@ -422,11 +448,17 @@ Status read_member(const std::string& key, const JsonValue& v, const jsonld::Con
     if (!is_absolute_uri(*t)) return bad("jsonldContext: '" + *t + "' is not a URI");
     s.jsonld_context = std::move(*t);
   } else if (key == "notification") {
-    auto n = read_notification(v, ctx);
+    auto n = read_notification(v, ctx, s.kind);
     if (!n.ok()) return n.status();
     s.notification = std::move(*n);
   } else if (key == "temporalQ") {
-    return bad("temporalQ: only Context Source Registration subscriptions take it (§5.2.12)");
+    if (!csource) {
+      return bad("temporalQ: only Context Source Registration subscriptions take it (§5.2.12)");
+    }
+    auto f = parse_temporal_q(v);
+    if (!f.ok()) return f.status();
+    s.temporal_q = *f;
+    s.temporal_q_json = json_text(v);
   } else if (key == "status" || key == "createdAt" || key == "modifiedAt" || key == "deletedAt") {
     // Read-only (§5.2.12): ignored, as a client may send back what a GET gave.
   } else {
@@ -459,10 +491,30 @@ Status check_type(const JsonValue& v) {
 
 }  // namespace
 
+Result<temporal::TimeFilter> parse_temporal_q(const JsonValue& v) {
+  if (!v.IsObject()) return bad("temporalQ: must be an object");
+  std::optional<std::string> members[4];
+  static constexpr std::string_view kNames[4] = {"timerel", "timeAt", "endTimeAt", "timeproperty"};
+  for (const auto& m : v.GetObject()) {
+    std::string key = str(m.name);
+    auto it = std::find(std::begin(kNames), std::end(kNames), key);
+    if (it == std::end(kNames)) return bad("temporalQ: unknown member '" + key + "'");
+    auto t = string_member("temporalQ." + key, m.value);
+    if (!t.ok()) return t.status();
+    members[it - std::begin(kNames)] = std::move(*t);
+  }
+  auto ptr = [&](int i) { return members[i] ? &*members[i] : nullptr; };
+  if (!members[0]) return bad("temporalQ.timerel: missing (§5.2.21)");
+  auto f = temporal::time_filter(ptr(0), ptr(1), ptr(2), ptr(3), true);
+  if (!f.ok()) return bad("temporalQ." + f.status().detail());
+  return f;
+}
+
 Result<Subscription> parse_subscription(const JsonValue& body, const jsonld::Context& ctx,
-                                        int64_t now) {
+                                        int64_t now, SubscriptionKind kind) {
   if (!body.IsObject()) return bad("the payload must be a Subscription object");
   Subscription s;
+  s.kind = kind;
   bool has_type = false, has_notification = false;
   for (const auto& m : body.GetObject()) {
     std::string key = str(m.name);

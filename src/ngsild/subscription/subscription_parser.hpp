@@ -23,15 +23,24 @@ namespace tsunagu::ngsild::subscription {
 // omit, showChanges with keyValues, a jsonldContext that is not a URI. Read-only members
 // (status, createdAt, timesSent, ...) are ignored. Never fetches jsonldContext: that it can be
 // loaded (LdContextNotAvailable otherwise) is the caller's check.
+//
+// `kind` kCsource reads a Context Source Registration subscription (§5.11.2): temporalQ is
+// taken and csf parsed, and the members about entity content (notificationTrigger, datasetId,
+// notification.showChanges, join, joinLevel) are BadRequestData.
 Result<Subscription> parse_subscription(const JsonValue& body, const jsonld::Context& ctx,
-                                        int64_t now = now_us());
+                                        int64_t now = now_us(),
+                                        SubscriptionKind kind = SubscriptionKind::kEntity);
 
 // Applies a SubscriptionFragment to `s` (§5.8.2): each member given replaces the one held
 // (notification as a whole), null removes an optional member, and the result is checked as a
-// whole as a create would be. id may only repeat the subscription's own, type only be
-// "Subscription". On an error `s` is unchanged (BadRequestData, as parse_subscription).
-// modifiedAt is left for the caller.
+// whole as a create would be, by the rules of the subscription's kind. id may only repeat the
+// subscription's own, type only be "Subscription". On an error `s` is unchanged (BadRequestData, as
+// parse_subscription). modifiedAt is left for the caller.
 Status apply_subscription_patch(Subscription& s, const JsonValue& fragment,
                                 const jsonld::Context& ctx, int64_t now = now_us());
+
+// A TemporalQuery object (§5.2.21): timerel (required), timeAt, endTimeAt and timeproperty,
+// checked as the URI parameters of a temporal query are. BadRequestData naming the member.
+Result<temporal::TimeFilter> parse_temporal_q(const JsonValue& v);
 
 }  // namespace tsunagu::ngsild::subscription

@@ -40,9 +40,10 @@ constexpr const char* kWatchedQuery = R"({
 
 class SubscriptionParserTest : public ::testing::Test {
  protected:
-  Result<Subscription> parse(std::string_view json) {
+  Result<Subscription> parse(std::string_view json,
+                             SubscriptionKind kind = SubscriptionKind::kEntity) {
     EXPECT_TRUE(parse_json(json, doc_).ok()) << json;
-    return parse_subscription(doc_, contexts_.suite(), kNow);
+    return parse_subscription(doc_, contexts_.suite(), kNow, kind);
   }
   ErrorKind refusal(std::string_view json) {
     auto s = parse(json);
@@ -260,6 +261,64 @@ TEST_F(SubscriptionParserTest, PatchReplacesMembersAndChecksTheWhole) {
       patch(s, R"({"timeInterval":null,"watchedAttributes":["name"],"throttling":2})").ok());
   EXPECT_FALSE(s.periodic());
   EXPECT_EQ(s.throttling_s, 2.0);
+}
+
+// Registration subscriptions (§5.11.2): the suite's payloads (data/csourceSubscriptions/), the
+// members only they take and those they do not.
+TEST_F(SubscriptionParserTest, CsourceSubscriptionsTakeTemporalQAndCsf) {
+  constexpr SubscriptionKind kCsource = SubscriptionKind::kCsource;
+  // subscription-temporalQ-createdAt.jsonld (047_11).
+  auto s = parse(R"({"id":"urn:ngsi-ld:Subscription:1","type":"Subscription",
+      "entities":[{"type":"Building"}],
+      "notification":{"format":"keyValues","endpoint":{"uri":"http://localhost:1111/notify"}},
+      "temporalQ":{"timerel":"after","timeAt":"2020-06-01T22:07:00Z","timeproperty":"createdAt"},
+      "csf":"name==\"x\""})",
+                 kCsource);
+  ASSERT_TRUE(s.ok()) << s.status().detail();
+  EXPECT_EQ(s->kind, kCsource);
+  ASSERT_TRUE(s->temporal_q.has_value());
+  EXPECT_EQ(s->temporal_q->rel, temporal::TimeRel::kAfter);
+  EXPECT_EQ(s->temporal_q->property, temporal::TimeProperty::kCreatedAt);
+  EXPECT_EQ(s->temporal_q->at, *parse_datetime("2020-06-01T22:07:00Z"));
+  ASSERT_TRUE(s->csf_q.has_value());
+  ASSERT_TRUE(s->csf_q->term);
+  EXPECT_EQ(s->csf_q->term->path.names[0], suite("name"));
+  // An entity subscription keeps csf as text and does not take temporalQ.
+  EXPECT_FALSE(must(R"({"type":"Subscription","entities":[{"type":"Building"}],"csf":"a==1",
+      "notification":{"endpoint":{"uri":"http://localhost:1111/notify"}}})")
+                   .csf_q.has_value());
+
+  auto refused = [&](std::string_view json, std::string_view names) {
+    auto r = parse(json, kCsource);
+    ASSERT_FALSE(r.ok()) << json;
+    EXPECT_EQ(r.status().kind(), ErrorKind::kBadRequestData) << json;
+    EXPECT_NE(r.status().detail().find(names), std::string::npos) << r.status().detail();
+  };
+  constexpr std::string_view kHead = R"({"type":"Subscription","entities":[{"type":"Building"}],)";
+  auto with = [&](std::string_view member) {
+    return std::string(kHead) + std::string(member) +
+           R"(,"notification":{"endpoint":{"uri":"http://localhost:1111/notify"}}})";
+  };
+  refused(with(R"("notificationTrigger":["entityCreated"])"), "notificationTrigger");
+  refused(with(R"("datasetId":"urn:x:d")"), "datasetId");
+  refused(with(R"("temporalQ":{"timeAt":"2020-06-01T22:07:00Z"})"), "temporalQ.timerel");
+  refused(with(R"("temporalQ":{"timerel":"after"})"), "timeAt");
+  refused(with(R"("temporalQ":{"timerel":"after","timeAt":"x","unknown":1})"), "unknown");
+  refused(with(R"("csf":"name==")"), "csf");
+  refused(std::string(kHead) + R"("notification":{"showChanges":true,
+      "endpoint":{"uri":"http://localhost:1111/notify"}}})",
+          "notification.showChanges");
+  // 038_08: the suite's invalid payloads are refused as for entity subscriptions.
+  refused(with(R"("watchedAttributes":[])"), "watchedAttributes");
+  refused(R"({"type":"Subscription","entities":[{"type":"Building"}]})", "notification");
+
+  // A patch follows the kind's rules: temporalQ removed by null, notificationTrigger refused.
+  Subscription def = std::move(*s);
+  EXPECT_EQ(patch(def, R"({"notificationTrigger":["entityCreated"]})").kind(),
+            ErrorKind::kBadRequestData);
+  ASSERT_TRUE(patch(def, R"({"temporalQ":null,"csf":null})").ok());
+  EXPECT_FALSE(def.temporal_q.has_value());
+  EXPECT_FALSE(def.csf_q.has_value());
 }
 
 }  // namespace

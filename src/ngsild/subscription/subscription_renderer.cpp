@@ -207,13 +207,16 @@ void render_subscription(const Subscription& s, const SubscriptionState& st,
     w.end_array();
   }
   names(w, "watchedAttributes", s.watched_attributes, ctx);
-  // Shown for periodic subscriptions too: the default applies to every subscription (§5.2.12).
-  w.plain_key("notificationTrigger");
-  w.begin_array();
-  for (Trigger t : kAllTriggers) {
-    if (s.triggers() & bit(t)) w.plain_string(trigger_name(t));
+  // Shown for periodic subscriptions too: the default applies to every entity subscription
+  // (§5.2.12); a registration subscription has none.
+  if (s.kind == SubscriptionKind::kEntity) {
+    w.plain_key("notificationTrigger");
+    w.begin_array();
+    for (Trigger t : kAllTriggers) {
+      if (s.triggers() & bit(t)) w.plain_string(trigger_name(t));
+    }
+    w.end_array();
   }
-  w.end_array();
   if (s.time_interval_s) {
     w.plain_key("timeInterval");
     w.number(*s.time_interval_s);
@@ -231,6 +234,10 @@ void render_subscription(const Subscription& s, const SubscriptionState& st,
     w.string(s.scope_q_text);
   }
   optional_string(w, "csf", s.csf);
+  if (s.temporal_q) {
+    w.plain_key("temporalQ");
+    w.raw(s.temporal_q_json);
+  }
   if (s.local_only) {
     w.plain_key("localOnly");
     w.boolean(*s.local_only);

@@ -18,7 +18,7 @@ struct SubscriptionRenderOptions {
 };
 
 // Writes one Subscription object. Defaults the client did not give (isActive, format, accept,
-// sysAttrs, showChanges) stay out, except notificationTrigger, which an on-change subscription
+// sysAttrs, showChanges) stay out, except notificationTrigger, which an entity subscription
 // always shows (its default applies). No errors.
 void render_subscription(const Subscription& s, const SubscriptionState& st,
                          const jsonld::Context& ctx, JsonWriter& w,

@@ -157,6 +157,32 @@ TEST_F(SubscriptionRendererTest, StoredFormRoundTripsExactly) {
   EXPECT_EQ(back->subscription.q->children.size(), 2u);
 }
 
+TEST_F(SubscriptionRendererTest, RegistrationSubscriptionsRoundTripAndShowNoTrigger) {
+  JsonDoc d;
+  ASSERT_TRUE(parse_json(R"({"id":"urn:ngsi-ld:Subscription:c","type":"Subscription",
+      "entities":[{"type":"Building"}],"csf":"name==\"x\"",
+      "temporalQ":{"timerel":"between","timeAt":"2020-06-01T22:07:00Z",
+                   "endTimeAt":"2021-06-01T22:07:00Z","timeproperty":"observedAt"},
+      "notification":{"endpoint":{"uri":"http://localhost:1111/notify"}}})",
+                         d)
+                  .ok());
+  auto s = parse_subscription(d, contexts_.suite(), kNow, SubscriptionKind::kCsource);
+  ASSERT_TRUE(s.ok()) << s.status().detail();
+  std::string shown = render(*s, contexts_.suite());
+  EXPECT_EQ(shown.find("notificationTrigger"), std::string::npos) << shown;
+  EXPECT_NE(shown.find(R"("temporalQ":{"timerel":"between")"), std::string::npos) << shown;
+  std::string stored = encode_subscription(*s, {});
+  auto back = decode_subscription(stored);
+  ASSERT_TRUE(back.ok()) << back.status().detail();
+  EXPECT_EQ(back->subscription.kind, SubscriptionKind::kCsource);
+  EXPECT_EQ(encode_subscription(back->subscription, back->state), stored);
+  EXPECT_EQ(render(back->subscription, contexts_.suite()), shown);
+  ASSERT_TRUE(back->subscription.temporal_q.has_value());
+  EXPECT_EQ(back->subscription.temporal_q->end_at, s->temporal_q->end_at);
+  ASSERT_TRUE(back->subscription.csf_q.has_value());
+  EXPECT_EQ(back->subscription.csf_q->term->path.names, s->csf_q->term->path.names);
+}
+
 TEST_F(SubscriptionRendererTest, DamagedStoredFormIsAnInternalError) {
   for (std::string_view bad : {"", "[]", R"({"v":2,"id":"urn:x"})", R"({"v":1})",
                                R"({"v":1,"id":"urn:x","notification":{}})"}) {

@@ -124,6 +124,10 @@ struct CsourceSubscriptionService::Job {
   RegistrationPtr before, after;  // a change
   std::string subscription;       // else: the subscription's id
   int64_t time = 0;
+  // With `subscription`: the tenant's registrations when it was published. Taken then, on the
+  // committing thread, so that a registration change published after it is notified by its own
+  // job, and not also as part of this one.
+  std::vector<RegistrationPtr> registrations;
 };
 
 CsourceSubscriptionService::CsourceSubscriptionService(Registrations registrations,
@@ -204,7 +208,11 @@ void CsourceSubscriptionService::write(std::string tenant, std::string id, Make 
     }
     // What matches now, initially (§5.11.7); a periodic subscription's first notification is
     // the thread's next look at the clock.
-    if (!next->periodic()) enqueue(Job{tenant, nullptr, nullptr, id, now_us()});
+    if (!next->periodic()) {
+      enqueue(
+          Job{tenant, nullptr, nullptr, id, now_us(),
+              registrations_.list ? registrations_.list(tenant) : std::vector<RegistrationPtr>{}});
+    }
   };
   c.done = std::move(done);
   submit_record_change(*writer_, decided_, std::move(c));
@@ -311,7 +319,7 @@ void CsourceSubscriptionService::handle(const Job& job) {
     // Created or updated: what matches now, initially (§5.11.7).
     auto e = find(job.tenant, job.subscription);
     if (e && sub::status_of(*e->def, job.time) == sub::SubscriptionStatus::kActive) {
-      notify_matching(job.tenant, *e, job.time);
+      notify_matching(job.tenant, *e, job.registrations, job.time);
     }
     return;
   }
@@ -365,16 +373,17 @@ int64_t CsourceSubscriptionService::periodic(int64_t now) {
     e->next_due = now + static_cast<int64_t>(*e->def->time_interval_s * 1e6);
     next = std::min(next, e->next_due);
     if (sub::status_of(*e->def, now) == sub::SubscriptionStatus::kActive) {
-      notify_matching(tenant, *e, now);
+      if (registrations_.list) notify_matching(tenant, *e, registrations_.list(tenant), now);
     }
   }
   return next;
 }
 
-void CsourceSubscriptionService::notify_matching(const std::string& tenant, Entry& e, int64_t now) {
-  if (!registrations_.list) return;
+void CsourceSubscriptionService::notify_matching(const std::string& tenant, Entry& e,
+                                                 const std::vector<RegistrationPtr>& registrations,
+                                                 int64_t now) {
   std::vector<std::shared_ptr<const Registration>> shown;
-  for (const RegistrationPtr& r : registrations_.list(tenant)) {
+  for (const RegistrationPtr& r : registrations) {
     if (r && e.matches(*r)) shown.push_back(e.relevant(r));
   }
   if (shown.empty()) return;  // a notification holds at least one registration

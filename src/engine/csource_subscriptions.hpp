@@ -109,8 +109,9 @@ class CsourceSubscriptionService {
   void handle(const Job& job);
   // Periodic subscriptions (timeInterval) whose time has come; returns when to look next.
   int64_t periodic(int64_t now);
-  // Notifies `e` of the registrations of `tenant` that match it now, if any.
-  void notify_matching(const std::string& tenant, Entry& e, int64_t now);
+  // Notifies `e` of those of `registrations` (the tenant's) that match it, if any.
+  void notify_matching(const std::string& tenant, Entry& e,
+                       const std::vector<RegistrationPtr>& registrations, int64_t now);
   void notify(const std::string& tenant, Entry& e, const std::vector<const Registration*>& data,
               std::string_view reason, int64_t now);
   void with_state(const std::string& key,

@@ -12,8 +12,10 @@ namespace {
 
 namespace reg = ngsild::registration;
 
+constexpr std::string_view kWhat = "context source registration";
+
 Status not_found(std::string_view id) {
-  return Status::NotFound("context source registration '" + std::string(id) + "' does not exist");
+  return Status::NotFound(std::string(kWhat) + " '" + std::string(id) + "' does not exist");
 }
 
 }  // namespace
@@ -45,10 +47,8 @@ void RegistrationService::put(const std::string& tenant, RegistrationPtr def,
   count_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void RegistrationService::write(
-    std::string tenant, std::string id,
-    std::function<Result<std::shared_ptr<Registration>>(const Registration* current)> make,
-    bool create_tenant, Done done) {
+void RegistrationService::write(std::string tenant, std::string id, Make make, bool create_tenant,
+                                Done done) {
   RecordChange<Registration> c;
   c.kind = std::string(kRecordKind);
   c.tenant = tenant;
@@ -123,45 +123,28 @@ Status RegistrationService::check_exclusive(const std::string& tenant,
 
 void RegistrationService::create(std::string tenant, Registration r, Done done) {
   std::string id = r.id;
-  auto def = std::make_shared<Registration>(std::move(r));
-  write(
-      tenant, std::move(id),
-      [this, tenant, def](const Registration* current) -> Result<std::shared_ptr<Registration>> {
-        if (current != nullptr) {
-          return Status::AlreadyExists("context source registration '" + def->id +
-                                       "' already exists");
-        }
-        TSUNAGU_RETURN_IF_ERROR(check_exclusive(tenant, *def));
-        return def;
-      },
-      true, std::move(done));
+  auto make = creating(std::make_shared<Registration>(std::move(r)), std::string(kWhat));
+  write(tenant, std::move(id), owning(tenant, std::move(make)), true, std::move(done));
 }
 
 void RegistrationService::update(std::string tenant, std::string id,
                                  std::function<Status(Registration&)> change, Done done) {
-  std::string what = id;
-  write(
-      tenant, std::move(id),
-      [this, tenant, change = std::move(change),
-       what](const Registration* current) -> Result<std::shared_ptr<Registration>> {
-        if (current == nullptr) return not_found(what);
-        auto next = std::make_shared<Registration>(*current);
-        TSUNAGU_RETURN_IF_ERROR(change(*next));
-        TSUNAGU_RETURN_IF_ERROR(check_exclusive(tenant, *next));
-        return next;
-      },
-      false, std::move(done));
+  auto make = changing(id, std::move(change), std::string(kWhat));
+  write(tenant, std::move(id), owning(tenant, std::move(make)), false, std::move(done));
 }
 
 void RegistrationService::remove(std::string tenant, std::string id, Done done) {
-  std::string what = id;
-  write(
-      std::move(tenant), std::move(id),
-      [what](const Registration* current) -> Result<std::shared_ptr<Registration>> {
-        if (current == nullptr) return not_found(what);
-        return std::shared_ptr<Registration>();
-      },
-      false, std::move(done));
+  auto make = removing<Registration>(id, std::string(kWhat));
+  write(std::move(tenant), std::move(id), std::move(make), false, std::move(done));
+}
+
+RegistrationService::Make RegistrationService::owning(std::string tenant, Make make) {
+  return [this, tenant = std::move(tenant), make = std::move(make)](
+             const Registration* current) -> Result<std::shared_ptr<Registration>> {
+    auto next = make(current);
+    if (next.ok() && *next) TSUNAGU_RETURN_IF_ERROR(check_exclusive(tenant, **next));
+    return next;
+  };
 }
 
 Result<RegistrationService::View> RegistrationService::retrieve(std::string_view tenant,

@@ -79,11 +79,12 @@ class RegistrationService {
     uint64_t order = 0;
   };
   using Tenant = std::unordered_map<std::string, Entry>;
+  using Make = std::function<Result<std::shared_ptr<Registration>>(const Registration* current)>;
   // Record work that stores what `make` returns (null: deletes) under (tenant, id), judged
   // against the registration the committing thread last decided.
-  void write(std::string tenant, std::string id,
-             std::function<Result<std::shared_ptr<Registration>>(const Registration* current)> make,
-             bool create_tenant, Done done);
+  void write(std::string tenant, std::string id, Make make, bool create_tenant, Done done);
+  // `make`, with what it makes checked by check_exclusive().
+  Make owning(std::string tenant, Make make);
   std::vector<View> query(std::string_view tenant,
                           const ngsild::registration::RegistrationQuery* q) const;
   // The committing thread's: the conflict create() and update() refuse.

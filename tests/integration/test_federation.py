@@ -303,6 +303,13 @@ class Federation(unittest.TestCase):
         self.assertEqual(r.status, 201, repr(r))
         self.assertIn(dead, r.header("NGSILD-Warning"))
         self.assertEqual(self.local(city, "urn:ngsi-ld:Vehicle:v4")["speed"]["value"], 1)
+        # With nothing written here, a source that never answers is the answer: 504.
+        self.register(city, dead, mode="redirect", operations=["redirectionOps"],
+                      information=[{"entities": [{"type": "Ferry"}]}])
+        r = city.create({"id": "urn:ngsi-ld:Ferry:1", "type": "Ferry"})
+        self.assertEqual(r.status, 504, repr(r))
+        self.assertIn(dead, r.json()["detail"])
+        self.assertEqual(self.local(city, "urn:ngsi-ld:Ferry:1"), 404)
 
     def test_failing_sources_are_reported_and_the_rest_is_answered(self):
         broker = self.start("cityA")

@@ -374,6 +374,8 @@ void respond_from_sources(Prepared& p, const WriteTarget& t,
       return p.fail(Status::NotFound(what));
     case 409:
       return p.fail(Status::AlreadyExists(what));
+    case 0:  // no answer came (unreachable, timed out)
+      return p.fail(Status(ErrorKind::kGatewayTimeout, what));
     default:
       return p.fail(Status::Internal(what));
   }

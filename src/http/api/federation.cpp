@@ -23,6 +23,7 @@ using RegistrationPtr = engine::RegistrationService::RegistrationPtr;
 bool passed_here(const Env& env, const Request& req) {
   std::string_view via = req.header("via");
   const std::string& me = env.source_identity;
+  if (me.empty()) return false;
   for (size_t at = via.find(me); at != std::string_view::npos; at = via.find(me, at + 1)) {
     const bool starts = at == 0 || via[at - 1] == ' ';
     const size_t end = at + me.size();

@@ -227,6 +227,7 @@ void retrieve_entity(Env& env, Call&& c) {
              id](std::vector<SourceAnswer> answers) mutable {
               std::shared_ptr<ngsild::Entity> merged;
               if (local) merged = std::make_shared<ngsild::Entity>(*local);
+              auxiliary_last(answers);
               for (auto& a : answers) {
                 if (!a.outcome.ok()) continue;
                 auto remote = source_entities(a.outcome.body, *shared->ctx);
@@ -239,7 +240,7 @@ void retrieve_entity(Env& env, Call&& c) {
                   if (!merged) {
                     merged = std::move(entity);
                   } else {
-                    merge_entity(*merged, *entity);
+                    merge_entity(*merged, *entity, a.registration->mode);
                   }
                 }
               }

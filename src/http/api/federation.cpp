@@ -314,7 +314,13 @@ Result<std::vector<std::shared_ptr<ngsild::Entity>>> source_entities(
   return out;
 }
 
-void merge_entity(ngsild::Entity& into, const ngsild::Entity& from) {
+void auxiliary_last(std::vector<SourceAnswer>& answers) {
+  std::stable_partition(answers.begin(), answers.end(), [](const SourceAnswer& a) {
+    return a.registration->mode != reg::Mode::kAuxiliary;
+  });
+}
+
+void merge_entity(ngsild::Entity& into, const ngsild::Entity& from, reg::Mode mode) {
   for (Atom t : from.types) {
     if (!into.has_type(t)) into.types.push_back(t);
   }
@@ -325,7 +331,9 @@ void merge_entity(ngsild::Entity& into, const ngsild::Entity& from) {
   }
   for (const auto& a : from.attrs) {
     const ngsild::Attribute* held = into.find(a.name, a.dataset_id);
-    if (held == nullptr || instance_time(a) > instance_time(*held)) into.put(a);
+    const bool take = held == nullptr || mode == reg::Mode::kExclusive ||
+                      (mode != reg::Mode::kAuxiliary && instance_time(a) > instance_time(*held));
+    if (take) into.put(a);
   }
 }
 

@@ -105,8 +105,14 @@ std::vector<Header> source_warnings(const std::vector<SourceAnswer>& answers);
 Result<std::shared_ptr<ngsild::Entity>> source_entity(const JsonValue& v,
                                                       const ngsild::jsonld::Context& ctx);
 
-// Adds to `into` the attribute instances of `from` it lacks; of an instance both hold (same
-// name and datasetId), keeps the one observed (else modified) last (§4.3.6.4's merge).
-void merge_entity(ngsild::Entity& into, const ngsild::Entity& from);
+// Adds to `into` the attribute instances of `from` (a source's, whose registration has `mode`)
+// that it lacks. Of an instance both hold (same name and datasetId): an exclusive source's
+// replaces the one held (it owns the attribute), an auxiliary source's never does (it only
+// completes), and otherwise the one observed (else modified) last is kept (§4.3.6.4).
+void merge_entity(ngsild::Entity& into, const ngsild::Entity& from,
+                  ngsild::registration::Mode mode = ngsild::registration::Mode::kInclusive);
+
+// `answers` with the auxiliary sources' last, so that they only fill what the others left.
+void auxiliary_last(std::vector<SourceAnswer>& answers);
 
 }  // namespace tsunagu::http::api

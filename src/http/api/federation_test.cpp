@@ -88,16 +88,40 @@ TEST(FederationTest, MergingKeepsWhatIsMissingAndTheLatestOfTheRest) {
       "brand": {"type": "Property", "value": "remote"},
       "colour": {"type": "Property", "value": "red"}})");
   merge_entity(*local, *remote);
-  auto value = [&](const char* name) {
-    const auto* a = local->find(Atom::intern(cache.core()->expand(name).str()));
+  auto value_of = [&](const ngsild::Entity& e, const char* name) {
+    const auto* a = e.find(Atom::intern(cache.core()->expand(name).str()));
     if (a == nullptr) return std::string("absent");
     return a->value.is_number() ? std::to_string(a->value.as_int()) : std::string(a->value.text());
   };
+  auto value = [&](const char* name) { return value_of(*local, name); };
   EXPECT_EQ(value("speed"), "2");      // observed later there
   EXPECT_EQ(value("brand"), "local");  // no time on either: the one held stays
   EXPECT_EQ(value("colour"), "red");   // missing here
   EXPECT_EQ(local->types.size(), 2u);
   EXPECT_EQ(local->scopes, (std::vector<std::string>{"/A", "/B"}));
+  // An exclusive source's instance wins whatever its time; an auxiliary one only completes.
+  using ngsild::registration::Mode;
+  auto older = entity(R"({"id": "urn:ngsi-ld:V:1", "type": "Vehicle",
+      "speed": {"type": "Property", "value": 9, "observedAt": "2020-01-01T00:00:00Z"},
+      "fuel": {"type": "Property", "value": 50}})");
+  auto copy = std::make_shared<ngsild::Entity>(*local);
+  merge_entity(*copy, *older, Mode::kAuxiliary);
+  EXPECT_EQ(value_of(*copy, "speed"), "2");
+  EXPECT_EQ(value_of(*copy, "fuel"), "50");
+  merge_entity(*copy, *older, Mode::kExclusive);
+  EXPECT_EQ(value_of(*copy, "speed"), "9");
+  // Auxiliary sources' answers are merged last.
+  std::vector<SourceAnswer> answers(3);
+  const Mode modes[] = {Mode::kAuxiliary, Mode::kInclusive, Mode::kExclusive};
+  for (size_t i = 0; i < 3; ++i) {
+    auto r = std::make_shared<ngsild::registration::Registration>();
+    r->mode = modes[i];
+    answers[i].registration = r;
+  }
+  auxiliary_last(answers);
+  EXPECT_EQ(answers[0].registration->mode, Mode::kInclusive);
+  EXPECT_EQ(answers[1].registration->mode, Mode::kExclusive);
+  EXPECT_EQ(answers[2].registration->mode, Mode::kAuxiliary);
   // Not an entity.
   JsonDoc d;
   ASSERT_TRUE(parse_json("[1]", d).ok());

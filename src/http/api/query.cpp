@@ -71,7 +71,9 @@ void respond_distributed(
           at.emplace(e->id, merged.size());
           merged.push_back(std::make_shared<ngsild::Entity>(*e));
         }
-        std::vector<std::shared_ptr<ngsild::Entity>> remote;
+        // Each source's entities, with its registration's mode; auxiliary sources last.
+        std::vector<std::pair<std::shared_ptr<ngsild::Entity>, ngsild::registration::Mode>> remote;
+        auxiliary_last(answers);
         for (auto& a : answers) {
           if (!a.outcome.ok()) continue;
           auto entities = source_entities(a.outcome.body, *shared->ctx);
@@ -79,17 +81,18 @@ void respond_distributed(
             a.outcome.error = entities.status().detail();
             continue;
           }
-          remote.insert(remote.end(), entities->begin(), entities->end());
+          for (auto& e : *entities)
+            remote.emplace_back(std::move(e), a.registration->mode);
         }
         // The sources' names are known now (reading their entities interned them).
         std::vector<Atom> wanted;
         for (const auto& a : attrs)
           wanted.push_back(shared->ctx->lookup(a));
         size_t remote_only = 0;
-        for (auto& e : remote) {
+        for (auto& [e, mode] : remote) {
           auto it = at.find(e->id);
           if (it != at.end()) {
-            merge_entity(*merged[it->second], *e);
+            merge_entity(*merged[it->second], *e, mode);
             continue;
           }
           const bool holds =

@@ -242,6 +242,12 @@ Result<NotificationParams> read_notification(const JsonValue& v, const jsonld::C
     if (key == "endpoint") {
       auto e = read_endpoint(f);
       if (!e.ok()) return e.status();
+      // A ContextSourceNotification carries registrations, which are not GeoJSON Features.
+      if (kind == SubscriptionKind::kCsource && e->accept == "application/geo+json") {
+        return bad(where +
+                   ".accept: application/geo+json does not apply to Context Source "
+                   "Registration subscriptions (their notifications hold registrations)");
+      }
       n.endpoint = std::move(*e);
       has_endpoint = true;
     } else if (key == "attributes") {

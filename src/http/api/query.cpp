@@ -95,9 +95,10 @@ void respond_distributed(
             merge_entity(*merged[it->second], *e, mode);
             continue;
           }
+          const ngsild::Entity& entity = *e;
           const bool holds =
               wanted.empty() || std::any_of(wanted.begin(), wanted.end(),
-                                            [&](Atom n) { return !e->instances(n).empty(); });
+                                            [&](Atom n) { return !entity.instances(n).empty(); });
           if (!holds) continue;
           at.emplace(e->id, merged.size());
           merged.push_back(std::move(e));

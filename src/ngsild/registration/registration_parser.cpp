@@ -501,13 +501,13 @@ Status apply_registration_patch(Registration& r, const JsonValue& fragment,
       continue;
     }
     TSUNAGU_RETURN_IF_ERROR(reader.member(key, m.value));
-    for (auto& [name, value] : one) {
+    for (auto& member : one) {
       auto it = std::find_if(merged.begin(), merged.end(),
-                             [&name](const auto& e) { return e.first == name; });
+                             [&member](const auto& e) { return e.first == member.first; });
       if (it != merged.end()) {
-        it->second = std::move(value);
+        it->second = std::move(member.second);
       } else {
-        merged.emplace_back(std::move(name), std::move(value));
+        merged.push_back(std::move(member));
       }
     }
   }

@@ -218,11 +218,12 @@ void retrieve_entity(Env& env, Call&& c) {
     auto shared = std::make_shared<Prepared>(std::move(p));
     auto local = e.ok() ? *e : nullptr;
     const std::string id = t->id;
-    auto make = [shared, id](const ngsild::registration::Registration& r) {
-      return retrieve_request(r, id, shared->call.query.find("type"), shared->call.query,
-                              *shared->ctx);
-    };
-    fan_out(env, *shared, sources, make,
+    std::vector<Forward> requests;
+    for (const auto& r : sources) {
+      requests.push_back(retrieve_request(*r, id, shared->call.query.find("type"),
+                                          shared->call.query, *shared->ctx));
+    }
+    fan_out(env, *shared, sources, std::move(requests),
             [shared, local, options = std::move(*options),
              id](std::vector<SourceAnswer> answers) mutable {
               std::shared_ptr<ngsild::Entity> merged;

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <mutex>
-#include <unordered_map>
 
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
@@ -68,8 +67,7 @@ std::vector<RegistrationPtr> read_sources(Env& env, const Prepared& p,
 }
 
 void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& sources,
-             const std::function<Forward(const reg::Registration&)>& make,
-             std::function<void(std::vector<SourceAnswer>)> done) {
+             std::vector<Forward> requests, std::function<void(std::vector<SourceAnswer>)> done) {
   struct Gather {
     std::mutex mu;
     std::vector<SourceAnswer> answers;
@@ -102,7 +100,7 @@ void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& so
   };
   for (size_t i = 0; i < sources.size(); ++i) {
     const reg::Registration& r = *sources[i];
-    Forward f = make(r);
+    Forward& f = requests[i];
     HttpClient::Request req;
     std::string endpoint = r.endpoint;
     while (!endpoint.empty() && endpoint.back() == '/')
@@ -468,13 +466,7 @@ void distribute_write(Env& env, Prepared&& p, WriteTarget t,
     });
   }
   auto shared = std::make_shared<Prepared>(std::move(p));
-  auto index = std::make_shared<std::unordered_map<const reg::Registration*, size_t>>();
-  for (size_t i = 0; i < asked.size(); ++i)
-    (*index)[asked[i].get()] = i;
-  auto make = [index, requests = std::move(requests)](const reg::Registration& r) {
-    return requests[index->at(&r)];
-  };
-  fan_out(env, *shared, asked, make,
+  fan_out(env, *shared, asked, std::move(requests),
           [shared, t = std::move(t), here,
            local = std::move(local)](std::vector<SourceAnswer> answers) mutable {
             if (!here) return respond_from_sources(*shared, t, answers);

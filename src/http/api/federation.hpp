@@ -42,13 +42,12 @@ struct Forward {
   std::string content_type = "application/json";  // of the body
 };
 
-// Sends to every source at once the request `make` gives for it, with the request's @context,
-// the source's tenant and contextSourceInfo headers, and Via; calls `done` once all have
-// answered or failed, on a thread of the blocking pool.
+// Sends to every source at once its request (`requests[i]` to `sources[i]`), with the
+// request's @context, the source's tenant and contextSourceInfo headers, and Via; calls `done`
+// once all have answered or failed, on a thread of the blocking pool.
 void fan_out(Env& env, const Prepared& p,
              const std::vector<engine::RegistrationService::RegistrationPtr>& sources,
-             const std::function<Forward(const ngsild::registration::Registration&)>& make,
-             std::function<void(std::vector<SourceAnswer>)> done);
+             std::vector<Forward> requests, std::function<void(std::vector<SourceAnswer>)> done);
 
 // The request's parameters as they are forwarded ("?type=Vehicle&q=..." or ""), without those
 // that shape the answer here (options, format, pick, omit, join, joinLevel, local, limit,

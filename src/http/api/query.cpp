@@ -58,11 +58,11 @@ void respond_distributed(
   auto local = env.entities.query(p.tenant, window, options);
   if (!local.ok()) return p.fail(local.status());
   auto shared = std::make_shared<Prepared>(std::move(p));
+  std::vector<Forward> requests;
+  for (const auto& r : sources)
+    requests.push_back(make(*r, offset + limit));
   fan_out(
-      env, *shared, sources,
-      [make = std::move(make), offset, limit](const ngsild::registration::Registration& r) {
-        return make(r, offset + limit);
-      },
+      env, *shared, sources, std::move(requests),
       [shared, q = std::move(q), options = std::move(options), local = std::move(*local), offset,
        limit, attrs = std::move(attrs)](std::vector<SourceAnswer> answers) mutable {
         std::vector<std::shared_ptr<ngsild::Entity>> merged;

@@ -426,7 +426,22 @@ Members members_of(const JsonValue& doc) {
   return out;
 }
 
-// A registration read again from stored members (a stored document, or one a PATCH merged).
+// A registration read again from a stored document (names expanded, checked when written).
+Result<Registration> reread(const Registration& from, const JsonValue& doc,
+                            const jsonld::Context& ctx) {
+  Registration r;
+  r.id = from.id;
+  r.request_context = from.request_context;
+  r.created_at = from.created_at;
+  r.modified_at = from.modified_at;
+  Members members;
+  Reader reader{ctx, kNoTime, r, members};
+  TSUNAGU_RETURN_IF_ERROR(reader.all(doc, false));
+  TSUNAGU_RETURN_IF_ERROR(finish(r, members, ctx));
+  return r;
+}
+
+// The same from stored members (the ones a PATCH merged).
 Result<Registration> reread(const Registration& from, const Members& stored,
                             const jsonld::Context& ctx) {
   std::string text;
@@ -439,16 +454,7 @@ Result<Registration> reread(const Registration& from, const Members& stored,
   w.end_object();
   JsonDoc doc;
   TSUNAGU_RETURN_IF_ERROR(parse_json(text, doc));
-  Registration r;
-  r.id = from.id;
-  r.request_context = from.request_context;
-  r.created_at = from.created_at;
-  r.modified_at = from.modified_at;
-  Members members;
-  Reader reader{ctx, kNoTime, r, members};
-  TSUNAGU_RETURN_IF_ERROR(reader.all(doc, false));
-  TSUNAGU_RETURN_IF_ERROR(finish(r, members, ctx));
-  return r;
+  return reread(from, doc, ctx);
 }
 
 }  // namespace
@@ -568,7 +574,7 @@ Result<StoredRegistration> decode_registration(std::string_view text, const json
   from.request_context = str(*context);
   from.created_at = number("createdAt");
   from.modified_at = number("modifiedAt");
-  auto r = reread(from, members_of(*body), ctx);
+  auto r = reread(from, *body, ctx);
   if (!r.ok()) return Status::Internal("stored registration: " + r.status().detail());
   StoredRegistration out{std::move(*r), {}};
   out.state.times_sent = static_cast<uint64_t>(std::max<int64_t>(0, number("timesSent")));

@@ -25,6 +25,7 @@ enum class ErrorKind : unsigned char {
   kNoMultiTenantSupport,
   kNonexistentTenant,
   kGatewayTimeout,
+  kLoopDetected,
   // Protocol-level refusals (reported with the InvalidRequest type and their own HTTP status).
   kMethodNotAllowed,
   kNotAcceptable,

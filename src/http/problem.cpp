@@ -52,6 +52,8 @@ int http_status(ErrorKind kind) {
       return 501;
     case ErrorKind::kGatewayTimeout:
       return 504;
+    case ErrorKind::kLoopDetected:
+      return 508;
     case ErrorKind::kMethodNotAllowed:
       return 405;
     case ErrorKind::kNotAcceptable:
@@ -101,6 +103,8 @@ std::string_view problem_type(ErrorKind kind) {
       return "https://uri.etsi.org/ngsi-ld/errors/NonexistentTenant";
     case ErrorKind::kGatewayTimeout:
       return "https://uri.etsi.org/ngsi-ld/errors/GatewayTimeout";
+    case ErrorKind::kLoopDetected:
+      return "https://uri.etsi.org/ngsi-ld/errors/LoopDetected";
     default:
       return "https://uri.etsi.org/ngsi-ld/errors/InvalidRequest";
   }
@@ -134,6 +138,8 @@ std::string_view problem_title(ErrorKind kind) {
       return "Nonexistent tenant";
     case ErrorKind::kGatewayTimeout:
       return "Gateway timeout";
+    case ErrorKind::kLoopDetected:
+      return "Loop detected";
     case ErrorKind::kMethodNotAllowed:
       return "Method not allowed";
     case ErrorKind::kNotAcceptable:

@@ -125,7 +125,17 @@ void through_sources(Env& env, Prepared&& p, const char* op, bool attribute, boo
     t.attribute = p.ctx->lookup(p.call.params.at(1));
   }
   t.body_attributes = body_attributes;
-  if (body_attributes) {
+  if (attribute && p.body) {
+    // The body is the attribute of the path (partial update or replacement).
+    const ParseMode mode =
+        std::string_view(op) == "updateAttrs" ? ParseMode::kMerge : ParseMode::kFragment;
+    t.check = [mode](const Prepared& p) {
+      auto name = attr_name(p);
+      if (!name.ok()) return name.status();
+      auto frag = ngsild::parse_attribute_fragment(*p.body, *name, *p.ctx, mode);
+      return frag.ok() ? Status::Ok() : frag.status();
+    };
+  } else if (body_attributes) {
     const std::string_view name = op;
     const ParseMode mode = name == "createEntity"   ? ParseMode::kEntity
                            : name == "mergeEntity"  ? ParseMode::kMerge

@@ -9,6 +9,7 @@
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
 #include "common/uri.hpp"
+#include "http/problem.hpp"
 #include "ngsild/parse/entity_parser.hpp"
 
 namespace tsunagu::http::api {
@@ -35,6 +36,39 @@ bool passed_here(const Env& env, const Request& req) {
 // The time an instance stands for, to choose between two sources' instances.
 int64_t instance_time(const ngsild::Attribute& a) {
   return a.observed_at != kNoTime ? a.observed_at : a.modified_at;
+}
+
+// A ProblemDetails for a source's answer that was not a success: the one it sent when it sent
+// one, else one made here with its status (504 when no answer came).
+std::string source_problem(const SourceAnswer& a) {
+  const auto& o = a.outcome;
+  JsonDoc doc;
+  if (o.error.empty() && parse_json(o.body, doc).ok() && doc.IsObject() && doc.HasMember("type") &&
+      doc["type"].IsString()) {
+    if (!doc.HasMember("status")) {
+      doc.AddMember("status", o.status, doc.GetAllocator());
+    }
+    return json_text(doc);
+  }
+  const ErrorKind kind = o.status == 0     ? ErrorKind::kGatewayTimeout
+                         : o.status == 400 ? ErrorKind::kBadRequestData
+                         : o.status == 404 ? ErrorKind::kResourceNotFound
+                         : o.status == 409 ? ErrorKind::kAlreadyExists
+                                           : ErrorKind::kInternalError;
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("type");
+  w.string(problem_type(kind));
+  w.key("title");
+  w.string(problem_title(kind));
+  w.key("status");
+  w.number(int64_t{o.status == 0 ? 504 : o.status});
+  w.key("detail");
+  w.string("context source " + a.registration->endpoint + " (" + a.registration->id +
+           "): " + (o.error.empty() ? "answered " + std::to_string(o.status) : o.error));
+  w.end_object();
+  return body;
 }
 
 }  // namespace
@@ -64,6 +98,17 @@ std::vector<RegistrationPtr> read_sources(Env& env, const Prepared& p,
     }
   }
   return out;
+}
+
+reg::RegistrationQuery sources_query(const ngsild::query::EntityQuery& q) {
+  reg::RegistrationQuery which;
+  which.entities.ids = q.ids;
+  which.entities.id_pattern = q.id_pattern;
+  which.entities.types = q.types;
+  which.entities.attrs = q.attrs;
+  which.entities.geo = q.geo;
+  which.entities.geo_property = q.geo_property;
+  return which;
 }
 
 void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& sources,
@@ -209,6 +254,86 @@ std::vector<Header> source_warnings(const std::vector<SourceAnswer>& answers) {
   return {{"NGSILD-Warning", std::move(value)}};
 }
 
+void DistributedResult::succeeded(const std::string& id) {
+  if (std::find(success_.begin(), success_.end(), id) == success_.end()) success_.push_back(id);
+}
+
+void DistributedResult::failed(const std::string& id, const std::string* registration,
+                               std::string_view problem) {
+  std::string& out = errors_;
+  if (failures_++ != 0) out += ',';
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("entityId");
+  w.string(id);
+  if (registration != nullptr) {
+    w.key("registrationId");
+    w.string(*registration);
+  }
+  w.key("error");
+  w.raw(problem);
+  w.end_object();
+}
+
+void DistributedResult::add_source(const SourceAnswer& a, const std::vector<std::string>& ids) {
+  const auto& o = a.outcome;
+  const std::string* registration = &a.registration->id;
+  JsonDoc doc;
+  const bool json = o.error.empty() && !o.body.empty() && parse_json(o.body, doc).ok();
+  if (o.status == 207 && json && doc.IsObject() && doc.HasMember("errors") &&
+      doc["errors"].IsArray()) {
+    // The source's own BatchOperationResult.
+    if (doc.HasMember("success") && doc["success"].IsArray()) {
+      for (const auto& id : doc["success"].GetArray()) {
+        if (id.IsString()) succeeded(std::string(id.GetString(), id.GetStringLength()));
+      }
+    }
+    for (const auto& e : doc["errors"].GetArray()) {
+      if (!e.IsObject() || !e.HasMember("entityId") || !e["entityId"].IsString()) continue;
+      const std::string id(e["entityId"].GetString(), e["entityId"].GetStringLength());
+      auto error = e.FindMember("error");
+      failed(id, registration, error != e.MemberEnd() ? json_text(error->value) : "{}");
+    }
+    return;
+  }
+  if (o.ok() && o.status != 207) {
+    for (const auto& id : ids)
+      succeeded(id);
+    return;
+  }
+  // The source found that the request had passed it already and cut the loop (§6.3.18): it
+  // neither wrote nor failed.
+  if (o.error.empty() && o.status == 508) return;
+  // A failure, or a partial success that does not say what failed: all of them.
+  const std::string problem = source_problem(a);
+  for (const auto& id : ids)
+    failed(id, registration, problem);
+}
+
+void DistributedResult::merge(const DistributedResult& other) {
+  for (const auto& id : other.success_)
+    succeeded(id);
+  if (other.failures_ == 0) return;
+  if (failures_ != 0) errors_ += ',';
+  errors_ += other.errors_;
+  failures_ += other.failures_;
+}
+
+std::string DistributedResult::body() const {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("success");
+  w.begin_array();
+  for (const auto& id : success_)
+    w.string(id);
+  w.end_array();
+  w.key("errors");
+  w.raw("[" + errors_ + "]");
+  w.end_object();
+  return out;
+}
+
 Result<std::shared_ptr<ngsild::Entity>> source_entity(const JsonValue& v,
                                                       const ngsild::jsonld::Context& ctx) {
   if (!v.IsObject()) return Status::BadRequestData("a source's entity is not a JSON object");
@@ -335,10 +460,6 @@ void merge_entity(ngsild::Entity& into, const ngsild::Entity& from, reg::Mode mo
   }
 }
 
-namespace {
-
-// Whether registration `r` names attribute `name` of entity `id` (an information item that
-// covers the entity and provides the attribute).
 bool owns(const reg::Registration& r, const std::string& id, Atom name) {
   for (const auto& info : r.information) {
     bool entity = !info.entities;
@@ -351,57 +472,65 @@ bool owns(const reg::Registration& r, const std::string& id, Atom name) {
   return false;
 }
 
-// The members of an entity payload that are not attributes.
 bool entity_member(std::string_view key) {
   return key == "id" || key == "type" || key == "scope" || key == "@context";
 }
 
-// The answer to a write that only sources took: their success, else their failure.
-void respond_from_sources(Prepared& p, const WriteTarget& t,
-                          const std::vector<SourceAnswer>& answers) {
-  for (const auto& a : answers) {
-    if (!a.outcome.ok()) continue;
-    std::vector<Header> extra = source_warnings(answers);
-    if (t.op == "createEntity") {
-      extra.push_back({"Location", "/ngsi-ld/v1/entities/" + percent_encode_segment(t.id)});
-      return p.respond_empty(201, std::move(extra));
-    }
-    return p.respond_empty(204, std::move(extra));
-  }
-  // Every source failed: the first one's answer, in this broker's terms.
-  const auto& first = answers.front();
-  const std::string what =
-      "context source " + first.registration->endpoint + " (" + first.registration->id + "): " +
-      (first.outcome.error.empty() ? "answered " + std::to_string(first.outcome.status)
-                                   : first.outcome.error);
-  switch (first.outcome.status) {
-    case 400:
-      return p.fail(Status::BadRequestData(what));
-    case 404:
-      return p.fail(Status::NotFound(what));
-    case 409:
-      return p.fail(Status::AlreadyExists(what));
-    case 0:  // no answer came (unreachable, timed out)
-      return p.fail(Status(ErrorKind::kGatewayTimeout, what));
-    default:
-      return p.fail(Status::Internal(what));
-  }
+std::optional<ngsild::query::TypeSelection> local_types(Env& env, const Prepared& p,
+                                                        const std::string& id) {
+  ngsild::RenderOptions options;
+  auto held = env.entities.retrieve({p.tenant, id, std::nullopt}, options);
+  if (!held.ok()) return std::nullopt;
+  ngsild::query::TypeSelection types;
+  for (Atom t : (*held)->types)
+    types.groups.push_back({t});
+  return types;
 }
 
-}  // namespace
+std::string forwarded_path(const Prepared& p) {
+  std::string path = p.call.req.path;
+  char sep = '?';
+  for (const auto& [name, value] : p.call.query.items) {
+    if (name == "local") continue;
+    path += sep + percent_encode_query_value(name) + "=" + percent_encode_query_value(value);
+    sep = '&';
+  }
+  return path;
+}
+
+bool refused_loop(Env& env, Prepared& p) {
+  const std::string* local_only = p.call.query.find("local");
+  if ((local_only != nullptr && *local_only == "true") || !passed_here(env, p.call.req)) {
+    return false;
+  }
+  // A write that comes back would be written twice (§6.3.18: 508).
+  p.fail(Status(ErrorKind::kLoopDetected, "this request already passed this broker (" +
+                                              env.source_identity + " is in its Via)"));
+  return true;
+}
 
 void distribute_write(Env& env, Prepared&& p, WriteTarget t,
                       std::function<void(Prepared&&)> local) {
+  if (refused_loop(env, p)) return;
   if (!may_forward(env, p)) return local(std::move(p));
   reg::RegistrationQuery which;
   which.entities.ids = {t.id};
-  if (t.op == "createEntity" && p.body && p.body->IsObject()) {
-    if (auto type = p.body->FindMember("type");
-        type != p.body->MemberEnd() && type->value.IsString()) {
-      auto selection = ngsild::query::parse_type_selection(
-          std::string_view(type->value.GetString(), type->value.GetStringLength()), *p.ctx);
-      if (selection.ok()) which.entities.types = std::move(*selection);
+  // The entity's type narrows the sources: the payload's for a create, else the type
+  // parameter (§6.5.3.2 and the attribute operations take one for this).
+  std::string_view type;
+  if (const std::string* given = p.call.query.find("type")) {
+    type = *given;
+  } else if (t.op == "createEntity" && p.body && p.body->IsObject()) {
+    if (auto member = p.body->FindMember("type");
+        member != p.body->MemberEnd() && member->value.IsString()) {
+      type = std::string_view(member->value.GetString(), member->value.GetStringLength());
     }
+  }
+  if (!type.empty()) {
+    auto selection = ngsild::query::parse_type_selection(type, *p.ctx);
+    if (selection.ok()) which.entities.types = std::move(*selection);
+  } else {
+    which.entities.types = local_types(env, p, t.id);
   }
   std::vector<RegistrationPtr> sources;
   for (auto& r : read_sources(env, p, {t.op}, which)) {
@@ -412,32 +541,24 @@ void distribute_write(Env& env, Prepared&& p, WriteTarget t,
     if (Status st = t.check(p); !st.ok()) return p.fail(st);
   }
 
-  // The request as it came, but local.
-  std::string path = p.call.req.path;
-  std::string rest;
-  for (const auto& [name, value] : p.call.query.items) {
-    if (name == "local") continue;
-    rest += (rest.empty() ? "?" : "&") + percent_encode_query_value(name) + "=" +
-            percent_encode_query_value(value);
-  }
-  path += rest;
+  const std::string path = forwarded_path(p);
   const std::string content_type(p.call.req.header("content-type"));
-  // The body as it was read (the request's own text was parsed in place).
-  const std::string body = p.body ? json_text(*p.body) : std::string();
+  const std::string body_type = content_type.empty() ? "application/json" : content_type;
   bool here = true;
+  bool split = false;  // an exclusive source took some of the body's attributes
+  bool owned = false;  // an exclusive source owns the attribute of the path
   std::vector<RegistrationPtr> asked;
   std::vector<Forward> requests;
+  // Exclusive sources first: what they own goes to them alone, so the others are sent the rest.
   for (const auto& r : sources) {
-    Forward f{std::string(method_name(p.call.req.method)), path, body,
-              content_type.empty() ? "application/json" : content_type};
-    if (r->mode == reg::Mode::kRedirect) {
-      here = false;
-    } else if (r->mode == reg::Mode::kExclusive && t.path_attribute) {
+    if (r->mode != reg::Mode::kExclusive) continue;
+    Forward f{std::string(method_name(p.call.req.method)), path, "", body_type};
+    if (t.path_attribute) {
       if (t.attribute.empty() || !owns(*r, t.id, t.attribute)) continue;
+      owned = true;
       here = false;
-    } else if (r->mode == reg::Mode::kExclusive && t.body_attributes && p.body &&
-               p.body->IsObject()) {
-      // Its attributes go to it alone.
+      if (p.body) f.body = json_text(*p.body);
+    } else if (t.body_attributes && p.body && p.body->IsObject()) {
       JsonDoc part(rapidjson::kObjectType);
       auto& alloc = part.GetAllocator();
       std::vector<std::string> taken;
@@ -449,43 +570,86 @@ void distribute_write(Env& env, Prepared&& p, WriteTarget t,
         if (attribute) taken.emplace_back(key);
       }
       if (taken.empty()) continue;
+      split = true;
       for (const auto& key : taken)
         p.body->RemoveMember(key.c_str());
       f.body = json_text(part);
+    } else if (p.body) {
+      f.body = json_text(*p.body);
     }
     asked.push_back(r);
     requests.push_back(std::move(f));
   }
+  // The request's body, less what exclusive sources took.
+  const std::string rest_body = p.body ? json_text(*p.body) : std::string();
+  const bool attributes_left =
+      !split || std::any_of(p.body->MemberBegin(), p.body->MemberEnd(), [](const auto& m) {
+        return !entity_member(std::string_view(m.name.GetString(), m.name.GetStringLength()));
+      });
+  for (const auto& r : sources) {
+    if (r->mode == reg::Mode::kExclusive || owned) continue;
+    // An update left with no attribute has nothing for them.
+    if (!attributes_left && t.op != "createEntity" && t.op != "replaceEntity") continue;
+    if (r->mode == reg::Mode::kRedirect) here = false;
+    asked.push_back(r);
+    requests.push_back({std::string(method_name(p.call.req.method)), path, rest_body, body_type});
+  }
   if (asked.empty()) return local(std::move(p));
-  // An update that leaves no attribute here writes nothing here (a create still makes the
-  // entity, and a replacement still replaces it).
-  if (here && t.body_attributes && t.op != "createEntity" && t.op != "replaceEntity" && p.body &&
-      p.body->IsObject()) {
-    here = std::any_of(p.body->MemberBegin(), p.body->MemberEnd(), [](const auto& m) {
-      return !entity_member(std::string_view(m.name.GetString(), m.name.GetStringLength()));
-    });
+  // An update that leaves no attribute here writes nothing here, nor does a create whose
+  // attributes exclusive sources took (the entity is theirs); a replacement still replaces.
+  if (here && t.body_attributes && t.op != "replaceEntity" && (t.op != "createEntity" || split)) {
+    here = attributes_left;
   }
   auto shared = std::make_shared<Prepared>(std::move(p));
   fan_out(env, *shared, asked, std::move(requests),
           [shared, t = std::move(t), here,
            local = std::move(local)](std::vector<SourceAnswer> answers) mutable {
-            if (!here) return respond_from_sources(*shared, t, answers);
-            const bool any_ok = std::any_of(answers.begin(), answers.end(),
-                                            [](const auto& a) { return a.outcome.ok(); });
-            auto warnings = source_warnings(answers);
-            // This broker's answer, with what the sources did.
-            shared->call.reply = [reply = std::move(shared->call.reply), warnings, any_ok,
-                                  t](Response&& r) {
-              if (r.status == 404 && any_ok) {
-                Response ok;
-                ok.status = t.op == "createEntity" ? 201 : 204;
-                ok.headers = warnings;
-                return reply(std::move(ok));
+            auto sources_result = std::make_shared<DistributedResult>();
+            for (const auto& a : answers)
+              sources_result->add_source(a, {t.id});
+            if (!here) {
+              if (sources_result->any_failed()) {
+                shared->accept = MediaType::kJson;
+                return shared->respond_json(207, sources_result->body());
               }
-              if (r.status >= 200 && r.status < 300) {
-                r.headers.insert(r.headers.end(), warnings.begin(), warnings.end());
+              if (t.op != "createEntity") return shared->respond_empty(204);
+              return shared->respond_empty(
+                  201, {{"Location", "/ngsi-ld/v1/entities/" + percent_encode_segment(t.id)}});
+            }
+            // This broker's answer, unless a part failed.
+            shared->call.reply = [reply = std::move(shared->call.reply), sources_result, id = t.id,
+                                  path_attribute = t.path_attribute](Response&& r) {
+              const DistributedResult& sources = *sources_result;
+              if (!sources.any_failed() && !sources.any_succeeded()) return reply(std::move(r));
+              const bool complete = r.status >= 200 && r.status < 300 && r.status != 207;
+              // An attribute that is not here (404 for the attribute of the path, or listed as
+              // not updated) but that a source wrote is written.
+              const bool covered = sources.any_succeeded() &&
+                                   (r.status == 207 || (r.status == 404 && path_attribute));
+              std::vector<Header> tenant;
+              for (auto& h : r.headers) {
+                if (h.name == "NGSILD-Tenant") tenant.push_back(std::move(h));
               }
-              reply(std::move(r));
+              if (!sources.any_failed() && (complete || covered)) {
+                if (complete) return reply(std::move(r));
+                Response done;
+                done.status = 204;
+                done.headers = std::move(tenant);
+                return reply(std::move(done));
+              }
+              DistributedResult result;
+              if (complete || covered || r.status == 207) {
+                result.succeeded(id);
+              } else {
+                result.failed(id, nullptr, r.body);
+              }
+              result.merge(sources);
+              Response multi;
+              multi.status = 207;
+              multi.content_type = "application/json";
+              multi.body = result.body();
+              multi.headers = std::move(tenant);
+              reply(std::move(multi));
             };
             local(std::move(*shared));
           });

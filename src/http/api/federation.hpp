@@ -34,6 +34,10 @@ std::vector<engine::RegistrationService::RegistrationPtr> read_sources(
     Env& env, const Prepared& p, std::initializer_list<std::string_view> ops,
     const ngsild::registration::RegistrationQuery& q);
 
+// The registrations that may hold what entity query `q` selects (its ids, idPattern, types,
+// attrs and geo-query), for read_sources().
+ngsild::registration::RegistrationQuery sources_query(const ngsild::query::EntityQuery& q);
+
 // One request to a source: below its endpoint.
 struct Forward {
   std::string method = "GET";
@@ -73,6 +77,26 @@ Forward retrieve_request(const ngsild::registration::Registration& r, const std:
                          const std::string* type, const QueryParams& query,
                          const ngsild::jsonld::Context& ctx);
 
+// Whether registration `r` names attribute `name` of entity `id` (an information item that
+// covers the entity and provides the attribute).
+bool owns(const ngsild::registration::Registration& r, const std::string& id, Atom name);
+
+// Whether `key` is a member of an entity payload that is not an attribute (id, type, scope,
+// @context).
+bool entity_member(std::string_view key);
+
+// The types of entity `id` as held here, to tell which registrations a write that names no
+// type concerns (a registration by type alone may hold any id); none when it is not here.
+std::optional<ngsild::query::TypeSelection> local_types(Env& env, const Prepared& p,
+                                                        const std::string& id);
+
+// The request's path and query as a source is sent them: without `local`.
+std::string forwarded_path(const Prepared& p);
+
+// Refuses a write that already passed this broker (its Via names it; not with local=true) with
+// 508 LoopDetected, and says whether it did.
+bool refused_loop(Env& env, Prepared& p);
+
 // A write of one entity, as distribute_write() needs to know it.
 struct WriteTarget {
   std::string op;                // its operation name (§4.20): "createEntity", "updateAttrs", ...
@@ -91,10 +115,35 @@ struct WriteTarget {
 // registration names for the entity, all when it names none), which are then taken out of
 // `p.body`. Nothing is written here when a redirect source takes the write, when the attribute
 // of the path is owned by an exclusive source, or when an update leaves no attribute here.
-// The answer is this broker's, with the sources' failures in NGSILD-Warning; a 404 here is the
-// sources' success when one of them had the entity; with nothing written here, the sources'
-// answer. Runs `local` at once when no registration concerns the write.
+// When every part succeeds the answer is the usual one (201 with Location for a create, else
+// this broker's answer, else 204); when any failed, 207 with a DistributedResult. Runs `local`
+// at once when no registration concerns the write.
 void distribute_write(Env& env, Prepared&& p, WriteTarget t, std::function<void(Prepared&&)> local);
+
+// What the parts of a distributed write did, as the BatchOperationResult (§5.2.16) that a
+// partial failure answers with 207: the entities written, and one BatchEntityError (§5.2.17)
+// per entity and part that failed, with the registration of a source's.
+class DistributedResult {
+ public:
+  void succeeded(const std::string& id);
+  // `problem`: a ProblemDetails object as JSON text.
+  void failed(const std::string& id, const std::string* registration, std::string_view problem);
+  // A source's answer to a write of the entities `ids`: its BatchOperationResult or array of
+  // created ids when it gave one (207, 201), else success or failure of them all.
+  void add_source(const SourceAnswer& a, const std::vector<std::string>& ids);
+  // Adds what `other` holds.
+  void merge(const DistributedResult& other);
+  bool any_failed() const { return failures_ != 0; }
+  bool any_succeeded() const { return !success_.empty(); }
+  const std::vector<std::string>& successes() const { return success_; }
+  // {"success": [...], "errors": [...]}
+  std::string body() const;
+
+ private:
+  std::vector<std::string> success_;
+  std::string errors_;  // BatchEntityError objects, comma-separated
+  size_t failures_ = 0;
+};
 
 // The NGSILD-Warning header (§6.3.17) naming the sources that failed (one value each), none
 // when none did.

@@ -128,13 +128,80 @@ TEST(FederationTest, MergingKeepsWhatIsMissingAndTheLatestOfTheRest) {
   EXPECT_FALSE(source_entity(d, *cache.core()).ok());
 }
 
+std::shared_ptr<const ngsild::registration::Registration> reg(const char* id,
+                                                              const char* endpoint) {
+  auto r = std::make_shared<ngsild::registration::Registration>();
+  r->id = id;
+  r->endpoint = endpoint;
+  return r;
+}
+
+SourceAnswer answer(const char* id, int status, std::string body = {}, std::string error = {}) {
+  SourceAnswer a;
+  a.registration = reg(id, "http://source");
+  a.outcome.status = status;
+  a.outcome.body = std::move(body);
+  a.outcome.error = std::move(error);
+  return a;
+}
+
+TEST(FederationTest, ADistributedResultTellsWhatEachPartDid) {
+  const std::vector<std::string> both = {"urn:e:1", "urn:e:2"};
+  DistributedResult result;
+  result.succeeded("urn:e:1");
+  result.add_source(answer("urn:r:created", 201, R"(["urn:e:1","urn:e:2"])"), both);
+  EXPECT_FALSE(result.any_failed());
+  EXPECT_EQ(result.successes(), both);  // each once
+  // A source that cut a loop neither wrote nor failed.
+  result.add_source(answer("urn:r:loop", 508), both);
+  EXPECT_FALSE(result.any_failed());
+
+  // Its own ProblemDetails, with the status added when it left it out; one made here for an
+  // answer without one, and for no answer.
+  result.add_source(answer("urn:r:conflict", 409, R"({"type":"x:AlreadyExists","title":"t"})"),
+                    {"urn:e:1"});
+  result.add_source(answer("urn:r:down", 0, "", "timed out after 5 ms"), {"urn:e:2"});
+  result.add_source(answer("urn:r:plain", 500, "oops"), {"urn:e:3"});
+  // A partial success that says what failed, and one that does not.
+  result.add_source(answer("urn:r:partial", 207,
+                           R"({"success":["urn:e:4"],"errors":[{"entityId":"urn:e:5",)"
+                           R"("error":{"type":"x:BadRequestData","status":400}}]})"),
+                    {"urn:e:4", "urn:e:5"});
+  result.add_source(answer("urn:r:vague", 207), {"urn:e:6"});
+  ASSERT_TRUE(result.any_failed());
+  JsonDoc d;
+  ASSERT_TRUE(parse_json(result.body(), d).ok()) << result.body();
+  std::vector<std::string> success;
+  for (const auto& id : d["success"].GetArray())
+    success.emplace_back(id.GetString());
+  EXPECT_EQ(success, (std::vector<std::string>{"urn:e:1", "urn:e:2", "urn:e:4"}));
+  std::vector<std::string> errors;
+  for (const auto& e : d["errors"].GetArray()) {
+    errors.push_back(
+        std::string(e["entityId"].GetString()) + " " + e["registrationId"].GetString() + " " +
+        std::to_string(e["error"]["status"].GetInt()) + " " + e["error"]["type"].GetString());
+  }
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        "urn:e:1 urn:r:conflict 409 x:AlreadyExists",
+                        "urn:e:2 urn:r:down 504 https://uri.etsi.org/ngsi-ld/errors/GatewayTimeout",
+                        "urn:e:3 urn:r:plain 500 https://uri.etsi.org/ngsi-ld/errors/InternalError",
+                        "urn:e:5 urn:r:partial 400 x:BadRequestData",
+                        "urn:e:6 urn:r:vague 207 https://uri.etsi.org/ngsi-ld/errors/InternalError",
+                    }));
+  EXPECT_NE(std::string(d["errors"][1]["error"]["detail"].GetString()).find("timed out"),
+            std::string::npos);
+
+  // Merging keeps both sides' successes and errors; this broker's errors have no registration.
+  DistributedResult here;
+  here.failed("urn:e:7", nullptr, R"({"type":"x:NotFound","status":404})");
+  here.merge(result);
+  ASSERT_TRUE(parse_json(here.body(), d).ok());
+  EXPECT_EQ(d["errors"].Size(), 6u);
+  EXPECT_FALSE(d["errors"][0].HasMember("registrationId"));
+  EXPECT_EQ(d["success"].Size(), 3u);
+}
+
 TEST(FederationTest, FailedSourcesAreNamedInOneWarning) {
-  auto reg = [](const char* id, const char* endpoint) {
-    auto r = std::make_shared<ngsild::registration::Registration>();
-    r->id = id;
-    r->endpoint = endpoint;
-    return std::shared_ptr<const ngsild::registration::Registration>(r);
-  };
   std::vector<SourceAnswer> answers(4);
   answers[0].registration = reg("urn:r:ok", "http://ok");
   answers[0].outcome.status = 200;

@@ -7,6 +7,7 @@
 #include "common/json_writer.hpp"
 #include "common/uri.hpp"
 #include "http/api/api.hpp"
+#include "http/api/federation.hpp"
 #include "http/problem.hpp"
 #include "ngsild/parse/entity_parser.hpp"
 
@@ -71,9 +72,12 @@ std::string batch_result(const std::vector<BatchItem>& items, const BatchOutcome
   return body;
 }
 
-// Parses one array item into a BatchItem (never fails as a whole; faults stay with the item).
-BatchItem parse_item(const JsonValue& v, BatchOp op, const Prepared& p, jsonld::ContextCache& cc) {
+// Parses one array item into a BatchItem (never fails as a whole; faults stay with the item);
+// `used` is the @context its names were read with.
+BatchItem parse_item(const JsonValue& v, BatchOp op, const Prepared& p, jsonld::ContextCache& cc,
+                     jsonld::ContextPtr& used) {
   BatchItem item;
+  used = p.ctx;
   if (op == BatchOp::kDelete) {
     if (!v.IsString()) {
       item.error = Status::BadRequestData("each item must be an entity id (a URI)");
@@ -106,6 +110,7 @@ BatchItem parse_item(const JsonValue& v, BatchOp op, const Prepared& p, jsonld::
       return item;
     }
     ctx = *resolved;
+    used = ctx;
   } else if (member != v.MemberEnd()) {
     item.error =
         Status::BadRequestData("an @context member requires Content-Type application/ld+json");
@@ -127,12 +132,194 @@ BatchItem parse_item(const JsonValue& v, BatchOp op, const Prepared& p, jsonld::
   return item;
 }
 
+// The items of a batch that registered sources take (§4.3.6.3), one request per source.
+struct SourceShares {
+  std::vector<engine::RegistrationService::RegistrationPtr> sources;
+  std::vector<std::string> items;             // per source: its items, comma-separated JSON
+  std::vector<std::vector<std::string>> ids;  // per source: the entity ids in them
+
+  void add(const engine::RegistrationService::RegistrationPtr& r, const std::string& id,
+           std::string item) {
+    size_t i = 0;
+    while (i < sources.size() && sources[i] != r)
+      ++i;
+    if (i == sources.size()) {
+      sources.push_back(r);
+      items.emplace_back();
+      ids.emplace_back();
+    }
+    if (!items[i].empty()) items[i] += ',';
+    items[i] += item;
+    ids[i].push_back(id);
+  }
+};
+
+// Decides where each item of a batch is written: a redirect source takes the whole item and
+// nothing is written here; an inclusive one gets a copy; an exclusive one gets the attributes
+// it owns, which are then not written here (an item left without attributes is not written
+// here; a delete is done here too). Items the sources take in full leave `items`.
+SourceShares share_batch(Env& env, const Prepared& p, BatchOp op, std::vector<BatchItem>& items,
+                         const std::vector<jsonld::ContextPtr>& contexts) {
+  namespace reg = ngsild::registration;
+  SourceShares shares;
+  const JsonValue& body = *p.body;
+  const std::string operation = std::string(op_name(op)) + "Batch";  // §4.20: "createBatch"
+  std::vector<bool> here(items.size(), true);
+  for (size_t i = 0; i < items.size(); ++i) {
+    BatchItem& item = items[i];
+    if (!item.error.ok() || item.id.empty()) continue;  // reported here
+    reg::RegistrationQuery which;
+    which.entities.ids = {item.id};
+    if (item.input && !item.input->types.empty()) {
+      ngsild::query::TypeSelection types;
+      for (Atom t : item.input->types)
+        types.groups.push_back({t});
+      which.entities.types = std::move(types);
+    } else {
+      which.entities.types = local_types(env, p, item.id);
+    }
+    auto found = read_sources(env, p, {operation}, which);
+    if (found.empty()) continue;
+    const JsonValue& v = body[static_cast<rapidjson::SizeType>(i)];
+    std::vector<std::string> taken;  // members exclusive sources took
+    for (const auto& r : found) {
+      if (r->mode != reg::Mode::kExclusive) continue;
+      if (!v.IsObject()) {  // a delete: done there and here
+        shares.add(r, item.id, json_text(v));
+        continue;
+      }
+      std::string part;
+      JsonWriter w(part);
+      w.begin_object();
+      bool any = false;
+      for (const auto& m : v.GetObject()) {
+        std::string_view key(m.name.GetString(), m.name.GetStringLength());
+        const bool attribute = !entity_member(key);
+        if (attribute && !owns(*r, item.id, contexts[i]->expand(key))) continue;
+        w.key(key);
+        w.raw(json_text(m.value));
+        if (attribute) {
+          any = true;
+          taken.emplace_back(key);
+        }
+      }
+      w.end_object();
+      if (any) shares.add(r, item.id, std::move(part));
+    }
+    if (!taken.empty()) {
+      // What exclusive sources took is not written here.
+      auto& attrs = item.input->attrs;
+      for (const auto& key : taken) {
+        const Atom name = contexts[i]->expand(key);
+        attrs.erase(std::remove_if(attrs.begin(), attrs.end(),
+                                   [name](const auto& a) { return a.name == name; }),
+                    attrs.end());
+      }
+      if (attrs.empty()) here[i] = false;
+    }
+    std::string rest;
+    if (v.IsObject() && !taken.empty()) {
+      JsonWriter w(rest);
+      w.begin_object();
+      for (const auto& m : v.GetObject()) {
+        std::string_view key(m.name.GetString(), m.name.GetStringLength());
+        if (std::find(taken.begin(), taken.end(), key) != taken.end()) continue;
+        w.key(key);
+        w.raw(json_text(m.value));
+      }
+      w.end_object();
+    } else {
+      rest = json_text(v);
+    }
+    for (const auto& r : found) {
+      if (r->mode == reg::Mode::kExclusive || r->mode == reg::Mode::kAuxiliary) continue;
+      if (!taken.empty() && !here[i]) continue;  // nothing left for them
+      if (r->mode == reg::Mode::kRedirect) here[i] = false;
+      shares.add(r, item.id, rest);
+    }
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!here[i]) continue;
+    if (kept != i) items[kept] = std::move(items[i]);
+    ++kept;
+  }
+  items.resize(kept);
+  return shares;
+}
+
+// Answers a batch whose items went to sources as well as here: the usual answer when every
+// part succeeded, else 207 with what each did.
+void answer_distributed(Prepared& p, BatchOp op, const std::vector<BatchItem>& items,
+                        const BatchOutcome* out, const std::vector<SourceAnswer>& answers,
+                        const SourceShares& shares) {
+  DistributedResult result;
+  bool created = false;
+  for (size_t i = 0; out != nullptr && i < items.size(); ++i) {
+    Status error = out->status[i];
+    if (error.ok() && !out->kept[i].empty()) {
+      error = Status::AlreadyExists("noOverwrite kept attributes that exist");
+    }
+    if (error.ok()) {
+      result.succeeded(items[i].id);
+      created = created || out->created[i];
+    } else {
+      result.failed(items[i].id, nullptr, problem_json(error));
+    }
+  }
+  for (size_t s = 0; s < answers.size(); ++s) {
+    result.add_source(answers[s], shares.ids[s]);
+    created = created || answers[s].outcome.status == 201;
+  }
+  p.accept = MediaType::kJson;
+  if (result.any_failed()) return p.respond_json(207, result.body());
+  if (op == BatchOp::kCreate ||
+      (created && (op == BatchOp::kUpsertReplace || op == BatchOp::kUpsertUpdate))) {
+    std::string ids;
+    JsonWriter w(ids);
+    w.begin_array();
+    for (const auto& id : result.successes())
+      w.string(id);
+    w.end_array();
+    return p.respond_json(201, std::move(ids));
+  }
+  p.respond_empty(204);
+}
+
 void run_batch(Env& env, std::shared_ptr<Prepared> p, BatchOp op) {
   const JsonValue& body = *p->body;
   std::vector<BatchItem> items;
+  std::vector<jsonld::ContextPtr> contexts(body.Size());
   items.reserve(body.Size());
-  for (const auto& v : body.GetArray())
-    items.push_back(parse_item(v, op, *p, env.contexts));
+  for (rapidjson::SizeType i = 0; i < body.Size(); ++i)
+    items.push_back(parse_item(body[i], op, *p, env.contexts, contexts[i]));
+  if (may_forward(env, *p)) {
+    auto shares = std::make_shared<SourceShares>(share_batch(env, *p, op, items, contexts));
+    if (!shares->sources.empty()) {
+      std::vector<Forward> requests;
+      for (const auto& part : shares->items) {
+        requests.push_back({"POST", forwarded_path(*p), "[" + part + "]",
+                            std::string(p->call.req.header("content-type"))});
+      }
+      auto local = std::make_shared<std::vector<BatchItem>>(std::move(items));
+      fan_out(env, *p, shares->sources, std::move(requests),
+              [&env, p, op, shares, local](std::vector<SourceAnswer> answers) {
+                if (local->empty()) {
+                  return answer_distributed(*p, op, *local, nullptr, answers, *shares);
+                }
+                std::vector<BatchItem> mine;
+                for (const auto& i : *local)
+                  mine.push_back({i.id, std::nullopt, i.error});
+                auto ids = std::make_shared<std::vector<BatchItem>>(std::move(mine));
+                env.entities.batch(
+                    p->tenant, op, std::move(*local),
+                    [p, op, shares, ids, answers = std::move(answers)](const BatchOutcome& out) {
+                      answer_distributed(*p, op, *ids, &out, answers, *shares);
+                    });
+              });
+      return;
+    }
+  }
   auto shared_items = std::make_shared<std::vector<BatchItem>>();
   for (const auto& i : items)
     shared_items->push_back({i.id, std::nullopt, i.error});
@@ -184,6 +371,7 @@ void batch(Env& env, Call&& c, BatchOp op) {
                                            " must be a JSON array"));
     }
     if (body.Empty()) return p.fail(Status::BadRequestData("the array is empty"));
+    if (refused_loop(env, p)) return;
     for (rapidjson::SizeType i = 0; i < body.Size(); ++i) {
       if (body[i].IsNull()) {
         return p.fail(Status::BadRequestData("item " + std::to_string(i) + " is null"));

@@ -167,14 +167,7 @@ void query_entity(Env& env, Call&& c) {
     // Registered sources that may hold matches (§4.3.6, §5.12).
     std::vector<engine::RegistrationService::RegistrationPtr> sources;
     if (may_forward(env, p)) {
-      ngsild::registration::RegistrationQuery which;
-      which.entities.ids = q->ids;
-      which.entities.id_pattern = q->id_pattern;
-      which.entities.types = q->types;
-      which.entities.attrs = q->attrs;
-      which.entities.geo = q->geo;
-      which.entities.geo_property = q->geo_property;
-      sources = read_sources(env, p, {"queryEntity", "queryBatch"}, which);
+      sources = read_sources(env, p, {"queryEntity", "queryBatch"}, sources_query(*q));
     }
     if (!sources.empty()) {
       const bool paged = p.call.query.find("limit") || p.call.query.find("offset");
@@ -234,12 +227,36 @@ void purge_entities(Env& env, Call&& c) {
     if (!drop.empty() && !keep.empty()) {
       return p.fail(Status::BadRequestData("drop and keep cannot be used together"));
     }
+    if (refused_loop(env, p)) return;
+    // The sources whose registrations may hold what the purge selects, and that take deletes of
+    // entities (purge is one, §4.20), purge it there too; this broker purges what it holds.
+    std::vector<engine::RegistrationService::RegistrationPtr> sources;
+    if (may_forward(env, p)) {
+      auto which = sources_query(*q);
+      which.entities.attrs = drop.empty() ? keep : drop;
+      for (auto& r : read_sources(env, p, {"deleteEntity"}, which)) {
+        if (r->mode != ngsild::registration::Mode::kAuxiliary) sources.push_back(std::move(r));
+      }
+    }
     auto shared = std::make_shared<Prepared>(std::move(p));
-    env.entities.purge(shared->tenant, std::move(*q), std::move(drop), std::move(keep),
-                       [shared](const Status& st) {
-                         if (!st.ok()) return shared->fail(st);
-                         shared->respond_empty(204);
-                       });
+    auto purge = [&env, shared, q = std::move(*q), drop = std::move(drop),
+                  keep = std::move(keep)](std::vector<Header> warnings) mutable {
+      env.entities.purge(shared->tenant, std::move(q), std::move(drop), std::move(keep),
+                         [shared, warnings = std::move(warnings)](const Status& st) {
+                           if (!st.ok()) return shared->fail(st);
+                           shared->respond_empty(204, warnings);
+                         });
+    };
+    if (sources.empty()) return purge({});
+    // A purge selects entities by query, so no per-entity result can be told: the sources that
+    // failed are named in NGSILD-Warning (§6.3.17).
+    std::vector<Forward> requests(
+        sources.size(),
+        Forward{"DELETE", "/ngsi-ld/v1/entities" + forwarded_query(shared->call.query)});
+    fan_out(env, *shared, sources, std::move(requests),
+            [purge = std::move(purge)](std::vector<SourceAnswer> answers) mutable {
+              purge(source_warnings(answers));
+            });
   });
 }
 

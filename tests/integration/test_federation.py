@@ -401,6 +401,45 @@ class Federation(unittest.TestCase):
             self.assertEqual(self.ids(server.get(f"{ENTITIES}?type=Vehicle&local=true")),
                              ["urn:ngsi-ld:Vehicle:7"])
 
+    def test_discovery_adds_what_the_sources_hold(self):
+        city, depot = self.start("city"), self.start("depot")
+        self.ok(city.create(vehicle("urn:ngsi-ld:Vehicle:1", speed=3)), 201)
+        self.ok(depot.create({"id": "urn:ngsi-ld:Bus:1", "type": "Bus",
+                              "route": {"type": "Property", "value": "12"},
+                              "depot": {"type": "Relationship", "object": "urn:ngsi-ld:Depot:1"}}),
+                201)
+        self.ok(depot.create(vehicle("urn:ngsi-ld:Vehicle:2", speed=4, colour="red")), 201)
+        self.register(city, self.url(depot), operations=["retrieveOps"],
+                      information=[{"entities": [{"type": "Bus"}, {"type": "Vehicle"}]}])
+        self.assertEqual(self.ok(city.get("/ngsi-ld/v1/types"))["typeList"], ["Bus", "Vehicle"])
+        self.assertEqual(self.ok(city.get("/ngsi-ld/v1/types?local=true"))["typeList"],
+                         ["Vehicle"])
+        detailed = {t["typeName"]: t["attributeNames"]
+                    for t in self.ok(city.get("/ngsi-ld/v1/types?details=true"))}
+        self.assertEqual(detailed, {"Bus": ["depot", "route"], "Vehicle": ["colour", "speed"]})
+        info = self.ok(city.get("/ngsi-ld/v1/types/Vehicle"))
+        self.assertEqual(info["entityCount"], 2)
+        self.assertEqual([(a["attributeName"], a["attributeTypes"])
+                          for a in info["attributeDetails"]],
+                         [("colour", ["Property"]), ("speed", ["Property"])])
+        bus = self.ok(city.get("/ngsi-ld/v1/types/Bus"))
+        self.assertEqual((bus["entityCount"], [a["attributeName"] for a in bus["attributeDetails"]]),
+                         (1, ["depot", "route"]))
+        self.assertEqual(city.get("/ngsi-ld/v1/types/Bus?local=true").status, 404)
+        self.assertEqual(self.ok(city.get("/ngsi-ld/v1/attributes"))["attributeList"],
+                         ["colour", "depot", "route", "speed"])
+        speed = self.ok(city.get("/ngsi-ld/v1/attributes/speed"))
+        self.assertEqual((speed["attributeCount"], speed["typeNames"]), (2, ["Vehicle"]))
+        depot_attr = self.ok(city.get("/ngsi-ld/v1/attributes/depot"))
+        self.assertEqual((depot_attr["attributeTypes"], depot_attr["typeNames"]),
+                         (["Relationship"], ["Bus"]))
+        self.assertEqual(city.get("/ngsi-ld/v1/attributes/nowhere").status, 404)
+        # A source that is down is named, and what is held here is still answered.
+        self.register(city, f"http://127.0.0.1:{free_port()}", operations=["retrieveOps"])
+        r = city.get("/ngsi-ld/v1/types")
+        self.assertEqual(self.ok(r)["typeList"], ["Bus", "Vehicle"])
+        self.assertIn("199 http://127.0.0.1:", r.header("NGSILD-Warning"))
+
     def test_a_write_that_comes_back_is_refused(self):
         a, b = self.start("cityA"), self.start("cityB")
         self.register(a, self.url(b), mode="inclusive", operations=["redirectionOps"])

@@ -34,6 +34,23 @@ Status RegistrationService::load(std::string_view tenant, std::string_view key,
   return Status::Ok();
 }
 
+void RegistrationService::record(std::string_view tenant, const std::string& id, bool answered,
+                                 int64_t at) {
+  std::unique_lock lock(mu_);
+  auto t = tenants_.find(std::string(tenant));
+  if (t == tenants_.end()) return;
+  auto it = t->second.find(id);
+  if (it == t->second.end()) return;  // deleted meanwhile
+  auto& st = it->second.state;
+  ++st.times_sent;
+  if (answered) {
+    st.last_success = at;
+  } else {
+    ++st.times_failed;
+    st.last_failure = at;
+  }
+}
+
 void RegistrationService::put(const std::string& tenant, RegistrationPtr def,
                               const reg::RegistrationState& state) {
   auto& t = tenants_[tenant];

@@ -68,6 +68,11 @@ class RegistrationService {
               Done done);
   void remove(std::string tenant, std::string id, Done done);
 
+  // What a request forwarded to registration `id` of `tenant` came to (§5.2.9: timesSent,
+  // timesFailed, lastSuccess, lastFailure, status): answered, or not (no answer, or a 5xx). Kept
+  // in memory, and stored with the registration's next write.
+  void record(std::string_view tenant, const std::string& id, bool answered, int64_t at);
+
   size_t count() const;
   // Whether the tenant has any registration (cheap: a read checks it before building a query).
   bool any(std::string_view tenant) const;

@@ -439,6 +439,14 @@ class Federation(unittest.TestCase):
         r = city.get("/ngsi-ld/v1/types")
         self.assertEqual(self.ok(r)["typeList"], ["Bus", "Vehicle"])
         self.assertIn("199 http://127.0.0.1:", r.header("NGSILD-Warning"))
+        # Each registration tells how its source has been doing (§5.2.9).
+        states = {x["endpoint"]: x for x in self.ok(city.get(f"{REGISTRATIONS}?local=true"))}
+        good, dead = states[self.url(depot)], states[next(e for e in states if e != self.url(depot))]
+        self.assertEqual((good["status"], good["timesFailed"]), ("ok", 0))
+        self.assertGreaterEqual(good["timesSent"], 9)
+        self.assertIn("lastSuccess", good)
+        self.assertEqual((dead["status"], dead["timesSent"], dead["timesFailed"]), ("failed", 1, 1))
+        self.assertIn("lastFailure", dead)
 
     def test_a_write_that_comes_back_is_refused(self):
         a, b = self.start("cityA"), self.start("cityB")

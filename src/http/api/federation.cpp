@@ -136,7 +136,9 @@ void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& so
   std::string via(p.call.req.header("via"));
   via += (via.empty() ? "" : ", ") + std::string("1.1 ") + env.source_identity;
   common.push_back({"Via", via});
-  auto finish = [&env, g](size_t i, HttpClient::Outcome&& o) {
+  auto finish = [&env, g, tenant = p.tenant](size_t i, HttpClient::Outcome&& o) {
+    env.registrations->record(tenant, g->answers[i].registration->id,
+                              o.error.empty() && o.status < 500, now_us());
     std::lock_guard lock(g->mu);
     g->answers[i].outcome = std::move(o);
     if (--g->left == 0) {

@@ -448,6 +448,39 @@ class Federation(unittest.TestCase):
         self.assertEqual((dead["status"], dead["timesSent"], dead["timesFailed"]), ("failed", 1, 1))
         self.assertIn("lastFailure", dead)
 
+    def test_history_is_read_from_the_sources_too(self):
+        city, depot = self.start("city"), self.start("depot")
+
+        def history(eid, kind, *values):
+            return {"id": eid, "type": kind,
+                    "speed": [{"type": "Property", "value": v,
+                               "observedAt": f"2026-01-0{day}T08:00:00Z"} for day, v in values]}
+        self.ok(city.request("POST", "/ngsi-ld/v1/temporal/entities",
+                             history("urn:ngsi-ld:Vehicle:1", "Vehicle", (1, 10), (3, 30))), 201)
+        self.ok(depot.request("POST", "/ngsi-ld/v1/temporal/entities",
+                              history("urn:ngsi-ld:Vehicle:1", "Vehicle", (2, 20), (4, 40))), 201)
+        self.ok(depot.request("POST", "/ngsi-ld/v1/temporal/entities",
+                              history("urn:ngsi-ld:Vehicle:2", "Vehicle", (5, 50))), 201)
+        self.register(city, self.url(depot), operations=["retrieveOps"])
+        window = "timerel=after&timeAt=2026-01-01T00:00:00Z"
+        r = city.get(f"/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Vehicle:1?{window}"
+                     "&options=temporalValues")
+        self.assertEqual(self.ok(r)["speed"]["values"],
+                         [[10, "2026-01-01T08:00:00Z"], [20, "2026-01-02T08:00:00Z"],
+                          [30, "2026-01-03T08:00:00Z"], [40, "2026-01-04T08:00:00Z"]])
+        # The window is the source's too.
+        r = city.get("/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Vehicle:1?timerel=before"
+                     "&timeAt=2026-01-02T12:00:00Z&options=temporalValues")
+        self.assertEqual([v for v, _ in self.ok(r)["speed"]["values"]], [10, 20])
+        # An entity only the source has, and a query over both.
+        r = city.get(f"/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Vehicle:2?{window}")
+        self.assertEqual([i["value"] for i in self.ok(r)["speed"]], [50])
+        r = city.get(f"/ngsi-ld/v1/temporal/entities?type=Vehicle&{window}&options=temporalValues")
+        self.assertEqual({e["id"]: [v for v, _ in e["speed"]["values"]] for e in self.ok(r)},
+                         {"urn:ngsi-ld:Vehicle:1": [10, 20, 30, 40], "urn:ngsi-ld:Vehicle:2": [50]})
+        r = city.get(f"/ngsi-ld/v1/temporal/entities?type=Vehicle&{window}&local=true")
+        self.assertEqual([e["id"] for e in self.ok(r)], ["urn:ngsi-ld:Vehicle:1"])
+
     def test_a_write_that_comes_back_is_refused(self):
         a, b = self.start("cityA"), self.start("cityB")
         self.register(a, self.url(b), mode="inclusive", operations=["redirectionOps"])

@@ -10,6 +10,7 @@
 #include "common/time.hpp"
 #include "common/uri.hpp"
 #include "http/api/api.hpp"
+#include "http/api/federation.hpp"
 #include "ngsild/format/representation.hpp"
 #include "ngsild/format/temporal_renderer.hpp"
 #include "ngsild/parse/entity_parser.hpp"
@@ -291,6 +292,24 @@ engine::TemporalService::Done no_content(std::shared_ptr<Prepared> p) {
   };
 }
 
+void respond_entity(Prepared& p, const temporal::TemporalEntityView& e, const ReadRequest& r,
+                    std::vector<Header> extra) {
+  const ngsild::Projection& pr = r.render.projection;
+  if ((pr.pick || !pr.omit_attrs.empty() || pr.omit_id || pr.omit_type) && e.series.empty() &&
+      !pr.keeps_id() && !pr.keeps_type()) {
+    return p.fail(
+        Status::NotFound("entity '" + e.id + "' has none of the members that pick or omit leave"));
+  }
+  std::string body;
+  JsonWriter w(body);
+  ngsild::render_temporal_entity(e, r.render, r.temporal, w);
+  Cut cut;
+  cut.add(e);
+  auto range = content_range(cut, r);
+  if (range) extra.push_back(std::move(*range));
+  p.respond_json(range ? 206 : 200, std::move(body), std::move(extra));
+}
+
 void respond_entities(Prepared& p, const std::vector<temporal::TemporalEntityView>& entities,
                       const ReadRequest& r, std::vector<Header> extra) {
   std::string body;
@@ -307,13 +326,140 @@ void respond_entities(Prepared& p, const std::vector<temporal::TemporalEntityVie
   p.respond_json(range ? 206 : 200, std::move(body), std::move(extra));
 }
 
-void run_query(Env& env, std::shared_ptr<Prepared> p, ngsild::query::EntityQuery q, ReadRequest r) {
-  boost::asio::post(env.blocking, [&env, p, q = std::move(q), r = std::move(r)] {
+// Distributed temporal reads (§4.3.6.2): the registered sources that take the operation are
+// asked for the same entities and window in the normalized representation, and their instances
+// are added to those held here before the answer is shaped (docs/federation.md). Aggregated
+// values cannot be added up from other sources' aggregates, so those reads stay local.
+std::vector<engine::RegistrationService::RegistrationPtr> temporal_sources(
+    Env& env, const Prepared& p, const ReadRequest& r, std::string_view operation,
+    const ngsild::registration::RegistrationQuery& which) {
+  if (r.temporal.format == ngsild::TemporalFormat::kAggregated) return {};
+  return read_sources(env, p, {operation}, which);
+}
+
+// The request's parameters as a source is sent them: what selects entities, attributes and
+// instances, not what shapes the answer here.
+std::string temporal_forward_query(const QueryParams& params) {
+  static constexpr std::string_view kShapedHere[] = {
+      "options", "format", "local",   "limit",     "offset",        "count",     "pick",
+      "omit",    "lang",   "orderBy", "orderFrom", "orderGeometry", "collation", "expandValues"};
+  std::string out;
+  for (const auto& [name, value] : params.items) {
+    if (std::find(std::begin(kShapedHere), std::end(kShapedHere), name) != std::end(kShapedHere)) {
+      continue;
+    }
+    out += out.empty() ? "?" : "&";
+    out += percent_encode_query_value(name) + "=" + percent_encode_query_value(value);
+  }
+  return out;
+}
+
+// Adds the instances of a source's temporal entity to `into` (the same entity): those of the
+// attributes the read asks for, in time order.
+void merge_temporal(temporal::TemporalEntityView& into, TemporalService::Input&& from,
+                    const TemporalReadSpec& spec) {
+  for (Atom t : from.types) {
+    if (std::find(into.types.begin(), into.types.end(), t) == into.types.end()) {
+      into.types.push_back(t);
+    }
+  }
+  for (auto& in : from.instances) {
+    const Atom name = in.attr.name;
+    if ((spec.pick && std::find(spec.attrs.begin(), spec.attrs.end(), name) == spec.attrs.end()) ||
+        std::find(spec.omit.begin(), spec.omit.end(), name) != spec.omit.end()) {
+      continue;
+    }
+    auto& series = into.series;
+    auto it = std::find_if(series.begin(), series.end(), [&](const temporal::TemporalSeries& s) {
+      return s.name == name && s.dataset_id == in.attr.dataset_id;
+    });
+    if (it == series.end()) {
+      // After the series of the same name, which stay adjacent.
+      auto after = std::find_if(series.rbegin(), series.rend(),
+                                [&](const temporal::TemporalSeries& s) { return s.name == name; });
+      it = series.insert(after.base(), {name, in.attr.dataset_id, in.attr.kind, {}});
+    }
+    // The same instance reached here by two ways (a source that is also a source of this
+    // broker's): same instanceId and time. An instanceId alone is each broker's own.
+    const bool held = std::any_of(
+        it->instances.begin(), it->instances.end(), [&](const temporal::TemporalInstance& i) {
+          return i.instance_id == in.instance_id && i.attr.observed_at == in.attr.observed_at &&
+                 i.attr.observed_at != kNoTime;
+        });
+    if (held) continue;
+    it->instances.push_back({std::move(in.attr), std::move(in.instance_id), kNoTime});
+  }
+  for (auto& s : into.series) {
+    std::stable_sort(s.instances.begin(), s.instances.end(), [](const auto& a, const auto& b) {
+      auto at = [](const temporal::TemporalInstance& i) {
+        return i.attr.observed_at != kNoTime ? i.attr.observed_at : i.attr.created_at;
+      };
+      return at(a) < at(b);
+    });
+  }
+}
+
+// Asks `sources` for `path_query` and hands on the temporal entities they answered with (an
+// entity or an array of them), and the warning naming those that failed.
+void ask_temporal_sources(
+    Env& env, const Prepared& p,
+    const std::vector<engine::RegistrationService::RegistrationPtr>& sources,
+    const std::string& path_query,
+    std::function<void(std::vector<TemporalService::Input>, std::vector<Header>)> done) {
+  std::vector<Forward> requests(sources.size(), Forward{"GET", path_query});
+  fan_out(env, p, sources, std::move(requests),
+          [ctx = p.ctx, done = std::move(done)](std::vector<SourceAnswer> answers) {
+            std::vector<TemporalService::Input> entities;
+            for (auto& a : answers) {
+              JsonDoc d;
+              if (!a.outcome.ok() || !parse_json(a.outcome.body, d).ok()) continue;
+              auto take = [&](const JsonValue& v) {
+                auto in = parse_temporal(v, *ctx, true);
+                if (in.ok()) {
+                  entities.push_back(std::move(*in));
+                } else {
+                  a.outcome.status = 502;  // named in the warning
+                  a.outcome.error = "its temporal entity is not valid: " + in.status().detail();
+                }
+              };
+              if (d.IsArray()) {
+                for (const auto& v : d.GetArray())
+                  take(v);
+              } else {
+                take(d);
+              }
+            }
+            done(std::move(entities), source_warnings(answers));
+          });
+}
+
+void run_query(Env& env, std::shared_ptr<Prepared> p, ngsild::query::EntityQuery q, ReadRequest r,
+               std::vector<engine::RegistrationService::RegistrationPtr> sources = {}) {
+  boost::asio::post(env.blocking, [&env, p, q = std::move(q), r = std::move(r),
+                                   sources = std::move(sources)] {
     auto page = env.temporal->query(p->tenant, q, r.spec);
     if (!page.ok()) return p->fail(page.status());
     std::vector<Header> extra;
     if (q.count) extra.push_back({"NGSILD-Results-Count", std::to_string(page->total)});
-    respond_entities(*p, page->entities, r, std::move(extra));
+    if (sources.empty()) return respond_entities(*p, page->entities, r, std::move(extra));
+    const std::string path =
+        "/ngsi-ld/v1/temporal/entities" + temporal_forward_query(p->call.query);
+    ask_temporal_sources(
+        env, *p, sources, path,
+        [p, r, extra = std::move(extra), entities = std::move(page->entities)](
+            std::vector<TemporalService::Input> found, std::vector<Header> warnings) mutable {
+          for (auto& in : found) {
+            auto it = std::find_if(entities.begin(), entities.end(),
+                                   [&](const auto& e) { return e.id == in.id; });
+            if (it == entities.end()) {
+              entities.push_back({in.id, {}, {}, kNoTime, kNoTime, {}, false, kNoTime, kNoTime});
+              it = entities.end() - 1;
+            }
+            merge_temporal(*it, std::move(in), r.spec);
+          }
+          extra.insert(extra.end(), warnings.begin(), warnings.end());
+          respond_entities(*p, entities, r, std::move(extra));
+        });
   });
 }
 
@@ -348,24 +494,35 @@ void retrieve_temporal(Env& env, Call&& c) {
     if (!id.ok()) return p.fail(id.status());
     auto r = read_request(p, env.temporal_max_instances, false);
     if (!r.ok()) return p.fail(r.status());
+    ngsild::registration::RegistrationQuery which;
+    which.entities.ids = {*id};
+    auto sources = temporal_sources(env, p, *r, "retrieveTemporal", which);
     auto shared = std::make_shared<Prepared>(std::move(p));
-    boost::asio::post(env.blocking, [&env, shared, id = std::move(*id), r = std::move(*r)] {
+    boost::asio::post(env.blocking, [&env, shared, id = std::move(*id), r = std::move(*r),
+                                     sources = std::move(sources)] {
       auto e = env.temporal->retrieve(shared->tenant, id, r.spec);
-      if (!e.ok()) return shared->fail(e.status());
-      const ngsild::Projection& pr = r.render.projection;
-      if ((pr.pick || !pr.omit_attrs.empty() || pr.omit_id || pr.omit_type) && e->series.empty() &&
-          !pr.keeps_id() && !pr.keeps_type()) {
-        return shared->fail(Status::NotFound("entity '" + id +
-                                             "' has none of the members that pick or omit leave"));
+      if (sources.empty() || (!e.ok() && e.status().kind() != ErrorKind::kResourceNotFound)) {
+        if (!e.ok()) return shared->fail(e.status());
+        return respond_entity(*shared, *e, r, {});
       }
-      std::string body;
-      JsonWriter w(body);
-      ngsild::render_temporal_entity(*e, r.render, r.temporal, w);
-      Cut cut;
-      cut.add(*e);
-      auto range = content_range(cut, r);
-      if (range) return shared->respond_json(206, std::move(body), {std::move(*range)});
-      shared->respond_json(200, std::move(body));
+      std::optional<temporal::TemporalEntityView> held;
+      if (e.ok()) held = std::move(*e);
+      const std::string path = "/ngsi-ld/v1/temporal/entities/" + percent_encode_segment(id) +
+                               temporal_forward_query(shared->call.query);
+      ask_temporal_sources(
+          env, *shared, sources, path,
+          [shared, id, r, held = std::move(held)](std::vector<TemporalService::Input> found,
+                                                  std::vector<Header> warnings) mutable {
+            for (auto& in : found) {
+              if (in.id != id) continue;
+              if (!held) held = temporal::TemporalEntityView{id};
+              merge_temporal(*held, std::move(in), r.spec);
+            }
+            if (!held) {
+              return shared->fail(Status::NotFound("entity '" + id + "' does not exist"));
+            }
+            respond_entity(*shared, *held, r, std::move(warnings));
+          });
     });
   });
 }
@@ -386,7 +543,9 @@ void query_temporal(Env& env, Call&& c) {
     if (!q.ok()) return p.fail(q.status());
     auto r = read_request(p, env.temporal_max_instances, true);
     if (!r.ok()) return p.fail(r.status());
-    run_query(env, std::make_shared<Prepared>(std::move(p)), std::move(*q), std::move(*r));
+    auto sources = temporal_sources(env, p, *r, "queryTemporal", sources_query(*q));
+    run_query(env, std::make_shared<Prepared>(std::move(p)), std::move(*q), std::move(*r),
+              std::move(sources));
   });
 }
 

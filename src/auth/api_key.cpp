@@ -41,6 +41,14 @@ bool from_hex(std::string_view hex, std::string& out) {
   return true;
 }
 
+// SHA-256, looked up once: OpenSSL 3 finds EVP_sha256() in its provider registry on every use,
+// which took three times as long as hashing a secret (360 against 120 ns), on every request
+// that carries a key. Kept for the life of the process.
+const EVP_MD* sha256() {
+  static EVP_MD* const fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return fetched != nullptr ? fetched : EVP_sha256();
+}
+
 Status damaged(std::string_view what) {
   return Status::Internal("stored API key: " + std::string(what));
 }
@@ -63,8 +71,7 @@ std::string secret_hash(std::string_view secret) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   // Cannot fail for SHA-256 on memory; an empty result would match no stored hash anyway.
-  if (EVP_Digest(secret.data(), secret.size(), digest, &length, EVP_sha256(), nullptr) != 1)
-    return {};
+  if (EVP_Digest(secret.data(), secret.size(), digest, &length, sha256(), nullptr) != 1) return {};
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 

@@ -39,8 +39,8 @@ Result<AdminKey> create(const std::string& path) {
 }  // namespace
 
 Result<AdminKey> read_or_create_admin_key(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
     if (errno != ENOENT) return unusable(path, std::strerror(errno));
     return create(path);
   }
@@ -59,7 +59,7 @@ Result<AdminKey> read_or_create_admin_key(const std::string& path) {
     return unusable(path, "holds a secret shorter than 20 characters");
   // A secret others can read is anyone's: the server still starts (the operator may have a
   // reason), but says so.
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+  if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0)
     log::warn("admin_key_file_readable_by_others", {{"path", path}});
   return AdminKey{auth::secret_hash(secret), false};
 }

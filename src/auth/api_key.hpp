@@ -46,7 +46,8 @@ std::string secret_hash(std::string_view secret);
 // Whether two hashes are equal, in time that does not depend on where they differ.
 bool same_hash(std::string_view a, std::string_view b);
 
-// The stored form (a store record's document): JSON with the hash in hex, never the secret.
+// The stored form (a store record's document): JSON with the hash in base64url, never the
+// secret.
 std::string encode_api_key(const ApiKey& key);
 // InternalError naming what is wrong when `doc` is not a stored API key.
 Result<ApiKey> decode_api_key(std::string_view doc);

@@ -7,6 +7,7 @@ open and the admin API refuses clearly.
 
 Run: python3 tests/integration/run.py test_api_keys"""
 
+import base64
 import datetime
 import hashlib
 import json
@@ -303,7 +304,8 @@ class Durability(OneDataDir):
         server.kill()
         # The record is there, in plain text, with the hash of the secret; the secret is not.
         self.assertNotEqual(self.stored_files_holding(key["id"]), [])
-        digest = hashlib.sha256(key["secret"].encode()).hexdigest()
+        digest = base64.urlsafe_b64encode(
+            hashlib.sha256(key["secret"].encode()).digest()).rstrip(b"=").decode()
         self.assertNotEqual(self.stored_files_holding(digest), [])
         self.assertEqual(self.stored_files_holding(key["secret"]), [])
         self.assertEqual(self.stored_files_holding(key["secret"][4:]), [])

@@ -35,7 +35,9 @@ struct RouteInfo {
 struct RequestContext {
   std::string tenant;  // "" = the default tenant
   bool tenant_given = false;
-  std::string subject;  // the bearer token's `sub`; "" when the server checks no tokens
+  // Who calls: the bearer token's `sub`, the API key's id, or "administrator" on the admin API;
+  // "" when the server takes no credentials.
+  std::string subject;
   // A header that names the tenant badly: the handler reports it where its checks put it, so
   // that an unknown parameter is still named first.
   Status problem;

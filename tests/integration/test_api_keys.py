@@ -199,6 +199,15 @@ class ApiKeys(unittest.TestCase):
         self.assertNotIn(b"city-x", answers[0])
         r = self.server.create(entity(3), in_tenant(api_key(key["secret"]), "city-x"))
         self.assert_problem(r, 403)
+        # The hosted @contexts are every tenant's: a key of one tenant reads them, never changes.
+        r = self.server.request("POST", "/ngsi-ld/v1/jsonldContexts",
+                                {"@context": {"level": "https://example.org/level"}}, mine)
+        self.assert_problem(r, 403, "every tenant shares")
+        r = self.server.request("DELETE", "/ngsi-ld/v1/jsonldContexts/anything", headers=mine)
+        self.assert_problem(r, 403, "every tenant shares")
+        self.assertEqual(self.server.get("/ngsi-ld/v1/jsonldContexts", mine).status, 200)
+        r = self.server.get(f"{ENTITIES}?type=Sensor", in_tenant(api_key(key["secret"]), "city a"))
+        self.assert_problem(r, 400, "NGSILD-Tenant")
 
     def test_a_read_key_may_read_and_query_but_not_write(self):
         writer = self.admin.issue(name="writer", access="write")

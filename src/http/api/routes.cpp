@@ -3,6 +3,9 @@
 // before any handler runs (docs/security.md).
 #include <strings.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "common/json_writer.hpp"
 #include "common/metrics.hpp"
 #include "common/time.hpp"
@@ -91,15 +94,20 @@ const Row kAdmin[] = {
 };
 // clang-format on
 
-// An API key, checked against what the request asks: its tenant and, for a key that may only
-// read, a route that reads. The 403 says what the key lacks and nothing of the tenant asked
-// for, not even whether it exists.
+// The writes that change what every tenant shares: the hosted @contexts are one store for all
+// tenants (docs/jsonld.md), so a key that opens one tenant must not change them.
+constexpr std::string_view kSharedWrites[] = {"createContext", "deleteContext"};
+
+// An API key, checked against what the request asks: its tenant, a route that changes nothing
+// other tenants share and, for a key that may only read, a route that reads. The 403 says what
+// the key lacks and nothing of the tenant asked for, not even whether it exists.
 Status with_api_key(const Env& env, std::string_view secret, Call& c) {
   auto key = env.api_keys->authenticate(secret, now_us());
   if (!key.ok()) return key.status();
   c.context.subject = (*key)->id;
-  // A malformed NGSILD-Tenant is answered 400 by prepare(), which names no tenant either.
-  if (!c.context.problem.ok()) return Status::Ok();
+  // A malformed NGSILD-Tenant names no tenant the key could be checked against: answered here,
+  // so that no handler has to be trusted to refuse it.
+  if (!c.context.problem.ok()) return c.context.problem;
   if ((*key)->tenant != c.context.tenant) {
     return Status(ErrorKind::kForbidden,
                   "the API key does not give access to the tenant this request names");
@@ -107,6 +115,11 @@ Status with_api_key(const Env& env, std::string_view secret, Call& c) {
   if ((*key)->access == auth::KeyAccess::kRead && c.route->access == Access::kWrite) {
     return Status(ErrorKind::kForbidden,
                   "the API key may only read, and " + c.route->operation + " writes");
+  }
+  if (std::find(std::begin(kSharedWrites), std::end(kSharedWrites), c.route->operation) !=
+      std::end(kSharedWrites)) {
+    return Status(ErrorKind::kForbidden, "an API key opens one tenant, and " + c.route->operation +
+                                             " changes what every tenant shares");
   }
   return Status::Ok();
 }

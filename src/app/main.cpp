@@ -452,7 +452,9 @@ int run(const app::Config& cfg) {
               {{"ngsi_ld_api", env.auth && env.api_keys ? "bearer token or API key required"
                                : env.auth               ? "bearer token required"
                                                         : "API key required"},
-               {"issuer", cfg.auth_issuer.empty() ? cfg.auth_jwks_file : cfg.auth_issuer},
+               {"issuer", !env.auth                 ? std::string("none")
+                          : cfg.auth_issuer.empty() ? cfg.auth_jwks_file
+                                                    : cfg.auth_issuer},
                {"api_keys", static_cast<int64_t>(api_keys.count())},
                {"admin_api", admin_api},
                {"open_without_credentials", "/health, /metrics"}});

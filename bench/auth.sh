@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Bearer-token checking against none (issue 19's target: at least 90 % of the rate without
-# auth): retrieve by id and PATCH one attribute of one entity, at 10 connections for 8 s each,
-# with the server pinned to CPU 0 and wrk to CPU 1 (docs/benchmarks.md, "Bearer tokens").
-#   bench/auth.sh [BINARY]        (default build/tsunagu; needs wrk and python3-cryptography)
-# Rows: no auth; an RS256 token; an ES256 token. Each client sends one token again and again,
-# as clients do until it expires.
+# Credentials checked on every request against none (issue 19's target: at least 90 % of the
+# rate without auth): retrieve by id and PATCH one attribute of one entity, at 10 connections for
+# 8 s each, with the server pinned to CPU 0 and wrk to CPU 1 (docs/benchmarks.md, "Bearer
+# tokens", "API keys").
+#   bench/auth.sh [BINARY] [ROWS]  (default build/tsunagu and every row; needs wrk and
+#                                   python3-cryptography)
+# Rows: none (no auth); rs256, es256 (a bearer token); apikey (an API key, made through the admin
+# API). Each client sends one credential again and again, as clients do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-build/tsunagu}")
+rows=${2:-none,rs256,es256,apikey}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 - "$work" <<'PY'
@@ -22,34 +25,60 @@ open(os.path.join(work, "RS256"), "w").write(rsa.sign(claims))
 open(os.path.join(work, "ES256"), "w").write(ec.sign(claims))
 PY
 cat > "$work/req.lua" <<'LUA'
-local token = os.getenv("TOKEN")
-if os.getenv("BODY") then
+local authorization = os.getenv("AUTHORIZATION")
+if os.getenv("BODY") and #os.getenv("BODY") > 0 then
   wrk.method = "PATCH"
   wrk.body = os.getenv("BODY")
   wrk.headers["Content-Type"] = "application/json"
 end
-if token and #token > 0 then wrk.headers["Authorization"] = "Bearer " .. token end
+if authorization and #authorization > 0 then wrk.headers["Authorization"] = authorization end
 LUA
-run() {  # run LABEL TOKEN_FILE AUTH_ARGS...
-  local label=$1 tokfile=$2; shift 2
+run() {  # run LABEL CREDENTIAL SERVER_ARGS...; CREDENTIAL: a token file, "apikey" or ""
+  local label=$1 credential=$2; shift 2
   local port=$((20000 + RANDOM % 20000)) data; data=$(mktemp -d -p "$work")
   taskset -c 0 "$bin" --threads 1 --sync normal --port "$port" --data-dir "$data" \
     --log-level warn "$@" 2>/dev/null &
   local pid=$!
-  local token=""; [ -n "$tokfile" ] && token=$(cat "$work/$tokfile")
   for _ in $(seq 50); do curl -s -o /dev/null "localhost:$port/health" && break; sleep 0.1; done
-  curl -s -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  local authorization=""
+  if [ "$credential" = apikey ]; then
+    authorization="ApiKey $(curl -s -H "Authorization: ApiKey $(cat "$work/admin.key")" \
+      -H 'Content-Type: application/json' -d '{"name":"bench","access":"write"}' \
+      "localhost:$port/admin/v1/apiKeys" |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])')"
+  elif [ -n "$credential" ]; then
+    authorization="Bearer $(cat "$work/$credential")"
+  fi
+  curl -s -o /dev/null -H "Authorization: $authorization" -H 'Content-Type: application/json' \
     -d '{"id":"urn:ngsi-ld:Sensor:1","type":"Sensor","temperature":{"type":"Property","value":20}}' \
     "localhost:$port/ngsi-ld/v1/entities"
   local url="http://localhost:$port/ngsi-ld/v1/entities/urn:ngsi-ld:Sensor:1"
+  # The server's CPU per request beside the rate: on a machine shared with other work the rate
+  # follows whatever else runs on CPU 0, the CPU a request costs much less so.
+  cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+  measure() {  # measure URL [BODY]: "RATE USEC_PER_REQUEST"
+    local before after out
+    before=$(cpu_ticks)
+    out=$(AUTHORIZATION=$authorization BODY=${2:-} taskset -c 1 wrk -t1 -c10 -d8s \
+          -s "$work/req.lua" "$1")
+    after=$(cpu_ticks)
+    echo "$out" | awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+      /requests in/ {n = $1} /Requests\/sec/ {rate = $2} /Non-2xx/ {rate = "ERRORS"}
+      END {printf "%s %.2f", rate, ticks / hz * 1e6 / n}'
+  }
   local get patch
-  get=$(TOKEN=$token taskset -c 1 wrk -t1 -c10 -d8s -s "$work/req.lua" "$url" |
-        awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "ERRORS"}')
-  patch=$(TOKEN=$token BODY='{"value": 21.5}' taskset -c 1 wrk -t1 -c10 -d8s -s "$work/req.lua" \
-          "$url/attrs/temperature" | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "ERRORS"}')
-  printf '%-28s GET %10s req/s   PATCH %10s req/s\n' "$label" "$get" "$patch"
+  get=$(measure "$url")
+  patch=$(measure "$url/attrs/temperature" '{"value": 21.5}')
+  printf '%-20s GET %10s req/s %6s us CPU/req   PATCH %10s req/s %6s us CPU/req\n' "$label" \
+    $get $patch
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
-run "no auth" ""
-run "RS256 bearer token" RS256 --auth-jwks-file "$work/jwks.json"
-run "ES256 bearer token" ES256 --auth-jwks-file "$work/jwks.json"
+for row in ${rows//,/ }; do
+  case $row in
+    none) run "no auth" "" ;;
+    rs256) run "RS256 bearer token" RS256 --auth-jwks-file "$work/jwks.json" ;;
+    es256) run "ES256 bearer token" ES256 --auth-jwks-file "$work/jwks.json" ;;
+    apikey) run "API key" apikey --admin-key-file "$work/admin.key" ;;
+    *) echo "unknown row '$row' (none, rs256, es256, apikey)" >&2; exit 2 ;;
+  esac
+done

@@ -113,6 +113,11 @@ const std::vector<Option>& options() {
                       "--auth-jwks-file: cannot read '" + v + "'")),
     STRING_OPTION("auth-audience", "TSUNAGU_AUTH_AUDIENCE", auth_audience,
                   "a value a token's aud must hold; empty: any", (void)0),
+    STRING_OPTION("admin-key-file", "TSUNAGU_ADMIN_KEY_FILE", admin_key_file,
+                  "file holding the server administrator's API key secret, which opens the "
+                  "admin API (/admin/v1: API keys for machines); made with a new secret (mode "
+                  "0600) when missing. Empty: no admin API (docs/security.md)",
+                  (void)0),
     INT_OPTION("auth-jwks-refresh-s", "TSUNAGU_AUTH_JWKS_REFRESH_S", auth_jwks_refresh_s, 1, 86400,
                "seconds between reads of the issuer's keys (rotation)"),
     INT_OPTION("max-entity-attributes", "TSUNAGU_MAX_ENTITY_ATTRIBUTES", max_entity_attributes,

@@ -51,6 +51,7 @@ struct Config {
   std::string auth_jwks_file;     // JWK Set file: the keys when the issuer cannot be reached
   std::string auth_audience;      // required among a token's aud; empty: any
   int auth_jwks_refresh_s = 900;
+  std::string admin_key_file;             // the administrator's API key secret; empty: no admin API
   std::string metrics_tenants = "names";  // names | total
   std::string log_level = "info";
   std::string log_format = "json";

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/admin_key.hpp"
 #include "app/auth_keys.hpp"
 #include "app/config.hpp"
 #include "app/context_files.hpp"
@@ -221,6 +222,8 @@ int run(const app::Config& cfg) {
   } stop_notifications{subscriptions, notify_client, notify_tls_client, mqtt_client, delivery};
   // History: which series each entity has (the instances stay in the store).
   engine::TemporalService temporal(**store);
+  // API keys for machines (docs/security.md), stored as records like registrations.
+  auth::ApiKeyService api_keys;
   auto loaded = engine::load_state(
       **store, tenants,
       {{std::string(engine::TemporalService::kRecordKind),
@@ -239,6 +242,10 @@ int run(const app::Config& cfg) {
         [&csource_subscriptions](std::string_view tenant, std::string_view key,
                                  std::string_view doc) {
           return csource_subscriptions.load(tenant, key, doc);
+        }},
+       {std::string(auth::ApiKeyService::kRecordKind),
+        [&api_keys](std::string_view tenant, std::string_view key, std::string_view doc) {
+          return api_keys.load(tenant, key, doc);
         }},
        {std::string(engine::SubscriptionService::kOutboxKind),
         [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
@@ -310,6 +317,7 @@ int run(const app::Config& cfg) {
   csource_subscriptions.attach(writer);
   temporal.attach(writer);
   registrations.attach(writer);
+  api_keys.attach(writer);
   // However run() ends, the subscriptions stop using the writer before it goes.
   struct DetachSubscriptions {
     engine::SubscriptionService& subscriptions;
@@ -403,6 +411,22 @@ int run(const app::Config& cfg) {
   env.source_id = source_id;
   env.temporal = history ? &temporal : nullptr;
   env.temporal_max_instances = cfg.temporal_max_instances;
+  // API keys: taken once the server has an administrator who can make them, or holds keys
+  // made before (a restart without --admin-key-file must not open what keys closed).
+  if (!cfg.admin_key_file.empty()) {
+    auto admin = app::read_or_create_admin_key(cfg.admin_key_file);
+    if (!admin.ok()) {
+      log::error("admin_key_unusable", {{"detail", admin.status().detail()}});
+      writer.stop();
+      return 1;
+    }
+    if (admin->created) {
+      log::info("admin_key_created", {{"path", cfg.admin_key_file},
+                                      {"detail", "the administrator's API key secret, mode 0600"}});
+    }
+    env.admin_secret_hash = std::move(admin->secret_hash);
+  }
+  if (!cfg.admin_key_file.empty() || api_keys.count() > 0) env.api_keys = &api_keys;
   // Bearer tokens: with an issuer or a key file, the NGSI-LD API answers only callers that
   // present a valid token; the keys are read now and again every refresh period.
   std::unique_ptr<auth::Authenticator> authenticator;
@@ -418,13 +442,27 @@ int run(const app::Config& cfg) {
       log::error("auth_keys_unavailable", {{"detail", st.detail()}});
     issuer_keys->start();
     env.auth = authenticator.get();
-    log::info("access", {{"ngsi_ld_api", "bearer token required"},
-                         {"issuer", cfg.auth_issuer.empty() ? cfg.auth_jwks_file : cfg.auth_issuer},
-                         {"open_without_credentials", "/health, /metrics"}});
+  }
+  // What is open and what needs which credential, said once at start (docs/security.md).
+  const std::string admin_api = env.admin_secret_hash.empty()
+                                    ? "off: no --admin-key-file"
+                                    : "administrator's API key (" + cfg.admin_key_file + ")";
+  if (env.auth || env.api_keys) {
+    log::info("access",
+              {{"ngsi_ld_api", env.auth && env.api_keys ? "bearer token or API key required"
+                               : env.auth               ? "bearer token required"
+                                                        : "API key required"},
+               {"issuer", !env.auth                 ? std::string("none")
+                          : cfg.auth_issuer.empty() ? cfg.auth_jwks_file
+                                                    : cfg.auth_issuer},
+               {"api_keys", static_cast<int64_t>(api_keys.count())},
+               {"admin_api", admin_api},
+               {"open_without_credentials", "/health, /metrics"}});
   } else {
     log::warn("access", {{"ngsi_ld_api",
-                          "open: no --auth-issuer or --auth-jwks-file, so "
+                          "open: no --auth-issuer, --auth-jwks-file or --admin-key-file, so "
                           "whoever reaches the port reads and writes every tenant"},
+                         {"admin_api", admin_api},
                          {"open_without_credentials", "everything"}});
   }
   std::string store_name = (*store)->describe();

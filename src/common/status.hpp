@@ -37,6 +37,7 @@ enum class ErrorKind : unsigned char {
   kServiceUnavailable,
   kNotImplemented,  // HTTP features the server does not implement (a transfer coding, RFC 9112)
   kUnauthorized,    // no valid credentials (401 with WWW-Authenticate, RFC 9110 §15.5.2)
+  kForbidden,       // valid credentials that do not allow the request (403, RFC 9110 §15.5.4)
 };
 
 class [[nodiscard]] Status {

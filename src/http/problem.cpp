@@ -74,6 +74,8 @@ int http_status(ErrorKind kind) {
       return 501;
     case ErrorKind::kUnauthorized:
       return 401;
+    case ErrorKind::kForbidden:
+      return 403;
   }
   return 500;
 }
@@ -160,6 +162,8 @@ std::string_view problem_title(ErrorKind kind) {
       return "Not implemented";
     case ErrorKind::kUnauthorized:
       return "Unauthorized";
+    case ErrorKind::kForbidden:
+      return "Forbidden";
   }
   return "Error";
 }
@@ -181,7 +185,7 @@ std::string problem_json(const Status& status) {
   return out;
 }
 
-Response problem_response(const Status& status) {
+Response problem_response(const Status& status, std::string_view challenge) {
   Response r;
   r.status = http_status(status.kind());
   r.content_type = "application/json";
@@ -189,7 +193,7 @@ Response problem_response(const Status& status) {
   // The scheme a client is to authenticate with (RFC 6750 §3). No error code: the detail says
   // what was wrong, and a request without credentials should get none.
   if (status.kind() == ErrorKind::kUnauthorized)
-    r.add_header("WWW-Authenticate", "Bearer realm=\"ngsi-ld\"");
+    r.add_header("WWW-Authenticate", std::string(challenge));
   return r;
 }
 

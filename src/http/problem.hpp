@@ -17,7 +17,11 @@ std::string_view problem_title(ErrorKind kind);
 
 // A ProblemDetails body ({"type","title","status","detail"}) as JSON text.
 std::string problem_json(const Status& status);
-// A complete error response, "application/json" (§6.3.2).
-Response problem_response(const Status& status);
+// The challenge of a 401 where a route set names none: bearer tokens (RFC 6750 §3).
+inline constexpr std::string_view kBearerChallenge = "Bearer realm=\"ngsi-ld\"";
+
+// A complete error response, "application/json" (§6.3.2). Unauthorized carries `challenge` as
+// its WWW-Authenticate (RFC 9110 §11.6.1): the schemes the client may authenticate with.
+Response problem_response(const Status& status, std::string_view challenge = kBearerChallenge);
 
 }  // namespace tsunagu::http

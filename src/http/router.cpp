@@ -118,6 +118,7 @@ Router::RouteStats* Router::stats_for(const std::string& route, Method method) c
 void Router::add(RouteSet set) {
   std::shared_ptr<const ContextStep> context;
   if (set.context) context = std::make_shared<const ContextStep>(std::move(set.context));
+  auto challenge = std::make_shared<const std::string>(std::move(set.challenge));
   for (auto& [info, handler] : set.routes) {
     Route r;
     r.stats = std::make_unique<RouteStats>(info.pattern, info.method);
@@ -126,6 +127,7 @@ void Router::add(RouteSet set) {
     r.info = std::make_unique<RouteInfo>(std::move(info));
     r.handler = std::move(handler);
     r.context = context;
+    r.challenge = challenge;
     routes_.push_back(std::move(r));
   }
 }
@@ -206,7 +208,8 @@ void Router::dispatch(Request&& req, Reply reply) const {
     Call call{std::move(req), std::move(params), std::move(*query), std::move(wrapped), &info, {}};
     try {
       if (r.context) {
-        if (Status st = (*r.context)(call); !st.ok()) return call.fail(st);
+        if (Status st = (*r.context)(call); !st.ok())
+          return call.respond(problem_response(st, *r.challenge));
       }
       r.handler(std::move(call));
     } catch (const std::exception& e) {

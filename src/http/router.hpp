@@ -13,6 +13,7 @@
 #include "common/params.hpp"
 #include "common/status.hpp"
 #include "http/message.hpp"
+#include "http/problem.hpp"
 
 namespace tsunagu::http {
 
@@ -34,7 +35,9 @@ struct RouteInfo {
 struct RequestContext {
   std::string tenant;  // "" = the default tenant
   bool tenant_given = false;
-  std::string subject;  // the bearer token's `sub`; "" when the server checks no tokens
+  // Who calls: the bearer token's `sub`, the API key's id, or "administrator" on the admin API;
+  // "" when the server takes no credentials.
+  std::string subject;
   // A header that names the tenant badly: the handler reports it where its checks put it, so
   // that an unknown parameter is still named first.
   Status problem;
@@ -61,11 +64,13 @@ using RouteHandler = std::function<void(Call&&)>;
 // the request at once (a caller who is not who they claim).
 using ContextStep = std::function<Status(Call&)>;
 
-// Routes registered together, sharing one context step: the NGSI-LD API; later Open311, the
-// CKAN API, the dashboard's files.
+// Routes registered together, sharing one context step: the NGSI-LD API, the administration
+// API; later Open311, the CKAN API, the dashboard's files.
 struct RouteSet {
   ContextStep context;  // none: Call::context stays empty
   std::vector<std::pair<RouteInfo, RouteHandler>> routes;
+  // The WWW-Authenticate of the context step's 401 answers: the credentials these routes take.
+  std::string challenge = std::string(kBearerChallenge);
 };
 
 class Router {
@@ -87,7 +92,8 @@ class Router {
     std::unique_ptr<RouteInfo> info;  // Call::route points here
     std::vector<std::string> segments;
     RouteHandler handler;
-    std::shared_ptr<const ContextStep> context;  // shared by the routes of a set; may be null
+    std::shared_ptr<const ContextStep> context;    // shared by the routes of a set; may be null
+    std::shared_ptr<const std::string> challenge;  // the set's
     std::unique_ptr<RouteStats> stats;
   };
   RouteStats* stats_for(const std::string& route, Method method) const;

@@ -1,6 +1,6 @@
 // The route table: a handler sees the route it matched, a set's context step runs before its
-// handlers (and can answer instead of them), 405 lists the methods of a path across sets, and
-// the NGSI-LD table states each operation once.
+// handlers (and can answer instead of them, with the set's challenge), 405 lists the methods of a
+// path across sets, and the NGSI-LD table states each operation once.
 #include "http/router.hpp"
 
 #include <set>
@@ -83,6 +83,44 @@ TEST(RouterTest, AFailingContextStepAnswersInsteadOfTheHandler) {
   EXPECT_EQ(a.status, 404);
   EXPECT_NE(a.body.find("which city?"), std::string::npos);
   EXPECT_FALSE(handled);
+}
+
+// Each set says which credentials its routes take: a refusal offers those schemes, and 403 (a
+// credential that does not allow the request) offers none.
+TEST(RouterTest, AStepsRefusalCarriesItsSetsChallenge) {
+  Router router;
+  RouteSet keys;
+  keys.challenge = "ApiKey realm=\"admin\"";
+  keys.context = [](Call& c) {
+    if (c.req.has_header("x-key")) return Status(ErrorKind::kForbidden, "read only");
+    return Status(ErrorKind::kUnauthorized, "no key");
+  };
+  keys.routes.emplace_back(RouteInfo{Method::kGet, "/admin", "admin"},
+                           [](Call&& c) { c.respond(Response{}); });
+  RouteSet tokens;
+  tokens.context = [](Call&) { return Status(ErrorKind::kUnauthorized, "no token"); };
+  tokens.routes.emplace_back(RouteInfo{Method::kGet, "/data", "data"},
+                             [](Call&& c) { c.respond(Response{}); });
+  router.add(std::move(keys));
+  router.add(std::move(tokens));
+  auto challenge = [](const Answer& a) {
+    for (const auto& h : a.headers) {
+      if (h.name == "WWW-Authenticate") return h.value;
+    }
+    return std::string("(none)");
+  };
+  Answer admin = dispatch(router, request(Method::kGet, "/admin"));
+  EXPECT_EQ(admin.status, 401);
+  EXPECT_EQ(challenge(admin), "ApiKey realm=\"admin\"");
+  Request with_key = request(Method::kGet, "/admin");
+  with_key.headers.push_back({"x-key", "k"});
+  Answer forbidden = dispatch(router, std::move(with_key));
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(challenge(forbidden), "(none)");
+  EXPECT_NE(forbidden.body.find("\"title\":\"Forbidden\""), std::string::npos) << forbidden.body;
+  Answer data = dispatch(router, request(Method::kGet, "/data"));
+  EXPECT_EQ(data.status, 401);
+  EXPECT_EQ(challenge(data), "Bearer realm=\"ngsi-ld\"");
 }
 
 TEST(RouterTest, RoutesWithoutAStepAndMethodsAcrossSets) {

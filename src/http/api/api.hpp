@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/api_keys.hpp"
 #include "auth/authenticator.hpp"
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
@@ -61,11 +62,19 @@ struct Env {
   // OperationNotSupported.
   engine::TemporalService* temporal = nullptr;
   size_t temporal_max_instances = 10000;  // per temporal entity in one answer (206 beyond)
-  // Bearer tokens (docs/security.md); null: the API is open to whoever reaches the port.
+  // Bearer tokens (docs/security.md); null: no token is taken.
   const auth::Authenticator* auth = nullptr;
+  // API keys for machines (docs/security.md, "API keys"); null: no key is taken. With neither
+  // `auth` nor this the NGSI-LD API is open to whoever reaches the port; with either, every
+  // NGSI-LD request needs a credential that one of them accepts.
+  auth::ApiKeyService* api_keys = nullptr;
+  // auth::secret_hash() of the administrator's secret (--admin-key-file), which alone opens the
+  // admin API; empty: the admin API answers 403.
+  std::string admin_secret_hash;
 };
 
-// Registers every route of the API (routes.cpp: the NGSI-LD API, /health, /metrics).
+// Registers every route of the API (routes.cpp: the NGSI-LD API, the admin API, /health,
+// /metrics).
 void add_routes(Router& router, Env& env);
 
 // What a route accepts and produces.
@@ -180,6 +189,18 @@ void delete_registration(Env& env, Call&& c);
 
 // federation.cpp
 void retrieve_source_identity(Env& env, Call&& c);
+
+// admin.cpp (the administration API, not NGSI-LD)
+void create_api_key(Env& env, Call&& c);
+void list_api_keys(Env& env, Call&& c);
+void retrieve_api_key(Env& env, Call&& c);
+void rotate_api_key(Env& env, Call&& c);
+void revoke_api_key(Env& env, Call&& c);
+
+// The secret a request presents as an API key: `Authorization: ApiKey <secret>` or
+// `X-API-Key: <secret>`. Empty when it presents none; Unauthorized when it presents more than
+// one, or an empty one.
+Result<std::string_view> presented_api_key(const Request& req);
 
 // temporal.cpp
 void create_temporal(Env& env, Call&& c);

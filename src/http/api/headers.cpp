@@ -5,7 +5,6 @@
 #include <cstdlib>
 
 namespace tsunagu::http::api {
-namespace {
 
 bool valid_tenant(std::string_view t) {
   if (t.empty() || t.size() > 64) return false;
@@ -13,8 +12,6 @@ bool valid_tenant(std::string_view t) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
   });
 }
-
-}  // namespace
 
 MediaType parse_media_type(std::string_view v) {
   std::string t = ascii_lower(trim_ows(v.substr(0, v.find(';'))));

@@ -37,6 +37,8 @@ struct Tenant {
   Status problem;
 };
 Tenant tenant_of(const Request& req);
+// Whether `name` is a tenant name NGSILD-Tenant may give: 1-64 letters, digits, '_', '-', '.'.
+bool valid_tenant(std::string_view name);
 
 // The @context URL of a Link header (RFC 8288): the link with
 // rel="http://www.w3.org/ns/json-ld#context", or the only link when none has a rel.

@@ -1,5 +1,11 @@
 // The route table: every path the server answers, with what later layers need to know of each
-// route (docs/decisions.md, "One route table").
+// route (docs/decisions.md, "One route table"), and the context steps that decide who calls
+// before any handler runs (docs/security.md).
+#include <strings.h>
+
+#include <algorithm>
+#include <iterator>
+
 #include "common/json_writer.hpp"
 #include "common/metrics.hpp"
 #include "common/time.hpp"
@@ -78,21 +84,93 @@ const Row kNgsiLd[] = {
   {Method::kGet,    "/jsonldContexts/{contextId}",        "retrieveContext",        kRead,  kLocal,       retrieve_context},
   {Method::kDelete, "/jsonldContexts/{contextId}",        "deleteContext",          kWrite, kLocal,       delete_context},
 };
+// The administration API (docs/security.md, "API keys"): the server's, outside any tenant.
+const Row kAdmin[] = {
+  {Method::kPost,   "/apiKeys",                           "createApiKey",           kWrite, kLocal,       create_api_key},
+  {Method::kGet,    "/apiKeys",                           "listApiKeys",            kRead,  kLocal,       list_api_keys},
+  {Method::kGet,    "/apiKeys/{keyId}",                   "retrieveApiKey",         kRead,  kLocal,       retrieve_api_key},
+  {Method::kPost,   "/apiKeys/{keyId}/rotate",            "rotateApiKey",           kWrite, kLocal,       rotate_api_key},
+  {Method::kDelete, "/apiKeys/{keyId}",                   "revokeApiKey",           kWrite, kLocal,       revoke_api_key},
+};
 // clang-format on
 
-// The NGSI-LD context step: who calls, when the server checks bearer tokens (a request without
-// a valid one is answered 401 before anything else is read), and the tenant it names (§6.3.14).
-// A malformed NGSILD-Tenant is kept for prepare(), which names an unknown parameter first.
+// The writes that change what every tenant shares: the hosted @contexts are one store for all
+// tenants (docs/jsonld.md), so a key that opens one tenant must not change them.
+constexpr std::string_view kSharedWrites[] = {"createContext", "deleteContext"};
+
+// An API key, checked against what the request asks: its tenant, a route that changes nothing
+// other tenants share and, for a key that may only read, a route that reads. The 403 says what
+// the key lacks and nothing of the tenant asked for, not even whether it exists.
+Status with_api_key(const Env& env, std::string_view secret, Call& c) {
+  auto key = env.api_keys->authenticate(secret, now_us());
+  if (!key.ok()) return key.status();
+  c.context.subject = (*key)->id;
+  // A malformed NGSILD-Tenant names no tenant the key could be checked against: answered here,
+  // so that no handler has to be trusted to refuse it.
+  if (!c.context.problem.ok()) return c.context.problem;
+  if ((*key)->tenant != c.context.tenant) {
+    return Status(ErrorKind::kForbidden,
+                  "the API key does not give access to the tenant this request names");
+  }
+  if ((*key)->access == auth::KeyAccess::kRead && c.route->access == Access::kWrite) {
+    return Status(ErrorKind::kForbidden,
+                  "the API key may only read, and " + c.route->operation + " writes");
+  }
+  if (std::find(std::begin(kSharedWrites), std::end(kSharedWrites), c.route->operation) !=
+      std::end(kSharedWrites)) {
+    return Status(ErrorKind::kForbidden, "an API key opens one tenant, and " + c.route->operation +
+                                             " changes what every tenant shares");
+  }
+  return Status::Ok();
+}
+
+// The NGSI-LD context step: the tenant a request names (§6.3.14) and who calls. When the server
+// takes credentials (bearer tokens, API keys or both) a request without a valid one is answered
+// 401 before anything else is read. A malformed NGSILD-Tenant is kept for prepare(), which
+// names an unknown parameter first.
 Status ngsild_context(const Env& env, Call& c) {
+  Tenant t = tenant_of(c.req);
+  c.context.tenant = std::move(t.name);
+  c.context.tenant_given = t.given;
+  c.context.problem = std::move(t.problem);
+  if (env.api_keys) {
+    auto secret = presented_api_key(c.req);
+    if (!secret.ok()) return secret.status();
+    if (!secret->empty()) return with_api_key(env, *secret, c);
+    if (!env.auth) {
+      return Status(ErrorKind::kUnauthorized,
+                    "no API key was given: send Authorization: ApiKey <secret> or X-API-Key");
+    }
+    if (c.req.header("authorization").empty()) {
+      return Status(ErrorKind::kUnauthorized,
+                    "no credentials were given: send a bearer token or an API key");
+    }
+  }
   if (env.auth) {
     auto claims = env.auth->authenticate(c.req.header("authorization"), now_us() / 1'000'000);
     if (!claims.ok()) return claims.status();
     c.context.subject = std::move(claims->subject);
   }
-  Tenant t = tenant_of(c.req);
-  c.context.tenant = std::move(t.name);
-  c.context.tenant_given = t.given;
-  c.context.problem = std::move(t.problem);
+  return Status::Ok();
+}
+
+// The admin API's context step: only the administrator's secret opens it. Without
+// --admin-key-file there is no administrator, and every request is refused with the reason.
+Status admin_context(const Env& env, Call& c) {
+  if (env.admin_secret_hash.empty() || !env.api_keys) {
+    return Status(ErrorKind::kForbidden,
+                  "the admin API is off: start the server with --admin-key-file FILE");
+  }
+  auto secret = presented_api_key(c.req);
+  if (!secret.ok()) return secret.status();
+  if (secret->empty()) {
+    return Status(ErrorKind::kUnauthorized,
+                  "the admin API needs the administrator's key: send Authorization: ApiKey "
+                  "<secret from the --admin-key-file>");
+  }
+  if (!auth::same_hash(auth::secret_hash(*secret), env.admin_secret_hash))
+    return Status(ErrorKind::kUnauthorized, "the key given is not the administrator's");
+  c.context.subject = "administrator";
   return Status::Ok();
 }
 
@@ -119,16 +197,58 @@ RouteHandler bind(Env& env, Handler h) {
   return [&env, h](Call&& c) { h(env, std::move(c)); };
 }
 
+// The schemes a 401 of the NGSI-LD API offers: those the server takes.
+std::string ngsild_challenge(const Env& env) {
+  std::string challenge;
+  if (env.auth || !env.api_keys) challenge = std::string(kBearerChallenge);
+  if (env.api_keys) {
+    if (!challenge.empty()) challenge += ", ";
+    challenge += "ApiKey realm=\"ngsi-ld\"";
+  }
+  return challenge;
+}
+
 }  // namespace
 
-void add_routes(Router& router, Env& env) {
-  RouteSet ngsild{[&env](Call& c) { return ngsild_context(env, c); }, {}};
-  for (const Row& r : kNgsiLd) {
-    ngsild.routes.emplace_back(RouteInfo{r.method, std::string("/ngsi-ld/v1") + r.path, r.operation,
-                                         r.access, r.forwardable},
-                               bind(env, r.handler));
+Result<std::string_view> presented_api_key(const Request& req) {
+  std::string_view secret;
+  // "ApiKey" in any case, then blanks, then the secret (RFC 9110 §11.4: a scheme is
+  // case-insensitive). Another scheme (Bearer) is not an API key.
+  constexpr std::string_view kScheme = "apikey";
+  std::string_view authorization = req.header("authorization");
+  if (authorization.size() > kScheme.size() &&
+      strncasecmp(authorization.data(), kScheme.data(), kScheme.size()) == 0 &&
+      authorization[kScheme.size()] == ' ') {
+    secret = trim_ows(authorization.substr(kScheme.size()));
+    if (secret.empty()) return Status(ErrorKind::kUnauthorized, "the API key is empty");
   }
-  router.add(std::move(ngsild));
+  const size_t headers = req.header_count("x-api-key");
+  // Two credentials could name two keys: which one is meant is ambiguous, so neither is taken.
+  if (headers > 1 || (headers == 1 && !secret.empty())) {
+    return Status(ErrorKind::kUnauthorized,
+                  "the request gives more than one API key; give one, in one header");
+  }
+  if (headers == 1) {
+    secret = trim_ows(req.header("x-api-key"));
+    if (secret.empty()) return Status(ErrorKind::kUnauthorized, "the API key is empty");
+  }
+  return secret;
+}
+
+void add_routes(Router& router, Env& env) {
+  // Each table's rows under its prefix, with the set's context step and challenge.
+  auto table = [&env, &router](const auto& rows, std::string_view prefix, RouteSet set) {
+    for (const Row& r : rows) {
+      set.routes.emplace_back(
+          RouteInfo{r.method, std::string(prefix) + r.path, r.operation, r.access, r.forwardable},
+          bind(env, r.handler));
+    }
+    router.add(std::move(set));
+  };
+  table(kNgsiLd, "/ngsi-ld/v1",
+        {[&env](Call& c) { return ngsild_context(env, c); }, {}, ngsild_challenge(env)});
+  table(kAdmin, "/admin/v1",
+        {[&env](Call& c) { return admin_context(env, c); }, {}, "ApiKey realm=\"admin\""});
   RouteSet operations;  // for the operators' tools, outside any tenant
   operations.routes.emplace_back(RouteInfo{Method::kGet, "/health", "health", kRead, kLocal},
                                  bind(env, health));

@@ -510,6 +510,10 @@ int run(const app::Config& cfg) {
   log::info("shutting_down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.stop();
   server.wait();
+  // Requests still forwarded to context sources end now ("client stopped"), while what their
+  // answers go to (the registrations' statistics, the blocking pool) is still there.
+  forward_client.stop();
+  forward_tls_client.stop();
   blocking.join();
   subscriptions.close();
   retention.stop();

@@ -152,6 +152,14 @@ void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& so
     std::string endpoint = r.endpoint;
     while (!endpoint.empty() && endpoint.back() == '/')
       endpoint.pop_back();
+    // An endpoint may name the source's API root itself (".../ngsi-ld/v1"), as the suite's
+    // interoperability tests register brokers: the paths sent below it start there already.
+    constexpr std::string_view kApiRoot = "/ngsi-ld/v1";
+    if (endpoint.size() > kApiRoot.size() &&
+        std::string_view(endpoint).substr(endpoint.size() - kApiRoot.size()) == kApiRoot &&
+        std::string_view(f.path_query).substr(0, kApiRoot.size()) == kApiRoot) {
+      endpoint.resize(endpoint.size() - kApiRoot.size());
+    }
     req.url = endpoint + f.path_query;
     req.method = f.method;
     req.headers = common;

@@ -180,14 +180,12 @@ void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& so
   }
 }
 
-std::string forwarded_query(const QueryParams& params,
-                            std::initializer_list<std::string_view> drop) {
-  static constexpr std::string_view kKeptHere[] = {"options", "format",    "pick",  "omit",
-                                                   "join",    "joinLevel", "local", "limit",
-                                                   "offset",  "count",     "attrs"};
+std::string query_without(const QueryParams& params,
+                          std::initializer_list<std::string_view> shaped_here,
+                          std::initializer_list<std::string_view> drop) {
   std::string out;
   for (const auto& [name, value] : params.items) {
-    if (std::find(std::begin(kKeptHere), std::end(kKeptHere), name) != std::end(kKeptHere) ||
+    if (std::find(shaped_here.begin(), shaped_here.end(), name) != shaped_here.end() ||
         std::find(drop.begin(), drop.end(), name) != drop.end()) {
       continue;
     }
@@ -195,6 +193,14 @@ std::string forwarded_query(const QueryParams& params,
     out += percent_encode_query_value(name) + "=" + percent_encode_query_value(value);
   }
   return out;
+}
+
+std::string forwarded_query(const QueryParams& params,
+                            std::initializer_list<std::string_view> drop) {
+  return query_without(params,
+                       {"options", "format", "pick", "omit", "join", "joinLevel", "local", "limit",
+                        "offset", "count", "attrs"},
+                       drop);
 }
 
 Forward retrieve_request(const reg::Registration& r, const std::string& id, const std::string* type,
@@ -288,10 +294,9 @@ void DistributedResult::failed(const std::string& id, const std::string* registr
 void DistributedResult::add_source(const SourceAnswer& a, const std::vector<std::string>& ids) {
   const auto& o = a.outcome;
   const std::string* registration = &a.registration->id;
-  JsonDoc doc;
-  const bool json = o.error.empty() && !o.body.empty() && parse_json(o.body, doc).ok();
-  if (o.status == 207 && json && doc.IsObject() && doc.HasMember("errors") &&
-      doc["errors"].IsArray()) {
+  JsonDoc doc;  // read only for a 207: a plain success or failure says all in its status
+  if (o.error.empty() && o.status == 207 && parse_json(o.body, doc).ok() && doc.IsObject() &&
+      doc.HasMember("errors") && doc["errors"].IsArray()) {
     // The source's own BatchOperationResult.
     if (doc.HasMember("success") && doc["success"].IsArray()) {
       for (const auto& id : doc["success"].GetArray()) {

@@ -60,6 +60,12 @@ void fan_out(Env& env, const Prepared& p,
 std::string forwarded_query(const QueryParams& params,
                             std::initializer_list<std::string_view> drop = {});
 
+// `params` as "?a=1&b=2" (or ""), percent-encoded, without the parameters named in
+// `shaped_here` or `drop`.
+std::string query_without(const QueryParams& params,
+                          std::initializer_list<std::string_view> shaped_here,
+                          std::initializer_list<std::string_view> drop = {});
+
 // A Query object (§5.2.23) asking what the query parameters `params` ask (ids, idPattern, type,
 // q, scopeQ, the geo-query), for a source that takes Query Entities by POST only.
 std::string query_object_of(const QueryParams& params);

@@ -340,18 +340,9 @@ std::vector<engine::RegistrationService::RegistrationPtr> temporal_sources(
 // The request's parameters as a source is sent them: what selects entities, attributes and
 // instances, not what shapes the answer here.
 std::string temporal_forward_query(const QueryParams& params) {
-  static constexpr std::string_view kShapedHere[] = {
-      "options", "format", "local",   "limit",     "offset",        "count",     "pick",
-      "omit",    "lang",   "orderBy", "orderFrom", "orderGeometry", "collation", "expandValues"};
-  std::string out;
-  for (const auto& [name, value] : params.items) {
-    if (std::find(std::begin(kShapedHere), std::end(kShapedHere), name) != std::end(kShapedHere)) {
-      continue;
-    }
-    out += out.empty() ? "?" : "&";
-    out += percent_encode_query_value(name) + "=" + percent_encode_query_value(value);
-  }
-  return out;
+  return query_without(
+      params, {"options", "format", "local", "limit", "offset", "count", "pick", "omit", "lang",
+               "orderBy", "orderFrom", "orderGeometry", "collation", "expandValues"});
 }
 
 // Adds the instances of a source's temporal entity to `into` (the same entity): those of the

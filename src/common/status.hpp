@@ -35,9 +35,10 @@ enum class ErrorKind : unsigned char {
   kHeaderTooLarge,
   kUriTooLong,
   kServiceUnavailable,
-  kNotImplemented,  // HTTP features the server does not implement (a transfer coding, RFC 9112)
-  kUnauthorized,    // no valid credentials (401 with WWW-Authenticate, RFC 9110 §15.5.2)
-  kForbidden,       // valid credentials that do not allow the request (403, RFC 9110 §15.5.4)
+  kNotImplemented,   // HTTP features the server does not implement (a transfer coding, RFC 9112)
+  kUnauthorized,     // no valid credentials (401 with WWW-Authenticate, RFC 9110 §15.5.2)
+  kForbidden,        // valid credentials that do not allow the request (403, RFC 9110 §15.5.4)
+  kTooManyRequests,  // over the tenant's request rate (429 with Retry-After, RFC 6585 §4)
 };
 
 class [[nodiscard]] Status {

@@ -76,6 +76,8 @@ int http_status(ErrorKind kind) {
       return 401;
     case ErrorKind::kForbidden:
       return 403;
+    case ErrorKind::kTooManyRequests:
+      return 429;
   }
   return 500;
 }
@@ -164,6 +166,8 @@ std::string_view problem_title(ErrorKind kind) {
       return "Unauthorized";
     case ErrorKind::kForbidden:
       return "Forbidden";
+    case ErrorKind::kTooManyRequests:
+      return "Too many requests";
   }
   return "Error";
 }

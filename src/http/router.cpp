@@ -119,6 +119,8 @@ void Router::add(RouteSet set) {
   std::shared_ptr<const ContextStep> context;
   if (set.context) context = std::make_shared<const ContextStep>(std::move(set.context));
   auto challenge = std::make_shared<const std::string>(std::move(set.challenge));
+  std::shared_ptr<const Preflight> preflight;
+  if (set.preflight) preflight = std::make_shared<const Preflight>(std::move(set.preflight));
   for (auto& [info, handler] : set.routes) {
     Route r;
     r.stats = std::make_unique<RouteStats>(info.pattern, info.method);
@@ -128,6 +130,7 @@ void Router::add(RouteSet set) {
     r.handler = std::move(handler);
     r.context = context;
     r.challenge = challenge;
+    r.preflight = preflight;
     routes_.push_back(std::move(r));
   }
 }
@@ -187,8 +190,10 @@ void Router::dispatch(Request&& req, Reply reply) const {
   Status error;
   // HEAD is answered like GET; the listener sends the headers only (RFC 9110 §9.3.2).
   const Method wanted = req.method == Method::kHead ? Method::kGet : req.method;
+  const Route* path_found = nullptr;  // a route of the path, for a preflight
   for (const auto& r : routes_) {
     if (!match(r, segs, params, error)) continue;
+    path_found = &r;
     const RouteInfo& info = *r.info;
     if (info.method != wanted) {
       if (!allow.empty()) allow += ", ";
@@ -208,8 +213,16 @@ void Router::dispatch(Request&& req, Reply reply) const {
     Call call{std::move(req), std::move(params), std::move(*query), std::move(wrapped), &info, {}};
     try {
       if (r.context) {
-        if (Status st = (*r.context)(call); !st.ok())
-          return call.respond(problem_response(st, *r.challenge));
+        Status st = (*r.context)(call);
+        if (!call.context.response_headers.empty()) {
+          call.reply = [reply = std::move(call.reply),
+                        headers = call.context.response_headers](Response&& response) {
+            for (const Header& h : headers)
+              response.headers.push_back(h);
+            reply(std::move(response));
+          };
+        }
+        if (!st.ok()) return call.respond(problem_response(st, *r.challenge));
       }
       r.handler(std::move(call));
     } catch (const std::exception& e) {
@@ -220,11 +233,20 @@ void Router::dispatch(Request&& req, Reply reply) const {
     }
     return;
   }
-  Reply wrapped = measured(
-      std::move(reply), stats_for(allow.empty() ? "unmatched" : "method_not_allowed", req.method),
-      req.received_ns ? req.received_ns : steady_ns());
+  // A CORS preflight of a path whose route set answers them (it has no route of its own).
+  const bool preflight = req.method == Method::kOptions && path_found != nullptr &&
+                         path_found->preflight && !req.header("origin").empty() &&
+                         !req.header("access-control-request-method").empty();
+  Reply wrapped = measured(std::move(reply),
+                           stats_for(preflight       ? "preflight"
+                                     : allow.empty() ? "unmatched"
+                                                     : "method_not_allowed",
+                                     req.method),
+                           req.received_ns ? req.received_ns : steady_ns());
   if (!error.ok()) {
     wrapped(problem_response(error));
+  } else if (preflight) {
+    wrapped((*path_found->preflight)(req, allow));
   } else if (!allow.empty()) {
     Response r = problem_response(Status(
         ErrorKind::kMethodNotAllowed, std::string(method_name(req.method)) + " is not allowed on " +

@@ -41,6 +41,9 @@ struct RequestContext {
   // A header that names the tenant badly: the handler reports it where its checks put it, so
   // that an unknown parameter is still named first.
   Status problem;
+  // Headers every answer to the request carries, whoever gives it (the context step's refusal
+  // or the handler's answer): CORS, Retry-After.
+  std::vector<Header> response_headers;
 };
 
 // One request on its way through a handler: the request, its decoded path parameters and
@@ -64,6 +67,10 @@ using RouteHandler = std::function<void(Call&&)>;
 // the request at once (a caller who is not who they claim).
 using ContextStep = std::function<Status(Call&)>;
 
+// Answers a CORS preflight (an OPTIONS request with Origin and Access-Control-Request-Method,
+// which carries no credentials) for a path whose routes allow the methods `allow`.
+using Preflight = std::function<Response(const Request&, std::string_view allow)>;
+
 // Routes registered together, sharing one context step: the NGSI-LD API, the administration
 // API; later Open311, the CKAN API, the dashboard's files.
 struct RouteSet {
@@ -71,6 +78,7 @@ struct RouteSet {
   std::vector<std::pair<RouteInfo, RouteHandler>> routes;
   // The WWW-Authenticate of the context step's 401 answers: the credentials these routes take.
   std::string challenge = std::string(kBearerChallenge);
+  Preflight preflight;  // none: OPTIONS answers 405 as any other method a path lacks
 };
 
 class Router {
@@ -94,6 +102,7 @@ class Router {
     RouteHandler handler;
     std::shared_ptr<const ContextStep> context;    // shared by the routes of a set; may be null
     std::shared_ptr<const std::string> challenge;  // the set's
+    std::shared_ptr<const Preflight> preflight;    // the set's; may be null
     std::unique_ptr<RouteStats> stats;
   };
   RouteStats* stats_for(const std::string& route, Method method) const;

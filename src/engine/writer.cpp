@@ -205,6 +205,14 @@ struct Writer::Decided {
   std::vector<CommittedChange> applied;       // in commit order
   std::vector<Tenant*> new_tenants;           // to be stored by this group
   std::vector<RecordWork*> records;           // decided without an error, in request order
+  // Per tenant, entities created minus entities deleted by the group so far (for quotas).
+  std::vector<std::pair<Tenant*, int64_t>> created;
+  int64_t& created_in(Tenant* t) {
+    for (auto& [tenant, n] : created) {
+      if (tenant == t) return n;
+    }
+    return created.emplace_back(t, 0).second;
+  }
 };
 
 void Writer::commit(Group& group) {
@@ -271,6 +279,21 @@ void Writer::decide(Group& group, Decided& d) {
             " attribute instances; the limit is " + std::to_string(options_.max_entity_attributes) +
             " (--max-entity-attributes)");
         continue;
+      }
+      if (after && !before && options_.max_entities) {
+        const uint64_t quota = options_.max_entities(req->tenant);
+        int64_t& created = d.created_in(tenant);
+        if (quota > 0 &&
+            static_cast<int64_t>(tenant->size()) + created >= static_cast<int64_t>(quota)) {
+          c.status =
+              Status(ErrorKind::kForbidden,
+                     "entity '" + c.id + "' was not created: the tenant holds its quota of " +
+                         std::to_string(quota) + " entities");
+          continue;
+        }
+        ++created;
+      } else if (before && !after && options_.max_entities) {
+        --d.created_in(tenant);
       }
       c.before = before;
       c.after = after;

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -73,6 +74,9 @@ class Writer {
     // Attribute instances one entity may hold: a write that would leave more is refused
     // (BadRequestData), so that no entity makes every later read or write of it costly.
     size_t max_entity_attributes = 10000;
+    // The entities a tenant may hold (0: no quota), asked when a change would create one: a
+    // creation past it is refused (Forbidden), counting what the group creates and deletes.
+    std::function<uint64_t(std::string_view tenant)> max_entities;
     Committer committer = Committer::kOwnThread;
     // kEventLoops: asks the calling loop to call commit_pending() soon even if it never runs
     // out of ready work (a steady load), as http::Server::call_idle_within does. Called when a

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -222,6 +223,9 @@ class WriterTest : public ::testing::TestWithParam<Writer::Committer> {
     Writer::Options options;
     options.committer = GetParam();
     options.listeners = {&feed_};
+    options.max_entities = [this](std::string_view tenant) -> uint64_t {
+      return tenant == "limited" ? quota_.load() : 0;
+    };
     writer_ = std::make_unique<Writer>(*store_, tenants_, options);
     if (loops()) {
       EXPECT_FALSE(writer_->commit_pending());  // nothing queued yet
@@ -288,7 +292,53 @@ class WriterTest : public ::testing::TestWithParam<Writer::Committer> {
   FeedRecorder feed_;  // declared before the writer, which must not outlive it
   std::unique_ptr<Writer> writer_;
   Completions completions_;
+  std::atomic<uint64_t> quota_{0};  // entities of tenant "limited"
 };
+
+TEST_P(WriterTest, AnEntityQuotaRefusesCreationsPastItCountingTheGroup) {
+  quota_ = 2;
+  start();
+  std::vector<Change> first;
+  first.push_back(put("urn:a", 1));
+  first.push_back(put("urn:b", 1));
+  first.push_back(put("urn:c", 1));  // the third: over the quota
+  first.push_back(put("urn:a", 2));  // a change of one that exists: not a creation
+  submit("limited", std::move(first), "first");
+  wait_for(1);
+  auto st = completions_.statuses("first");
+  ASSERT_EQ(st.size(), 4u);
+  EXPECT_TRUE(st[0].ok() && st[1].ok() && st[3].ok());
+  EXPECT_EQ(st[2].kind(), ErrorKind::kForbidden);
+  EXPECT_NE(st[2].detail().find("quota of 2 entities"), std::string::npos) << st[2].detail();
+  // A deletion earlier in the group makes room for a creation after it.
+  std::vector<Change> second;
+  second.push_back(remove("urn:a"));
+  second.push_back(put("urn:d", 1));
+  second.push_back(put("urn:e", 1));
+  submit("limited", std::move(second), "second");
+  // Other tenants have no quota.
+  std::vector<Change> other;
+  for (const char* id : {"urn:a", "urn:b", "urn:c"})
+    other.push_back(put(id, 1));
+  submit("", std::move(other), "other");
+  wait_for(3);
+  st = completions_.statuses("second");
+  EXPECT_TRUE(st[0].ok() && st[1].ok());
+  EXPECT_EQ(st[2].kind(), ErrorKind::kForbidden);
+  for (const Status& o : completions_.statuses("other"))
+    EXPECT_TRUE(o.ok()) << o.detail();
+  Tenant* t = tenants_.find("limited");
+  EXPECT_EQ(t->size(), 2u);
+  EXPECT_NE(t->get("urn:b"), nullptr);
+  EXPECT_NE(t->get("urn:d"), nullptr);
+  // A larger quota takes effect with the next write.
+  quota_ = 3;
+  std::vector<Change> third;
+  third.push_back(put("urn:e", 1));
+  submit("limited", std::move(third), "third");
+  wait_for(4);
+  EXPECT_TRUE(completions_.statuses("third")[0].ok());
+}
 
 TEST_P(WriterTest, ManyThreadsAllComplete) {
   start();

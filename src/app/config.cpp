@@ -1,14 +1,33 @@
 #include "app/config.hpp"
 #include "app/history_retention.hpp"
+#include "auth/tenant_settings.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <sstream>
 
 namespace tsunagu::app {
+
+std::vector<std::string> split_origins(std::string_view v) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    size_t comma = std::min(v.find(',', pos), v.size());
+    std::string_view item = v.substr(pos, comma - pos);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    pos = comma + 1;
+  }
+  return out;
+}
+
 namespace {
 
 struct Option {
@@ -49,6 +68,18 @@ Status parse_int(const std::string& name, const std::string& v, T min, T max, T&
         },                                              \
         [](const Config& c) { return c.FIELD; }         \
   }
+
+// A --cors-origins value: "*" or origins separated by commas.
+Status check_origins(const std::string& v) {
+  if (v.empty() || v == "*") return Status::Ok();
+  for (const std::string& o : split_origins(v)) {
+    if (!auth::valid_origin(o)) {
+      return Status::InvalidRequest("--cors-origins: '" + o +
+                                    "' is not an origin (scheme://host[:port], or * alone)");
+    }
+  }
+  return Status::Ok();
+}
 
 const std::vector<Option>& options() {
   static const std::vector<Option> kOptions = {
@@ -118,6 +149,17 @@ const std::vector<Option>& options() {
                   "admin API (/admin/v1: API keys for machines); made with a new secret (mode "
                   "0600) when missing. Empty: no admin API (docs/security.md)",
                   (void)0),
+    STRING_OPTION("tenants", "TSUNAGU_TENANTS", tenants,
+                  "open: a tenant comes into being with its first write (NGSI-LD's rule); "
+                  "registered: only tenants the administrator gave settings to "
+                  "(/admin/v1/tenants) and the default one exist",
+                  if (v != "open" && v != "registered") return Status::InvalidRequest(
+                      "--tenants: '" + v + "' is not open or registered")),
+    STRING_OPTION("cors-origins", "TSUNAGU_CORS_ORIGINS", cors_origins,
+                  "browser origins (scheme://host[:port]) that may call every tenant of the "
+                  "NGSI-LD API, comma-separated, or * for any; a tenant's settings may allow "
+                  "more. Empty: none",
+                  TSUNAGU_RETURN_IF_ERROR(check_origins(v))),
     INT_OPTION("auth-jwks-refresh-s", "TSUNAGU_AUTH_JWKS_REFRESH_S", auth_jwks_refresh_s, 1, 86400,
                "seconds between reads of the issuer's keys (rotation)"),
     INT_OPTION("max-entity-attributes", "TSUNAGU_MAX_ENTITY_ATTRIBUTES", max_entity_attributes,

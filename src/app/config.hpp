@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.hpp"
@@ -52,6 +53,8 @@ struct Config {
   std::string auth_audience;      // required among a token's aud; empty: any
   int auth_jwks_refresh_s = 900;
   std::string admin_key_file;             // the administrator's API key secret; empty: no admin API
+  std::string tenants = "open";           // open | registered (only tenants given settings)
+  std::string cors_origins;               // origins browsers may call every tenant from; "*": any
   std::string metrics_tenants = "names";  // names | total
   std::string log_level = "info";
   std::string log_format = "json";
@@ -64,5 +67,8 @@ Status load_config(int argc, char** argv, Config& config, bool& exit_now, std::s
 
 // The --help text.
 std::string usage();
+
+// The origins of a --cors-origins value, without blanks ("*" stays "*").
+std::vector<std::string> split_origins(std::string_view v);
 
 }  // namespace tsunagu::app

@@ -224,6 +224,8 @@ int run(const app::Config& cfg) {
   engine::TemporalService temporal(**store);
   // API keys for machines (docs/security.md), stored as records like registrations.
   auth::ApiKeyService api_keys;
+  // The tenants' settings: names, quotas, rates, CORS origins (docs/security.md, "Tenants").
+  auth::TenantService tenant_settings;
   auto loaded = engine::load_state(
       **store, tenants,
       {{std::string(engine::TemporalService::kRecordKind),
@@ -246,6 +248,10 @@ int run(const app::Config& cfg) {
        {std::string(auth::ApiKeyService::kRecordKind),
         [&api_keys](std::string_view tenant, std::string_view key, std::string_view doc) {
           return api_keys.load(tenant, key, doc);
+        }},
+       {std::string(auth::TenantService::kRecordKind),
+        [&tenant_settings](std::string_view tenant, std::string_view key, std::string_view doc) {
+          return tenant_settings.load(tenant, key, doc);
         }},
        {std::string(engine::SubscriptionService::kOutboxKind),
         [&subscriptions](std::string_view tenant, std::string_view key, std::string_view doc) {
@@ -310,6 +316,9 @@ int run(const app::Config& cfg) {
   // A loop that stays busy still commits within a millisecond of a write's arrival.
   wo.wake_loop = [] { http::Server::call_idle_within(std::chrono::milliseconds(1)); };
   wo.max_entity_attributes = cfg.max_entity_attributes;
+  wo.max_entities = [&tenant_settings](std::string_view tenant) {
+    return tenant_settings.max_entities(tenant);
+  };
   engine::Writer writer(**store, tenants, wo);
   writer.set_next_row(loaded->max_row + 1);
   writer.start();
@@ -318,6 +327,7 @@ int run(const app::Config& cfg) {
   temporal.attach(writer);
   registrations.attach(writer);
   api_keys.attach(writer);
+  tenant_settings.attach(writer);
   // However run() ends, the subscriptions stop using the writer before it goes.
   struct DetachSubscriptions {
     engine::SubscriptionService& subscriptions;
@@ -427,6 +437,9 @@ int run(const app::Config& cfg) {
     env.admin_secret_hash = std::move(admin->secret_hash);
   }
   if (!cfg.admin_key_file.empty() || api_keys.count() > 0) env.api_keys = &api_keys;
+  env.tenants = &tenant_settings;
+  env.registered_tenants_only = cfg.tenants == "registered";
+  env.cors_origins = app::split_origins(cfg.cors_origins);
   // Bearer tokens: with an issuer or a key file, the NGSI-LD API answers only callers that
   // present a valid token; the keys are read now and again every refresh period.
   std::unique_ptr<auth::Authenticator> authenticator;

@@ -10,6 +10,7 @@
 
 #include "auth/api_keys.hpp"
 #include "auth/authenticator.hpp"
+#include "auth/tenants.hpp"
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
 #include "engine/csource_subscriptions.hpp"
@@ -71,6 +72,15 @@ struct Env {
   // auth::secret_hash() of the administrator's secret (--admin-key-file), which alone opens the
   // admin API; empty: the admin API answers 403.
   std::string admin_secret_hash;
+  // The tenants' settings (docs/security.md, "Tenants"): request rates, entity quotas, CORS
+  // origins. Null (unit tests): no tenant has settings, and the admin API's tenant routes must
+  // not be reached.
+  auth::TenantService* tenants = nullptr;
+  // Only tenants with settings exist for the NGSI-LD API (--tenants registered): a request
+  // naming another gets NonexistentTenant, even a create. The default tenant always exists.
+  bool registered_tenants_only = false;
+  // Origins a browser may call every tenant from (--cors-origins); "*": any origin.
+  std::vector<std::string> cors_origins;
 };
 
 // Registers every route of the API (routes.cpp: the NGSI-LD API, the admin API, /health,
@@ -196,6 +206,11 @@ void list_api_keys(Env& env, Call&& c);
 void retrieve_api_key(Env& env, Call&& c);
 void rotate_api_key(Env& env, Call&& c);
 void revoke_api_key(Env& env, Call&& c);
+void create_tenant(Env& env, Call&& c);
+void list_tenants(Env& env, Call&& c);
+void retrieve_tenant(Env& env, Call&& c);
+void update_tenant(Env& env, Call&& c);
+void delete_tenant(Env& env, Call&& c);
 
 // The secret a request presents as an API key: `Authorization: ApiKey <secret>` or
 // `X-API-Key: <secret>`. Empty when it presents none; Unauthorized when it presents more than

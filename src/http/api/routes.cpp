@@ -91,6 +91,11 @@ const Row kAdmin[] = {
   {Method::kGet,    "/apiKeys/{keyId}",                   "retrieveApiKey",         kRead,  kLocal,       retrieve_api_key},
   {Method::kPost,   "/apiKeys/{keyId}/rotate",            "rotateApiKey",           kWrite, kLocal,       rotate_api_key},
   {Method::kDelete, "/apiKeys/{keyId}",                   "revokeApiKey",           kWrite, kLocal,       revoke_api_key},
+  {Method::kPost,   "/tenants",                           "createTenant",           kWrite, kLocal,       create_tenant},
+  {Method::kGet,    "/tenants",                           "listTenants",            kRead,  kLocal,       list_tenants},
+  {Method::kGet,    "/tenants/{tenant}",                  "retrieveTenant",         kRead,  kLocal,       retrieve_tenant},
+  {Method::kPatch,  "/tenants/{tenant}",                  "updateTenant",           kWrite, kLocal,       update_tenant},
+  {Method::kDelete, "/tenants/{tenant}",                  "deleteTenant",           kWrite, kLocal,       delete_tenant},
 };
 // clang-format on
 
@@ -124,15 +129,81 @@ Status with_api_key(const Env& env, std::string_view secret, Call& c) {
   return Status::Ok();
 }
 
-// The NGSI-LD context step: the tenant a request names (§6.3.14) and who calls. When the server
-// takes credentials (bearer tokens, API keys or both) a request without a valid one is answered
-// 401 before anything else is read. A malformed NGSILD-Tenant is kept for prepare(), which
-// names an unknown parameter first.
-Status ngsild_context(const Env& env, Call& c) {
-  Tenant t = tenant_of(c.req);
-  c.context.tenant = std::move(t.name);
-  c.context.tenant_given = t.given;
-  c.context.problem = std::move(t.problem);
+// The headers a browser needs to read answers to other origins (Fetch standard, "CORS
+// protocol"), and to send what the NGSI-LD API reads.
+constexpr std::string_view kCorsExposed =
+    "Location, Link, NGSILD-Results-Count, NGSILD-Warning, NGSILD-Tenant, Retry-After, "
+    "WWW-Authenticate";
+constexpr std::string_view kCorsAllowed =
+    "Authorization, X-API-Key, Content-Type, Accept, Link, NGSILD-Tenant, NGSILD-Path";
+
+bool origin_allowed_everywhere(const Env& env, std::string_view origin) {
+  return std::any_of(env.cors_origins.begin(), env.cors_origins.end(),
+                     [origin](const std::string& o) { return o == "*" || o == origin; });
+}
+
+// A CORS preflight (which carries neither credentials nor the tenant's name): allowed for an
+// origin that the server or any tenant allows; the answer to the request itself then says
+// whether its tenant does.
+Response ngsild_preflight(const Env& env, const Request& req, std::string_view allow) {
+  Response r;
+  r.status = 204;
+  const std::string_view origin = req.header("origin");
+  r.add_header("Vary", "Origin");
+  if (!origin_allowed_everywhere(env, origin) &&
+      (env.tenants == nullptr || !env.tenants->any_allows_origin(origin)))
+    return r;  // no Access-Control-Allow-Origin: the browser does not send the request
+  r.add_header("Access-Control-Allow-Origin", std::string(origin));
+  r.add_header("Access-Control-Allow-Methods", std::string(allow));
+  r.add_header("Access-Control-Allow-Headers", std::string(kCorsAllowed));
+  r.add_header("Access-Control-Max-Age", "600");
+  return r;
+}
+
+// The CORS headers of an answer to a browser at the request's Origin, when the server or the
+// request's tenant allows that origin.
+void add_cors_headers(const Env& env, Call& c) {
+  const std::string_view origin = c.req.header("origin");
+  if (origin.empty() ||
+      (env.cors_origins.empty() && (env.tenants == nullptr || env.tenants->count() == 0)))
+    return;
+  auto& headers = c.context.response_headers;
+  headers.push_back({"Vary", "Origin"});
+  if (!origin_allowed_everywhere(env, origin) &&
+      !env.tenants->allows_origin(c.context.tenant, origin)) {
+    return;
+  }
+  headers.push_back({"Access-Control-Allow-Origin", std::string(origin)});
+  headers.push_back({"Access-Control-Expose-Headers", std::string(kCorsExposed)});
+}
+
+// What the tenant's settings ask of every request, once the caller is known (an unknown caller
+// learns nothing of them): that the tenant exists when only registered ones do, and its rate.
+Status tenant_admission(const Env& env, Call& c) {
+  // A malformed tenant is named by prepare().
+  if (!c.context.problem.ok() || env.tenants == nullptr) return Status::Ok();
+  const std::string& tenant = c.context.tenant;
+  if (env.registered_tenants_only && !tenant.empty() && !env.tenants->has(tenant)) {
+    return Status(ErrorKind::kNonexistentTenant,
+                  "tenant '" + tenant +
+                      "' does not exist: this server takes only the tenants its administrator "
+                      "made (--tenants registered)");
+  }
+  if (int64_t wait_s = env.tenants->admit(tenant, now_us()); wait_s > 0) {
+    c.context.response_headers.push_back({"Retry-After", std::to_string(wait_s)});
+    static auto& limited = metrics::registry().counter(
+        "tsunagu_requests_limited_total",
+        "NGSI-LD requests refused with 429 because their tenant was over its request rate",
+        {"tenant"});
+    limited.with({tenant}).inc();
+    return Status(ErrorKind::kTooManyRequests, "the tenant is over its request rate; retry after " +
+                                                   std::to_string(wait_s) + " s");
+  }
+  return Status::Ok();
+}
+
+// Who calls, when the server takes credentials.
+Status authenticate(const Env& env, Call& c) {
   if (env.api_keys) {
     auto secret = presented_api_key(c.req);
     if (!secret.ok()) return secret.status();
@@ -152,6 +223,20 @@ Status ngsild_context(const Env& env, Call& c) {
     c.context.subject = std::move(claims->subject);
   }
   return Status::Ok();
+}
+
+// The NGSI-LD context step: the tenant a request names (§6.3.14) and who calls. When the server
+// takes credentials (bearer tokens, API keys or both) a request without a valid one is answered
+// 401 before anything else is read. A malformed NGSILD-Tenant is kept for prepare(), which
+// names an unknown parameter first. Then the tenant's settings admit the request or not.
+Status ngsild_context(const Env& env, Call& c) {
+  Tenant t = tenant_of(c.req);
+  c.context.tenant = std::move(t.name);
+  c.context.tenant_given = t.given;
+  c.context.problem = std::move(t.problem);
+  add_cors_headers(env, c);
+  TSUNAGU_RETURN_IF_ERROR(authenticate(env, c));
+  return tenant_admission(env, c);
 }
 
 // The admin API's context step: only the administrator's secret opens it. Without
@@ -246,7 +331,12 @@ void add_routes(Router& router, Env& env) {
     router.add(std::move(set));
   };
   table(kNgsiLd, "/ngsi-ld/v1",
-        {[&env](Call& c) { return ngsild_context(env, c); }, {}, ngsild_challenge(env)});
+        {[&env](Call& c) { return ngsild_context(env, c); },
+         {},
+         ngsild_challenge(env),
+         [&env](const Request& req, std::string_view allow) {
+           return ngsild_preflight(env, req, allow);
+         }});
   table(kAdmin, "/admin/v1",
         {[&env](Call& c) { return admin_context(env, c); }, {}, "ApiKey realm=\"admin\""});
   RouteSet operations;  // for the operators' tools, outside any tenant

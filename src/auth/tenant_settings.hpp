@@ -1,0 +1,44 @@
+// A tenant as a municipality: what the server administrator says of one tenant (its name for
+// people, its municipality code, the licence its open data is published under) and the limits
+// it runs within (entities, requests per second, the browser origins it answers). Tenants
+// still come into being with their first write (§4.14); settings are optional, and a tenant
+// without them has no limits (docs/security.md, "Tenants"). Pure functions and a plain model;
+// auth/tenants.hpp keeps the settings and applies them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.hpp"
+#include "common/time.hpp"
+
+namespace tsunagu::auth {
+
+struct TenantSettings {
+  std::string id;  // the tenant's name, as NGSILD-Tenant gives it
+  std::string display_name;
+  std::string municipality_code;          // e.g. a Japanese local government code ("401307")
+  std::string licence;                    // the URI of the licence its data is published under
+  uint64_t max_entities = 0;              // 0: no quota
+  double requests_per_second = 0;         // 0: no limit
+  uint32_t burst = 0;                     // requests taken at once; 0: one second's worth
+  std::vector<std::string> cors_origins;  // origins a browser may call this tenant from
+  int64_t created_at = kNoTime;
+  int64_t modified_at = kNoTime;
+
+  // The requests a full bucket holds: at least one.
+  double bucket_size() const;
+};
+
+// The stored form (a store record's document): JSON.
+std::string encode_tenant_settings(const TenantSettings& s);
+// InternalError naming what is wrong when `doc` is not stored tenant settings.
+Result<TenantSettings> decode_tenant_settings(std::string_view doc);
+
+// Whether `origin` is an origin as browsers send it (RFC 6454 §6.1): scheme "http" or "https",
+// "://", a host and an optional port, nothing else (no path, no trailing slash).
+bool valid_origin(std::string_view origin);
+
+}  // namespace tsunagu::auth

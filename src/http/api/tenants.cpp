@@ -1,0 +1,284 @@
+// The tenants of the administration API (/admin/v1/tenants; docs/security.md, "Tenants"): the
+// server administrator gives a tenant its settings (a name for people, a municipality code, a
+// licence, quotas, CORS origins), changes and removes them. Plain JSON, as the API keys are.
+#include <cmath>
+
+#include "common/json_writer.hpp"
+#include "common/time.hpp"
+#include "common/uri.hpp"
+#include "http/api/api.hpp"
+
+namespace tsunagu::http::api {
+namespace {
+
+using auth::TenantService;
+using auth::TenantSettings;
+
+constexpr std::string_view kCollection = "/admin/v1/tenants/";
+constexpr size_t kMaxTextLength = 1024;
+constexpr size_t kMaxOrigins = 64;
+
+const std::vector<MediaType>& produces() {
+  static const std::vector<MediaType> kJsonOnly{MediaType::kJson};
+  return kJsonOnly;
+}
+
+std::string render(const TenantSettings& s) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("name");
+  w.string(s.id);
+  w.key("type");
+  w.string("Tenant");
+  auto text = [&w](const char* name, const std::string& value) {
+    if (value.empty()) return;
+    w.key(name);
+    w.string(value);
+  };
+  text("displayName", s.display_name);
+  text("municipalityCode", s.municipality_code);
+  text("licence", s.licence);
+  w.key("quotas");
+  w.begin_object();
+  if (s.max_entities > 0) {
+    w.key("entities");
+    w.number(static_cast<int64_t>(s.max_entities));
+  }
+  if (s.requests_per_second > 0) {
+    w.key("requestsPerSecond");
+    w.number(s.requests_per_second);
+    w.key("burst");
+    w.number(static_cast<int64_t>(s.bucket_size()));
+  }
+  w.end_object();
+  w.key("cors");
+  w.begin_object();
+  w.key("allowedOrigins");
+  w.begin_array();
+  for (const std::string& o : s.cors_origins)
+    w.string(o);
+  w.end_array();
+  w.end_object();
+  w.key("createdAt");
+  w.string(format_datetime(s.created_at));
+  w.key("modifiedAt");
+  w.string(format_datetime(s.modified_at));
+  w.end_object();
+  return out;
+}
+
+Status text_member(const JsonValue& v, std::string_view name, std::string& out) {
+  if (!v.IsString()) {
+    return Status::BadRequestData(std::string(name) + ": a string is required, not " +
+                                  json_type_name(v));
+  }
+  out.assign(v.GetString(), v.GetStringLength());
+  if (out.size() > kMaxTextLength) {
+    return Status::BadRequestData(std::string(name) + ": longer than " +
+                                  std::to_string(kMaxTextLength) + " characters");
+  }
+  return Status::Ok();
+}
+
+// A whole number from 0 to `max`.
+Status count_member(const JsonValue& v, std::string_view name, uint64_t max, uint64_t& out) {
+  if (!v.IsUint64() || v.GetUint64() > max) {
+    return Status::BadRequestData(std::string(name) + ": a whole number from 0 to " +
+                                  std::to_string(max) + " is required");
+  }
+  out = v.GetUint64();
+  return Status::Ok();
+}
+
+Status parse_quotas(const JsonValue& v, TenantSettings& s) {
+  if (!v.IsObject()) {
+    return Status::BadRequestData(std::string("quotas: an object is required, not ") +
+                                  json_type_name(v));
+  }
+  for (const auto& m : v.GetObject()) {
+    const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (name == "entities") {
+      TSUNAGU_RETURN_IF_ERROR(count_member(m.value, "quotas.entities", 1ULL << 40, s.max_entities));
+    } else if (name == "requestsPerSecond") {
+      if (!m.value.IsNumber() || !std::isfinite(m.value.GetDouble()) || m.value.GetDouble() < 0 ||
+          m.value.GetDouble() > 1e7) {
+        return Status::BadRequestData(
+            "quotas.requestsPerSecond: a number from 0 (no limit) to 10000000 is required");
+      }
+      s.requests_per_second = m.value.GetDouble();
+    } else if (name == "burst") {
+      uint64_t burst = 0;
+      TSUNAGU_RETURN_IF_ERROR(count_member(m.value, "quotas.burst", 10'000'000, burst));
+      s.burst = static_cast<uint32_t>(burst);
+    } else {
+      return Status::BadRequestData("quotas: unknown member '" + std::string(name) +
+                                    "' (allowed: entities, requestsPerSecond, burst)");
+    }
+  }
+  return Status::Ok();
+}
+
+Status parse_cors(const JsonValue& v, TenantSettings& s) {
+  if (!v.IsObject()) {
+    return Status::BadRequestData(std::string("cors: an object is required, not ") +
+                                  json_type_name(v));
+  }
+  for (const auto& m : v.GetObject()) {
+    const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (name != "allowedOrigins") {
+      return Status::BadRequestData("cors: unknown member '" + std::string(name) +
+                                    "' (allowed: allowedOrigins)");
+    }
+    if (!m.value.IsArray() || m.value.Size() > kMaxOrigins) {
+      return Status::BadRequestData("cors.allowedOrigins: an array of at most " +
+                                    std::to_string(kMaxOrigins) + " origins is required");
+    }
+    s.cors_origins.clear();
+    for (const auto& o : m.value.GetArray()) {
+      std::string origin;
+      TSUNAGU_RETURN_IF_ERROR(text_member(o, "cors.allowedOrigins", origin));
+      if (!auth::valid_origin(origin)) {
+        return Status::BadRequestData("cors.allowedOrigins: '" + origin +
+                                      "' is not an origin (scheme://host[:port], as a browser "
+                                      "sends it: no path, no trailing slash)");
+      }
+      s.cors_origins.push_back(std::move(origin));
+    }
+  }
+  return Status::Ok();
+}
+
+// Applies the members of a create (`creating`: name is required) or an update body to `s`.
+// BadRequestData names the member that is wrong.
+Status apply_body(const JsonValue& body, bool creating, TenantSettings& s) {
+  if (!body.IsObject()) {
+    return Status::BadRequestData(std::string("the body must be a JSON object, not ") +
+                                  json_type_name(body));
+  }
+  bool has_name = false;
+  for (const auto& m : body.GetObject()) {
+    const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    const JsonValue& v = m.value;
+    if (name == "name") {
+      if (!creating) return Status::BadRequestData("name: a tenant's name cannot change");
+      TSUNAGU_RETURN_IF_ERROR(text_member(v, name, s.id));
+      if (!valid_tenant(s.id)) {
+        return Status::BadRequestData("name: '" + s.id +
+                                      "' is not a tenant name (1-64 letters, digits, '_', '-' "
+                                      "or '.')");
+      }
+      has_name = true;
+    } else if (name == "displayName") {
+      TSUNAGU_RETURN_IF_ERROR(text_member(v, name, s.display_name));
+    } else if (name == "municipalityCode") {
+      TSUNAGU_RETURN_IF_ERROR(text_member(v, name, s.municipality_code));
+      if (s.municipality_code.size() > 16 ||
+          !std::all_of(s.municipality_code.begin(), s.municipality_code.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+          })) {
+        return Status::BadRequestData("municipalityCode: '" + s.municipality_code +
+                                      "' is not a code (at most 16 letters, digits or '-')");
+      }
+    } else if (name == "licence") {
+      TSUNAGU_RETURN_IF_ERROR(text_member(v, name, s.licence));
+      if (!s.licence.empty() && !is_absolute_uri(s.licence))
+        return Status::BadRequestData("licence: '" + s.licence + "' is not an absolute URI");
+    } else if (name == "quotas") {
+      TSUNAGU_RETURN_IF_ERROR(parse_quotas(v, s));
+    } else if (name == "cors") {
+      TSUNAGU_RETURN_IF_ERROR(parse_cors(v, s));
+    } else if (name == "type" || name == "createdAt" || name == "modifiedAt") {
+      return Status::BadRequestData(std::string(name) + ": set by the server, not by the request");
+    } else {
+      return Status::BadRequestData(
+          "unknown member '" + std::string(name) +
+          "' (allowed: name, displayName, municipalityCode, licence, quotas, cors)");
+    }
+  }
+  if (creating && !has_name) return Status::BadRequestData("name: required");
+  return Status::Ok();
+}
+
+void respond_settings(Prepared& p, int status, const Status& st,
+                      const TenantService::SettingsPtr& s) {
+  if (!st.ok()) return p.fail(st);
+  std::vector<Header> headers;
+  if (status == 201) headers.push_back({"Location", std::string(kCollection) + s->id});
+  p.respond_json(status, render(*s), std::move(headers));
+}
+
+}  // namespace
+
+// POST: 201 with Location and the settings; 409 when the tenant has settings already.
+void create_tenant(Env& env, Call&& c) {
+  static const CallSpec spec{true, {MediaType::kJson}, produces(), {}, false};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    TenantSettings s;
+    if (Status st = apply_body(*p.body, true, s); !st.ok()) return p.fail(st);
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.tenants->create(std::move(s),
+                        [shared](const Status& st, const TenantService::SettingsPtr& stored) {
+                          respond_settings(*shared, 201, st, stored);
+                        });
+  });
+}
+
+// GET: every tenant with settings, in creation order.
+void list_tenants(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, produces(), {}, false};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    std::string body = "[";
+    for (const auto& s : env.tenants->list()) {
+      if (body.size() > 1) body += ',';
+      body += render(*s);
+    }
+    body += ']';
+    p.respond_json(200, std::move(body));
+  });
+}
+
+// GET one: 404 when the tenant has no settings.
+void retrieve_tenant(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, produces(), {}, false};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    auto s = env.tenants->retrieve(p.call.params.at(0));
+    if (!s.ok()) return p.fail(s.status());
+    p.respond_json(200, render(**s));
+  });
+}
+
+// PATCH: the members given replace the tenant's (within quotas and cors, each member given);
+// 200 with the settings now. The body is checked before anything is stored.
+void update_tenant(Env& env, Call&& c) {
+  static const CallSpec spec{true, {MediaType::kJson}, produces(), {}, false};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    TenantSettings probe;
+    if (Status st = apply_body(*p.body, false, probe); !st.ok()) return p.fail(st);
+    std::string id = p.call.params.at(0);
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    // The body stays with the request (Prepared owns it) until the change has run.
+    TenantService::Change change = [shared](TenantSettings& s) {
+      return apply_body(*shared->body, false, s);
+    };
+    env.tenants->update(std::move(id), std::move(change),
+                        [shared](const Status& st, const TenantService::SettingsPtr& stored) {
+                          respond_settings(*shared, 200, st, stored);
+                        });
+  });
+}
+
+// DELETE: 204; the tenant's limits no longer apply. Its data stays.
+void delete_tenant(Env& env, Call&& c) {
+  static const CallSpec spec{false, {}, {}, {}, false};
+  prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    std::string id = p.call.params.at(0);
+    auto shared = std::make_shared<Prepared>(std::move(p));
+    env.tenants->remove(std::move(id), [shared](const Status& st) {
+      if (!st.ok()) return shared->fail(st);
+      shared->respond_empty(204);
+    });
+  });
+}
+
+}  // namespace tsunagu::http::api

@@ -6,7 +6,9 @@
 #   bench/auth.sh [BINARY] [ROWS]  (default build/tsunagu and every row; needs wrk and
 #                                   python3-cryptography)
 # Rows: none (no auth); rs256, es256 (a bearer token); apikey (an API key, made through the admin
-# API). Each client sends one credential again and again, as clients do.
+# API); tenant (an API key of tenant "bench", which has no settings) and rated (the same, the
+# tenant given a request rate it never reaches: the cost of its bucket, docs/security.md,
+# "Tenants"). Each client sends one credential again and again, as clients do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-build/tsunagu}")
@@ -32,24 +34,40 @@ if os.getenv("BODY") and #os.getenv("BODY") > 0 then
   wrk.headers["Content-Type"] = "application/json"
 end
 if authorization and #authorization > 0 then wrk.headers["Authorization"] = authorization end
+local tenant = os.getenv("TENANT")
+if tenant and #tenant > 0 then wrk.headers["NGSILD-Tenant"] = tenant end
 LUA
-run() {  # run LABEL CREDENTIAL SERVER_ARGS...; CREDENTIAL: a token file, "apikey" or ""
+run() {  # run LABEL CREDENTIAL SERVER_ARGS...; CREDENTIAL: a token file, "apikey", "tenant",
+        # "rated" or ""
   local label=$1 credential=$2; shift 2
   local port=$((20000 + RANDOM % 20000)) data; data=$(mktemp -d -p "$work")
   taskset -c 0 "$bin" --threads 1 --sync normal --port "$port" --data-dir "$data" \
     --log-level warn "$@" 2>/dev/null &
   local pid=$!
   for _ in $(seq 50); do curl -s -o /dev/null "localhost:$port/health" && break; sleep 0.1; done
-  local authorization=""
-  if [ "$credential" = apikey ]; then
-    authorization="ApiKey $(curl -s -H "Authorization: ApiKey $(cat "$work/admin.key")" \
-      -H 'Content-Type: application/json' -d '{"name":"bench","access":"write"}' \
+  local authorization="" tenant="" key_body='{"name":"bench","access":"write"}'
+  local admin=(-H "Authorization: ApiKey $(cat "$work/admin.key" 2>/dev/null)" \
+               -H 'Content-Type: application/json')
+  if [ "$credential" = tenant ] || [ "$credential" = rated ]; then
+    tenant=bench
+    key_body='{"name":"bench","access":"write","tenant":"bench"}'
+  fi
+  if [ "$credential" = rated ]; then
+    curl -s -o /dev/null "${admin[@]}" \
+      -d '{"name":"bench","quotas":{"requestsPerSecond":10000000}}' \
+      "localhost:$port/admin/v1/tenants"
+  fi
+  if [ "$credential" = apikey ] || [ -n "$tenant" ]; then
+    authorization="ApiKey $(curl -s "${admin[@]}" -d "$key_body" \
       "localhost:$port/admin/v1/apiKeys" |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])')"
   elif [ -n "$credential" ]; then
     authorization="Bearer $(cat "$work/$credential")"
   fi
+  local in_tenant=()
+  [ -n "$tenant" ] && in_tenant=(-H "NGSILD-Tenant: $tenant")
   curl -s -o /dev/null -H "Authorization: $authorization" -H 'Content-Type: application/json' \
+    "${in_tenant[@]}" \
     -d '{"id":"urn:ngsi-ld:Sensor:1","type":"Sensor","temperature":{"type":"Property","value":20}}' \
     "localhost:$port/ngsi-ld/v1/entities"
   local url="http://localhost:$port/ngsi-ld/v1/entities/urn:ngsi-ld:Sensor:1"
@@ -59,7 +77,7 @@ run() {  # run LABEL CREDENTIAL SERVER_ARGS...; CREDENTIAL: a token file, "apike
   measure() {  # measure URL [BODY]: "RATE USEC_PER_REQUEST"
     local before after out
     before=$(cpu_ticks)
-    out=$(AUTHORIZATION=$authorization BODY=${2:-} taskset -c 1 wrk -t1 -c10 -d8s \
+    out=$(AUTHORIZATION=$authorization TENANT=$tenant BODY=${2:-} taskset -c 1 wrk -t1 -c10 -d8s \
           -s "$work/req.lua" "$1")
     after=$(cpu_ticks)
     echo "$out" | awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
@@ -79,6 +97,8 @@ for row in ${rows//,/ }; do
     rs256) run "RS256 bearer token" RS256 --auth-jwks-file "$work/jwks.json" ;;
     es256) run "ES256 bearer token" ES256 --auth-jwks-file "$work/jwks.json" ;;
     apikey) run "API key" apikey --admin-key-file "$work/admin.key" ;;
-    *) echo "unknown row '$row' (none, rs256, es256, apikey)" >&2; exit 2 ;;
+    tenant) run "API key, tenant" tenant --admin-key-file "$work/admin.key" ;;
+    rated) run "API key, tenant rate" rated --admin-key-file "$work/admin.key" ;;
+    *) echo "unknown row '$row' (none, rs256, es256, apikey, tenant, rated)" >&2; exit 2 ;;
   esac
 done

@@ -160,6 +160,16 @@ const std::vector<Option>& options() {
                   "NGSI-LD API, comma-separated, or * for any; a tenant's settings may allow "
                   "more. Empty: none",
                   TSUNAGU_RETURN_IF_ERROR(check_origins(v))),
+    STRING_OPTION("tls-cert", "TSUNAGU_TLS_CERT", tls_cert_file,
+                  "PEM file of the server's certificate chain (its certificate first): the port "
+                  "then speaks HTTPS only; read again on SIGHUP (docs/security.md)",
+                  if (!v.empty() && ::access(v.c_str(), R_OK) != 0) return Status::InvalidRequest(
+                      "--tls-cert: cannot read '" + v + "'")),
+    STRING_OPTION("tls-key", "TSUNAGU_TLS_KEY", tls_key_file,
+                  "PEM file of the private key of --tls-cert (keep it readable by the server's "
+                  "user only)",
+                  if (!v.empty() && ::access(v.c_str(), R_OK) != 0) return Status::InvalidRequest(
+                      "--tls-key: cannot read '" + v + "'")),
     INT_OPTION("auth-jwks-refresh-s", "TSUNAGU_AUTH_JWKS_REFRESH_S", auth_jwks_refresh_s, 1, 86400,
                "seconds between reads of the issuer's keys (rotation)"),
     INT_OPTION("max-entity-attributes", "TSUNAGU_MAX_ENTITY_ATTRIBUTES", max_entity_attributes,
@@ -345,6 +355,8 @@ Status load_config(int argc, char** argv, Config& c, bool& exit_now, std::string
   }
   for (const auto& [o, v] : cli)
     TSUNAGU_RETURN_IF_ERROR(o->set(c, v));
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+    return Status::InvalidRequest("--tls-cert and --tls-key go together: give both or neither");
   return Status::Ok();
 }
 

@@ -55,6 +55,8 @@ struct Config {
   std::string admin_key_file;             // the administrator's API key secret; empty: no admin API
   std::string tenants = "open";           // open | registered (only tenants given settings)
   std::string cors_origins;               // origins browsers may call every tenant from; "*": any
+  std::string tls_cert_file;              // HTTPS: PEM certificate chain; empty: plain HTTP
+  std::string tls_key_file;               // its private key (PEM)
   std::string metrics_tenants = "names";  // names | total
   std::string log_level = "info";
   std::string log_format = "json";

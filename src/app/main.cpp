@@ -85,6 +85,7 @@ int run(const app::Config& cfg) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // reload the TLS certificate
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -501,6 +502,8 @@ int run(const app::Config& cfg) {
   ho.max_connections = cfg.max_connections;
   ho.max_connections_per_client = cfg.max_connections_per_client;
   ho.shutdown_grace_s = cfg.shutdown_grace_s;
+  ho.tls_cert_file = cfg.tls_cert_file;
+  ho.tls_key_file = cfg.tls_key_file;
   if (wo.committer == engine::Writer::Committer::kEventLoops)
     ho.idle = [&writer] { return writer.commit_pending(); };
   http::Server server(ho, [&router](http::Request&& req, http::Reply reply) {
@@ -516,10 +519,21 @@ int run(const app::Config& cfg) {
                           {"port", static_cast<int64_t>(server.port())},
                           {"threads", server.threads()},
                           {"data_dir", cfg.data_dir},
-                          {"sync", cfg.sync}});
+                          {"sync", cfg.sync},
+                          {"scheme", server.tls() ? "https" : "http"}});
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  // SIGHUP reads the TLS files again (a renewed certificate), without a restart.
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    if (!server.tls()) {
+      log::info("sighup_ignored", {{"detail", "no --tls-cert: nothing to reload"}});
+    } else if (Status reloaded = server.reload_tls(); reloaded.ok()) {
+      log::info("tls_reloaded", {{"certificate", cfg.tls_cert_file}});
+    } else {
+      log::error("tls_reload_failed",
+                 {{"detail", reloaded.detail()}, {"kept", "the certificate in use"}});
+    }
+  }
   log::info("shutting_down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.stop();
   server.wait();

@@ -21,8 +21,10 @@
 #include <vector>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -82,6 +84,27 @@ bool header_allowed(const Header& h) {
          std::none_of(h.value.begin(), h.value.end(), bad);
 }
 
+// A TLS server context from PEM files: the certificate chain (the server's certificate first)
+// and its private key, which OpenSSL checks against the certificate. TLS 1.2 and 1.3 only.
+// InternalError saying which file is wrong and why.
+Result<std::shared_ptr<asio::ssl::context>> load_tls_context(const std::string& cert_file,
+                                                             const std::string& key_file) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                       ec);
+  if (!ec) context->use_certificate_chain_file(cert_file, ec);
+  if (ec) return Status::Internal("TLS certificate " + cert_file + ": " + ec.message());
+  context->use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (ec) {
+    return Status::Internal("TLS private key " + key_file + " (of certificate " + cert_file +
+                            "): " + ec.message());
+  }
+  return context;
+}
+
 // State shared by the server and its sessions; sessions cannot name the private Server::Impl.
 struct Core {
   ServerOptions options;
@@ -92,6 +115,15 @@ struct Core {
   std::atomic<int64_t> in_flight{0};
   std::mutex mu;
   std::condition_variable drained;
+
+  // HTTPS: the TLS context new connections get, replaced whole by a reload (a connection keeps
+  // the one it started with). Null: plain HTTP.
+  std::mutex tls_mu;
+  std::shared_ptr<asio::ssl::context> tls;
+  std::shared_ptr<asio::ssl::context> tls_context() {
+    std::lock_guard lock(tls_mu);
+    return tls;
+  }
 
   void request_ended() {
     // Both sides are seq_cst, so either stop() sees the zero or we see `stopping` and notify.
@@ -181,42 +213,93 @@ void run_loop(asio::io_context& ioc, const std::function<bool()>& idle) {
   }
 }
 
-// One accepted connection. Owned by shared_ptrs held by its pending operations and, while a
-// request is being handled, by the Reply. All members are used only on the loop thread, except
-// that the destructor may run wherever the last Reply copy is dropped.
-class Session : public std::enable_shared_from_this<Session> {
+// What the loop needs of a session of either kind (plain or TLS).
+class SessionBase {
  public:
+  virtual ~SessionBase() = default;
+  // stop() has begun: idle keep-alive connections go now, busy ones after their response.
+  virtual void on_server_stop() = 0;
+  virtual void close() = 0;
+};
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One accepted connection, over plain TCP or TLS (`Stream`). Owned by shared_ptrs held by its
+// pending operations and, while a request is being handled, by the Reply. All members are used
+// only on the loop thread, except that the destructor may run wherever the last Reply copy is
+// dropped.
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
   // `client` holds one of core.admit()'s slots, which the session gives back when it ends.
-  Session(Core& core, asio::io_context& ioc, tcp::socket socket, std::string client)
+  // `tls`: the TLS context of a TLS session, kept alive while the session lives (a reload
+  // gives new connections a new one).
+  Session(Core& core, asio::io_context& ioc, tcp::socket socket, std::string client,
+          std::shared_ptr<asio::ssl::context> tls = nullptr)
       : core_(core),
         ex_(ioc.get_executor()),
-        stream_(std::move(socket)),
+        tls_(std::move(tls)),
+        stream_(make_stream(std::move(socket), tls_.get())),
         client_(std::move(client)) {
     beast::error_code ec;
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    const auto ep = stream_.socket().remote_endpoint(ec);
+    tcp_layer().socket().set_option(tcp::no_delay(true), ec);
+    const auto ep = tcp_layer().socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint_text(ep);
   }
-  ~Session() {
+  ~Session() override {
     end_request();
     core_.release(client_);
   }
 
-  void start() { read_header(); }
-  // stop() has begun: idle keep-alive connections go now, busy ones after their response.
-  void on_server_stop() {
+  void start() {
+    if constexpr (kTls) {
+      // The handshake is the client's first word: it must come as soon as a request header.
+      tcp_layer().expires_after(std::chrono::seconds(core_.options.header_timeout_s));
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = shared_from_this()](beast::error_code ec) {
+                                if (self->state_ == State::kClosed) return;
+                                if (ec) {
+                                  tls_handshakes_failed().inc();
+                                  return self->close();
+                                }
+                                self->read_header();
+                              });
+    } else {
+      read_header();
+    }
+  }
+  void on_server_stop() override {
     if (state_ == State::kIdle) close();
   }
-  void close() {
+  void close() override {
     state_ = State::kClosed;
     end_request();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_layer().close();
   }
 
  private:
   enum class State { kIdle, kReadingBody, kHandling, kWriting, kClosing, kClosed };
+
+  static Stream make_stream(tcp::socket socket, asio::ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+  static metrics::Counter& tls_handshakes_failed() {
+    static auto& family = metrics::registry().counter(
+        "tsunagu_http_tls_handshakes_failed_total",
+        "TLS connections closed because their handshake failed or timed out", {});
+    return family.with({});
+  }
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
 
   void read_header() {
     state_ = State::kIdle;
@@ -227,8 +310,8 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     set_limits(*parser_, core_.options);
     // A new connection must say something soon: one that never does only holds a descriptor.
-    stream_.expires_after(std::chrono::seconds(served_ == 0 ? core_.options.header_timeout_s
-                                                            : core_.options.idle_timeout_s));
+    tcp_layer().expires_after(std::chrono::seconds(served_ == 0 ? core_.options.header_timeout_s
+                                                                : core_.options.idle_timeout_s));
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
@@ -280,7 +363,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (parser_->is_done()) return handle();
       if (used == 0) break;
     }
-    stream_.expires_after(std::chrono::seconds(core_.options.idle_timeout_s));
+    tcp_layer().expires_after(std::chrono::seconds(core_.options.idle_timeout_s));
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, size_t) {
                         if (self->state_ == State::kClosed) return;
@@ -298,7 +381,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void handle() {
     state_ = State::kHandling;
-    stream_.expires_never();
+    tcp_layer().expires_never();
     Request req = to_request(parser_->release(), received_ns_, remote_);
     Reply reply = make_reply();
     try {
@@ -363,7 +446,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // A HEAD response announces the length of the body it does not carry (RFC 9110 §9.3.2).
     if (!bodiless && !head_) res_.body() = std::move(r.body);
     state_ = State::kWriting;
-    stream_.expires_after(std::chrono::seconds(core_.options.idle_timeout_s));
+    tcp_layer().expires_after(std::chrono::seconds(core_.options.idle_timeout_s));
     // Sent after the handlers already ready on this loop (asio runs posted handlers in order),
     // not at once: a loop busy with many connections then sends a round's responses back to
     // back. Each send hands its bytes to the client's socket and, when the client waits for
@@ -390,19 +473,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void linger_close() {
     state_ = State::kClosing;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
-    stream_.expires_after(kLingerTime);
+    tcp_layer().expires_after(kLingerTime);
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              if (self->state_ == State::kClosed) return;
-                              if (ec) return self->close();
-                              self->drain();
-                            });
+    tcp_layer().async_read_some(buffer_.prepare(4096),
+                                [self = shared_from_this()](beast::error_code ec, size_t) {
+                                  if (self->state_ == State::kClosed) return;
+                                  if (ec) return self->close();
+                                  self->drain();
+                                });
   }
 
   void end_request() {
@@ -413,7 +496,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Core& core_;
   const asio::io_context::executor_type ex_;
-  beast::tcp_stream stream_;
+  std::shared_ptr<asio::ssl::context> tls_;  // before stream_, which refers to it
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
   bhttp::response<bhttp::string_body> res_;
@@ -436,7 +520,7 @@ struct Loop {
   tcp::acceptor acceptor{ioc};
   asio::steady_timer retry{ioc};
   // Weak so a finished session disappears on its own; swept when the list doubles.
-  std::vector<std::weak_ptr<Session>> sessions;
+  std::vector<std::weak_ptr<SessionBase>> sessions;
   size_t sweep_at = 64;
   std::thread thread;
   // Server::call_idle_within: calls the idle hook when it expires, unless it ran before.
@@ -558,13 +642,23 @@ void Server::Impl::accept(Loop& loop) {
       refuse(socket, st);
       return accept(loop);
     }
-    auto session = std::make_shared<Session>(*this, loop.ioc, std::move(socket), std::move(client));
+    std::shared_ptr<SessionBase> session;
+    if (auto context = tls_context()) {
+      auto tls = std::make_shared<Session<TlsStream>>(*this, loop.ioc, std::move(socket),
+                                                      std::move(client), std::move(context));
+      tls->start();
+      session = std::move(tls);
+    } else {
+      auto plain = std::make_shared<Session<PlainStream>>(*this, loop.ioc, std::move(socket),
+                                                          std::move(client));
+      plain->start();
+      session = std::move(plain);
+    }
     loop.sessions.push_back(session);
     if (loop.sessions.size() >= loop.sweep_at) {
       std::erase_if(loop.sessions, [](const auto& w) { return w.expired(); });
       loop.sweep_at = std::max<size_t>(64, 2 * loop.sessions.size());
     }
-    session->start();
     accept(loop);
   });
 }
@@ -615,6 +709,7 @@ Status Server::start() {
   std::lock_guard<std::mutex> lock(impl_->lifecycle);
   if (impl_->started) return Status::Internal("the HTTP server was already started");
   if (impl_->stopping.load()) return Status::Internal("the HTTP server was stopped");
+  if (!impl_->options.tls_cert_file.empty()) TSUNAGU_RETURN_IF_ERROR(reload_tls());
   TSUNAGU_RETURN_IF_ERROR(impl_->listen());
   impl_->started = true;
   for (auto& l : impl_->loops) {
@@ -636,6 +731,20 @@ Status Server::start() {
     });
   }
   return Status::Ok();
+}
+
+Status Server::reload_tls() {
+  const ServerOptions& o = impl_->options;
+  if (o.tls_cert_file.empty()) return Status::Ok();
+  auto context = load_tls_context(o.tls_cert_file, o.tls_key_file);
+  if (!context.ok()) return context.status();
+  std::lock_guard lock(impl_->tls_mu);
+  impl_->tls = std::move(*context);
+  return Status::Ok();
+}
+
+bool Server::tls() const {
+  return !impl_->options.tls_cert_file.empty();
 }
 
 uint16_t Server::port() const {

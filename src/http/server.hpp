@@ -31,6 +31,9 @@ struct ServerOptions {
   size_t max_connections = 20000;
   size_t max_connections_per_client = 1000;
   int shutdown_grace_s = 20;  // how long stop() waits for requests in flight
+  // HTTPS: PEM files of the certificate chain and its private key. Empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Called on an event-loop thread whenever it has run every ready handler, before it waits
   // for more; returns true when it did some work (the loop then runs what became ready and
   // calls again before waiting). Replies sent from it go out at once, as from a handler. A loop
@@ -46,8 +49,12 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds, listens and starts the event-loop threads. InternalError when the address cannot be
-  // bound (the detail says why).
+  // bound or the TLS files cannot be used (the detail says why).
   Status start();
+  // Reads the TLS files again: connections accepted from now on use them, open ones keep what
+  // they have. When they cannot be used the old ones stay and the error says why. Any thread.
+  Status reload_tls();
+  bool tls() const;
   // The bound port (useful with port 0).
   uint16_t port() const;
   int threads() const;

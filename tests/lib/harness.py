@@ -49,7 +49,9 @@ class Server:
 
     Use as a context manager; `data_dir` may be given to restart on existing data."""
 
-    def __init__(self, data_dir=None, args=(), env=None, keep_data=False):
+    def __init__(self, data_dir=None, args=(), env=None, keep_data=False, tls=None):
+        """`tls`: an ssl.SSLContext to talk HTTPS with a server started with --tls-cert."""
+        self.tls = tls
         self.port = free_port()
         self.owns_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="tsunagu-test-")
@@ -118,6 +120,9 @@ class Server:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def connection(self, timeout=30):
+        if self.tls is not None:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.tls)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def request(self, method, path, body=None, headers=None, conn=None, timeout=30):

@@ -52,6 +52,8 @@ struct Config {
   std::string auth_audience;      // required among a token's aud; empty: any
   int auth_jwks_refresh_s = 900;
   std::string admin_key_file;             // the administrator's API key secret; empty: no admin API
+  std::string audit = "on";               // on | off: the audit log (docs/security.md)
+  int64_t audit_retention_days = 365;     // day files of the audit log kept; 0: all
   std::string metrics_tenants = "names";  // names | total
   std::string log_level = "info";
   std::string log_format = "json";

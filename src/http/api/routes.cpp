@@ -84,13 +84,15 @@ const Row kNgsiLd[] = {
   {Method::kGet,    "/jsonldContexts/{contextId}",        "retrieveContext",        kRead,  kLocal,       retrieve_context},
   {Method::kDelete, "/jsonldContexts/{contextId}",        "deleteContext",          kWrite, kLocal,       delete_context},
 };
-// The administration API (docs/security.md, "API keys"): the server's, outside any tenant.
+// The administration API (docs/security.md, "API keys", "Audit log"): the server's, outside any
+// tenant.
 const Row kAdmin[] = {
   {Method::kPost,   "/apiKeys",                           "createApiKey",           kWrite, kLocal,       create_api_key},
   {Method::kGet,    "/apiKeys",                           "listApiKeys",            kRead,  kLocal,       list_api_keys},
   {Method::kGet,    "/apiKeys/{keyId}",                   "retrieveApiKey",         kRead,  kLocal,       retrieve_api_key},
   {Method::kPost,   "/apiKeys/{keyId}/rotate",            "rotateApiKey",           kWrite, kLocal,       rotate_api_key},
   {Method::kDelete, "/apiKeys/{keyId}",                   "revokeApiKey",           kWrite, kLocal,       revoke_api_key},
+  {Method::kGet,    "/auditLog",                          "queryAuditLog",          kRead,  kLocal,       query_audit_log},
 };
 // clang-format on
 
@@ -245,10 +247,12 @@ void add_routes(Router& router, Env& env) {
     }
     router.add(std::move(set));
   };
+  // Both APIs are observed: the audit log records their writes and refusals.
   table(kNgsiLd, "/ngsi-ld/v1",
-        {[&env](Call& c) { return ngsild_context(env, c); }, {}, ngsild_challenge(env)});
+        {[&env](Call& c) { return ngsild_context(env, c); }, {}, ngsild_challenge(env), true});
   table(kAdmin, "/admin/v1",
-        {[&env](Call& c) { return admin_context(env, c); }, {}, "ApiKey realm=\"admin\""});
+        {[&env](Call& c) { return admin_context(env, c); }, {}, "ApiKey realm=\"admin\"", true});
+  if (env.audit) router.set_observer(audit_observer(*env.audit));
   RouteSet operations;  // for the operators' tools, outside any tenant
   operations.routes.emplace_back(RouteInfo{Method::kGet, "/health", "health", kRead, kLocal},
                                  bind(env, health));

@@ -50,8 +50,8 @@ TEST_F(RoutesTest, EachRouteAndOperationOnce) {
     EXPECT_TRUE(operations.insert(r->operation).second) << r->operation;
     EXPECT_FALSE(r->operation.empty()) << r->pattern;
   }
-  // 51 NGSI-LD operations, 5 of the admin API, /health and /metrics
-  EXPECT_EQ(operations.size(), 58u);
+  // 51 NGSI-LD operations, 6 of the admin API, /health and /metrics
+  EXPECT_EQ(operations.size(), 59u);
 }
 
 TEST_F(RoutesTest, ReadsAndWrites) {

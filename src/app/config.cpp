@@ -170,6 +170,15 @@ const std::vector<Option>& options() {
                   "user only)",
                   if (!v.empty() && ::access(v.c_str(), R_OK) != 0) return Status::InvalidRequest(
                       "--tls-key: cannot read '" + v + "'")),
+    STRING_OPTION("audit", "TSUNAGU_AUDIT", audit,
+                  "on: every write and every refused request (401, 403, 429) of the NGSI-LD and "
+                  "admin APIs is recorded in DATA_DIR/audit, one file per day, queried at "
+                  "/admin/v1/auditLog; off: nothing is recorded (docs/security.md)",
+                  if (v != "on" && v != "off") return Status::InvalidRequest("--audit: '" + v +
+                                                                             "' is not on or off")),
+    INT_OPTION("audit-retention-days", "TSUNAGU_AUDIT_RETENTION_DAYS", audit_retention_days,
+               int64_t{0}, int64_t{36500},
+               "days of the audit log kept: older day files are deleted; 0: keep every day"),
     INT_OPTION("auth-jwks-refresh-s", "TSUNAGU_AUTH_JWKS_REFRESH_S", auth_jwks_refresh_s, 1, 86400,
                "seconds between reads of the issuer's keys (rotation)"),
     INT_OPTION("max-entity-attributes", "TSUNAGU_MAX_ENTITY_ATTRIBUTES", max_entity_attributes,

@@ -17,6 +17,7 @@
 #include "app/context_files.hpp"
 #include "app/history_retention.hpp"
 #include "app/notification_transport.hpp"
+#include "audit/audit_log.hpp"
 #include "common/log.hpp"
 #include "common/memory.hpp"
 #include "common/metrics.hpp"
@@ -488,6 +489,20 @@ int run(const app::Config& cfg) {
     w.key("tenants");
     w.number(static_cast<int64_t>(tenants.all().size()));
   };
+  // The audit log (docs/security.md, "Audit log"): writes and refusals, in DATA_DIR/audit.
+  audit::AuditLog audit_log(
+      {(std::filesystem::path(cfg.data_dir) / "audit").string(), cfg.audit_retention_days});
+  if (cfg.audit == "on") {
+    if (Status st = audit_log.start(); !st.ok()) {
+      log::error("audit_unusable", {{"detail", st.detail()}});
+      writer.stop();
+      return 1;
+    }
+    env.audit = &audit_log;
+  }
+  log::info("audit", {{"recorded", cfg.audit == "on"},
+                      {"retention_days", cfg.audit_retention_days},
+                      {"dir", (std::filesystem::path(cfg.data_dir) / "audit").string()}});
   http::Router router;
   http::api::add_routes(router, env);
 
@@ -542,6 +557,8 @@ int run(const app::Config& cfg) {
   forward_client.stop();
   forward_tls_client.stop();
   blocking.join();
+  // Every request is answered: what the audit log holds is written and synced.
+  audit_log.stop();
   subscriptions.close();
   retention.stop();
   writer.stop();

@@ -88,12 +88,24 @@ class Router::RouteStats {
 
 namespace {
 
-// Wraps a Reply so the response is counted and timed under its route.
-Reply measured(Reply reply, Router::RouteStats* stats, int64_t start_ns) {
-  return [reply = std::move(reply), stats, start_ns](Response&& r) mutable {
+// Wraps a Reply so the response is counted and timed under its route and, when `observer` is
+// given, told to it before it leaves.
+Reply measured(Reply reply, Router::RouteStats* stats, int64_t start_ns,
+               const AnswerObserver* observer = nullptr, Answered answer = {}) {
+  return [reply = std::move(reply), stats, start_ns, observer,
+          answer = std::move(answer)](Response&& r) mutable {
     stats->record(r.status, static_cast<double>(steady_ns() - start_ns) / 1e9);
+    if (observer != nullptr) {
+      answer.status = r.status;
+      (*observer)(std::move(answer));
+    }
     reply(std::move(r));
   };
+}
+
+// What the observer will hear of a request, but its status.
+Answered answer_of(const RouteInfo& route, const Request& req, const RequestContext& context) {
+  return {&route, req.method, req.target, req.remote, context.tenant, context.subject, 0};
 }
 
 }  // namespace
@@ -131,6 +143,7 @@ void Router::add(RouteSet set) {
     r.context = context;
     r.challenge = challenge;
     r.preflight = preflight;
+    r.observed = set.observed;
     routes_.push_back(std::move(r));
   }
 }
@@ -203,27 +216,30 @@ void Router::dispatch(Request&& req, Reply reply) const {
     }
     RouteStats* stats =
         req.method == Method::kHead ? stats_for(info.pattern, Method::kHead) : r.stats.get();
-    Reply wrapped =
-        measured(std::move(reply), stats, req.received_ns ? req.received_ns : steady_ns());
+    const int64_t start_ns = req.received_ns ? req.received_ns : steady_ns();
+    const AnswerObserver* observer = r.observed && observer_ ? &observer_ : nullptr;
     auto query = parse_query(req.query);
     if (!query.ok()) {
-      wrapped(problem_response(query.status()));
+      Answered answer = observer ? answer_of(info, req, {}) : Answered{};
+      measured(std::move(reply), stats, start_ns, observer,
+               std::move(answer))(problem_response(query.status()));
       return;
     }
-    Call call{std::move(req), std::move(params), std::move(*query), std::move(wrapped), &info, {}};
+    Call call{std::move(req), std::move(params), std::move(*query), std::move(reply), &info, {}};
     try {
-      if (r.context) {
-        Status st = (*r.context)(call);
-        if (!call.context.response_headers.empty()) {
-          call.reply = [reply = std::move(call.reply),
-                        headers = call.context.response_headers](Response&& response) {
-            for (const Header& h : headers)
-              response.headers.push_back(h);
-            reply(std::move(response));
-          };
-        }
-        if (!st.ok()) return call.respond(problem_response(st, *r.challenge));
+      Status st = r.context ? (*r.context)(call) : Status::Ok();
+      // Wrapped once the context step has said who calls, so that the observer hears it.
+      Answered answer = observer ? answer_of(info, call.req, call.context) : Answered{};
+      call.reply = measured(std::move(call.reply), stats, start_ns, observer, std::move(answer));
+      if (!call.context.response_headers.empty()) {
+        call.reply = [reply = std::move(call.reply),
+                      headers = call.context.response_headers](Response&& response) {
+          for (const Header& h : headers)
+            response.headers.push_back(h);
+          reply(std::move(response));
+        };
       }
+      if (!st.ok()) return call.respond(problem_response(st, *r.challenge));
       r.handler(std::move(call));
     } catch (const std::exception& e) {
       log::error("handler_exception", {{"route", info.pattern}, {"what", e.what()}});

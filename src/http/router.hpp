@@ -63,6 +63,22 @@ struct Call {
 
 using RouteHandler = std::function<void(Call&&)>;
 
+// One answered request of an observed route set, as the observer hears of it (the audit log):
+// the route, who asked (the context step's result; empty when the request was refused before
+// it ran), what was asked, from where, and the status of the answer.
+struct Answered {
+  const RouteInfo* route = nullptr;
+  Method method = Method::kGet;  // as received: HEAD on a GET route
+  std::string target;            // Request::target
+  std::string remote;            // Request::remote
+  std::string tenant;
+  std::string subject;
+  int status = 0;
+};
+// Called once per answer, on the thread that answers, before the response is handed to the
+// connection: what it keeps is kept before the client can see the answer.
+using AnswerObserver = std::function<void(Answered&&)>;
+
 // Fills Call::context from the request before the handler runs; a Status that is not OK answers
 // the request at once (a caller who is not who they claim).
 using ContextStep = std::function<Status(Call&)>;
@@ -79,6 +95,8 @@ struct RouteSet {
   // The WWW-Authenticate of the context step's 401 answers: the credentials these routes take.
   std::string challenge = std::string(kBearerChallenge);
   Preflight preflight;  // none: OPTIONS answers 405 as any other method a path lacks
+  // Every answer of these routes is told to the router's observer (set_observer).
+  bool observed = false;
 };
 
 class Router {
@@ -90,6 +108,8 @@ class Router {
   // Pattern segments in braces are parameters: "/ngsi-ld/v1/entities/{entityId}". Sets are
   // added before the server starts.
   void add(RouteSet set);
+  // Hears of each answer of the observed route sets. Set before the server starts.
+  void set_observer(AnswerObserver observer) { observer_ = std::move(observer); }
   // Every route, in the order added (the served OpenAPI document, the route listing).
   std::vector<const RouteInfo*> routes() const;
   // Routes one request (the http::Handler of the Server).
@@ -103,12 +123,14 @@ class Router {
     std::shared_ptr<const ContextStep> context;    // shared by the routes of a set; may be null
     std::shared_ptr<const std::string> challenge;  // the set's
     std::shared_ptr<const Preflight> preflight;    // the set's; may be null
+    bool observed = false;                         // the set's
     std::unique_ptr<RouteStats> stats;
   };
   RouteStats* stats_for(const std::string& route, Method method) const;
   bool match(const Route& r, const std::vector<std::string_view>& segs,
              std::vector<std::string>& params, Status& error) const;
   std::vector<Route> routes_;
+  AnswerObserver observer_;
   mutable std::mutex stats_mu_;
   mutable std::vector<std::pair<std::pair<std::string, Method>, std::unique_ptr<RouteStats>>>
       extra_stats_;

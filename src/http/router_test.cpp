@@ -1,9 +1,13 @@
 // The route table: a handler sees the route it matched, a set's context step runs before its
 // handlers (and can answer instead of them, with the set's challenge), 405 lists the methods of a
-// path across sets, and the NGSI-LD table states each operation once.
+// path across sets, the NGSI-LD table states each operation once, and the observer of a set hears
+// each of its answers once, with who asked, also when the handler answers later on another
+// thread.
 #include "http/router.hpp"
 
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -147,6 +151,70 @@ TEST(RouterTest, RoutesWithoutAStepAndMethodsAcrossSets) {
   for (const RouteInfo* r : router.routes())
     ops.push_back(r->operation);
   EXPECT_EQ(ops, (std::vector<std::string>{"readShared", "deleteShared"}));
+}
+
+TEST(RouterTest, TheObserverHearsEachAnswerOfObservedSetsWithWhoAsked) {
+  Router router;
+  std::vector<Answered> heard;
+  std::mutex mu;
+  router.set_observer([&](Answered&& a) {
+    std::lock_guard lock(mu);
+    heard.push_back(std::move(a));
+  });
+  RouteSet observed;
+  observed.observed = true;
+  observed.context = [](Call& c) {
+    c.context.tenant = std::string(c.req.header("x-city"));
+    c.context.subject = std::string(c.req.header("x-who"));
+    if (c.context.subject.empty()) return Status(ErrorKind::kUnauthorized, "who?");
+    return Status::Ok();
+  };
+  std::vector<std::thread> later;
+  observed.routes.emplace_back(RouteInfo{Method::kPost, "/things", "createThing", Access::kWrite},
+                               [&later](Call&& c) {
+                                 // Answered from another thread, as writes are once committed.
+                                 later.emplace_back([c = std::move(c)]() mutable {
+                                   Response r;
+                                   r.status = 201;
+                                   c.respond(std::move(r));
+                                 });
+                               });
+  RouteSet quiet;
+  quiet.routes.emplace_back(RouteInfo{Method::kGet, "/health", "health"},
+                            [](Call&& c) { c.respond(Response{}); });
+  router.add(std::move(observed));
+  router.add(std::move(quiet));
+
+  Request create = request(Method::kPost, "/things?x=1");
+  create.headers = {{"x-city", "kobe"}, {"x-who", "urn:key:1"}};
+  create.remote = "10.0.0.7:5555";
+  router.dispatch(std::move(create), [](Response&&) {});
+  for (auto& t : later)
+    t.join();
+  Request refused = request(Method::kPost, "/things");
+  refused.headers = {{"x-city", "kobe"}};
+  EXPECT_EQ(dispatch(router, std::move(refused)).status, 401);
+  // A malformed query is answered before the step: nobody is known to have asked.
+  Request malformed = request(Method::kPost, "/things?a=%zz");
+  malformed.headers = {{"x-who", "urn:key:1"}};
+  EXPECT_EQ(dispatch(router, std::move(malformed)).status, 400);
+  EXPECT_EQ(dispatch(router, request(Method::kGet, "/health")).status, 200);
+  EXPECT_EQ(dispatch(router, request(Method::kGet, "/nowhere")).status, 404);
+
+  ASSERT_EQ(heard.size(), 3u);
+  EXPECT_EQ(heard[0].route->operation, "createThing");
+  EXPECT_EQ(heard[0].method, Method::kPost);
+  EXPECT_EQ(heard[0].target, "/things?x=1");
+  EXPECT_EQ(heard[0].remote, "10.0.0.7:5555");
+  EXPECT_EQ(heard[0].tenant, "kobe");
+  EXPECT_EQ(heard[0].subject, "urn:key:1");
+  EXPECT_EQ(heard[0].status, 201);
+  EXPECT_EQ(heard[1].status, 401);
+  EXPECT_EQ(heard[1].tenant, "kobe");
+  EXPECT_EQ(heard[1].subject, "");
+  EXPECT_EQ(heard[2].status, 400);
+  EXPECT_EQ(heard[2].subject, "");
+  EXPECT_EQ(heard[2].target, "/things?a=%zz");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/audit_log.hpp"
 #include "auth/api_keys.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/tenants.hpp"
@@ -81,6 +82,9 @@ struct Env {
   bool registered_tenants_only = false;
   // Origins a browser may call every tenant from (--cors-origins); "*": any origin.
   std::vector<std::string> cors_origins;
+  // The audit log (docs/security.md, "Audit log"); null: nothing is recorded and
+  // /admin/v1/auditLog answers OperationNotSupported.
+  audit::AuditLog* audit = nullptr;
 };
 
 // Registers every route of the API (routes.cpp: the NGSI-LD API, the admin API, /health,
@@ -211,6 +215,28 @@ void list_tenants(Env& env, Call&& c);
 void retrieve_tenant(Env& env, Call&& c);
 void update_tenant(Env& env, Call&& c);
 void delete_tenant(Env& env, Call&& c);
+
+// audit.cpp: the audit log in the request path (docs/security.md, "Audit log").
+// What a query of the audit log asks: the filter, the window and the order.
+struct AuditQuery {
+  audit::Filter filter;
+  size_t offset = 0;
+  size_t limit = 100;
+  audit::Order order = audit::Order::kNewestFirst;
+  bool count = false;
+};
+// Reads tenant, subject, operation, since, until (RFC 3339), status (401 or 4xx), limit (0 to
+// 1000, default 100), offset, order (newest, the default, or oldest) and count. BadRequestData
+// names the parameter at fault.
+Result<AuditQuery> parse_audit_query(const QueryParams& q);
+// Answers `query` from the log: a JSON array of records, with NGSILD-Results-Count when asked.
+// A route for a tenant's own administrator sets query.filter.tenant before it calls this.
+void answer_audit_query(Env& env, Prepared&& p, AuditQuery query);
+// GET /admin/v1/auditLog, the server administrator's: every tenant.
+void query_audit_log(Env& env, Call&& c);
+// The router's observer that records every answer of a route that writes, and every 401, 403
+// and 429, in `log`.
+AnswerObserver audit_observer(audit::AuditLog& log);
 
 // The secret a request presents as an API key: `Authorization: ApiKey <secret>` or
 // `X-API-Key: <secret>`. Empty when it presents none; Unauthorized when it presents more than

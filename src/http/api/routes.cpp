@@ -84,7 +84,8 @@ const Row kNgsiLd[] = {
   {Method::kGet,    "/jsonldContexts/{contextId}",        "retrieveContext",        kRead,  kLocal,       retrieve_context},
   {Method::kDelete, "/jsonldContexts/{contextId}",        "deleteContext",          kWrite, kLocal,       delete_context},
 };
-// The administration API (docs/security.md, "API keys"): the server's, outside any tenant.
+// The administration API (docs/security.md, "API keys", "Audit log"): the server's, outside any
+// tenant.
 const Row kAdmin[] = {
   {Method::kPost,   "/apiKeys",                           "createApiKey",           kWrite, kLocal,       create_api_key},
   {Method::kGet,    "/apiKeys",                           "listApiKeys",            kRead,  kLocal,       list_api_keys},
@@ -96,6 +97,7 @@ const Row kAdmin[] = {
   {Method::kGet,    "/tenants/{tenant}",                  "retrieveTenant",         kRead,  kLocal,       retrieve_tenant},
   {Method::kPatch,  "/tenants/{tenant}",                  "updateTenant",           kWrite, kLocal,       update_tenant},
   {Method::kDelete, "/tenants/{tenant}",                  "deleteTenant",           kWrite, kLocal,       delete_tenant},
+  {Method::kGet,    "/auditLog",                          "queryAuditLog",          kRead,  kLocal,       query_audit_log},
 };
 // clang-format on
 
@@ -330,15 +332,18 @@ void add_routes(Router& router, Env& env) {
     }
     router.add(std::move(set));
   };
+  // Both APIs are observed: the audit log records their writes and refusals.
   table(kNgsiLd, "/ngsi-ld/v1",
         {[&env](Call& c) { return ngsild_context(env, c); },
          {},
          ngsild_challenge(env),
          [&env](const Request& req, std::string_view allow) {
            return ngsild_preflight(env, req, allow);
-         }});
+         },
+         true});
   table(kAdmin, "/admin/v1",
-        {[&env](Call& c) { return admin_context(env, c); }, {}, "ApiKey realm=\"admin\""});
+        {[&env](Call& c) { return admin_context(env, c); }, {}, "ApiKey realm=\"admin\"", {}, true});
+  if (env.audit) router.set_observer(audit_observer(*env.audit));
   RouteSet operations;  // for the operators' tools, outside any tenant
   operations.routes.emplace_back(RouteInfo{Method::kGet, "/health", "health", kRead, kLocal},
                                  bind(env, health));

@@ -50,8 +50,9 @@ TEST_F(RoutesTest, EachRouteAndOperationOnce) {
     EXPECT_TRUE(operations.insert(r->operation).second) << r->operation;
     EXPECT_FALSE(r->operation.empty()) << r->pattern;
   }
-  // 51 NGSI-LD operations, 10 of the admin API (API keys, tenants), /health and /metrics
-  EXPECT_EQ(operations.size(), 63u);
+  // 51 NGSI-LD operations, 11 of the admin API (API keys, tenants, audit log), /health and
+  // /metrics
+  EXPECT_EQ(operations.size(), 64u);
 }
 
 TEST_F(RoutesTest, ReadsAndWrites) {

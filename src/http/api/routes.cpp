@@ -341,8 +341,9 @@ void add_routes(Router& router, Env& env) {
            return ngsild_preflight(env, req, allow);
          },
          true});
-  table(kAdmin, "/admin/v1",
-        {[&env](Call& c) { return admin_context(env, c); }, {}, "ApiKey realm=\"admin\"", {}, true});
+  table(
+      kAdmin, "/admin/v1",
+      {[&env](Call& c) { return admin_context(env, c); }, {}, "ApiKey realm=\"admin\"", {}, true});
   if (env.audit) router.set_observer(audit_observer(*env.audit));
   RouteSet operations;  // for the operators' tools, outside any tenant
   operations.routes.emplace_back(RouteInfo{Method::kGet, "/health", "health", kRead, kLocal},

@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 #include "app/history_retention.hpp"
 #include "auth/tenant_settings.hpp"
+#include "http/proxies.hpp"
 
 #include <unistd.h>
 
@@ -160,6 +161,12 @@ const std::vector<Option>& options() {
                   "NGSI-LD API, comma-separated, or * for any; a tenant's settings may allow "
                   "more. Empty: none",
                   TSUNAGU_RETURN_IF_ERROR(check_origins(v))),
+    STRING_OPTION(
+        "trusted-proxies", "TSUNAGU_TRUSTED_PROXIES", trusted_proxies,
+        "reverse proxies (addresses or networks, comma-separated) whose "
+        "X-Forwarded-For names the client in the audit log and the logs; empty: the "
+        "peer is the client (docs/security.md)",
+        if (auto parsed = http::TrustedProxies::parse(v); !parsed.ok()) return parsed.status()),
     STRING_OPTION("tls-cert", "TSUNAGU_TLS_CERT", tls_cert_file,
                   "PEM file of the server's certificate chain (its certificate first): the port "
                   "then speaks HTTPS only; read again on SIGHUP (docs/security.md)",

@@ -57,6 +57,7 @@ struct Config {
   std::string cors_origins;               // origins browsers may call every tenant from; "*": any
   std::string tls_cert_file;              // HTTPS: PEM certificate chain; empty: plain HTTP
   std::string tls_key_file;               // its private key (PEM)
+  std::string trusted_proxies;            // addresses/networks whose X-Forwarded-For is taken
   std::string audit = "on";               // on | off: the audit log (docs/security.md)
   int64_t audit_retention_days = 365;     // day files of the audit log kept; 0: all
   std::string metrics_tenants = "names";  // names | total

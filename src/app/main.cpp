@@ -519,6 +519,7 @@ int run(const app::Config& cfg) {
   ho.shutdown_grace_s = cfg.shutdown_grace_s;
   ho.tls_cert_file = cfg.tls_cert_file;
   ho.tls_key_file = cfg.tls_key_file;
+  ho.trusted_proxies = http::TrustedProxies::parse(cfg.trusted_proxies).value();  // checked
   if (wo.committer == engine::Writer::Committer::kEventLoops)
     ho.idle = [&writer] { return writer.commit_pending(); };
   http::Server server(ho, [&router](http::Request&& req, http::Reply reply) {

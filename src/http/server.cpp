@@ -249,6 +249,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     tcp_layer().socket().set_option(tcp::no_delay(true), ec);
     const auto ep = tcp_layer().socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint_text(ep);
+    behind_proxy_ =
+        !core_.options.trusted_proxies.empty() && core_.options.trusted_proxies.trusts(client_);
   }
   ~Session() override {
     end_request();
@@ -383,6 +385,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     state_ = State::kHandling;
     tcp_layer().expires_never();
     Request req = to_request(parser_->release(), received_ns_, remote_);
+    if (behind_proxy_) {
+      if (auto forwarded = req.header("x-forwarded-for"); !forwarded.empty())
+        req.remote = core_.options.trusted_proxies.client_of(client_, forwarded);
+    }
     Reply reply = make_reply();
     try {
       core_.handler(std::move(req), reply);
@@ -502,8 +508,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<RequestParser> parser_;
   bhttp::response<bhttp::string_body> res_;
   std::string remote_;
-  std::string client_;   // the address whose connection slot this session holds
-  uint64_t served_ = 0;  // request headers read on this connection
+  std::string client_;         // the address whose connection slot this session holds
+  bool behind_proxy_ = false;  // the peer is a trusted proxy: X-Forwarded-For names the client
+  uint64_t served_ = 0;        // request headers read on this connection
   State state_ = State::kIdle;
   unsigned version_ = 11;
   bool keep_alive_ = false;

@@ -13,6 +13,7 @@
 
 #include "common/status.hpp"
 #include "http/message.hpp"
+#include "http/proxies.hpp"
 
 namespace tsunagu::http {
 
@@ -34,6 +35,8 @@ struct ServerOptions {
   // HTTPS: PEM files of the certificate chain and its private key. Empty: plain HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Proxies whose X-Forwarded-For names the client (Request::remote); none: the peer is.
+  TrustedProxies trusted_proxies;
   // Called on an event-loop thread whenever it has run every ready handler, before it waits
   // for more; returns true when it did some work (the loop then runs what became ready and
   // calls again before waiting). Replies sent from it go out at once, as from a handler. A loop

@@ -339,6 +339,25 @@ class AuditFiles(OneDataDir):
         server.stop()
         self.assertEqual(audit_lines(self.data_dir), [])
 
+    def test_behind_a_trusted_proxy_the_forwarded_client_is_recorded(self):
+        forwarded = {"X-Forwarded-For": "198.51.100.9, 203.0.113.7"}
+        # Not trusted: the header is anyone's word, and the peer is recorded.
+        server = self.start_server()
+        self.assertEqual(server.create(sensor("urn:ngsi-ld:Sensor:direct"), forwarded).status, 201)
+        server.stop()
+        # Trusted: the proxy appended the client's address last.
+        server = self.start_server("--trusted-proxies", "127.0.0.0/8, ::1")
+        self.assertEqual(server.create(sensor("urn:ngsi-ld:Sensor:proxied"), forwarded).status,
+                         201)
+        server.stop()
+        records = [r for r in audit_lines(self.data_dir) if r["operation"] == "createEntity"]
+        self.assertEqual(len(records), 2, records)
+        self.assertTrue(records[0]["remote"].startswith("127.0.0.1:"), records[0])
+        self.assertEqual(records[1]["remote"], "203.0.113.7")
+        with self.assertRaises(RuntimeError) as caught:
+            self.start_server("--trusted-proxies", "proxy.example", timeout=10)
+        self.assertIn("proxy.example", str(caught.exception))
+
 
 if __name__ == "__main__":
     unittest.main()

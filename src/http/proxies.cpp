@@ -7,22 +7,16 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "http/message.hpp"
+
 namespace tsunagu::http {
 namespace {
 
 namespace ip = boost::asio::ip;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 // An address as it may stand in X-Forwarded-For: plain, or IPv6 in brackets, either with a port.
 std::optional<ip::address> address_of(std::string_view text) {
-  text = trim(text);
+  text = trim_ows(text);
   if (!text.empty() && text.front() == '[') {
     const size_t close = text.find(']');
     if (close == std::string_view::npos) return std::nullopt;
@@ -46,7 +40,7 @@ Result<TrustedProxies> TrustedProxies::parse(std::string_view list) {
   size_t pos = 0;
   while (pos <= list.size()) {
     const size_t comma = std::min(list.find(',', pos), list.size());
-    const std::string_view item = trim(list.substr(pos, comma - pos));
+    const std::string_view item = trim_ows(list.substr(pos, comma - pos));
     pos = comma + 1;
     if (item.empty()) continue;
     const size_t slash = item.find('/');
@@ -108,7 +102,7 @@ std::string TrustedProxies::client_of(std::string_view peer, std::string_view fo
   size_t pos = 0;
   while (pos <= forwarded_for.size()) {
     const size_t comma = std::min(forwarded_for.find(',', pos), forwarded_for.size());
-    const std::string_view item = trim(forwarded_for.substr(pos, comma - pos));
+    const std::string_view item = trim_ows(forwarded_for.substr(pos, comma - pos));
     if (!item.empty()) hops.push_back(item);
     pos = comma + 1;
   }

@@ -29,7 +29,22 @@ Status damaged(std::string_view what) {
 }  // namespace
 
 std::string_view key_access_name(KeyAccess access) {
-  return access == KeyAccess::kWrite ? "write" : "read";
+  switch (access) {
+    case KeyAccess::kRead:
+      return "read";
+    case KeyAccess::kWrite:
+      return "write";
+    case KeyAccess::kAdmin:
+      return "admin";
+  }
+  return "read";
+}
+
+std::optional<KeyAccess> key_access_of(std::string_view name) {
+  for (KeyAccess a : {KeyAccess::kRead, KeyAccess::kWrite, KeyAccess::kAdmin}) {
+    if (key_access_name(a) == name) return a;
+  }
+  return std::nullopt;
 }
 
 Result<std::string> new_secret() {
@@ -106,9 +121,9 @@ Result<ApiKey> decode_api_key(std::string_view doc) {
       !text("tenant", key.tenant)) {
     return damaged("'" + key.id + "' lacks its name, description or tenant");
   }
-  if (!text("access", access) || (access != "read" && access != "write"))
-    return damaged("'" + key.id + "' has no access level");
-  key.access = access == "write" ? KeyAccess::kWrite : KeyAccess::kRead;
+  auto level = text("access", access) ? key_access_of(access) : std::nullopt;
+  if (!level) return damaged("'" + key.id + "' has no access level");
+  key.access = *level;
   if (!microseconds("createdAt", key.created_at, true) ||
       !microseconds("expiresAt", key.expires_at, false) ||
       !microseconds("lastRotatedAt", key.last_rotated_at, false)) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,8 +21,13 @@ inline constexpr std::string_view kSecretPrefix = "tsk_";
 enum class KeyAccess : unsigned char {
   kRead,   // GET and HEAD, and the query POSTs (routes marked read)
   kWrite,  // every route (write implies read)
+  // The tenant's administrator: every NGSI-LD route, and on the admin API the tenant's own API
+  // keys, settings (to read) and audit log (docs/security.md, "A tenant's administrator").
+  kAdmin,
 };
 std::string_view key_access_name(KeyAccess access);
+// "read", "write" or "admin"; nullopt for anything else.
+std::optional<KeyAccess> key_access_of(std::string_view name);
 
 struct ApiKey {
   std::string id;  // "urn:tsunagu:ApiKey:<32 hex digits>"

@@ -61,11 +61,24 @@ TEST(ApiKeyCodec, RoundTripsWithoutTheSecret) {
   EXPECT_EQ(back->secret_hash, key.secret_hash);
 }
 
+TEST(ApiKeyCodec, AccessLevelsByName) {
+  for (KeyAccess a : {KeyAccess::kRead, KeyAccess::kWrite, KeyAccess::kAdmin})
+    EXPECT_EQ(key_access_of(key_access_name(a)), a);
+  EXPECT_EQ(key_access_of("root"), std::nullopt);
+  EXPECT_EQ(key_access_of("Admin"), std::nullopt);
+  ApiKey key{"urn:tsunagu:ApiKey:2", "town admin", "", "town",
+             KeyAccess::kAdmin,      kNoTime,      1,  kNoTime,
+             secret_hash("x")};
+  auto back = decode_api_key(encode_api_key(key));
+  ASSERT_TRUE(back.ok()) << back.status().detail();
+  EXPECT_EQ(back->access, KeyAccess::kAdmin);
+}
+
 TEST(ApiKeyCodec, DamagedDocumentsAreErrors) {
   for (
       std::string_view doc :
       {"", "[]", R"({"id":"k"})",
-       R"({"id":"k","name":"","description":"","tenant":"","access":"admin","createdAt":1,"secretHash":""})",
+       R"({"id":"k","name":"","description":"","tenant":"","access":"root","createdAt":1,"secretHash":""})",
        R"({"id":"k","name":"","description":"","tenant":"","access":"read","createdAt":1,"secretHash":"abc"})"}) {
     auto key = decode_api_key(doc);
     ASSERT_FALSE(key.ok()) << doc;

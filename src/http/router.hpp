@@ -35,6 +35,9 @@ struct RouteInfo {
 struct RequestContext {
   std::string tenant;  // "" = the default tenant
   bool tenant_given = false;
+  // On the admin API: the caller administers `tenant` only (an API key with access admin), not
+  // the server.
+  bool tenant_administrator = false;
   // Who calls: the bearer token's `sub`, the API key's id, or "administrator" on the admin API;
   // "" when the server takes no credentials.
   std::string subject;

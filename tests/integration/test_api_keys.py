@@ -152,7 +152,7 @@ class ApiKeys(unittest.TestCase):
         cases = [
             ({"access": "read"}, "name"),
             ({"name": "n"}, "access"),
-            ({"name": "n", "access": "admin"}, "access"),
+            ({"name": "n", "access": "root"}, "access"),
             ({"name": "", "access": "read"}, "name"),
             ({"name": 7, "access": "read"}, "name"),
             ({"name": "n", "access": "read", "tenant": "no spaces"}, "tenant"),

@@ -239,6 +239,64 @@ class Tenants(TenantTest):
         self.assert_problem(r, 401)
         self.assertEqual(r.header("access-control-allow-origin"), origin["Origin"])
 
+    def test_a_tenants_administrator_manages_its_tenant_only(self):
+        self.admin.make_tenant(name="town", quotas={"entities": 100})
+        self.admin.make_tenant(name="other")
+        r = self.server.request("POST", "/admin/v1/apiKeys",
+                                {"name": "town admin", "tenant": "town", "access": "admin"},
+                                self.admin.headers)
+        self.assertEqual(r.status, 201, r)
+        town_admin = {"Authorization": "ApiKey " + r.json()["secret"]}
+        foreign = self.server.request("POST", "/admin/v1/apiKeys",
+                                      {"name": "other's", "tenant": "other", "access": "write"},
+                                      self.admin.headers).json()
+
+        def call(method, path, body=None):
+            return self.server.request(method, "/admin/v1" + path, body, town_admin)
+
+        # Its tenant's keys: made without naming the tenant, listed, rotated, revoked.
+        r = call("POST", "/apiKeys", {"name": "gateway", "access": "write"})
+        self.assertEqual(r.status, 201, r)
+        gateway = r.json()
+        self.assertEqual(gateway["tenant"], "town")
+        self.assert_problem(call("POST", "/apiKeys", {"name": "x", "access": "read",
+                                                      "tenant": "other"}), 403, "own tenant")
+        listed = call("GET", "/apiKeys").json()
+        self.assertEqual({k["tenant"] for k in listed}, {"town"})
+        self.assertNotIn(foreign["id"], [k["id"] for k in listed])
+        self.assertEqual(call("POST", f"/apiKeys/{gateway['id']}/rotate").status, 200)
+        for method, path in (("GET", ""), ("POST", "/rotate"), ("DELETE", "")):
+            self.assert_problem(call(method, f"/apiKeys/{foreign['id']}{path}"), 404)
+        self.assertEqual(call("DELETE", f"/apiKeys/{gateway['id']}").status, 204)
+
+        # Its settings, to read; the rest is the server administrator's.
+        self.assertEqual([t["name"] for t in call("GET", "/tenants").json()], ["town"])
+        self.assertEqual(call("GET", "/tenants/town").json()["quotas"], {"entities": 100})
+        self.assert_problem(call("GET", "/tenants/other"), 404)
+        self.assert_problem(call("PATCH", "/tenants/town", {"quotas": {"entities": 10**6}}), 403,
+                            "server administrator")
+        self.assert_problem(call("POST", "/tenants", {"name": "mine"}), 403)
+        self.assert_problem(call("DELETE", "/tenants/other"), 403)
+
+        # The NGSI-LD API of its tenant, and no other.
+        headers = dict(town_admin, **{"NGSILD-Tenant": "town"})
+        self.assertEqual(self.server.create(entity("admin"), headers).status, 201)
+        self.assert_problem(self.server.create(entity("admin"),
+                                               dict(town_admin, **{"NGSILD-Tenant": "other"})), 403)
+
+        # Its tenant's audit log only.
+        r = call("GET", "/auditLog?limit=1000")
+        self.assertEqual(r.status, 200, r)
+        records = r.json()
+        self.assertTrue(records)
+        self.assertEqual({rec["tenant"] for rec in records}, {"town"})
+        self.assertIn("createEntity", {rec["operation"] for rec in records})
+        self.assert_problem(call("GET", "/auditLog?tenant=other"), 403, "its tenant only")
+        # A key that may write is not an administrator's.
+        writer = self.admin.key_for("town")
+        r = self.server.request("GET", "/admin/v1/apiKeys", headers=writer)
+        self.assert_problem(r, 401, "not an administrator's")
+
 
 class RegisteredTenants(OneDataDir, TenantTest):
     def test_only_registered_tenants_exist_and_settings_survive_kill_9(self):

@@ -103,9 +103,10 @@ Result<ApiKey> parse_key_request(const JsonValue& body, int64_t now) {
     } else if (name == "access") {
       std::string access;
       TSUNAGU_RETURN_IF_ERROR(string_member(v, name, 16, access));
-      if (access != "read" && access != "write")
-        return Status::BadRequestData("access: '" + access + "' is not read or write");
-      key.access = access == "write" ? auth::KeyAccess::kWrite : auth::KeyAccess::kRead;
+      auto level = auth::key_access_of(access);
+      if (!level)
+        return Status::BadRequestData("access: '" + access + "' is not read, write or admin");
+      key.access = *level;
       has_access = true;
     } else if (name == "expiresAt") {
       std::string text;
@@ -124,7 +125,7 @@ Result<ApiKey> parse_key_request(const JsonValue& body, int64_t now) {
     }
   }
   if (!has_name) return Status::BadRequestData("name: required");
-  if (!has_access) return Status::BadRequestData("access: required (read or write)");
+  if (!has_access) return Status::BadRequestData("access: required (read, write or admin)");
   return key;
 }
 
@@ -136,14 +137,34 @@ void respond_issued(Prepared& p, int status, const Result<ApiKeyService::Issued>
   p.respond_json(status, render(*issued->key, issued->secret), std::move(headers));
 }
 
+// The key `id` as the caller may see it: a tenant's administrator sees its tenant's keys only,
+// and another tenant's is answered as absent (ResourceNotFound), which tells nothing of it.
+Result<ApiKeyService::KeyPtr> visible_key(const Env& env, const Prepared& p,
+                                          const std::string& id) {
+  auto key = env.api_keys->retrieve(id);
+  if (key.ok() && outside_administered_tenant(p, (*key)->tenant))
+    return Status::NotFound("API key '" + id + "' does not exist");
+  return key;
+}
+
 }  // namespace
 
-// POST: 201 with Location, the key and its secret.
+bool outside_administered_tenant(const Prepared& p, std::string_view tenant) {
+  return p.call.context.tenant_administrator && tenant != p.tenant;
+}
+
+// POST: 201 with Location, the key and its secret. A tenant's administrator makes keys of its
+// tenant (the one it gets when the body names none).
 void create_api_key(Env& env, Call&& c) {
   static const CallSpec spec{true, {MediaType::kJson}, produces(), {}, false};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     auto key = parse_key_request(*p.body, now_us());
     if (!key.ok()) return p.fail(key.status());
+    if (p.call.context.tenant_administrator && key->tenant.empty()) key->tenant = p.tenant;
+    if (outside_administered_tenant(p, key->tenant)) {
+      return p.fail(Status(ErrorKind::kForbidden,
+                           "a tenant's administrator makes API keys of its own tenant only"));
+    }
     auto shared = std::make_shared<Prepared>(std::move(p));
     env.api_keys->create(std::move(*key), [shared](Result<ApiKeyService::Issued> issued) {
       respond_issued(*shared, 201, issued);
@@ -157,6 +178,7 @@ void list_api_keys(Env& env, Call&& c) {
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     std::string body = "[";
     for (const auto& key : env.api_keys->list()) {
+      if (outside_administered_tenant(p, key->tenant)) continue;
       if (body.size() > 1) body += ',';
       body += render(*key);
     }
@@ -169,7 +191,7 @@ void list_api_keys(Env& env, Call&& c) {
 void retrieve_api_key(Env& env, Call&& c) {
   static const CallSpec spec{false, {}, produces(), {}, false};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    auto key = env.api_keys->retrieve(p.call.params.at(0));
+    auto key = visible_key(env, p, p.call.params.at(0));
     if (!key.ok()) return p.fail(key.status());
     p.respond_json(200, render(**key));
   });
@@ -180,6 +202,7 @@ void rotate_api_key(Env& env, Call&& c) {
   static const CallSpec spec{false, {}, produces(), {}, false};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     std::string id = p.call.params.at(0);
+    if (auto key = visible_key(env, p, id); !key.ok()) return p.fail(key.status());
     auto shared = std::make_shared<Prepared>(std::move(p));
     env.api_keys->rotate(std::move(id), [shared](Result<ApiKeyService::Issued> issued) {
       respond_issued(*shared, 200, issued);
@@ -192,6 +215,7 @@ void revoke_api_key(Env& env, Call&& c) {
   static const CallSpec spec{false, {}, {}, {}, false};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     std::string id = p.call.params.at(0);
+    if (auto key = visible_key(env, p, id); !key.ok()) return p.fail(key.status());
     auto shared = std::make_shared<Prepared>(std::move(p));
     env.api_keys->revoke(std::move(id), [shared](const Status& st) {
       if (!st.ok()) return shared->fail(st);

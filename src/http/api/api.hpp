@@ -210,6 +210,9 @@ void list_api_keys(Env& env, Call&& c);
 void retrieve_api_key(Env& env, Call&& c);
 void rotate_api_key(Env& env, Call&& c);
 void revoke_api_key(Env& env, Call&& c);
+// Whether a caller of the admin API is a tenant's administrator and `tenant` is not its tenant:
+// what it may not see (answered as if absent) or change (403).
+bool outside_administered_tenant(const Prepared& p, std::string_view tenant);
 void create_tenant(Env& env, Call&& c);
 void list_tenants(Env& env, Call&& c);
 void retrieve_tenant(Env& env, Call&& c);
@@ -232,7 +235,7 @@ Result<AuditQuery> parse_audit_query(const QueryParams& q);
 // Answers `query` from the log: a JSON array of records, with NGSILD-Results-Count when asked.
 // A route for a tenant's own administrator sets query.filter.tenant before it calls this.
 void answer_audit_query(Env& env, Prepared&& p, AuditQuery query);
-// GET /admin/v1/auditLog, the server administrator's: every tenant.
+// GET /admin/v1/auditLog: every tenant for the server administrator, its own for a tenant's.
 void query_audit_log(Env& env, Call&& c);
 // The router's observer that records every answer of a route that writes, and every 401, 403
 // and 429, in `log`.

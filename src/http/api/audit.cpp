@@ -152,7 +152,7 @@ void answer_audit_query(Env& env, Prepared&& p, AuditQuery query) {
   });
 }
 
-// GET /admin/v1/auditLog: the server administrator's view, every tenant.
+// GET /admin/v1/auditLog: every tenant for the server administrator, its own for a tenant's.
 void query_audit_log(Env& env, Call&& c) {
   static const std::vector<MediaType> kJsonOnly{MediaType::kJson};
   static const CallSpec spec{false,
@@ -164,6 +164,14 @@ void query_audit_log(Env& env, Call&& c) {
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     auto query = parse_audit_query(p.call.query);
     if (!query.ok()) return p.fail(query.status());
+    // A tenant's administrator reads its tenant's records only.
+    if (p.call.context.tenant_administrator) {
+      if (query->filter.tenant && outside_administered_tenant(p, *query->filter.tenant)) {
+        return p.fail(Status(ErrorKind::kForbidden,
+                             "a tenant's administrator reads the audit log of its tenant only"));
+      }
+      query->filter.tenant = p.tenant;
+    }
     answer_audit_query(env, std::move(p), std::move(*query));
   });
 }

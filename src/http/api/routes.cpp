@@ -241,8 +241,15 @@ Status ngsild_context(const Env& env, Call& c) {
   return tenant_admission(env, c);
 }
 
-// The admin API's context step: only the administrator's secret opens it. Without
-// --admin-key-file there is no administrator, and every request is refused with the reason.
+// What a tenant's administrator may do on the admin API: its tenant's API keys, and reading its
+// settings and its audit log (each handler keeps it to its tenant). The rest is the server's.
+constexpr std::string_view kTenantAdministration[] = {
+    "createApiKey", "listApiKeys", "retrieveApiKey", "rotateApiKey",
+    "revokeApiKey", "listTenants", "retrieveTenant", "queryAuditLog"};
+
+// The admin API's context step: the server administrator's secret opens all of it; an API key
+// with access admin opens its tenant's part. Without --admin-key-file there is no administrator,
+// and every request is refused with the reason.
 Status admin_context(const Env& env, Call& c) {
   if (env.admin_secret_hash.empty() || !env.api_keys) {
     return Status(ErrorKind::kForbidden,
@@ -255,9 +262,21 @@ Status admin_context(const Env& env, Call& c) {
                   "the admin API needs the administrator's key: send Authorization: ApiKey "
                   "<secret from the --admin-key-file>");
   }
-  if (!auth::same_hash(auth::secret_hash(*secret), env.admin_secret_hash))
-    return Status(ErrorKind::kUnauthorized, "the key given is not the administrator's");
-  c.context.subject = "administrator";
+  if (auth::same_hash(auth::secret_hash(*secret), env.admin_secret_hash)) {
+    c.context.subject = "administrator";
+    return Status::Ok();
+  }
+  auto key = env.api_keys->authenticate(*secret, now_us());
+  if (!key.ok() || (*key)->access != auth::KeyAccess::kAdmin)
+    return Status(ErrorKind::kUnauthorized, "the key given is not an administrator's");
+  c.context.subject = (*key)->id;
+  c.context.tenant = (*key)->tenant;
+  c.context.tenant_administrator = true;
+  if (std::find(std::begin(kTenantAdministration), std::end(kTenantAdministration),
+                c.route->operation) == std::end(kTenantAdministration)) {
+    return Status(ErrorKind::kForbidden, "a tenant's administrator may not " + c.route->operation +
+                                             ": that is the server administrator's");
+  }
   return Status::Ok();
 }
 

@@ -230,6 +230,7 @@ void list_tenants(Env& env, Call&& c) {
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     std::string body = "[";
     for (const auto& s : env.tenants->list()) {
+      if (outside_administered_tenant(p, s->id)) continue;
       if (body.size() > 1) body += ',';
       body += render(*s);
     }
@@ -242,7 +243,12 @@ void list_tenants(Env& env, Call&& c) {
 void retrieve_tenant(Env& env, Call&& c) {
   static const CallSpec spec{false, {}, produces(), {}, false};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
-    auto s = env.tenants->retrieve(p.call.params.at(0));
+    const std::string& id = p.call.params.at(0);
+    // Another tenant's settings are answered as absent to a tenant's administrator.
+    auto s = outside_administered_tenant(p, id)
+                 ? Result<TenantService::SettingsPtr>(
+                       Status::NotFound("tenant '" + id + "' has no settings"))
+                 : env.tenants->retrieve(id);
     if (!s.ok()) return p.fail(s.status());
     p.respond_json(200, render(**s));
   });

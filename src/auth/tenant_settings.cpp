@@ -43,6 +43,8 @@ std::string encode_tenant_settings(const TenantSettings& s) {
   for (const std::string& o : s.cors_origins)
     w.string(o);
   w.end_array();
+  w.key("publicRead");
+  w.boolean(s.public_read);
   w.key("createdAt");
   w.number(s.created_at);
   w.key("modifiedAt");
@@ -89,6 +91,11 @@ Result<TenantSettings> decode_tenant_settings(std::string_view doc) {
   for (const auto& o : origins->value.GetArray()) {
     if (!o.IsString()) return damaged("'" + s.id + "' has an origin that is not a string");
     s.cors_origins.emplace_back(o.GetString(), o.GetStringLength());
+  }
+  // Absent in what was stored before open data could be declared: not public.
+  if (auto p = json.FindMember("publicRead"); p != json.MemberEnd()) {
+    if (!p->value.IsBool()) return damaged("'" + s.id + "' has a publicRead that is not a boolean");
+    s.public_read = p->value.GetBool();
   }
   if (!integer("createdAt", s.created_at) || !integer("modifiedAt", s.modified_at))
     return damaged("'" + s.id + "' has a time that is not a number");

@@ -25,6 +25,7 @@ struct TenantSettings {
   double requests_per_second = 0;         // 0: no limit
   uint32_t burst = 0;                     // requests taken at once; 0: one second's worth
   std::vector<std::string> cors_origins;  // origins a browser may call this tenant from
+  bool public_read = false;               // anyone may read it without credentials (open data)
   int64_t created_at = kNoTime;
   int64_t modified_at = kNoTime;
 

@@ -133,6 +133,12 @@ int64_t TenantService::admit(std::string_view tenant, int64_t now) const {
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil((1 - e->tokens) / rate)));
 }
 
+bool TenantService::public_read(std::string_view tenant) const {
+  std::shared_lock lock(mu_);
+  auto it = by_id_.find(tenant);
+  return it != by_id_.end() && it->second->settings->public_read;
+}
+
 uint64_t TenantService::max_entities(std::string_view tenant) const {
   std::shared_lock lock(mu_);
   auto it = by_id_.find(tenant);

@@ -52,6 +52,8 @@ class TenantService {
   // Takes one request of `tenant` at `now` (µs) from its bucket: 0 when there was room (or the
   // tenant has no rate limit), otherwise the whole seconds until there is (Retry-After).
   int64_t admit(std::string_view tenant, int64_t now) const;
+  // Whether anyone may read `tenant` without credentials (its settings' publicRead).
+  bool public_read(std::string_view tenant) const;
   // The tenant's entity quota; 0: none.
   uint64_t max_entities(std::string_view tenant) const;
   // Whether a browser at `origin` may call `tenant`; `any_allows` whether it may call any.

@@ -26,6 +26,7 @@ TEST(TenantSettingsCodec, RoundTrips) {
   s.requests_per_second = 2.5;
   s.burst = 10;
   s.cors_origins = {"https://dashboard.example.jp", "http://localhost:8080"};
+  s.public_read = true;
   s.created_at = 1'000'000;
   s.modified_at = 2'000'000;
   auto back = decode_tenant_settings(encode_tenant_settings(s));
@@ -38,6 +39,7 @@ TEST(TenantSettingsCodec, RoundTrips) {
   EXPECT_EQ(back->requests_per_second, s.requests_per_second);
   EXPECT_EQ(back->burst, s.burst);
   EXPECT_EQ(back->cors_origins, s.cors_origins);
+  EXPECT_TRUE(back->public_read);
   EXPECT_EQ(back->created_at, s.created_at);
   EXPECT_EQ(back->modified_at, s.modified_at);
 }

@@ -239,6 +239,31 @@ class Tenants(TenantTest):
         self.assert_problem(r, 401)
         self.assertEqual(r.header("access-control-allow-origin"), origin["Origin"])
 
+    def test_open_data_is_read_without_credentials_and_written_with_them(self):
+        made = self.admin.make_tenant(name="opendata", publicRead=True)
+        self.assertIs(made["publicRead"], True)
+        key = self.admin.key_for("opendata")
+        self.assertEqual(self.server.create(entity("open"), key).status, 201)
+        anyone = {"NGSILD-Tenant": "opendata"}
+        r = self.server.get(ENTITIES + "/urn:ngsi-ld:Sensor:tenant-open", anyone)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.server.get(ENTITIES + "?type=Sensor", anyone).status, 200)
+        # Writes still need a credential, and a wrong credential is still refused.
+        r = self.server.request("PATCH", ENTITIES + "/urn:ngsi-ld:Sensor:tenant-open/attrs",
+                                {"level": {"type": "Property", "value": 2}}, anyone)
+        self.assert_problem(r, 401)
+        forged = dict(anyone, Authorization="ApiKey tsk_" + "y" * 43)
+        self.assert_problem(self.server.get(ENTITIES + "?type=Sensor", forged), 401)
+        # Other tenants stay closed; closing this one takes effect at once.
+        self.admin.key_for("closed")
+        self.assert_problem(self.server.get(ENTITIES + "?type=Sensor",
+                                            {"NGSILD-Tenant": "closed"}), 401)
+        self.assertEqual(self.admin.tenant("PATCH", "/opendata", {"publicRead": False}).status,
+                         200)
+        self.assert_problem(self.server.get(ENTITIES + "?type=Sensor", anyone), 401)
+        self.assert_problem(self.admin.tenant("PATCH", "/opendata", {"publicRead": "yes"}), 400,
+                            "publicRead")
+
     def test_a_tenants_administrator_manages_its_tenant_only(self):
         self.admin.make_tenant(name="town", quotas={"entities": 100})
         self.admin.make_tenant(name="other")

@@ -204,8 +204,14 @@ Status tenant_admission(const Env& env, Call& c) {
   return Status::Ok();
 }
 
-// Who calls, when the server takes credentials.
+// Who calls, when the server takes credentials. A request without any may read a tenant whose
+// settings open it to the public (open data), as nobody.
 Status authenticate(const Env& env, Call& c) {
+  if ((env.api_keys || env.auth) && c.route->access == Access::kRead && env.tenants &&
+      c.context.problem.ok() && c.req.header("authorization").empty() &&
+      c.req.header_count("x-api-key") == 0 && env.tenants->public_read(c.context.tenant)) {
+    return Status::Ok();
+  }
   if (env.api_keys) {
     auto secret = presented_api_key(c.req);
     if (!secret.ok()) return secret.status();

@@ -60,6 +60,8 @@ std::string render(const TenantSettings& s) {
     w.string(o);
   w.end_array();
   w.end_object();
+  w.key("publicRead");
+  w.boolean(s.public_read);
   w.key("createdAt");
   w.string(format_datetime(s.created_at));
   w.key("modifiedAt");
@@ -188,12 +190,18 @@ Status apply_body(const JsonValue& body, bool creating, TenantSettings& s) {
       TSUNAGU_RETURN_IF_ERROR(parse_quotas(v, s));
     } else if (name == "cors") {
       TSUNAGU_RETURN_IF_ERROR(parse_cors(v, s));
+    } else if (name == "publicRead") {
+      if (!v.IsBool()) {
+        return Status::BadRequestData(std::string("publicRead: true or false is required, not ") +
+                                      json_type_name(v));
+      }
+      s.public_read = v.GetBool();
     } else if (name == "type" || name == "createdAt" || name == "modifiedAt") {
       return Status::BadRequestData(std::string(name) + ": set by the server, not by the request");
     } else {
       return Status::BadRequestData(
           "unknown member '" + std::string(name) +
-          "' (allowed: name, displayName, municipalityCode, licence, quotas, cors)");
+          "' (allowed: name, displayName, municipalityCode, licence, quotas, cors, publicRead)");
     }
   }
   if (creating && !has_name) return Status::BadRequestData("name: required");

@@ -145,6 +145,11 @@ const std::vector<Option>& options() {
                       "--auth-jwks-file: cannot read '" + v + "'")),
     STRING_OPTION("auth-audience", "TSUNAGU_AUTH_AUDIENCE", auth_audience,
                   "a value a token's aud must hold; empty: any", (void)0),
+    STRING_OPTION("auth-tenant-claim", "TSUNAGU_AUTH_TENANT_CLAIM", auth_tenant_claim,
+                  "claim of a bearer token that lists the tenants it opens (\"town-a\", "
+                  "\"town-b:read\", \"*:admin\"); empty: a valid token opens every tenant "
+                  "(docs/security.md)",
+                  (void)0),
     STRING_OPTION("admin-key-file", "TSUNAGU_ADMIN_KEY_FILE", admin_key_file,
                   "file holding the server administrator's API key secret, which opens the "
                   "admin API (/admin/v1: API keys for machines); made with a new secret (mode "

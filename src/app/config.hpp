@@ -51,6 +51,7 @@ struct Config {
   std::string auth_issuer;        // OpenID Connect issuer whose tokens are accepted; empty: none
   std::string auth_jwks_file;     // JWK Set file: the keys when the issuer cannot be reached
   std::string auth_audience;      // required among a token's aud; empty: any
+  std::string auth_tenant_claim;  // claim listing the tenants a token opens; empty: every tenant
   int auth_jwks_refresh_s = 900;
   std::string admin_key_file;             // the administrator's API key secret; empty: no admin API
   std::string tenants = "open";           // open | registered (only tenants given settings)

@@ -447,8 +447,8 @@ int run(const app::Config& cfg) {
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<app::IssuerKeys> issuer_keys;
   if (!cfg.auth_issuer.empty() || !cfg.auth_jwks_file.empty()) {
-    authenticator = std::make_unique<auth::Authenticator>(
-        auth::Verifier::Options{cfg.auth_issuer, cfg.auth_audience, 60, true});
+    authenticator = std::make_unique<auth::Authenticator>(auth::Verifier::Options{
+        cfg.auth_issuer, cfg.auth_audience, 60, true, cfg.auth_tenant_claim});
     issuer_keys = std::make_unique<app::IssuerKeys>(*authenticator, cfg.auth_issuer,
                                                     cfg.auth_jwks_file, cfg.auth_jwks_refresh_s);
     // An issuer that is down at start (restarting with the city's systems) is tried again
@@ -457,6 +457,7 @@ int run(const app::Config& cfg) {
       log::error("auth_keys_unavailable", {{"detail", st.detail()}});
     issuer_keys->start();
     env.auth = authenticator.get();
+    env.token_grants = !cfg.auth_tenant_claim.empty();
   }
   // What is open and what needs which credential, said once at start (docs/security.md).
   const std::string admin_api = env.admin_secret_hash.empty()

@@ -318,6 +318,18 @@ Result<Claims> Verifier::verify(std::string_view token, int64_t now_s) const {
     if (!found) return refuse("it is meant for another audience");
   }
   c.subject = string_member(payload, "sub");
+  if (!options_.grants_claim.empty()) {
+    if (const JsonValue* g = member(payload, options_.grants_claim.c_str())) {
+      c.grants.emplace();
+      if (g->IsString()) {
+        c.grants->emplace_back(g->GetString(), g->GetStringLength());
+      } else if (g->IsArray()) {
+        for (const JsonValue& v : g->GetArray()) {
+          if (v.IsString()) c.grants->emplace_back(v.GetString(), v.GetStringLength());
+        }
+      }
+    }
+  }
   c.expires = has_exp ? exp : 0;
   c.payload = std::move(payload_text);
   return c;

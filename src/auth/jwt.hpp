@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,9 @@ struct Claims {
   std::vector<std::string> audience;
   int64_t expires = 0;  // exp, seconds since the epoch; 0 when absent
   std::string payload;  // the whole claims object, as JSON text (roles, scope, ...)
+  // The strings of the claim Options::grants_claim names (one string or an array of them);
+  // nullopt when the token has no such claim or none is named.
+  std::optional<std::vector<std::string>> grants;
 };
 
 class Verifier {
@@ -58,6 +62,8 @@ class Verifier {
     std::string audience;   // required among aud; empty: any
     int64_t leeway_s = 60;  // clock skew allowed on exp, nbf and iat
     bool require_exp = true;
+    // A claim whose strings are kept in Claims::grants (--auth-tenant-claim); empty: none.
+    std::string grants_claim;
   };
   Verifier(KeySet keys, Options options);
 

@@ -96,7 +96,7 @@ class JwtTest : public ::testing::Test {
  protected:
   JwtTest() : rsa_(rsa("r1")), ec_(p256("e1")), stranger_(rsa("r1")) {}
 
-  Verifier verifier(Verifier::Options o = {"https://idp.city.example", "broker", 60, true}) {
+  Verifier verifier(Verifier::Options o = {"https://idp.city.example", "broker", 60, true, ""}) {
     auto keys = KeySet::parse(R"({"keys":[)" + rsa_->jwk + "," + ec_->jwk + "]}");
     EXPECT_TRUE(keys.ok()) << keys.status().detail();
     return Verifier(std::move(*keys), o);
@@ -188,8 +188,27 @@ TEST_F(JwtTest, ChecksTheClaims) {
                     std::to_string(kNow + 10) + "}"),
                  "another audience");
   // With no issuer or audience configured, any passes.
-  Verifier open = verifier({"", "", 0, false});
+  Verifier open = verifier({"", "", 0, false, ""});
   EXPECT_TRUE(open.verify(token(*rsa_, R"({"alg":"RS256"})", R"({"sub":"x"})"), kNow).ok());
+}
+
+TEST_F(JwtTest, KeepsTheStringsOfTheGrantsClaim) {
+  Verifier v = verifier({"", "", 60, true, "tenants"});
+  auto grants = [&](const std::string& more) {
+    auto c = v.verify(token(*rsa_, R"({"alg":"RS256"})", claims(300, more)), kNow);
+    EXPECT_TRUE(c.ok()) << c.status().detail();
+    return c.ok() ? c->grants : std::nullopt;
+  };
+  EXPECT_EQ(grants(R"(,"tenants":["town-a","town-b:read",7])"),
+            (std::vector<std::string>{"town-a", "town-b:read"}));
+  EXPECT_EQ(grants(R"(,"tenants":"town-c")"), std::vector<std::string>{"town-c"});
+  EXPECT_EQ(grants(R"(,"tenants":{})"), std::vector<std::string>{});
+  EXPECT_EQ(grants(""), std::nullopt);
+  // No claim named: nothing kept.
+  auto c = verifier().verify(
+      token(*rsa_, R"({"alg":"RS256"})", claims(300, R"(,"tenants":["town-a"])")), kNow);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->grants, std::nullopt);
 }
 
 TEST_F(JwtTest, RefusesMalformedTokens) {
@@ -204,7 +223,7 @@ TEST_F(JwtTest, RefusesMalformedTokens) {
 }
 
 TEST_F(JwtTest, AuthenticatorReadsTheHeaderAndFollowsKeyRotation) {
-  Authenticator auth({"https://idp.city.example", "broker", 60, true});
+  Authenticator auth({"https://idp.city.example", "broker", 60, true, ""});
   std::string t = token(*rsa_, R"({"alg":"RS256","kid":"r1"})", claims());
   // Before any key set is read, nothing passes.
   EXPECT_EQ(auth.authenticate("Bearer " + t, kNow).status().kind(), ErrorKind::kUnauthorized);
@@ -228,7 +247,7 @@ TEST_F(JwtTest, AuthenticatorReadsTheHeaderAndFollowsKeyRotation) {
 }
 
 TEST_F(JwtTest, RememberedTokensStillExpire) {
-  Authenticator auth({"https://idp.city.example", "broker", 60, true}, 2);
+  Authenticator auth({"https://idp.city.example", "broker", 60, true, ""}, 2);
   ASSERT_TRUE(auth.set_keys(R"({"keys":[)" + rsa_->jwk + "]}").ok());
   std::string t = token(*rsa_, R"({"alg":"RS256"})", claims(300));
   ASSERT_TRUE(auth.authenticate("Bearer " + t, kNow).ok());

@@ -256,5 +256,61 @@ class IssuerDown(unittest.TestCase):
             self.assertIn("auth_keys_unavailable", server.read_log())
 
 
+class TenantClaim(unittest.TestCase):
+    """--auth-tenant-claim: a token opens the tenants its claim grants, at the level granted."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.key = jws.SigningKey("ES256", "ec-grants")
+        jwks = os.path.join(cls.dir.name, "jwks.json")
+        with open(jwks, "w") as f:
+            json.dump({"keys": [cls.key.jwk]}, f)
+        cls.server = Server(args=["--auth-jwks-file", jwks, "--auth-audience", AUDIENCE,
+                                  "--auth-tenant-claim", "tenants"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.dir.cleanup()
+
+    def call(self, method, path, grants, tenant, body=None):
+        headers = bearer(self.key.sign(claims(tenants=grants)))
+        if tenant:
+            headers["NGSILD-Tenant"] = tenant
+        return self.server.request(method, path, body, headers)
+
+    def assert_forbidden(self, r, says):
+        self.assertEqual(r.status, 403, r)
+        self.assertIn(says, r.json()["detail"])
+
+    def test_a_token_opens_the_tenants_it_grants_at_their_level(self):
+        e = dict(ENTITY, id="urn:ngsi-ld:Building:grants-1")
+        entities = "/ngsi-ld/v1/entities"
+        self.assertEqual(self.call("POST", entities, ["town-a"], "town-a", e).status, 201)
+        self.assertEqual(self.call("GET", entities + "/" + e["id"], ["town-a"], "town-a").status,
+                         200)
+        for grants, tenant in ((["town-a"], "town-b"), (["town-a"], None), ([], "town-a"),
+                               (None, "town-a"), (["town-a:owner"], "town-a")):
+            with self.subTest(grants=grants, tenant=tenant):
+                self.assert_forbidden(self.call("GET", entities + "?type=Building", grants,
+                                                tenant), "does not give access")
+        # Read only: reads pass, writes do not.
+        read = ["town-b:write", "town-a:read"]
+        self.assertEqual(self.call("GET", entities + "?type=Building", read, "town-a").status, 200)
+        self.assert_forbidden(self.call("DELETE", entities + "/" + e["id"], read, "town-a"),
+                              "may only read")
+        # Every tenant, read only; and the @contexts every tenant shares need a grant of all.
+        self.assertEqual(self.call("GET", entities + "?type=Building", ["*:read"], "town-z").status,
+                         404)  # NonexistentTenant: let through, and the tenant is not there
+        self.assert_forbidden(self.call("POST", entities, ["*:read"], "town-a", e),
+                              "may only read")
+        context = {"@context": {"height": "https://example.org/height"}}
+        self.assert_forbidden(self.call("POST", "/ngsi-ld/v1/jsonldContexts", ["town-a"],
+                                        "town-a", context), "every tenant shares")
+        r = self.call("POST", "/ngsi-ld/v1/jsonldContexts", ["*"], None, context)
+        self.assertEqual(r.status, 201, r)
+
+
 if __name__ == "__main__":
     unittest.main()

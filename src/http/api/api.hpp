@@ -66,6 +66,9 @@ struct Env {
   size_t temporal_max_instances = 10000;  // per temporal entity in one answer (206 beyond)
   // Bearer tokens (docs/security.md); null: no token is taken.
   const auth::Authenticator* auth = nullptr;
+  // A token opens only the tenants its tenant claim grants (--auth-tenant-claim); false: every
+  // tenant.
+  bool token_grants = false;
   // API keys for machines (docs/security.md, "API keys"); null: no key is taken. With neither
   // `auth` nor this the NGSI-LD API is open to whoever reaches the port; with either, every
   // NGSI-LD request needs a credential that one of them accepts.

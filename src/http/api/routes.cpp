@@ -105,30 +105,70 @@ const Row kAdmin[] = {
 // tenants (docs/jsonld.md), so a key that opens one tenant must not change them.
 constexpr std::string_view kSharedWrites[] = {"createContext", "deleteContext"};
 
-// An API key, checked against what the request asks: its tenant, a route that changes nothing
-// other tenants share and, for a key that may only read, a route that reads. The 403 says what
-// the key lacks and nothing of the tenant asked for, not even whether it exists.
+// What a credential that opens one tenant (`granted`, at `access`) allows of the request: its
+// tenant, a route that changes nothing other tenants share and, for read access, a route that
+// reads. `what` names the credential in the 403, which says what it lacks and nothing of the
+// tenant asked for, not even whether it exists.
+Status check_grant(const Call& c, std::string_view what, std::string_view granted,
+                   auth::KeyAccess access) {
+  // A malformed NGSILD-Tenant names no tenant the grant could be checked against: answered
+  // here, so that no handler has to be trusted to refuse it.
+  if (!c.context.problem.ok()) return c.context.problem;
+  if (granted != c.context.tenant) {
+    return Status(ErrorKind::kForbidden,
+                  std::string(what) + " does not give access to the tenant this request names");
+  }
+  if (access == auth::KeyAccess::kRead && c.route->access == Access::kWrite) {
+    return Status(ErrorKind::kForbidden,
+                  std::string(what) + " may only read, and " + c.route->operation + " writes");
+  }
+  if (std::find(std::begin(kSharedWrites), std::end(kSharedWrites), c.route->operation) !=
+      std::end(kSharedWrites)) {
+    return Status(ErrorKind::kForbidden, std::string(what) + " opens one tenant, and " +
+                                             c.route->operation +
+                                             " changes what every tenant shares");
+  }
+  return Status::Ok();
+}
+
+// An API key: it opens its one tenant at its access level.
 Status with_api_key(const Env& env, std::string_view secret, Call& c) {
   auto key = env.api_keys->authenticate(secret, now_us());
   if (!key.ok()) return key.status();
   c.context.subject = (*key)->id;
-  // A malformed NGSILD-Tenant names no tenant the key could be checked against: answered here,
-  // so that no handler has to be trusted to refuse it.
+  return check_grant(c, "the API key", (*key)->tenant, (*key)->access);
+}
+
+// A bearer token's tenant claim (--auth-tenant-claim): strings "TENANT" (read and write),
+// "TENANT:read", "TENANT:write" or "TENANT:admin" ("" or ":read" for the default tenant), and
+// "*" or "*:LEVEL" for every tenant, the shared @contexts included. The request's tenant is
+// checked against the highest level the token grants it.
+Status with_token_grants(const auth::Claims& claims, Call& c) {
   if (!c.context.problem.ok()) return c.context.problem;
-  if ((*key)->tenant != c.context.tenant) {
+  std::optional<auth::KeyAccess> level;
+  bool everywhere = false;
+  for (const std::string& g : claims.grants ? *claims.grants : std::vector<std::string>{}) {
+    std::string_view tenant = g;
+    auth::KeyAccess access = auth::KeyAccess::kWrite;
+    if (const size_t colon = tenant.rfind(':'); colon != std::string_view::npos) {
+      auto named = auth::key_access_of(tenant.substr(colon + 1));
+      if (!named) continue;  // not a grant this server understands
+      access = *named;
+      tenant = tenant.substr(0, colon);
+    }
+    const bool all = tenant == "*";
+    if (!all && tenant != c.context.tenant) continue;
+    if (!level || access > *level || (access == *level && all)) {
+      level = access;
+      everywhere = all;
+    }
+  }
+  if (!level) {
     return Status(ErrorKind::kForbidden,
-                  "the API key does not give access to the tenant this request names");
+                  "the bearer token does not give access to the tenant this request names");
   }
-  if ((*key)->access == auth::KeyAccess::kRead && c.route->access == Access::kWrite) {
-    return Status(ErrorKind::kForbidden,
-                  "the API key may only read, and " + c.route->operation + " writes");
-  }
-  if (std::find(std::begin(kSharedWrites), std::end(kSharedWrites), c.route->operation) !=
-      std::end(kSharedWrites)) {
-    return Status(ErrorKind::kForbidden, "an API key opens one tenant, and " + c.route->operation +
-                                             " changes what every tenant shares");
-  }
-  return Status::Ok();
+  if (everywhere && *level != auth::KeyAccess::kRead) return Status::Ok();
+  return check_grant(c, "the bearer token", c.context.tenant, *level);
 }
 
 // The headers a browser needs to read answers to other origins (Fetch standard, "CORS
@@ -229,6 +269,7 @@ Status authenticate(const Env& env, Call& c) {
     auto claims = env.auth->authenticate(c.req.header("authorization"), now_us() / 1'000'000);
     if (!claims.ok()) return claims.status();
     c.context.subject = std::move(claims->subject);
+    if (env.token_grants) return with_token_grants(*claims, c);
   }
   return Status::Ok();
 }

@@ -93,6 +93,12 @@ std::string encode_api_key(const ApiKey& key) {
   }
   w.key("secretHash");
   w.string(base64url_encode(key.secret_hash));
+  if (!key.previous_hash.empty()) {
+    w.key("previousHash");
+    w.string(base64url_encode(key.previous_hash));
+    w.key("previousUntil");
+    w.number(key.previous_until);
+  }
   w.end_object();
   return out;
 }
@@ -132,6 +138,14 @@ Result<ApiKey> decode_api_key(std::string_view doc) {
   if (!text("secretHash", hash_text) || !base64url_decode(hash_text, key.secret_hash) ||
       key.secret_hash.size() != kHashBytes) {
     return damaged("'" + key.id + "' has no valid secretHash");
+  }
+  std::string previous_text;
+  if (text("previousHash", previous_text)) {
+    if (!base64url_decode(previous_text, key.previous_hash) ||
+        key.previous_hash.size() != kHashBytes ||
+        !microseconds("previousUntil", key.previous_until, true)) {
+      return damaged("'" + key.id + "' has no valid previousHash");
+    }
   }
   return key;
 }

@@ -39,6 +39,10 @@ struct ApiKey {
   int64_t created_at = kNoTime;
   int64_t last_rotated_at = kNoTime;  // kNoTime until the first rotation
   std::string secret_hash;            // secret_hash() of the current secret: 32 bytes
+  // After a rotation with a grace period: the replaced secret's hash, which still opens the key
+  // until previous_until (µs), so that machines can be switched over without a gap.
+  std::string previous_hash;
+  int64_t previous_until = kNoTime;
 };
 
 // A new secret: the prefix and 256 random bits from OpenSSL's generator, base64url-encoded

@@ -24,17 +24,26 @@ uint64_t ApiKeyService::bucket_of(std::string_view hash) {
 }
 
 void ApiKeyService::replace(const KeyPtr& previous, const KeyPtr& next) {
+  // A key is found by its current secret's hash, and by the previous one during a grace period.
+  auto hashes = [](const KeyPtr& key) {
+    std::vector<uint64_t> out{bucket_of(key->secret_hash)};
+    if (!key->previous_hash.empty() && bucket_of(key->previous_hash) != out[0])
+      out.push_back(bucket_of(key->previous_hash));
+    return out;
+  };
   if (previous) {
     by_id_.erase(previous->id);
-    auto it = by_hash_.find(bucket_of(previous->secret_hash));
-    if (it != by_hash_.end()) {
+    for (uint64_t bucket : hashes(previous)) {
+      auto it = by_hash_.find(bucket);
+      if (it == by_hash_.end()) continue;
       std::erase(it->second, previous);
       if (it->second.empty()) by_hash_.erase(it);
     }
   }
   if (next) {
     by_id_[next->id] = next;
-    by_hash_[bucket_of(next->secret_hash)].push_back(next);
+    for (uint64_t bucket : hashes(next))
+      by_hash_[bucket].push_back(next);
   }
 }
 
@@ -83,12 +92,20 @@ void ApiKeyService::create(ApiKey key, IssuedDone done) {
         });
 }
 
-void ApiKeyService::rotate(std::string id, IssuedDone done) {
+void ApiKeyService::rotate(std::string id, int64_t grace_us, IssuedDone done) {
   auto secret = new_secret();
   if (!secret.ok()) return done(secret.status());
-  std::function<Status(ApiKey&)> change = [hash = secret_hash(*secret)](ApiKey& key) {
+  std::function<Status(ApiKey&)> change = [hash = secret_hash(*secret), grace_us](ApiKey& key) {
+    const int64_t now = now_us();
+    if (grace_us > 0) {
+      key.previous_hash = key.secret_hash;
+      key.previous_until = now + grace_us;
+    } else {
+      key.previous_hash.clear();
+      key.previous_until = kNoTime;
+    }
     key.secret_hash = hash;
-    key.last_rotated_at = now_us();
+    key.last_rotated_at = now;
     return Status::Ok();
   };
   auto make = engine::changing(id, std::move(change), std::string(kWhat));
@@ -137,7 +154,11 @@ Result<ApiKeyService::KeyPtr> ApiKeyService::authenticate(std::string_view secre
     auto it = by_hash_.find(bucket_of(hash));
     if (it != by_hash_.end()) {
       for (const KeyPtr& key : it->second) {
-        if (same_hash(key->secret_hash, hash)) found = key;
+        if (same_hash(key->secret_hash, hash) ||
+            (!key->previous_hash.empty() && now < key->previous_until &&
+             same_hash(key->previous_hash, hash))) {
+          found = key;
+        }
       }
     }
   }

@@ -45,9 +45,10 @@ class ApiKeyService {
   // Stores `key` (its name, description, tenant, access and expiry) with a new id, createdAt
   // and secret; `done` gets them once durable. Runs `done` on the committing thread.
   void create(ApiKey key, IssuedDone done);
-  // Replaces the secret of key `id` with a new one and sets lastRotatedAt: once `done` is
-  // called the old secret opens nothing. ResourceNotFound naming the id.
-  void rotate(std::string id, IssuedDone done);
+  // Replaces the secret of key `id` with a new one and sets lastRotatedAt. Once `done` is
+  // called the old secret opens nothing, or, with `grace_us` > 0, nothing after that long (a
+  // grace period ending any earlier one). ResourceNotFound naming the id.
+  void rotate(std::string id, int64_t grace_us, IssuedDone done);
   // Forgets key `id`: its secret opens nothing once `done` is called. ResourceNotFound.
   void revoke(std::string id, Done done);
 

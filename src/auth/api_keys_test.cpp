@@ -44,7 +44,7 @@ TEST(ApiKeyCodec, RoundTripsWithoutTheSecret) {
   ASSERT_TRUE(secret.ok());
   ApiKey key{"urn:tsunagu:ApiKey:1", "gateway", "north side", "city-a",
              KeyAccess::kWrite,      2'000'000, 1'000'000,    1'500'000,
-             secret_hash(*secret)};
+             secret_hash(*secret),   {},        kNoTime};
   const std::string doc = encode_api_key(key);
   EXPECT_EQ(doc.find(*secret), std::string::npos);
   EXPECT_EQ(doc.find(secret->substr(kSecretPrefix.size())), std::string::npos);
@@ -66,9 +66,9 @@ TEST(ApiKeyCodec, AccessLevelsByName) {
     EXPECT_EQ(key_access_of(key_access_name(a)), a);
   EXPECT_EQ(key_access_of("root"), std::nullopt);
   EXPECT_EQ(key_access_of("Admin"), std::nullopt);
-  ApiKey key{"urn:tsunagu:ApiKey:2", "town admin", "", "town",
-             KeyAccess::kAdmin,      kNoTime,      1,  kNoTime,
-             secret_hash("x")};
+  ApiKey key{"urn:tsunagu:ApiKey:2", "town admin", "",     "town",
+             KeyAccess::kAdmin,      kNoTime,      1,      kNoTime,
+             secret_hash("x"),       {},           kNoTime};
   auto back = decode_api_key(encode_api_key(key));
   ASSERT_TRUE(back.ok()) << back.status().detail();
   EXPECT_EQ(back->access, KeyAccess::kAdmin);
@@ -129,9 +129,10 @@ class ApiKeysTest : public ::testing::Test {
     return done.get_future().get();
   }
 
-  Result<ApiKeyService::Issued> rotate(const std::string& id) {
+  Result<ApiKeyService::Issued> rotate(const std::string& id, int64_t grace_us = 0) {
     std::promise<Result<ApiKeyService::Issued>> done;
-    keys_->rotate(id, [&done](Result<ApiKeyService::Issued> r) { done.set_value(std::move(r)); });
+    keys_->rotate(id, grace_us,
+                  [&done](Result<ApiKeyService::Issued> r) { done.set_value(std::move(r)); });
     return done.get_future().get();
   }
 
@@ -190,6 +191,28 @@ TEST_F(ApiKeysTest, RotationReplacesTheSecretAtOnce) {
   EXPECT_FALSE(keys_->authenticate(key->secret, now_us()).ok());
   EXPECT_TRUE(keys_->authenticate(rotated->secret, now_us()).ok());
   EXPECT_EQ(rotate("urn:tsunagu:ApiKey:none").status().kind(), ErrorKind::kResourceNotFound);
+}
+
+TEST_F(ApiKeysTest, AGracePeriodKeepsTheOldSecretForAWhile) {
+  auto key = create("city-a", KeyAccess::kWrite);
+  ASSERT_TRUE(key.ok());
+  auto rotated = rotate(key->key->id, 60'000'000);
+  ASSERT_TRUE(rotated.ok()) << rotated.status().detail();
+  const int64_t until = rotated->key->previous_until;
+  EXPECT_GT(until, now_us());
+  EXPECT_TRUE(keys_->authenticate(key->secret, now_us()).ok());
+  EXPECT_TRUE(keys_->authenticate(rotated->secret, now_us()).ok());
+  EXPECT_FALSE(keys_->authenticate(key->secret, until).ok());
+  EXPECT_TRUE(keys_->authenticate(rotated->secret, until).ok());
+  // The grace survives a restart; a rotation without one ends it at once.
+  stop();
+  start();
+  EXPECT_TRUE(keys_->authenticate(key->secret, now_us()).ok());
+  auto third = rotate(key->key->id);
+  ASSERT_TRUE(third.ok());
+  EXPECT_FALSE(keys_->authenticate(key->secret, now_us()).ok());
+  EXPECT_FALSE(keys_->authenticate(rotated->secret, now_us()).ok());
+  EXPECT_TRUE(keys_->authenticate(third->secret, now_us()).ok());
 }
 
 TEST_F(ApiKeysTest, RevocationForgetsTheKey) {

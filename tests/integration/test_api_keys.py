@@ -258,6 +258,27 @@ class ApiKeys(unittest.TestCase):
         self.assertIn("lastRotatedAt", self.admin.get("/" + key["id"]).json())
         self.assert_problem(self.admin.rotate("urn:tsunagu:ApiKey:none"), 404)
 
+    def test_a_rotation_with_a_grace_period_keeps_the_old_secret_for_it(self):
+        key = self.admin.issue(name="switching", access="read")
+        listing = f"{ENTITIES}?type=Sensor"
+        r = self.server.request("POST", f"{KEYS}/{key['id']}/rotate?graceSeconds=2",
+                                headers=self.admin.headers)
+        self.assertEqual(r.status, 200, r)
+        rotated = r.json()
+        self.assertIn("previousSecretValidUntil", rotated)
+        for secret in (key["secret"], rotated["secret"]):
+            self.assertEqual(self.server.get(listing, api_key(secret)).status, 200)
+        time.sleep(2.5)
+        self.assert_refused(self.server.get(listing, api_key(key["secret"])), "not valid")
+        self.assertEqual(self.server.get(listing, api_key(rotated["secret"])).status, 200)
+        self.assertNotIn("previousSecretValidUntil", self.admin.get("/" + key["id"]).json())
+        for bad in ("-1", "soon", "604801", "1.5"):
+            r = self.server.request("POST", f"{KEYS}/{key['id']}/rotate?graceSeconds={bad}",
+                                    headers=self.admin.headers)
+            self.assert_problem(r, 400, "graceSeconds")
+        # A refused rotation changed nothing.
+        self.assertEqual(self.server.get(listing, api_key(rotated["secret"])).status, 200)
+
     def test_revocation_stops_the_key(self):
         key = self.admin.issue(name="revoked", access="read")
         self.assertEqual(self.server.get(f"{ENTITIES}?type=Sensor", api_key(key["secret"])).status, 200)

@@ -2,6 +2,8 @@
 // creates, lists, retrieves, rotates and revokes the API keys of machines. Not NGSI-LD: plain
 // JSON, no @context, no tenant header (a key names its tenant in its body). The context step in
 // routes.cpp has already checked the administrator's key.
+#include <charconv>
+
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
 #include "http/api/api.hpp"
@@ -52,6 +54,10 @@ std::string render(const ApiKey& key, std::string_view secret = {}) {
   if (key.last_rotated_at != kNoTime) {
     w.key("lastRotatedAt");
     w.string(format_datetime(key.last_rotated_at));
+  }
+  if (!key.previous_hash.empty() && key.previous_until > now_us()) {
+    w.key("previousSecretValidUntil");
+    w.string(format_datetime(key.previous_until));
   }
   if (!secret.empty()) {
     w.key("secret");
@@ -197,16 +203,28 @@ void retrieve_api_key(Env& env, Call&& c) {
   });
 }
 
-// POST .../rotate: 200 with the key and its new secret; the old secret opens nothing any more.
+// POST .../rotate[?graceSeconds=N]: 200 with the key and its new secret. The old secret opens
+// nothing any more, or nothing after N seconds (at most a week), while machines switch over.
 void rotate_api_key(Env& env, Call&& c) {
-  static const CallSpec spec{false, {}, produces(), {}, false};
+  static const CallSpec spec{false, {}, produces(), {"graceSeconds"}, false};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    constexpr int64_t kMaxGraceS = 7 * 24 * 3600;
+    int64_t grace_s = 0;
+    if (const std::string* g = p.call.query.find("graceSeconds")) {
+      auto [end, ec] = std::from_chars(g->data(), g->data() + g->size(), grace_s);
+      if (ec != std::errc() || end != g->data() + g->size() || grace_s < 0 ||
+          grace_s > kMaxGraceS) {
+        return p.fail(Status::BadRequestData("graceSeconds: '" + *g +
+                                             "' is not a whole number of seconds from 0 to " +
+                                             std::to_string(kMaxGraceS)));
+      }
+    }
     std::string id = p.call.params.at(0);
     if (auto key = visible_key(env, p, id); !key.ok()) return p.fail(key.status());
     auto shared = std::make_shared<Prepared>(std::move(p));
-    env.api_keys->rotate(std::move(id), [shared](Result<ApiKeyService::Issued> issued) {
-      respond_issued(*shared, 200, issued);
-    });
+    env.api_keys->rotate(
+        std::move(id), grace_s * 1'000'000,
+        [shared](Result<ApiKeyService::Issued> issued) { respond_issued(*shared, 200, issued); });
   });
 }
 

@@ -70,6 +70,12 @@ Status parse_int(const std::string& name, const std::string& v, T min, T max, T&
         [](const Config& c) { return c.FIELD; }         \
   }
 
+// A file option's value: empty (none) or a file the server can read.
+Status readable_file(const char* option, const std::string& v) {
+  if (v.empty() || ::access(v.c_str(), R_OK) == 0) return Status::Ok();
+  return Status::InvalidRequest(std::string("--") + option + ": cannot read '" + v + "'");
+}
+
 // A --cors-origins value: "*" or origins separated by commas.
 Status check_origins(const std::string& v) {
   if (v.empty() || v == "*") return Status::Ok();
@@ -131,8 +137,7 @@ const std::vector<Option>& options() {
                   "PEM file of the CA certificates that https and mqtts notification "
                   "receivers' certificates are checked against; empty: the system's "
                   "(/etc/ssl/certs)",
-                  if (!v.empty() && ::access(v.c_str(), R_OK) != 0) return Status::InvalidRequest(
-                      "--notify-ca-file: cannot read '" + v + "'")),
+                  TSUNAGU_RETURN_IF_ERROR(readable_file("notify-ca-file", v))),
     STRING_OPTION("auth-issuer", "TSUNAGU_AUTH_ISSUER", auth_issuer,
                   "OpenID Connect issuer URL: the NGSI-LD API then answers only requests with "
                   "a bearer token (JWT, RS256 or ES256) it signed, whose iss is this URL; its "
@@ -141,8 +146,7 @@ const std::vector<Option>& options() {
     STRING_OPTION("auth-jwks-file", "TSUNAGU_AUTH_JWKS_FILE", auth_jwks_file,
                   "JWK Set file of the token issuer's keys, read when the issuer cannot be "
                   "reached (or alone, without --auth-issuer)",
-                  if (!v.empty() && ::access(v.c_str(), R_OK) != 0) return Status::InvalidRequest(
-                      "--auth-jwks-file: cannot read '" + v + "'")),
+                  TSUNAGU_RETURN_IF_ERROR(readable_file("auth-jwks-file", v))),
     STRING_OPTION("auth-audience", "TSUNAGU_AUTH_AUDIENCE", auth_audience,
                   "a value a token's aud must hold; empty: any", (void)0),
     STRING_OPTION("auth-tenant-claim", "TSUNAGU_AUTH_TENANT_CLAIM", auth_tenant_claim,
@@ -175,13 +179,11 @@ const std::vector<Option>& options() {
     STRING_OPTION("tls-cert", "TSUNAGU_TLS_CERT", tls_cert_file,
                   "PEM file of the server's certificate chain (its certificate first): the port "
                   "then speaks HTTPS only; read again on SIGHUP (docs/security.md)",
-                  if (!v.empty() && ::access(v.c_str(), R_OK) != 0) return Status::InvalidRequest(
-                      "--tls-cert: cannot read '" + v + "'")),
+                  TSUNAGU_RETURN_IF_ERROR(readable_file("tls-cert", v))),
     STRING_OPTION("tls-key", "TSUNAGU_TLS_KEY", tls_key_file,
                   "PEM file of the private key of --tls-cert (keep it readable by the server's "
                   "user only)",
-                  if (!v.empty() && ::access(v.c_str(), R_OK) != 0) return Status::InvalidRequest(
-                      "--tls-key: cannot read '" + v + "'")),
+                  TSUNAGU_RETURN_IF_ERROR(readable_file("tls-key", v))),
     STRING_OPTION("audit", "TSUNAGU_AUDIT", audit,
                   "on: every write and every refused request (401, 403, 429) of the NGSI-LD and "
                   "admin APIs is recorded in DATA_DIR/audit, one file per day, queried at "

@@ -81,6 +81,10 @@ std::string encode_api_key(const ApiKey& key) {
   w.string(key.tenant);
   w.key("access");
   w.string(key_access_name(key.access));
+  if (!key.role.empty()) {
+    w.key("role");
+    w.string(key.role);
+  }
   w.key("createdAt");
   w.number(key.created_at);
   if (key.expires_at != kNoTime) {
@@ -130,6 +134,7 @@ Result<ApiKey> decode_api_key(std::string_view doc) {
   auto level = text("access", access) ? key_access_of(access) : std::nullopt;
   if (!level) return damaged("'" + key.id + "' has no access level");
   key.access = *level;
+  text("role", key.role);  // absent: no role
   if (!microseconds("createdAt", key.created_at, true) ||
       !microseconds("expiresAt", key.expires_at, false) ||
       !microseconds("lastRotatedAt", key.last_rotated_at, false)) {

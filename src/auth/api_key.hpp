@@ -43,6 +43,9 @@ struct ApiKey {
   // until previous_until (µs), so that machines can be switched over without a gap.
   std::string previous_hash;
   int64_t previous_until = kNoTime;
+  // A role the tenant defines (docs/security.md, "Roles"): the key reads and writes only what
+  // the role's rules allow, within its access. Empty: all its access allows.
+  std::string role;
 };
 
 // A new secret: the prefix and 256 random bits from OpenSSL's generator, base64url-encoded

@@ -44,7 +44,7 @@ TEST(ApiKeyCodec, RoundTripsWithoutTheSecret) {
   ASSERT_TRUE(secret.ok());
   ApiKey key{"urn:tsunagu:ApiKey:1", "gateway", "north side", "city-a",
              KeyAccess::kWrite,      2'000'000, 1'000'000,    1'500'000,
-             secret_hash(*secret),   {},        kNoTime};
+             secret_hash(*secret),   {},        kNoTime,      "bus-operator"};
   const std::string doc = encode_api_key(key);
   EXPECT_EQ(doc.find(*secret), std::string::npos);
   EXPECT_EQ(doc.find(secret->substr(kSecretPrefix.size())), std::string::npos);
@@ -59,6 +59,7 @@ TEST(ApiKeyCodec, RoundTripsWithoutTheSecret) {
   EXPECT_EQ(back->created_at, key.created_at);
   EXPECT_EQ(back->last_rotated_at, key.last_rotated_at);
   EXPECT_EQ(back->secret_hash, key.secret_hash);
+  EXPECT_EQ(back->role, "bus-operator");
 }
 
 TEST(ApiKeyCodec, AccessLevelsByName) {
@@ -66,9 +67,9 @@ TEST(ApiKeyCodec, AccessLevelsByName) {
     EXPECT_EQ(key_access_of(key_access_name(a)), a);
   EXPECT_EQ(key_access_of("root"), std::nullopt);
   EXPECT_EQ(key_access_of("Admin"), std::nullopt);
-  ApiKey key{"urn:tsunagu:ApiKey:2", "town admin", "",     "town",
-             KeyAccess::kAdmin,      kNoTime,      1,      kNoTime,
-             secret_hash("x"),       {},           kNoTime};
+  ApiKey key{"urn:tsunagu:ApiKey:2", "town admin", "",      "town",
+             KeyAccess::kAdmin,      kNoTime,      1,       kNoTime,
+             secret_hash("x"),       {},           kNoTime, {}};
   auto back = decode_api_key(encode_api_key(key));
   ASSERT_TRUE(back.ok()) << back.status().detail();
   EXPECT_EQ(back->access, KeyAccess::kAdmin);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <iterator>
+#include <optional>
 
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
@@ -14,10 +16,130 @@ Status damaged(std::string_view what) {
   return Status::Internal("stored tenant settings: " + std::string(what));
 }
 
+void write_roles(JsonWriter& w, const std::vector<Role>& roles) {
+  w.begin_array();
+  for (const Role& role : roles) {
+    w.begin_object();
+    w.key("name");
+    w.string(role.name);
+    w.key("description");
+    w.string(role.description);
+    w.key("rules");
+    w.begin_array();
+    for (const RoleRule& r : role.rules) {
+      w.begin_object();
+      w.key("access");
+      w.string(r.write ? "write" : "read");
+      w.key("types");
+      w.begin_array();
+      for (const std::string& t : r.types)
+        w.string(t);
+      w.end_array();
+      w.key("idPattern");
+      w.string(r.id_pattern);
+      w.key("scopeQ");
+      w.string(r.scope_q);
+      w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+  }
+  w.end_array();
+}
+
+std::optional<std::string> string_of(const JsonValue& object, const char* name) {
+  auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsString()) return std::nullopt;
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+Status read_roles(const JsonValue& roles, const std::string& tenant, std::vector<Role>& out) {
+  if (!roles.IsArray()) return damaged("'" + tenant + "' has roles that are not an array");
+  for (const auto& r : roles.GetArray()) {
+    Role role;
+    auto name = r.IsObject() ? string_of(r, "name") : std::nullopt;
+    auto description = name ? string_of(r, "description") : std::nullopt;
+    auto rules = r.IsObject() ? r.FindMember("rules") : r.MemberEnd();
+    if (!description || rules == r.MemberEnd() || !rules->value.IsArray())
+      return damaged("'" + tenant + "' has a role without its name, description or rules");
+    role.name = std::move(*name);
+    role.description = std::move(*description);
+    for (const auto& rule : rules->value.GetArray()) {
+      RoleRule rr;
+      auto access = rule.IsObject() ? string_of(rule, "access") : std::nullopt;
+      auto pattern = access ? string_of(rule, "idPattern") : std::nullopt;
+      auto scope = pattern ? string_of(rule, "scopeQ") : std::nullopt;
+      auto types = rule.IsObject() ? rule.FindMember("types") : rule.MemberEnd();
+      if (!scope || types == rule.MemberEnd() || !types->value.IsArray())
+        return damaged("role '" + role.name + "' of '" + tenant + "' has a rule that is not one");
+      rr.write = *access == "write";
+      rr.id_pattern = std::move(*pattern);
+      rr.scope_q = std::move(*scope);
+      for (const auto& t : types->value.GetArray()) {
+        if (!t.IsString()) return damaged("role '" + role.name + "' has a type that is not text");
+        rr.types.emplace_back(t.GetString(), t.GetStringLength());
+      }
+      role.rules.push_back(std::move(rr));
+    }
+    if (Status st = compile_role(role); !st.ok()) return damaged(st.detail());
+    out.push_back(std::move(role));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 double TenantSettings::bucket_size() const {
   return burst > 0 ? static_cast<double>(burst) : std::max(1.0, requests_per_second);
+}
+
+const Role* TenantSettings::role(std::string_view name) const {
+  for (const Role& r : roles) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+bool valid_role_name(std::string_view name) {
+  constexpr std::string_view kBuiltIn[] = {"read",   "write",  "admin",
+                                           "reader", "editor", "administrator"};
+  if (name.empty() || name.size() > 64 ||
+      std::find(std::begin(kBuiltIn), std::end(kBuiltIn), name) != std::end(kBuiltIn)) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+Status compile_role(Role& role) {
+  auto r = std::make_shared<ngsild::query::Restriction>();
+  r->role = role.name;
+  for (size_t i = 0; i < role.rules.size(); ++i) {
+    const RoleRule& given = role.rules[i];
+    const std::string where = "rules[" + std::to_string(i) + "]";
+    ngsild::query::AccessRule rule;
+    rule.write = given.write;
+    for (const std::string& t : given.types)
+      rule.types.push_back(Atom::intern(t));
+    if (!given.id_pattern.empty()) {
+      RE2::Options options;
+      options.set_log_errors(false);
+      rule.id_pattern = std::make_shared<re2::RE2>(given.id_pattern, options);
+      if (!rule.id_pattern->ok()) {
+        return Status::BadRequestData(where + ".idPattern: not a regular expression (" +
+                                      rule.id_pattern->error() + ")");
+      }
+    }
+    if (!given.scope_q.empty()) {
+      auto scope = ngsild::query::parse_scope_query(given.scope_q);
+      if (!scope.ok()) return Status::BadRequestData(where + ".scopeQ: " + scope.status().detail());
+      rule.scope = std::move(*scope);
+    }
+    r->rules.push_back(std::move(rule));
+  }
+  role.restriction = std::move(r);
+  return Status::Ok();
 }
 
 std::string encode_tenant_settings(const TenantSettings& s) {
@@ -45,6 +167,8 @@ std::string encode_tenant_settings(const TenantSettings& s) {
   w.end_array();
   w.key("publicRead");
   w.boolean(s.public_read);
+  w.key("roles");
+  write_roles(w, s.roles);
   w.key("createdAt");
   w.number(s.created_at);
   w.key("modifiedAt");
@@ -97,6 +221,9 @@ Result<TenantSettings> decode_tenant_settings(std::string_view doc) {
     if (!p->value.IsBool()) return damaged("'" + s.id + "' has a publicRead that is not a boolean");
     s.public_read = p->value.GetBool();
   }
+  // Absent in what was stored before roles could be defined: none.
+  if (auto r = json.FindMember("roles"); r != json.MemberEnd())
+    TSUNAGU_RETURN_IF_ERROR(read_roles(r->value, s.id, s.roles));
   if (!integer("createdAt", s.created_at) || !integer("modifiedAt", s.modified_at))
     return damaged("'" + s.id + "' has a time that is not a number");
   return s;

@@ -13,8 +13,36 @@
 
 #include "common/status.hpp"
 #include "common/time.hpp"
+#include "ngsild/query/restriction.hpp"
 
 namespace tsunagu::auth {
+
+// One rule of a role, as the administrator gives it: entities of one of `types` (expanded IRIs;
+// empty: any), whose whole id matches `id_pattern` (empty: any) and whose scopes satisfy the
+// scope query `scope_q` (§4.19; empty: any), for reading or for reading and writing.
+struct RoleRule {
+  bool write = false;
+  std::vector<std::string> types;
+  std::string id_pattern;
+  std::string scope_q;
+};
+
+// A role a tenant defines (docs/security.md, "Roles"): what its holders may read and change.
+struct Role {
+  std::string name;
+  std::string description;
+  std::vector<RoleRule> rules;
+  ngsild::query::RestrictionPtr restriction;  // the rules compiled (compile_role)
+};
+
+// Compiles `role.rules` into role.restriction. BadRequestData naming the rule that is wrong (a
+// pattern RE2 does not take, a scope query that is not one).
+Status compile_role(Role& role);
+
+// Whether `name` may name a role: 1-64 letters, digits, '_' or '-', and none of the access
+// levels and their role names (read, write, admin, reader, editor, administrator), which every
+// tenant has.
+bool valid_role_name(std::string_view name);
 
 struct TenantSettings {
   std::string id;  // the tenant's name, as NGSILD-Tenant gives it
@@ -26,11 +54,13 @@ struct TenantSettings {
   uint32_t burst = 0;                     // requests taken at once; 0: one second's worth
   std::vector<std::string> cors_origins;  // origins a browser may call this tenant from
   bool public_read = false;               // anyone may read it without credentials (open data)
+  std::vector<Role> roles;                // in the order given
   int64_t created_at = kNoTime;
   int64_t modified_at = kNoTime;
 
   // The requests a full bucket holds: at least one.
   double bucket_size() const;
+  const Role* role(std::string_view name) const;  // null when the tenant has no such role
 };
 
 // The stored form (a store record's document): JSON.

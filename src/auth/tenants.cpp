@@ -139,6 +139,14 @@ bool TenantService::public_read(std::string_view tenant) const {
   return it != by_id_.end() && it->second->settings->public_read;
 }
 
+ngsild::query::RestrictionPtr TenantService::role(std::string_view tenant,
+                                                  std::string_view name) const {
+  std::shared_lock lock(mu_);
+  auto it = by_id_.find(tenant);
+  const Role* role = it == by_id_.end() ? nullptr : it->second->settings->role(name);
+  return role == nullptr ? nullptr : role->restriction;
+}
+
 uint64_t TenantService::max_entities(std::string_view tenant) const {
   std::shared_lock lock(mu_);
   auto it = by_id_.find(tenant);

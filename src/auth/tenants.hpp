@@ -54,6 +54,8 @@ class TenantService {
   int64_t admit(std::string_view tenant, int64_t now) const;
   // Whether anyone may read `tenant` without credentials (its settings' publicRead).
   bool public_read(std::string_view tenant) const;
+  // What the tenant's role `name` may read and write; null when the tenant defines no such role.
+  ngsild::query::RestrictionPtr role(std::string_view tenant, std::string_view name) const;
   // The tenant's entity quota; 0: none.
   uint64_t max_entities(std::string_view tenant) const;
   // Whether a browser at `origin` may call `tenant`; `any_allows` whether it may call any.

@@ -15,13 +15,41 @@ Status not_found(const std::string& id) {
   return Status::NotFound("entity '" + id + "' does not exist");
 }
 
-// 404 when the entity is absent or lacks the `type` the request named.
+// 404 when the entity is absent, lacks the `type` the request named, or is one the caller's
+// role may not read (with the same answer as an absent one).
 Status check_target(const Entity* e, const Target& t) {
-  if (e == nullptr) return not_found(t.id);
+  if (e == nullptr || (t.restriction && !t.restriction->can_read(*e))) return not_found(t.id);
   if (t.type && !t.type->matches(*e)) {
     return Status::NotFound("entity '" + t.id + "' is not of the requested type");
   }
   return Status::Ok();
+}
+
+using Apply = decltype(Change::apply);
+
+Status not_writable(const ngsild::query::Restriction& r, const std::string& id) {
+  return Status(ErrorKind::kForbidden,
+                "the role '" + r.role + "' may not change entity '" + id + "' as asked");
+}
+
+// `apply` within what `r` (the caller's role) may change: an entity it may not read is absent
+// (`absent` answers for it), one it may read but not write is Forbidden, and so is a change
+// that leaves an entity it may not write. Null `r`: `apply` itself.
+Apply within(const RestrictionPtr& r, Apply apply,
+             std::function<Status(const std::string&)> absent) {
+  if (!r) return apply;
+  return [r, apply = std::move(apply), absent = std::move(absent)](
+             const Entity* cur, int64_t now) -> Result<std::shared_ptr<Entity>> {
+    if (cur != nullptr && !r->can_write(*cur))
+      return r->can_read(*cur) ? not_writable(*r, cur->id) : absent(cur->id);
+    auto next = apply(cur, now);
+    if (next.ok() && *next && !r->can_write(**next)) return not_writable(*r, (*next)->id);
+    return next;
+  };
+}
+
+Status exists(const std::string& id) {
+  return Status::AlreadyExists("entity '" + id + "' already exists");
 }
 
 std::unique_ptr<WriteRequest> single(std::string tenant, std::string id, bool create_tenant) {
@@ -69,40 +97,49 @@ Result<QueryResult> EntityService::query(std::string_view tenant,
   return QueryEngine::run(**t, q);
 }
 
-Result<std::vector<TypeInfo>> EntityService::types(std::string_view tenant) const {
+Result<std::vector<TypeInfo>> EntityService::types(std::string_view tenant,
+                                                   const RestrictionPtr& restriction) const {
   auto t = find_tenant(tenant);
   if (!t.ok()) return t.status();
-  return Discovery::types(**t);
+  return Discovery::types(**t, restriction);
 }
 
-Result<std::vector<AttributeInfo>> EntityService::attributes(std::string_view tenant) const {
+Result<std::vector<AttributeInfo>> EntityService::attributes(
+    std::string_view tenant, const RestrictionPtr& restriction) const {
   auto t = find_tenant(tenant);
   if (!t.ok()) return t.status();
-  return Discovery::attributes(**t);
+  return Discovery::attributes(**t, restriction);
 }
 
-void EntityService::create(std::string tenant, EntityInput in, Done done) {
+void EntityService::create(std::string tenant, RestrictionPtr restriction, EntityInput in,
+                           Done done) {
   std::string id = *in.id;
   auto req = single(std::move(tenant), id, true);
   auto input = std::make_shared<EntityInput>(std::move(in));
-  req->changes[0].apply = [input](const Entity* cur,
-                                  int64_t now) -> Result<std::shared_ptr<Entity>> {
-    if (cur != nullptr) return Status::AlreadyExists("entity '" + cur->id + "' already exists");
-    return std::make_shared<Entity>(create_entity(std::move(*input), now));
-  };
+  req->changes[0].apply = within(
+      restriction,
+      [input](const Entity* cur, int64_t now) -> Result<std::shared_ptr<Entity>> {
+        if (cur != nullptr) return exists(cur->id);
+        return std::make_shared<Entity>(create_entity(std::move(*input), now));
+      },
+      exists);
   req->done = [done = std::move(done)](WriteRequest& r) { done(r.changes[0].status); };
   writer_.submit(std::move(req));
 }
 
 void EntityService::modify(Target t, Mutate mutate, Done done) {
   auto req = single(t.tenant, t.id, false);
-  req->changes[0].apply = [t, mutate = std::move(mutate)](
-                              const Entity* cur, int64_t now) -> Result<std::shared_ptr<Entity>> {
-    TSUNAGU_RETURN_IF_ERROR(check_target(cur, t));
-    auto next = std::make_shared<Entity>(*cur);
-    TSUNAGU_RETURN_IF_ERROR(mutate(*next, now));
-    return next;
-  };
+  RestrictionPtr restriction = t.restriction;
+  req->changes[0].apply = within(
+      restriction,
+      [t, mutate = std::move(mutate)](const Entity* cur,
+                                      int64_t now) -> Result<std::shared_ptr<Entity>> {
+        TSUNAGU_RETURN_IF_ERROR(check_target(cur, t));
+        auto next = std::make_shared<Entity>(*cur);
+        TSUNAGU_RETURN_IF_ERROR(mutate(*next, now));
+        return next;
+      },
+      not_found);
   req->done = [done = std::move(done)](WriteRequest& r) { done(r.changes[0].status); };
   writer_.submit(std::move(req));
 }
@@ -188,15 +225,20 @@ void EntityService::delete_attribute(Target t, Atom name, std::optional<Atom> da
 
 void EntityService::remove(Target t, Done done) {
   auto req = single(t.tenant, t.id, false);
-  req->changes[0].apply = [t](const Entity* cur, int64_t) -> Result<std::shared_ptr<Entity>> {
-    TSUNAGU_RETURN_IF_ERROR(check_target(cur, t));
-    return std::shared_ptr<Entity>();
-  };
+  RestrictionPtr restriction = t.restriction;
+  req->changes[0].apply = within(
+      restriction,
+      [t](const Entity* cur, int64_t) -> Result<std::shared_ptr<Entity>> {
+        TSUNAGU_RETURN_IF_ERROR(check_target(cur, t));
+        return std::shared_ptr<Entity>();
+      },
+      not_found);
   req->done = [done = std::move(done)](WriteRequest& r) { done(r.changes[0].status); };
   writer_.submit(std::move(req));
 }
 
-void EntityService::batch(std::string tenant, BatchOp op, std::vector<BatchItem> items,
+void EntityService::batch(std::string tenant, RestrictionPtr restriction, BatchOp op,
+                          std::vector<BatchItem> items,
                           std::function<void(const BatchOutcome&)> done) {
   auto req = std::make_unique<WriteRequest>();
   req->tenant = std::move(tenant);
@@ -216,8 +258,8 @@ void EntityService::batch(std::string tenant, BatchOp op, std::vector<BatchItem>
     c.id = items[i].id;
     auto input = items[i].input ? std::make_shared<EntityInput>(std::move(*items[i].input))
                                 : std::shared_ptr<EntityInput>();
-    c.apply = [op, input, outcome, i, id = c.id](const Entity* cur,
-                                                 int64_t now) -> Result<std::shared_ptr<Entity>> {
+    Apply apply = [op, input, outcome, i, id = c.id](
+                      const Entity* cur, int64_t now) -> Result<std::shared_ptr<Entity>> {
       auto missing = [&] { return not_found(id); };
       switch (op) {
         case BatchOp::kCreate:
@@ -264,6 +306,14 @@ void EntityService::batch(std::string tenant, BatchOp op, std::vector<BatchItem>
       }
       return Status::Internal("unknown batch operation");
     };
+    // An entity the role may not read: taken for a create; for an upsert, refused as one it
+    // may not change (a 404 would be no answer to an upsert); absent to the others.
+    std::function<Status(const std::string&)> absent = not_found;
+    if (op == BatchOp::kCreate) absent = exists;
+    if (op == BatchOp::kUpsertReplace || op == BatchOp::kUpsertUpdate) {
+      absent = [r = restriction.get()](const std::string& id) { return not_writable(*r, id); };
+    }
+    c.apply = within(restriction, std::move(apply), std::move(absent));
     item_of_change.push_back(i);
     req->changes.push_back(std::move(c));
   }
@@ -287,6 +337,12 @@ void EntityService::purge(std::string tenant, ngsild::query::EntityQuery q, std:
   q.limit = SIZE_MAX;
   q.order_by.clear();
   QueryResult matches = QueryEngine::run(**t, q);
+  // A role that may read some of the matches but not write them purges none of them.
+  if (q.restriction) {
+    for (const auto& e : matches.entities) {
+      if (!q.restriction->can_write(*e)) return done(not_writable(*q.restriction, e->id));
+    }
+  }
   auto req = std::make_unique<WriteRequest>();
   req->tenant = std::move(tenant);
   auto query = std::make_shared<ngsild::query::EntityQuery>(std::move(q));
@@ -295,27 +351,29 @@ void EntityService::purge(std::string tenant, ngsild::query::EntityQuery q, std:
   for (const auto& e : matches.entities) {
     Change c;
     c.id = e->id;
-    c.apply = [query, drop_list, keep_list](const Entity* cur,
-                                            int64_t now) -> Result<std::shared_ptr<Entity>> {
-      if (cur == nullptr) return Status::NotFound("gone");
-      if (!query->matches(*cur)) return std::make_shared<Entity>(*cur);  // changed meanwhile
-      if (drop_list->empty() && keep_list->empty()) return std::shared_ptr<Entity>();
-      auto next = std::make_shared<Entity>(*cur);
-      auto& attrs = next->attrs;
-      attrs.erase(std::remove_if(attrs.begin(), attrs.end(),
-                                 [&](const Attribute& a) {
-                                   bool listed_drop =
-                                       std::find(drop_list->begin(), drop_list->end(), a.name) !=
-                                       drop_list->end();
-                                   bool listed_keep =
-                                       std::find(keep_list->begin(), keep_list->end(), a.name) !=
-                                       keep_list->end();
-                                   return listed_drop || (!keep_list->empty() && !listed_keep);
-                                 }),
-                  attrs.end());
-      next->modified_at = now;
-      return next;
-    };
+    c.apply = within(
+        query->restriction,
+        [query, drop_list, keep_list](const Entity* cur,
+                                      int64_t now) -> Result<std::shared_ptr<Entity>> {
+          if (cur == nullptr) return Status::NotFound("gone");
+          if (!query->matches(*cur)) return std::make_shared<Entity>(*cur);  // changed meanwhile
+          if (drop_list->empty() && keep_list->empty()) return std::shared_ptr<Entity>();
+          auto next = std::make_shared<Entity>(*cur);
+          auto& attrs = next->attrs;
+          attrs.erase(
+              std::remove_if(attrs.begin(), attrs.end(),
+                             [&](const Attribute& a) {
+                               bool listed_drop = std::find(drop_list->begin(), drop_list->end(),
+                                                            a.name) != drop_list->end();
+                               bool listed_keep = std::find(keep_list->begin(), keep_list->end(),
+                                                            a.name) != keep_list->end();
+                               return listed_drop || (!keep_list->empty() && !listed_keep);
+                             }),
+              attrs.end());
+          next->modified_at = now;
+          return next;
+        },
+        not_found);
     req->changes.push_back(std::move(c));
   }
   // Entities that vanished or changed meanwhile are simply not purged: not an error.

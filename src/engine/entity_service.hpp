@@ -20,12 +20,16 @@ class Tenant;
 class TenantRegistry;
 class Writer;
 
+using ngsild::query::RestrictionPtr;
+
 // The entity an operation addresses; it must match `type` (the `type` URI parameter, an entity
-// type selection, §4.17) when given.
+// type selection, §4.17) when given, and the caller's role, when it has one, must let it read
+// the entity (else the entity is absent to it) and, to change it, write it before and after.
 struct Target {
   std::string tenant;
   std::string id;
   std::optional<ngsild::query::TypeSelection> type;
+  RestrictionPtr restriction;
 };
 
 // Batch operations (§5.6.7-§5.6.10, §5.6.20): each entity changes atomically, the whole batch
@@ -66,15 +70,22 @@ class EntityService {
 
   // ResourceNotFound (naming the id) or the entity's current snapshot.
   Result<EntityPtr> retrieve(const Target& t, ngsild::RenderOptions& options) const;
-  // Query Entities (§5.7.2): one page of the matches.
+  // Query Entities (§5.7.2): one page of the matches (of those q.restriction lets read).
   Result<QueryResult> query(std::string_view tenant, const ngsild::query::EntityQuery& q,
                             ngsild::RenderOptions& options) const;
-  // The entity types and the attributes the tenant holds (§5.7.5-§5.7.8), unordered.
-  Result<std::vector<TypeInfo>> types(std::string_view tenant) const;
-  Result<std::vector<AttributeInfo>> attributes(std::string_view tenant) const;
+  // The entity types and the attributes the tenant holds (§5.7.5-§5.7.8), unordered: of the
+  // entities `restriction` lets read, when there is one.
+  Result<std::vector<TypeInfo>> types(std::string_view tenant,
+                                      const RestrictionPtr& restriction = nullptr) const;
+  Result<std::vector<AttributeInfo>> attributes(std::string_view tenant,
+                                                const RestrictionPtr& restriction = nullptr) const;
+
+  // Writes. With a restriction (the caller's role), an entity the role may not read is absent
+  // (ResourceNotFound; AlreadyExists for a create, since the id is taken all the same), and a
+  // change to an entity it may not write, or that leaves one it may not write, is Forbidden.
 
   // AlreadyExists when the id is taken. Creates the tenant on first use.
-  void create(std::string tenant, EntityInput in, Done done);
+  void create(std::string tenant, RestrictionPtr restriction, EntityInput in, Done done);
   void replace(Target t, EntityInput in, Done done);
   void merge(Target t, EntityInput in, MergeOptions options, Done done);
   void append(Target t, EntityInput in, bool no_overwrite, DoneUpdate done);
@@ -85,11 +96,13 @@ class EntityService {
                         Done done);
   void remove(Target t, Done done);
 
-  void batch(std::string tenant, BatchOp op, std::vector<BatchItem> items,
-             std::function<void(const BatchOutcome&)> done);
+  void batch(std::string tenant, RestrictionPtr restriction, BatchOp op,
+             std::vector<BatchItem> items, std::function<void(const BatchOutcome&)> done);
 
   // Purge (§5.6.21): deletes the entities matching `q` (limit and offset ignored), or only their
   // attributes `drop`, or all but `keep`. Matches are found now and re-checked at commit time.
+  // With q.restriction, only what the role may read matches, and what it may not write is
+  // Forbidden.
   void purge(std::string tenant, ngsild::query::EntityQuery q, std::vector<Atom> drop,
              std::vector<Atom> keep, Done done);
 

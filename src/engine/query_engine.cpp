@@ -100,7 +100,7 @@ bool numeric_holds(double v, ngsild::query::Op op, double c) {
 
 bool only_type_filter(const EntityQuery& q) {
   return q.selectors.empty() && q.ids.empty() && !q.id_pattern && !q.q && q.attrs.empty() &&
-         !q.geo && !q.scope && q.order_by.empty();
+         !q.geo && !q.scope && !q.restriction && q.order_by.empty();
 }
 
 }  // namespace
@@ -162,7 +162,7 @@ bool QueryEngine::plan(const Tenant& t, const EntityQuery& q, Plan& p) {
     }
   } else if (!q.selectors.empty()) {
     list = &t.all_;
-  } else if (const auto* term = indexable_term(t, q, t.attribute_stats_)) {
+  } else if (const auto* term = indexable_term(t, q, t.stats_.attributes)) {
     use_picked = true;
     auto by_name = t.objects_.find(term->path.names[0]);
     if (by_name != t.objects_.end()) {

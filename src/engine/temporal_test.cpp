@@ -155,7 +155,7 @@ TEST_F(TemporalTest, AnInstanceSentAgainReplacesTheOneObservedThen) {
 
 TEST_F(TemporalTest, EveryEntityWriteIsCaptured) {
   std::promise<Status> created;
-  entities_->create("", input(R"({"id": "urn:ngsi-ld:Sensor:3", "type": "Sensor",
+  entities_->create("", nullptr, input(R"({"id": "urn:ngsi-ld:Sensor:3", "type": "Sensor",
                               "t": {"type": "Property", "value": 1,
                                     "observedAt": "2026-01-01T00:05:00Z"},
                               "u": {"type": "Property", "value": 9}})"),

@@ -159,7 +159,7 @@ void Tenant::index_add(uint32_t slot, const Entity& e, const Entity* old) {
     if (old != nullptr && same_geometry(*old, e, g) && type_tag(*old) == type_tag(e)) continue;
     if (auto geom = index_geometry(e, g)) spatial_->by_name[g][type_tag(e)].insert(slot, *geom);
   }
-  stats_add(e, +1);
+  stats_.add(e, +1);
 }
 
 void Tenant::index_remove(uint32_t slot, const Entity& e, const Entity* replacement) {
@@ -185,7 +185,7 @@ void Tenant::index_remove(uint32_t slot, const Entity& e, const Entity* replacem
     if (by_type->second.size() == 0) by_name->second.erase(by_type);
     if (by_name->second.empty()) spatial_->by_name.erase(by_name);
   }
-  stats_add(e, -1);
+  stats_.add(e, -1);
 }
 
 void Tenant::objects_update(uint32_t slot, const Entity* old, const Entity* now) {
@@ -247,16 +247,16 @@ std::shared_ptr<const Tenant::NumericColumn> Tenant::numeric_column(Atom type, A
   return column;
 }
 
-void Tenant::stats_add(const Entity& e, int sign) {
+void DiscoveryStats::add(const Entity& e, int sign) {
   for (Atom t : e.types) {
-    auto& n = type_counts_[t];
+    auto& n = types[t];
     n += sign;
-    if (n == 0) type_counts_.erase(t);
+    if (n == 0) types.erase(t);
   }
   size_t i = 0;
   while (i < e.attrs.size()) {
     size_t j = i;
-    AttributeStats& s = attribute_stats_[e.attrs[i].name];
+    AttributeStats& s = attributes[e.attrs[i].name];
     for (; j < e.attrs.size() && e.attrs[j].name == e.attrs[i].name; ++j) {
       s.instances += sign;
       s.kinds[static_cast<size_t>(e.attrs[j].kind)] += sign;
@@ -267,7 +267,7 @@ void Tenant::stats_add(const Entity& e, int sign) {
       n += sign;
       if (n == 0) s.types.erase(t);
     }
-    if (s.entities == 0) attribute_stats_.erase(e.attrs[i].name);
+    if (s.entities == 0) attributes.erase(e.attrs[i].name);
     i = j;
   }
 }

@@ -29,6 +29,14 @@ struct AttributeStats {
   std::unordered_map<Atom, size_t> types;  // entity type -> entities holding the attribute
 };
 
+// What discovery answers from (engine/discovery.hpp): entities per type, and per attribute name.
+struct DiscoveryStats {
+  std::unordered_map<Atom, size_t> types;
+  std::unordered_map<Atom, AttributeStats> attributes;
+  // Counts `e` in (sign 1) or out (sign -1).
+  void add(const ngsild::Entity& e, int sign);
+};
+
 class Tenant {
  public:
   explicit Tenant(std::string name);
@@ -73,7 +81,6 @@ class Tenant {
 
   void index_add(uint32_t slot, const ngsild::Entity& e, const ngsild::Entity* old);
   void index_remove(uint32_t slot, const ngsild::Entity& e, const ngsild::Entity* replacement);
-  void stats_add(const ngsild::Entity& e, int sign);
   void objects_update(uint32_t slot, const ngsild::Entity* old, const ngsild::Entity* now);
 
   // An entity's type as slot_types_ keeps it: its one type's atom id, or kSeveralTypes.
@@ -122,8 +129,7 @@ class Tenant {
   mutable std::vector<std::shared_ptr<const NumericColumn>> columns_;  // most recent first
   mutable std::vector<std::tuple<Atom, Atom, uint64_t>> column_asks_;
 
-  std::unordered_map<Atom, size_t> type_counts_;
-  std::unordered_map<Atom, AttributeStats> attribute_stats_;
+  DiscoveryStats stats_;
   uint64_t next_seq_ = 1;
   bool persisted_ = false;
 };

@@ -15,6 +15,10 @@
 #include "http/message.hpp"
 #include "http/problem.hpp"
 
+namespace tsunagu::ngsild::query {
+struct Restriction;
+}  // namespace tsunagu::ngsild::query
+
 namespace tsunagu::http {
 
 enum class Access : unsigned char { kRead, kWrite };
@@ -41,6 +45,9 @@ struct RequestContext {
   // Who calls: the bearer token's `sub`, the API key's id, or "administrator" on the admin API;
   // "" when the server takes no credentials.
   std::string subject;
+  // The caller's role, when it sees only some of the tenant's entities (docs/security.md,
+  // "Roles"); null: the caller sees all of them.
+  std::shared_ptr<const ngsild::query::Restriction> restriction;
   // A header that names the tenant badly: the handler reports it where its checks put it, so
   // that an unknown parameter is still named first.
   Status problem;

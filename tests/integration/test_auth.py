@@ -291,10 +291,14 @@ class TenantClaim(unittest.TestCase):
         self.assertEqual(self.call("GET", entities + "/" + e["id"], ["town-a"], "town-a").status,
                          200)
         for grants, tenant in ((["town-a"], "town-b"), (["town-a"], None), ([], "town-a"),
-                               (None, "town-a"), (["town-a:owner"], "town-a")):
+                               (None, "town-a"), (["town-a:x:y"], "town-a"),
+                               (["town-b:owner"], "town-a")):
             with self.subTest(grants=grants, tenant=tenant):
                 self.assert_forbidden(self.call("GET", entities + "?type=Building", grants,
                                                 tenant), "does not give access")
+        # A role the tenant does not define (test_roles.py gives tokens the ones it does).
+        self.assert_forbidden(self.call("GET", entities + "?type=Building", ["town-a:owner"],
+                                        "town-a"), "the tenant does not define")
         # Read only: reads pass, writes do not.
         read = ["town-b:write", "town-a:read"]
         self.assertEqual(self.call("GET", entities + "?type=Building", read, "town-a").status, 200)

@@ -45,6 +45,10 @@ std::string render(const ApiKey& key, std::string_view secret = {}) {
   }
   w.key("access");
   w.string(auth::key_access_name(key.access));
+  if (!key.role.empty()) {
+    w.key("role");
+    w.string(key.role);
+  }
   if (key.expires_at != kNoTime) {
     w.key("expiresAt");
     w.string(format_datetime(key.expires_at));
@@ -114,6 +118,13 @@ Result<ApiKey> parse_key_request(const JsonValue& body, int64_t now) {
         return Status::BadRequestData("access: '" + access + "' is not read, write or admin");
       key.access = *level;
       has_access = true;
+    } else if (name == "role") {
+      TSUNAGU_RETURN_IF_ERROR(string_member(v, name, 64, key.role));
+      if (!auth::valid_role_name(key.role)) {
+        return Status::BadRequestData("role: '" + key.role +
+                                      "' is not the name of a role a tenant defines (for the "
+                                      "built-in ones, give access alone)");
+      }
     } else if (name == "expiresAt") {
       std::string text;
       TSUNAGU_RETURN_IF_ERROR(string_member(v, name, 64, text));
@@ -127,11 +138,16 @@ Result<ApiKey> parse_key_request(const JsonValue& body, int64_t now) {
       return Status::BadRequestData(std::string(name) + ": set by the server, not by the request");
     } else {
       return Status::BadRequestData("unknown member '" + std::string(name) +
-                                    "' (allowed: name, description, tenant, access, expiresAt)");
+                                    "' (allowed: name, description, tenant, access, role, "
+                                    "expiresAt)");
     }
   }
   if (!has_name) return Status::BadRequestData("name: required");
   if (!has_access) return Status::BadRequestData("access: required (read, write or admin)");
+  if (!key.role.empty() && key.access == auth::KeyAccess::kAdmin) {
+    return Status::BadRequestData(
+        "role: a tenant's administrator has every role; give role with access read or write");
+  }
   return key;
 }
 
@@ -170,6 +186,12 @@ void create_api_key(Env& env, Call&& c) {
     if (outside_administered_tenant(p, key->tenant)) {
       return p.fail(Status(ErrorKind::kForbidden,
                            "a tenant's administrator makes API keys of its own tenant only"));
+    }
+    if (!key->role.empty() &&
+        (env.tenants == nullptr || !env.tenants->role(key->tenant, key->role))) {
+      return p.fail(Status::BadRequestData("role: the tenant '" + key->tenant +
+                                           "' defines no role '" + key->role +
+                                           "' (its settings' roles)"));
     }
     auto shared = std::make_shared<Prepared>(std::move(p));
     env.api_keys->create(std::move(*key), [shared](Result<ApiKeyService::Issued> issued) {

@@ -111,6 +111,7 @@ struct Prepared {
   Call call;
   std::string tenant;  // "" = default tenant (from Call::context)
   bool tenant_given = false;
+  ngsild::query::RestrictionPtr restriction;  // the caller's role (from Call::context)
   MediaType content = MediaType::kNone;
   MediaType accept = MediaType::kJson;
   bool prefer_body_json = false;   // Prefer: body=json (GeoJSON without @context)

@@ -239,7 +239,7 @@ void retrieve_entity_types(Env& env, Call&& c) {
   prepare(env, std::move(c), list_spec(), [&env](Prepared&& p) {
     auto details = flag_param(p.call.query, "details");
     if (!details.ok()) return p.fail(details.status());
-    auto found = env.entities.types(p.tenant);
+    auto found = env.entities.types(p.tenant, p.restriction);
     if (!found.ok()) return p.fail(found.status());
     const bool detailed = *details;
     with_sources(
@@ -270,9 +270,9 @@ void retrieve_entity_types(Env& env, Call&& c) {
 
 void retrieve_entity_type_info(Env& env, Call&& c) {
   prepare(env, std::move(c), item_spec(), [&env](Prepared&& p) {
-    auto found = env.entities.types(p.tenant);
+    auto found = env.entities.types(p.tenant, p.restriction);
     if (!found.ok()) return p.fail(found.status());
-    auto found_attrs = env.entities.attributes(p.tenant);
+    auto found_attrs = env.entities.attributes(p.tenant, p.restriction);
     if (!found_attrs.ok()) return p.fail(found_attrs.status());
     const Atom wanted = asked_name(env, p);
     // What is held here: the type's entity count and its attributes with their kinds.
@@ -347,7 +347,7 @@ void retrieve_attr_types(Env& env, Call&& c) {
   prepare(env, std::move(c), list_spec(), [&env](Prepared&& p) {
     auto details = flag_param(p.call.query, "details");
     if (!details.ok()) return p.fail(details.status());
-    auto found = env.entities.attributes(p.tenant);
+    auto found = env.entities.attributes(p.tenant, p.restriction);
     if (!found.ok()) return p.fail(found.status());
     const bool detailed = *details;
     with_sources(
@@ -381,7 +381,7 @@ void retrieve_attr_types(Env& env, Call&& c) {
 
 void retrieve_attr_type_info(Env& env, Call&& c) {
   prepare(env, std::move(c), item_spec(), [&env](Prepared&& p) {
-    auto found = env.entities.attributes(p.tenant);
+    auto found = env.entities.attributes(p.tenant, p.restriction);
     if (!found.ok()) return p.fail(found.status());
     const Atom wanted = asked_name(env, p);
     std::vector<AttributeInfo> infos;

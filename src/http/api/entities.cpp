@@ -33,7 +33,7 @@ Result<std::string> path_id(const Prepared& p) {
 Result<Target> target_of(const Prepared& p) {
   auto id = path_id(p);
   if (!id.ok()) return id.status();
-  Target t{p.tenant, std::move(*id), std::nullopt};
+  Target t{p.tenant, std::move(*id), std::nullopt, p.restriction};
   if (const std::string* type = p.call.query.find("type")) {
     auto selection = ngsild::query::parse_type_selection(*type, *p.ctx);
     if (!selection.ok()) return selection.status();
@@ -161,10 +161,11 @@ void create_entity(Env& env, Call&& c) {
       if (!in.ok()) return p.fail(in.status());
       std::string location = "/ngsi-ld/v1/entities/" + percent_encode_segment(*in->id);
       auto shared = std::make_shared<Prepared>(std::move(p));
-      env.entities.create(shared->tenant, std::move(*in), [shared, location](const Status& st) {
-        if (!st.ok()) return shared->fail(st);
-        shared->respond_empty(201, {{"Location", location}});
-      });
+      env.entities.create(shared->tenant, shared->restriction, std::move(*in),
+                          [shared, location](const Status& st) {
+                            if (!st.ok()) return shared->fail(st);
+                            shared->respond_empty(201, {{"Location", location}});
+                          });
     });
   });
 }

@@ -74,7 +74,10 @@ std::string source_problem(const SourceAnswer& a) {
 }  // namespace
 
 bool may_forward(Env& env, const Prepared& p) {
-  if (!env.forward || env.registrations == nullptr || !env.registrations->any(p.tenant)) {
+  // A caller with a role is kept to this broker's entities, where its rules apply
+  // (docs/security.md, "Roles").
+  if (!env.forward || p.restriction || env.registrations == nullptr ||
+      !env.registrations->any(p.tenant)) {
     return false;
   }
   const std::string* local = p.call.query.find("local");
@@ -494,7 +497,7 @@ bool entity_member(std::string_view key) {
 std::optional<ngsild::query::TypeSelection> local_types(Env& env, const Prepared& p,
                                                         const std::string& id) {
   ngsild::RenderOptions options;
-  auto held = env.entities.retrieve({p.tenant, id, std::nullopt}, options);
+  auto held = env.entities.retrieve({p.tenant, id, std::nullopt, p.restriction}, options);
   if (!held.ok()) return std::nullopt;
   ngsild::query::TypeSelection types;
   for (Atom t : (*held)->types)

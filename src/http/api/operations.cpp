@@ -312,7 +312,7 @@ void run_batch(Env& env, std::shared_ptr<Prepared> p, BatchOp op) {
                   mine.push_back({i.id, std::nullopt, i.error});
                 auto ids = std::make_shared<std::vector<BatchItem>>(std::move(mine));
                 env.entities.batch(
-                    p->tenant, op, std::move(*local),
+                    p->tenant, p->restriction, op, std::move(*local),
                     [p, op, shares, ids, answers = std::move(answers)](const BatchOutcome& out) {
                       answer_distributed(*p, op, *ids, &out, answers, *shares);
                     });
@@ -324,7 +324,8 @@ void run_batch(Env& env, std::shared_ptr<Prepared> p, BatchOp op) {
   for (const auto& i : items)
     shared_items->push_back({i.id, std::nullopt, i.error});
   env.entities.batch(
-      p->tenant, op, std::move(items), [p, op, shared_items](const BatchOutcome& out) {
+      p->tenant, p->restriction, op, std::move(items),
+      [p, op, shared_items](const BatchOutcome& out) {
         bool all_ok =
             std::all_of(out.status.begin(), out.status.end(),
                         [](const Status& s) { return s.ok(); }) &&

@@ -74,6 +74,7 @@ void prepare(Env& env, Call&& call, const CallSpec& spec, std::function<void(Pre
   if (!context.problem.ok()) return p.fail(context.problem);
   p.tenant = std::move(context.tenant);
   p.tenant_given = context.tenant_given;
+  p.restriction = std::move(context.restriction);
   auto accept = negotiate(req.header("accept"), spec.produces);
   if (!accept.ok()) return p.fail(accept.status());
   p.accept = *accept;

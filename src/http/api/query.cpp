@@ -51,6 +51,7 @@ void respond_distributed(
     std::function<Forward(const ngsild::registration::Registration&, size_t window)> make,
     std::vector<std::string> attrs) {
   narrow_by_pick(q, options);
+  q.restriction = p.restriction;
   const size_t offset = q.offset, limit = q.limit;
   EntityQuery window = q;
   window.offset = 0;
@@ -121,6 +122,7 @@ void respond_distributed(
 
 void respond_page(Env& env, Prepared& p, EntityQuery& q, ngsild::RenderOptions& options) {
   narrow_by_pick(q, options);
+  q.restriction = p.restriction;
   auto result = env.entities.query(p.tenant, q, options);
   if (!result.ok()) return p.fail(result.status());
   write_page(p, q, options, *result, env.renders, {});
@@ -238,6 +240,7 @@ void purge_entities(Env& env, Call&& c) {
         if (r->mode != ngsild::registration::Mode::kAuxiliary) sources.push_back(std::move(r));
       }
     }
+    q->restriction = p.restriction;
     auto shared = std::make_shared<Prepared>(std::move(p));
     auto purge = [&env, shared, q = std::move(*q), drop = std::move(drop),
                   keep = std::move(keep)](std::vector<Header> warnings) mutable {

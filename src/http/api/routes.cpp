@@ -101,6 +101,39 @@ const Row kAdmin[] = {
 };
 // clang-format on
 
+// The routes that keep a caller with a role (docs/security.md, "Roles") to the entities its rules
+// cover: the entity service applies them (engine/entity_service.hpp), or the route reads nothing
+// of the tenant's entities. A caller with a role is refused every other route.
+constexpr std::string_view kRoleAware[] = {"createEntity",
+                                           "queryEntity",
+                                           "purgeEntities",
+                                           "retrieveEntity",
+                                           "deleteEntity",
+                                           "replaceEntity",
+                                           "mergeEntity",
+                                           "appendAttrs",
+                                           "updateEntity",
+                                           "updateAttrs",
+                                           "replaceAttrs",
+                                           "deleteAttrs",
+                                           "createBatch",
+                                           "upsertBatch",
+                                           "updateBatch",
+                                           "deleteBatch",
+                                           "mergeBatch",
+                                           "queryBatch",
+                                           "retrieveEntityTypes",
+                                           "retrieveEntityTypeInfo",
+                                           "retrieveAttrTypes",
+                                           "retrieveAttrTypeInfo",
+                                           "retrieveCSIdentityInfo",
+                                           "listContexts",
+                                           "retrieveContext"};
+
+bool role_aware(std::string_view operation) {
+  return std::find(std::begin(kRoleAware), std::end(kRoleAware), operation) != std::end(kRoleAware);
+}
+
 // The writes that change what every tenant shares: the hosted @contexts are one store for all
 // tenants (docs/jsonld.md), so a key that opens one tenant must not change them.
 constexpr std::string_view kSharedWrites[] = {"createContext", "deleteContext"};
@@ -131,30 +164,72 @@ Status check_grant(const Call& c, std::string_view what, std::string_view grante
   return Status::Ok();
 }
 
-// An API key: it opens its one tenant at its access level.
+// A credential that holds the tenant's role `role` (checked by check_grant for the tenant and
+// the access level): the request is kept to what the role's rules cover, on the routes that
+// can do that (kRoleAware), and a write needs a rule that writes.
+Status with_role(const Env& env, std::string_view what, std::string_view role, Call& c) {
+  auto restriction = env.tenants == nullptr ? nullptr : env.tenants->role(c.context.tenant, role);
+  if (!restriction) {
+    return Status(ErrorKind::kForbidden, std::string(what) + " holds the role '" +
+                                             std::string(role) +
+                                             "', which the tenant does not define");
+  }
+  if (!role_aware(c.route->operation)) {
+    return Status(ErrorKind::kForbidden,
+                  "the role '" + std::string(role) + "' may not use " + c.route->operation +
+                      ": a role opens entities, queries, batch operations and discovery only");
+  }
+  if (c.route->access == Access::kWrite && !restriction->writes()) {
+    return Status(ErrorKind::kForbidden, "the role '" + std::string(role) +
+                                             "' may only read, and " + c.route->operation +
+                                             " writes");
+  }
+  c.context.restriction = std::move(restriction);
+  return Status::Ok();
+}
+
+// An API key: it opens its one tenant at its access level, within its role when it has one.
 Status with_api_key(const Env& env, std::string_view secret, Call& c) {
   auto key = env.api_keys->authenticate(secret, now_us());
   if (!key.ok()) return key.status();
   c.context.subject = (*key)->id;
-  return check_grant(c, "the API key", (*key)->tenant, (*key)->access);
+  TSUNAGU_RETURN_IF_ERROR(check_grant(c, "the API key", (*key)->tenant, (*key)->access));
+  return (*key)->role.empty() ? Status::Ok() : with_role(env, "the API key", (*key)->role, c);
+}
+
+// The access level a grant's suffix names: the level itself or its role's name.
+std::optional<auth::KeyAccess> level_named(std::string_view name) {
+  if (name == "reader") return auth::KeyAccess::kRead;
+  if (name == "editor") return auth::KeyAccess::kWrite;
+  if (name == "administrator") return auth::KeyAccess::kAdmin;
+  return auth::key_access_of(name);
 }
 
 // A bearer token's tenant claim (--auth-tenant-claim): strings "TENANT" (read and write),
-// "TENANT:read", "TENANT:write" or "TENANT:admin" ("" or ":read" for the default tenant), and
-// "*" or "*:LEVEL" for every tenant, the shared @contexts included. The request's tenant is
-// checked against the highest level the token grants it.
-Status with_token_grants(const auth::Claims& claims, Call& c) {
+// "TENANT:LEVEL" with LEVEL read, write or admin (or their roles: reader, editor,
+// administrator), "TENANT:ROLE" with a role the tenant defines ("" or ":read" for the default
+// tenant), and "*" or "*:LEVEL" for every tenant, the shared @contexts included. The request's
+// tenant is checked against the highest level the token grants it; a token that grants it only
+// roles holds the first of them it names.
+Status with_token_grants(const Env& env, const auth::Claims& claims, Call& c) {
   if (!c.context.problem.ok()) return c.context.problem;
   std::optional<auth::KeyAccess> level;
   bool everywhere = false;
+  std::string_view role;
   for (const std::string& g : claims.grants ? *claims.grants : std::vector<std::string>{}) {
     std::string_view tenant = g;
     auth::KeyAccess access = auth::KeyAccess::kWrite;
     if (const size_t colon = tenant.rfind(':'); colon != std::string_view::npos) {
-      auto named = auth::key_access_of(tenant.substr(colon + 1));
-      if (!named) continue;  // not a grant this server understands
-      access = *named;
+      const std::string_view suffix = tenant.substr(colon + 1);
       tenant = tenant.substr(0, colon);
+      auto named = level_named(suffix);
+      if (!named) {
+        // A role of the request's tenant; anything else is not a grant this server knows.
+        if (tenant == c.context.tenant && role.empty() && auth::valid_role_name(suffix))
+          role = suffix;
+        continue;
+      }
+      access = *named;
     }
     const bool all = tenant == "*";
     if (!all && tenant != c.context.tenant) continue;
@@ -162,6 +237,11 @@ Status with_token_grants(const auth::Claims& claims, Call& c) {
       level = access;
       everywhere = all;
     }
+  }
+  if (!level && !role.empty()) {
+    TSUNAGU_RETURN_IF_ERROR(
+        check_grant(c, "the bearer token", c.context.tenant, auth::KeyAccess::kWrite));
+    return with_role(env, "the bearer token", role, c);
   }
   if (!level) {
     return Status(ErrorKind::kForbidden,
@@ -269,7 +349,7 @@ Status authenticate(const Env& env, Call& c) {
     auto claims = env.auth->authenticate(c.req.header("authorization"), now_us() / 1'000'000);
     if (!claims.ok()) return claims.status();
     c.context.subject = std::move(claims->subject);
-    if (env.token_grants) return with_token_grants(*claims, c);
+    if (env.token_grants) return with_token_grants(env, *claims, c);
   }
   return Status::Ok();
 }

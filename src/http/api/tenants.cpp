@@ -17,6 +17,7 @@ using auth::TenantSettings;
 constexpr std::string_view kCollection = "/admin/v1/tenants/";
 constexpr size_t kMaxTextLength = 1024;
 constexpr size_t kMaxOrigins = 64;
+constexpr size_t kMaxRoles = 64;  // per tenant; also rules per role and types per rule
 
 const std::vector<MediaType>& produces() {
   static const std::vector<MediaType> kJsonOnly{MediaType::kJson};
@@ -62,6 +63,34 @@ std::string render(const TenantSettings& s) {
   w.end_object();
   w.key("publicRead");
   w.boolean(s.public_read);
+  w.key("roles");
+  w.begin_array();
+  for (const auth::Role& role : s.roles) {
+    w.begin_object();
+    w.key("name");
+    w.string(role.name);
+    text("description", role.description);
+    w.key("rules");
+    w.begin_array();
+    for (const auth::RoleRule& r : role.rules) {
+      w.begin_object();
+      w.key("access");
+      w.string(r.write ? "write" : "read");
+      if (!r.types.empty()) {
+        w.key("types");
+        w.begin_array();
+        for (const std::string& t : r.types)
+          w.string(t);
+        w.end_array();
+      }
+      text("idPattern", r.id_pattern);
+      text("scopeQ", r.scope_q);
+      w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+  }
+  w.end_array();
   w.key("createdAt");
   w.string(format_datetime(s.created_at));
   w.key("modifiedAt");
@@ -151,9 +180,112 @@ Status parse_cors(const JsonValue& v, TenantSettings& s) {
   return Status::Ok();
 }
 
+// One rule of a role: access required; types (expanded as the core @context expands them),
+// idPattern and scopeQ optional.
+Status parse_rule(const JsonValue& v, const std::string& where, const ngsild::jsonld::Context& core,
+                  auth::RoleRule& rule) {
+  if (!v.IsObject()) {
+    return Status::BadRequestData(where + ": an object is required, not " + json_type_name(v));
+  }
+  bool has_access = false;
+  for (const auto& m : v.GetObject()) {
+    const std::string name(m.name.GetString(), m.name.GetStringLength());
+    const std::string member = where + "." + name;
+    if (name == "access") {
+      std::string access;
+      TSUNAGU_RETURN_IF_ERROR(text_member(m.value, member, access));
+      if (access != "read" && access != "write")
+        return Status::BadRequestData(member + ": '" + access + "' is not read or write");
+      rule.write = access == "write";
+      has_access = true;
+    } else if (name == "types") {
+      if (!m.value.IsArray() || m.value.Empty() || m.value.Size() > kMaxRoles) {
+        return Status::BadRequestData(member + ": an array of 1 to " + std::to_string(kMaxRoles) +
+                                      " type names is required");
+      }
+      for (const auto& t : m.value.GetArray()) {
+        std::string type;
+        TSUNAGU_RETURN_IF_ERROR(text_member(t, member, type));
+        if (!ngsild::valid_name(type) && !is_absolute_uri(type))
+          return Status::BadRequestData(member + ": '" + type + "' is not a type name");
+        rule.types.push_back(core.iri(type));
+      }
+    } else if (name == "idPattern") {
+      TSUNAGU_RETURN_IF_ERROR(text_member(m.value, member, rule.id_pattern));
+    } else if (name == "scopeQ") {
+      TSUNAGU_RETURN_IF_ERROR(text_member(m.value, member, rule.scope_q));
+    } else {
+      return Status::BadRequestData(where + ": unknown member '" + name +
+                                    "' (allowed: access, types, idPattern, scopeQ)");
+    }
+  }
+  if (!has_access) return Status::BadRequestData(where + ".access: required (read or write)");
+  return Status::Ok();
+}
+
+// The roles a tenant defines: each with a name, a description and its rules, compiled here so
+// that a pattern or a scope query that is wrong is named before anything is stored.
+Status parse_roles(const JsonValue& v, const ngsild::jsonld::Context& core, TenantSettings& s) {
+  if (!v.IsArray() || v.Size() > kMaxRoles) {
+    return Status::BadRequestData("roles: an array of at most " + std::to_string(kMaxRoles) +
+                                  " roles is required");
+  }
+  std::vector<auth::Role> roles;
+  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+    const std::string where = "roles[" + std::to_string(i) + "]";
+    if (!v[i].IsObject()) {
+      return Status::BadRequestData(where + ": an object is required, not " + json_type_name(v[i]));
+    }
+    auth::Role role;
+    bool has_rules = false;
+    for (const auto& m : v[i].GetObject()) {
+      const std::string name(m.name.GetString(), m.name.GetStringLength());
+      const std::string member = where + "." + name;
+      if (name == "name") {
+        TSUNAGU_RETURN_IF_ERROR(text_member(m.value, member, role.name));
+        if (!auth::valid_role_name(role.name)) {
+          return Status::BadRequestData(member + ": '" + role.name +
+                                        "' is not a role name (1-64 letters, digits, '_' or '-'; "
+                                        "not read, write, admin, reader, editor or administrator, "
+                                        "which every tenant has)");
+        }
+      } else if (name == "description") {
+        TSUNAGU_RETURN_IF_ERROR(text_member(m.value, member, role.description));
+      } else if (name == "rules") {
+        if (!m.value.IsArray() || m.value.Empty() || m.value.Size() > kMaxRoles) {
+          return Status::BadRequestData(member + ": an array of 1 to " + std::to_string(kMaxRoles) +
+                                        " rules is required");
+        }
+        for (rapidjson::SizeType k = 0; k < m.value.Size(); ++k) {
+          auth::RoleRule rule;
+          TSUNAGU_RETURN_IF_ERROR(
+              parse_rule(m.value[k], member + "[" + std::to_string(k) + "]", core, rule));
+          role.rules.push_back(std::move(rule));
+        }
+        has_rules = true;
+      } else {
+        return Status::BadRequestData(where + ": unknown member '" + name +
+                                      "' (allowed: name, description, rules)");
+      }
+    }
+    if (role.name.empty()) return Status::BadRequestData(where + ".name: required");
+    if (!has_rules) return Status::BadRequestData(where + ".rules: required");
+    for (const auth::Role& earlier : roles) {
+      if (earlier.name == role.name)
+        return Status::BadRequestData(where + ".name: '" + role.name + "' is defined twice");
+    }
+    if (Status st = auth::compile_role(role); !st.ok())
+      return Status::BadRequestData(where + "." + st.detail());
+    roles.push_back(std::move(role));
+  }
+  s.roles = std::move(roles);
+  return Status::Ok();
+}
+
 // Applies the members of a create (`creating`: name is required) or an update body to `s`.
 // BadRequestData names the member that is wrong.
-Status apply_body(const JsonValue& body, bool creating, TenantSettings& s) {
+Status apply_body(const JsonValue& body, bool creating, const ngsild::jsonld::Context& core,
+                  TenantSettings& s) {
   if (!body.IsObject()) {
     return Status::BadRequestData(std::string("the body must be a JSON object, not ") +
                                   json_type_name(body));
@@ -196,12 +328,15 @@ Status apply_body(const JsonValue& body, bool creating, TenantSettings& s) {
                                       json_type_name(v));
       }
       s.public_read = v.GetBool();
+    } else if (name == "roles") {
+      TSUNAGU_RETURN_IF_ERROR(parse_roles(v, core, s));
     } else if (name == "type" || name == "createdAt" || name == "modifiedAt") {
       return Status::BadRequestData(std::string(name) + ": set by the server, not by the request");
     } else {
       return Status::BadRequestData(
           "unknown member '" + std::string(name) +
-          "' (allowed: name, displayName, municipalityCode, licence, quotas, cors, publicRead)");
+          "' (allowed: name, displayName, municipalityCode, licence, quotas, cors, publicRead, "
+          "roles)");
     }
   }
   if (creating && !has_name) return Status::BadRequestData("name: required");
@@ -223,7 +358,7 @@ void create_tenant(Env& env, Call&& c) {
   static const CallSpec spec{true, {MediaType::kJson}, produces(), {}, false};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     TenantSettings s;
-    if (Status st = apply_body(*p.body, true, s); !st.ok()) return p.fail(st);
+    if (Status st = apply_body(*p.body, true, *env.contexts.core(), s); !st.ok()) return p.fail(st);
     auto shared = std::make_shared<Prepared>(std::move(p));
     env.tenants->create(std::move(s),
                         [shared](const Status& st, const TenantService::SettingsPtr& stored) {
@@ -268,12 +403,13 @@ void update_tenant(Env& env, Call&& c) {
   static const CallSpec spec{true, {MediaType::kJson}, produces(), {}, false};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     TenantSettings probe;
-    if (Status st = apply_body(*p.body, false, probe); !st.ok()) return p.fail(st);
+    if (Status st = apply_body(*p.body, false, *env.contexts.core(), probe); !st.ok())
+      return p.fail(st);
     std::string id = p.call.params.at(0);
     auto shared = std::make_shared<Prepared>(std::move(p));
     // The body stays with the request (Prepared owns it) until the change has run.
-    TenantService::Change change = [shared](TenantSettings& s) {
-      return apply_body(*shared->body, false, s);
+    TenantService::Change change = [shared, core = env.contexts.core()](TenantSettings& s) {
+      return apply_body(*shared->body, false, *core, s);
     };
     env.tenants->update(std::move(id), std::move(change),
                         [shared](const Status& st, const TenantService::SettingsPtr& stored) {

@@ -180,7 +180,7 @@ bool EntityQuery::matches(const Entity& e, Skip skip) const {
   if (scope && !scope->matches(e)) return false;
   if (q && !query::matches(*q, e)) return false;
   if (geo && !skip.geo && !geo_matches(e)) return false;
-  return true;
+  return !restriction || restriction->can_read(e);
 }
 
 bool EntityQuery::geo_matches(const Entity& e) const {

@@ -14,6 +14,7 @@
 #include "ngsild/model/entity.hpp"
 #include "ngsild/query/collation.hpp"
 #include "ngsild/query/q.hpp"
+#include "ngsild/query/restriction.hpp"
 #include "ngsild/query/selection.hpp"
 
 namespace tsunagu::ngsild::query {
@@ -48,6 +49,8 @@ struct EntityQuery {
   std::optional<geo::GeoQuery> geo;
   Atom geo_property;  // geo->geoproperty, expanded
   std::optional<ScopeQuery> scope;
+  // The caller's role (docs/security.md, "Roles"): only what it may read matches; null: all.
+  RestrictionPtr restriction;
 
   std::vector<OrderTerm> order_by;
   std::optional<geo::Geometry> order_from;     // reference geometry of dist-asc/dist-desc

@@ -8,7 +8,9 @@
 # Rows: none (no auth); rs256, es256 (a bearer token); apikey (an API key, made through the admin
 # API); tenant (an API key of tenant "bench", which has no settings) and rated (the same, the
 # tenant given a request rate it never reaches: the cost of its bucket, docs/security.md,
-# "Tenants"). Each client sends one credential again and again, as clients do.
+# "Tenants"); role (an API key of tenant "bench" holding a role whose rules let it write
+# Sensors with an id pattern: the role's lookup and rules, docs/security.md, "Roles"). Each
+# client sends one credential again and again, as clients do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-build/tsunagu}")
@@ -38,7 +40,7 @@ local tenant = os.getenv("TENANT")
 if tenant and #tenant > 0 then wrk.headers["NGSILD-Tenant"] = tenant end
 LUA
 run() {  # run LABEL CREDENTIAL SERVER_ARGS...; CREDENTIAL: a token file, "apikey", "tenant",
-        # "rated" or ""
+        # "rated", "role" or ""
   local label=$1 credential=$2; shift 2
   local port=$((20000 + RANDOM % 20000)) data; data=$(mktemp -d -p "$work")
   taskset -c 0 "$bin" --threads 1 --sync normal --port "$port" --data-dir "$data" \
@@ -48,9 +50,15 @@ run() {  # run LABEL CREDENTIAL SERVER_ARGS...; CREDENTIAL: a token file, "apike
   local authorization="" tenant="" key_body='{"name":"bench","access":"write"}'
   local admin=(-H "Authorization: ApiKey $(cat "$work/admin.key" 2>/dev/null)" \
                -H 'Content-Type: application/json')
-  if [ "$credential" = tenant ] || [ "$credential" = rated ]; then
+  if [ "$credential" = tenant ] || [ "$credential" = rated ] || [ "$credential" = role ]; then
     tenant=bench
     key_body='{"name":"bench","access":"write","tenant":"bench"}'
+  fi
+  if [ "$credential" = role ]; then
+    curl -s -o /dev/null "${admin[@]}" -d '{"name":"bench","roles":[{"name":"sensors","rules":[
+      {"access":"write","types":["Sensor"],"idPattern":"urn:ngsi-ld:Sensor:[0-9]+"}]}]}' \
+      "localhost:$port/admin/v1/tenants"
+    key_body='{"name":"bench","access":"write","tenant":"bench","role":"sensors"}'
   fi
   if [ "$credential" = rated ]; then
     curl -s -o /dev/null "${admin[@]}" \
@@ -99,6 +107,7 @@ for row in ${rows//,/ }; do
     apikey) run "API key" apikey --admin-key-file "$work/admin.key" ;;
     tenant) run "API key, tenant" tenant --admin-key-file "$work/admin.key" ;;
     rated) run "API key, tenant rate" rated --admin-key-file "$work/admin.key" ;;
-    *) echo "unknown row '$row' (none, rs256, es256, apikey, tenant, rated)" >&2; exit 2 ;;
+    role) run "API key, role" role --admin-key-file "$work/admin.key" ;;
+    *) echo "unknown row '$row' (none, rs256, es256, apikey, tenant, rated, role)" >&2; exit 2 ;;
   esac
 done

@@ -324,6 +324,10 @@ int run(const app::Config& cfg) {
   engine::Writer writer(**store, tenants, wo);
   writer.set_next_row(loaded->max_row + 1);
   writer.start();
+  // A subscription made with a role hears only of what the role may read (docs/security.md).
+  subscriptions.set_roles([&tenant_settings](std::string_view tenant, std::string_view role) {
+    return tenant_settings.role(tenant, role);
+  });
   subscriptions.attach(writer);
   csource_subscriptions.attach(writer);
   temporal.attach(writer);

@@ -44,6 +44,47 @@ TEST(TenantSettingsCodec, RoundTrips) {
   EXPECT_EQ(back->modified_at, s.modified_at);
 }
 
+TEST(TenantSettingsCodec, RolesRoundTripCompiled) {
+  TenantSettings s;
+  s.id = "takamatsu";
+  Role bus{"bus-operator", "the bus company", {}, nullptr};
+  bus.rules.push_back({true, {"https://example.org/Bus"}, "urn:ngsi-ld:Bus:.*", ""});
+  bus.rules.push_back({false, {}, "", "/Takamatsu/#"});
+  ASSERT_TRUE(compile_role(bus).ok());
+  s.roles.push_back(bus);
+  auto back = decode_tenant_settings(encode_tenant_settings(s));
+  ASSERT_TRUE(back.ok()) << back.status().detail();
+  const Role* role = back->role("bus-operator");
+  ASSERT_NE(role, nullptr);
+  EXPECT_EQ(role->description, "the bus company");
+  ASSERT_EQ(role->rules.size(), 2u);
+  EXPECT_TRUE(role->rules[0].write);
+  EXPECT_EQ(role->rules[0].types, bus.rules[0].types);
+  EXPECT_EQ(role->rules[0].id_pattern, bus.rules[0].id_pattern);
+  EXPECT_EQ(role->rules[1].scope_q, "/Takamatsu/#");
+  ASSERT_NE(role->restriction, nullptr);
+  EXPECT_EQ(role->restriction->role, "bus-operator");
+  EXPECT_TRUE(role->restriction->writes());
+  EXPECT_EQ(back->role("reader"), nullptr);
+}
+
+TEST(TenantSettingsRoles, NamesAndRulesAreChecked) {
+  for (std::string_view name : {"bus-operator", "parks_2", "A"})
+    EXPECT_TRUE(valid_role_name(name)) << name;
+  const std::string_view refused[] = {
+      "",      "reader", "editor", "administrator", "read",
+      "write", "admin",  "a b",    "tenant:role",   std::string_view("x\0", 2)};
+  for (std::string_view name : refused)
+    EXPECT_FALSE(valid_role_name(name)) << name;
+  Role bad_pattern{"x", "", {{false, {}, "(", ""}}, nullptr};
+  Status st = compile_role(bad_pattern);
+  EXPECT_EQ(st.kind(), ErrorKind::kBadRequestData);
+  EXPECT_NE(st.detail().find("rules[0].idPattern"), std::string::npos) << st.detail();
+  Role bad_scope{"x", "", {{false, {}, "", ""}, {false, {}, "", "Parks"}}, nullptr};
+  st = compile_role(bad_scope);
+  EXPECT_NE(st.detail().find("rules[1].scopeQ"), std::string::npos) << st.detail();
+}
+
 TEST(TenantSettingsCodec, DamagedDocumentsAreErrors) {
   for (
       std::string_view doc :

@@ -72,9 +72,17 @@ Result<Tenant*> EntityService::find_tenant(std::string_view name) const {
   return t;
 }
 
-void EntityService::prepare_join(const Tenant& tenant, ngsild::RenderOptions& o) {
+void EntityService::prepare_join(const Tenant& tenant, ngsild::RenderOptions& o,
+                                 const RestrictionPtr& restriction) {
   if (o.join == ngsild::Join::kNone) return;
-  o.lookup = [t = &tenant](std::string_view id) { return t->get(id); };
+  if (restriction) {
+    o.lookup = [t = &tenant, restriction](std::string_view id) {
+      EntityPtr e = t->get(id);
+      return e && restriction->can_read(*e) ? e : nullptr;
+    };
+  } else {
+    o.lookup = [t = &tenant](std::string_view id) { return t->get(id); };
+  }
   o.join_budget = std::make_shared<ngsild::JoinBudget>();
 }
 
@@ -84,7 +92,7 @@ Result<EntityPtr> EntityService::retrieve(const Target& t, ngsild::RenderOptions
   EntityPtr e = (*tenant)->get(t.id);
   Status st = check_target(e.get(), t);
   if (!st.ok()) return st;
-  prepare_join(**tenant, options);
+  prepare_join(**tenant, options, t.restriction);
   return e;
 }
 
@@ -93,7 +101,7 @@ Result<QueryResult> EntityService::query(std::string_view tenant,
                                          ngsild::RenderOptions& options) const {
   auto t = find_tenant(tenant);
   if (!t.ok()) return t.status();
-  prepare_join(**t, options);
+  prepare_join(**t, options, q.restriction);
   return QueryEngine::run(**t, q);
 }
 

@@ -109,7 +109,9 @@ class EntityService {
   // Readies `o` for the Linked Entity retrieval it asks for (§4.5.23; nothing when it asks for
   // none): linked entities are `tenant`'s current ones, within a fresh JoinBudget. The reads
   // above call it; notifications do too (engine/subscriptions.cpp).
-  static void prepare_join(const Tenant& tenant, ngsild::RenderOptions& o);
+  // With a restriction, linked entities it may not read are not found.
+  static void prepare_join(const Tenant& tenant, ngsild::RenderOptions& o,
+                           const RestrictionPtr& restriction = nullptr);
 
  private:
   using Mutate = std::function<Status(Entity& e, int64_t now)>;

@@ -666,6 +666,14 @@ void SubscriptionService::match_loop() {
   }
 }
 
+ngsild::query::RestrictionPtr SubscriptionService::restriction_of(const std::string& tenant,
+                                                                  const Subscription& s) const {
+  if (s.role.empty()) return nullptr;
+  static const auto kNothing = std::make_shared<const ngsild::query::Restriction>();
+  auto r = roles_ ? roles_(tenant, s.role) : nullptr;
+  return r ? r : kNothing;
+}
+
 void SubscriptionService::match(const Pending& p) {
   // Candidates under the shared lock; each Entry stays alive through its shared_ptr.
   std::vector<std::shared_ptr<Entry>> candidates;
@@ -681,6 +689,10 @@ void SubscriptionService::match(const Pending& p) {
     const Subscription& s = *e->def;
     auto firing = sub::fires(s, p.before.get(), p.after.get(), p.time);
     if (!firing) continue;
+    // A subscription made with a role hears only of what the role may read now: the entity as
+    // it is after the change (before it, for a deletion).
+    if (auto r = restriction_of(p.tenant, s); r && !r->can_read(p.after ? *p.after : *p.before))
+      continue;
     if (s.throttling_s && e->last_queued != kNoTime &&
         p.time - e->last_queued < static_cast<int64_t>(*s.throttling_s * 1e6)) {
       continue;  // within the throttling period: not notified (docs/subscriptions.md)
@@ -750,6 +762,7 @@ void SubscriptionService::notify_periodic(const std::string& tenant, Entry& e, i
   q.geo = s.geo_q;
   q.geo_property = s.geo_property;
   q.scope = s.scope_q;
+  q.restriction = restriction_of(tenant, s);
   q.limit = kMaxPeriodicEntities;
   QueryResult r = QueryEngine::run(*t, q);
   if (r.entities.empty()) return;  // nothing to report this time
@@ -774,7 +787,7 @@ void SubscriptionService::notify(const std::string& tenant, const Entry& e,
   if (o.join != ngsild::Join::kNone) {
     // Linked entities as the tenant holds them now, as a query would find them (§4.5.23).
     if (const Tenant* t = tenant_registry_.find(tenant))
-      EntityService::prepare_join(*t, o);
+      EntityService::prepare_join(*t, o, restriction_of(tenant, s));
     else
       o.join = ngsild::Join::kNone;
   }

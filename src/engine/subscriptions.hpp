@@ -66,6 +66,13 @@ class SubscriptionService final : public ChangeListener {
                       Delivery& delivery)
       : SubscriptionService(tenants, contexts, delivery, Options{}) {}
   ~SubscriptionService() override;  // close()s and stops the threads
+  // What the role `role` of `tenant` may read (docs/security.md, "Roles"); null when the tenant
+  // no longer defines it. A subscription made with a role is notified only of entities its
+  // role may read, looked up at each notification, so that a changed role applies at once.
+  // Set before attach().
+  using Roles =
+      std::function<ngsild::query::RestrictionPtr(std::string_view tenant, std::string_view role)>;
+  void set_roles(Roles roles) { roles_ = std::move(roles); }
   // The writer through which definitions are stored (it lists this service among its
   // listeners, so it is built after it). The outbox's changes loaded at start are matched from
   // now on.
@@ -142,12 +149,17 @@ class SubscriptionService final : public ChangeListener {
              std::function<Result<std::shared_ptr<Subscription>>(const Subscription* current)> make,
              ngsild::jsonld::ContextPtr ctx, bool create_tenant, Done done);
   ngsild::jsonld::ContextPtr context_for(const Subscription& s);
+  // What the subscription's role may read: null for a subscription without a role; a
+  // restriction that reads nothing when the tenant no longer defines the role.
+  ngsild::query::RestrictionPtr restriction_of(const std::string& tenant,
+                                               const Subscription& s) const;
 
   TenantRegistry& tenant_registry_;
   ngsild::jsonld::ContextCache& contexts_;
   Delivery& delivery_;
   Writer* writer_ = nullptr;
   Options options_;
+  Roles roles_;
   std::shared_ptr<Outbox> outbox_;
   std::mutex flush_mu_;
 

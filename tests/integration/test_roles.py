@@ -15,9 +15,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import jws  # noqa: E402
 from harness import Server  # noqa: E402
+from test_subscriptions import Receiver  # noqa: E402
 
 TENANT = "takamatsu"
 ENTITIES = "/ngsi-ld/v1/entities"
@@ -133,6 +135,8 @@ class Roles(unittest.TestCase):
         self.assertEqual(self.call("GET", f"{ENTITIES}/urn:ngsi-ld:BusStop:1", self.bus).status,
                          200)
         # Writes to it are absent too, and leave it as it was.
+        park = f"{ENTITIES}/urn:ngsi-ld:Park:1?format=keyValues"
+        before = self.call("GET", park, self.full).json()
         for method, path, body in (
                 ("DELETE", "/urn:ngsi-ld:Park:1", None),
                 ("PATCH", "/urn:ngsi-ld:Park:1/attrs", {"level": 99}),
@@ -142,9 +146,7 @@ class Roles(unittest.TestCase):
             with self.subTest(method=method, path=path):
                 self.assert_problem(self.call(method, ENTITIES + path, self.bus, body), 404,
                                     "does not exist")
-        r = self.call("GET", f"{ENTITIES}/urn:ngsi-ld:Park:1?format=keyValues", self.full)
-        self.assertEqual(r.json()["level"], 1)
-        self.assertNotIn("extra", r.json())
+        self.assertEqual(self.call("GET", park, self.full).json(), before)
 
     def test_writes_stay_within_the_write_rules(self):
         # Readable but not writable: 403, and unchanged.
@@ -224,13 +226,47 @@ class Roles(unittest.TestCase):
         self.assertEqual(self.call("GET", "/ngsi-ld/v1/attributes/turbidity",
                                    self.parks_reader).status, 404)
 
+    def test_a_subscription_made_with_a_role_hears_only_of_what_it_may_read(self):
+        subs = "/ngsi-ld/v1/subscriptions"
+        receiver = Receiver()
+        self.addCleanup(receiver.close)
+        subscription = {"type": "Subscription", "entities": [{"type": "Park"}, {"type": "Sensor"}],
+                        "notification": {"endpoint": {"uri": receiver.url},
+                                         "format": "keyValues"}}
+        # A read-only role subscribes with a key that may write (a read key subscribes to
+        # nothing, role or not).
+        reader = self.key("write", "parks-reader")
+        self.assert_problem(self.call("POST", subs, self.parks_reader, subscription), 403,
+                            "may only read")
+        r = self.call("POST", subs, reader, subscription)
+        self.assertEqual(r.status, 201, r)
+        mine = r.header("Location").rsplit("/", 1)[1]
+        r = self.call("POST", subs, self.full, dict(subscription, entities=[{"type": "Bus"}]))
+        self.assertEqual(r.status, 201, r)
+        theirs = r.header("Location").rsplit("/", 1)[1]
+        # Only the subscriptions made with the caller's role exist for it.
+        self.assertEqual([s["id"] for s in self.call("GET", subs, reader).json()],
+                         [mine])
+        self.assertEqual(self.call("GET", f"{subs}/{theirs}", reader).status, 404)
+        self.assertEqual(self.call("DELETE", f"{subs}/{theirs}", reader).status, 404)
+        self.assertEqual(self.call("PATCH", f"{subs}/{mine}", self.bus,
+                                   {"throttling": 0}).status, 404)
+        listed = [s["id"] for s in self.call("GET", f"{subs}?limit=100", self.full).json()]
+        self.assertTrue({mine, theirs} <= set(listed))
+        # The water sensor changes first, then the park: only the park is notified.
+        for e in ("urn:ngsi-ld:Sensor:1", "urn:ngsi-ld:Park:1"):
+            r = self.call("PATCH", f"{ENTITIES}/{e}/attrs", self.full, {"level": 5})
+            self.assertEqual(r.status, 204, r)
+        got = receiver.wait_for(1)
+        time.sleep(0.5)
+        got = receiver.wait_for(2, timeout=0.1)
+        self.assertEqual([e["id"] for _, n in got for e in n["data"]], ["urn:ngsi-ld:Park:1"])
+        self.assertEqual(self.call("DELETE", f"{subs}/{mine}", reader).status, 204)
+        self.assertEqual(self.call("DELETE", f"{subs}/{theirs}", self.full).status, 204)
+
     def test_routes_that_cannot_apply_rules_refuse_a_role(self):
-        subscription = {"type": "Subscription", "entities": [{"type": "Bus"}],
-                        "notification": {"endpoint": {"uri": "http://127.0.0.1:9/n"}}}
         for method, path, body in (
-                ("POST", "/ngsi-ld/v1/subscriptions", subscription),
-                ("GET", "/ngsi-ld/v1/subscriptions", None),
-                ("GET", "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Bus:1", None),
+                ("POST", "/ngsi-ld/v1/csourceSubscriptions", {"type": "Subscription"}),
                 ("GET", "/ngsi-ld/v1/csourceRegistrations?type=Bus", None)):
             with self.subTest(path=path):
                 self.assert_problem(self.call(method, path, self.bus, body), 403,

@@ -104,31 +104,16 @@ const Row kAdmin[] = {
 // The routes that keep a caller with a role (docs/security.md, "Roles") to the entities its rules
 // cover: the entity service applies them (engine/entity_service.hpp), or the route reads nothing
 // of the tenant's entities. A caller with a role is refused every other route.
-constexpr std::string_view kRoleAware[] = {"createEntity",
-                                           "queryEntity",
-                                           "purgeEntities",
-                                           "retrieveEntity",
-                                           "deleteEntity",
-                                           "replaceEntity",
-                                           "mergeEntity",
-                                           "appendAttrs",
-                                           "updateEntity",
-                                           "updateAttrs",
-                                           "replaceAttrs",
-                                           "deleteAttrs",
-                                           "createBatch",
-                                           "upsertBatch",
-                                           "updateBatch",
-                                           "deleteBatch",
-                                           "mergeBatch",
-                                           "queryBatch",
-                                           "retrieveEntityTypes",
-                                           "retrieveEntityTypeInfo",
-                                           "retrieveAttrTypes",
-                                           "retrieveAttrTypeInfo",
-                                           "retrieveCSIdentityInfo",
-                                           "listContexts",
-                                           "retrieveContext"};
+// clang-format off
+constexpr std::string_view kRoleAware[] = {
+    "createEntity", "queryEntity", "purgeEntities", "retrieveEntity", "deleteEntity",
+    "replaceEntity", "mergeEntity", "appendAttrs", "updateEntity", "updateAttrs", "replaceAttrs",
+    "deleteAttrs", "createBatch", "upsertBatch", "updateBatch", "deleteBatch", "mergeBatch",
+    "queryBatch", "retrieveEntityTypes", "retrieveEntityTypeInfo", "retrieveAttrTypes",
+    "retrieveAttrTypeInfo", "createSubscription", "querySubscription", "retrieveSubscription",
+    "updateSubscription", "deleteSubscription", "retrieveCSIdentityInfo", "listContexts",
+    "retrieveContext"};
+// clang-format on
 
 bool role_aware(std::string_view operation) {
   return std::find(std::begin(kRoleAware), std::end(kRoleAware), operation) != std::end(kRoleAware);
@@ -177,9 +162,15 @@ Status with_role(const Env& env, std::string_view what, std::string_view role, C
   if (!role_aware(c.route->operation)) {
     return Status(ErrorKind::kForbidden,
                   "the role '" + std::string(role) + "' may not use " + c.route->operation +
-                      ": a role opens entities, queries, batch operations and discovery only");
+                      ": a role opens entities, queries, batch operations, discovery and "
+                      "subscriptions only");
   }
-  if (c.route->access == Access::kWrite && !restriction->writes()) {
+  // Subscriptions are the caller's own, not the tenant's entities: a read-only role subscribes
+  // to what it reads.
+  const bool entity_write =
+      c.route->access == Access::kWrite &&
+      std::string_view(c.route->operation).find("Subscription") == std::string_view::npos;
+  if (entity_write && !restriction->writes()) {
     return Status(ErrorKind::kForbidden, "the role '" + std::string(role) +
                                              "' may only read, and " + c.route->operation +
                                              " writes");

@@ -66,6 +66,16 @@ Result<std::string> subscription_id(const Prepared& p) {
   return id;
 }
 
+// A caller with a role (docs/security.md, "Roles") sees only the subscriptions made with that
+// role; to it the others do not exist. A caller without one sees them all.
+bool visible_to(const Prepared& p, const sub::Subscription& s) {
+  return !p.restriction || s.role == p.restriction->role;
+}
+
+Status absent(std::string_view id) {
+  return Status::NotFound("subscription '" + std::string(id) + "' does not exist");
+}
+
 // The @context notifications are compacted with: jsonldContext when given (fetched now, so that
 // a missing one is refused at once, §5.8.1), else the request's. May block: off the loops.
 Result<ngsild::jsonld::ContextPtr> notification_context(Env& env, const sub::Subscription& s,
@@ -94,6 +104,7 @@ void create(Env& env, Call&& c, const Resource<Service>& r) {
     if (!s.ok()) return p.fail(s.status());
     if (s->id.empty()) s->id = sub::make_subscription_id();
     s->created_at = s->modified_at = now_us();
+    if (p.restriction) s->role = p.restriction->role;
     auto shared = std::make_shared<Prepared>(std::move(p));
     auto def = std::make_shared<sub::Subscription>(std::move(*s));
     boost::asio::post(env.blocking, [&env, &r, service, shared, def] {
@@ -120,6 +131,7 @@ void query(Env& env, Call&& c, const Resource<Service>& r) {
     auto page = ngsild::query::query_from_params(p.call.query, *p.ctx, env.limits, true);
     if (!page.ok()) return p.fail(page.status());
     auto all = service->list(p.tenant);
+    std::erase_if(all, [&p](const auto& v) { return !visible_to(p, *v.def); });
     std::string body;
     JsonWriter w(body);
     w.begin_array();
@@ -142,6 +154,7 @@ void retrieve(Env& env, Call&& c, const Resource<Service>& r) {
     if (!id.ok()) return p.fail(id.status());
     auto v = service->retrieve(p.tenant, *id);
     if (!v.ok()) return p.fail(v.status());
+    if (!visible_to(p, *v->def)) return p.fail(absent(*id));
     std::string body;
     JsonWriter w(body);
     sub::render_subscription(*v->def, v->state, *p.ctx, w, *options);
@@ -162,6 +175,7 @@ void update(Env& env, Call&& c, const Resource<Service>& r) {
     auto shared = std::make_shared<Prepared>(std::move(p));
     // The fragment is read against the subscription as it is when the change commits.
     auto change = [shared](sub::Subscription& s) -> Status {
+      if (!visible_to(*shared, s)) return absent(s.id);
       TSUNAGU_RETURN_IF_ERROR(sub::apply_subscription_patch(s, *shared->body, *shared->ctx));
       s.modified_at = now_us();
       return Status::Ok();
@@ -181,6 +195,11 @@ void remove(Env& env, Call&& c, const Resource<Service>& r) {
     if (service == nullptr) return p.fail(unavailable(r));
     auto id = subscription_id(p);
     if (!id.ok()) return p.fail(id.status());
+    // A subscription's role never changes: checked once, before the removal.
+    if (p.restriction) {
+      auto v = service->retrieve(p.tenant, *id);
+      if (v.ok() && !visible_to(p, *v->def)) return p.fail(absent(*id));
+    }
     auto shared = std::make_shared<Prepared>(std::move(p));
     service->remove(shared->tenant, *id, [shared](const Status& st) {
       if (!st.ok()) return shared->fail(st);

@@ -128,6 +128,9 @@ struct Subscription {
   // The @context of the creating request (JSON text of an "@context" member), for
   // notifications when jsonldContext is absent (§5.8.1, §5.11).
   std::string request_context;
+  // The role of the caller who made it (docs/security.md, "Roles"): it is notified only of
+  // entities that role may read, and only callers with that role see it. Empty: no role.
+  std::string role;
   NotificationParams notification;
 
   int64_t created_at = kNoTime;

@@ -315,6 +315,10 @@ std::string encode_subscription(const Subscription& s, const SubscriptionState& 
   opt_string(w, "jsonldContext", s.jsonld_context);
   w.key("requestContext");
   w.string(s.request_context);
+  if (!s.role.empty()) {
+    w.key("role");
+    w.string(s.role);
+  }
 
   const NotificationParams& n = s.notification;
   w.key("notification");
@@ -445,6 +449,7 @@ Result<StoredSubscription> decode_subscription(std::string_view text) {
   s.dataset_ids = r.strings(d, "datasetId");
   s.jsonld_context = r.opt_string(d, "jsonldContext");
   s.request_context = r.opt_string(d, "requestContext").value_or("");
+  s.role = r.opt_string(d, "role").value_or("");
 
   auto nm = d.FindMember("notification");
   if (nm == d.MemberEnd() || !nm->value.IsObject()) return r.fail("notification missing");

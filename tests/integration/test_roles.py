@@ -339,6 +339,46 @@ class Roles(unittest.TestCase):
         r = self.call("POST", ENTITIES, token([f"{TENANT}:bus-operator"]), entity("Bus", 51))
         self.assertEqual(r.status, 201, r)
 
+    def test_a_bearer_token_that_grants_admin_opens_the_admin_api(self):
+        def token(grants, tenant=None):
+            now = int(time.time())
+            claims = {"iss": "https://idp.test", "sub": "clerk-3", "aud": AUDIENCE,
+                      "iat": now, "exp": now + 300, "tenants": grants}
+            headers = {"Authorization": "Bearer " + self.signing.sign(claims)}
+            if tenant:
+                headers["NGSILD-Tenant"] = tenant
+            return headers
+        tenants, keys = "/admin/v1/tenants", "/admin/v1/apiKeys"
+        # The server's administrator.
+        r = self.server.request("GET", tenants, None, token(["*:admin"]))
+        self.assertEqual(r.status, 200, r)
+        self.assertIn(TENANT, [t["name"] for t in r.json()])
+        # A tenant's administrator: its keys and settings only.
+        town = token([f"{TENANT}:administrator", "other:read"])
+        r = self.server.request("GET", keys, None, town)
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json())
+        self.assertEqual({k.get("tenant") for k in r.json()}, {TENANT})
+        r = self.server.request("POST", keys, {"name": "bus gateway", "access": "write",
+                                               "role": "bus-operator"}, town)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual((r.json()["tenant"], r.json()["role"]), (TENANT, "bus-operator"))
+        self.assert_problem(self.server.request("PATCH", f"{tenants}/{TENANT}",
+                                                {"publicRead": True}, town),
+                            403, "server administrator's")
+        # Administrator of two tenants: the request names one.
+        two = [f"{TENANT}:admin", "kanonji:admin"]
+        self.assert_problem(self.server.request("GET", keys, None, token(two)), 403,
+                            "NGSILD-Tenant")
+        r = self.server.request("GET", keys, None, token(two, "kanonji"))
+        self.assertEqual((r.status, r.json()), (200, []))
+        # No admin grant, or no valid token.
+        self.assert_problem(self.server.request("GET", keys, None, token([f"{TENANT}:write"])),
+                            403, "administrator of no tenant")
+        r = self.server.request("GET", keys, None, {"Authorization": "Bearer x.y.z"})
+        self.assertEqual(r.status, 401, r)
+        self.assertIn("Bearer", r.header("WWW-Authenticate"))
+
 
 if __name__ == "__main__":
     unittest.main()

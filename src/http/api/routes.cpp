@@ -188,6 +188,13 @@ Status with_api_key(const Env& env, std::string_view secret, Call& c) {
   return (*key)->role.empty() ? Status::Ok() : with_role(env, "the API key", (*key)->role, c);
 }
 
+// The strings of a token's tenant claim, in the token's own memory (views into them stay valid
+// while the claims live).
+const std::vector<std::string>& grants_of(const auth::Claims& claims) {
+  static const std::vector<std::string> kNone;
+  return claims.grants ? *claims.grants : kNone;
+}
+
 // The access level a grant's suffix names: the level itself or its role's name.
 std::optional<auth::KeyAccess> level_named(std::string_view name) {
   if (name == "reader") return auth::KeyAccess::kRead;
@@ -207,7 +214,7 @@ Status with_token_grants(const Env& env, const auth::Claims& claims, Call& c) {
   std::optional<auth::KeyAccess> level;
   bool everywhere = false;
   std::string_view role;
-  for (const std::string& g : claims.grants ? *claims.grants : std::vector<std::string>{}) {
+  for (const std::string& g : grants_of(claims)) {
     std::string_view tenant = g;
     auth::KeyAccess access = auth::KeyAccess::kWrite;
     if (const size_t colon = tenant.rfind(':'); colon != std::string_view::npos) {
@@ -365,8 +372,56 @@ constexpr std::string_view kTenantAdministration[] = {
     "createApiKey", "listApiKeys", "retrieveApiKey", "rotateApiKey",
     "revokeApiKey", "listTenants", "retrieveTenant", "queryAuditLog"};
 
+// Who a bearer token makes administrator of on the admin API, by its tenant claim: "*:admin"
+// (or "*:administrator") the server, "TENANT:admin" that tenant. A token that administers
+// several tenants names the one a request is for with NGSILD-Tenant.
+Status with_admin_token(const Env& env, Call& c) {
+  auto claims = env.auth->authenticate(c.req.header("authorization"), now_us() / 1'000'000);
+  if (!claims.ok()) return claims.status();
+  c.context.subject = std::move(claims->subject);
+  std::vector<std::string_view> tenants;
+  for (const std::string& g : grants_of(*claims)) {
+    const size_t colon = g.rfind(':');
+    if (colon == std::string::npos ||
+        level_named(std::string_view(g).substr(colon + 1)) != auth::KeyAccess::kAdmin) {
+      continue;
+    }
+    const std::string_view tenant = std::string_view(g).substr(0, colon);
+    if (tenant == "*") return Status::Ok();  // the server's administrator
+    tenants.push_back(tenant);
+  }
+  if (tenants.empty()) {
+    return Status(ErrorKind::kForbidden,
+                  "the bearer token makes its holder administrator of no tenant");
+  }
+  std::string_view tenant = tenants.front();
+  if (tenants.size() > 1) {
+    const std::string_view named = c.req.header("ngsild-tenant");
+    if (named.empty() || std::find(tenants.begin(), tenants.end(), named) == tenants.end()) {
+      return Status(ErrorKind::kForbidden,
+                    "the bearer token administers several tenants: name one of them with "
+                    "NGSILD-Tenant");
+    }
+    tenant = named;
+  }
+  c.context.tenant = std::string(tenant);
+  c.context.tenant_administrator = true;
+  return Status::Ok();
+}
+
+// What a tenant's administrator may not do on the admin API: everything but kTenantAdministration.
+Status tenant_administration(const Call& c) {
+  if (std::find(std::begin(kTenantAdministration), std::end(kTenantAdministration),
+                c.route->operation) == std::end(kTenantAdministration)) {
+    return Status(ErrorKind::kForbidden, "a tenant's administrator may not " + c.route->operation +
+                                             ": that is the server administrator's");
+  }
+  return Status::Ok();
+}
+
 // The admin API's context step: the server administrator's secret opens all of it; an API key
-// with access admin opens its tenant's part. Without --admin-key-file there is no administrator,
+// with access admin opens its tenant's part; with --auth-tenant-claim, so does a bearer token
+// whose claim grants admin (with_admin_token). Without --admin-key-file there is no admin API,
 // and every request is refused with the reason.
 Status admin_context(const Env& env, Call& c) {
   if (env.admin_secret_hash.empty() || !env.api_keys) {
@@ -376,6 +431,10 @@ Status admin_context(const Env& env, Call& c) {
   auto secret = presented_api_key(c.req);
   if (!secret.ok()) return secret.status();
   if (secret->empty()) {
+    if (env.auth && env.token_grants && !c.req.header("authorization").empty()) {
+      TSUNAGU_RETURN_IF_ERROR(with_admin_token(env, c));
+      return c.context.tenant_administrator ? tenant_administration(c) : Status::Ok();
+    }
     return Status(ErrorKind::kUnauthorized,
                   "the admin API needs the administrator's key: send Authorization: ApiKey "
                   "<secret from the --admin-key-file>");
@@ -390,12 +449,7 @@ Status admin_context(const Env& env, Call& c) {
   c.context.subject = (*key)->id;
   c.context.tenant = (*key)->tenant;
   c.context.tenant_administrator = true;
-  if (std::find(std::begin(kTenantAdministration), std::end(kTenantAdministration),
-                c.route->operation) == std::end(kTenantAdministration)) {
-    return Status(ErrorKind::kForbidden, "a tenant's administrator may not " + c.route->operation +
-                                             ": that is the server administrator's");
-  }
-  return Status::Ok();
+  return tenant_administration(c);
 }
 
 void health(Env& env, Call&& c) {
@@ -478,9 +532,11 @@ void add_routes(Router& router, Env& env) {
            return ngsild_preflight(env, req, allow);
          },
          true});
-  table(
-      kAdmin, "/admin/v1",
-      {[&env](Call& c) { return admin_context(env, c); }, {}, "ApiKey realm=\"admin\"", {}, true});
+  const std::string admin_challenge = env.auth && env.token_grants
+                                          ? "Bearer realm=\"admin\", ApiKey realm=\"admin\""
+                                          : "ApiKey realm=\"admin\"";
+  table(kAdmin, "/admin/v1",
+        {[&env](Call& c) { return admin_context(env, c); }, {}, admin_challenge, {}, true});
   if (env.audit) router.set_observer(audit_observer(*env.audit));
   RouteSet operations;  // for the operators' tools, outside any tenant
   operations.routes.emplace_back(RouteInfo{Method::kGet, "/health", "health", kRead, kLocal},

@@ -1012,10 +1012,20 @@ void TemporalService::truncate(TemporalEntityView& v, const TemporalReadSpec& sp
   v.truncated = true;
 }
 
-Result<TemporalEntityView> TemporalService::retrieve(std::string_view tenant, std::string_view id,
-                                                     const TemporalReadSpec& spec) const {
+Entity TemporalService::probe(const Record& r) {
+  Entity e;
+  e.id = r.id;
+  e.types = r.types;
+  e.scopes = r.scopes;
+  e.created_at = r.created_at;
+  return e;
+}
+
+Result<TemporalEntityView> TemporalService::retrieve(
+    std::string_view tenant, std::string_view id, const TemporalReadSpec& spec,
+    const ngsild::query::RestrictionPtr& restriction) const {
   RecordPtr r = find(tenant, id);
-  if (!r)
+  if (!r || (restriction && !restriction->can_read(probe(*r))))
     return Status::NotFound("entity '" + std::string(id) + "' has no temporal representation");
   if (spec.pick && !spec.attrs.empty()) {
     bool any = std::any_of(r->series.begin(), r->series.end(),
@@ -1064,11 +1074,7 @@ Result<TemporalService::Page> TemporalService::query(std::string_view tenant,
   };
   std::vector<Match> matches;
   for (const RecordPtr& r : records) {
-    Entity e;
-    e.id = r->id;
-    e.types = r->types;
-    e.scopes = r->scopes;
-    e.created_at = r->created_at;
+    Entity e = probe(*r);
     if (!head.matches(e)) continue;
     if (!reads_instances) {
       matches.push_back({r, {}});

@@ -102,11 +102,13 @@ class TemporalService final : public ChangeListener {
   void trim(const std::vector<std::pair<std::string, int64_t>>& cutoffs, Done done);
 
   // Retrieve Temporal Evolution of an Entity (§5.7.3). ResourceNotFound for an entity without
-  // history, or when the attributes asked for have none.
-  Result<ngsild::temporal::TemporalEntityView> retrieve(std::string_view tenant,
-                                                        std::string_view id,
-                                                        const TemporalReadSpec& spec) const;
-  // Query Temporal Evolution of Entities (§5.7.4): q and geo-queries hold for an entity when
+  // history, when the attributes asked for have none, or when `restriction` (a caller's role)
+  // may not read the entity as its history names it (id, types, scopes).
+  Result<ngsild::temporal::TemporalEntityView> retrieve(
+      std::string_view tenant, std::string_view id, const TemporalReadSpec& spec,
+      const ngsild::query::RestrictionPtr& restriction = nullptr) const;
+  // Query Temporal Evolution of Entities (§5.7.4), of the entities q.restriction may read: q
+  // and geo-queries hold for an entity when
   // some instances in the window satisfy them; an entity with none in the window is left out.
   // In entity id order, or orderBy's (by each attribute's latest instance in the window; ties
   // in creation order).
@@ -133,6 +135,8 @@ class TemporalService final : public ChangeListener {
     std::vector<Series> series;
   };
   using RecordPtr = std::shared_ptr<const Record>;
+  // What a query's entity filters (ids, types, scopes, a role) read of a record, as an entity.
+  static ngsild::Entity probe(const Record& r);
   // A record as the committing thread has decided it. One that a group changes is not durable
   // until the group is published; a group the store refused leaves it so, and the next group
   // that touches it stores it.

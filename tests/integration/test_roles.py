@@ -264,10 +264,34 @@ class Roles(unittest.TestCase):
         self.assertEqual(self.call("DELETE", f"{subs}/{mine}", reader).status, 204)
         self.assertEqual(self.call("DELETE", f"{subs}/{theirs}", self.full).status, 204)
 
+    def test_the_history_of_what_the_role_may_not_read_is_absent(self):
+        temporal = "/ngsi-ld/v1/temporal/entities"
+        since = "timerel=after&timeAt=2000-01-01T00:00:00Z"
+        r = self.call("GET", f"{temporal}?type={ALL_TYPES}&count=true&{since}",
+                      self.parks_reader)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(ids(r), ["urn:ngsi-ld:Park:1"])
+        self.assertEqual(r.header("NGSILD-Results-Count"), "1")
+        r = self.call("POST", "/ngsi-ld/v1/temporal/entityOperations/query", self.parks_reader,
+                      {"type": "Query", "entities": [{"type": "Sensor"}, {"type": "Park"}],
+                       "temporalQ": {"timerel": "after", "timeAt": "2000-01-01T00:00:00Z"}})
+        self.assertEqual(ids(r), ["urn:ngsi-ld:Park:1"])
+        unseen = self.call("GET", f"{temporal}/urn:ngsi-ld:Sensor:1", self.parks_reader)
+        absent = self.call("GET", f"{temporal}/urn:ngsi-ld:Sensor:404", self.parks_reader)
+        self.assertEqual(unseen.status, 404, unseen)
+        self.assertEqual(unseen.json()["detail"].replace("Sensor:1", "Sensor:404"),
+                         absent.json()["detail"])
+        self.assertEqual(self.call("GET", f"{temporal}/urn:ngsi-ld:Sensor:1", self.full).status,
+                         200)
+        self.assertEqual(self.call("GET", f"{temporal}/urn:ngsi-ld:Park:1",
+                                   self.parks_reader).status, 200)
+
     def test_routes_that_cannot_apply_rules_refuse_a_role(self):
         for method, path, body in (
                 ("POST", "/ngsi-ld/v1/csourceSubscriptions", {"type": "Subscription"}),
-                ("GET", "/ngsi-ld/v1/csourceRegistrations?type=Bus", None)):
+                ("GET", "/ngsi-ld/v1/csourceRegistrations?type=Bus", None),
+                ("DELETE", "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Bus:1", None),
+                ("POST", "/ngsi-ld/v1/temporal/entities", entity("Bus", 60))):
             with self.subTest(path=path):
                 self.assert_problem(self.call(method, path, self.bus, body), 403,
                                     "a role opens entities")

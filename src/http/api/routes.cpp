@@ -111,8 +111,8 @@ constexpr std::string_view kRoleAware[] = {
     "deleteAttrs", "createBatch", "upsertBatch", "updateBatch", "deleteBatch", "mergeBatch",
     "queryBatch", "retrieveEntityTypes", "retrieveEntityTypeInfo", "retrieveAttrTypes",
     "retrieveAttrTypeInfo", "createSubscription", "querySubscription", "retrieveSubscription",
-    "updateSubscription", "deleteSubscription", "retrieveCSIdentityInfo", "listContexts",
-    "retrieveContext"};
+    "updateSubscription", "deleteSubscription", "queryTemporal", "retrieveTemporal",
+    "temporalQueryBatch", "retrieveCSIdentityInfo", "listContexts", "retrieveContext"};
 // clang-format on
 
 bool role_aware(std::string_view operation) {
@@ -162,8 +162,8 @@ Status with_role(const Env& env, std::string_view what, std::string_view role, C
   if (!role_aware(c.route->operation)) {
     return Status(ErrorKind::kForbidden,
                   "the role '" + std::string(role) + "' may not use " + c.route->operation +
-                      ": a role opens entities, queries, batch operations, discovery and "
-                      "subscriptions only");
+                      ": a role opens entities, queries, batch operations, discovery, "
+                      "subscriptions and the temporal reads only");
   }
   // Subscriptions are the caller's own, not the tenant's entities: a read-only role subscribes
   // to what it reads.

@@ -426,6 +426,7 @@ void ask_temporal_sources(
 
 void run_query(Env& env, std::shared_ptr<Prepared> p, ngsild::query::EntityQuery q, ReadRequest r,
                std::vector<engine::RegistrationService::RegistrationPtr> sources = {}) {
+  q.restriction = p->restriction;  // a role reads the history of what it may read
   boost::asio::post(env.blocking, [&env, p, q = std::move(q), r = std::move(r),
                                    sources = std::move(sources)] {
     auto page = env.temporal->query(p->tenant, q, r.spec);
@@ -491,7 +492,7 @@ void retrieve_temporal(Env& env, Call&& c) {
     auto shared = std::make_shared<Prepared>(std::move(p));
     boost::asio::post(env.blocking, [&env, shared, id = std::move(*id), r = std::move(*r),
                                      sources = std::move(sources)] {
-      auto e = env.temporal->retrieve(shared->tenant, id, r.spec);
+      auto e = env.temporal->retrieve(shared->tenant, id, r.spec, shared->restriction);
       if (sources.empty() || (!e.ok() && e.status().kind() != ErrorKind::kResourceNotFound)) {
         if (!e.ok()) return shared->fail(e.status());
         return respond_entity(*shared, *e, r, {});

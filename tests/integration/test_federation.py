@@ -215,6 +215,9 @@ class Federation(unittest.TestCase):
         self.assertEqual(headers.get("Authorization"), "Bearer city-a-token")
         self.assertEqual(headers.get("NGSILD-Tenant"), "fleet")
         self.assertIn("cityA", headers.get("Via", ""))
+        # The credential is sent to the source, never shown to whoever reads the registration.
+        shown = self.ok(broker.get(REGISTRATIONS + "?type=Vehicle"))[0]["contextSourceInfo"]
+        self.assertEqual(shown, [{"key": "Authorization", "value": "(set; not shown)"}])
 
     def test_each_source_is_asked_the_way_its_registration_allows(self):
         broker = self.start("cityA")

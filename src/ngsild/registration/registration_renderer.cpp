@@ -1,10 +1,20 @@
 #include "ngsild/registration/registration_renderer.hpp"
 
+#include <strings.h>
+
+#include <algorithm>
+#include <iterator>
+
 #include "common/json.hpp"
 #include "common/uri.hpp"
 
 namespace tsunagu::ngsild::registration {
 namespace {
+
+// Header names compare without case (RFC 9110 §5.1).
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
 
 std::string_view sv(const JsonValue& v) {
   return {v.GetString(), v.GetStringLength()};
@@ -54,6 +64,32 @@ void information(const JsonValue& v, const jsonld::Context& ctx, JsonWriter& w) 
   w.end_array();
 }
 
+// contextSourceInfo as given, but the values of the headers that carry credentials for the
+// source (docs/security.md, "Credentials for context sources"): a caller who may read the
+// registration is not thereby given what opens the source.
+void source_info(const JsonValue& v, JsonWriter& w) {
+  constexpr std::string_view kSecret[] = {"authorization", "proxy-authorization", "x-api-key",
+                                          "cookie"};
+  w.begin_array();
+  for (const auto& kv : v.GetArray()) {
+    w.begin_object();
+    for (const auto& m : kv.GetObject()) {
+      w.key(sv(m.name));
+      const bool secret =
+          sv(m.name) == "value" && kv.HasMember("key") && kv["key"].IsString() &&
+          std::any_of(std::begin(kSecret), std::end(kSecret),
+                      [&kv](std::string_view h) { return same_name(sv(kv["key"]), h); });
+      if (secret) {
+        w.string(kRedacted);
+      } else {
+        w.raw(json_text(m.value));
+      }
+    }
+    w.end_object();
+  }
+  w.end_array();
+}
+
 void datetime_member(JsonWriter& w, std::string_view name, int64_t t) {
   if (t == kNoTime) return;
   w.key(name);
@@ -78,6 +114,11 @@ void render_registration(const Registration& r, const RegistrationState& st,
       if (name == "information") {
         w.key(name);
         information(m.value, ctx, w);
+        continue;
+      }
+      if (name == "contextSourceInfo" && m.value.IsArray()) {
+        w.key(name);
+        source_info(m.value, w);
         continue;
       }
       // A context source property's name is stored expanded.

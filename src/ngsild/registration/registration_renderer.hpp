@@ -10,6 +10,10 @@
 
 namespace tsunagu::ngsild::registration {
 
+// What stands for the value of a contextSourceInfo header that carries a credential for the
+// source (Authorization, Proxy-Authorization, X-API-Key, Cookie): kept, sent, never shown.
+inline constexpr std::string_view kRedacted = "(set; not shown)";
+
 struct RegistrationRenderOptions {
   bool sys_attrs = false;     // options=sysAttrs: createdAt and modifiedAt
   bool with_context = false;  // application/ld+json: an "@context" member from `ctx`

@@ -388,7 +388,9 @@ class Roles(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         self.assertEqual((r.json()["tenant"], r.json()["role"]), (TENANT, "bus-operator"))
         self.assert_problem(self.server.request("PATCH", f"{tenants}/{TENANT}",
-                                                {"publicRead": True}, town),
+                                                {"quotas": {"entities": 10}}, town),
+                            403, "server administrator's")
+        self.assert_problem(self.server.request("DELETE", f"{tenants}/{TENANT}", None, town),
                             403, "server administrator's")
         # Administrator of two tenants: the request names one.
         two = [f"{TENANT}:admin", "kanonji:admin"]

@@ -294,12 +294,19 @@ class Tenants(TenantTest):
             self.assert_problem(call(method, f"/apiKeys/{foreign['id']}{path}"), 404)
         self.assertEqual(call("DELETE", f"/apiKeys/{gateway['id']}").status, 204)
 
-        # Its settings, to read; the rest is the server administrator's.
+        # Its settings, to read and change but its quotas; the rest is the server
+        # administrator's.
         self.assertEqual([t["name"] for t in call("GET", "/tenants").json()], ["town"])
         self.assertEqual(call("GET", "/tenants/town").json()["quotas"], {"entities": 100})
         self.assert_problem(call("GET", "/tenants/other"), 404)
         self.assert_problem(call("PATCH", "/tenants/town", {"quotas": {"entities": 10**6}}), 403,
                             "server administrator")
+        roles = [{"name": "reader-of-bins", "rules": [{"access": "read", "types": ["Bin"]}]}]
+        r = call("PATCH", "/tenants/town", {"roles": roles, "displayName": "Town"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["displayName"], r.json()["roles"][0]["name"],
+                          r.json()["quotas"]), ("Town", "reader-of-bins", {"entities": 100}))
+        self.assert_problem(call("PATCH", "/tenants/other", {"displayName": "mine"}), 404)
         self.assert_problem(call("POST", "/tenants", {"name": "mine"}), 403)
         self.assert_problem(call("DELETE", "/tenants/other"), 403)
 

@@ -369,8 +369,8 @@ Status ngsild_context(const Env& env, Call& c) {
 // What a tenant's administrator may do on the admin API: its tenant's API keys, and reading its
 // settings and its audit log (each handler keeps it to its tenant). The rest is the server's.
 constexpr std::string_view kTenantAdministration[] = {
-    "createApiKey", "listApiKeys", "retrieveApiKey", "rotateApiKey",
-    "revokeApiKey", "listTenants", "retrieveTenant", "queryAuditLog"};
+    "createApiKey", "listApiKeys",    "retrieveApiKey", "rotateApiKey", "revokeApiKey",
+    "listTenants",  "retrieveTenant", "updateTenant",   "queryAuditLog"};
 
 // Who a bearer token makes administrator of on the admin API, by its tenant claim: "*:admin"
 // (or "*:administrator") the server, "TENANT:admin" that tenant. A token that administers

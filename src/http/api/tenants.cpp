@@ -398,14 +398,21 @@ void retrieve_tenant(Env& env, Call&& c) {
 }
 
 // PATCH: the members given replace the tenant's (within quotas and cors, each member given);
-// 200 with the settings now. The body is checked before anything is stored.
+// 200 with the settings now. The body is checked before anything is stored. A tenant's
+// administrator changes its own tenant's settings but its quotas, which are the server's.
 void update_tenant(Env& env, Call&& c) {
   static const CallSpec spec{true, {MediaType::kJson}, produces(), {}, false};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
+    std::string id = p.call.params.at(0);
+    if (outside_administered_tenant(p, id))
+      return p.fail(Status::NotFound("tenant '" + id + "' has no settings"));
     TenantSettings probe;
     if (Status st = apply_body(*p.body, false, *env.contexts.core(), probe); !st.ok())
       return p.fail(st);
-    std::string id = p.call.params.at(0);
+    if (p.call.context.tenant_administrator && p.body->HasMember("quotas")) {
+      return p.fail(Status(ErrorKind::kForbidden,
+                           "quotas: a tenant's quotas are the server administrator's to change"));
+    }
     auto shared = std::make_shared<Prepared>(std::move(p));
     // The body stays with the request (Prepared owns it) until the change has run.
     TenantService::Change change = [shared, core = env.contexts.core()](TenantSettings& s) {

@@ -318,6 +318,16 @@ std::vector<std::string> TemporalService::tenants() const {
   return out;
 }
 
+std::vector<std::string> TemporalService::ids(std::string_view tenant) const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  if (auto t = published_.find(tenant); t != published_.end()) {
+    for (const auto& [_, r] : t->second)
+      out.push_back(r->id);
+  }
+  return out;
+}
+
 TemporalService::Record& TemporalService::edit(const std::string& key) {
   Decided& d = decided_[key];
   if (d.durable) {

@@ -72,6 +72,8 @@ class TemporalService final : public ChangeListener {
   size_t count() const;
   // The tenants that have history.
   std::vector<std::string> tenants() const;
+  // The entities of `tenant` that have a history.
+  std::vector<std::string> ids(std::string_view tenant) const;
   // The writer through which provision goes (it lists this service among its listeners).
   void attach(Writer& writer) { writer_ = &writer; }
 

@@ -361,5 +361,57 @@ class RegisteredTenants(OneDataDir, TenantTest):
         self.assert_problem(server.get(ENTITIES + "?type=Sensor", admin.key_for("stray")), 404)
 
 
+class DeletedTenants(OneDataDir, TenantTest):
+    def test_a_tenant_deleted_with_its_data_is_gone_after_kill_9(self):
+        admin_file = os.path.join(self.data_dir, "admin.key")
+        server = self.start_server("--admin-key-file", admin_file)
+        admin = Admin(server, read_secret(admin_file))
+        admin.make_tenant(name="doomed", quotas={"entities": 100000})
+        doomed, kept = admin.key_for("doomed"), admin.key_for("kept")
+        # More entities than one deletion transaction takes, history, a subscription, a
+        # registration and API keys; and another tenant that must keep all of its own.
+        batch = "/ngsi-ld/v1/entityOperations/create"
+        for start in range(0, 5000, 1000):
+            r = server.request("POST", batch, [entity(n) for n in range(start, start + 1000)],
+                               doomed)
+            self.assertEqual(r.status, 201, r)
+        self.assertEqual(server.create(entity(1), kept).status, 201)
+        for headers in (doomed, kept):
+            r = server.request("POST", "/ngsi-ld/v1/subscriptions", {
+                "type": "Subscription", "entities": [{"type": "Sensor"}],
+                "notification": {"endpoint": {"uri": "http://127.0.0.1:9/n"}}}, headers)
+            self.assertEqual(r.status, 201, r)
+            r = server.request("POST", "/ngsi-ld/v1/csourceRegistrations", {
+                "type": "ContextSourceRegistration", "endpoint": "http://127.0.0.1:9",
+                "information": [{"entities": [{"type": "Bus"}]}]}, headers)
+            self.assertEqual(r.status, 201, r)
+        history = ("/ngsi-ld/v1/temporal/entities?type=Sensor&timerel=after"
+                   "&timeAt=2000-01-01T00:00:00Z")
+        self.assertEqual(len(server.get(history, doomed).json()), 20)
+        self.assert_problem(admin.tenant("DELETE", "/doomed?withData=maybe"), 400, "withData")
+        r = admin.tenant("DELETE", "/doomed?withData=true")
+        self.assertEqual(r.status, 204, r)
+        server.kill()
+
+        server = self.start_server("--admin-key-file", admin_file)
+        admin = Admin(server, read_secret(admin_file))
+        self.assert_problem(admin.tenant("GET", "/doomed"), 404)
+        self.assertEqual(server.get(ENTITIES + "?type=Sensor", doomed).status, 401)
+        fresh = admin.key_for("doomed")
+        for path in (ENTITIES + "?type=Sensor", "/ngsi-ld/v1/subscriptions",
+                     "/ngsi-ld/v1/csourceRegistrations?type=Bus", history):
+            with self.subTest(path=path):
+                r = server.get(path, fresh)
+                self.assertEqual((r.status, r.json()), (200, []), r)
+        for path in (ENTITIES + "?type=Sensor", "/ngsi-ld/v1/subscriptions",
+                     "/ngsi-ld/v1/csourceRegistrations?type=Bus"):
+            with self.subTest(kept=path):
+                self.assertEqual(len(server.get(path, kept).json()), 1)
+        # Without withData only the settings go.
+        admin.make_tenant(name="kept")
+        self.assertEqual(admin.tenant("DELETE", "/kept").status, 204)
+        self.assertEqual(len(server.get(ENTITIES + "?type=Sensor", kept).json()), 1)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -2,6 +2,7 @@
 // server administrator gives a tenant its settings (a name for people, a municipality code, a
 // licence, quotas, CORS origins), changes and removes them. Plain JSON, as the API keys are.
 #include <cmath>
+#include <mutex>
 
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
@@ -425,16 +426,161 @@ void update_tenant(Env& env, Call&& c) {
   });
 }
 
-// DELETE: 204; the tenant's limits no longer apply. Its data stays.
+// Asynchronous steps run together: `then` follows once every one has answered, with the first
+// failure among them (OK when none failed). Steps may answer on any thread.
+class Gather {
+ public:
+  using Then = std::function<void(const Status&)>;
+  static std::shared_ptr<Gather> of(size_t steps, Then then) {
+    auto g = std::shared_ptr<Gather>(new Gather(steps, std::move(then)));
+    if (steps == 0) g->then_(Status::Ok());
+    return g;
+  }
+  // One step's answer; a failure `forgiven` accepts (a record gone meanwhile) counts as none.
+  void done(const Status& st, bool (*forgiven)(const Status&) = nullptr) {
+    {
+      std::lock_guard lock(mu_);
+      if (!st.ok() && first_.ok() && (forgiven == nullptr || !forgiven(st))) first_ = st;
+      if (--left_ > 0) return;
+    }
+    then_(first_);
+  }
+
+ private:
+  Gather(size_t steps, Then then) : left_(steps), then_(std::move(then)) {}
+  std::mutex mu_;
+  size_t left_;
+  Status first_;
+  Then then_;
+};
+
+bool gone(const Status& st) {
+  return st.kind() == ErrorKind::kResourceNotFound;
+}
+
+// What a tenant holds besides its entities: each record is removed through its own service, as
+// a client's DELETE would.
+void remove_records(Env& env, const std::string& tenant, Gather::Then then) {
+  std::vector<std::function<void(Gather::Then)>> steps;
+  if (env.registrations != nullptr) {
+    for (auto& v : env.registrations->list(tenant)) {
+      steps.push_back([&env, tenant, id = v.def->id](Gather::Then d) {
+        env.registrations->remove(tenant, id, std::move(d));
+      });
+    }
+  }
+  if (env.temporal != nullptr) {
+    for (auto& id : env.temporal->ids(tenant)) {
+      steps.push_back(
+          [&env, tenant, id](Gather::Then d) { env.temporal->remove(tenant, id, std::move(d)); });
+    }
+  }
+  if (env.api_keys != nullptr) {
+    for (auto& key : env.api_keys->list()) {
+      if (key->tenant != tenant) continue;
+      steps.push_back(
+          [&env, id = key->id](Gather::Then d) { env.api_keys->revoke(id, std::move(d)); });
+    }
+  }
+  auto gather = Gather::of(steps.size(), std::move(then));
+  for (auto& step : steps)
+    step([gather](const Status& st) { gather->done(st, gone); });
+}
+
+// The tenant's entities, a few thousand per transaction, one transaction after the other.
+void remove_entities(Env& env, const std::string& tenant, Gather::Then then) {
+  constexpr size_t kPerBatch = 4096;
+  ngsild::query::EntityQuery all;
+  all.limit = SIZE_MAX;
+  ngsild::RenderOptions unused;
+  auto found = env.entities.query(tenant, all, unused);
+  if (!found.ok())
+    return then(found.status().kind() == ErrorKind::kNonexistentTenant ? Status::Ok()
+                                                                       : found.status());
+  auto ids = std::make_shared<std::vector<std::string>>();
+  for (const auto& e : found->entities)
+    ids->push_back(e->id);
+  auto next = std::make_shared<std::function<void(size_t)>>();
+  *next = [&env, tenant, ids, next, then = std::move(then)](size_t from) {
+    if (from >= ids->size()) {
+      Gather::Then finish = then;
+      *next = nullptr;  // breaks the cycle through the capture (and ends this closure)
+      return finish(Status::Ok());
+    }
+    std::vector<engine::BatchItem> items;
+    for (size_t i = from; i < ids->size() && i < from + kPerBatch; ++i)
+      items.push_back({(*ids)[i], std::nullopt, Status::Ok()});
+    const size_t to = from + items.size();
+    env.entities.batch(tenant, nullptr, engine::BatchOp::kDelete, std::move(items),
+                       [next, to, then](const engine::BatchOutcome& out) {
+                         for (const Status& st : out.status) {
+                           if (!st.ok() && !gone(st)) {
+                             *next = nullptr;
+                             return then(st);
+                           }
+                         }
+                         (*next)(to);
+                       });
+  };
+  (*next)(0);
+}
+
+// Everything a tenant holds, in the order that keeps each step from feeding the next: its
+// subscriptions first (so that deleting its entities notifies nobody), then its entities, then
+// the rest (registrations, history, API keys).
+void remove_tenant_data(Env& env, const std::string& tenant, Gather::Then then) {
+  std::vector<std::string> subscriptions, csource_subscriptions;
+  if (env.subscriptions != nullptr) {
+    for (auto& v : env.subscriptions->list(tenant))
+      subscriptions.push_back(v.def->id);
+  }
+  if (env.csource_subscriptions != nullptr) {
+    for (auto& v : env.csource_subscriptions->list(tenant))
+      csource_subscriptions.push_back(v.def->id);
+  }
+  auto after_subscriptions = [&env, tenant, then = std::move(then)](const Status& st) {
+    if (!st.ok()) return then(st);
+    remove_entities(env, tenant, [&env, tenant, then](const Status& st) {
+      if (!st.ok()) return then(st);
+      remove_records(env, tenant, then);
+    });
+  };
+  auto gather =
+      Gather::of(subscriptions.size() + csource_subscriptions.size(), after_subscriptions);
+  for (auto& id : subscriptions) {
+    env.subscriptions->remove(tenant, id, [gather](const Status& st) { gather->done(st, gone); });
+  }
+  for (auto& id : csource_subscriptions) {
+    env.csource_subscriptions->remove(tenant, id,
+                                      [gather](const Status& st) { gather->done(st, gone); });
+  }
+}
+
+// DELETE: 204; the tenant's limits no longer apply. Its data stays, unless ?withData=true asks
+// for all of it to go too (entities, history, subscriptions, registrations, API keys): then the
+// tenant need not have settings, and the settings go last, so that a deletion cut short leaves
+// its quotas in force.
 void delete_tenant(Env& env, Call&& c) {
-  static const CallSpec spec{false, {}, {}, {}, false};
+  static const CallSpec spec{false, {}, {}, {"withData"}, false};
   prepare(env, std::move(c), spec, [&env](Prepared&& p) {
     std::string id = p.call.params.at(0);
+    const std::string* with_data = p.call.query.find("withData");
+    if (with_data != nullptr && *with_data != "true" && *with_data != "false") {
+      return p.fail(Status::BadRequestData("withData: true or false, not '" + *with_data + "'"));
+    }
     auto shared = std::make_shared<Prepared>(std::move(p));
-    env.tenants->remove(std::move(id), [shared](const Status& st) {
+    auto remove_settings = [&env, shared, id,
+                            keep_data =
+                                with_data == nullptr || *with_data == "false"](const Status& st) {
       if (!st.ok()) return shared->fail(st);
-      shared->respond_empty(204);
-    });
+      env.tenants->remove(id, [shared, keep_data](const Status& st) {
+        // A tenant without settings whose data was asked to go: gone all the same.
+        if (!st.ok() && (keep_data || !gone(st))) return shared->fail(st);
+        shared->respond_empty(204);
+      });
+    };
+    if (with_data == nullptr || *with_data == "false") return remove_settings(Status::Ok());
+    remove_tenant_data(env, id, remove_settings);
   });
 }
 

@@ -10,7 +10,8 @@
 namespace tsunagu::app {
 
 bool RetentionPolicy::any() const {
-  if (default_days > 0) return true;
+  // Tenants' settings may give a period at any time: the passes run whenever there are some.
+  if (default_days > 0 || settings) return true;
   for (const auto& [_, days] : tenants) {
     if (days > 0) return true;
   }
@@ -73,6 +74,7 @@ void HistoryRetention::pass() {
   for (const std::string& tenant : temporal_.tenants()) {
     auto own = policy_.tenants.find(tenant);
     int64_t days = own != policy_.tenants.end() ? own->second : policy_.default_days;
+    if (policy_.settings) days = policy_.settings(tenant).value_or(days);
     if (days > 0) cutoffs.emplace_back(tenant, now - days * kDay);
   }
   if (cutoffs.empty()) return;

@@ -6,8 +6,10 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -19,6 +21,9 @@ namespace tsunagu::app {
 struct RetentionPolicy {
   int64_t default_days = 0;                // 0: keep everything
   std::map<std::string, int64_t> tenants;  // a tenant's own period (0: keep everything)
+  // A tenant's period from its settings (docs/security.md, "Tenants"), before both of the
+  // above; nullopt: they decide. Null: no settings.
+  std::function<std::optional<int64_t>(std::string_view tenant)> settings;
   int64_t check_s = 3600;
   bool any() const;
 };

@@ -345,6 +345,9 @@ int run(const app::Config& cfg) {
   retention_policy.default_days = cfg.history_retention_days;
   retention_policy.tenants = *app::parse_retention_tenants(cfg.history_retention_tenants);
   retention_policy.check_s = cfg.history_retention_check_s;
+  retention_policy.settings = [&tenant_settings](std::string_view tenant) {
+    return tenant_settings.history_retention_days(tenant);
+  };
   app::HistoryRetention retention(temporal, retention_policy);
   if (history) retention.start();
 

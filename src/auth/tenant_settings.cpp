@@ -169,6 +169,8 @@ std::string encode_tenant_settings(const TenantSettings& s) {
   w.boolean(s.public_read);
   w.key("roles");
   write_roles(w, s.roles);
+  w.key("historyRetentionDays");
+  w.number(s.history_retention_days);
   w.key("createdAt");
   w.number(s.created_at);
   w.key("modifiedAt");
@@ -220,6 +222,12 @@ Result<TenantSettings> decode_tenant_settings(std::string_view doc) {
   if (auto p = json.FindMember("publicRead"); p != json.MemberEnd()) {
     if (!p->value.IsBool()) return damaged("'" + s.id + "' has a publicRead that is not a boolean");
     s.public_read = p->value.GetBool();
+  }
+  // Absent in what was stored before a tenant could have its own retention: the server's.
+  if (json.HasMember("historyRetentionDays") &&
+      (!integer("historyRetentionDays", s.history_retention_days) ||
+       s.history_retention_days < -1)) {
+    return damaged("'" + s.id + "' has a historyRetentionDays that is not a number of days");
   }
   // Absent in what was stored before roles could be defined: none.
   if (auto r = json.FindMember("roles"); r != json.MemberEnd())

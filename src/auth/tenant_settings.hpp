@@ -55,6 +55,9 @@ struct TenantSettings {
   std::vector<std::string> cors_origins;  // origins a browser may call this tenant from
   bool public_read = false;               // anyone may read it without credentials (open data)
   std::vector<Role> roles;                // in the order given
+  // Days of history the tenant keeps (docs/temporal.md, "Retention"); 0: all of it; -1: what
+  // the server's options say (--history-retention-days, --history-retention-tenants).
+  int64_t history_retention_days = -1;
   int64_t created_at = kNoTime;
   int64_t modified_at = kNoTime;
 

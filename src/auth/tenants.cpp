@@ -147,6 +147,13 @@ ngsild::query::RestrictionPtr TenantService::role(std::string_view tenant,
   return role == nullptr ? nullptr : role->restriction;
 }
 
+std::optional<int64_t> TenantService::history_retention_days(std::string_view tenant) const {
+  std::shared_lock lock(mu_);
+  auto it = by_id_.find(tenant);
+  if (it == by_id_.end() || it->second->settings->history_retention_days < 0) return std::nullopt;
+  return it->second->settings->history_retention_days;
+}
+
 uint64_t TenantService::max_entities(std::string_view tenant) const {
   std::shared_lock lock(mu_);
   auto it = by_id_.find(tenant);

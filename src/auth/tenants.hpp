@@ -56,6 +56,8 @@ class TenantService {
   bool public_read(std::string_view tenant) const;
   // What the tenant's role `name` may read and write; null when the tenant defines no such role.
   ngsild::query::RestrictionPtr role(std::string_view tenant, std::string_view name) const;
+  // The days of history the tenant's settings keep (0: all); nullopt when they say nothing.
+  std::optional<int64_t> history_retention_days(std::string_view tenant) const;
   // The tenant's entity quota; 0: none.
   uint64_t max_entities(std::string_view tenant) const;
   // Whether a browser at `origin` may call `tenant`; `any_allows` whether it may call any.

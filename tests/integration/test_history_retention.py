@@ -38,16 +38,19 @@ class TemporalServers(OneDataDir):
 
     SERVER_ARGS = ("--checkpoint-mb", "1", "--temporal-max-instances", "1000000")
 
-    def provision(self, server, eid, tenant=None, days_back=10, count=2000, rng=None):
+    def provision(self, server, eid, tenant=None, days_back=10, count=2000, rng=None,
+                  credential=None):
         headers = {"NGSILD-Tenant": tenant} if tenant else {}
+        headers.update(credential or {})
         readings = instances(days_back, count, rng)
         for part in range(0, count, 500):
             body = {"id": eid, "type": "Meter", "power": readings[part:part + 500]}
             r = server.request("POST", BASE, body, headers)
             self.assertIn(r.status, (201, 204), repr(r))
 
-    def times(self, server, eid, tenant=None):
+    def times(self, server, eid, tenant=None, credential=None):
         headers = {"NGSILD-Tenant": tenant} if tenant else {}
+        headers.update(credential or {})
         r = server.request("GET", f"{BASE}/{eid}?options=temporalValues", headers=headers)
         self.assertEqual(r.status, 200, repr(r))
         values = r.json().get("power", {}).get("values", [])
@@ -97,6 +100,38 @@ class HistoryRetention(TemporalServers):
                                [{"id": "urn:ngsi-ld:Filler:1", "type": "Filler",
                                  "note": {"type": "Property", "value": f"{n}{note}"}}])
             self.assertIn(r.status, (201, 204), repr(r))
+
+    def test_a_tenants_settings_give_its_own_period(self):
+        admin_file = os.path.join(self.data_dir, "admin.key")
+        server = self.start_server("--admin-key-file", admin_file,
+                                   "--history-retention-check-s", "1")
+        with open(admin_file) as f:
+            admin = {"Authorization": "ApiKey " + f.read().strip()}
+
+        def key(tenant):
+            r = server.request("POST", "/admin/v1/apiKeys",
+                               {"name": tenant, "tenant": tenant, "access": "write"}, admin)
+            self.assertEqual(r.status, 201, repr(r))
+            return {"Authorization": "ApiKey " + r.json()["secret"]}
+        r = server.request("POST", "/admin/v1/tenants",
+                           {"name": "brief", "retention": {"historyDays": 3}}, admin)
+        self.assertEqual((r.status, r.json().get("retention")), (201, {"historyDays": 3}))
+        brief, lasting = key("brief"), key("lasting")
+        self.provision(server, "urn:ngsi-ld:Meter:s1", "brief", credential=brief)
+        self.provision(server, "urn:ngsi-ld:Meter:s2", "lasting", credential=lasting)
+        limit = NOW - datetime.timedelta(days=3, seconds=5)
+        self.wait_for(lambda: min(self.times(server, "urn:ngsi-ld:Meter:s1", "brief",
+                                             brief)) > limit,
+                      "the tenant's old instances to go")
+        self.assertEqual(len(self.times(server, "urn:ngsi-ld:Meter:s2", "lasting", lasting)),
+                         2000)
+        # Back to the server's period (none): nothing more goes.
+        r = server.request("PATCH", "/admin/v1/tenants/brief",
+                           {"retention": {"historyDays": None}}, admin)
+        self.assertEqual((r.status, "retention" in r.json()), (200, False))
+        r = server.request("PATCH", "/admin/v1/tenants/brief",
+                           {"retention": {"historyDays": -1}}, admin)
+        self.assertEqual(r.status, 400, repr(r))
 
     def test_the_space_goes_back(self):
         server = self.start_server()

@@ -64,6 +64,13 @@ std::string render(const TenantSettings& s) {
   w.end_object();
   w.key("publicRead");
   w.boolean(s.public_read);
+  if (s.history_retention_days >= 0) {
+    w.key("retention");
+    w.begin_object();
+    w.key("historyDays");
+    w.number(s.history_retention_days);
+    w.end_object();
+  }
   w.key("roles");
   w.begin_array();
   for (const auth::Role& role : s.roles) {
@@ -147,6 +154,30 @@ Status parse_quotas(const JsonValue& v, TenantSettings& s) {
       return Status::BadRequestData("quotas: unknown member '" + std::string(name) +
                                     "' (allowed: entities, requestsPerSecond, burst)");
     }
+  }
+  return Status::Ok();
+}
+
+// {"historyDays": N}: the days of history the tenant keeps (0: all of it); null: the server's
+// period again.
+Status parse_retention(const JsonValue& v, TenantSettings& s) {
+  if (!v.IsObject()) {
+    return Status::BadRequestData(std::string("retention: an object is required, not ") +
+                                  json_type_name(v));
+  }
+  for (const auto& m : v.GetObject()) {
+    const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (name != "historyDays") {
+      return Status::BadRequestData("retention: unknown member '" + std::string(name) +
+                                    "' (allowed: historyDays)");
+    }
+    if (m.value.IsNull()) {
+      s.history_retention_days = -1;
+      continue;
+    }
+    uint64_t days = 0;
+    TSUNAGU_RETURN_IF_ERROR(count_member(m.value, "retention.historyDays", 36500, days));
+    s.history_retention_days = static_cast<int64_t>(days);
   }
   return Status::Ok();
 }
@@ -329,6 +360,8 @@ Status apply_body(const JsonValue& body, bool creating, const ngsild::jsonld::Co
                                       json_type_name(v));
       }
       s.public_read = v.GetBool();
+    } else if (name == "retention") {
+      TSUNAGU_RETURN_IF_ERROR(parse_retention(v, s));
     } else if (name == "roles") {
       TSUNAGU_RETURN_IF_ERROR(parse_roles(v, core, s));
     } else if (name == "type" || name == "createdAt" || name == "modifiedAt") {
@@ -337,7 +370,7 @@ Status apply_body(const JsonValue& body, bool creating, const ngsild::jsonld::Co
       return Status::BadRequestData(
           "unknown member '" + std::string(name) +
           "' (allowed: name, displayName, municipalityCode, licence, quotas, cors, publicRead, "
-          "roles)");
+          "retention, roles)");
     }
   }
   if (creating && !has_name) return Status::BadRequestData("name: required");

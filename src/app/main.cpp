@@ -146,8 +146,23 @@ int run(const app::Config& cfg) {
   app::NotificationTransport transport(notify_client, notify_tls_client, mqtt_client);
   engine::SubscriptionService* subscriptions_ptr = nullptr;
   engine::CsourceSubscriptionService* csource_subscriptions_ptr = nullptr;
+  // The tenants' settings: names, quotas, rates, CORS origins (docs/security.md, "Tenants").
+  // Before the delivery of notifications, which asks them for each tenant's notification rate
+  // until it stops.
+  auth::TenantService tenant_settings;
   engine::Delivery::Options delivery_options;
   delivery_options.window = cfg.notify_window;
+  delivery_options.pace = [&tenant_settings](const std::string& tenant) -> int64_t {
+    const int64_t wait_us = tenant_settings.pace_notification(tenant, now_us());
+    if (wait_us > 0) {
+      static auto& paced = metrics::registry().counter(
+          "tsunagu_notifications_paced_total",
+          "Times a subscription's next notification waited for its tenant's notification rate",
+          {"tenant"});
+      paced.with({tenant}).inc();
+    }
+    return wait_us;
+  };
   delivery_options.keeps_order = &app::NotificationTransport::keeps_order;
   engine::Delivery delivery(
       delivery_options,
@@ -226,8 +241,6 @@ int run(const app::Config& cfg) {
   engine::TemporalService temporal(**store);
   // API keys for machines (docs/security.md), stored as records like registrations.
   auth::ApiKeyService api_keys;
-  // The tenants' settings: names, quotas, rates, CORS origins (docs/security.md, "Tenants").
-  auth::TenantService tenant_settings;
   auto loaded = engine::load_state(
       **store, tenants,
       {{std::string(engine::TemporalService::kRecordKind),

@@ -160,6 +160,8 @@ std::string encode_tenant_settings(const TenantSettings& s) {
   w.number(s.requests_per_second);
   w.key("burst");
   w.number(static_cast<int64_t>(s.burst));
+  w.key("notificationsPerSecond");
+  w.number(s.notifications_per_second);
   w.key("corsOrigins");
   w.begin_array();
   for (const std::string& o : s.cors_origins)
@@ -222,6 +224,12 @@ Result<TenantSettings> decode_tenant_settings(std::string_view doc) {
   if (auto p = json.FindMember("publicRead"); p != json.MemberEnd()) {
     if (!p->value.IsBool()) return damaged("'" + s.id + "' has a publicRead that is not a boolean");
     s.public_read = p->value.GetBool();
+  }
+  // Absent in what was stored before notifications could be limited: no limit.
+  if (auto n = json.FindMember("notificationsPerSecond"); n != json.MemberEnd()) {
+    if (!n->value.IsNumber() || !std::isfinite(n->value.GetDouble()) || n->value.GetDouble() < 0)
+      return damaged("'" + s.id + "' has a notificationsPerSecond that is not a rate");
+    s.notifications_per_second = n->value.GetDouble();
   }
   // Absent in what was stored before a tenant could have its own retention: the server's.
   if (json.HasMember("historyRetentionDays") &&

@@ -47,11 +47,14 @@ bool valid_role_name(std::string_view name);
 struct TenantSettings {
   std::string id;  // the tenant's name, as NGSILD-Tenant gives it
   std::string display_name;
-  std::string municipality_code;          // e.g. a Japanese local government code ("401307")
-  std::string licence;                    // the URI of the licence its data is published under
-  uint64_t max_entities = 0;              // 0: no quota
-  double requests_per_second = 0;         // 0: no limit
-  uint32_t burst = 0;                     // requests taken at once; 0: one second's worth
+  std::string municipality_code;   // e.g. a Japanese local government code ("401307")
+  std::string licence;             // the URI of the licence its data is published under
+  uint64_t max_entities = 0;       // 0: no quota
+  double requests_per_second = 0;  // 0: no limit
+  uint32_t burst = 0;              // requests taken at once; 0: one second's worth
+  // Notifications sent to the tenant's subscribers per second, at most; 0: no limit. Those
+  // beyond it wait their turn in their subscription's queue (docs/security.md, "Tenants").
+  double notifications_per_second = 0;
   std::vector<std::string> cors_origins;  // origins a browser may call this tenant from
   bool public_read = false;               // anyone may read it without credentials (open data)
   std::vector<Role> roles;                // in the order given

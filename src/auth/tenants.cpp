@@ -17,7 +17,22 @@ constexpr std::string_view kRecordTenant = "";
 }  // namespace
 
 TenantService::Entry::Entry(SettingsPtr s)
-    : settings(std::move(s)), tokens(settings->bucket_size()) {}
+    : settings(std::move(s)),
+      requests(settings->bucket_size()),
+      notifications(std::max(1.0, settings->notifications_per_second)) {}
+
+int64_t TenantService::Bucket::take(double rate, double size, int64_t now) {
+  std::lock_guard lock(mu);
+  if (refilled_at != 0 && now > refilled_at) {
+    tokens = std::min(size, tokens + static_cast<double>(now - refilled_at) / 1e6 * rate);
+  }
+  if (refilled_at == 0 || now > refilled_at) refilled_at = now;
+  if (tokens >= 1) {
+    tokens -= 1;
+    return 0;
+  }
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil((1 - tokens) / rate * 1e6)));
+}
 
 Status TenantService::load(std::string_view, std::string_view, std::string_view doc) {
   auto s = decode_tenant_settings(doc);
@@ -120,17 +135,21 @@ int64_t TenantService::admit(std::string_view tenant, int64_t now) const {
   }
   const double rate = e->settings->requests_per_second;
   if (rate <= 0) return 0;
-  std::lock_guard lock(e->mu);
-  if (e->refilled_at != 0 && now > e->refilled_at) {
-    e->tokens = std::min(e->settings->bucket_size(),
-                         e->tokens + static_cast<double>(now - e->refilled_at) / 1e6 * rate);
+  const int64_t wait_us = e->requests.take(rate, e->settings->bucket_size(), now);
+  return wait_us == 0 ? 0 : (wait_us + 999'999) / 1'000'000;  // whole seconds (Retry-After)
+}
+
+int64_t TenantService::pace_notification(std::string_view tenant, int64_t now) const {
+  std::shared_ptr<const Entry> e;
+  {
+    std::shared_lock lock(mu_);
+    auto it = by_id_.find(tenant);
+    if (it == by_id_.end()) return 0;
+    e = it->second;
   }
-  if (e->refilled_at == 0 || now > e->refilled_at) e->refilled_at = now;
-  if (e->tokens >= 1) {
-    e->tokens -= 1;
-    return 0;
-  }
-  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil((1 - e->tokens) / rate)));
+  const double rate = e->settings->notifications_per_second;
+  if (rate <= 0) return 0;
+  return e->notifications.take(rate, std::max(1.0, rate), now);
 }
 
 bool TenantService::public_read(std::string_view tenant) const {

@@ -52,6 +52,9 @@ class TenantService {
   // Takes one request of `tenant` at `now` (µs) from its bucket: 0 when there was room (or the
   // tenant has no rate limit), otherwise the whole seconds until there is (Retry-After).
   int64_t admit(std::string_view tenant, int64_t now) const;
+  // Takes one notification of `tenant` at `now` (µs) from its notification bucket: 0 when there
+  // was room (or no limit), otherwise the µs until there is.
+  int64_t pace_notification(std::string_view tenant, int64_t now) const;
   // Whether anyone may read `tenant` without credentials (its settings' publicRead).
   bool public_read(std::string_view tenant) const;
   // What the tenant's role `name` may read and write; null when the tenant defines no such role.
@@ -66,12 +69,20 @@ class TenantService {
 
  private:
   // Published settings with the bucket of their rate limit (a new one with each change).
+  // A token bucket: `size` tokens at most, refilled at `rate` per second.
+  struct Bucket {
+    explicit Bucket(double size) : tokens(size) {}
+    // Takes one token at `now` (µs): 0 when there was one, else the µs until there is.
+    int64_t take(double rate, double size, int64_t now);
+    std::mutex mu;
+    double tokens;
+    int64_t refilled_at = 0;  // µs; 0: never
+  };
   struct Entry {
     explicit Entry(SettingsPtr s);
     SettingsPtr settings;
-    mutable std::mutex mu;
-    mutable double tokens;
-    mutable int64_t refilled_at = 0;  // µs; 0: never
+    mutable Bucket requests;
+    mutable Bucket notifications;
   };
   struct NameHash {
     using is_transparent = void;

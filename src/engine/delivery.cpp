@@ -56,7 +56,10 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
     size_t retrying = 0;  // started ones that failed and are not settled: nothing new starts
     uint64_t next_seq = 0;
     bool pumping = false;  // a thread is handing this queue's messages to the transport
+    bool paced = false;    // waiting for its pace group's rate (a timer of kPaced is due)
   };
+  // The Due::seq of a paced queue's timer.
+  static constexpr uint64_t kPaced = UINT64_MAX;
   struct Due {
     std::string key;
     uint64_t generation;
@@ -82,7 +85,7 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
 
   // Whether `q`'s next waiting message may start now. Under mu.
   bool may_start(const Queue& q) const {
-    if (q.started >= q.entries.size() || q.retrying > 0) return false;
+    if (q.started >= q.entries.size() || q.retrying > 0 || q.paced) return false;
     if (q.started == 0) return true;
     if (q.started >= options.window || !options.keeps_order) return false;
     const Message& next = *q.entries[q.started].message;
@@ -113,7 +116,16 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
         batch.push_back({e.seq, e.message});
       }
       while (may_start(q)) {
-        const Entry& e = q.entries[q.started++];
+        const Entry& e = q.entries[q.started];
+        if (options.pace && !e.message->pace_group.empty()) {
+          if (int64_t wait_us = options.pace(e.message->pace_group); wait_us > 0) {
+            q.paced = true;
+            timers.emplace(steady_us() + wait_us, Due{key, generation, kPaced});
+            cv.notify_all();
+            break;
+          }
+        }
+        ++q.started;
         batch.push_back({e.seq, e.message});
       }
       if (batch.empty()) {
@@ -188,6 +200,7 @@ struct Delivery::State : std::enable_shared_from_this<Delivery::State> {
       auto it = queues.find(due.key);
       if (it == queues.end() || it->second.generation != due.generation) continue;
       Queue& q = it->second;
+      if (due.seq == kPaced) q.paced = false;
       for (size_t i = 0; i < q.started; ++i) {
         if (q.entries[i].seq == due.seq) q.entries[i].due = true;
       }

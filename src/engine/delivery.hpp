@@ -35,6 +35,8 @@ class Delivery {
     // How the transport itself is to be set up (the endpoint's notifierInfo: MQTT-Version,
     // MQTT-QoS); the transport reads the keys it knows.
     std::vector<std::pair<std::string, std::string>> notifier_info;
+    // Whose rate the message counts against (Options::pace): its subscription's tenant.
+    std::string pace_group;
   };
   struct Result {
     bool ok = false;
@@ -52,6 +54,10 @@ class Delivery {
     // already sent may arrive before its retry (docs/subscriptions.md).
     size_t window = 1;
     std::function<bool(const Message&)> keeps_order;
+    // Asked as a message is about to start (not for its retries): 0 to let it go, which counts
+    // it against its pace_group's rate, or the µs its queue waits before asking again (a
+    // tenant over its notification rate). Null: every message goes at once.
+    std::function<int64_t(const std::string& pace_group)> pace;
   };
   // Sends `m`, a message of subscription `key`, and calls `done` exactly once, from any thread;
   // never blocks. Messages of one key are handed over in their order, one call after another.

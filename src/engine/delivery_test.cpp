@@ -128,6 +128,44 @@ TEST(DeliveryTest, AFailureIsRetriedBeforeTheNextMessage) {
   EXPECT_EQ(d.pending(), 0u);
 }
 
+TEST(DeliveryTest, APacedGroupWaitsItsTurnInOrderAndOthersDoNot) {
+  HeldTransport t;
+  Reports reports;
+  Delivery::Options o = fast();
+  // Group "town" lets one message go, then makes the next wait 30 ms; the asks are counted.
+  std::mutex mu;
+  int asks = 0;
+  bool open = true;
+  o.pace = [&](const std::string& group) -> int64_t {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(group, "town");
+    ++asks;
+    if (!open) return 30'000;
+    open = false;
+    return 0;
+  };
+  Delivery d(o, t.transport(), reports.report());
+  for (const char* body : {"t0", "t1"}) {
+    Delivery::Message m = message(body);
+    m.pace_group = "town";
+    d.enqueue("paced", std::move(m));
+  }
+  d.enqueue("free", message("f0"));  // no group: never asked
+  EXPECT_EQ(t.answer(true), "t0");
+  EXPECT_EQ(t.answer(true), "f0");
+  // t1 waits for its group: nothing is sent until the group lets it go.
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(t.held(), 0u);
+  EXPECT_EQ(d.pending(), 1u);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_GE(asks, 2);  // asked again after each wait
+    open = true;
+  }
+  EXPECT_EQ(t.answer(true), "t1");
+  EXPECT_EQ(d.pending(), 0u);
+}
+
 TEST(DeliveryTest, AFullQueueDropsTheOldestWaiting) {
   HeldTransport t;
   Reports reports;

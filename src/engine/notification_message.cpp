@@ -35,6 +35,7 @@ Delivery::Message notification_message(const sub::Subscription& s,
   const std::string& accept = endpoint.effective_accept();
   Delivery::Message m;
   m.url = endpoint.uri;
+  m.pace_group = tenant;
   m.body = std::move(body);
   m.headers.push_back({"Content-Type", accept});
   // application/ld+json and GeoJSON bodies carry their @context themselves.

@@ -14,8 +14,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import OneDataDir, Server  # noqa: E402
+from test_subscriptions import Receiver  # noqa: E402
 
 TENANTS = "/admin/v1/tenants"
 ENTITIES = "/ngsi-ld/v1/entities"
@@ -198,6 +200,26 @@ class Tenants(TenantTest):
         self.assertEqual(self.server.create(entity(3), small).status, 201)
         r = self.server.request("GET", ENTITIES + "?type=Sensor&count=true&limit=0", headers=small)
         self.assertEqual(r.header("ngsild-results-count"), "3")
+
+    def test_a_notification_rate_paces_notifications_and_loses_none(self):
+        self.admin.make_tenant(name="paced", quotas={"notificationsPerSecond": 5})
+        key = self.admin.key_for("paced")
+        receiver = Receiver()
+        self.addCleanup(receiver.close)
+        r = self.server.request("POST", "/ngsi-ld/v1/subscriptions", {
+            "type": "Subscription", "entities": [{"type": "Sensor"}],
+            "notification": {"endpoint": {"uri": receiver.url}, "format": "keyValues"}}, key)
+        self.assertEqual(r.status, 201, r)
+        started = time.monotonic()
+        for n in range(20):
+            self.assertEqual(self.server.create(entity(n, "Sensor"), key).status, 201)
+        got = receiver.wait_for(20, timeout=30)
+        elapsed = time.monotonic() - started
+        # Every one, in order; at 5 a second after the first, 19 more take at least 3.8 s.
+        self.assertEqual([n["data"][0]["level"] for _, n in got], list(range(20)))
+        self.assertGreater(elapsed, 3.0)
+        metrics = self.server.request("GET", "/metrics").body.decode()
+        self.assertIn('tsunagu_notifications_paced_total{tenant="paced"}', metrics)
 
     def test_cors_follows_the_tenant(self):
         self.admin.make_tenant(name="browsed",

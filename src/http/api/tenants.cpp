@@ -53,6 +53,10 @@ std::string render(const TenantSettings& s) {
     w.key("burst");
     w.number(static_cast<int64_t>(s.bucket_size()));
   }
+  if (s.notifications_per_second > 0) {
+    w.key("notificationsPerSecond");
+    w.number(s.notifications_per_second);
+  }
   w.end_object();
   w.key("cors");
   w.begin_object();
@@ -146,13 +150,21 @@ Status parse_quotas(const JsonValue& v, TenantSettings& s) {
             "quotas.requestsPerSecond: a number from 0 (no limit) to 10000000 is required");
       }
       s.requests_per_second = m.value.GetDouble();
+    } else if (name == "notificationsPerSecond") {
+      if (!m.value.IsNumber() || !std::isfinite(m.value.GetDouble()) || m.value.GetDouble() < 0 ||
+          m.value.GetDouble() > 1e7) {
+        return Status::BadRequestData(
+            "quotas.notificationsPerSecond: a number from 0 (no limit) to 10000000 is required");
+      }
+      s.notifications_per_second = m.value.GetDouble();
     } else if (name == "burst") {
       uint64_t burst = 0;
       TSUNAGU_RETURN_IF_ERROR(count_member(m.value, "quotas.burst", 10'000'000, burst));
       s.burst = static_cast<uint32_t>(burst);
     } else {
       return Status::BadRequestData("quotas: unknown member '" + std::string(name) +
-                                    "' (allowed: entities, requestsPerSecond, burst)");
+                                    "' (allowed: entities, requestsPerSecond, burst, "
+                                    "notificationsPerSecond)");
     }
   }
   return Status::Ok();

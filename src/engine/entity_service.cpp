@@ -5,6 +5,7 @@
 
 #include "engine/discovery.hpp"
 #include "engine/query_engine.hpp"
+#include "engine/restricted.hpp"
 #include "engine/tenant.hpp"
 #include "engine/writer.hpp"
 
@@ -23,29 +24,6 @@ Status check_target(const Entity* e, const Target& t) {
     return Status::NotFound("entity '" + t.id + "' is not of the requested type");
   }
   return Status::Ok();
-}
-
-using Apply = decltype(Change::apply);
-
-Status not_writable(const ngsild::query::Restriction& r, const std::string& id) {
-  return Status(ErrorKind::kForbidden,
-                "the role '" + r.role + "' may not change entity '" + id + "' as asked");
-}
-
-// `apply` within what `r` (the caller's role) may change: an entity it may not read is absent
-// (`absent` answers for it), one it may read but not write is Forbidden, and so is a change
-// that leaves an entity it may not write. Null `r`: `apply` itself.
-Apply within(const RestrictionPtr& r, Apply apply,
-             std::function<Status(const std::string&)> absent) {
-  if (!r) return apply;
-  return [r, apply = std::move(apply), absent = std::move(absent)](
-             const Entity* cur, int64_t now) -> Result<std::shared_ptr<Entity>> {
-    if (cur != nullptr && !r->can_write(*cur))
-      return r->can_read(*cur) ? not_writable(*r, cur->id) : absent(cur->id);
-    auto next = apply(cur, now);
-    if (next.ok() && *next && !r->can_write(**next)) return not_writable(*r, (*next)->id);
-    return next;
-  };
 }
 
 Status exists(const std::string& id) {

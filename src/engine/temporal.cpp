@@ -7,6 +7,7 @@
 #include "common/json.hpp"
 #include "common/json_writer.hpp"
 #include "common/time.hpp"
+#include "engine/restricted.hpp"
 #include "engine/tenant.hpp"
 #include "ngsild/format/temporal_renderer.hpp"
 #include "ngsild/parse/entity_parser.hpp"
@@ -34,6 +35,14 @@ TemporalService::TemporalService(store::Store& store) : store_(store) {}
 TemporalService::~TemporalService() = default;
 
 namespace {
+
+// What a caller's role may not see of an entity or of its history is absent (restricted.hpp).
+Status entity_not_found(const std::string& id) {
+  return Status::NotFound("entity '" + id + "' not found");
+}
+Status no_history(const std::string& id) {
+  return Status::NotFound("entity '" + id + "' has no temporal representation");
+}
 
 // Seqs are reserved in the store this many at a time: one note per million instances.
 constexpr uint64_t kSeqBlock = 1'000'000;
@@ -624,8 +633,17 @@ Status TemporalService::provide(const std::string& tenant, const Input& in,
   return Status::Ok();
 }
 
+Status TemporalService::history_writable(const std::string& tenant, const std::string& id,
+                                         const ngsild::query::RestrictionPtr& restriction) const {
+  if (!restriction) return Status::Ok();
+  auto it = decided_.find(key_of(tenant, id));
+  if (it == decided_.end() || !it->second.record) return Status::Ok();
+  return writable(restriction, probe(*it->second.record), no_history);
+}
+
 void TemporalService::upsert(std::string tenant, Input in,
-                             std::function<void(const Status&, bool created)> done) {
+                             std::function<void(const Status&, bool created)> done,
+                             ngsild::query::RestrictionPtr restriction) {
   auto input = std::make_shared<Input>(std::move(in));
   auto created = std::make_shared<bool>(false);
   Change change;
@@ -641,17 +659,26 @@ void TemporalService::upsert(std::string tenant, Input in,
     apply_provision(*e, *input, now);
     return e;
   };
+  // An entity the role may not read cannot be upserted by it: refused as one it may not change.
+  auto refused = [r = restriction.get()](const std::string& id) { return not_writable(*r, id); };
+  change.apply = within(restriction, std::move(change.apply), refused);
   std::string t = tenant;
   submit(
       std::move(tenant), true, std::move(change),
-      [this, t, input](const Change* c, store::WriteBatch& batch) -> Status {
+      [this, t, input, restriction, refused](const Change* c, store::WriteBatch& batch) -> Status {
         if (!c->status.ok()) return c->status;
+        if (restriction) {
+          auto it = decided_.find(key_of(t, input->id));
+          if (it != decided_.end() && it->second.record)
+            TSUNAGU_RETURN_IF_ERROR(writable(restriction, probe(*it->second.record), refused));
+        }
         return provide(t, *input, batch);
       },
       [done, created](const Status& st) { done(st, *created); });
 }
 
-void TemporalService::add_attributes(std::string tenant, Input in, Done done) {
+void TemporalService::add_attributes(std::string tenant, Input in, Done done,
+                                     ngsild::query::RestrictionPtr restriction) {
   auto input = std::make_shared<Input>(std::move(in));
   Change change;
   change.id = input->id;
@@ -661,27 +688,34 @@ void TemporalService::add_attributes(std::string tenant, Input in, Done done) {
     apply_provision(*e, *input, now);
     return e;
   };
+  change.apply = within(restriction, std::move(change.apply), entity_not_found);
   std::string t = tenant;
   submit(
       std::move(tenant), false, std::move(change),
-      [this, t, input](const Change* c, store::WriteBatch& batch) -> Status {
+      [this, t, input, restriction](const Change* c, store::WriteBatch& batch) -> Status {
         if (!c->status.ok()) return c->status;
+        TSUNAGU_RETURN_IF_ERROR(history_writable(t, input->id, restriction));
         return provide(t, *input, batch);
       },
       std::move(done));
 }
 
-void TemporalService::remove(std::string tenant, std::string id, Done done) {
+void TemporalService::remove(std::string tenant, std::string id, Done done,
+                             ngsild::query::RestrictionPtr restriction) {
   Change change;
   change.id = id;
   change.apply = [id](const Entity* current, int64_t) -> Result<std::shared_ptr<Entity>> {
     if (current == nullptr) return Status::NotFound("entity '" + id + "' not found");
     return std::shared_ptr<Entity>();
   };
+  change.apply = within(restriction, std::move(change.apply), entity_not_found);
   std::string t = tenant;
   submit(
       std::move(tenant), false, std::move(change),
-      [this, t, id](const Change* c, store::WriteBatch& batch) -> Status {
+      [this, t, id, restriction](const Change* c, store::WriteBatch& batch) -> Status {
+        // Refused by the role: nothing of the history goes either.
+        if (c->status.kind() == ErrorKind::kForbidden) return c->status;
+        TSUNAGU_RETURN_IF_ERROR(history_writable(t, id, restriction));
         std::string key = key_of(t, id);
         auto it = decided_.find(key);
         if (it == decided_.end() || !it->second.record) {
@@ -701,7 +735,8 @@ void TemporalService::remove(std::string tenant, std::string id, Done done) {
 }
 
 void TemporalService::delete_attribute(std::string tenant, std::string id, Atom name,
-                                       std::optional<Atom> dataset, bool delete_all, Done done) {
+                                       std::optional<Atom> dataset, bool delete_all, Done done,
+                                       ngsild::query::RestrictionPtr restriction) {
   Change change;
   change.id = id;
   change.apply = [name, dataset, delete_all](const Entity* current,
@@ -712,10 +747,14 @@ void TemporalService::delete_attribute(std::string tenant, std::string id, Atom 
     if (changed) e->modified_at = now;
     return e;
   };
+  change.apply = within(restriction, std::move(change.apply), entity_not_found);
   std::string t = tenant;
   submit(
       std::move(tenant), false, std::move(change),
-      [this, t, id, name, dataset, delete_all](const Change*, store::WriteBatch& batch) -> Status {
+      [this, t, id, name, dataset, delete_all, restriction](const Change* c,
+                                                            store::WriteBatch& batch) -> Status {
+        if (c->status.kind() == ErrorKind::kForbidden) return c->status;
+        TSUNAGU_RETURN_IF_ERROR(history_writable(t, id, restriction));
         std::string key = key_of(t, id);
         auto it = decided_.find(key);
         if (it == decided_.end() || !it->second.record) {
@@ -795,12 +834,15 @@ Status TemporalService::rewrite_instance(const std::string& tenant, const std::s
 }
 
 void TemporalService::update_instance(std::string tenant, std::string id, Atom name,
-                                      std::string instance_id, Attribute fragment, Done done) {
+                                      std::string instance_id, Attribute fragment, Done done,
+                                      ngsild::query::RestrictionPtr restriction) {
   auto frag = std::make_shared<Attribute>(std::move(fragment));
   std::string t = tenant;
   submit(
       std::move(tenant), false, std::nullopt,
-      [this, t, id, name, instance_id, frag](const Change*, store::WriteBatch& batch) -> Status {
+      [this, t, id, name, instance_id, frag, restriction](const Change*,
+                                                          store::WriteBatch& batch) -> Status {
+        TSUNAGU_RETURN_IF_ERROR(history_writable(t, id, restriction));
         return rewrite_instance(
             t, id, name, instance_id,
             [&](Attribute& a) {
@@ -819,11 +861,14 @@ void TemporalService::update_instance(std::string tenant, std::string id, Atom n
 }
 
 void TemporalService::delete_instance(std::string tenant, std::string id, Atom name,
-                                      std::string instance_id, Done done) {
+                                      std::string instance_id, Done done,
+                                      ngsild::query::RestrictionPtr restriction) {
   std::string t = tenant;
   submit(
       std::move(tenant), false, std::nullopt,
-      [this, t, id, name, instance_id](const Change*, store::WriteBatch& batch) -> Status {
+      [this, t, id, name, instance_id, restriction](const Change*,
+                                                    store::WriteBatch& batch) -> Status {
+        TSUNAGU_RETURN_IF_ERROR(history_writable(t, id, restriction));
         return rewrite_instance(
             t, id, name, instance_id, [](Attribute&) { return false; }, batch);
       },
@@ -1035,8 +1080,7 @@ Result<TemporalEntityView> TemporalService::retrieve(
     std::string_view tenant, std::string_view id, const TemporalReadSpec& spec,
     const ngsild::query::RestrictionPtr& restriction) const {
   RecordPtr r = find(tenant, id);
-  if (!r || (restriction && !restriction->can_read(probe(*r))))
-    return Status::NotFound("entity '" + std::string(id) + "' has no temporal representation");
+  if (!r || (restriction && !restriction->can_read(probe(*r)))) return no_history(std::string(id));
   if (spec.pick && !spec.attrs.empty()) {
     bool any = std::any_of(r->series.begin(), r->series.end(),
                            [&](const Series& s) { return listed(spec.attrs, s.name); });

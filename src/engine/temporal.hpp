@@ -82,21 +82,30 @@ class TemporalService final : public ChangeListener {
                store::WriteBatch& batch) override;
   void published(const std::vector<CommittedChange>& changes, int64_t time) override;
 
+  // Writes. With a restriction (a caller's role, docs/security.md "Roles"), the entity and its
+  // history are checked on the committing thread as the entity service checks entities: one
+  // the role may not read is absent, one it may not write (before or after) is Forbidden.
+
   // Create or Update Temporal Representation (§5.6.11): `created` tells which.
-  void upsert(std::string tenant, Input in, std::function<void(const Status&, bool created)> done);
+  void upsert(std::string tenant, Input in, std::function<void(const Status&, bool created)> done,
+              ngsild::query::RestrictionPtr restriction = nullptr);
   // Add Attributes to Temporal Representation (§5.6.12): ResourceNotFound without the entity.
-  void add_attributes(std::string tenant, Input in, Done done);
+  void add_attributes(std::string tenant, Input in, Done done,
+                      ngsild::query::RestrictionPtr restriction = nullptr);
   // Delete Temporal Representation (§5.6.16): the entity and its whole history.
-  void remove(std::string tenant, std::string id, Done done);
+  void remove(std::string tenant, std::string id, Done done,
+              ngsild::query::RestrictionPtr restriction = nullptr);
   // Delete Attribute from Temporal Representation (§5.6.13): the instance with `dataset` (the
   // default one when absent), or every instance with delete_all; from the entity too.
   void delete_attribute(std::string tenant, std::string id, Atom name, std::optional<Atom> dataset,
-                        bool delete_all, Done done);
+                        bool delete_all, Done done,
+                        ngsild::query::RestrictionPtr restriction = nullptr);
   // Modify (§5.6.14) or delete (§5.6.15) one instance of an attribute's history.
   void update_instance(std::string tenant, std::string id, Atom name, std::string instance_id,
-                       ngsild::Attribute fragment, Done done);
+                       ngsild::Attribute fragment, Done done,
+                       ngsild::query::RestrictionPtr restriction = nullptr);
   void delete_instance(std::string tenant, std::string id, Atom name, std::string instance_id,
-                       Done done);
+                       Done done, ngsild::query::RestrictionPtr restriction = nullptr);
 
   // Retention: every series of the tenants named forgets its instances before the tenant's
   // cutoff (microseconds), in write requests of a few thousand series each; `done` follows the
@@ -139,6 +148,10 @@ class TemporalService final : public ChangeListener {
   using RecordPtr = std::shared_ptr<const Record>;
   // What a query's entity filters (ids, types, scopes, a role) read of a record, as an entity.
   static ngsild::Entity probe(const Record& r);
+  // Committing thread: whether `restriction` may write the history of `id` as decided so far
+  // (OK when there is none yet, or no restriction).
+  Status history_writable(const std::string& tenant, const std::string& id,
+                          const ngsild::query::RestrictionPtr& restriction) const;
   // A record as the committing thread has decided it. One that a group changes is not durable
   // until the group is published; a group the store refused leaves it so, and the next group
   // that touches it stores it.

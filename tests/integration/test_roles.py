@@ -286,12 +286,60 @@ class Roles(unittest.TestCase):
         self.assertEqual(self.call("GET", f"{temporal}/urn:ngsi-ld:Park:1",
                                    self.parks_reader).status, 200)
 
+    def test_the_history_is_written_within_the_write_rules(self):
+        temporal = "/ngsi-ld/v1/temporal/entities"
+
+        def history(kind, n, scope=None):
+            e = {"id": f"urn:ngsi-ld:{kind}:{n}", "type": kind,
+                 "level": [{"type": "Property", "value": v,
+                            "observedAt": f"2026-01-0{v}T00:00:00Z"} for v in (1, 2)]}
+            if scope:
+                e["scope"] = scope
+            return e
+        # Created within the rules, or outside them.
+        self.assertEqual(self.call("POST", temporal, self.bus, history("Bus", 70)).status, 201)
+        self.assert_problem(self.call("POST", temporal, self.bus, history("Park", 70)), 403,
+                            "bus-operator")
+        # Upserted into an entity it may only read, or may not see: refused, unchanged.
+        r = self.call("POST", temporal, self.full, history("Park", 71, "/Takamatsu/Water"))
+        self.assertEqual(r.status, 201, r)
+        before = self.call("GET", f"{temporal}/urn:ngsi-ld:Park:71", self.full).json()
+        for key, says in ((self.bus, "may not change"), (self.parks_reader, "may only read")):
+            with self.subTest(says=says):
+                self.assert_problem(self.call("POST", temporal, key,
+                                              history("Park", 71, "/Takamatsu/Water")),
+                                    403, says)
+        # The history of what it cannot see is absent to every other write.
+        instance = self.call("GET", f"{temporal}/urn:ngsi-ld:Park:71", self.full).json()
+        instance_id = instance["level"][0]["instanceId"]
+        for method, path, body in (
+                ("DELETE", "/urn:ngsi-ld:Park:71", None),
+                ("POST", "/urn:ngsi-ld:Park:71/attrs",
+                 {"level": [{"type": "Property", "value": 9,
+                             "observedAt": "2026-01-09T00:00:00Z"}]}),
+                ("DELETE", "/urn:ngsi-ld:Park:71/attrs/level", None),
+                ("PATCH", f"/urn:ngsi-ld:Park:71/attrs/level/{instance_id}",
+                 {"type": "Property", "value": 9}),
+                ("DELETE", f"/urn:ngsi-ld:Park:71/attrs/level/{instance_id}", None)):
+            with self.subTest(method=method, path=path):
+                self.assert_problem(self.call(method, temporal + path, self.bus, body), 404)
+        self.assertEqual(self.call("GET", f"{temporal}/urn:ngsi-ld:Park:71", self.full).json(),
+                         before)
+        # Its own: every write passes.
+        r = self.call("POST", f"{temporal}/urn:ngsi-ld:Bus:70/attrs", self.bus,
+                      {"level": [{"type": "Property", "value": 3,
+                                  "observedAt": "2026-01-03T00:00:00Z"}]})
+        self.assertEqual(r.status, 204, r)
+        self.assertEqual(self.call("DELETE", f"{temporal}/urn:ngsi-ld:Bus:70", self.bus).status,
+                         204)
+
     def test_routes_that_cannot_apply_rules_refuse_a_role(self):
         for method, path, body in (
                 ("POST", "/ngsi-ld/v1/csourceSubscriptions", {"type": "Subscription"}),
                 ("GET", "/ngsi-ld/v1/csourceRegistrations?type=Bus", None),
-                ("DELETE", "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Bus:1", None),
-                ("POST", "/ngsi-ld/v1/temporal/entities", entity("Bus", 60))):
+                ("POST", "/ngsi-ld/v1/csourceRegistrations",
+                 {"type": "ContextSourceRegistration", "endpoint": "http://127.0.0.1:9",
+                  "information": [{"entities": [{"type": "Bus"}]}]})):
             with self.subTest(path=path):
                 self.assert_problem(self.call(method, path, self.bus, body), 403,
                                     "a role opens entities")

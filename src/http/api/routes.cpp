@@ -111,8 +111,10 @@ constexpr std::string_view kRoleAware[] = {
     "deleteAttrs", "createBatch", "upsertBatch", "updateBatch", "deleteBatch", "mergeBatch",
     "queryBatch", "retrieveEntityTypes", "retrieveEntityTypeInfo", "retrieveAttrTypes",
     "retrieveAttrTypeInfo", "createSubscription", "querySubscription", "retrieveSubscription",
-    "updateSubscription", "deleteSubscription", "queryTemporal", "retrieveTemporal",
-    "temporalQueryBatch", "retrieveCSIdentityInfo", "listContexts", "retrieveContext"};
+    "updateSubscription", "deleteSubscription", "upsertTemporal", "queryTemporal",
+    "retrieveTemporal", "deleteTemporal", "appendAttrsTemporal", "deleteAttrsTemporal",
+    "updateAttrsTemporal", "deleteAttrInstanceTemporal", "temporalQueryBatch",
+    "retrieveCSIdentityInfo", "listContexts", "retrieveContext"};
 // clang-format on
 
 bool role_aware(std::string_view operation) {
@@ -163,7 +165,7 @@ Status with_role(const Env& env, std::string_view what, std::string_view role, C
     return Status(ErrorKind::kForbidden,
                   "the role '" + std::string(role) + "' may not use " + c.route->operation +
                       ": a role opens entities, queries, batch operations, discovery, "
-                      "subscriptions and the temporal reads only");
+                      "subscriptions and the temporal API only");
   }
   // Subscriptions are the caller's own, not the tenant's entities: a read-only role subscribes
   // to what it reads.
@@ -366,8 +368,9 @@ Status ngsild_context(const Env& env, Call& c) {
   return tenant_admission(env, c);
 }
 
-// What a tenant's administrator may do on the admin API: its tenant's API keys, and reading its
-// settings and its audit log (each handler keeps it to its tenant). The rest is the server's.
+// What a tenant's administrator may do on the admin API: its tenant's API keys, its settings (to
+// read, and to change but its quotas) and its audit log (each handler keeps it to its tenant).
+// The rest is the server's.
 constexpr std::string_view kTenantAdministration[] = {
     "createApiKey", "listApiKeys",    "retrieveApiKey", "rotateApiKey", "revokeApiKey",
     "listTenants",  "retrieveTenant", "updateTenant",   "queryAuditLog"};

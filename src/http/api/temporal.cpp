@@ -465,12 +465,14 @@ void create_temporal(Env& env, Call&& c) {
     if (!in.ok()) return p.fail(in.status());
     auto shared = std::make_shared<Prepared>(std::move(p));
     std::string location = std::string(kBase) + percent_encode_segment(in->id);
-    env.temporal->upsert(shared->tenant, std::move(*in),
-                         [shared, location](const Status& st, bool created) {
-                           if (!st.ok()) return shared->fail(st);
-                           if (created) return shared->respond_empty(201, {{"Location", location}});
-                           shared->respond_empty(204);
-                         });
+    env.temporal->upsert(
+        shared->tenant, std::move(*in),
+        [shared, location](const Status& st, bool created) {
+          if (!st.ok()) return shared->fail(st);
+          if (created) return shared->respond_empty(201, {{"Location", location}});
+          shared->respond_empty(204);
+        },
+        shared->restriction);
   });
 }
 
@@ -585,7 +587,7 @@ void delete_temporal(Env& env, Call&& c) {
     auto id = path_id(p);
     if (!id.ok()) return p.fail(id.status());
     auto shared = std::make_shared<Prepared>(std::move(p));
-    env.temporal->remove(shared->tenant, std::move(*id), no_content(shared));
+    env.temporal->remove(shared->tenant, std::move(*id), no_content(shared), shared->restriction);
   });
 }
 
@@ -603,7 +605,8 @@ void add_temporal_attrs(Env& env, Call&& c) {
     }
     in->id = *id;
     auto shared = std::make_shared<Prepared>(std::move(p));
-    env.temporal->add_attributes(shared->tenant, std::move(*in), no_content(shared));
+    env.temporal->add_attributes(shared->tenant, std::move(*in), no_content(shared),
+                                 shared->restriction);
   });
 }
 
@@ -624,7 +627,7 @@ void delete_temporal_attr(Env& env, Call&& c) {
     }
     auto shared = std::make_shared<Prepared>(std::move(p));
     env.temporal->delete_attribute(shared->tenant, std::move(*id), *name, dataset, *all,
-                                   no_content(shared));
+                                   no_content(shared), shared->restriction);
   });
 }
 
@@ -653,7 +656,8 @@ void update_temporal_instance(Env& env, Call&& c) {
     if (!in.ok()) return p.fail(in.status());
     auto shared = std::make_shared<Prepared>(std::move(p));
     env.temporal->update_instance(shared->tenant, std::move(at->id), at->name,
-                                  std::move(at->instance), std::move(in->attr), no_content(shared));
+                                  std::move(at->instance), std::move(in->attr), no_content(shared),
+                                  shared->restriction);
   });
 }
 
@@ -665,7 +669,7 @@ void delete_temporal_instance(Env& env, Call&& c) {
     if (!at.ok()) return p.fail(at.status());
     auto shared = std::make_shared<Prepared>(std::move(p));
     env.temporal->delete_instance(shared->tenant, std::move(at->id), at->name,
-                                  std::move(at->instance), no_content(shared));
+                                  std::move(at->instance), no_content(shared), shared->restriction);
   });
 }
 

@@ -34,6 +34,19 @@ Status RegistrationService::load(std::string_view tenant, std::string_view key,
   return Status::Ok();
 }
 
+int64_t RegistrationService::failing_since(std::string_view tenant, const std::string& id) const {
+  std::shared_lock lock(mu_);
+  auto t = tenants_.find(std::string(tenant));
+  if (t == tenants_.end()) return kNoTime;
+  auto it = t->second.find(id);
+  if (it == t->second.end()) return kNoTime;
+  const auto& st = it->second.state;
+  return st.last_failure != kNoTime &&
+                 (st.last_success == kNoTime || st.last_failure > st.last_success)
+             ? st.last_failure
+             : kNoTime;
+}
+
 void RegistrationService::record(std::string_view tenant, const std::string& id, bool answered,
                                  int64_t at) {
   std::unique_lock lock(mu_);

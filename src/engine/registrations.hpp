@@ -72,6 +72,9 @@ class RegistrationService {
   // timesFailed, lastSuccess, lastFailure, status): answered, or not (no answer, or a 5xx). Kept
   // in memory, and stored with the registration's next write.
   void record(std::string_view tenant, const std::string& id, bool answered, int64_t at);
+  // When the last request forwarded to registration `id` of `tenant` failed, if it did (the
+  // last one not answered, §5.2.9 lastFailure after lastSuccess); kNoTime otherwise.
+  int64_t failing_since(std::string_view tenant, const std::string& id) const;
 
   size_t count() const;
   // Whether the tenant has any registration (cheap: a read checks it before building a query).

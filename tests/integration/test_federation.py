@@ -518,6 +518,23 @@ class Federation(unittest.TestCase):
         self.assertEqual(self.ok(r)["id"], "urn:ngsi-ld:Vehicle:a1")
         self.assertIn(garbage.url, r.header("NGSILD-Warning"))
 
+    def test_a_source_that_failed_is_left_alone_for_its_cooldown(self):
+        broker = self.start("cityA")
+        source = self.source([vehicle("urn:ngsi-ld:Vehicle:c1", speed=3)])
+        dead = f"http://127.0.0.1:{free_port()}"
+        self.register(broker, dead, id="urn:ngsi-ld:ContextSourceRegistration:cool",
+                      management={"cooldown": 60000})
+        self.register(broker, source.url)
+        for _ in range(3):
+            r = broker.get(f"{ENTITIES}?type=Vehicle")
+            self.assertEqual(self.ids(r), ["urn:ngsi-ld:Vehicle:c1"])
+            self.assertIn(dead, r.header("NGSILD-Warning"))
+        # Asked once: the two requests after the failure were answered for it at once.
+        self.assertIn("cooldown", r.header("NGSILD-Warning"))
+        held = self.ok(broker.get(REGISTRATIONS + "/urn:ngsi-ld:ContextSourceRegistration:cool"))
+        self.assertEqual((held["timesSent"], held["timesFailed"]), (1, 1))
+        self.assertEqual(len(source.requests), 3)
+
 
 if __name__ == "__main__":
     unittest.main()

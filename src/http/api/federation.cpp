@@ -139,18 +139,35 @@ void fan_out(Env& env, const Prepared& p, const std::vector<RegistrationPtr>& so
   std::string via(p.call.req.header("via"));
   via += (via.empty() ? "" : ", ") + std::string("1.1 ") + env.source_identity;
   common.push_back({"Via", via});
-  auto finish = [&env, g, tenant = p.tenant](size_t i, HttpClient::Outcome&& o) {
-    env.registrations->record(tenant, g->answers[i].registration->id,
-                              o.error.empty() && o.status < 500, now_us());
+  // `sent`: the request went to the source, and what it came to counts in the registration's
+  // statistics (a request held back by a cooldown does not).
+  auto finish = [&env, g, tenant = p.tenant](size_t i, HttpClient::Outcome&& o, bool sent = true) {
+    if (sent) {
+      env.registrations->record(tenant, g->answers[i].registration->id,
+                                o.error.empty() && o.status < 500, now_us());
+    }
     std::lock_guard lock(g->mu);
     g->answers[i].outcome = std::move(o);
     if (--g->left == 0) {
       boost::asio::post(env.blocking, [g] { g->done(std::move(g->answers)); });
     }
   };
+  const int64_t now = now_us();
   for (size_t i = 0; i < sources.size(); ++i) {
     const reg::Registration& r = *sources[i];
     Forward& f = requests[i];
+    // management.cooldown: a source that failed is left alone for that long, and answers as one
+    // that timed out meanwhile (§5.2.34).
+    if (r.cooldown_ms) {
+      const int64_t failed_at = env.registrations->failing_since(p.tenant, r.id);
+      if (failed_at != kNoTime && now - failed_at < static_cast<int64_t>(*r.cooldown_ms * 1000)) {
+        HttpClient::Outcome cooling;
+        cooling.error = "timed out: in its cooldown after a failure at " +
+                        format_datetime(failed_at) + ", not asked";
+        finish(i, std::move(cooling), false);
+        continue;
+      }
+    }
     HttpClient::Request req;
     std::string endpoint = r.endpoint;
     while (!endpoint.empty() && endpoint.back() == '/')

@@ -78,6 +78,9 @@ struct Registration {
   // contextSourceInfo: headers to send the source (§5.2.9), as (key, value).
   std::vector<std::pair<std::string, std::string>> context_source_info;
   std::optional<double> timeout_ms;  // management.timeout
+  // management.cooldown: after a failed forwarded request, none is sent to the source for this
+  // long; the requests meanwhile get a timeout for it at once.
+  std::optional<double> cooldown_ms;
   // contextSourceAlias: the source's own name for itself (its /info/sourceIdentity alias).
   std::optional<std::string> alias;
   int64_t expires_at = kNoTime;

@@ -313,6 +313,8 @@ struct Reader {
     } else if (key == "management") {
       TSUNAGU_RETURN_IF_ERROR(management(v));
       if (auto t = v.FindMember("timeout"); t != v.MemberEnd()) r.timeout_ms = t->value.GetDouble();
+      if (auto c = v.FindMember("cooldown"); c != v.MemberEnd())
+        r.cooldown_ms = c->value.GetDouble();
     } else {
       // A context source property (§5.2.9: "Context Source Property" members, any name).
       if (!valid_name(name) && !is_absolute_uri(name)) {

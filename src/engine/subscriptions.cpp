@@ -687,6 +687,9 @@ void SubscriptionService::match(const Pending& p) {
   }
   for (const auto& e : candidates) {
     const Subscription& s = *e->def;
+    // The matcher may run behind the writes: a subscription made after the change was committed
+    // (asked for once its 201 was out, say) does not hear of it.
+    if (s.created_at != kNoTime && s.created_at > p.time) continue;
     auto firing = sub::fires(s, p.before.get(), p.after.get(), p.time);
     if (!firing) continue;
     // A subscription made with a role hears only of what the role may read now: the entity as

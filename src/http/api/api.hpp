@@ -5,7 +5,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audit/audit_log.hpp"
@@ -93,6 +95,10 @@ struct Env {
 // Registers every route of the API (routes.cpp: the NGSI-LD API, the admin API, /health,
 // /metrics).
 void add_routes(Router& router, Env& env);
+
+// The operations that keep a caller with a role to what its rules cover (docs/security.md,
+// "Roles"); a caller with a role is refused every other.
+std::span<const std::string_view> role_aware_operations();
 
 // What a route accepts and produces.
 struct CallSpec {

@@ -491,6 +491,10 @@ std::string ngsild_challenge(const Env& env) {
 
 }  // namespace
 
+std::span<const std::string_view> role_aware_operations() {
+  return kRoleAware;
+}
+
 Result<std::string_view> presented_api_key(const Request& req) {
   std::string_view secret;
   // "ApiKey" in any case, then blanks, then the secret (RFC 9110 §11.4: a scheme is

@@ -55,6 +55,23 @@ TEST_F(RoutesTest, EachRouteAndOperationOnce) {
   EXPECT_EQ(operations.size(), 64u);
 }
 
+TEST_F(RoutesTest, RolesReachOnlyTheRoutesThatKeepThem) {
+  const auto routes = by_operation();
+  std::set<std::string_view> aware;
+  for (std::string_view op : role_aware_operations()) {
+    EXPECT_TRUE(aware.insert(op).second) << op;
+    auto it = routes.find(std::string(op));
+    ASSERT_NE(it, routes.end()) << op << " is not an operation of the route table";
+    EXPECT_EQ(it->second->pattern.rfind("/ngsi-ld/v1/", 0), 0u) << op;
+  }
+  // What rules cannot reach: registrations speak for other brokers' entities, the hosted
+  // @contexts are every tenant's.
+  for (std::string_view op : {"createCSR", "updateCSR", "deleteCSR", "queryCSR",
+                              "createCSRSubscription", "createContext", "deleteContext"}) {
+    EXPECT_EQ(aware.count(op), 0u) << op;
+  }
+}
+
 TEST_F(RoutesTest, ReadsAndWrites) {
   for (const RouteInfo* r : router_.routes()) {
     if (r->method == Method::kGet) {

@@ -54,6 +54,7 @@ void write_record(const Record& r, JsonWriter& w) {
   w.key("status");
   w.number(static_cast<int64_t>(r.status));
   string_member(w, "remote", r.remote);
+  if (!r.role.empty()) string_member(w, "role", r.role);
   w.end_object();
 }
 
@@ -78,6 +79,7 @@ Result<Record> parse_line(std::string_view line) {
     return Status::InvalidRequest("not an audit record: a member is missing or of another type");
   }
   r.status = status->value.GetInt();
+  read_string(doc, "role", r.role);  // absent: no role (and in lines written before roles)
   auto at = parse_datetime(time);
   if (!at) return Status::InvalidRequest("not an audit record: time '" + time + "'");
   r.time = *at;

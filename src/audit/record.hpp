@@ -22,6 +22,7 @@ struct Record {
   std::string path;       // the request target as received: path and query, no headers
   int status = 0;
   std::string remote;  // the peer's address and port
+  std::string role;    // the tenant role the caller held (docs/security.md, "Roles"); "": none
 };
 
 // Writes `r` as one JSON object (members in the order of Record).

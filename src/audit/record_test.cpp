@@ -31,6 +31,7 @@ void expect_same(const Record& a, const Record& b) {
   EXPECT_EQ(a.path, b.path);
   EXPECT_EQ(a.status, b.status);
   EXPECT_EQ(a.remote, b.remote);
+  EXPECT_EQ(a.role, b.role);
 }
 
 TEST(AuditRecord, IsOneLineOfJsonWithTheTimeInMicroseconds) {
@@ -44,6 +45,17 @@ TEST(AuditRecord, IsOneLineOfJsonWithTheTimeInMicroseconds) {
   auto back = parse_line(std::string_view(line).substr(0, line.size() - 1));
   ASSERT_TRUE(back.ok()) << back.status().detail();
   expect_same(*back, sample());
+}
+
+TEST(AuditRecord, ARoleIsWrittenOnlyWhenTheCallerHeldOne) {
+  Record r = sample();
+  r.role = "bus-operator";
+  std::string line;
+  append_line(r, line);
+  EXPECT_NE(line.find(",\"role\":\"bus-operator\"}"), std::string::npos) << line;
+  auto back = parse_line(std::string_view(line).substr(0, line.size() - 1));
+  ASSERT_TRUE(back.ok()) << back.status().detail();
+  expect_same(*back, r);
 }
 
 TEST(AuditRecord, TimesHaveSixDigitsOfFractionSoThatTheyCompareAsText) {

@@ -105,7 +105,8 @@ Reply measured(Reply reply, Router::RouteStats* stats, int64_t start_ns,
 
 // What the observer will hear of a request, but its status.
 Answered answer_of(const RouteInfo& route, const Request& req, const RequestContext& context) {
-  return {&route, req.method, req.target, req.remote, context.tenant, context.subject, 0};
+  return {&route,         req.method,      req.target, req.remote,
+          context.tenant, context.subject, 0,          context.role};
 }
 
 }  // namespace

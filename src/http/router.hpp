@@ -46,8 +46,9 @@ struct RequestContext {
   // "" when the server takes no credentials.
   std::string subject;
   // The caller's role, when it sees only some of the tenant's entities (docs/security.md,
-  // "Roles"); null: the caller sees all of them.
+  // "Roles"), and its name; null and "": the caller sees all of them.
   std::shared_ptr<const ngsild::query::Restriction> restriction;
+  std::string role;
   // A header that names the tenant badly: the handler reports it where its checks put it, so
   // that an unknown parameter is still named first.
   Status problem;
@@ -84,6 +85,7 @@ struct Answered {
   std::string tenant;
   std::string subject;
   int status = 0;
+  std::string role;  // RequestContext::role
 };
 // Called once per answer, on the thread that answers, before the response is handed to the
 // connection: what it keeps is kept before the client can see the answer.

@@ -361,6 +361,18 @@ class Roles(unittest.TestCase):
         self.assert_problem(self.call("GET", f"{ENTITIES}?type=Bus", interim), 403,
                             "the tenant does not define")
 
+    def test_the_audit_log_names_the_role(self):
+        self.assertEqual(self.call("POST", ENTITIES, self.bus, entity("Bus", 80)).status, 201)
+        self.assertEqual(self.call("POST", ENTITIES, self.bus, entity("Park", 80)).status, 403)
+        r = self.server.request("GET", "/admin/v1/auditLog?operation=createEntity&limit=1000",
+                                None, self.admin)
+        self.assertEqual(r.status, 200, r)
+        by_path = {(rec["status"], rec.get("role")) for rec in r.json()
+                   if rec["tenant"] == TENANT}
+        self.assertIn((201, "bus-operator"), by_path)
+        self.assertIn((403, "bus-operator"), by_path)
+        self.assertIn((201, None), by_path)  # the keys without a role
+
     def test_roles_and_keys_are_checked_when_given(self):
         tenants = "/admin/v1/tenants"
         for roles, says in (

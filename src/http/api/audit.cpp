@@ -125,6 +125,7 @@ AnswerObserver audit_observer(audit::AuditLog& log) {
     r.path = std::move(a.target);
     r.status = a.status;
     r.remote = std::move(a.remote);
+    r.role = std::move(a.role);
     log.record(std::move(r));
   };
 }

@@ -155,6 +155,7 @@ Status check_grant(const Call& c, std::string_view what, std::string_view grante
 // the access level): the request is kept to what the role's rules cover, on the routes that
 // can do that (kRoleAware), and a write needs a rule that writes.
 Status with_role(const Env& env, std::string_view what, std::string_view role, Call& c) {
+  c.context.role = std::string(role);  // for the audit log, refused or not
   auto restriction = env.tenants == nullptr ? nullptr : env.tenants->role(c.context.tenant, role);
   if (!restriction) {
     return Status(ErrorKind::kForbidden, std::string(what) + " holds the role '" +

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -168,7 +169,21 @@ class OneDataDir(unittest.TestCase):
     def tearDown(self):
         for s in self.servers:
             s.stop(signal.SIGKILL)
+        if self._failed():
+            # What a failure after restarts needs to be understood: the servers' log and the
+            # data directory they left, kept for whoever reads the failure.
+            log = self.servers[-1].read_log() if self.servers else ""
+            sys.stderr.write(f"\n[{self.id()}] data directory kept: {self.data_dir}\n"
+                             f"servers' log, last part:\n{log}\n")
+            return
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def _failed(self):
+        # Python 3.11+ reports a failure to the result as it happens, before tearDown.
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result is None:
+            return False
+        return any(test is self for test, _ in result.failures + result.errors)
 
     def start_server(self, *args, timeout=60):
         s = Server(data_dir=self.data_dir, args=tuple(self.SERVER_ARGS) + args)

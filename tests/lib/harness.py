@@ -69,25 +69,52 @@ class Server:
                 del env[k]
         if self.env:
             env.update(self.env)
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            # The tests serve their @contexts from loopback, which the server refuses to
-            # fetch from by default (--context-private-networks).
-            [BINARY, "--port", str(self.port), "--bind", "127.0.0.1", "--data-dir",
-             self.data_dir, "--context-private-networks", "allow"] + self.args,
-            stdout=self.log, stderr=self.log, env=env)
+        # The port was free when chosen; a test running beside this one may take it before the
+        # server binds it. Then the server says so and exits, and another port is tried.
+        for attempt in range(3):
+            self.log = open(self.log_path, "ab")
+            logged_before = os.path.getsize(self.log_path)
+            self.proc = subprocess.Popen(
+                # The tests serve their @contexts from loopback, which the server refuses to
+                # fetch from by default (--context-private-networks).
+                [BINARY, "--port", str(self.port), "--bind", "127.0.0.1", "--data-dir",
+                 self.data_dir, "--context-private-networks", "allow"] + self.args,
+                stdout=self.log, stderr=self.log, env=env)
+            if self._wait_until_serving(timeout):
+                return self
+            self.log.close()
+            with open(self.log_path, "rb") as f:
+                f.seek(logged_before)
+                this_start = f.read().decode(errors="replace")
+            if "listen_failed" not in this_start or attempt == 2:
+                raise RuntimeError(f"tsunagu exited with {self.proc.returncode}: {this_start}")
+            self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _wait_until_serving(self, timeout):
+        """True once this process answers /health; False when it exited first."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"tsunagu exited with {self.proc.returncode}: {self.read_log()}")
+                return False
             try:
                 r = self.request("GET", "/health")
-                if r.status == 200:
-                    return self
+                if r.status == 200 and self._is_this_server(r):
+                    return True
             except OSError:
                 pass
             time.sleep(0.02)
         raise RuntimeError("tsunagu did not answer /health in time: " + self.read_log())
+
+    def _is_this_server(self, health):
+        """Whether /health came from this server rather than from another test's that took the
+        port meanwhile: its store names this data directory (when the store has a path)."""
+        try:
+            store = health.json().get("store", "")
+        except ValueError:
+            return False
+        return "/" not in store or os.path.realpath(self.data_dir) in store or \
+            self.data_dir in store
 
     def read_log(self):
         try:

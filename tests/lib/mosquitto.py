@@ -70,11 +70,19 @@ class Mosquitto:
     def __init__(self, user="user", password="s3cret"):
         self.dir = tempfile.mkdtemp(prefix="tsunagu-mosquitto-")
         self.user, self.password = user, password
-        self.anon, self.auth, self.tls = free_port(), free_port(), free_port()
-        self.ca_file, cert, key = make_certificates(self.dir)
-        passwd = os.path.join(self.dir, "passwd")
-        run("mosquitto_passwd", "-b", "-c", passwd, user, password)
+        self.ca_file, self.cert, self.key = make_certificates(self.dir)
+        self.passwd = os.path.join(self.dir, "passwd")
+        run("mosquitto_passwd", "-b", "-c", self.passwd, user, password)
         self.conf = os.path.join(self.dir, "mosquitto.conf")
+        self.log_path = os.path.join(self.dir, "mosquitto.log")
+        self.proc = None
+        self.started = False  # once started, a restart keeps the ports its clients know
+        self.configure()
+
+    def configure(self):
+        """Free ports for the three listeners, and the configuration that names them."""
+        self.anon, self.auth, self.tls = free_port(), free_port(), free_port()
+        passwd, cert, key = self.passwd, self.cert, self.key
         with open(self.conf, "w") as f:
             # Run as root, it would switch to the `mosquitto` user, who cannot read this folder.
             if os.geteuid() == 0:
@@ -88,20 +96,35 @@ class Mosquitto:
             for address in ("127.0.0.1", "::1"):
                 f.write(f"listener {self.tls} {address}\nallow_anonymous true\n"
                         f"cafile {self.ca_file}\ncertfile {cert}\nkeyfile {key}\n")
-        self.log_path = os.path.join(self.dir, "mosquitto.log")
-        self.proc = None
 
     def start(self, timeout=10):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=self.log,
-                                     stderr=self.log)
+        # A port found free can be taken by a test running beside this one before mosquitto
+        # binds it: on the first start, other ports are tried then.
+        for attempt in range(3):
+            self.log = open(self.log_path, "ab")
+            logged_before = os.path.getsize(self.log_path)
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=self.log,
+                                         stderr=self.log)
+            if self.wait_until_listening(timeout):
+                self.started = True
+                return self
+            self.log.close()
+            with open(self.log_path, "rb") as f:
+                f.seek(logged_before)
+                this_start = f.read().decode(errors="replace")
+            if self.started or "Address already in use" not in this_start or attempt == 2:
+                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: {this_start}")
+            self.configure()
+        raise AssertionError("unreachable")
+
+    def wait_until_listening(self, timeout):
+        """True once every listener accepts; False when mosquitto exited first."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: "
-                                   f"{self.read_log()}")
+                return False
             if all(accepts(p) for p in (self.anon, self.auth, self.tls)):
-                return self
+                return True
             time.sleep(0.05)
         raise RuntimeError("mosquitto did not listen in time: " + self.read_log())
 

@@ -125,14 +125,15 @@ size_t TenantService::count() const {
   return by_id_.size();
 }
 
+std::shared_ptr<const TenantService::Entry> TenantService::entry(std::string_view tenant) const {
+  std::shared_lock lock(mu_);
+  auto it = by_id_.find(tenant);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
 int64_t TenantService::admit(std::string_view tenant, int64_t now) const {
-  std::shared_ptr<const Entry> e;
-  {
-    std::shared_lock lock(mu_);
-    auto it = by_id_.find(tenant);
-    if (it == by_id_.end()) return 0;
-    e = it->second;
-  }
+  auto e = entry(tenant);
+  if (!e) return 0;
   const double rate = e->settings->requests_per_second;
   if (rate <= 0) return 0;
   const int64_t wait_us = e->requests.take(rate, e->settings->bucket_size(), now);
@@ -140,13 +141,8 @@ int64_t TenantService::admit(std::string_view tenant, int64_t now) const {
 }
 
 int64_t TenantService::pace_notification(std::string_view tenant, int64_t now) const {
-  std::shared_ptr<const Entry> e;
-  {
-    std::shared_lock lock(mu_);
-    auto it = by_id_.find(tenant);
-    if (it == by_id_.end()) return 0;
-    e = it->second;
-  }
+  auto e = entry(tenant);
+  if (!e) return 0;
   const double rate = e->settings->notifications_per_second;
   if (rate <= 0) return 0;
   return e->notifications.take(rate, std::max(1.0, rate), now);

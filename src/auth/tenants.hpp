@@ -93,6 +93,8 @@ class TenantService {
       std::function<Result<std::shared_ptr<TenantSettings>>(const TenantSettings* current)> make,
       Done done);
   void publish(const SettingsPtr& next, std::string_view id);
+  // The tenant's published entry (its settings and buckets); null when it has no settings.
+  std::shared_ptr<const Entry> entry(std::string_view tenant) const;
 
   engine::Writer* writer_ = nullptr;
   mutable std::shared_mutex mu_;

@@ -124,6 +124,16 @@ Status text_member(const JsonValue& v, std::string_view name, std::string& out) 
   return Status::Ok();
 }
 
+// A rate per second from 0 (no limit) to 10,000,000.
+Status rate_member(const JsonValue& v, std::string_view name, double& out) {
+  if (!v.IsNumber() || !std::isfinite(v.GetDouble()) || v.GetDouble() < 0 || v.GetDouble() > 1e7) {
+    return Status::BadRequestData(std::string(name) +
+                                  ": a number from 0 (no limit) to 10000000 is required");
+  }
+  out = v.GetDouble();
+  return Status::Ok();
+}
+
 // A whole number from 0 to `max`.
 Status count_member(const JsonValue& v, std::string_view name, uint64_t max, uint64_t& out) {
   if (!v.IsUint64() || v.GetUint64() > max) {
@@ -144,19 +154,11 @@ Status parse_quotas(const JsonValue& v, TenantSettings& s) {
     if (name == "entities") {
       TSUNAGU_RETURN_IF_ERROR(count_member(m.value, "quotas.entities", 1ULL << 40, s.max_entities));
     } else if (name == "requestsPerSecond") {
-      if (!m.value.IsNumber() || !std::isfinite(m.value.GetDouble()) || m.value.GetDouble() < 0 ||
-          m.value.GetDouble() > 1e7) {
-        return Status::BadRequestData(
-            "quotas.requestsPerSecond: a number from 0 (no limit) to 10000000 is required");
-      }
-      s.requests_per_second = m.value.GetDouble();
+      TSUNAGU_RETURN_IF_ERROR(
+          rate_member(m.value, "quotas.requestsPerSecond", s.requests_per_second));
     } else if (name == "notificationsPerSecond") {
-      if (!m.value.IsNumber() || !std::isfinite(m.value.GetDouble()) || m.value.GetDouble() < 0 ||
-          m.value.GetDouble() > 1e7) {
-        return Status::BadRequestData(
-            "quotas.notificationsPerSecond: a number from 0 (no limit) to 10000000 is required");
-      }
-      s.notifications_per_second = m.value.GetDouble();
+      TSUNAGU_RETURN_IF_ERROR(
+          rate_member(m.value, "quotas.notificationsPerSecond", s.notifications_per_second));
     } else if (name == "burst") {
       uint64_t burst = 0;
       TSUNAGU_RETURN_IF_ERROR(count_member(m.value, "quotas.burst", 10'000'000, burst));
